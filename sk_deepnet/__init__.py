@@ -1,0 +1,24 @@
+"""sk_deepnet: deep multilayer-perceptron estimators for scikit-learn.
+
+The public estimators are :class:`DeepMLPClassifier` and :class:`DeepMLPRegressor`;
+:mod:`sk_deepnet.optimizers`, :mod:`sk_deepnet.schedules`,
+:mod:`sk_deepnet.callbacks`, :mod:`sk_deepnet.pretraining` and
+:mod:`sk_deepnet.plotting` are the public modules.
+"""
+
+from ._estimators import (
+    DeepMLPClassifier,
+    DeepMLPRegressor,
+    DivergenceWarning,
+    FitInterruptedWarning,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DeepMLPClassifier",
+    "DeepMLPRegressor",
+    "DivergenceWarning",
+    "FitInterruptedWarning",
+    "__version__",
+]

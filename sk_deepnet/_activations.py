@@ -1,0 +1,160 @@
+"""Hidden-layer activation functions as a table of (forward, derivative) pairs.
+
+Each forward writes ``f(z)`` into ``out``; each derivative multiplies the
+back-propagated error ``delta`` in place by ``f'(z)``, given both the
+pre-activation ``z`` and the activation ``a = f(z)`` (whichever is cheaper to
+use). Keeping them as small pure functions in dicts follows
+``sklearn.neural_network._base`` and keeps the network code free of branches.
+"""
+
+import numpy as np
+from scipy.special import erf, expit
+
+# Constants of the self-normalizing SELU (Klambauer et al., 2017).
+SELU_ALPHA = 1.6732632423543772
+SELU_SCALE = 1.0507009873554805
+LEAKY_RELU_SLOPE = 0.01
+_SQRT_HALF = np.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
+
+
+def _identity(z, out):
+    if out is not z:
+        np.copyto(out, z)
+
+
+def _sigmoid(z, out):
+    expit(z, out=out)  # numerically stable for large |z|
+
+
+def _tanh(z, out):
+    np.tanh(z, out=out)
+
+
+def _relu(z, out):
+    np.maximum(z, 0, out=out)
+
+
+def _leaky_relu(z, out):
+    np.maximum(z, LEAKY_RELU_SLOPE * z, out=out)
+
+
+def _elu(z, out):
+    positive = np.maximum(z, 0)
+    np.minimum(z, 0, out=out)
+    np.expm1(out, out=out)
+    out += positive
+
+
+def _selu(z, out):
+    _elu(z, out)
+    negative = z <= 0
+    out[negative] *= SELU_ALPHA
+    out *= SELU_SCALE
+
+
+def _gelu(z, out):
+    # Exact GELU: z * Phi(z), with Phi the standard normal CDF.
+    phi = erf(z * _SQRT_HALF)
+    phi += 1
+    phi *= 0.5
+    np.multiply(z, phi, out=out)
+
+
+def _softplus(z, out):
+    np.logaddexp(0, z, out=out)  # log(1 + exp(z)) without overflow
+
+
+ACTIVATIONS = {
+    "identity": _identity,
+    "sigmoid": _sigmoid,
+    "tanh": _tanh,
+    "relu": _relu,
+    "leaky_relu": _leaky_relu,
+    "elu": _elu,
+    "selu": _selu,
+    "gelu": _gelu,
+    "softplus": _softplus,
+}
+
+
+def _d_identity(z, a, delta):
+    pass
+
+
+def _d_sigmoid(z, a, delta):
+    delta *= a
+    delta *= 1 - a
+
+
+def _d_tanh(z, a, delta):
+    delta *= 1 - a**2
+
+
+def _d_relu(z, a, delta):
+    delta *= a > 0
+
+
+def _d_leaky_relu(z, a, delta):
+    delta *= np.where(z > 0, 1.0, LEAKY_RELU_SLOPE).astype(delta.dtype)
+
+
+def _d_elu(z, a, delta):
+    # f'(z) = 1 for z > 0, exp(z) = a + 1 otherwise.
+    delta *= np.where(z > 0, 1, a + 1)
+
+
+def _d_selu(z, a, delta):
+    # f'(z) = scale for z > 0, scale * alpha * exp(z) = a + scale * alpha otherwise.
+    delta *= np.where(z > 0, SELU_SCALE, a + SELU_SCALE * SELU_ALPHA)
+
+
+def _d_gelu(z, a, delta):
+    cdf = erf(z * _SQRT_HALF)
+    cdf += 1
+    cdf *= 0.5
+    pdf = np.exp(-0.5 * z**2) * _INV_SQRT_2PI
+    pdf *= z
+    cdf += pdf
+    delta *= cdf
+
+
+def _d_softplus(z, a, delta):
+    delta *= expit(z)
+
+
+DERIVATIVES = {
+    "identity": _d_identity,
+    "sigmoid": _d_sigmoid,
+    "tanh": _d_tanh,
+    "relu": _d_relu,
+    "leaky_relu": _d_leaky_relu,
+    "elu": _d_elu,
+    "selu": _d_selu,
+    "gelu": _d_gelu,
+    "softplus": _d_softplus,
+}
+
+#: Accepted spellings that map onto a canonical activation name.
+ALIASES = {"logistic": "sigmoid"}
+
+#: Activations whose units are bounded and can saturate, with their bounds.
+BOUNDS = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+
+#: Recommended gain for orthogonal initialization (as ``torch.nn.init.calculate_gain``).
+GAINS = {
+    "identity": 1.0,
+    "sigmoid": 1.0,
+    "tanh": 5.0 / 3.0,
+    "relu": np.sqrt(2.0),
+    "leaky_relu": np.sqrt(2.0 / (1 + LEAKY_RELU_SLOPE**2)),
+    "elu": np.sqrt(2.0),
+    "selu": 0.75,
+    "gelu": np.sqrt(2.0),
+    "softplus": np.sqrt(2.0),
+}
+
+
+def canonical_activation(name):
+    """Return the canonical activation name for ``name`` (resolving aliases)."""
+    return ALIASES.get(name, name)

@@ -1,0 +1,48 @@
+"""Bridge to scikit-learn's experimental callback API (``sklearn.callback``, >= 1.9).
+
+Where it exists, the estimators inherit ``set_callbacks`` from its
+``CallbackSupportMixin`` and report one task per epoch, so that e.g.
+``DeepMLPClassifier().set_callbacks(ProgressBar())`` shows training progress.
+On older scikit-learn the mixin is empty and the hooks do nothing.
+"""
+
+try:  # scikit-learn >= 1.9
+    from sklearn.callback import CallbackSupportMixin
+
+    HAS_SKLEARN_CALLBACKS = True
+except ImportError:  # pragma: no cover - depends on the installed scikit-learn
+    HAS_SKLEARN_CALLBACKS = False
+
+    class CallbackSupportMixin:
+        """Placeholder: this scikit-learn has no ``sklearn.callback`` API."""
+
+
+class SklearnCallbackHooks:
+    """Open a root task for the fit and one subtask per epoch, when callbacks are set."""
+
+    def __init__(self, estimator, max_epochs):
+        self.estimator = estimator
+        self.context = None
+        self.epoch_context = None
+        if HAS_SKLEARN_CALLBACKS and getattr(estimator, "_skl_callbacks", None):
+            self.context = estimator._init_callback_context(max_subtasks=max_epochs)
+            self.context.call_on_fit_task_begin(estimator=estimator)
+
+    def epoch_begin(self):
+        if self.context is not None:
+            self.epoch_context = self.context.subcontext(task_name="epoch")
+            self.epoch_context.call_on_fit_task_begin(estimator=self.estimator)
+
+    def epoch_end(self):
+        """End the epoch's task; return True if a callback asks to stop."""
+        if self.epoch_context is None:
+            return False
+        stop = self.epoch_context.call_on_fit_task_end(estimator=self.estimator)
+        self.epoch_context = None
+        return bool(stop)
+
+    def fit_end(self):
+        if self.context is not None:
+            if self.epoch_context is not None:  # an epoch cut short
+                self.epoch_context.call_on_fit_task_end(estimator=self.estimator)
+            self.context.call_on_fit_task_end(estimator=self.estimator)

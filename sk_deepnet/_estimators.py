@@ -1,0 +1,1211 @@
+"""The estimators: hyperparameters, validation, the training loop, prediction.
+
+``BaseDeepMLP`` owns everything the two estimators share; ``DeepMLPClassifier`` and
+``DeepMLPRegressor`` only add target encoding, the loss and the prediction methods.
+The numerical work happens in :class:`~sk_deepnet._network.Network` (forward and
+backward over one flat parameter vector) and :mod:`sk_deepnet.optimizers` (one
+vectorized update of that vector per mini-batch).
+"""
+
+import math
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    RegressorMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import type_of_target, unique_labels
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._activations import ACTIVATIONS, ALIASES, canonical_activation
+from ._callback_support import CallbackSupportMixin, SklearnCallbackHooks
+from ._initializers import INITIALIZERS, resolve_init
+from ._network import Network
+from .optimizers import OPTIMIZERS, get_optimizer
+from .schedules import SCHEDULES, LRSchedule
+
+
+class DivergenceWarning(RuntimeWarning):
+    """Training diverged (non-finite loss or weights); the last finite state was kept."""
+
+
+class FitInterruptedWarning(UserWarning):
+    """``fit`` was interrupted (KeyboardInterrupt); the last complete epoch was kept."""
+
+
+_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+_PARAMETERS_DOC = """
+    depth : int, default=3
+        Number of hidden layers.
+
+    width : int or sequence of int, default=100
+        Units per hidden layer: one int for every layer, or one per layer
+        (a sequence of ``depth`` ints).
+
+    activation : {"relu", "sigmoid", "logistic", "tanh", "identity", "leaky_relu", \
+"elu", "selu", "gelu", "softplus"}, default="relu"
+        Hidden-layer activation. ``"logistic"`` is an alias of ``"sigmoid"``.
+
+    init : {"auto", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", \
+"lecun_normal", "orthogonal", "normal"}, default="auto"
+        Weight initialization. ``"auto"`` takes He (uniform) for the relu family,
+        LeCun (normal) for selu and Glorot (uniform) for sigmoid, tanh and
+        identity. ``"normal"`` draws N(0, ``init_scale`` ** 2) whatever the layer
+        size: the classic bad choice that makes gradients vanish (0.01) or
+        explode (1.0). Biases start at zero.
+
+    init_scale : float, default=0.01
+        Standard deviation of ``init="normal"``; ignored by the other schemes.
+
+    normalization : {None, "batch", "layer"}, default=None
+        Normalize each hidden layer's pre-activations: batch normalization
+        (running statistics are used at prediction time, so predictions do not
+        depend on how samples are batched) or layer normalization. Their scales
+        and shifts are trained like the weights.
+
+    dropout : float in [0, 1), default=0.0
+        Inverted-dropout rate of the hidden activations, during training only.
+
+    residual : bool, default=False
+        Add skip connections: after the first hidden layer, hidden layers are
+        grouped in blocks of ``residual_block_size`` whose input is added to
+        their output (through a learned linear projection where the widths
+        differ). The block branches are scaled by ``1 / sqrt(n_blocks)`` so that
+        very deep residual networks stay numerically stable.
+
+    residual_block_size : int, default=2
+        Hidden layers per residual block.
+
+    clip_grad_norm : float or None, default=None
+        If set, rescale each mini-batch gradient so that its global L2 norm is at
+        most this value (Pascanu et al., 2013): the remedy for exploding gradients.
+
+    optimizer : {"sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", \
+"adam", "adamw", "nadam", "amsgrad"}, default="adam"
+        Update rule; see :mod:`sk_deepnet.optimizers` for each exact rule.
+
+    learning_rate : float or "auto", default="auto"
+        Initial step size. ``"auto"`` takes the optimizer's documented default
+        (PyTorch's): 0.01 for sgd, momentum, nesterov, adagrad and rmsprop, 1.0
+        for adadelta, 0.001 for adam, adamw and amsgrad, 0.002 for nadam.
+
+    momentum : float, default=0.9
+        Momentum of ``"momentum"`` and ``"nesterov"``; ignored by the others.
+
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Moment decay rates of the Adam family; ignored by the others.
+
+    epsilon : float or "auto", default="auto"
+        Denominator offset of the adaptive methods (``"auto"``: 1e-10 adagrad,
+        1e-6 adadelta, 1e-8 the others).
+
+    rho : float or "auto", default="auto"
+        Decay of the squared-gradient average of adadelta (``"auto"``: 0.9) and
+        rmsprop (``"auto"``: 0.99).
+
+    weight_decay : float or "auto", default="auto"
+        Optimizer weight decay: decoupled for adamw (``"auto"``: 0.01), coupled
+        L2 added to the gradient for the others (``"auto"``: 0).
+
+    momentum_decay : float, default=0.004
+        NAdam's momentum-schedule constant (psi); ignored by the others.
+
+    batch_size : int, "auto" or None, default="auto"
+        Mini-batch size. ``"auto"`` is ``min(200, n_samples)``; 1 gives pure
+        stochastic gradient descent; None uses every sample in each step
+        (full-batch gradient descent).
+
+    alpha : float, default=0.0001
+        L2 penalty on the weight matrices, ``alpha / (2 * sum(w)) * ||W||^2`` per
+        batch as in scikit-learn's MLP.
+
+    lr_schedule : {"constant", "invscaling", "adaptive", "cosine", "step"}, \
+default="constant"
+        Learning-rate schedule; see :class:`sk_deepnet.schedules.LRSchedule`.
+
+    power_t : float, default=0.5
+        Exponent of the ``"invscaling"`` schedule.
+
+    lr_step_size : int, default=50
+        Epochs between decays of the ``"step"`` schedule.
+
+    lr_gamma : float, default=0.1
+        Decay factor of the ``"step"`` schedule.
+
+    max_iter : int, default=200
+        Maximum number of epochs (passes over the training data).
+
+    tol : float, default=1e-4
+        Improvement of the loss (or validation score with ``early_stopping``)
+        below which an epoch counts as no improvement.
+
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping (or, with
+        ``lr_schedule="adaptive"``, before dividing the learning rate by 5).
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified for
+        classification) and stop when its score stops improving; the weights
+        of the best epoch are kept.
+
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out for early stopping.
+
+    shuffle : bool, default=True
+        Reshuffle the training samples before each epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the single random generator that drives initialization,
+        shuffling, the validation split, dropout and pretraining.
+
+    verbose : bool or int, default=False
+        Print the loss of every epoch.
+
+    warm_start : bool, default=False
+        Continue from the previous fit's weights and optimizer state.
+
+    dtype : {"float32", "float64"}, default="float32"
+        Precision of training and prediction. Input data is never upcast: a
+        float64 X is converted to float32 one mini-batch at a time.
+
+    callbacks : list of Callback or None, default=None
+        Objects whose hooks are called during training (see
+        :mod:`sk_deepnet.callbacks`). They are cloned by ``fit``; the fitted
+        copies are in ``callbacks_``.
+"""
+
+_ATTRIBUTES_DOC = """
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during fit (only when X has string column names).
+
+    coefs_ : list of ndarray
+        Weight matrices, ``coefs_[i]`` maps layer ``i`` to layer ``i + 1``.
+
+    intercepts_ : list of ndarray
+        Bias vectors, ``intercepts_[i]`` is added in layer ``i + 1``.
+
+    n_layers_ : int
+        Number of layers, input and output included (``depth + 2``).
+
+    n_outputs_ : int
+        Number of output units.
+
+    out_activation_ : str
+        Output activation ("softmax", "logistic" or "identity").
+
+    loss_ : float
+        Training loss of the last epoch (L2 penalty included).
+
+    best_loss_ : float or None
+        Lowest training loss reached (None with ``early_stopping``).
+
+    loss_curve_ : list of float
+        Training loss of each epoch.
+
+    validation_scores_ : list of float or None
+        Validation score of each epoch with ``early_stopping``, else None.
+
+    best_validation_score_ : float or None
+        Best validation score with ``early_stopping``, else None.
+
+    n_iter_ : int
+        Number of epochs run.
+
+    t_ : int
+        Number of training samples seen (counting repeats over epochs).
+
+    learning_rate_ : float
+        The initial learning rate used (``"auto"`` resolved).
+
+    optimizer_ : Optimizer
+        The fitted optimizer, with its state.
+
+    callbacks_ : list of Callback
+        Fitted copies of ``callbacks``.
+
+    running_means_, running_vars_ : list of ndarray
+        Batch-normalization running statistics of each hidden layer (only with
+        ``normalization="batch"``).
+"""
+
+
+class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
+    """Shared hyperparameters, validation and training loop of the deep MLPs."""
+
+    _parameter_constraints = {
+        "depth": [Interval(Integral, 1, None, closed="left")],
+        "width": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "activation": [StrOptions(set(ACTIVATIONS) | set(ALIASES))],
+        "init": [StrOptions({"auto"} | set(INITIALIZERS))],
+        "init_scale": [Interval(Real, 0, None, closed="neither")],
+        "normalization": [StrOptions({"batch", "layer"}), None],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "residual": ["boolean"],
+        "residual_block_size": [Interval(Integral, 1, None, closed="left")],
+        "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "rho": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
+        "weight_decay": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "momentum_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "lr_schedule": [StrOptions(set(SCHEDULES))],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "lr_step_size": [Interval(Integral, 1, None, closed="left")],
+        "lr_gamma": [Interval(Real, 0, 1, closed="right")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "dtype": [StrOptions(set(_DTYPES))],
+        "callbacks": [list, None],
+    }
+
+    def __init__(
+        self,
+        depth=3,
+        width=100,
+        *,
+        activation="relu",
+        init="auto",
+        init_scale=0.01,
+        normalization=None,
+        dropout=0.0,
+        residual=False,
+        residual_block_size=2,
+        clip_grad_norm=None,
+        optimizer="adam",
+        learning_rate="auto",
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon="auto",
+        rho="auto",
+        weight_decay="auto",
+        momentum_decay=0.004,
+        batch_size="auto",
+        alpha=0.0001,
+        lr_schedule="constant",
+        power_t=0.5,
+        lr_step_size=50,
+        lr_gamma=0.1,
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        random_state=None,
+        verbose=False,
+        warm_start=False,
+        dtype="float32",
+        callbacks=None,
+    ):
+        self.depth = depth
+        self.width = width
+        self.activation = activation
+        self.init = init
+        self.init_scale = init_scale
+        self.normalization = normalization
+        self.dropout = dropout
+        self.residual = residual
+        self.residual_block_size = residual_block_size
+        self.clip_grad_norm = clip_grad_norm
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.rho = rho
+        self.weight_decay = weight_decay
+        self.momentum_decay = momentum_decay
+        self.batch_size = batch_size
+        self.alpha = alpha
+        self.lr_schedule = lr_schedule
+        self.power_t = power_t
+        self.lr_step_size = lr_step_size
+        self.lr_gamma = lr_gamma
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.dtype = dtype
+        self.callbacks = callbacks
+
+    # --------------------------------------------------------------- subclasses
+    def _encode_targets(self, y, first_call, classes=None):
+        """Return the (n_samples, n_outputs) target matrix; set target attributes."""
+        raise NotImplementedError
+
+    def _validation_score(self, X, y, sample_weight):
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- checking
+    def _hidden_sizes(self):
+        if isinstance(self.width, Integral):
+            return [int(self.width)] * self.depth
+        widths = np.asarray(self.width)
+        if widths.ndim != 1 or len(widths) != self.depth:
+            raise ValueError(
+                f"width must be an int or a sequence of depth={self.depth} ints; "
+                f"got {self.width!r}."
+            )
+        if not np.issubdtype(widths.dtype, np.integer) or np.any(widths < 1):
+            raise ValueError(f"width must contain positive ints; got {self.width!r}.")
+        return [int(w) for w in widths]
+
+    def _check_callbacks(self):
+        from .callbacks import Callback
+
+        for callback in self.callbacks or []:
+            if not isinstance(callback, Callback):
+                raise TypeError(
+                    "callbacks must be a list of sk_deepnet.callbacks.Callback "
+                    f"instances; got {type(callback).__name__}."
+                )
+
+    def _architecture(self, n_features, n_outputs):
+        """The arguments that define the network (and must match for warm starts)."""
+        return dict(
+            layer_sizes=[n_features, *self._hidden_sizes(), n_outputs],
+            activation=canonical_activation(self.activation),
+            loss=self._loss_name,
+            normalization=self.normalization,
+            dropout=float(self.dropout),
+            residual=bool(self.residual),
+            residual_block_size=int(self.residual_block_size),
+            dtype=np.dtype(_DTYPES[self.dtype]),
+        )
+
+    def _make_optimizer(self):
+        return get_optimizer(
+            self.optimizer,
+            learning_rate=self.learning_rate,
+            momentum=self.momentum,
+            beta_1=self.beta_1,
+            beta_2=self.beta_2,
+            epsilon=self.epsilon,
+            rho=self.rho,
+            weight_decay=self.weight_decay,
+            momentum_decay=self.momentum_decay,
+        )
+
+    def _make_rng(self):
+        """One numpy Generator, seeded from ``random_state``, drives all randomness."""
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        return np.random.default_rng(seed)
+
+    # ------------------------------------------------------------------ fitting
+    def _validate_input(self, X, y, reset):
+        compute = _DTYPES[self.dtype]
+        other = np.float64 if compute is np.float32 else np.float32
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=reset,
+            accept_sparse=["csr", "csc"],
+            dtype=[compute, other],  # keep float32/float64 as given, never upcast
+            multi_output=True,
+            y_numeric=isinstance(self, RegressorMixin),
+        )
+        if sp.issparse(X):
+            X = X.tocsr()  # mini-batches are gathered by row
+        return X, y
+
+    def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
+        fitted = hasattr(self, "_network")
+        first_call = not fitted or (not incremental and not self.warm_start)
+        self._check_callbacks()
+        X, y = self._validate_input(X, y, reset=first_call)
+        n_samples = X.shape[0]
+        Y = self._encode_targets(y, first_call, classes).astype(
+            _DTYPES[self.dtype], copy=False
+        )
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=_DTYPES[self.dtype], ensure_non_negative=True
+            )
+            if not sample_weight.sum() > 0:
+                raise ValueError("sample_weight must have a positive sum.")
+
+        architecture = self._architecture(X.shape[1], Y.shape[1])
+        if first_call:
+            self._rng = self._make_rng()
+            network = Network(**architecture)
+            network.initialize(
+                self._rng, resolve_init(self.init, self.activation), self.init_scale
+            )
+            self._reset_fit_state()
+        else:
+            network = self._network
+            if architecture != self._fitted_architecture:
+                raise ValueError(
+                    "warm_start and partial_fit can only continue training a network "
+                    "of the same architecture; depth, width, activation, "
+                    "normalization, dropout, residual or dtype changed since the "
+                    "previous fit. Set warm_start=False to train a new network."
+                )
+            network = self._network
+        optimizer = self._optimizer_for(first_call)
+
+        max_epochs = 1 if incremental else self.max_iter
+        early_stopping = self.early_stopping and not incremental
+        train_idx, val_idx = self._split(n_samples, y, early_stopping)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            self._run_epochs(
+                network, optimizer, X, Y, y, sample_weight, train_idx, val_idx,
+                max_epochs, first_call,
+            )
+        return self
+
+    def _reset_fit_state(self):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_curve_ = []
+        self.best_loss_ = np.inf
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.best_validation_score_ = -np.inf if self.early_stopping else None
+        self._no_improvement_count = 0
+        self.callbacks_ = [clone(callback) for callback in self.callbacks or []]
+        self._callbacks_started = False
+
+    def _optimizer_for(self, first_call):
+        """A fresh optimizer, or the previous one (with its state) when continuing."""
+        optimizer = self._make_optimizer()
+        previous = getattr(self, "optimizer_", None)
+        if (
+            not first_call
+            and previous is not None
+            and type(previous) is type(optimizer)
+            and previous.get_params() == optimizer.get_params()
+        ):
+            return previous
+        return optimizer
+
+    def _split(self, n_samples, y, early_stopping):
+        """Indices of the training and validation samples (no copy of X)."""
+        indices = np.arange(n_samples)
+        if not early_stopping:
+            return indices, None
+        stratify = None
+        if isinstance(self, ClassifierMixin) and type_of_target(y) in ("binary", "multiclass"):
+            stratify = y
+        train_idx, val_idx = train_test_split(
+            indices,
+            test_size=self.validation_fraction,
+            stratify=stratify,
+            random_state=int(self._rng.integers(np.iinfo(np.int32).max)),
+        )
+        if len(val_idx) < 2:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves fewer than 2 "
+                f"validation samples out of {n_samples}; increase it or set "
+                "early_stopping=False."
+            )
+        return np.sort(train_idx), np.sort(val_idx)
+
+    def _batch_size(self, n_train):
+        if self.batch_size is None:
+            return n_train
+        if self.batch_size == "auto":
+            return min(200, n_train)
+        if self.batch_size > n_train:
+            warnings.warn(
+                f"batch_size={self.batch_size} is larger than the {n_train} training "
+                "samples; using full batches instead.",
+                UserWarning,
+            )
+        return min(self.batch_size, n_train)
+
+    def _run_epochs(
+        self, network, optimizer, X, Y, y, sample_weight, train_idx, val_idx,
+        max_epochs, first_call,
+    ):
+        """The training loop: epochs of mini-batches, early stopping, recovery."""
+        dtype = network.dtype
+        n_train = len(train_idx)
+        batch_size = self._batch_size(n_train)
+        # One full batch needs no gathering when X is dense and already in dtype.
+        direct = (
+            batch_size == n_train
+            and val_idx is None
+            and not sp.issparse(X)
+            and X.dtype == dtype
+        )
+        if not direct:
+            if not sp.issparse(X):
+                X_buffer = np.empty((batch_size, X.shape[1]), dtype)
+            Y_buffer = np.empty((batch_size, Y.shape[1]), dtype)
+
+        self._network = network
+        self._fitted_architecture = self._architecture(X.shape[1], Y.shape[1])
+        self.optimizer_ = optimizer
+        self.learning_rate_ = optimizer.learning_rate
+        self._set_fitted_attributes(network)
+        schedule = LRSchedule(
+            self.lr_schedule, self.learning_rate_, max_iter=self.max_iter,
+            power_t=self.power_t, step_size=self.lr_step_size, gamma=self.lr_gamma,
+        )
+        callbacks = self.callbacks_
+        sk_hooks = SklearnCallbackHooks(self, max_epochs)
+        if not self._callbacks_started:
+            for callback in callbacks:
+                callback.on_fit_begin(self, X, y)
+            self._callbacks_started = True
+
+        snapshot = _Snapshot(network, optimizer)
+        best_params = None
+        stop_reason = None
+        try:
+            for _ in range(max_epochs):
+                epoch = self.n_iter_
+                snapshot.save(network)
+                sk_hooks.epoch_begin()
+                for callback in callbacks:
+                    callback.on_epoch_begin(self, epoch)
+                optimizer.learning_rate = schedule.at_epoch(epoch)
+
+                if direct:
+                    batches = [None]
+                else:
+                    order = self._rng.permutation(train_idx) if self.shuffle else train_idx
+                    batches = [
+                        order[start : start + batch_size]
+                        for start in range(0, n_train, batch_size)
+                    ]
+                epoch_loss = 0.0
+                epoch_weight = 0.0
+                for batch, idx in enumerate(batches):
+                    if idx is None:
+                        Xb, Yb, wb = X, Y, sample_weight
+                    else:
+                        n = len(idx)
+                        if sp.issparse(X):
+                            Xb = X[idx]
+                            if Xb.dtype != dtype:
+                                Xb = Xb.astype(dtype)
+                        else:
+                            Xb = np.take(X, idx, axis=0, out=X_buffer[:n])
+                        Yb = np.take(Y, idx, axis=0, out=Y_buffer[:n])
+                        wb = None if sample_weight is None else sample_weight[idx]
+                    weight_sum = Xb.shape[0] if wb is None else float(wb.sum())
+                    if weight_sum <= 0:
+                        continue  # only zero-weight samples: nothing to learn
+                    loss = network.loss_and_gradient(
+                        Xb, Yb, wb, weight_sum, self.alpha, self._rng
+                    )
+                    if not math.isfinite(loss):
+                        stop_reason = "diverged"
+                        break
+                    for callback in callbacks:
+                        callback.on_grad_computed(self, network, batch)
+                    if self.clip_grad_norm is not None:
+                        _clip_by_global_norm(network.grads, self.clip_grad_norm)
+                    if self.lr_schedule == "invscaling":
+                        optimizer.learning_rate = schedule.at_step(self.t_)
+                    optimizer.step(network.params, network.grads)
+                    self.t_ += Xb.shape[0]
+                    epoch_loss += loss * weight_sum
+                    epoch_weight += weight_sum
+                    for callback in callbacks:
+                        callback.on_batch_end(self, network, batch, loss)
+
+                if stop_reason is None and not np.isfinite(network.params).all():
+                    stop_reason = "diverged"
+                if stop_reason == "diverged":
+                    snapshot.restore(network, optimizer)
+                    self._warn_divergence(epoch)
+                    break
+
+                self.n_iter_ += 1
+                self.loss_ = epoch_loss / max(epoch_weight, np.finfo(float).tiny)
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+                if val_idx is not None:
+                    improved = self._track_validation(X, y, sample_weight, val_idx)
+                    if improved:
+                        best_params = network.params.copy()
+                else:
+                    self._track_loss()
+                stop = False
+                for callback in callbacks:
+                    stop = bool(callback.on_epoch_end(self, epoch, self.loss_)) or stop
+                stop = sk_hooks.epoch_end() or stop
+                if self._no_improvement_count > self.n_iter_no_change:
+                    if self.early_stopping or schedule.on_plateau():
+                        if self.verbose:
+                            print(
+                                f"Training stopped: no improvement of more than "
+                                f"tol={self.tol} for {self.n_iter_no_change} epochs."
+                            )
+                        stop_reason = "converged"
+                        break
+                    self._no_improvement_count = 0
+                    if self.verbose:
+                        print(f"Setting learning rate to {schedule.rate:f}")
+                if stop:
+                    stop_reason = "callback"
+                    break
+        except KeyboardInterrupt:
+            snapshot.restore(network, optimizer)
+            warnings.warn(
+                f"Training interrupted by KeyboardInterrupt during epoch "
+                f"{self.n_iter_ + 1}; the model of the last complete epoch "
+                f"({self.n_iter_}) is kept and usable.",
+                FitInterruptedWarning,
+            )
+            stop_reason = "interrupted"
+
+        if best_params is not None:
+            network.params[...] = best_params
+        if (
+            stop_reason is None
+            and max_epochs > 1
+            and self.n_iter_ >= self.max_iter
+        ):
+            warnings.warn(
+                f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
+                "and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+            )
+        if not hasattr(self, "loss_"):
+            self.loss_ = np.nan  # interrupted or diverged before the first epoch ended
+        if self.early_stopping and self.best_loss_ == np.inf:
+            self.best_loss_ = None
+        # Fresh fits end their callbacks; partial_fit keeps them running.
+        if max_epochs > 1:
+            for callback in callbacks:
+                callback.on_fit_end(self)
+            self._callbacks_started = False
+        sk_hooks.fit_end()
+        self._set_fitted_attributes(network)
+
+    def _track_loss(self):
+        if self.loss_ > self.best_loss_ - self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        self.best_loss_ = min(self.best_loss_, self.loss_)
+
+    def _track_validation(self, X, y, sample_weight, val_idx):
+        """Score the held-out samples; return True if this is the best epoch."""
+        X_val = X[val_idx]
+        w_val = None if sample_weight is None else sample_weight[val_idx]
+        score = self._validation_score(X_val, y[val_idx], w_val)
+        self.validation_scores_.append(score)
+        if score < self.best_validation_score_ + self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        if score > self.best_validation_score_:
+            self.best_validation_score_ = score
+            return True
+        return False
+
+    def _warn_divergence(self, epoch):
+        warnings.warn(
+            f"Training diverged in epoch {epoch + 1}: the loss or the weights became "
+            "infinite or NaN. The weights of the last finite epoch were restored "
+            f"(epoch {self.n_iter_}). Try a lower learning_rate (now "
+            f"{self.learning_rate_:g}), clip_grad_norm, normalization='batch', or a "
+            "better-scaled init.",
+            DivergenceWarning,
+        )
+
+    def _set_fitted_attributes(self, network):
+        self.coefs_ = list(network.coefs)
+        self.intercepts_ = list(network.intercepts)
+        self.n_layers_ = network.depth + 2
+        self.n_outputs_ = network.layer_sizes[-1]
+        self.out_activation_ = network._loss.out_activation
+        if network.normalization == "batch":
+            self.running_means_ = list(network.running_means)
+            self.running_vars_ = list(network.running_vars)
+        for callback in self.callbacks_:
+            if callback.estimator_attribute:
+                setattr(self, callback.estimator_attribute, callback)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        # coefs_/intercepts_ are views into the network's flat vector: rebuilt on load.
+        for key in ("coefs_", "intercepts_", "running_means_", "running_vars_"):
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "_network" in state:
+            self._set_fitted_attributes(self._network)
+
+    # --------------------------------------------------------------- predicting
+    def _predict_output(self, X):
+        check_is_fitted(self)
+        compute = _DTYPES[self.dtype]
+        other = np.float64 if compute is np.float32 else np.float32
+        X = validate_data(
+            self, X, accept_sparse=["csr", "csc"], dtype=[compute, other], reset=False
+        )
+        if sp.issparse(X):
+            X = X.tocsr()
+        with np.errstate(over="ignore", under="ignore"):
+            return self._network.predict_logits(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+class _Snapshot:
+    """The last finite state (parameters, normalization statistics, optimizer)."""
+
+    def __init__(self, network, optimizer):
+        self.params = network.params.copy()
+        self.stats = [s.copy() for s in network.running_means + network.running_vars]
+        self.optimizer_state = None
+
+    def save(self, network):
+        np.copyto(self.params, network.params)
+        for saved, current in zip(self.stats, network.running_means + network.running_vars):
+            np.copyto(saved, current)
+
+    def restore(self, network, optimizer):
+        np.copyto(network.params, self.params)
+        for saved, current in zip(self.stats, network.running_means + network.running_vars):
+            np.copyto(current, saved)
+        optimizer.reset()  # its moments may hold the non-finite or partial step
+
+
+def _clip_by_global_norm(grads, max_norm):
+    """Rescale ``grads`` in place so that ``||grads||_2 <= max_norm``."""
+    norm = math.sqrt(float(grads @ grads))
+    if norm > max_norm:
+        grads *= max_norm / (norm + 1e-12)
+    return norm
+
+
+class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
+    __doc__ = f"""Deep multilayer-perceptron classifier.
+
+    A drop-in alternative to :class:`sklearn.neural_network.MLPClassifier` whose
+    hyperparameters cover the remedies for vanishing and exploding gradients and
+    every optimizer from SGD to Adam. Binary, multiclass and multilabel targets;
+    softmax (or logistic) outputs trained on the log-loss.
+
+    Parameters
+    ----------
+{_PARAMETERS_DOC}
+    Attributes
+    ----------
+    classes_ : ndarray or list of ndarray
+        Class labels.
+{_ATTRIBUTES_DOC}
+    See Also
+    --------
+    DeepMLPRegressor : The regression counterpart.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sk_deepnet import DeepMLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = DeepMLPClassifier(depth=2, width=32, max_iter=20, random_state=0)
+    >>> clf.fit(X / 16, y).score(X / 16, y) > 0.9
+    True
+    """
+
+    _loss_name = "softmax_cross_entropy"
+
+    def _encode_targets(self, y, first_call, classes=None):
+        if first_call:
+            self._label_binarizer = LabelBinarizer()
+            if classes is not None:
+                self._label_binarizer.fit(classes)
+                unseen = np.setdiff1d(unique_labels(y), self._label_binarizer.classes_)
+                if len(unseen):
+                    raise ValueError(
+                        f"y contains labels {unseen.tolist()} not in classes="
+                        f"{list(self._label_binarizer.classes_)}."
+                    )
+            else:
+                self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+            if len(self.classes_) < 2 and self._label_binarizer.y_type_ != "multilabel-indicator":
+                raise ValueError(
+                    "The classifier needs samples of at least 2 classes in the data, "
+                    f"but the data contains only one class: {self.classes_[0]!r}."
+                )
+        else:
+            target_type = type_of_target(y)
+            if (target_type == "multilabel-indicator") != (
+                self._label_binarizer.y_type_ == "multilabel-indicator"
+            ):
+                raise ValueError(
+                    f"The type of target ({target_type}) does not match the one "
+                    f"seen in the first fit ({self._label_binarizer.y_type_})."
+                )
+            if target_type != "multilabel-indicator":
+                unseen = np.setdiff1d(unique_labels(y), self.classes_)
+                if len(unseen):
+                    raise ValueError(
+                        f"y contains labels {unseen.tolist()} that were not seen in "
+                        f"the first fit (classes_={self.classes_.tolist()}). Pass "
+                        "every class in the first partial_fit call with `classes`."
+                    )
+        multiclass = self._label_binarizer.y_type_ == "multiclass"
+        self._loss_name = "softmax_cross_entropy" if multiclass else "logistic_cross_entropy"
+        return self._label_binarizer.transform(y)
+
+    def _validation_score(self, X, y, sample_weight):
+        return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and targets y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. Float32 input is used as is; float64 input is converted
+            per mini-batch when ``dtype="float32"``.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels, or a binary indicator matrix for multilabel problems.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights of the loss.
+
+        Returns
+        -------
+        self : DeepMLPClassifier
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Train for one epoch over the given samples.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights.
+        classes : array-like of shape (n_classes,), default=None
+            Every class label. Required on the first call (unless y is a
+            multilabel indicator matrix); ignored afterwards.
+
+        Returns
+        -------
+        self : DeepMLPClassifier
+            The updated estimator.
+        """
+        if not hasattr(self, "_network") and classes is None:
+            if type_of_target(y) != "multilabel-indicator":
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit."
+                )
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def predict_proba(self, X):
+        """Probability estimates.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Class probabilities (for multilabel problems, the probability of
+            each label).
+        """
+        logits = self._predict_output(X)
+        proba = self._network._loss.predict(logits)
+        if self._label_binarizer.y_type_ == "binary":
+            proba = np.hstack([1 - proba, proba])
+        return proba
+
+    def predict_log_proba(self, X):
+        """Logarithm of the probability estimates.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities, computed from the logits without rounding to 0.
+        """
+        logits = self._predict_output(X)
+        if self._label_binarizer.y_type_ == "multiclass":
+            row_max = logits.max(axis=1, keepdims=True)
+            shifted = logits - row_max
+            return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        log_p = -np.logaddexp(0, -logits)
+        log_not_p = -np.logaddexp(0, logits)
+        if self._label_binarizer.y_type_ == "binary":
+            return np.hstack([log_not_p, log_p])
+        return log_p
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Predicted labels (an indicator matrix for multilabel problems).
+        """
+        logits = self._predict_output(X)
+        if self._label_binarizer.y_type_ == "multiclass":
+            return self.classes_[np.argmax(logits, axis=1)]
+        return self._label_binarizer.inverse_transform(
+            (logits > 0).astype(int), threshold=0.5
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
+    __doc__ = f"""Deep multilayer-perceptron regressor.
+
+    A drop-in alternative to :class:`sklearn.neural_network.MLPRegressor` with the
+    same hyperparameters as :class:`DeepMLPClassifier`, identity outputs and
+    multi-output support.
+
+    Parameters
+    ----------
+    loss : {{"squared_error"}}, default="squared_error"
+        Training loss: half the squared error summed over outputs.
+{_PARAMETERS_DOC}
+    Attributes
+    ----------
+{_ATTRIBUTES_DOC}
+    See Also
+    --------
+    DeepMLPClassifier : The classification counterpart.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sk_deepnet import DeepMLPRegressor
+    >>> X, y = make_regression(200, 5, noise=1.0, random_state=0)
+    >>> reg = DeepMLPRegressor(depth=2, width=32, learning_rate=0.01, random_state=0)
+    >>> reg.fit(X, y / y.std()).score(X, y / y.std()) > 0.9
+    True
+    """
+
+    _parameter_constraints = {
+        **BaseDeepMLP._parameter_constraints,
+        "loss": [StrOptions({"squared_error"})],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        depth=3,
+        width=100,
+        *,
+        activation="relu",
+        init="auto",
+        init_scale=0.01,
+        normalization=None,
+        dropout=0.0,
+        residual=False,
+        residual_block_size=2,
+        clip_grad_norm=None,
+        optimizer="adam",
+        learning_rate="auto",
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon="auto",
+        rho="auto",
+        weight_decay="auto",
+        momentum_decay=0.004,
+        batch_size="auto",
+        alpha=0.0001,
+        lr_schedule="constant",
+        power_t=0.5,
+        lr_step_size=50,
+        lr_gamma=0.1,
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        random_state=None,
+        verbose=False,
+        warm_start=False,
+        dtype="float32",
+        callbacks=None,
+    ):
+        super().__init__(
+            depth=depth,
+            width=width,
+            activation=activation,
+            init=init,
+            init_scale=init_scale,
+            normalization=normalization,
+            dropout=dropout,
+            residual=residual,
+            residual_block_size=residual_block_size,
+            clip_grad_norm=clip_grad_norm,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            momentum=momentum,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            rho=rho,
+            weight_decay=weight_decay,
+            momentum_decay=momentum_decay,
+            batch_size=batch_size,
+            alpha=alpha,
+            lr_schedule=lr_schedule,
+            power_t=power_t,
+            lr_step_size=lr_step_size,
+            lr_gamma=lr_gamma,
+            max_iter=max_iter,
+            tol=tol,
+            n_iter_no_change=n_iter_no_change,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            shuffle=shuffle,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+            dtype=dtype,
+            callbacks=callbacks,
+        )
+        self.loss = loss
+
+    @property
+    def _loss_name(self):
+        return self.loss
+
+    def _encode_targets(self, y, first_call, classes=None):
+        y = np.asarray(y)
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if not first_call and Y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {Y.shape[1]} outputs but the model was fitted with "
+                f"{self.n_outputs_}."
+            )
+        return Y
+
+    def _validation_score(self, X, y, sample_weight):
+        return r2_score(y, self.predict(X), sample_weight=sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and targets y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights of the loss.
+
+        Returns
+        -------
+        self : DeepMLPRegressor
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train for one epoch over the given samples.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights.
+
+        Returns
+        -------
+        self : DeepMLPRegressor
+            The updated estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def predict(self, X):
+        """Predict with the multilayer perceptron.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predicted values.
+        """
+        y_pred = self._predict_output(X)
+        return y_pred.ravel() if y_pred.shape[1] == 1 else y_pred
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags

@@ -1,0 +1,138 @@
+"""Layers as forward/backward pairs over views into the network's flat vectors.
+
+A layer owns no trainable arrays: its parameters and their gradients are views into
+the network's single flat parameter and gradient vectors (so the optimizer can
+update everything in one vectorized step). Forward passes write into buffers given
+by the caller, so the same layer serves training (preallocated buffers) and
+thread-safe prediction (fresh buffers per call).
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+
+class Dense:
+    """Affine map ``z = x @ W + b``."""
+
+    def __init__(self, weight, bias, weight_grad, bias_grad):
+        self.weight = weight
+        self.bias = bias
+        self.weight_grad = weight_grad
+        self.bias_grad = bias_grad
+
+    def forward(self, x, out):
+        if sp.issparse(x):
+            out[...] = x @ self.weight
+        else:
+            np.matmul(x, self.weight, out=out)
+        if self.bias is not None:
+            out += self.bias
+        return out
+
+    def backward(self, x, delta, input_grad=None):
+        """Store parameter gradients; write ``delta @ W.T`` to ``input_grad`` if given."""
+        if sp.issparse(x):
+            self.weight_grad[...] = x.T @ delta
+        else:
+            np.matmul(x.T, delta, out=self.weight_grad)
+        if self.bias_grad is not None:
+            np.sum(delta, axis=0, out=self.bias_grad)
+        if input_grad is not None:
+            np.matmul(delta, self.weight.T, out=input_grad)
+        return input_grad
+
+
+class BatchNorm:
+    """Batch normalization (Ioffe & Szegedy, 2015) over the batch axis.
+
+    Training normalizes with the batch statistics and updates exponential running
+    averages (``momentum`` as in PyTorch: ``running = (1 - m) * running + m * batch``,
+    unbiased batch variance); prediction uses the running statistics only, so it is
+    deterministic and independent of how samples are grouped.
+    """
+
+    momentum = 0.1
+    eps = 1e-5
+
+    def __init__(self, gamma, beta, gamma_grad, beta_grad, running_mean, running_var):
+        self.gamma, self.beta = gamma, beta
+        self.gamma_grad, self.beta_grad = gamma_grad, beta_grad
+        self.running_mean, self.running_var = running_mean, running_var
+
+    def forward(self, z, out, cache, train):
+        if train:
+            mean = z.mean(axis=0)
+            var = z.var(axis=0)
+            n = z.shape[0]
+            m = self.momentum
+            self.running_mean *= 1 - m
+            self.running_mean += m * mean
+            self.running_var *= 1 - m
+            self.running_var += m * var * (n / max(n - 1, 1))
+        else:
+            mean, var = self.running_mean, self.running_var
+        inv_std = 1.0 / np.sqrt(var + self.eps)
+        normalized = out if cache is None else cache["normalized"]
+        np.subtract(z, mean, out=normalized)
+        normalized *= inv_std.astype(z.dtype, copy=False)
+        if cache is not None:
+            cache["inv_std"] = inv_std
+        np.multiply(normalized, self.gamma, out=out)
+        out += self.beta
+        return out
+
+    def backward(self, delta, cache):
+        """Turn d loss / d output into d loss / d input, in place in ``delta``."""
+        normalized, inv_std = cache["normalized"], cache["inv_std"]
+        n = delta.shape[0]
+        np.sum(delta * normalized, axis=0, out=self.gamma_grad)
+        np.sum(delta, axis=0, out=self.beta_grad)
+        # dz = gamma * inv_std / n * (n * dy - sum(dy) - xhat * sum(dy * xhat))
+        delta *= n
+        delta -= self.beta_grad
+        delta -= normalized * self.gamma_grad
+        delta *= (self.gamma * inv_std / n).astype(delta.dtype, copy=False)
+        return delta
+
+
+class LayerNorm:
+    """Layer normalization (Ba et al., 2016) over the feature axis of each sample."""
+
+    eps = 1e-5
+
+    def __init__(self, gamma, beta, gamma_grad, beta_grad):
+        self.gamma, self.beta = gamma, beta
+        self.gamma_grad, self.beta_grad = gamma_grad, beta_grad
+
+    def forward(self, z, out, cache, train):
+        mean = z.mean(axis=1, keepdims=True)
+        inv_std = 1.0 / np.sqrt(z.var(axis=1, keepdims=True) + self.eps)
+        normalized = out if cache is None else cache["normalized"]
+        np.subtract(z, mean, out=normalized)
+        normalized *= inv_std
+        if cache is not None:
+            cache["inv_std"] = inv_std
+        np.multiply(normalized, self.gamma, out=out)
+        out += self.beta
+        return out
+
+    def backward(self, delta, cache):
+        normalized, inv_std = cache["normalized"], cache["inv_std"]
+        d = delta.shape[1]
+        np.sum(delta * normalized, axis=0, out=self.gamma_grad)
+        np.sum(delta, axis=0, out=self.beta_grad)
+        delta *= self.gamma  # gradient w.r.t. the normalized values
+        # dz = inv_std / d * (d * g - sum(g) - xhat * sum(g * xhat)), per sample
+        row_sum = delta.sum(axis=1, keepdims=True)
+        row_dot = np.einsum("ij,ij->i", delta, normalized)[:, None]
+        delta *= d
+        delta -= row_sum
+        delta -= normalized * row_dot
+        delta *= inv_std / d
+        return delta
+
+
+def dropout_mask(rng, shape, rate, dtype):
+    """Inverted-dropout mask: 0 with probability ``rate``, else ``1 / (1 - rate)``."""
+    keep = rng.random(shape, dtype=np.float32) >= rate
+    return keep.astype(dtype) * dtype.type(1.0 / (1.0 - rate))

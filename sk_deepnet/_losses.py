@@ -1,0 +1,98 @@
+"""Losses fused with their output activation.
+
+A loss works on the raw output-layer values (logits) of one batch. ``loss_and_delta``
+returns the sample-weighted mean loss and writes the gradient of that loss with
+respect to the logits into ``delta``. Fusing the output activation with the loss
+gradient gives the simple and stable form ``delta = (p - y) * w / sum(w)`` and never
+takes the log of a rounded probability.
+"""
+
+import numpy as np
+from scipy.special import expit
+
+
+def _weighted_mean(values, sample_weight, weight_sum):
+    if sample_weight is None:
+        return float(values.sum()) / weight_sum
+    return float(values @ sample_weight) / weight_sum
+
+
+def _scale_delta(delta, sample_weight, weight_sum):
+    if sample_weight is None:
+        delta /= weight_sum
+    else:
+        delta *= (sample_weight / weight_sum)[:, None]
+
+
+def softmax(logits, out):
+    """Row-wise softmax of ``logits`` written to ``out``; returns log-sum-exp."""
+    row_max = logits.max(axis=1, keepdims=True)
+    np.subtract(logits, row_max, out=out)
+    np.exp(out, out=out)
+    row_sum = out.sum(axis=1, keepdims=True)
+    out /= row_sum
+    return (np.log(row_sum) + row_max).ravel()
+
+
+class SoftmaxCrossEntropy:
+    """Multiclass log-loss on softmax outputs; ``y`` is one-hot."""
+
+    out_activation = "softmax"
+
+    @staticmethod
+    def predict(logits):
+        proba = np.empty_like(logits)
+        softmax(logits, proba)
+        return proba
+
+    @staticmethod
+    def loss_and_delta(logits, y, sample_weight, weight_sum, delta):
+        log_sum_exp = softmax(logits, delta)
+        # -log p_true = logsumexp(z) - z_true
+        per_sample = log_sum_exp - np.einsum("ij,ij->i", logits, y)
+        delta -= y
+        _scale_delta(delta, sample_weight, weight_sum)
+        return _weighted_mean(per_sample, sample_weight, weight_sum)
+
+
+class LogisticCrossEntropy:
+    """Binary / multilabel log-loss on independent sigmoid outputs."""
+
+    out_activation = "logistic"
+
+    @staticmethod
+    def predict(logits):
+        return expit(logits)
+
+    @staticmethod
+    def loss_and_delta(logits, y, sample_weight, weight_sum, delta):
+        # -[y log p + (1 - y) log(1 - p)] = softplus(z) - y z, stable for all z
+        per_sample = (np.logaddexp(0, logits) - y * logits).sum(axis=1)
+        expit(logits, out=delta)
+        delta -= y
+        _scale_delta(delta, sample_weight, weight_sum)
+        return _weighted_mean(per_sample, sample_weight, weight_sum)
+
+
+class SquaredError:
+    """Half squared error summed over outputs: 0.5 * ||f(x) - y||^2."""
+
+    out_activation = "identity"
+
+    @staticmethod
+    def predict(logits):
+        return logits
+
+    @staticmethod
+    def loss_and_delta(logits, y, sample_weight, weight_sum, delta):
+        np.subtract(logits, y, out=delta)
+        per_sample = 0.5 * np.einsum("ij,ij->i", delta, delta)
+        _scale_delta(delta, sample_weight, weight_sum)
+        return _weighted_mean(per_sample, sample_weight, weight_sum)
+
+
+LOSSES = {
+    "softmax_cross_entropy": SoftmaxCrossEntropy,
+    "logistic_cross_entropy": LogisticCrossEntropy,
+    "squared_error": SquaredError,
+}

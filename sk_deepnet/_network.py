@@ -1,0 +1,364 @@
+"""The network: hidden layers and an output layer over ONE flat parameter vector.
+
+All trainable values live in ``params`` (and their gradients in ``grads``), laid out
+as ``[every weight matrix | every bias | every normalization scale and shift]``.
+Layers only hold views into these two vectors. This gives
+
+* one vectorized optimizer step for the whole network, whatever its depth;
+* L2 regularization as a single operation on the contiguous weight block;
+* global-norm gradient clipping as one dot product;
+* cheap snapshots (one copy) for early stopping and divergence recovery.
+
+A hidden layer is ``dense -> [normalization] -> activation -> [dropout]``. With
+``residual=True`` the first hidden layer is a stem and the following layers are
+grouped into blocks of ``residual_block_size`` layers; each block adds its input
+(through a linear projection when the widths differ) to its output, the branch
+scaled by ``1 / sqrt(n_blocks)`` so the residual stream's variance stays bounded
+(at most a factor ``(1 + 1/n_blocks) ** n_blocks <= e`` at initialization) however
+deep the network is.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._activations import ACTIVATIONS, DERIVATIVES, GAINS
+from ._initializers import INITIALIZERS
+from ._layers import BatchNorm, Dense, LayerNorm, dropout_mask
+from ._losses import LOSSES
+
+
+class Network:
+    """A feed-forward network with a flat parameter vector.
+
+    Parameters
+    ----------
+    layer_sizes : list of int
+        ``[n_features, width_1, ..., width_depth, n_outputs]``.
+    activation : str
+        Canonical hidden activation name (a key of ``ACTIVATIONS``).
+    loss : str
+        Key of ``LOSSES``; fixes the output activation.
+    normalization : {None, "batch", "layer"}
+    dropout : float
+    residual : bool
+    residual_block_size : int
+    dtype : numpy dtype
+    """
+
+    def __init__(
+        self,
+        layer_sizes,
+        activation,
+        loss,
+        normalization=None,
+        dropout=0.0,
+        residual=False,
+        residual_block_size=2,
+        dtype=np.float32,
+    ):
+        self.layer_sizes = list(layer_sizes)
+        self.activation = activation
+        self.loss = loss
+        self.normalization = normalization
+        self.dropout = dropout
+        self.residual = residual
+        self.residual_block_size = residual_block_size
+        self.dtype = np.dtype(dtype)
+        self.blocks = self._residual_blocks()
+        self._layout()
+        self.params = np.zeros(self.n_params, dtype=self.dtype)
+        self.grads = np.zeros(self.n_params, dtype=self.dtype)
+        self.running_means = [np.zeros(w, self.dtype) for w in self.hidden_sizes]
+        self.running_vars = [np.ones(w, self.dtype) for w in self.hidden_sizes]
+        if normalization != "batch":
+            self.running_means = self.running_vars = []
+        self._bind()
+
+    # ----------------------------------------------------------------- structure
+    @property
+    def depth(self):
+        return len(self.layer_sizes) - 2
+
+    @property
+    def hidden_sizes(self):
+        return self.layer_sizes[1:-1]
+
+    def _residual_blocks(self):
+        """List of ``(first_layer, last_layer)`` hidden-layer indices of each block."""
+        if not self.residual or self.depth < 2:
+            return []
+        size = self.residual_block_size
+        return [
+            (start, min(start + size, self.depth) - 1)
+            for start in range(1, self.depth, size)
+        ]
+
+    def _layout(self):
+        """Assign each array an offset in the flat vector: weights, biases, norms."""
+        sizes = self.layer_sizes
+        self._weight_shapes = [(sizes[i], sizes[i + 1]) for i in range(len(sizes) - 1)]
+        self._projection_shapes = [
+            (sizes[start], sizes[end + 1])  # block input -> block output width
+            for start, end in self.blocks
+        ]
+        shapes = [("W", s) for s in self._weight_shapes]
+        shapes += [("P", s) for s in self._projection_shapes if s[0] != s[1]]
+        self.n_weights = sum(a * b for _, (a, b) in shapes)
+        shapes += [("b", (s[1],)) for s in self._weight_shapes]
+        if self.normalization is not None:
+            shapes += [("gamma", (w,)) for w in self.hidden_sizes]
+            shapes += [("beta", (w,)) for w in self.hidden_sizes]
+        self._shapes = shapes
+        self.n_params = sum(int(np.prod(s)) for _, s in shapes)
+
+    def _views(self, flat):
+        """Split a flat vector into named lists of shaped views."""
+        views = {"W": [], "P": [], "b": [], "gamma": [], "beta": []}
+        offset = 0
+        for name, shape in self._shapes:
+            size = int(np.prod(shape))
+            views[name].append(flat[offset : offset + size].reshape(shape))
+            offset += size
+        return views
+
+    def _bind(self):
+        """(Re)create the layers as views into ``params`` and ``grads``."""
+        p, g = self._views(self.params), self._views(self.grads)
+        self.coefs, self.intercepts = p["W"], p["b"]
+        self.coef_grads = g["W"]
+        self.dense = [
+            Dense(w, b, gw, gb) for w, b, gw, gb in zip(p["W"], p["b"], g["W"], g["b"])
+        ]
+        projections = iter(zip(p["P"], g["P"]))
+        self.projections = []
+        for fan_in, fan_out in self._projection_shapes:
+            if fan_in == fan_out:  # identity skip connection
+                self.projections.append(None)
+            else:
+                weight, weight_grad = next(projections)
+                self.projections.append(Dense(weight, None, weight_grad, None))
+        self.norms = []
+        if self.normalization == "batch":
+            self.norms = [
+                BatchNorm(*args)
+                for args in zip(
+                    p["gamma"], p["beta"], g["gamma"], g["beta"],
+                    self.running_means, self.running_vars,
+                )
+            ]
+        elif self.normalization == "layer":
+            self.norms = [
+                LayerNorm(*args) for args in zip(p["gamma"], p["beta"], g["gamma"], g["beta"])
+            ]
+        self.residual_scale = 1.0 / np.sqrt(len(self.blocks)) if self.blocks else 1.0
+        self._block_ending_at = {end: k for k, (_, end) in enumerate(self.blocks)}
+        self._block_starting_at = {start: k for k, (start, _) in enumerate(self.blocks)}
+        self._loss = LOSSES[self.loss]
+        self._act = ACTIVATIONS[self.activation]
+        self._dact = DERIVATIVES[self.activation]
+        self._workspace = None
+
+    def __getstate__(self):
+        # Views and scratch buffers are rebuilt on load; only the flat vectors travel.
+        state = self.__dict__.copy()
+        for key in [
+            "coefs", "intercepts", "coef_grads", "dense", "projections", "norms",
+            "_loss", "_act", "_dact", "_workspace",
+        ]:
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._bind()
+
+    # ------------------------------------------------------------ initialization
+    def initialize(self, rng, init, init_scale=0.01):
+        """Draw every weight with scheme ``init``; zero biases; unit norm scales."""
+        init_fn = INITIALIZERS[init]
+        gain = GAINS[self.activation]
+        n_hidden = self.depth
+        for i, (weight, (fan_in, fan_out)) in enumerate(
+            zip(self.coefs, self._weight_shapes)
+        ):
+            layer_gain = gain if i < n_hidden else 1.0
+            weight[...] = init_fn(rng, fan_in, fan_out, self.dtype, init_scale, layer_gain)
+        for proj in self.projections:
+            if proj is not None:
+                fan_in, fan_out = proj.weight.shape
+                proj.weight[...] = INITIALIZERS["glorot_uniform"](rng, fan_in, fan_out, self.dtype)
+        for b in self.intercepts:
+            b[...] = 0
+        for norm in self.norms:
+            norm.gamma[...] = 1
+            norm.beta[...] = 0
+        for mean, var in zip(self.running_means, self.running_vars):
+            mean[...] = 0
+            var[...] = 1
+
+    # ------------------------------------------------------------------ buffers
+    def _new_workspace(self, n_samples, train):
+        """Scratch arrays for a batch of up to ``n_samples`` rows."""
+        dt, n = self.dtype, n_samples
+        hidden = self.hidden_sizes
+        ws = {
+            "n": n,
+            "z": [np.empty((n, w), dt) for w in hidden],  # dense outputs
+            "a": [np.empty((n, w), dt) for w in hidden],  # activations
+            "logits": np.empty((n, self.layer_sizes[-1]), dt),
+            "norm_out": [None] * len(hidden),
+            "norm_cache": [None] * len(hidden),
+            "norm_cache_rows": [None] * len(hidden),
+            "dropped": [None] * len(hidden),
+            "mask": [None] * len(hidden),
+            "block_out": [None] * len(hidden),
+        }
+        for i, w in enumerate(hidden):
+            if self.normalization is not None:
+                ws["norm_out"][i] = np.empty((n, w), dt)
+                if train:
+                    ws["norm_cache"][i] = {"normalized": np.empty((n, w), dt)}
+            if train and self.dropout > 0:
+                ws["dropped"][i] = np.empty((n, w), dt)
+            if i in self._block_ending_at:
+                ws["block_out"][i] = np.empty((n, w), dt)
+        if train:
+            ws["delta_out"] = np.empty((n, self.layer_sizes[-1]), dt)
+            ws["grad_h"] = [np.empty((n, w), dt) for w in hidden]  # d loss / d layer output
+            ws["grad_z"] = [np.empty((n, w), dt) for w in hidden]  # d loss / d dense output
+            ws["grad_skip"] = [
+                None if proj is None else np.empty((n, proj.weight.shape[0]), dt)
+                for proj in self.projections
+            ]
+        return ws
+
+    def _training_workspace(self, n_samples):
+        ws = self._workspace
+        if ws is None or ws["n"] < n_samples:
+            ws = self._workspace = self._new_workspace(n_samples, train=True)
+        return ws
+
+    # ------------------------------------------------------------- computation
+    def forward(self, X, ws, train=False, rng=None):
+        """Forward pass; returns the output-layer logits (a view into ``ws``).
+
+        Also records in ``ws`` the per-layer inputs (``inputs``), activations and
+        the block inputs needed by :meth:`backward`.
+        """
+        n = X.shape[0]
+        h = X
+        ws["inputs"] = inputs = []
+        ws["block_in"] = block_in = {}
+        for i, dense in enumerate(self.dense[:-1]):
+            if i in self._block_starting_at:
+                block_in[self._block_starting_at[i]] = h
+            inputs.append(h)
+            z = dense.forward(h, ws["z"][i][:n])
+            if self.norms:
+                cache = None
+                if train:
+                    cache = {"normalized": ws["norm_cache"][i]["normalized"][:n]}
+                    ws["norm_cache_rows"][i] = cache
+                z = self.norms[i].forward(z, ws["norm_out"][i][:n], cache, train)
+            a = ws["a"][i][:n]
+            self._act(z, a)
+            h = a
+            if train and self.dropout > 0:
+                mask = dropout_mask(rng, a.shape, self.dropout, self.dtype)
+                ws["mask"][i] = mask
+                h = np.multiply(a, mask, out=ws["dropped"][i][:n])
+            if i in self._block_ending_at:
+                k = self._block_ending_at[i]
+                out = ws["block_out"][i][:n]
+                np.multiply(h, self.residual_scale, out=out)
+                skip = block_in[k]
+                if self.projections[k] is None:
+                    out += skip
+                else:
+                    out += skip @ self.projections[k].weight
+                h = out
+        inputs.append(h)
+        return self.dense[-1].forward(h, ws["logits"][:n])
+
+    def backward(self, delta_out, ws):
+        """Back-propagate ``delta_out`` (d loss / d logits); fills ``self.grads``.
+
+        ``ws["deltas"]`` keeps, per weight layer, d loss / d (dense output): the
+        back-propagated error signal that a gradient monitor inspects.
+        """
+        n = delta_out.shape[0]
+        inputs = ws["inputs"]
+        n_hidden = self.depth
+        deltas = [None] * (n_hidden + 1)
+        deltas[-1] = delta_out
+        grad_h = ws["grad_h"]
+        self.dense[-1].backward(
+            inputs[-1], delta_out, grad_h[-1][:n] if n_hidden else None
+        )
+        pending_skip = {}
+        for i in range(n_hidden - 1, -1, -1):
+            g_out = grad_h[i][:n]
+            g = ws["grad_z"][i][:n]
+            if i in self._block_ending_at:
+                k = self._block_ending_at[i]
+                proj = self.projections[k]
+                if proj is None:
+                    pending_skip[k] = g_out  # not overwritten before the block start
+                else:
+                    proj.backward(ws["block_in"][k], g_out, ws["grad_skip"][k][:n])
+                    pending_skip[k] = ws["grad_skip"][k][:n]
+                np.multiply(g_out, self.residual_scale, out=g)
+            else:
+                np.copyto(g, g_out)
+            if ws["mask"][i] is not None:
+                g *= ws["mask"][i]
+            pre_activation = ws["norm_out"][i][:n] if self.norms else ws["z"][i][:n]
+            self._dact(pre_activation, ws["a"][i][:n], g)
+            if self.norms:
+                self.norms[i].backward(g, ws["norm_cache_rows"][i])
+            deltas[i] = g
+            self.dense[i].backward(inputs[i], g, grad_h[i - 1][:n] if i > 0 else None)
+            if i in self._block_starting_at:
+                grad_h[i - 1][:n] += pending_skip.pop(self._block_starting_at[i])
+        ws["deltas"] = deltas
+
+    def loss_and_gradient(self, X, Y, sample_weight, weight_sum, alpha=0.0, rng=None):
+        """Forward + backward on one batch in training mode.
+
+        Returns the sample-weighted mean loss (plus the L2 penalty
+        ``alpha / (2 * sum(w)) * ||W||^2`` on the weight matrices, as scikit-learn's
+        MLP); ``self.grads`` then holds its gradient.
+        """
+        ws = self._training_workspace(X.shape[0])
+        logits = self.forward(X, ws, train=True, rng=rng)
+        delta = ws["delta_out"][: X.shape[0]]
+        loss = self._loss.loss_and_delta(logits, Y, sample_weight, weight_sum, delta)
+        self.backward(delta, ws)
+        if alpha > 0:
+            weights = self.params[: self.n_weights]
+            loss += 0.5 * alpha * float(weights @ weights) / weight_sum
+            self.grads[: self.n_weights] += (alpha / weight_sum) * weights
+        return loss
+
+    @property
+    def last_batch(self):
+        """The training workspace of the last batch (inputs, activations, deltas)."""
+        return self._workspace
+
+    def predict_logits(self, X, chunk_size=4096):
+        """Inference-mode logits; thread-safe (allocates its own scratch buffers)."""
+        n = X.shape[0]
+        out = np.empty((n, self.layer_sizes[-1]), self.dtype)
+        ws = self._new_workspace(min(n, chunk_size), train=False)
+        for start in range(0, n, chunk_size):
+            stop = min(start + chunk_size, n)
+            Xb = X[start:stop]
+            if not sp.issparse(Xb) and Xb.dtype != self.dtype:
+                Xb = Xb.astype(self.dtype)
+            out[start:stop] = self.forward(Xb, ws, train=False)
+        return out
+
+    def predict_output(self, X):
+        """Output activations (probabilities or regression values)."""
+        return self._loss.predict(self.predict_logits(X))
+

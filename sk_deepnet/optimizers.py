@@ -1,0 +1,789 @@
+"""First-order optimizers that update one flat parameter vector in place.
+
+The estimators in :mod:`sk_deepnet` keep every weight and bias of a network
+in a single contiguous 1-D array (layer parameters are views into it), and
+the gradient lives in a second array of the same layout.  An optimizer here
+therefore updates *one* NumPy array: each :meth:`Optimizer.step` is a
+handful of vectorized NumPy calls writing into preallocated ``out=``
+buffers, with no Python loop over layers or elements and no allocation after
+the first step.  State (moments, accumulators, scratch space) is allocated
+lazily on the first step with the shape and dtype of the parameters, so
+``float32`` networks stay ``float32``.
+
+The update rules reproduce :mod:`torch.optim` (PyTorch 2.x) exactly; the
+test suite checks trajectories against fixtures recorded with PyTorch (see
+``tests/fixtures/make_optimizer_fixtures.py``).  Coupled L2 ``weight_decay``
+(``g <- g + weight_decay * p``, PyTorch style) is available on every
+optimizer; :class:`AdamW` uses decoupled decay instead.
+
+Examples
+--------
+>>> import numpy as np
+>>> from sk_deepnet.optimizers import get_optimizer
+>>> opt = get_optimizer("adam", learning_rate=0.1, momentum="auto")
+>>> p = np.zeros(3)
+>>> opt.step(p, np.array([1.0, -1.0, 0.0]))
+array([-0.1,  0.1,  0. ])
+"""
+
+import inspect
+import math
+
+import numpy as np
+
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Momentum",
+    "Nesterov",
+    "Adagrad",
+    "Adadelta",
+    "RMSprop",
+    "Adam",
+    "AdamW",
+    "NAdam",
+    "AMSGrad",
+    "OPTIMIZERS",
+    "get_optimizer",
+]
+
+
+class Optimizer:
+    """Base class of the in-place optimizers.
+
+    Subclasses store their hyperparameters (keyword arguments of
+    ``__init__``) as attributes of the same name, declare the state buffers
+    they need in ``_buffers`` and implement ``_update``.
+
+    Attributes
+    ----------
+    learning_rate : float
+        Step size.  It is read at every :meth:`step`, so learning-rate
+        schedules may change it between steps.
+    t_ : int
+        Number of steps taken since construction or the last :meth:`reset`.
+    state_ : dict of str to ndarray
+        Optimizer state (moment estimates, accumulators, scratch space),
+        allocated on the first step with the parameters' shape and dtype.
+    """
+
+    #: names of the state arrays allocated on the first step
+    _buffers = ("scratch",)
+
+    def __init__(self, learning_rate=0.01, weight_decay=0.0):
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.t_ = 0
+        self.state_ = {}
+
+    # -- sklearn-like parameter handling -----------------------------------
+    @classmethod
+    def _get_param_names(cls):
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values() if p.name != "self"]
+
+    @classmethod
+    def _get_defaults(cls):
+        sig = inspect.signature(cls.__init__)
+        return {
+            p.name: p.default for p in sig.parameters.values() if p.name != "self"
+        }
+
+    def get_params(self, deep=True):
+        """Return the constructor hyperparameters as a dict.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Ignored; for scikit-learn compatibility.
+
+        Returns
+        -------
+        params : dict
+            Hyperparameter names (those of ``__init__``) mapped to values.
+        """
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def __repr__(self):
+        # like scikit-learn's default ``print_changed_only=True``
+        defaults = self._get_defaults()
+        changed = [
+            f"{k}={v!r}"
+            for k, v in self.get_params().items()
+            if not (v is defaults[k] or (type(v) is type(defaults[k]) and v == defaults[k]))
+        ]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    # -- state ---------------------------------------------------------------
+    def reset(self):
+        """Forget all state (moments, accumulators and the step count)."""
+        self.t_ = 0
+        self.state_ = {}
+        return self
+
+    def _init_state(self, params):
+        self.state_ = {name: np.zeros_like(params) for name in self._buffers}
+        if self._uses_coupled_decay():
+            self.state_["decayed_grad"] = np.zeros_like(params)
+
+    def _uses_coupled_decay(self):
+        return True
+
+    def _check_state(self, params):
+        ref = self.state_["scratch"]
+        if ref.shape != params.shape or ref.dtype != params.dtype:
+            raise ValueError(
+                f"{type(self).__name__} holds state for parameters of shape "
+                f"{ref.shape} and dtype {ref.dtype}, got shape {params.shape} "
+                f"and dtype {params.dtype}; call reset() first."
+            )
+
+    # -- stepping ------------------------------------------------------------
+    def step(self, params, grad):
+        """Update ``params`` in place, given the gradient ``grad``.
+
+        Parameters
+        ----------
+        params : ndarray
+            Parameters (any shape; float32 or float64), modified in place.
+        grad : ndarray of the same shape
+            Gradient of the loss at ``params``.  Not modified.
+
+        Returns
+        -------
+        params : ndarray
+            The same object as the input ``params``.
+        """
+        if not self.state_:
+            self._init_state(params)
+        else:
+            self._check_state(params)
+        self.t_ += 1
+        if self.weight_decay and self._uses_coupled_decay():
+            g = self.state_["decayed_grad"]
+            np.multiply(params, self.weight_decay, out=g)
+            g += grad
+            grad = g
+        self._update(params, grad)
+        return params
+
+    def _update(self, params, grad):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def minimize(self, grad_fn, x0, n_steps):
+        """Run ``n_steps`` steps from ``x0`` on a function given by its gradient.
+
+        A convenience for examples and teaching.  The optimizer is
+        :meth:`reset` first, so every call starts from a fresh state.
+
+        Parameters
+        ----------
+        grad_fn : callable
+            ``grad_fn(x)`` returns the gradient at ``x`` (same shape as ``x``).
+        x0 : array-like
+            Starting point; copied as float64 (not modified).
+        n_steps : int
+            Number of steps.
+
+        Returns
+        -------
+        trajectory : ndarray of shape (n_steps + 1, x0.size)
+            Row ``k`` is the (flattened) iterate after ``k`` steps; row 0
+            is ``x0``.
+        """
+        self.reset()
+        x = np.array(x0, dtype=np.float64, copy=True)
+        traj = np.empty((int(n_steps) + 1, x.size), dtype=np.float64)
+        traj[0] = x.ravel()
+        for k in range(1, int(n_steps) + 1):
+            x = self.step(x, np.asarray(grad_fn(x), dtype=np.float64))
+            traj[k] = x.ravel()
+        return traj
+
+
+_MOMENTUM_NOTE = """
+    Conventions: we follow PyTorch's formulation, in which the velocity
+    accumulates raw gradients and the learning rate is applied when
+    stepping (``v = mu*v + g; p -= lr*v``).  Keras and scikit-learn's
+    ``MLPClassifier(solver="sgd")`` fold the learning rate into the velocity
+    (``v = mu*v - lr*g; p += v``; scikit-learn's Nesterov variant steps
+    ``p += mu*v - lr*g``).  Both give identical iterates while the learning
+    rate is constant; they differ after the learning rate changes (PyTorch's
+    form rescales the whole accumulated velocity immediately, the other
+    form only the new gradient contributions)."""
+
+
+class SGD(Optimizer):
+    r"""Plain stochastic gradient descent.
+
+    Update rule at step :math:`t` with gradient :math:`g_t` (after coupled
+    weight decay :math:`g_t \leftarrow g_t + \lambda p_{t-1}` when
+    ``weight_decay`` :math:`=\lambda > 0`):
+
+    .. math::
+
+        p_t = p_{t-1} - \eta\, g_t
+
+    Equivalent to ``torch.optim.SGD(lr, momentum=0)``.
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.01
+        Step size :math:`\eta`.  PyTorch's default is ``1e-3``; we use 0.01
+        as the "auto" value because it trains a typical MLP in about 200
+        epochs.
+    weight_decay : float, default=0.0
+        Coupled L2 penalty :math:`\lambda` added to the gradient (PyTorch
+        style).
+    """
+
+    def __init__(self, learning_rate=0.01, weight_decay=0.0):
+        super().__init__(learning_rate=learning_rate, weight_decay=weight_decay)
+
+    def _update(self, params, grad):
+        s = self.state_["scratch"]
+        np.multiply(grad, self.learning_rate, out=s)
+        params -= s
+
+
+class Momentum(Optimizer):
+    r"""SGD with (heavy-ball) momentum.
+
+    Update rule, with velocity :math:`v_0 = 0` and gradient :math:`g_t`
+    (after coupled weight decay :math:`g_t \leftarrow g_t + \lambda p_{t-1}`):
+
+    .. math::
+
+        v_t = \mu\, v_{t-1} + g_t, \qquad p_t = p_{t-1} - \eta\, v_t
+
+    Equivalent to ``torch.optim.SGD(lr, momentum=mu, dampening=0)``.
+    {note}
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.01
+        Step size :math:`\eta` (PyTorch's default is ``1e-3``; see
+        :class:`SGD`).
+    momentum : float, default=0.9
+        Momentum :math:`\mu`.  PyTorch's default is 0; 0.9 is the customary
+        value (and scikit-learn's default).
+    weight_decay : float, default=0.0
+        Coupled L2 penalty :math:`\lambda` added to the gradient.
+    """
+
+    _buffers = ("scratch", "velocity")
+
+    def __init__(self, learning_rate=0.01, momentum=0.9, weight_decay=0.0):
+        super().__init__(learning_rate=learning_rate, weight_decay=weight_decay)
+        self.momentum = momentum
+
+    def _update(self, params, grad):
+        v, s = self.state_["velocity"], self.state_["scratch"]
+        v *= self.momentum
+        v += grad
+        np.multiply(v, self.learning_rate, out=s)
+        params -= s
+
+
+Momentum.__doc__ = Momentum.__doc__.replace("{note}", _MOMENTUM_NOTE)
+
+
+class Nesterov(Momentum):
+    r"""SGD with Nesterov momentum (PyTorch's formulation).
+
+    Update rule, with velocity :math:`v_0 = 0` and gradient :math:`g_t`
+    (after coupled weight decay :math:`g_t \leftarrow g_t + \lambda p_{t-1}`):
+
+    .. math::
+
+        v_t = \mu\, v_{t-1} + g_t, \qquad
+        p_t = p_{t-1} - \eta\, (g_t + \mu\, v_t)
+
+    Equivalent to ``torch.optim.SGD(lr, momentum=mu, nesterov=True)``.
+    {note}
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.01
+        Step size :math:`\eta` (PyTorch's default is ``1e-3``; see
+        :class:`SGD`).
+    momentum : float, default=0.9
+        Momentum :math:`\mu`.
+    weight_decay : float, default=0.0
+        Coupled L2 penalty :math:`\lambda` added to the gradient.
+    """
+
+    def _update(self, params, grad):
+        v, s = self.state_["velocity"], self.state_["scratch"]
+        v *= self.momentum
+        v += grad
+        np.multiply(v, self.momentum, out=s)
+        s += grad
+        s *= self.learning_rate
+        params -= s
+
+
+Nesterov.__doc__ = Nesterov.__doc__.replace("{note}", _MOMENTUM_NOTE)
+
+
+class Adagrad(Optimizer):
+    r"""Adagrad (Duchi, Hazan & Singer, 2011).
+
+    Update rule, with accumulator :math:`G_0 = 0`:
+
+    .. math::
+
+        G_t = G_{t-1} + g_t^2, \qquad
+        p_t = p_{t-1} - \eta\, \frac{g_t}{\sqrt{G_t} + \epsilon}
+
+    Equivalent to ``torch.optim.Adagrad(lr, eps, lr_decay=0,
+    initial_accumulator_value=0)``.
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.01
+        Step size :math:`\eta` (PyTorch's default).
+    epsilon : float, default=1e-10
+        :math:`\epsilon`, added to :math:`\sqrt{G_t}` (PyTorch's default).
+    weight_decay : float, default=0.0
+        Coupled L2 penalty added to the gradient.
+    """
+
+    _buffers = ("scratch", "sum_sq")
+
+    def __init__(self, learning_rate=0.01, epsilon=1e-10, weight_decay=0.0):
+        super().__init__(learning_rate=learning_rate, weight_decay=weight_decay)
+        self.epsilon = epsilon
+
+    def _update(self, params, grad):
+        G, s = self.state_["sum_sq"], self.state_["scratch"]
+        np.multiply(grad, grad, out=s)
+        G += s
+        np.sqrt(G, out=s)
+        s += self.epsilon
+        np.divide(grad, s, out=s)
+        s *= self.learning_rate
+        params -= s
+
+
+class Adadelta(Optimizer):
+    r"""Adadelta (Zeiler, 2012).
+
+    Update rule, with :math:`E[g^2]_0 = E[\Delta^2]_0 = 0`:
+
+    .. math::
+
+        E[g^2]_t &= \rho\, E[g^2]_{t-1} + (1 - \rho)\, g_t^2 \\
+        \Delta_t &= \frac{\sqrt{E[\Delta^2]_{t-1} + \epsilon}}
+                         {\sqrt{E[g^2]_t + \epsilon}}\, g_t \\
+        E[\Delta^2]_t &= \rho\, E[\Delta^2]_{t-1} + (1 - \rho)\, \Delta_t^2 \\
+        p_t &= p_{t-1} - \eta\, \Delta_t
+
+    Equivalent to ``torch.optim.Adadelta``.
+
+    Parameters
+    ----------
+    learning_rate : float, default=1.0
+        Scale :math:`\eta` applied to :math:`\Delta_t` (PyTorch's default).
+    rho : float, default=0.9
+        Decay rate :math:`\rho` (PyTorch's default).
+    epsilon : float, default=1e-6
+        :math:`\epsilon` (PyTorch's default).
+    weight_decay : float, default=0.0
+        Coupled L2 penalty added to the gradient.
+    """
+
+    _buffers = ("scratch", "square_avg", "acc_delta", "delta")
+
+    def __init__(self, learning_rate=1.0, rho=0.9, epsilon=1e-6, weight_decay=0.0):
+        super().__init__(learning_rate=learning_rate, weight_decay=weight_decay)
+        self.rho = rho
+        self.epsilon = epsilon
+
+    def _update(self, params, grad):
+        st = self.state_
+        sq, acc, d, s = st["square_avg"], st["acc_delta"], st["delta"], st["scratch"]
+        rho, eps = self.rho, self.epsilon
+        sq *= rho
+        np.multiply(grad, grad, out=s)
+        s *= 1.0 - rho
+        sq += s
+        np.add(sq, eps, out=s)
+        np.sqrt(s, out=s)
+        np.add(acc, eps, out=d)
+        np.sqrt(d, out=d)
+        d /= s
+        d *= grad
+        acc *= rho
+        np.multiply(d, d, out=s)
+        s *= 1.0 - rho
+        acc += s
+        d *= self.learning_rate
+        params -= d
+
+
+class RMSprop(Optimizer):
+    r"""RMSprop (Tieleman & Hinton, 2012), plain: no momentum, not centered.
+
+    Update rule, with :math:`v_0 = 0`:
+
+    .. math::
+
+        v_t = \rho\, v_{t-1} + (1 - \rho)\, g_t^2, \qquad
+        p_t = p_{t-1} - \eta\, \frac{g_t}{\sqrt{v_t} + \epsilon}
+
+    Equivalent to ``torch.optim.RMSprop(lr, alpha=rho, eps, momentum=0,
+    centered=False)``; PyTorch calls :math:`\rho` ``alpha``.
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.01
+        Step size :math:`\eta` (PyTorch's default).
+    rho : float, default=0.99
+        Decay rate :math:`\rho` (PyTorch's ``alpha`` default; Keras uses
+        0.9).
+    epsilon : float, default=1e-8
+        :math:`\epsilon` (PyTorch's default).
+    weight_decay : float, default=0.0
+        Coupled L2 penalty added to the gradient.
+    """
+
+    _buffers = ("scratch", "square_avg")
+
+    def __init__(self, learning_rate=0.01, rho=0.99, epsilon=1e-8, weight_decay=0.0):
+        super().__init__(learning_rate=learning_rate, weight_decay=weight_decay)
+        self.rho = rho
+        self.epsilon = epsilon
+
+    def _update(self, params, grad):
+        v, s = self.state_["square_avg"], self.state_["scratch"]
+        v *= self.rho
+        np.multiply(grad, grad, out=s)
+        s *= 1.0 - self.rho
+        v += s
+        np.sqrt(v, out=s)
+        s += self.epsilon
+        np.divide(grad, s, out=s)
+        s *= self.learning_rate
+        params -= s
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba, 2015).
+
+    Update rule, with :math:`m_0 = v_0 = 0`:
+
+    .. math::
+
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, g_t \\
+        v_t &= \beta_2 v_{t-1} + (1 - \beta_2)\, g_t^2 \\
+        p_t &= p_{t-1} - \frac{\eta}{1 - \beta_1^t}\,
+               \frac{m_t}{\sqrt{v_t / (1 - \beta_2^t)} + \epsilon}
+
+    Equivalent to ``torch.optim.Adam`` (``amsgrad=False``).  The bias
+    corrections are folded into a scalar step size,
+    :math:`p_t = p_{t-1} - \eta\frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t}
+    \frac{m_t}{\sqrt{v_t} + \epsilon\sqrt{1-\beta_2^t}}`, which is the
+    same expression rearranged.
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.001
+        Step size :math:`\eta` (PyTorch's and the paper's default).
+    beta_1 : float, default=0.9
+        Decay rate of the first moment (PyTorch's and the paper's default).
+    beta_2 : float, default=0.999
+        Decay rate of the second moment.  0.999 is the value of Kingma & Ba
+        (2015) and PyTorch; some write-ups wrongly give 0.9999.
+    epsilon : float, default=1e-8
+        :math:`\epsilon` (PyTorch's and the paper's default).
+    weight_decay : float, default=0.0
+        Coupled L2 penalty added to the gradient (PyTorch's ``Adam``
+        semantics; see :class:`AdamW` for decoupled decay).
+    """
+
+    _buffers = ("scratch", "exp_avg", "exp_avg_sq")
+    _amsgrad = False
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        weight_decay=0.0,
+    ):
+        super().__init__(learning_rate=learning_rate, weight_decay=weight_decay)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+
+    def _update(self, params, grad):
+        st = self.state_
+        m, v, s = st["exp_avg"], st["exp_avg_sq"], st["scratch"]
+        b1, b2, t = self.beta_1, self.beta_2, self.t_
+        m *= b1
+        np.multiply(grad, 1.0 - b1, out=s)
+        m += s
+        v *= b2
+        np.multiply(grad, grad, out=s)
+        s *= 1.0 - b2
+        v += s
+        if self._amsgrad:
+            vmax = st["max_exp_avg_sq"]
+            np.maximum(vmax, v, out=vmax)
+            v = vmax
+        sqrt_bc2 = math.sqrt(1.0 - b2**t)
+        np.sqrt(v, out=s)
+        s += self.epsilon * sqrt_bc2
+        np.divide(m, s, out=s)
+        s *= self.learning_rate * sqrt_bc2 / (1.0 - b1**t)
+        params -= s
+
+
+class AMSGrad(Adam):
+    r"""AMSGrad variant of Adam (Reddi, Kale & Kumar, 2018).
+
+    Update rule, with :math:`m_0 = v_0 = \hat v_0 = 0`:
+
+    .. math::
+
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, g_t \\
+        v_t &= \beta_2 v_{t-1} + (1 - \beta_2)\, g_t^2 \\
+        \hat v_t &= \max(\hat v_{t-1}, v_t) \\
+        p_t &= p_{t-1} - \frac{\eta}{1 - \beta_1^t}\,
+               \frac{m_t}{\sqrt{\hat v_t / (1 - \beta_2^t)} + \epsilon}
+
+    Equivalent to ``torch.optim.Adam(amsgrad=True)`` (which, unlike the
+    paper, keeps the bias corrections).
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.001
+        Step size :math:`\eta` (PyTorch's default).
+    beta_1 : float, default=0.9
+        Decay rate of the first moment (PyTorch's default).
+    beta_2 : float, default=0.999
+        Decay rate of the second moment (PyTorch's default; Kingma & Ba
+        2015 — not 0.9999).
+    epsilon : float, default=1e-8
+        :math:`\epsilon` (PyTorch's default).
+    weight_decay : float, default=0.0
+        Coupled L2 penalty added to the gradient.
+    """
+
+    _buffers = ("scratch", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    _amsgrad = True
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        weight_decay=0.0,
+    ):
+        super().__init__(
+            learning_rate=learning_rate,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            weight_decay=weight_decay,
+        )
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter, 2019).
+
+    Update rule: first the decoupled decay
+
+    .. math::
+
+        p_{t-1} \leftarrow (1 - \eta\lambda)\, p_{t-1},
+
+    then the :class:`Adam` step on the *undecayed* gradient :math:`g_t`
+    (:math:`m_t`, :math:`v_t` and the step exactly as in :class:`Adam`).
+
+    Equivalent to ``torch.optim.AdamW`` (``amsgrad=False``).  Note that the
+    decay is multiplied by the current learning rate, as in PyTorch.
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.001
+        Step size :math:`\eta` (PyTorch's default).
+    beta_1 : float, default=0.9
+        Decay rate of the first moment (PyTorch's default).
+    beta_2 : float, default=0.999
+        Decay rate of the second moment (PyTorch's default; Kingma & Ba
+        2015 — not 0.9999).
+    epsilon : float, default=1e-8
+        :math:`\epsilon` (PyTorch's default).
+    weight_decay : float, default=0.01
+        Decoupled decay coefficient :math:`\lambda` (PyTorch's default).
+    """
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        weight_decay=0.01,
+    ):
+        super().__init__(
+            learning_rate=learning_rate,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            weight_decay=weight_decay,
+        )
+
+    def _uses_coupled_decay(self):
+        return False
+
+    def _update(self, params, grad):
+        if self.weight_decay:
+            params *= 1.0 - self.learning_rate * self.weight_decay
+        super()._update(params, grad)
+
+
+class NAdam(Optimizer):
+    r"""Adam with Nesterov momentum (Dozat, 2016), PyTorch's formulation.
+
+    Update rule, with :math:`m_0 = v_0 = 0`, :math:`\Pi_0 = 1` and the
+    momentum schedule :math:`\mu_t = \beta_1 (1 - \tfrac12
+    \cdot 0.96^{t\psi})` (:math:`\psi` = ``momentum_decay``):
+
+    .. math::
+
+        \Pi_t &= \Pi_{t-1}\, \mu_t \\
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, g_t \\
+        v_t &= \beta_2 v_{t-1} + (1 - \beta_2)\, g_t^2 \\
+        d_t &= \sqrt{v_t / (1 - \beta_2^t)} + \epsilon \\
+        p_t &= p_{t-1} - \eta\, \frac{1 - \mu_t}{1 - \Pi_t}\, \frac{g_t}{d_t}
+               - \eta\, \frac{\mu_{t+1}}{1 - \Pi_t\, \mu_{t+1}}\,
+               \frac{m_t}{d_t}
+
+    Equivalent to ``torch.optim.NAdam`` (``decoupled_weight_decay=False``).
+    The product :math:`\Pi_t` is kept in ``state_["mu_product"]`` (a
+    Python float).
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.002
+        Step size :math:`\eta` (PyTorch's default).
+    beta_1 : float, default=0.9
+        :math:`\beta_1` (PyTorch's default).
+    beta_2 : float, default=0.999
+        Decay rate of the second moment (PyTorch's default; not 0.9999).
+    epsilon : float, default=1e-8
+        :math:`\epsilon` (PyTorch's default).
+    momentum_decay : float, default=0.004
+        :math:`\psi` of the momentum schedule (PyTorch's default).
+    weight_decay : float, default=0.0
+        Coupled L2 penalty added to the gradient.
+    """
+
+    _buffers = ("scratch", "exp_avg", "exp_avg_sq", "denom")
+
+    def __init__(
+        self,
+        learning_rate=0.002,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        momentum_decay=0.004,
+        weight_decay=0.0,
+    ):
+        super().__init__(learning_rate=learning_rate, weight_decay=weight_decay)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.momentum_decay = momentum_decay
+
+    def _init_state(self, params):
+        super()._init_state(params)
+        self.state_["mu_product"] = 1.0
+
+    def _update(self, params, grad):
+        st = self.state_
+        m, v, d, s = st["exp_avg"], st["exp_avg_sq"], st["denom"], st["scratch"]
+        b1, b2, t, lr = self.beta_1, self.beta_2, self.t_, self.learning_rate
+        mu = b1 * (1.0 - 0.5 * 0.96 ** (t * self.momentum_decay))
+        mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
+        mu_product = st["mu_product"] * mu
+        st["mu_product"] = mu_product
+        m *= b1
+        np.multiply(grad, 1.0 - b1, out=s)
+        m += s
+        v *= b2
+        np.multiply(grad, grad, out=s)
+        s *= 1.0 - b2
+        v += s
+        # d = sqrt(v) + eps*sqrt(bc2) = sqrt(bc2) * (sqrt(v / bc2) + eps)
+        sqrt_bc2 = math.sqrt(1.0 - b2**t)
+        np.sqrt(v, out=d)
+        d += self.epsilon * sqrt_bc2
+        c_grad = lr * sqrt_bc2 * (1.0 - mu) / (1.0 - mu_product)
+        c_avg = lr * sqrt_bc2 * mu_next / (1.0 - mu_product * mu_next)
+        np.multiply(grad, c_grad, out=s)
+        s /= d
+        params -= s
+        np.multiply(m, c_avg, out=s)
+        s /= d
+        params -= s
+
+
+OPTIMIZERS = {
+    "sgd": SGD,
+    "momentum": Momentum,
+    "nesterov": Nesterov,
+    "adagrad": Adagrad,
+    "adadelta": Adadelta,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+    "adamw": AdamW,
+    "nadam": NAdam,
+    "amsgrad": AMSGrad,
+}
+
+
+def get_optimizer(name, **hyperparameters):
+    """Build optimizer ``name`` from a superset of hyperparameters.
+
+    Hyperparameters whose value is ``"auto"`` take the class default;
+    hyperparameters the class does not accept are ignored (never an error)
+    — the estimator passes all of ``learning_rate``, ``momentum``,
+    ``beta_1``, ``beta_2``, ``epsilon``, ``rho`` and ``weight_decay`` to
+    every optimizer.  Values are not validated here.
+
+    Parameters
+    ----------
+    name : str
+        One of the keys of :data:`OPTIMIZERS`.
+    **hyperparameters
+        Candidate constructor arguments.
+
+    Returns
+    -------
+    optimizer : Optimizer
+        A fresh (stateless) optimizer.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a known optimizer.
+    """
+    try:
+        cls = OPTIMIZERS[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"Unknown optimizer {name!r}; valid names are {sorted(OPTIMIZERS)}."
+        ) from None
+    accepted = set(cls._get_param_names())
+    kwargs = {
+        k: v
+        for k, v in hyperparameters.items()
+        if k in accepted and not (isinstance(v, str) and v == "auto")
+    }
+    return cls(**kwargs)

@@ -1,0 +1,72 @@
+"""Learning-rate schedules.
+
+A schedule turns the initial learning rate into the rate of the current step. The
+estimator asks it once per epoch (:meth:`~LRSchedule.at_epoch`), once per batch
+(:meth:`~LRSchedule.at_step`, only ``invscaling`` changes there) and when the
+training loss stops improving (:meth:`~LRSchedule.on_plateau`, only ``adaptive``
+reacts). The names and the ``invscaling``/``adaptive`` rules follow scikit-learn's
+``MLPClassifier(learning_rate=...)``; ``cosine`` and ``step`` follow PyTorch's
+``CosineAnnealingLR`` (without restarts) and ``StepLR``.
+"""
+
+import math
+
+__all__ = ["LRSchedule", "SCHEDULES"]
+
+SCHEDULES = ("constant", "invscaling", "adaptive", "cosine", "step")
+
+
+class LRSchedule:
+    """Learning rate as a function of epoch, step and plateaus.
+
+    Parameters
+    ----------
+    name : {"constant", "invscaling", "adaptive", "cosine", "step"}
+        ``constant``: ``lr = lr0``.
+        ``invscaling``: ``lr = lr0 / (t + 1) ** power_t`` with ``t`` the number of
+        training samples seen (as scikit-learn).
+        ``adaptive``: ``lr0`` until the loss stops improving, then divided by 5
+        each time, training stops once it falls below 1e-6 (as scikit-learn).
+        ``cosine``: ``lr = lr0 * (1 + cos(pi * epoch / max_iter)) / 2``.
+        ``step``: ``lr = lr0 * gamma ** (epoch // step_size)``.
+    initial_rate : float
+        ``lr0``.
+    max_iter : int
+        Number of epochs of the cosine period.
+    power_t : float
+        Exponent of ``invscaling``.
+    step_size, gamma : int, float
+        Period and factor of ``step``.
+    """
+
+    def __init__(self, name, initial_rate, max_iter=200, power_t=0.5, step_size=50, gamma=0.1):
+        self.name = name
+        self.initial_rate = initial_rate
+        self.rate = initial_rate
+        self.max_iter = max_iter
+        self.power_t = power_t
+        self.step_size = step_size
+        self.gamma = gamma
+
+    def at_epoch(self, epoch):
+        """Rate for epoch ``epoch`` (0-based)."""
+        if self.name == "cosine":
+            self.rate = self.initial_rate * 0.5 * (1 + math.cos(math.pi * min(epoch, self.max_iter) / self.max_iter))
+        elif self.name == "step":
+            self.rate = self.initial_rate * self.gamma ** (epoch // self.step_size)
+        return self.rate
+
+    def at_step(self, samples_seen):
+        """Rate after ``samples_seen`` training samples."""
+        if self.name == "invscaling":
+            self.rate = self.initial_rate / (samples_seen + 1) ** self.power_t
+        return self.rate
+
+    def on_plateau(self):
+        """React to a plateau; return True if training should stop."""
+        if self.name != "adaptive":
+            return True
+        if self.rate <= 1e-6:
+            return True
+        self.rate /= 5.0
+        return False

@@ -1,0 +1,290 @@
+"""Tests for :mod:`sk_deepnet.optimizers`.
+
+Trajectories are checked against fixtures recorded with ``torch.optim``
+(see ``tests/fixtures/make_optimizer_fixtures.py``); PyTorch itself is not
+needed to run these tests.
+"""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from sk_deepnet.optimizers import (
+    OPTIMIZERS,
+    SGD,
+    Adam,
+    AdamW,
+    Momentum,
+    NAdam,
+    Nesterov,
+    Optimizer,
+    get_optimizer,
+)
+
+FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "optimizer_trajectories.npz")
+ALL_HPARAMS = ("learning_rate", "momentum", "beta_1", "beta_2", "epsilon", "rho", "weight_decay")
+
+
+def _load():
+    with np.load(FIXTURE, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    settings = json.loads(str(arrays.pop("settings")))
+    return arrays, settings
+
+
+ARRAYS, SETTINGS = _load()
+
+
+def grad_fn(p, a=ARRAYS["a"], b=ARRAYS["b"]):
+    return 2.0 * a * p + b * np.cos(b * p)
+
+
+def schedule(step, lr0):
+    # must match make_optimizer_fixtures.schedule
+    return lr0 * 0.5 ** ((step - 1) // 5)
+
+
+def test_fixtures_cover_every_optimizer():
+    assert {s["optimizer"] for s in SETTINGS} == set(OPTIMIZERS)
+    for name in OPTIMIZERS:
+        got = {s["setting"] for s in SETTINGS if s["optimizer"] == name}
+        assert got == {"default", "custom", "schedule"}
+
+
+@pytest.mark.parametrize(
+    "case", SETTINGS, ids=[f"{s['optimizer']}-{s['setting']}" for s in SETTINGS]
+)
+def test_matches_torch_trajectory(case):
+    cls = OPTIMIZERS[case["optimizer"]]
+    if case["setting"] == "custom":
+        opt = cls(**case["params"])
+    else:
+        opt = cls()  # our defaults must be the ones recorded
+        assert opt.get_params() == case["params"]
+    expected = ARRAYS[case["key"]]
+    p = ARRAYS["p0"].copy()
+    traj = [p.copy()]
+    for step in range(1, expected.shape[0]):
+        if case["setting"] == "schedule":
+            opt.learning_rate = schedule(step, case["params"]["learning_rate"])
+        opt.step(p, grad_fn(p))
+        traj.append(p.copy())
+    assert opt.t_ == expected.shape[0] - 1
+    assert_allclose(np.array(traj), expected, rtol=1e-6, atol=1e-12)
+
+
+def test_minimize_matches_fixture_and_shape():
+    expected = ARRAYS["traj__adam__default"]
+    n_steps = expected.shape[0] - 1
+    x0 = ARRAYS["p0"].copy()
+    traj = Adam().minimize(grad_fn, x0, n_steps)
+    assert traj.shape == (n_steps + 1, x0.size)
+    assert traj.dtype == np.float64
+    assert_array_equal(x0, ARRAYS["p0"])  # x0 not modified
+    assert_allclose(traj, expected, rtol=1e-6, atol=1e-12)
+
+
+def test_minimize_2d_start_and_int_input():
+    opt = SGD(learning_rate=0.1)
+    traj = opt.minimize(lambda x: 2 * x, np.ones((2, 3), dtype=int), 4)
+    assert traj.shape == (5, 6)
+    assert_allclose(traj[-1], 0.8**4)
+    # minimize starts from a fresh state
+    traj2 = opt.minimize(lambda x: 2 * x, np.ones(6), 4)
+    assert_allclose(traj2, traj)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_float32_stays_float32(name):
+    opt = get_optimizer(name, weight_decay=0.01)
+    p = ARRAYS["p0"].astype(np.float32)
+    for _ in range(3):
+        # a float64 gradient must not upcast the parameters
+        out = opt.step(p, grad_fn(p.astype(np.float64)))
+        assert out is p
+        assert p.dtype == np.float32
+    arrays = [v for v in opt.state_.values() if isinstance(v, np.ndarray)]
+    assert arrays
+    for v in arrays:
+        assert v.dtype == np.float32
+        assert v.shape == p.shape
+    assert np.all(np.isfinite(p))
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_float32_close_to_float64(name):
+    opt64, opt32 = get_optimizer(name), get_optimizer(name)
+    p64 = ARRAYS["p0"].copy()
+    p32 = p64.astype(np.float32)
+    for _ in range(10):
+        opt64.step(p64, grad_fn(p64))
+        opt32.step(p32, grad_fn(p32).astype(np.float32))
+    assert_allclose(p32, p64, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_step_in_place_and_state_reused(name):
+    opt = get_optimizer(name)
+    p = ARRAYS["p0"].copy()
+    g = grad_fn(p)
+    g_before = g.copy()
+    assert opt.t_ == 0 and not opt.state_
+    assert opt.step(p, g) is p
+    assert_array_equal(g, g_before)  # gradient not modified
+    buffers = {k: v for k, v in opt.state_.items() if isinstance(v, np.ndarray)}
+    opt.step(p, grad_fn(p))
+    for k, v in buffers.items():
+        assert opt.state_[k] is v  # no reallocation after the first step
+    assert opt.t_ == 2
+
+
+def test_step_on_view_of_flat_vector():
+    flat = np.zeros(10)
+    view = flat[2:8].reshape(2, 3)
+    opt = Momentum(learning_rate=0.5, momentum=0.0)
+    opt.step(view, np.ones((2, 3)))
+    assert_allclose(flat, [0, 0] + [-0.5] * 6 + [0, 0])
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_reset(name):
+    opt = get_optimizer(name)
+    p = ARRAYS["p0"].copy()
+    first = opt.step(p.copy(), grad_fn(p)).copy()
+    opt.step(p, grad_fn(p))
+    opt.step(p, grad_fn(p))
+    assert opt.reset() is opt
+    assert opt.t_ == 0 and not opt.state_
+    again = opt.step(ARRAYS["p0"].copy(), grad_fn(ARRAYS["p0"]))
+    assert_array_equal(again, first)
+    # after a reset, parameters of another shape/dtype are accepted
+    opt.reset()
+    opt.step(np.zeros(3, dtype=np.float32), np.ones(3, dtype=np.float32))
+
+
+def test_shape_change_without_reset_raises():
+    opt = Adam()
+    opt.step(np.zeros(3), np.ones(3))
+    with pytest.raises(ValueError, match="reset"):
+        opt.step(np.zeros(4), np.ones(4))
+
+
+def test_get_optimizer_ignores_inapplicable_and_maps_auto():
+    everything = dict.fromkeys(ALL_HPARAMS, "auto")
+    for name, cls in OPTIMIZERS.items():
+        opt = get_optimizer(name, **everything)
+        assert type(opt) is cls
+        assert opt.get_params() == cls().get_params()
+
+    opt = get_optimizer(
+        "sgd", learning_rate=0.3, momentum=0.5, beta_1=0.1, beta_2=0.2,
+        epsilon=1e-3, rho=0.4, weight_decay="auto",
+    )
+    assert opt.get_params() == {"learning_rate": 0.3, "weight_decay": 0.0}
+
+    opt = get_optimizer(
+        "rmsprop", learning_rate="auto", momentum=0.5, beta_1=0.1, rho=0.5, epsilon=1e-3
+    )
+    assert opt.get_params() == {
+        "learning_rate": 0.01, "rho": 0.5, "epsilon": 1e-3, "weight_decay": 0.0
+    }
+    assert get_optimizer("adamw").weight_decay == 0.01
+    assert get_optimizer("adamw", weight_decay=0.0).weight_decay == 0.0
+
+
+@pytest.mark.parametrize("bad", ["foo", "Adam", "", None])
+def test_get_optimizer_unknown_name(bad):
+    with pytest.raises(ValueError, match="valid names") as exc:
+        get_optimizer(bad)
+    for name in OPTIMIZERS:
+        assert name in str(exc.value)
+
+
+def test_defaults():
+    assert SGD().learning_rate == 0.01
+    assert Momentum().momentum == 0.9 and Nesterov().momentum == 0.9
+    adam = Adam()
+    assert (adam.learning_rate, adam.beta_1, adam.beta_2, adam.epsilon) == (
+        0.001, 0.9, 0.999, 1e-8,
+    )
+    assert NAdam().learning_rate == 0.002 and NAdam().momentum_decay == 0.004
+    for cls in OPTIMIZERS.values():
+        assert "weight_decay" in cls().get_params()
+        assert issubclass(cls, Optimizer)
+
+
+def test_repr_and_get_params():
+    assert repr(Adam()) == "Adam()"
+    assert repr(Adam(learning_rate=0.1, beta_2=0.99)) == "Adam(learning_rate=0.1, beta_2=0.99)"
+    assert repr(AdamW(weight_decay=0.0)) == "AdamW(weight_decay=0.0)"
+    assert Momentum(momentum=0.5).get_params() == {
+        "learning_rate": 0.01, "momentum": 0.5, "weight_decay": 0.0
+    }
+
+
+def test_hand_checked_sgd_step():
+    p = np.array([1.0, -2.0, 3.0])
+    SGD(learning_rate=0.1).step(p, np.array([0.5, 1.0, -2.0]))
+    assert_allclose(p, [0.95, -2.1, 3.2])
+    # coupled weight decay: g <- g + wd * p
+    p = np.array([1.0, -2.0])
+    SGD(learning_rate=0.1, weight_decay=0.5).step(p, np.array([1.0, 1.0]))
+    assert_allclose(p, [1.0 - 0.1 * 1.5, -2.0 - 0.1 * 0.0])
+
+
+def test_hand_checked_momentum_and_nesterov_steps():
+    g1, g2 = np.array([1.0, -2.0]), np.array([0.5, 0.5])
+    lr, mu = 0.1, 0.9
+    # PyTorch formulation: v = mu*v + g; p -= lr*v
+    opt = Momentum(learning_rate=lr, momentum=mu)
+    p = np.zeros(2)
+    opt.step(p, g1)
+    assert_allclose(p, -lr * g1)
+    opt.step(p, g2)
+    v2 = mu * g1 + g2
+    assert_allclose(p, -lr * g1 - lr * v2)
+    assert_allclose(opt.state_["velocity"], v2)
+    # Nesterov: p -= lr * (g + mu*v)
+    opt = Nesterov(learning_rate=lr, momentum=mu)
+    p = np.zeros(2)
+    opt.step(p, g1)
+    assert_allclose(p, -lr * (g1 + mu * g1))
+    opt.step(p, g2)
+    assert_allclose(p, -lr * (g1 + mu * g1) - lr * (g2 + mu * v2))
+
+
+def test_momentum_matches_sklearn_formulation_at_constant_lr():
+    # v' = mu*v' - lr*g; p += v'  (Keras / scikit-learn) equals ours when lr is constant
+    lr, mu = 0.05, 0.8
+    p_ours = ARRAYS["p0"].copy()
+    p_sk = ARRAYS["p0"].copy()
+    v_sk = np.zeros_like(p_sk)
+    opt = Momentum(learning_rate=lr, momentum=mu)
+    for _ in range(20):
+        opt.step(p_ours, grad_fn(p_ours))
+        v_sk = mu * v_sk - lr * grad_fn(p_sk)
+        p_sk += v_sk
+    assert_allclose(p_ours, p_sk, rtol=1e-10)
+
+
+def test_learning_rate_read_each_step():
+    opt = SGD(learning_rate=1.0)
+    p = np.zeros(1)
+    opt.step(p, np.ones(1))
+    opt.learning_rate = 0.25
+    opt.step(p, np.ones(1))
+    assert_allclose(p, [-1.25])
+
+
+def test_adamw_decay_is_decoupled():
+    # zero gradient: Adam's update vanishes, only the decay acts
+    p = np.array([2.0, -4.0])
+    AdamW(learning_rate=0.1, weight_decay=0.5).step(p, np.zeros(2))
+    assert_allclose(p, [2.0 * 0.95, -4.0 * 0.95])
+    # coupled decay in Adam goes through the moments instead
+    p = np.array([2.0, -4.0])
+    Adam(learning_rate=0.1, weight_decay=0.5).step(p, np.zeros(2))
+    assert_allclose(p, [2.0 - 0.1, -4.0 + 0.1], rtol=1e-6)
