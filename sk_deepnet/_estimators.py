@@ -30,6 +30,7 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
+    column_or_1d,
     validate_data,
 )
 
@@ -447,6 +448,8 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         )
         if sp.issparse(X):
             X = X.tocsr()  # mini-batches are gathered by row
+        if isinstance(self, ClassifierMixin) and y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
         return X, y
 
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
@@ -977,18 +980,11 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
-            Log-probabilities, computed from the logits without rounding to 0.
+            Natural logarithm of :meth:`predict_proba` (``-inf`` where a
+            probability underflows to 0).
         """
-        logits = self._predict_output(X)
-        if self._label_binarizer.y_type_ == "multiclass":
-            row_max = logits.max(axis=1, keepdims=True)
-            shifted = logits - row_max
-            return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        log_p = -np.logaddexp(0, -logits)
-        log_not_p = -np.logaddexp(0, logits)
-        if self._label_binarizer.y_type_ == "binary":
-            return np.hstack([log_not_p, log_p])
-        return log_p
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
 
     def predict(self, X):
         """Predict class labels.
@@ -1201,7 +1197,7 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predicted values.
         """
-        y_pred = self._predict_output(X)
+        y_pred = self._predict_output(X).astype(np.float64, copy=False)
         return y_pred.ravel() if y_pred.shape[1] == 1 else y_pred
 
     def __sklearn_tags__(self):

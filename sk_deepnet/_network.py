@@ -349,12 +349,19 @@ class Network:
         """Inference-mode logits; thread-safe (allocates its own scratch buffers)."""
         n = X.shape[0]
         out = np.empty((n, self.layer_sizes[-1]), self.dtype)
-        ws = self._new_workspace(min(n, chunk_size), train=False)
+        ws = self._new_workspace(max(2, min(n, chunk_size)), train=False)
         for start in range(0, n, chunk_size):
             stop = min(start + chunk_size, n)
             Xb = X[start:stop]
             if not sp.issparse(Xb) and Xb.dtype != self.dtype:
                 Xb = Xb.astype(self.dtype)
+            if Xb.shape[0] == 1:
+                # BLAS computes a one-row product as GEMV, summing in another order
+                # than GEMM; a duplicated row keeps a sample's prediction identical
+                # whether it is predicted alone or within a batch.
+                Xb = sp.vstack([Xb, Xb]).tocsr() if sp.issparse(Xb) else np.vstack([Xb, Xb])
+                out[start:stop] = self.forward(Xb, ws, train=False)[:1]
+                continue
             out[start:stop] = self.forward(Xb, ws, train=False)
         return out
 
