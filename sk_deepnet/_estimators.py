@@ -183,8 +183,10 @@ default="constant"
         Continue from the previous fit's weights and optimizer state.
 
     dtype : {"float32", "float64"}, default="float32"
-        Precision of training and prediction. Input data is never upcast: a
-        float64 X is converted to float32 one mini-batch at a time.
+        Precision of training. Input data is never upcast: a float64 X is
+        converted to float32 one mini-batch at a time. Prediction runs in the
+        precision of the X it is given (float32 or float64), as scikit-learn's
+        MLP does.
 
     callbacks : list of Callback or None, default=None
         Objects whose hooks are called during training (see
@@ -467,6 +469,14 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             )
             if not sample_weight.sum() > 0:
                 raise ValueError("sample_weight must have a positive sum.")
+            if isinstance(self, ClassifierMixin) and y.ndim == 1 and not incremental:
+                weighted_classes = np.unique(y[sample_weight > 0])
+                if len(weighted_classes) < 2:
+                    raise ValueError(
+                        "The classifier needs samples of at least 2 classes with a "
+                        "positive sample_weight, but only class "
+                        f"{weighted_classes[0]!r} has any."
+                    )
 
         architecture = self._architecture(X.shape[1], Y.shape[1])
         if first_call:
@@ -781,10 +791,12 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
     # --------------------------------------------------------------- predicting
     def _predict_output(self, X):
         check_is_fitted(self)
-        compute = _DTYPES[self.dtype]
-        other = np.float64 if compute is np.float32 else np.float32
         X = validate_data(
-            self, X, accept_sparse=["csr", "csc"], dtype=[compute, other], reset=False
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],  # predict in X's precision (as sklearn)
+            reset=False,
         )
         if sp.issparse(X):
             X = X.tocsr()
@@ -1197,7 +1209,7 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predicted values.
         """
-        y_pred = self._predict_output(X).astype(np.float64, copy=False)
+        y_pred = self._predict_output(X)
         return y_pred.ravel() if y_pred.shape[1] == 1 else y_pred
 
     def __sklearn_tags__(self):

@@ -117,7 +117,9 @@ class Network:
         offset = 0
         for name, shape in self._shapes:
             size = int(np.prod(shape))
-            views[name].append(flat[offset : offset + size].reshape(shape))
+            # An inference-only copy has no gradient vector: its views are None.
+            view = flat[offset : offset + size].reshape(shape) if flat.size else None
+            views[name].append(view)
             offset += size
         return views
 
@@ -345,24 +347,36 @@ class Network:
         """The training workspace of the last batch (inputs, activations, deltas)."""
         return self._workspace
 
+    def astype(self, dtype):
+        """A copy of the network computing in ``dtype`` (for inference)."""
+        dtype = np.dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        state = self.__getstate__()
+        state["dtype"] = dtype
+        state["params"] = self.params.astype(dtype)
+        state["grads"] = np.zeros(0, dtype)
+        state["running_means"] = [m.astype(dtype) for m in self.running_means]
+        state["running_vars"] = [v.astype(dtype) for v in self.running_vars]
+        copy = Network.__new__(Network)
+        copy.__setstate__(state)
+        return copy
+
     def predict_logits(self, X, chunk_size=4096):
-        """Inference-mode logits; thread-safe (allocates its own scratch buffers)."""
+        """Inference-mode logits, computed in the precision of X (float32 or float64).
+
+        Thread-safe: it allocates its own scratch buffers and never writes to the
+        network. Like scikit-learn's MLP, a float64 X is predicted in float64 (the
+        weights are cast, X never is), a float32 X in float32.
+        """
+        dtype = X.dtype if X.dtype in (np.float32, np.float64) else self.dtype
+        network = self.astype(dtype)
         n = X.shape[0]
-        out = np.empty((n, self.layer_sizes[-1]), self.dtype)
-        ws = self._new_workspace(max(2, min(n, chunk_size)), train=False)
+        out = np.empty((n, self.layer_sizes[-1]), dtype)
+        ws = network._new_workspace(min(n, chunk_size), train=False)
         for start in range(0, n, chunk_size):
             stop = min(start + chunk_size, n)
-            Xb = X[start:stop]
-            if not sp.issparse(Xb) and Xb.dtype != self.dtype:
-                Xb = Xb.astype(self.dtype)
-            if Xb.shape[0] == 1:
-                # BLAS computes a one-row product as GEMV, summing in another order
-                # than GEMM; a duplicated row keeps a sample's prediction identical
-                # whether it is predicted alone or within a batch.
-                Xb = sp.vstack([Xb, Xb]).tocsr() if sp.issparse(Xb) else np.vstack([Xb, Xb])
-                out[start:stop] = self.forward(Xb, ws, train=False)[:1]
-                continue
-            out[start:stop] = self.forward(Xb, ws, train=False)
+            out[start:stop] = network.forward(X[start:stop], ws, train=False)
         return out
 
     def predict_output(self, X):
