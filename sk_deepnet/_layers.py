@@ -61,37 +61,52 @@ class BatchNorm:
 
     def forward(self, z, out, cache, train):
         if train:
-            mean = z.mean(axis=0)
-            var = z.var(axis=0)
-            n = z.shape[0]
+            # Weighted statistics, so that a sample of weight k counts as k copies.
+            sample_weight = cache.get("sample_weight")
+            if sample_weight is None:
+                weights, total = None, z.shape[0]
+            else:
+                total = float(sample_weight.sum())
+                weights = (sample_weight / total).astype(z.dtype)[:, None]
+            mean = z.mean(axis=0) if weights is None else weights.T @ z
+            mean = mean.ravel()
+            normalized = cache["normalized"]
+            np.subtract(z, mean, out=normalized)
+            squared = normalized**2
+            var = squared.mean(axis=0) if weights is None else (weights.T @ squared).ravel()
+            cache["weights"] = weights
             m = self.momentum
             self.running_mean *= 1 - m
             self.running_mean += m * mean
             self.running_var *= 1 - m
-            self.running_var += m * var * (n / max(n - 1, 1))
+            self.running_var += m * var * (total / max(total - 1, 1))
         else:
             mean, var = self.running_mean, self.running_var
-        inv_std = 1.0 / np.sqrt(var + self.eps)
-        normalized = out if cache is None else cache["normalized"]
-        np.subtract(z, mean, out=normalized)
-        normalized *= inv_std.astype(z.dtype, copy=False)
-        if cache is not None:
+            normalized = out
+            np.subtract(z, mean, out=normalized)
+        inv_std = (1.0 / np.sqrt(var + self.eps)).astype(z.dtype, copy=False)
+        normalized *= inv_std
+        if train:
             cache["inv_std"] = inv_std
         np.multiply(normalized, self.gamma, out=out)
         out += self.beta
         return out
 
     def backward(self, delta, cache):
-        """Turn d loss / d output into d loss / d input, in place in ``delta``."""
-        normalized, inv_std = cache["normalized"], cache["inv_std"]
-        n = delta.shape[0]
+        """Turn d loss / d output into d loss / d input, in place in ``delta``.
+
+        With batch weights ``p`` (``1/n`` unweighted), summing to one:
+        ``dz = inv_std * (g - p * sum(g) - p * xhat * sum(g * xhat))``, ``g = gamma * dy``.
+        """
+        normalized, inv_std, weights = cache["normalized"], cache["inv_std"], cache["weights"]
         np.sum(delta * normalized, axis=0, out=self.gamma_grad)
         np.sum(delta, axis=0, out=self.beta_grad)
-        # dz = gamma * inv_std / n * (n * dy - sum(dy) - xhat * sum(dy * xhat))
-        delta *= n
-        delta -= self.beta_grad
-        delta -= normalized * self.gamma_grad
-        delta *= (self.gamma * inv_std / n).astype(delta.dtype, copy=False)
+        p = 1.0 / delta.shape[0] if weights is None else weights
+        delta *= self.gamma
+        correction = normalized * (p * self.gamma * self.gamma_grad)
+        correction += p * (self.gamma * self.beta_grad)
+        delta -= correction
+        delta *= inv_std
         return delta
 
 

@@ -241,7 +241,7 @@ class Network:
         return ws
 
     # ------------------------------------------------------------- computation
-    def forward(self, X, ws, train=False, rng=None):
+    def forward(self, X, ws, train=False, rng=None, sample_weight=None):
         """Forward pass; returns the output-layer logits (a view into ``ws``).
 
         Also records in ``ws`` the per-layer inputs (``inputs``), activations and
@@ -259,7 +259,10 @@ class Network:
             if self.norms:
                 cache = None
                 if train:
-                    cache = {"normalized": ws["norm_cache"][i]["normalized"][:n]}
+                    cache = {
+                        "normalized": ws["norm_cache"][i]["normalized"][:n],
+                        "sample_weight": sample_weight,
+                    }
                     ws["norm_cache_rows"][i] = cache
                 z = self.norms[i].forward(z, ws["norm_out"][i][:n], cache, train)
             a = ws["a"][i][:n]
@@ -332,7 +335,7 @@ class Network:
         MLP); ``self.grads`` then holds its gradient.
         """
         ws = self._training_workspace(X.shape[0])
-        logits = self.forward(X, ws, train=True, rng=rng)
+        logits = self.forward(X, ws, train=True, rng=rng, sample_weight=sample_weight)
         delta = ws["delta_out"][: X.shape[0]]
         loss = self._loss.loss_and_delta(logits, Y, sample_weight, weight_sum, delta)
         self.backward(delta, ws)
