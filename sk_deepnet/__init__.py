@@ -12,6 +12,7 @@ from ._estimators import (
     DivergenceWarning,
     FitInterruptedWarning,
 )
+from ._persistence import InconsistentVersionWarning
 
 __version__ = "0.1.0"
 
@@ -20,5 +21,6 @@ __all__ = [
     "DeepMLPRegressor",
     "DivergenceWarning",
     "FitInterruptedWarning",
+    "InconsistentVersionWarning",
     "__version__",
 ]

@@ -38,7 +38,9 @@ from ._activations import ACTIVATIONS, ALIASES, canonical_activation
 from ._callback_support import CallbackSupportMixin, SklearnCallbackHooks
 from ._initializers import INITIALIZERS, resolve_init
 from ._network import Network
+from ._persistence import check_version, stamp_version
 from .optimizers import OPTIMIZERS, get_optimizer
+from .pretraining import initialize_by_pretraining, pretrain_fit
 from .schedules import SCHEDULES, LRSchedule
 
 
@@ -68,7 +70,9 @@ _PARAMETERS_DOC = """
 "lecun_normal", "orthogonal", "normal"}, default="auto"
         Weight initialization. ``"auto"`` takes He (uniform) for the relu family,
         LeCun (normal) for selu and Glorot (uniform) for sigmoid, tanh and
-        identity. ``"normal"`` draws N(0, ``init_scale`` ** 2) whatever the layer
+        identity hidden layers, and Glorot (uniform) for the linear output
+        layer (He's factor 2 compensates a relu the output layer does not
+        have); an explicit scheme applies to every layer. ``"normal"`` draws N(0, ``init_scale`` ** 2) whatever the layer
         size: the classic bad choice that makes gradients vanish (0.01) or
         explode (1.0). Biases start at zero.
 
@@ -131,7 +135,9 @@ _PARAMETERS_DOC = """
     batch_size : int, "auto" or None, default="auto"
         Mini-batch size. ``"auto"`` is ``min(200, n_samples)``; 1 gives pure
         stochastic gradient descent; None uses every sample in each step
-        (full-batch gradient descent).
+        (full-batch gradient descent). With ``normalization="batch"``, a last
+        mini-batch of an epoch smaller than half ``batch_size`` joins the
+        previous one: batch statistics of a few samples are degenerate.
 
     alpha : float, default=0.0001
         L2 penalty on the weight matrices, ``alpha / (2 * sum(w)) * ||W||^2`` per
@@ -192,13 +198,55 @@ default="constant"
         Objects whose hooks are called during training (see
         :mod:`sk_deepnet.callbacks`). They are cloned by ``fit``; the fitted
         copies are in ``callbacks_``.
+
+    pretrain : {None, "rbm"}, default=None
+        ``"rbm"``: before a fresh fit, pretrain the hidden layers greedily, one
+        restricted Boltzmann machine per layer trained on the hidden
+        probabilities of the one below, then fine-tune the whole network with
+        backpropagation (see :mod:`sk_deepnet.pretraining`, which also says
+        how the sigmoid RBM features enter other activations, normalization
+        and residual networks). Pretraining uses X only (every row, including
+        the early-stopping validation rows, never their targets) and ignores
+        ``sample_weight``; it does not run when warm_start or partial_fit
+        continue a fit. A KeyboardInterrupt during pretraining keeps the
+        layers completed so far and goes on to fine-tuning.
+
+    pretrain_epochs : int, default=50
+        Epochs of each RBM (50 in Hinton & Salakhutdinov's 2006 code).
+
+    pretrain_learning_rate : float or "auto", default="auto"
+        RBM learning rate. ``"auto"``: 0.1 with Bernoulli visible units
+        (Hinton & Salakhutdinov 2006), 0.01 for a Gaussian first layer (Hinton
+        2010, section 13.2). A float applies to every layer.
+
+    pretrain_cd_steps : int, default=1
+        k of the CD-k updates (CD-1: Hinton 2010).
+
+    pretrain_batch_size : int, default=100
+        RBM mini-batch size (100: Hinton & Salakhutdinov 2006).
+
+    pretrain_momentum : float, default=0.9
+        RBM momentum after the first 5 epochs, which use
+        ``min(0.5, pretrain_momentum)`` (Hinton 2010, section 9).
+
+    pretrain_weight_decay : float, default=2e-4
+        RBM L2 weight cost (0.0002: Hinton & Salakhutdinov 2006).
+
+    pretrain_persistent : bool, default=False
+        Use persistent contrastive divergence (Tieleman 2008) instead of CD-k.
+
+    pretrain_visible : {"auto", "bernoulli", "gaussian"}, default="auto"
+        Visible units of the first RBM (the others are Bernoulli): Bernoulli
+        for inputs in [0, 1], Gaussian (unit variance) for standardized
+        real-valued inputs. ``"auto"`` takes Bernoulli when every value of X
+        lies in [0, 1], else Gaussian.
 """
 
 _ATTRIBUTES_DOC = """
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit (only when X has string column names).
 
     coefs_ : list of ndarray
@@ -246,6 +294,11 @@ _ATTRIBUTES_DOC = """
     callbacks_ : list of Callback
         Fitted copies of ``callbacks``.
 
+    pretrain_curves_ : list of list of float or None
+        Reconstruction error of each pretraining epoch, one list per
+        pretrained hidden layer (None without pretraining). Set by
+        ``pretrain_fit`` and by a fit that pretrains or loads its weights.
+
     running_means_, running_vars_ : list of ndarray
         Batch-normalization running statistics of each hidden layer (only with
         ``normalization="batch"``).
@@ -292,6 +345,17 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "dtype": [StrOptions(set(_DTYPES))],
         "callbacks": [list, None],
+        "pretrain": [StrOptions({"rbm"}), None],
+        "pretrain_epochs": [Interval(Integral, 1, None, closed="left")],
+        "pretrain_learning_rate": [
+            Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})
+        ],
+        "pretrain_cd_steps": [Interval(Integral, 1, None, closed="left")],
+        "pretrain_batch_size": [Interval(Integral, 1, None, closed="left")],
+        "pretrain_momentum": [Interval(Real, 0, 1, closed="left")],
+        "pretrain_weight_decay": [Interval(Real, 0, None, closed="left")],
+        "pretrain_persistent": ["boolean"],
+        "pretrain_visible": [StrOptions({"auto", "bernoulli", "gaussian"})],
     }
 
     def __init__(
@@ -333,6 +397,15 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         warm_start=False,
         dtype="float32",
         callbacks=None,
+        pretrain=None,
+        pretrain_epochs=50,
+        pretrain_learning_rate="auto",
+        pretrain_cd_steps=1,
+        pretrain_batch_size=100,
+        pretrain_momentum=0.9,
+        pretrain_weight_decay=2e-4,
+        pretrain_persistent=False,
+        pretrain_visible="auto",
     ):
         self.depth = depth
         self.width = width
@@ -370,6 +443,15 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         self.warm_start = warm_start
         self.dtype = dtype
         self.callbacks = callbacks
+        self.pretrain = pretrain
+        self.pretrain_epochs = pretrain_epochs
+        self.pretrain_learning_rate = pretrain_learning_rate
+        self.pretrain_cd_steps = pretrain_cd_steps
+        self.pretrain_batch_size = pretrain_batch_size
+        self.pretrain_momentum = pretrain_momentum
+        self.pretrain_weight_decay = pretrain_weight_decay
+        self.pretrain_persistent = pretrain_persistent
+        self.pretrain_visible = pretrain_visible
 
     # --------------------------------------------------------------- subclasses
     def _encode_targets(self, y, first_call, classes=None):
@@ -450,6 +532,8 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         )
         if sp.issparse(X):
             X = X.tocsr()  # mini-batches are gathered by row
+        if X.dtype != compute:  # float64 X, float32 training: batches are cast
+            _check_representable(X.data if sp.issparse(X) else X, compute, "X")
         if isinstance(self, ClassifierMixin) and y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         return X, y
@@ -460,15 +544,20 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         self._check_callbacks()
         X, y = self._validate_input(X, y, reset=first_call)
         n_samples = X.shape[0]
-        Y = self._encode_targets(y, first_call, classes).astype(
-            _DTYPES[self.dtype], copy=False
-        )
+        Y = self._encode_targets(y, first_call, classes)
+        _check_representable(Y, _DTYPES[self.dtype], "y")
+        Y = Y.astype(_DTYPES[self.dtype], copy=False)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=_DTYPES[self.dtype], ensure_non_negative=True
             )
             if not sample_weight.sum() > 0:
                 raise ValueError("sample_weight must have a positive sum.")
+            if not np.isfinite(sample_weight.sum()):
+                raise ValueError(
+                    f"sample_weight sums to more than the largest {self.dtype} "
+                    "number; rescale it (e.g. divide it by its mean)."
+                )
             if isinstance(self, ClassifierMixin) and y.ndim == 1 and not incremental:
                 weighted_classes = np.unique(y[sample_weight > 0])
                 if len(weighted_classes) < 2:
@@ -483,8 +572,13 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             self._rng = self._make_rng()
             network = Network(**architecture)
             network.initialize(
-                self._rng, resolve_init(self.init, self.activation), self.init_scale
+                self._rng,
+                resolve_init(self.init, self.activation),
+                self.init_scale,
+                # The output layer is linear: "auto" gives it Glorot, not He.
+                output_init="glorot_uniform" if self.init == "auto" else None,
             )
+            initialize_by_pretraining(self, network, X, self._rng)
             self._reset_fit_state()
         else:
             network = self._network
@@ -504,9 +598,40 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             self._run_epochs(
                 network, optimizer, X, Y, y, sample_weight, train_idx, val_idx,
-                max_epochs, first_call,
+                max_epochs, incremental,
             )
         return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def pretrain_fit(self, X, y=None):
+        """Pretrain the hidden layers on unlabeled X, for the next fits to start from.
+
+        Trains the RBM stack of ``pretrain="rbm"`` (with the ``pretrain_*``
+        parameters, whatever ``pretrain`` is) on X alone. Every following
+        ``fit`` (or first ``partial_fit``) whose network has the same number of
+        features and hidden widths then starts from these weights instead of
+        a random initialization, and does not pretrain again: pretrain on
+        plenty of unlabeled data, fine-tune on fewer labels. A fit with another
+        architecture warns and ignores them; ``clone`` forgets them. It does
+        not change an already fitted network.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Unlabeled training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The estimator, with ``pretrain_curves_`` set.
+        """
+        return pretrain_fit(self, X)
+
+    def __sklearn_is_fitted__(self):
+        # pretrain_fit sets attributes but leaves the estimator unable to predict.
+        return hasattr(self, "_network")
 
     def _reset_fit_state(self):
         self.n_iter_ = 0
@@ -540,12 +665,19 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         stratify = None
         if isinstance(self, ClassifierMixin) and type_of_target(y) in ("binary", "multiclass"):
             stratify = y
-        train_idx, val_idx = train_test_split(
-            indices,
-            test_size=self.validation_fraction,
-            stratify=stratify,
-            random_state=int(self._rng.integers(np.iinfo(np.int32).max)),
-        )
+        try:
+            train_idx, val_idx = train_test_split(
+                indices,
+                test_size=self.validation_fraction,
+                stratify=stratify,
+                random_state=int(self._rng.integers(np.iinfo(np.int32).max)),
+            )
+        except ValueError as exc:  # e.g. too few samples of a class to stratify
+            raise ValueError(
+                f"early_stopping=True cannot hold out validation_fraction="
+                f"{self.validation_fraction} of these {n_samples} samples: {exc} "
+                "Increase validation_fraction, add samples or set early_stopping=False."
+            ) from exc
         if len(val_idx) < 2:
             raise ValueError(
                 f"validation_fraction={self.validation_fraction} leaves fewer than 2 "
@@ -565,16 +697,27 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                 "samples; using full batches instead.",
                 UserWarning,
             )
-        return min(self.batch_size, n_train)
+        return min(int(self.batch_size), n_train)  # int: batch_size=True is an Integral
 
     def _run_epochs(
         self, network, optimizer, X, Y, y, sample_weight, train_idx, val_idx,
-        max_epochs, first_call,
+        max_epochs, incremental,
     ):
         """The training loop: epochs of mini-batches, early stopping, recovery."""
         dtype = network.dtype
         n_train = len(train_idx)
         batch_size = self._batch_size(n_train)
+        # Batch statistics of a handful of samples are degenerate: on digits a
+        # 3-sample last batch had gradient norms 14x (median) to 600x those of the
+        # full batches and wrecked batch-normalized training. So with batch normalization a last
+        # batch of less than half batch_size joins the previous one.
+        batch_ends = list(range(batch_size, n_train, batch_size)) + [n_train]
+        if (
+            self.normalization == "batch"
+            and len(batch_ends) > 1
+            and n_train - batch_ends[-2] < batch_size / 2
+        ):
+            del batch_ends[-2]
         # One full batch needs no gathering when X is dense and already in dtype.
         direct = (
             batch_size == n_train
@@ -583,9 +726,10 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             and X.dtype == dtype
         )
         if not direct:
+            largest = max(np.diff(batch_ends, prepend=0))
             if not sp.issparse(X):
-                X_buffer = np.empty((batch_size, X.shape[1]), dtype)
-            Y_buffer = np.empty((batch_size, Y.shape[1]), dtype)
+                X_buffer = np.empty((largest, X.shape[1]), dtype)
+            Y_buffer = np.empty((largest, Y.shape[1]), dtype)
 
         self._network = network
         self._fitted_architecture = self._architecture(X.shape[1], Y.shape[1])
@@ -606,10 +750,13 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         snapshot = _Snapshot(network, optimizer)
         best_params = None
         stop_reason = None
+        in_epoch = False  # True while an epoch's updates are incomplete
         try:
             for _ in range(max_epochs):
                 epoch = self.n_iter_
+                marks = self._progress_marks()
                 snapshot.save(network)
+                in_epoch = True
                 sk_hooks.epoch_begin()
                 for callback in callbacks:
                     callback.on_epoch_begin(self, epoch)
@@ -619,12 +766,10 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                     batches = [None]
                 else:
                     order = self._rng.permutation(train_idx) if self.shuffle else train_idx
-                    batches = [
-                        order[start : start + batch_size]
-                        for start in range(0, n_train, batch_size)
-                    ]
+                    batches = np.split(order, batch_ends[:-1])
                 epoch_loss = 0.0
                 epoch_weight = 0.0
+                Xb = None
                 for batch, idx in enumerate(batches):
                     if idx is None:
                         Xb, Yb, wb = X, Y, sample_weight
@@ -634,8 +779,11 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                             Xb = X[idx]
                             if Xb.dtype != dtype:
                                 Xb = Xb.astype(dtype)
-                        else:
+                        elif X.dtype == dtype:
                             Xb = np.take(X, idx, axis=0, out=X_buffer[:n])
+                        else:  # np.take casts badly into an out of another dtype
+                            Xb = X_buffer[:n]
+                            Xb[...] = X[idx]  # one batch of X in its own dtype
                         Yb = np.take(Y, idx, axis=0, out=Y_buffer[:n])
                         wb = None if sample_weight is None else sample_weight[idx]
                     weight_sum = Xb.shape[0] if wb is None else float(wb.sum())
@@ -645,7 +793,8 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                         Xb, Yb, wb, weight_sum, self.alpha, self._rng
                     )
                     if not math.isfinite(loss):
-                        stop_reason = "diverged"
+                        # t_ == 0: not one step taken, the initial state overflows
+                        stop_reason = "diverged" if self.t_ else "overflow_at_init"
                         break
                     for callback in callbacks:
                         callback.on_grad_computed(self, network, batch)
@@ -660,11 +809,16 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                     for callback in callbacks:
                         callback.on_batch_end(self, network, batch, loss)
 
-                if stop_reason is None and not np.isfinite(network.params).all():
+                if stop_reason is None and not (
+                    np.isfinite(network.params).all() and _finite_outputs(network, Xb)
+                ):
                     stop_reason = "diverged"
-                if stop_reason == "diverged":
+                if stop_reason in ("diverged", "overflow_at_init"):
                     snapshot.restore(network, optimizer)
-                    self._warn_divergence(epoch)
+                    self._rollback_progress(marks)
+                    in_epoch = False
+                    if stop_reason == "diverged":
+                        self._warn_divergence(epoch)
                     break
 
                 self.n_iter_ += 1
@@ -678,6 +832,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                         best_params = network.params.copy()
                 else:
                     self._track_loss()
+                in_epoch = False  # the epoch is complete and recorded
                 stop = False
                 for callback in callbacks:
                     stop = bool(callback.on_epoch_end(self, epoch, self.loss_)) or stop
@@ -698,7 +853,9 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                     stop_reason = "callback"
                     break
         except KeyboardInterrupt:
-            snapshot.restore(network, optimizer)
+            if in_epoch:  # undo the incomplete epoch: weights and bookkeeping
+                snapshot.restore(network, optimizer)
+                self._rollback_progress(marks)
             warnings.warn(
                 f"Training interrupted by KeyboardInterrupt during epoch "
                 f"{self.n_iter_ + 1}; the model of the last complete epoch "
@@ -711,7 +868,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             network.params[...] = best_params
         if (
             stop_reason is None
-            and max_epochs > 1
+            and not incremental
             and self.n_iter_ >= self.max_iter
         ):
             warnings.warn(
@@ -724,12 +881,48 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         if self.early_stopping and self.best_loss_ == np.inf:
             self.best_loss_ = None
         # Fresh fits end their callbacks; partial_fit keeps them running.
-        if max_epochs > 1:
+        if not incremental:
             for callback in callbacks:
                 callback.on_fit_end(self)
             self._callbacks_started = False
         sk_hooks.fit_end()
         self._set_fitted_attributes(network)
+        if stop_reason == "overflow_at_init":
+            raise ValueError(
+                "The network's outputs are not finite before any training step: "
+                f"the initial weights (init={self.init!r}, init_scale="
+                f"{self.init_scale:g}) or the scale of X"
+                f"{'' if isinstance(self, ClassifierMixin) else ' or y'} make them "
+                f"overflow {dtype.name}. Scale X (e.g. with StandardScaler), use "
+                "init='auto' or a smaller init_scale, or dtype='float64'."
+            )
+
+    def _progress_marks(self):
+        """The training bookkeeping at the start of an epoch, to undo that epoch."""
+        scores = self.validation_scores_
+        return dict(
+            n_iter_=self.n_iter_,
+            t_=self.t_,
+            loss_=getattr(self, "loss_", None),
+            best_loss_=self.best_loss_,
+            best_validation_score_=self.best_validation_score_,
+            _no_improvement_count=self._no_improvement_count,
+            n_losses=len(self.loss_curve_),
+            n_scores=None if scores is None else len(scores),
+        )
+
+    def _rollback_progress(self, marks):
+        """Undo the bookkeeping of an incomplete epoch (diverged or interrupted)."""
+        marks = dict(marks)
+        del self.loss_curve_[marks.pop("n_losses") :]
+        n_scores = marks.pop("n_scores")
+        if n_scores is not None:
+            del self.validation_scores_[n_scores:]
+        if marks["loss_"] is None:
+            marks.pop("loss_")
+            self.__dict__.pop("loss_", None)
+        for name, value in marks.items():
+            setattr(self, name, value)
 
     def _track_loss(self):
         if self.loss_ > self.best_loss_ - self.tol:
@@ -777,13 +970,16 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                 setattr(self, callback.estimator_attribute, callback)
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # A copy: on Python >= 3.11 the inherited __getstate__ returns the live
+        # __dict__ itself, and pickling must not strip the model's attributes.
+        state = dict(super().__getstate__())
         # coefs_/intercepts_ are views into the network's flat vector: rebuilt on load.
         for key in ("coefs_", "intercepts_", "running_means_", "running_vars_"):
             state.pop(key, None)
-        return state
+        return stamp_version(state)  # sk_deepnet.__version__, checked on load
 
     def __setstate__(self, state):
+        check_version(self, state)  # InconsistentVersionWarning from another version
         super().__setstate__(state)
         if "_network" in state:
             self._set_fitted_attributes(self._network)
@@ -800,8 +996,29 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         )
         if sp.issparse(X):
             X = X.tocsr()
-        with np.errstate(over="ignore", under="ignore"):
-            return self._network.predict_logits(X)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            logits = self._network.predict_logits(X)
+            if not np.isfinite(logits).all():
+                logits = self._handle_overflow(X, logits)
+        return logits
+
+    def _handle_overflow(self, X, logits):
+        """Non-finite outputs: retry in the network's precision, saturate, warn."""
+        network = self._network
+        if X.dtype.itemsize < network.dtype.itemsize:  # float32 X, float64 network
+            logits = network.predict_logits(X.astype(network.dtype))
+        limit = np.finfo(X.dtype).max
+        finite = (np.abs(logits) <= limit).all(axis=1)  # False for inf, NaN
+        logits = np.clip(logits, -limit, limit).astype(X.dtype, copy=False)
+        if not finite.all():
+            warnings.warn(
+                f"The network's outputs overflow {network.dtype.name} for "
+                f"{np.count_nonzero(~finite)} of {len(finite)} samples of X; their "
+                "predictions are saturated (or NaN). Scale X like the training data, "
+                "and check the fit for huge weights (DivergenceWarning).",
+                RuntimeWarning,
+            )
+        return logits
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -827,6 +1044,42 @@ class _Snapshot:
         for saved, current in zip(self.stats, network.running_means + network.running_vars):
             np.copyto(current, saved)
         optimizer.reset()  # its moments may hold the non-finite or partial step
+
+
+def _check_representable(values, dtype, name):
+    """Raise if float ``values`` exceed the range of ``dtype`` (they would become inf)."""
+    values = np.asarray(values)
+    limit = np.finfo(dtype).max
+    if values.size and values.dtype.kind == "f" and np.finfo(values.dtype).max > limit:
+        if values.max() > limit or values.min() < -limit:
+            raise ValueError(
+                f"{name} has values beyond the {np.dtype(dtype).name} range "
+                f"(|{name}| > {limit:.3g}), which would become infinite in training. "
+                f"Scale {name} (e.g. with StandardScaler) or use dtype='float64'."
+            )
+
+
+def _finite_outputs(network, X_batch, n_rows=32):
+    """Whether inference on a few rows of the last batch stays finite.
+
+    The last step of an epoch is checked by no loss: huge but finite weights
+    would otherwise pass as the last finite state and predict NaN.
+    """
+    return X_batch is None or bool(np.isfinite(network.predict_logits(X_batch[:n_rows])).all())
+
+
+def _check_label_types(labels, name):
+    """Raise a clear error for labels that mix types numpy cannot sort (str and int)."""
+    labels = np.asarray(labels)
+    if labels.dtype == object:
+        try:
+            np.unique(labels)
+        except TypeError as exc:
+            kinds = sorted({type(label).__name__ for label in labels.ravel()})
+            raise TypeError(
+                f"{name} mixes label types that cannot be compared ({', '.join(kinds)}); "
+                "use labels of one type (all strings or all numbers)."
+            ) from exc
 
 
 def _clip_by_global_norm(grads, max_norm):
@@ -871,6 +1124,9 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
 
     def _encode_targets(self, y, first_call, classes=None):
         if first_call:
+            _check_label_types(y, "y")
+            if classes is not None:
+                _check_label_types(classes, "classes")
             self._label_binarizer = LabelBinarizer()
             if classes is not None:
                 self._label_binarizer.fit(classes)
@@ -1098,6 +1354,15 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
         warm_start=False,
         dtype="float32",
         callbacks=None,
+        pretrain=None,
+        pretrain_epochs=50,
+        pretrain_learning_rate="auto",
+        pretrain_cd_steps=1,
+        pretrain_batch_size=100,
+        pretrain_momentum=0.9,
+        pretrain_weight_decay=2e-4,
+        pretrain_persistent=False,
+        pretrain_visible="auto",
     ):
         super().__init__(
             depth=depth,
@@ -1136,6 +1401,15 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
             warm_start=warm_start,
             dtype=dtype,
             callbacks=callbacks,
+            pretrain=pretrain,
+            pretrain_epochs=pretrain_epochs,
+            pretrain_learning_rate=pretrain_learning_rate,
+            pretrain_cd_steps=pretrain_cd_steps,
+            pretrain_batch_size=pretrain_batch_size,
+            pretrain_momentum=pretrain_momentum,
+            pretrain_weight_decay=pretrain_weight_decay,
+            pretrain_persistent=pretrain_persistent,
+            pretrain_visible=pretrain_visible,
         )
         self.loss = loss
 

@@ -158,14 +158,16 @@ class Network:
         self._loss = LOSSES[self.loss]
         self._act = ACTIVATIONS[self.activation]
         self._dact = DERIVATIVES[self.activation]
+        self._hidden_dense = self.dense[:-1]
         self._workspace = None
+        self._last_batch = None
 
     def __getstate__(self):
         # Views and scratch buffers are rebuilt on load; only the flat vectors travel.
         state = self.__dict__.copy()
         for key in [
             "coefs", "intercepts", "coef_grads", "dense", "projections", "norms",
-            "_loss", "_act", "_dact", "_workspace",
+            "_loss", "_act", "_dact", "_hidden_dense", "_workspace", "_last_batch",
         ]:
             state.pop(key, None)
         return state
@@ -175,15 +177,19 @@ class Network:
         self._bind()
 
     # ------------------------------------------------------------ initialization
-    def initialize(self, rng, init, init_scale=0.01):
-        """Draw every weight with scheme ``init``; zero biases; unit norm scales."""
-        init_fn = INITIALIZERS[init]
+    def initialize(self, rng, init, init_scale=0.01, output_init=None):
+        """Draw every weight with scheme ``init``; zero biases; unit norm scales.
+
+        ``output_init``, if given, is the scheme of the output layer instead.
+        """
         gain = GAINS[self.activation]
         n_hidden = self.depth
         for i, (weight, (fan_in, fan_out)) in enumerate(
             zip(self.coefs, self._weight_shapes)
         ):
-            layer_gain = gain if i < n_hidden else 1.0
+            hidden = i < n_hidden
+            init_fn = INITIALIZERS[init if hidden or output_init is None else output_init]
+            layer_gain = gain if hidden else 1.0
             weight[...] = init_fn(rng, fan_in, fan_out, self.dtype, init_scale, layer_gain)
         for proj in self.projections:
             if proj is not None:
@@ -200,20 +206,26 @@ class Network:
 
     # ------------------------------------------------------------------ buffers
     def _new_workspace(self, n_samples, train):
-        """Scratch arrays for a batch of up to ``n_samples`` rows."""
+        """Scratch arrays for a batch of up to ``n_samples`` rows.
+
+        Every buffer holds one sample per row (C order), so its first ``n`` rows
+        are a contiguous view: a smaller batch (the last one of an epoch, the last
+        chunk of a prediction) runs in :meth:`_rows` views of the same memory.
+        """
         dt, n = self.dtype, n_samples
         hidden = self.hidden_sizes
+        none = [None] * len(hidden)
         ws = {
             "n": n,
             "z": [np.empty((n, w), dt) for w in hidden],  # dense outputs
             "a": [np.empty((n, w), dt) for w in hidden],  # activations
             "logits": np.empty((n, self.layer_sizes[-1]), dt),
-            "norm_out": [None] * len(hidden),
-            "norm_cache": [None] * len(hidden),
-            "norm_cache_rows": [None] * len(hidden),
-            "dropped": [None] * len(hidden),
-            "mask": [None] * len(hidden),
-            "block_out": [None] * len(hidden),
+            "norm_out": list(none),
+            "norm_cache": list(none),
+            "dropped": list(none),
+            "dropout_mask": list(none),
+            "block_out": list(none),
+            "row_views": {},
         }
         for i, w in enumerate(hidden):
             if self.normalization is not None:
@@ -222,59 +234,95 @@ class Network:
                     ws["norm_cache"][i] = {"normalized": np.empty((n, w), dt)}
             if train and self.dropout > 0:
                 ws["dropped"][i] = np.empty((n, w), dt)
+                ws["dropout_mask"][i] = np.empty((n, w), dt)
             if i in self._block_ending_at:
                 ws["block_out"][i] = np.empty((n, w), dt)
         if train:
             ws["delta_out"] = np.empty((n, self.layer_sizes[-1]), dt)
-            ws["grad_h"] = [np.empty((n, w), dt) for w in hidden]  # d loss / d layer output
-            ws["grad_z"] = [np.empty((n, w), dt) for w in hidden]  # d loss / d dense output
+            # d loss / d dense output of each hidden layer (the deltas).
+            ws["grad_z"] = [np.empty((n, w), dt) for w in hidden]
+            # d loss / d output of each hidden layer. It is turned into the delta
+            # in place, so it is the same buffer, except at the end of a residual
+            # block, whose unscaled gradient also flows back through the skip.
+            ws["grad_out"] = [
+                np.empty((n, w), dt) if i in self._block_ending_at else ws["grad_z"][i]
+                for i, w in enumerate(hidden)
+            ]
             ws["grad_skip"] = [
                 None if proj is None else np.empty((n, proj.weight.shape[0]), dt)
                 for proj in self.projections
             ]
+            ws["ones"] = np.ones(n, dt)  # bias gradients as the product ones @ delta
+            ws["l2_step"] = np.empty(self.n_weights, dt)  # the L2 penalty's gradient
         return ws
+
+    #: Workspace entries that hold one sample per row (see :meth:`_rows`).
+    _ROW_BUFFERS = (
+        "z", "a", "logits", "norm_out", "norm_cache", "dropped", "dropout_mask",
+        "block_out", "delta_out", "grad_z", "grad_out", "grad_skip", "ones",
+    )
+
+    def _rows(self, ws, n):
+        """The workspace ``ws`` restricted to its first ``n`` rows.
+
+        ``ws`` itself when it has exactly ``n`` rows; else views of its first
+        ``n`` rows, made once per ``n`` and kept in ``ws``. Per-batch results
+        (inputs, masks, deltas) are recorded in the dictionary returned.
+        """
+        if ws["n"] == n:
+            return ws
+        views = ws["row_views"].get(n)
+        if views is None:
+            views = {key: _first_rows(ws[key], n) for key in self._ROW_BUFFERS if key in ws}
+            views["n"] = n
+            if "l2_step" in ws:
+                views["l2_step"] = ws["l2_step"]
+            ws["row_views"][n] = views
+        return views
 
     def _training_workspace(self, n_samples):
         ws = self._workspace
         if ws is None or ws["n"] < n_samples:
             ws = self._workspace = self._new_workspace(n_samples, train=True)
-        return ws
+        return self._rows(ws, n_samples)
 
     # ------------------------------------------------------------- computation
     def forward(self, X, ws, train=False, rng=None, sample_weight=None):
         """Forward pass; returns the output-layer logits (a view into ``ws``).
 
-        Also records in ``ws`` the per-layer inputs (``inputs``), activations and
-        the block inputs needed by :meth:`backward`.
+        Also records in ``ws`` (in its :meth:`_rows` views for a smaller batch)
+        the per-layer inputs (``inputs``), the dropout masks (``mask``) and the
+        block inputs needed by :meth:`backward`.
         """
-        n = X.shape[0]
+        ws = self._rows(ws, X.shape[0])
         h = X
         ws["inputs"] = inputs = []
         ws["block_in"] = block_in = {}
-        for i, dense in enumerate(self.dense[:-1]):
-            if i in self._block_starting_at:
-                block_in[self._block_starting_at[i]] = h
+        ws["mask"] = masks = [None] * self.depth
+        dropout = train and self.dropout > 0
+        for i, dense in enumerate(self._hidden_dense):
+            k = self._block_starting_at.get(i)
+            if k is not None:
+                block_in[k] = h
             inputs.append(h)
-            z = dense.forward(h, ws["z"][i][:n])
+            z = dense.forward(h, ws["z"][i])
             if self.norms:
                 cache = None
                 if train:
-                    cache = {
-                        "normalized": ws["norm_cache"][i]["normalized"][:n],
-                        "sample_weight": sample_weight,
-                    }
-                    ws["norm_cache_rows"][i] = cache
-                z = self.norms[i].forward(z, ws["norm_out"][i][:n], cache, train)
-            a = ws["a"][i][:n]
+                    cache = ws["norm_cache"][i]
+                    cache["sample_weight"] = sample_weight
+                z = self.norms[i].forward(z, ws["norm_out"][i], cache, train)
+            a = ws["a"][i]
             self._act(z, a)
             h = a
-            if train and self.dropout > 0:
-                mask = dropout_mask(rng, a.shape, self.dropout, self.dtype)
-                ws["mask"][i] = mask
-                h = np.multiply(a, mask, out=ws["dropped"][i][:n])
-            if i in self._block_ending_at:
-                k = self._block_ending_at[i]
-                out = ws["block_out"][i][:n]
+            if dropout:
+                mask = masks[i] = dropout_mask(
+                    rng, a.shape, self.dropout, self.dtype, out=ws["dropout_mask"][i]
+                )
+                h = np.multiply(a, mask, out=ws["dropped"][i])
+            k = self._block_ending_at.get(i)
+            if k is not None:
+                out = ws["block_out"][i]
                 np.multiply(h, self.residual_scale, out=out)
                 skip = block_in[k]
                 if self.projections[k] is None:
@@ -283,7 +331,7 @@ class Network:
                     out += skip @ self.projections[k].weight
                 h = out
         inputs.append(h)
-        return self.dense[-1].forward(h, ws["logits"][:n])
+        return self.dense[-1].forward(h, ws["logits"])
 
     def backward(self, delta_out, ws):
         """Back-propagate ``delta_out`` (d loss / d logits); fills ``self.grads``.
@@ -291,41 +339,36 @@ class Network:
         ``ws["deltas"]`` keeps, per weight layer, d loss / d (dense output): the
         back-propagated error signal that a gradient monitor inspects.
         """
-        n = delta_out.shape[0]
-        inputs = ws["inputs"]
+        ws = self._rows(ws, delta_out.shape[0])
+        inputs, grad_out, ones = ws["inputs"], ws["grad_out"], ws["ones"]
         n_hidden = self.depth
-        deltas = [None] * (n_hidden + 1)
-        deltas[-1] = delta_out
-        grad_h = ws["grad_h"]
+        ws["deltas"] = [*ws["grad_z"], delta_out]
         self.dense[-1].backward(
-            inputs[-1], delta_out, grad_h[-1][:n] if n_hidden else None
+            inputs[-1], delta_out, grad_out[-1] if n_hidden else None, ones
         )
         pending_skip = {}
         for i in range(n_hidden - 1, -1, -1):
-            g_out = grad_h[i][:n]
-            g = ws["grad_z"][i][:n]
-            if i in self._block_ending_at:
-                k = self._block_ending_at[i]
+            g = ws["grad_z"][i]  # holds d loss / d output, unless a block ends here
+            k = self._block_ending_at.get(i)
+            if k is not None:
+                g_out = grad_out[i]
                 proj = self.projections[k]
                 if proj is None:
                     pending_skip[k] = g_out  # not overwritten before the block start
                 else:
-                    proj.backward(ws["block_in"][k], g_out, ws["grad_skip"][k][:n])
-                    pending_skip[k] = ws["grad_skip"][k][:n]
+                    proj.backward(ws["block_in"][k], g_out, ws["grad_skip"][k])
+                    pending_skip[k] = ws["grad_skip"][k]
                 np.multiply(g_out, self.residual_scale, out=g)
-            else:
-                np.copyto(g, g_out)
             if ws["mask"][i] is not None:
                 g *= ws["mask"][i]
-            pre_activation = ws["norm_out"][i][:n] if self.norms else ws["z"][i][:n]
-            self._dact(pre_activation, ws["a"][i][:n], g)
+            pre_activation = ws["norm_out"][i] if self.norms else ws["z"][i]
+            self._dact(pre_activation, ws["a"][i], g)
             if self.norms:
-                self.norms[i].backward(g, ws["norm_cache_rows"][i])
-            deltas[i] = g
-            self.dense[i].backward(inputs[i], g, grad_h[i - 1][:n] if i > 0 else None)
-            if i in self._block_starting_at:
-                grad_h[i - 1][:n] += pending_skip.pop(self._block_starting_at[i])
-        ws["deltas"] = deltas
+                self.norms[i].backward(g, ws["norm_cache"][i])
+            self.dense[i].backward(inputs[i], g, grad_out[i - 1] if i > 0 else None, ones)
+            k = self._block_starting_at.get(i)
+            if k is not None:
+                grad_out[i - 1] += pending_skip.pop(k)
 
     def loss_and_gradient(self, X, Y, sample_weight, weight_sum, alpha=0.0, rng=None):
         """Forward + backward on one batch in training mode.
@@ -334,21 +377,22 @@ class Network:
         ``alpha / (2 * sum(w)) * ||W||^2`` on the weight matrices, as scikit-learn's
         MLP); ``self.grads`` then holds its gradient.
         """
-        ws = self._training_workspace(X.shape[0])
+        ws = self._last_batch = self._training_workspace(X.shape[0])
         logits = self.forward(X, ws, train=True, rng=rng, sample_weight=sample_weight)
-        delta = ws["delta_out"][: X.shape[0]]
+        delta = ws["delta_out"]
         loss = self._loss.loss_and_delta(logits, Y, sample_weight, weight_sum, delta)
         self.backward(delta, ws)
         if alpha > 0:
             weights = self.params[: self.n_weights]
             loss += 0.5 * alpha * float(weights @ weights) / weight_sum
-            self.grads[: self.n_weights] += (alpha / weight_sum) * weights
+            l2_step = np.multiply(weights, alpha / weight_sum, out=ws["l2_step"])
+            self.grads[: self.n_weights] += l2_step
         return loss
 
     @property
     def last_batch(self):
-        """The training workspace of the last batch (inputs, activations, deltas)."""
-        return self._workspace
+        """The workspace of the last training batch (inputs, activations, deltas)."""
+        return self._last_batch
 
     def astype(self, dtype):
         """A copy of the network computing in ``dtype`` (for inference)."""
@@ -386,3 +430,13 @@ class Network:
         """Output activations (probabilities or regression values)."""
         return self._loss.predict(self.predict_logits(X))
 
+
+def _first_rows(buffers, n):
+    """The same lists and dicts of buffers, each array replaced by its first n rows."""
+    if isinstance(buffers, np.ndarray):
+        return buffers[:n]
+    if isinstance(buffers, list):
+        return [_first_rows(b, n) for b in buffers]
+    if isinstance(buffers, dict):
+        return {key: _first_rows(b, n) for key, b in buffers.items()}
+    return buffers  # None

@@ -28,7 +28,13 @@ keep references to its buffers, which are reused by the next batch.
 
 from sklearn.base import BaseEstimator
 
-__all__ = ["Callback"]
+__all__ = [
+    "Callback",
+    "GradientHealthWarning",
+    "GradientMonitor",
+    "make_gradient_health_scorer",
+    "vanishing_ratio_scorer",
+]
 
 
 class Callback(BaseEstimator):
@@ -54,3 +60,25 @@ class Callback(BaseEstimator):
 
     def on_fit_end(self, estimator):
         """Called once when training ends (also after early stopping or divergence)."""
+
+
+# Callbacks implemented in their own modules subclass Callback, so they are
+# imported on first access (PEP 562): importing either module first then works.
+_LAZY = {
+    "GradientHealthWarning": "._gradient_monitor",
+    "GradientMonitor": "._gradient_monitor",
+    "make_gradient_health_scorer": "._gradient_monitor",
+    "vanishing_ratio_scorer": "._gradient_monitor",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __package__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

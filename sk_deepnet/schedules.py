@@ -59,7 +59,10 @@ class LRSchedule:
     def at_step(self, samples_seen):
         """Rate after ``samples_seen`` training samples."""
         if self.name == "invscaling":
-            self.rate = self.initial_rate / (samples_seen + 1) ** self.power_t
+            try:
+                self.rate = self.initial_rate / (samples_seen + 1) ** self.power_t
+            except OverflowError:  # a huge power_t: the rate underflows to 0
+                self.rate = 0.0
         return self.rate
 
     def on_plateau(self):

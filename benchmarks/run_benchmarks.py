@@ -1,0 +1,534 @@
+"""Speed and memory of sk_deepnet, measured side by side with scikit-learn.
+
+Usage::
+
+    python benchmarks/run_benchmarks.py            # the full suite (a few minutes)
+    python benchmarks/run_benchmarks.py --quick    # a smoke run of every row (seconds)
+    python benchmarks/run_benchmarks.py --repeats 7 --only deep-narrow wide
+
+Every number is measured in this one run, each timing the best of ``--repeats``
+runs, the two sides of a ratio interleaved (ours, reference, ours, ...) so that
+a change of machine load hits both alike. The table prints each number, its
+ratio, the target and PASS/MISS; the ratios, not the absolute times, are what
+carries over from one machine to another. ``--quick`` shrinks every problem so
+the whole suite runs in seconds: its numbers only show that every row runs.
+
+Rows (see doc/performance.rst for what each one means):
+
+1. deep-narrow: fit time per epoch, digits, 10 hidden layers of 64, batch 32,
+   adam, vs ``MLPClassifier`` with the same architecture, dtype and epochs;
+2. wide: fit time per epoch, 784 float32 features, 10 classes, 3 hidden layers
+   of 512, batch 256, adam, vs ``MLPClassifier`` and vs the matrix-product bound
+   (the forward and backward GEMMs of every batch alone, on preallocated arrays);
+3. RBM: one epoch of ``sk_deepnet.pretraining.BernoulliRBM`` vs scikit-learn's
+   ``BernoulliRBM`` (784 visible, 256 hidden, batch 64);
+4. GradientMonitor: the overhead of ``callbacks=[GradientMonitor()]`` (default
+   frequency) on the deep-narrow fit;
+5. predict_proba throughput of the wide network vs ``MLPClassifier``;
+6. peak memory of fit on 60000 x 784 float32, in a fresh subprocess, vs
+   X + 3 x the model + one batch of activations.
+"""
+
+import argparse
+import gc
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+
+FULL = dict(
+    repeats=5,
+    narrow_epochs=10,
+    monitor_epochs=10,
+    wide_samples=10000,
+    wide_epochs=2,
+    rbm_samples=10000,
+    predict_samples=10000,
+    memory_samples=60000,
+    memory_epochs=2,
+)
+QUICK = dict(
+    repeats=1,
+    narrow_epochs=1,
+    monitor_epochs=1,
+    wide_samples=768,
+    wide_epochs=1,
+    rbm_samples=640,
+    predict_samples=768,
+    memory_samples=1000,
+    memory_epochs=1,
+)
+
+NARROW = dict(depth=10, width=64, batch_size=32)
+WIDE = dict(n_features=784, n_classes=10, depth=3, width=512, batch_size=256)
+RBM = dict(n_components=256, batch_size=64, learning_rate=0.1)
+
+TARGETS = {
+    # row: (comparison, limit)
+    "deep-narrow": ("<=", 0.35),
+    "wide-sklearn": ("<=", 0.85),
+    "wide-bound": ("<=", 1.25),
+    "rbm": ("<=", 0.80),
+    "monitor": ("<=", 1.10),
+    "predict": (">=", 1.00),
+    "memory": ("<=", 1.00),
+}
+ROWS = ["deep-narrow", "wide", "rbm", "monitor", "predict", "memory"]
+
+
+# ----------------------------------------------------------------- helpers
+def best_of(repeats, *functions):
+    """Time each function ``repeats`` times, interleaved; return the lists of seconds."""
+    times = [[] for _ in functions]
+    for _ in range(repeats):
+        for fn, record in zip(functions, times):
+            gc.collect()
+            start = time.perf_counter()
+            fn()
+            record.append(time.perf_counter() - start)
+    return times
+
+
+def sklearn_mlp(depth, width, batch_size, epochs, random_state=0):
+    from sklearn.neural_network import MLPClassifier
+
+    return MLPClassifier(
+        hidden_layer_sizes=(width,) * depth,
+        solver="adam",
+        batch_size=batch_size,
+        max_iter=epochs,
+        tol=0.0,
+        n_iter_no_change=10**9,
+        random_state=random_state,
+    )
+
+
+def deep_mlp(depth, width, batch_size, epochs, random_state=0, **kwargs):
+    from sk_deepnet import DeepMLPClassifier
+
+    return DeepMLPClassifier(
+        depth=depth,
+        width=width,
+        optimizer="adam",
+        batch_size=batch_size,
+        max_iter=epochs,
+        tol=0.0,
+        n_iter_no_change=10**9,
+        random_state=random_state,
+        **kwargs,
+    )
+
+
+def digits():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return (X / 16.0).astype(np.float32), y
+
+
+def wide_data(n_samples, random_state=0):
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        n_samples=n_samples,
+        n_features=WIDE["n_features"],
+        n_informative=64,
+        n_redundant=64,
+        n_classes=WIDE["n_classes"],
+        random_state=random_state,
+    )
+    return X.astype(np.float32), y
+
+
+def layer_sizes(n_features, depth, width, n_outputs):
+    return [n_features] + [width] * depth + [n_outputs]
+
+
+def n_params(sizes):
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def matmul_bound_epoch(sizes, n_samples, batch_size, dtype=np.float32, seed=0):
+    """Return a function running one epoch of the GEMMs alone.
+
+    For every batch: the forward ``X @ W`` of each layer, and in the backward
+    pass the weight gradient ``A.T @ delta`` of each layer and the input
+    gradient ``delta @ W.T`` of each layer but the first (nothing needs the
+    gradient with respect to X): exactly the products a perfect implementation
+    has to do, in the same layouts, timed over preallocated arrays.
+    """
+    rng = np.random.default_rng(seed)
+    n_layers = len(sizes) - 1
+    acts = [rng.standard_normal((batch_size, w), dtype=dtype) for w in sizes]
+    deltas = [rng.standard_normal((batch_size, w), dtype=dtype) for w in sizes]
+    weights = [
+        rng.standard_normal((a, b), dtype=dtype) / np.sqrt(a).astype(dtype)
+        for a, b in zip(sizes[:-1], sizes[1:])
+    ]
+    weight_grads = [np.empty_like(w) for w in weights]
+    batches = [min(batch_size, n_samples - s) for s in range(0, n_samples, batch_size)]
+    matmul = np.matmul
+
+    def epoch():
+        for n in batches:
+            for i in range(n_layers):  # forward: z = a @ W (into the next layer)
+                matmul(acts[i][:n], weights[i], out=acts[i + 1][:n])
+            for i in range(n_layers - 1, -1, -1):  # backward
+                matmul(acts[i][:n].T, deltas[i + 1][:n], out=weight_grads[i])
+                if i > 0:
+                    matmul(deltas[i + 1][:n], weights[i].T, out=deltas[i][:n])
+
+    return epoch
+
+
+def fmt_time(seconds):
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds * 1e6:.0f} us"
+
+
+def fmt_bytes(n):
+    return f"{n / 2**20:.1f} MiB"
+
+
+class Table:
+    def __init__(self):
+        self.rows = []
+        self.notes = []
+
+    def add(self, name, ours, reference, ratio=None, target_key=None, ratio_text=None):
+        if ratio is None or target_key is None:
+            target, status = "-", "info"
+        else:
+            op, limit = TARGETS[target_key]
+            target = f"{op} {limit:.2f}x"
+            ok = ratio <= limit if op == "<=" else ratio >= limit
+            status = "PASS" if ok else "MISS"
+        if ratio_text is None:
+            ratio_text = "-" if ratio is None else f"{ratio:.2f}x"
+        self.rows.append((name, ours, reference, ratio_text, target, status))
+
+    def skip(self, name, why):
+        self.rows.append((name, "-", "-", "-", "-", "SKIP"))
+        self.notes.append(f"{name}: {why}")
+
+    def note(self, text):
+        self.notes.append(text)
+
+    def print(self):
+        header = ("benchmark", "sk_deepnet", "reference", "ratio", "target", "result")
+        widths = [max(len(str(r[i])) for r in [header] + self.rows) for i in range(6)]
+        line = "  ".join("-" * w for w in widths)
+        print(line)
+        print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+        print(line)
+        for row in self.rows:
+            print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+        print(line)
+        for note in self.notes:
+            print(f"* {note}")
+
+
+def spread(times):
+    times = sorted(times)
+    return f"best {fmt_time(times[0])}, median {fmt_time(times[len(times) // 2])}"
+
+
+# ------------------------------------------------------------------- header
+def print_header(config, quick):
+    import scipy
+    import sklearn
+    from threadpoolctl import threadpool_info
+
+    import sk_deepnet
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")]
+        if names:
+            cpu = names[0]
+    except OSError:
+        pass
+    try:
+        n_cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        n_cpus = os.cpu_count()
+    print("sk_deepnet benchmarks" + (" (--quick: smoke run, numbers not meaningful)" if quick else ""))
+    print(
+        f"python {platform.python_version()}, numpy {np.__version__}, "
+        f"scipy {scipy.__version__}, scikit-learn {sklearn.__version__}, "
+        f"sk_deepnet {sk_deepnet.__version__}"
+    )
+    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
+    print(f"machine: {cpu}, {n_cpus} CPUs available, load average {load[0]:.2f} at start")
+    for info in threadpool_info():
+        kernel = info.get("architecture")
+        print(
+            f"threadpool: {info['internal_api']} {info.get('version')} "
+            f"({os.path.basename(info['filepath'])}): {info['num_threads']} threads"
+            + (f", kernel {kernel}" if kernel else "")
+            + (f", {info['threading_layer']}" if info.get("threading_layer") else "")
+        )
+    env = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    print("environment: " + ", ".join(f"{k}={v if v is not None else '(unset)'}" for k, v in env.items()))
+    print(f"each timing: best of {config['repeats']} interleaved repeats")
+    print()
+
+
+# --------------------------------------------------------------------- rows
+def row_deep_narrow(table, config):
+    X, y = digits()
+    epochs = config["narrow_epochs"]
+    ours = deep_mlp(**NARROW, epochs=epochs)
+    ref = sklearn_mlp(**NARROW, epochs=epochs)
+    t_ours, t_ref = best_of(config["repeats"], lambda: ours.fit(X, y), lambda: ref.fit(X, y))
+    assert ours.n_iter_ == ref.n_iter_ == epochs
+    a, b = min(t_ours) / epochs, min(t_ref) / epochs
+    n_batches = math.ceil(X.shape[0] / NARROW["batch_size"])
+    table.add(
+        "deep-narrow fit, time/epoch", fmt_time(a), f"MLPClassifier {fmt_time(b)}",
+        a / b, "deep-narrow",
+    )
+    table.note(
+        f"deep-narrow: digits {X.shape[0]}x{X.shape[1]} float32, depth 10, width 64, "
+        f"batch 32 ({n_batches} batches/epoch), adam, {epochs} epochs per fit; "
+        f"per batch: ours {fmt_time(a / n_batches)}, MLPClassifier {fmt_time(b / n_batches)}"
+    )
+    return a
+
+
+def row_wide(table, config, state):
+    X, y = wide_data(config["wide_samples"])
+    epochs = config["wide_epochs"]
+    arch = dict(depth=WIDE["depth"], width=WIDE["width"], batch_size=WIDE["batch_size"])
+    ours = deep_mlp(**arch, epochs=epochs)
+    ref = sklearn_mlp(**arch, epochs=epochs)
+    sizes = layer_sizes(X.shape[1], WIDE["depth"], WIDE["width"], WIDE["n_classes"])
+    bound = matmul_bound_epoch(sizes, X.shape[0], WIDE["batch_size"])
+    bound_epochs = lambda: [bound() for _ in range(epochs)]  # noqa: E731
+    t_ours, t_ref, t_bound = best_of(
+        config["repeats"], lambda: ours.fit(X, y), lambda: ref.fit(X, y), bound_epochs
+    )
+    a, b, c = (min(t) / epochs for t in (t_ours, t_ref, t_bound))
+    table.add("wide fit, time/epoch", fmt_time(a), f"MLPClassifier {fmt_time(b)}", a / b, "wide-sklearn")
+    table.add("wide fit vs GEMM bound", fmt_time(a), f"GEMMs alone {fmt_time(c)}", a / c, "wide-bound")
+    flops = 0
+    for n in [min(WIDE["batch_size"], X.shape[0] - s) for s in range(0, X.shape[0], WIDE["batch_size"])]:
+        for i, (p, q) in enumerate(zip(sizes[:-1], sizes[1:])):
+            flops += 2 * n * p * q * (2 if i == 0 else 3)
+    table.note(
+        f"wide: {X.shape[0]}x{X.shape[1]} float32 (make_classification, 10 classes), "
+        f"layers {sizes}, batch 256, adam, {epochs} epochs per fit; GEMM bound "
+        f"{flops / 1e9:.1f} GFLOP/epoch = {flops / c / 1e9:.0f} GFLOP/s; "
+        f"ours {spread(t_ours)}, MLPClassifier {spread(t_ref)} (per fit)"
+    )
+    state["wide"] = (X, ours, ref)
+
+
+def row_rbm(table, config):
+    try:
+        from sk_deepnet.pretraining import BernoulliRBM as OurRBM
+    except Exception as exc:  # noqa: BLE001 - any import failure means "not available"
+        table.skip("RBM epoch", f"sk_deepnet.pretraining.BernoulliRBM not available ({exc!r})")
+        return
+    from sklearn.neural_network import BernoulliRBM as SkRBM
+
+    X, _ = wide_data(config["rbm_samples"], random_state=1)
+    X -= X.min(axis=0)
+    X /= X.max(axis=0)  # in [0, 1], float32
+    common = dict(
+        n_components=RBM["n_components"], batch_size=RBM["batch_size"],
+        learning_rate=RBM["learning_rate"], n_iter=1, random_state=0,
+    )
+    ours = OurRBM(**common)
+    ref = SkRBM(**common)
+    t_ours, t_ref = best_of(config["repeats"], lambda: ours.fit(X), lambda: ref.fit(X))
+    a, b = min(t_ours), min(t_ref)
+    assert ours.components_.dtype == ref.components_.dtype == np.float32
+    table.add("RBM epoch (784-256, batch 64)", fmt_time(a), f"sklearn BernoulliRBM {fmt_time(b)}", a / b, "rbm")
+    table.note(
+        f"RBM: {X.shape[0]}x{X.shape[1]} float32 in [0, 1], CD-1, one epoch per fit "
+        f"(sk_deepnet's defaults otherwise: momentum, weight decay, reconstruction error)"
+    )
+
+
+def row_monitor(table, config):
+    try:
+        from sk_deepnet.callbacks import GradientMonitor
+    except Exception as exc:  # noqa: BLE001
+        table.skip("GradientMonitor overhead", f"sk_deepnet.callbacks.GradientMonitor not available ({exc!r})")
+        return
+    X, y = digits()
+    epochs = config["monitor_epochs"]
+    plain = deep_mlp(**NARROW, epochs=epochs)
+    monitored = deep_mlp(**NARROW, epochs=epochs, callbacks=[GradientMonitor()])
+    t_mon, t_plain = best_of(
+        config["repeats"], lambda: monitored.fit(X, y), lambda: plain.fit(X, y)
+    )
+    a, b = min(t_mon) / epochs, min(t_plain) / epochs
+    table.add(
+        "GradientMonitor() overhead", f"with {fmt_time(a)}", f"without {fmt_time(b)}",
+        a / b, "monitor", ratio_text=f"{a / b:.2f}x ({(a / b - 1) * 100:+.1f}%)",
+    )
+    table.note(
+        "monitor: deep-narrow fit (time/epoch) with callbacks=[GradientMonitor()] "
+        "(record_every='epoch') vs without"
+    )
+
+
+def row_predict(table, config, state):
+    if "wide" in state:
+        X, ours, ref = state["wide"]
+    else:
+        X, y = wide_data(config["wide_samples"])
+        arch = dict(depth=WIDE["depth"], width=WIDE["width"], batch_size=WIDE["batch_size"])
+        ours = deep_mlp(**arch, epochs=1).fit(X, y)
+        ref = sklearn_mlp(**arch, epochs=1).fit(X, y)
+    X = X[: config["predict_samples"]]
+    t_ours, t_ref = best_of(
+        config["repeats"], lambda: ours.predict_proba(X), lambda: ref.predict_proba(X)
+    )
+    a, b = X.shape[0] / min(t_ours), X.shape[0] / min(t_ref)
+    assert ours.predict_proba(X[:5]).dtype == np.float32
+    table.add(
+        "predict_proba throughput", f"{a / 1e3:.0f}k samples/s",
+        f"MLPClassifier {b / 1e3:.0f}k samples/s", a / b, "predict",
+    )
+    table.note(
+        f"predict: predict_proba on {X.shape[0]}x{X.shape[1]} float32 with the fitted "
+        f"wide networks ({WIDE['depth']}x{WIDE['width']}); ratio = ours / MLPClassifier throughput"
+    )
+
+
+def memory_child(which, n_samples, epochs):
+    """Run in a fresh process: the peak memory of one fit, as JSON on stdout."""
+    import resource
+    import tracemalloc
+
+    depth, width, batch = WIDE["depth"], WIDE["width"], WIDE["batch_size"]
+    n_features, n_classes = WIDE["n_features"], WIDE["n_classes"]
+    if which == "ours":
+        est = deep_mlp(depth, width, batch, epochs)
+    else:
+        est = sklearn_mlp(depth, width, batch, epochs)
+    # X made directly in float32 (no float64 temporary to inflate ru_maxrss).
+    rng = np.random.default_rng(0)
+    y = rng.integers(n_classes, size=n_samples)
+    centers = rng.standard_normal((n_classes, n_features), dtype=np.float32)
+    X = rng.standard_normal((n_samples, n_features), dtype=np.float32)
+    X += centers[y]
+    est.set_params(max_iter=1).fit(X[:batch], y[:batch])  # warm the imports up
+    est.set_params(max_iter=epochs)
+    del est.__dict__["coefs_"]
+    gc.collect()
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    tracemalloc.start()
+    base, _ = tracemalloc.get_traced_memory()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    sizes = layer_sizes(n_features, depth, width, n_classes)
+    print(
+        json.dumps(
+            dict(
+                x_bytes=X.nbytes,
+                fit_peak=peak - base,
+                rss_before=rss_before,
+                rss_growth=rss_after - rss_before,
+                model_bytes=n_params(sizes) * 4,
+                batch_bytes=batch * sum(sizes) * 4,
+                sizes=sizes,
+            )
+        )
+    )
+
+
+def run_memory_child(which, config):
+    cmd = [
+        sys.executable, os.path.abspath(__file__), "--memory-child", which,
+        "--memory-samples", str(config["memory_samples"]),
+        "--memory-epochs", str(config["memory_epochs"]),
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def row_memory(table, config):
+    ours = run_memory_child("ours", config)
+    ref = run_memory_child("sklearn", config)
+    x, model, batch = ours["x_bytes"], ours["model_bytes"], ours["batch_bytes"]
+    bound = x + 3 * model + batch
+    peak = x + ours["fit_peak"]
+    table.add(
+        f"peak memory of fit ({config['memory_samples']}x784)", fmt_bytes(peak),
+        f"bound {fmt_bytes(bound)}", peak / bound, "memory",
+    )
+    table.note(
+        f"memory: fresh process, tracemalloc peak during fit({config['memory_samples']}x784 "
+        f"float32, layers {ours['sizes']}, batch 256, adam, {config['memory_epochs']} epochs) "
+        f"+ X itself. Bound = X {fmt_bytes(x)} + 3 x model ({fmt_bytes(model)} each) + one batch "
+        f"of activations ({fmt_bytes(batch)}). Allocated by fit beyond X: ours "
+        f"{fmt_bytes(ours['fit_peak'])} = {ours['fit_peak'] / model:.1f} x model, MLPClassifier "
+        f"{fmt_bytes(ref['fit_peak'])} = {ref['fit_peak'] / model:.1f} x model; "
+        f"ru_maxrss growth during fit: ours {fmt_bytes(ours['rss_growth'])}, "
+        f"MLPClassifier {fmt_bytes(ref['rss_growth'])}"
+    )
+
+
+# --------------------------------------------------------------------- main
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny problems, one repeat: a smoke run")
+    parser.add_argument("--repeats", type=int, help="timings are the best of this many runs")
+    parser.add_argument("--only", nargs="+", choices=ROWS, help="run only these rows")
+    parser.add_argument("--memory-child", choices=["ours", "sklearn"], help=argparse.SUPPRESS)
+    parser.add_argument("--memory-samples", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--memory-epochs", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.memory_child:
+        return memory_child(args.memory_child, args.memory_samples, args.memory_epochs)
+
+    config = dict(QUICK if args.quick else FULL)
+    if args.repeats:
+        config["repeats"] = args.repeats
+    rows = args.only or ROWS
+    print_header(config, args.quick)
+    table = Table()
+    state = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning of the fixed-epoch fits
+        for row in rows:
+            started = time.perf_counter()
+            if row == "deep-narrow":
+                row_deep_narrow(table, config)
+            elif row == "wide":
+                row_wide(table, config, state)
+            elif row == "rbm":
+                row_rbm(table, config)
+            elif row == "monitor":
+                row_monitor(table, config)
+            elif row == "predict":
+                row_predict(table, config, state)
+            elif row == "memory":
+                row_memory(table, config)
+            print(f"  {row}: measured in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    table.print()
+    n_miss = sum(r[-1] == "MISS" for r in table.rows)
+    print(f"\n{len(table.rows)} rows, {n_miss} MISS")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,704 @@
+"""The gradient monitor: per-layer gradient health recorded while a net trains.
+
+:class:`GradientMonitor` answers "why does my deep net not learn?". Every
+``record_every`` mini-batches (by default the first mini-batch of every epoch)
+it records, per weight layer (a few numpy reductions over all the layers):
+
+* the gradient of the loss with respect to each weight matrix, before gradient
+  clipping: its L2 norm, mean and max absolute value;
+* the norm of the back-propagated error signal ``delta`` (d loss / d dense
+  output) of each layer and the gain between neighbouring layers, whose product
+  over the layers is what makes gradients vanish or explode;
+* the size of the optimizer's real step relative to the weights,
+  ``||W_after - W_before|| / ||W_before||``;
+* hidden activation statistics: the fraction of saturated sigmoid/tanh
+  outputs, the fraction of dead relu-family units, their mean and std.
+
+From the records it diagnoses the net as ``"vanishing"``, ``"exploding"`` or
+``"healthy"``, flags layers, prints a per-layer report and warns with a
+:class:`GradientHealthWarning`. :func:`make_gradient_health_scorer` turns the
+diagnosis into a scorer, so that ``GridSearchCV`` tabulates gradient health
+next to accuracy.
+"""
+
+import math
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._activations import BOUNDS, canonical_activation
+from .callbacks import Callback
+
+#: The per-record, per-layer statistics: fitted attribute ``<name>_`` each.
+STATISTICS = (
+    "grad_norms",
+    "grad_mean_abs",
+    "grad_max_abs",
+    "delta_norms",
+    "layer_gains",
+    "update_ratios",
+    "saturation",
+    "dead_units",
+    "activation_means",
+    "activation_stds",
+)
+
+#: Activations whose units can die: on negative inputs their slope is zero
+#: (relu), 0.01 (leaky_relu) or decays to zero (elu, selu, gelu).
+DEAD_FAMILY = ("relu", "leaky_relu", "elu", "selu", "gelu")
+
+#: The diagnosis summarizes the most recent quarter of the records.
+SUMMARY_FRACTION = 0.25
+
+
+class GradientHealthWarning(UserWarning):
+    """Gradients vanish or explode (emitted by :class:`GradientMonitor`).
+
+    Turn it into an error with
+    ``warnings.simplefilter("error", GradientHealthWarning)``.
+    """
+
+
+class GradientMonitor(Callback):
+    """Record per-layer gradient statistics and diagnose vanishing or exploding.
+
+    Pass it as ``DeepMLPClassifier(callbacks=[GradientMonitor()])``. The
+    estimator trains a clone: after ``fit`` the fitted monitor is the
+    estimator's ``gradient_monitor_`` (and sits in ``callbacks_``) while the
+    monitor passed as a parameter stays untouched. Records accumulate over
+    ``partial_fit`` calls and warm-started fits, as ``loss_curve_`` does.
+
+    Layer ``i`` below is the ``i``-th weight layer: the ``depth`` hidden
+    layers, then the output layer (``n_layers = depth + 1``).
+
+    Parameters
+    ----------
+    record_every : "epoch" or int, default="epoch"
+        When to record. ``"epoch"`` records the first mini-batch of every
+        epoch (so the first record shows the network at initialization and
+        each record is a full batch); an int ``n`` records every ``n``-th
+        mini-batch, counted over the whole fit from the first one.
+
+    vanishing_threshold : float, default=1e-2
+        A layer vanishes when its gradient norm, or the norm of its
+        back-propagated error signal, is below this fraction of the output
+        layer's (the median over the summary window, see Notes). Glorot &
+        Bengio (2010) trace the failure of deep sigmoid nets to
+        back-propagated gradients shrinking from the output towards the input;
+        two orders of magnitude between the output and a layer is a
+        convention, not a value from that paper.
+
+    exploding_threshold : float, default=1e2
+        A layer explodes when its gradient norm, or its back-propagated error
+        norm, exceeds this multiple of the output layer's (median over the
+        summary window): the mirror image of ``vanishing_threshold``.
+
+    max_update_ratio : float, default=1.0
+        A layer explodes when the optimizer's step is larger than this
+        fraction of its weights, ``||dW|| / ||W||`` (median over the summary
+        window). The rule of thumb of Karpathy's CS231n notes puts a healthy
+        ratio near 1e-3; at 1 every step replaces the weights.
+
+    growth_threshold : float, default=1e4
+        A layer explodes when its gradient norm, at any record, exceeds this
+        multiple of the largest gradient norm of the first record (the
+        network's initial gradient scale). Pascanu et al. (2013) define
+        exploding gradients as a large increase of the gradient norm during
+        training; the factor is a convention.
+
+    saturation_margin : float, default=0.01
+        A sigmoid (tanh) output within this distance of its bounds counts as
+        saturated: its local derivative is then below 4% (2%) of its maximum,
+        the saturation Glorot & Bengio (2010) observe in deep sigmoid nets.
+
+    warn : bool, default=True
+        Emit a :class:`GradientHealthWarning` at the end of ``fit`` when the
+        diagnosis is not ``"healthy"``.
+
+    Attributes
+    ----------
+    grad_norms_ : ndarray of shape (n_records, n_layers)
+        L2 norm of the loss gradient with respect to each weight matrix
+        (before gradient clipping; the L2 penalty ``alpha`` included).
+
+    grad_mean_abs_, grad_max_abs_ : ndarray of shape (n_records, n_layers)
+        Mean and maximum absolute value of those gradients.
+
+    delta_norms_ : ndarray of shape (n_records, n_layers)
+        L2 norm (over the batch's samples and the layer's units) of the
+        back-propagated error signal, d loss / d (dense output of the layer).
+
+    layer_gains_ : ndarray of shape (n_records, n_layers)
+        ``delta_norms_[:, i] / delta_norms_[:, i + 1]``: how much back-propagation
+        through layer ``i + 1`` amplifies (> 1) or shrinks (< 1) the error
+        signal. NaN for the output layer.
+
+    update_ratios_ : ndarray of shape (n_records, n_layers)
+        ``||W_after - W_before|| / ||W_before||`` of the optimizer's actual step
+        on the recorded batch (after clipping, momentum, weight decay...).
+
+    saturation_ : ndarray of shape (n_records, n_layers)
+        Fraction of (sample, unit) outputs within ``saturation_margin`` of the
+        activation's bounds. NaN for unbounded activations and the output layer.
+
+    dead_units_ : ndarray of shape (n_records, n_layers)
+        Fraction of a hidden layer's units whose output is ``<= 0`` for every
+        sample of the batch (zero for relu). NaN outside the relu family
+        (relu, leaky_relu, elu, selu, gelu) and for the output layer.
+
+    activation_means_, activation_stds_ : ndarray of shape (n_records, n_layers)
+        Mean and standard deviation of the hidden activations (before dropout);
+        NaN for the output layer.
+
+    record_epochs_ : ndarray of shape (n_records,)
+        Epoch (from 0) of each record.
+
+    record_iterations_ : ndarray of shape (n_records,)
+        Mini-batch counter (from 0, over the whole fit) of each record.
+
+    stopped_mid_epoch_ : bool
+        Whether the last ``fit`` stopped in the middle of an epoch, as the
+        estimator does when the loss or the weights become non-finite
+        (divergence) or on KeyboardInterrupt. The gradients of the batch where
+        it stopped are then the last record (without an update ratio).
+
+    n_layers_ : int
+        Number of weight layers, ``depth + 1``.
+
+    activation_ : str
+        The hidden activation (canonical name).
+
+    relative_grad_norms_ : ndarray of shape (n_layers,)
+        Gradient norm of each layer over the output layer's, the median over
+        the summary window.
+
+    vanishing_ratio_ : float
+        ``relative_grad_norms_[0]``: the first layer's gradient norm over the
+        output layer's (the median over the summary window). NaN without
+        records.
+
+    vanishing_layers_, exploding_layers_ : ndarray of bool of shape (n_layers,)
+        The layers flagged by the thresholds above (a layer flagged as
+        exploding is not also flagged as vanishing).
+
+    diagnosis_ : {"vanishing", "exploding", "healthy"}
+        ``"exploding"`` if any layer explodes (divergence is the more urgent
+        problem), else ``"vanishing"`` if any layer vanishes, else ``"healthy"``.
+
+    Notes
+    -----
+    A weight gradient is the product of the layer's input and its error
+    signal, ``inputs.T @ delta``. When the weights are uniformly too small or
+    too large (``init="normal"`` with a tiny or huge ``init_scale``) the
+    activations shrink or grow layer after layer like the error signal does,
+    and the weight gradients of the first and the last layers stay alike while
+    the error signal vanishes or explodes: that is why the diagnosis checks
+    both. Gradient norms include the L2 penalty's gradient ``alpha / n * W``,
+    which sets a floor under vanishing weight gradients.
+
+    The *summary window* is the most recent quarter (rounded up) of the
+    records whose gradient norms are all finite; medians over it ignore the
+    noise of single batches. Any non-finite norm or update ratio anywhere in
+    the records marks its layer as exploding: when the loss becomes non-finite
+    the estimator restores the last finite weights and stops, but the monitor
+    has recorded the steps that led there and the gradients of the batch where
+    it stopped (see ``stopped_mid_epoch_``).
+
+    A recorded batch costs a few dozen numpy calls whatever the depth (each
+    statistic is one reduction over all the layers at once); the other
+    batches cost a Python call per hook.
+
+    References
+    ----------
+    X. Glorot and Y. Bengio, "Understanding the difficulty of training deep
+    feedforward neural networks", AISTATS 2010.
+
+    R. Pascanu, T. Mikolov and Y. Bengio, "On the difficulty of training
+    recurrent neural networks", ICML 2013.
+
+    A. Karpathy, CS231n notes, "Neural Networks Part 3: Learning and
+    Evaluation" (ratio of weights:updates), https://cs231n.github.io/neural-networks-3/
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sk_deepnet import DeepMLPClassifier
+    >>> from sk_deepnet.callbacks import GradientMonitor
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = DeepMLPClassifier(depth=3, width=32, max_iter=5, random_state=0,
+    ...                         callbacks=[GradientMonitor()])
+    >>> clf.fit(X / 16, y).gradient_monitor_.grad_norms_.shape
+    (5, 4)
+    """
+
+    estimator_attribute = "gradient_monitor_"
+
+    _parameter_constraints = {
+        "record_every": [StrOptions({"epoch"}), Interval(Integral, 1, None, closed="left")],
+        "vanishing_threshold": [Interval(Real, 0, 1, closed="neither")],
+        "exploding_threshold": [Interval(Real, 1, None, closed="neither")],
+        "max_update_ratio": [Interval(Real, 0, None, closed="neither")],
+        "growth_threshold": [Interval(Real, 1, None, closed="neither")],
+        "saturation_margin": [Interval(Real, 0, 0.5, closed="left")],
+        "warn": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        record_every="epoch",
+        *,
+        vanishing_threshold=1e-2,
+        exploding_threshold=1e2,
+        max_update_ratio=1.0,
+        growth_threshold=1e4,
+        saturation_margin=0.01,
+        warn=True,
+    ):
+        self.record_every = record_every
+        self.vanishing_threshold = vanishing_threshold
+        self.exploding_threshold = exploding_threshold
+        self.max_update_ratio = max_update_ratio
+        self.growth_threshold = growth_threshold
+        self.saturation_margin = saturation_margin
+        self.warn = warn
+
+    # ------------------------------------------------------------------- hooks
+    def on_fit_begin(self, estimator, X=None, y=None):
+        """Validate the parameters; start recording (or continue a warm start)."""
+        self._validate_params()
+        n_layers = estimator.n_layers_ - 1
+        activation = canonical_activation(estimator.activation)
+        if getattr(self, "n_layers_", None) != n_layers:  # a fresh monitor
+            self.n_layers_ = n_layers
+            self.activation_ = activation
+            self._buffers = {name: np.empty((0, n_layers)) for name in STATISTICS}
+            self._epochs = np.empty(0, dtype=np.intp)
+            self._iterations = np.empty(0, dtype=np.intp)
+            self._n_records = 0
+            self._n_batches = 0
+            self._offsets = None  # the network layout, read on the first record
+            self._publish()
+        self._epoch = getattr(self, "_epoch", 0)
+        self._epoch_recorded = False
+        self._epoch_open = False
+        self._pending = None  # the record whose update ratio is awaited
+        self.stopped_mid_epoch_ = False
+
+    def on_epoch_begin(self, estimator, epoch):
+        """Note the epoch; with ``record_every="epoch"`` its first batch is recorded."""
+        self._epoch = epoch
+        self._epoch_recorded = False
+        self._epoch_open = True
+
+    def on_grad_computed(self, estimator, network, batch):
+        """On a recorded batch: gradient, error-signal and activation statistics."""
+        iteration = self._n_batches
+        self._n_batches += 1
+        if self.record_every == "epoch":
+            if self._epoch_recorded:
+                return
+            self._epoch_recorded = True
+        elif iteration % self.record_every:
+            return
+        row = self._new_record(iteration)
+        with np.errstate(all="ignore"):  # exploding values are data here
+            self._record_gradients(network, row)
+            self._record_activations(network, row)
+            # The weights before the step, for the update ratio in on_batch_end.
+            n_weights = self._offsets[-1]
+            before = self._scratch("weights_before", n_weights)
+            np.copyto(before, network.params[:n_weights])
+            squares = np.square(before, out=self._scratch("weights", n_weights))
+            self._weight_norms_sq = np.add.reduceat(squares, self._offsets[:-1])
+        self._pending = row
+
+    def on_batch_end(self, estimator, network, batch, loss):
+        """On a recorded batch: the ratio of the optimizer's step to the weights."""
+        if self._pending is None:
+            return
+        row, self._pending = self._pending, None
+        n_weights = self._offsets[-1]
+        weight_sq = self._weight_norms_sq
+        with np.errstate(all="ignore"):
+            step = np.subtract(
+                network.params[:n_weights],
+                self._scratch("weights_before", n_weights),
+                out=self._scratch("weights", n_weights),
+            )
+            step_sq = np.add.reduceat(np.square(step, out=step), self._offsets[:-1])
+            ratio = np.sqrt(step_sq / weight_sq)
+        ratio[weight_sq == 0] = np.nan  # no scale to compare the step with
+        self._buffers["update_ratios"][row] = ratio
+
+    def on_epoch_end(self, estimator, epoch, loss):
+        """Publish the records and the diagnosis (also after ``partial_fit``)."""
+        self._epoch_open = False
+        self._publish()
+
+    def on_fit_end(self, estimator):
+        """Publish the records and the diagnosis; warn if it is not healthy."""
+        self._pending = None
+        # An epoch without on_epoch_end stopped mid-way: the estimator stops when
+        # the loss or the weights turn non-finite (or on KeyboardInterrupt). The
+        # batch that stopped it got no hook, but its gradients are still in the
+        # network: record them, they are the evidence of the explosion.
+        network = getattr(estimator, "_network", None)
+        batch = None if network is None else network.last_batch
+        self.stopped_mid_epoch_ = self._epoch_open
+        if self._epoch_open and batch is not None and "deltas" in batch:
+            row = self._new_record(self._n_batches)
+            with np.errstate(all="ignore"):
+                self._record_gradients(network, row)
+                self._record_activations(network, row)
+        self._epoch_open = False
+        self._publish()
+        if self.warn and self.diagnosis_ != "healthy":
+            warnings.warn(self._warning_message(), GradientHealthWarning, stacklevel=2)
+
+    # --------------------------------------------------------------- recording
+    def _new_record(self, iteration):
+        """Append an all-NaN record; return its row index."""
+        row = self._n_records
+        if row == len(self._epochs):  # grow the buffers geometrically
+            capacity = max(8, 2 * row)
+            for name, buffer in self._buffers.items():
+                grown = np.full((capacity, self.n_layers_), np.nan)
+                grown[:row] = buffer[:row]
+                self._buffers[name] = grown
+            self._epochs = np.resize(self._epochs, capacity)
+            self._iterations = np.resize(self._iterations, capacity)
+        self._epochs[row] = self._epoch
+        self._iterations[row] = iteration
+        self._n_records += 1
+        return row
+
+    def _layout(self, network):
+        """Offsets of the weight matrices in the flat vector, and of the units.
+
+        All the statistics of a record are per-layer reductions of one
+        concatenated array (``reduceat`` over these offsets): a few numpy calls
+        per record whatever the depth.
+        """
+        if getattr(self, "_offsets", None) is None:
+            sizes = [w.size for w in network.coefs]
+            widths = [w.shape[1] for w in network.coefs]  # units of each layer
+            self._offsets = np.concatenate([[0], np.cumsum(sizes)])
+            self._unit_starts = np.concatenate([[0], np.cumsum(widths)[:-1]])
+            self._widths = np.asarray(widths)
+        return self._offsets
+
+    def _scratch(self, name, shape):
+        """A reusable float64 work array: large fresh arrays cost page faults."""
+        size = int(np.prod(shape))
+        buffers = self.__dict__.setdefault("_scratch_buffers", {})
+        buffer = buffers.get(name)
+        if buffer is None or buffer.size < size:
+            buffer = buffers[name] = np.empty(size)
+        return buffer[:size].reshape(shape)
+
+    def _record_gradients(self, network, row):
+        offsets = self._layout(network)
+        starts = offsets[:-1]
+        buffers = self._buffers
+        # float64 so that the norms of huge float32 gradients do not overflow.
+        grads = np.abs(network.grads[: offsets[-1]], out=self._scratch("weights", offsets[-1]))
+        buffers["grad_mean_abs"][row] = np.add.reduceat(grads, starts) / np.diff(offsets)
+        buffers["grad_max_abs"][row] = np.maximum.reduceat(grads, starts)
+        np.square(grads, out=grads)
+        buffers["grad_norms"][row] = np.sqrt(np.add.reduceat(grads, starts))
+        batch_deltas = network.last_batch["deltas"]
+        deltas = self._scratch("units", (batch_deltas[0].shape[0], self._widths.sum()))
+        np.concatenate(batch_deltas, axis=1, out=deltas)
+        np.square(deltas, out=deltas)
+        norms = np.sqrt(np.add.reduceat(deltas.sum(axis=0), self._unit_starts))
+        buffers["delta_norms"][row] = norms
+        with np.errstate(divide="ignore", invalid="ignore"):
+            buffers["layer_gains"][row, :-1] = norms[:-1] / norms[1:]
+
+    def _record_activations(self, network, row):
+        if self.n_layers_ < 2:
+            return
+        ws = network.last_batch
+        n = ws["deltas"][-1].shape[0]
+        starts, widths = self._unit_starts[:-1], self._widths[:-1]
+        counts = n * widths
+        a = self._scratch("units", (n, widths.sum()))
+        np.concatenate([h[:n] for h in ws["a"]], axis=1, out=a)
+        buffers = self._buffers
+        bounds = BOUNDS.get(self.activation_)
+        if bounds is not None:
+            low, high = bounds
+            saturated = (a <= low + self.saturation_margin) | (
+                a >= high - self.saturation_margin
+            )
+            per_unit = saturated.sum(axis=0)
+            buffers["saturation"][row, :-1] = np.add.reduceat(per_unit, starts) / counts
+        if self.activation_ in DEAD_FAMILY:
+            dead = np.all(a <= 0, axis=0)
+            buffers["dead_units"][row, :-1] = (
+                np.add.reduceat(dead, starts, dtype=np.intp) / widths
+            )
+        means = np.add.reduceat(a.sum(axis=0), starts) / counts
+        a -= np.repeat(means, widths)
+        np.square(a, out=a)
+        buffers["activation_means"][row, :-1] = means
+        buffers["activation_stds"][row, :-1] = np.sqrt(
+            np.add.reduceat(a.sum(axis=0), starts) / counts
+        )
+
+    # --------------------------------------------------------------- diagnosis
+    def _publish(self):
+        """Expose the records as fitted attributes and update the diagnosis."""
+        n = self._n_records
+        for name, buffer in self._buffers.items():
+            setattr(self, name + "_", buffer[:n])
+        self.record_epochs_ = self._epochs[:n]
+        self.record_iterations_ = self._iterations[:n]
+        self._diagnose()
+
+    def _window_rows(self):
+        """Row indices of the summary window: the last quarter of finite records."""
+        finite = np.flatnonzero(np.isfinite(self.grad_norms_).all(axis=1))
+        return finite[len(finite) - math.ceil(SUMMARY_FRACTION * len(finite)) :]
+
+    def _window(self, values):
+        """Per-layer median of ``values`` over the summary window."""
+        return _column_nanmedian(values[self._window_rows()])
+
+    def _diagnose(self):
+        norms = self.grad_norms_
+        with np.errstate(divide="ignore", invalid="ignore"):
+            relative = self._window(norms / norms[:, -1:])
+            relative_delta = self._window(self.delta_norms_ / self.delta_norms_[:, -1:])
+            growth = None
+            if len(norms):
+                # Against the network's initial scale, not the layer's own: a
+                # vanished layer that recovers is not exploding.
+                growth = norms.max(axis=0) / np.max(norms[0])
+        update = self._window(self.update_ratios_)
+        self.relative_grad_norms_ = relative
+        self.vanishing_ratio_ = float(relative[0])
+        non_finite = ~np.isfinite(norms).all(axis=0)
+        non_finite |= ~np.isfinite(self.delta_norms_).all(axis=0)
+        # NaN update ratios only mean "no step recorded"; inf means divergence.
+        non_finite |= np.isinf(self.update_ratios_).any(axis=0)
+        exploding = non_finite | (relative > self.exploding_threshold)
+        exploding |= relative_delta > self.exploding_threshold
+        exploding |= update > self.max_update_ratio
+        if growth is not None:
+            exploding |= growth > self.growth_threshold
+        self.exploding_layers_ = exploding
+        vanishing = (relative < self.vanishing_threshold) | (
+            relative_delta < self.vanishing_threshold
+        )
+        self.vanishing_layers_ = vanishing & ~exploding
+        if exploding.any():
+            self.diagnosis_ = "exploding"
+        elif self.vanishing_layers_.any():
+            self.diagnosis_ = "vanishing"
+        else:
+            self.diagnosis_ = "healthy"
+
+    # ------------------------------------------------------------------ output
+    def _layer_names(self):
+        return [f"hidden {i + 1}" for i in range(self.n_layers_ - 1)] + ["output"]
+
+    def _warning_message(self):
+        names = self._layer_names()
+        if self.diagnosis_ == "exploding":
+            flagged = [n for n, f in zip(names, self.exploding_layers_) if f]
+            stopped = " Training stopped mid-epoch." if self.stopped_mid_epoch_ else ""
+            return (
+                f"Exploding gradients in {', '.join(flagged)}: largest finite "
+                f"gradient norm {_finite_max(self.grad_norms_):.3g}, largest update "
+                f"ratio ||dW||/||W|| {_finite_max(self.update_ratios_):.3g}.{stopped} Try a "
+                "lower learning_rate, clip_grad_norm, normalization='batch' or "
+                "init='auto'. See gradient_monitor_.report()."
+            )
+        flagged = [n for n, f in zip(names, self.vanishing_layers_) if f]
+        return (
+            f"Vanishing gradients in {', '.join(flagged)}: the first layer's gradient "
+            f"norm is {self.vanishing_ratio_:.3g} times the output layer's. Try "
+            "activation='relu' with init='auto', normalization='batch' or "
+            "residual=True. See gradient_monitor_.report()."
+        )
+
+    def report(self, file=None):
+        """A per-layer table of the summary window's statistics and the diagnosis.
+
+        Parameters
+        ----------
+        file : file-like object or None, default=None
+            If given (for instance ``sys.stdout``), the report is also written to it.
+
+        Returns
+        -------
+        report : str
+            One row per weight layer: medians over the summary window of the
+            gradient norm (absolute and relative to the output layer), the
+            error-signal gain, the update ratio, saturation and dead units,
+            and the layer's flag; then the diagnosis.
+        """
+        if not hasattr(self, "diagnosis_"):
+            raise ValueError(
+                "This GradientMonitor has no records: report() needs a fitted "
+                "monitor, e.g. estimator.gradient_monitor_ after fit."
+            )
+        columns = [
+            ("grad norm", self._window(self.grad_norms_)),
+            ("relative", self.relative_grad_norms_),
+            ("gain", self._window(self.layer_gains_)),
+            ("update ratio", self._window(self.update_ratios_)),
+            ("saturated", self._window(self.saturation_)),
+            ("dead", self._window(self.dead_units_)),
+        ]
+        flags = np.where(
+            self.exploding_layers_, "EXPLODING",
+            np.where(self.vanishing_layers_, "VANISHING", ""),
+        )
+        header = f"{'layer':<10}" + "".join(f"{name:>14}" for name, _ in columns)
+        lines = [header + "  flag", "-" * (len(header) + 11)]
+        for i, name in enumerate(self._layer_names()):
+            cells = "".join(
+                f"{'-' if np.isnan(values[i]) else format(values[i], '.3g'):>14}"
+                for _, values in columns
+            )
+            lines.append(f"{name:<10}{cells}  {flags[i]}")
+        n, k = len(self.record_epochs_), len(self._window_rows())
+        lines.append(
+            f"diagnosis: {self.diagnosis_} (vanishing ratio {self.vanishing_ratio_:.3g}; "
+            f"medians over the last {k} of {n} records, activation "
+            f"{self.activation_!r})"
+        )
+        text = "\n".join(lines)
+        if file is not None:
+            print(text, file=file)
+        return text
+
+    # ---------------------------------------------------------------- pickling
+    def __getstate__(self):
+        state = super().__getstate__()
+        # The published attributes are views of the buffers: pickle the data
+        # once, trimmed to the records; the weight snapshot is scratch space.
+        scratch = ("_buffers", "_scratch_buffers", "_weight_norms_sq", "_offsets")
+        for name in (*scratch, "_unit_starts", "_widths", "_pending"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "n_layers_" in state:
+            self._buffers = {name: getattr(self, name + "_") for name in STATISTICS}
+            self._epochs = self.record_epochs_
+            self._iterations = self.record_iterations_
+            self._pending = None
+
+
+def _finite_max(values):
+    """The largest finite value (NaN if there is none)."""
+    finite = values[np.isfinite(values)]
+    return finite.max() if finite.size else math.nan
+
+
+def _column_nanmedian(values):
+    """Median of each column ignoring NaNs (NaN for an all-NaN or empty column).
+
+    ``np.nanmedian`` loops over the columns of small arrays in Python; sorting
+    once (NaNs sort last) keeps the per-epoch diagnosis cheap.
+    """
+    ordered = np.sort(values, axis=0)
+    count = np.count_nonzero(~np.isnan(values), axis=0)
+    if len(values) == 0:
+        return np.full(values.shape[1], np.nan)
+    low = np.maximum((count - 1) // 2, 0)[None]
+    high = np.maximum(count // 2, 0)[None]
+    median = 0.5 * (
+        np.take_along_axis(ordered, low, 0)[0] + np.take_along_axis(ordered, high, 0)[0]
+    )
+    median[count == 0] = np.nan
+    return median
+
+
+def _find_monitor(estimator):
+    """The fitted gradient monitor of ``estimator`` (or of a pipeline's last step)."""
+    seen = estimator
+    while hasattr(seen, "steps") and hasattr(seen, "named_steps"):  # a Pipeline
+        seen = seen.steps[-1][1]
+    monitor = getattr(seen, "gradient_monitor_", None)
+    if monitor is None:
+        raise ValueError(
+            f"{type(seen).__name__} has no fitted gradient monitor: pass "
+            "callbacks=[GradientMonitor()] to the sk_deepnet estimator (the last "
+            "step of a pipeline) to score its gradient health."
+        )
+    return monitor
+
+
+def _log10(value):
+    return math.log10(value) if value > 0 else (-math.inf if value == 0 else math.nan)
+
+
+#: metric name -> function of a fitted monitor.
+_HEALTH_METRICS = {
+    "vanishing_ratio": lambda m: _log10(m.vanishing_ratio_),
+    "update_ratio": lambda m: _log10(float(np.nanmedian(m._window(m.update_ratios_)))),
+    "healthy": lambda m: float(m.diagnosis_ == "healthy"),
+}
+
+
+class _GradientHealthScorer:
+    """Scorer ``scorer(estimator, X, y) -> float`` reading the gradient monitor."""
+
+    def __init__(self, metric):
+        self.metric = metric
+
+    def __call__(self, estimator, X=None, y=None, **kwargs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN medians
+            return _HEALTH_METRICS[self.metric](_find_monitor(estimator))
+
+    def __repr__(self):
+        return f"make_gradient_health_scorer(metric={self.metric!r})"
+
+
+def make_gradient_health_scorer(metric="vanishing_ratio"):
+    """Make a scorer that reports a fitted estimator's gradient health.
+
+    The scorer ignores ``X`` and ``y``: it reads the ``gradient_monitor_`` of the
+    fitted estimator (the last step of a pipeline), so the estimator needs
+    ``callbacks=[GradientMonitor()]``. Use it next to a real score to tabulate
+    gradient health in ``cv_results_``::
+
+        GridSearchCV(clf, grid, scoring={"accuracy": "accuracy",
+                                         "vanishing_ratio": vanishing_ratio_scorer},
+                     refit="accuracy")
+
+    The values are diagnostics, not objectives: refit on a real score.
+
+    Parameters
+    ----------
+    metric : {"vanishing_ratio", "update_ratio", "healthy"}, default="vanishing_ratio"
+        ``"vanishing_ratio"``: ``log10`` of the monitor's ``vanishing_ratio_``
+        (0 when the first and the output layers get gradients of the same norm,
+        -3 when the first layer's is a thousand times smaller).
+        ``"update_ratio"``: ``log10`` of the median over layers of the summary
+        window's update ratio (about -3 by the CS231n rule of thumb).
+        ``"healthy"``: 1.0 if the diagnosis is ``"healthy"``, else 0.0.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y) -> float``. It raises a ValueError for an
+        estimator without a fitted gradient monitor.
+    """
+    if not isinstance(metric, str) or metric not in _HEALTH_METRICS:
+        raise ValueError(
+            f"metric must be one of {sorted(_HEALTH_METRICS)}; got {metric!r}."
+        )
+    return _GradientHealthScorer(metric)
+
+
+#: ``log10`` of the first-layer over output-layer gradient norm of a fitted estimator.
+vanishing_ratio_scorer = make_gradient_health_scorer("vanishing_ratio")

@@ -1,0 +1,815 @@
+"""Restricted Boltzmann machines trained by contrastive divergence.
+
+The numerical core of :mod:`sk_deepnet.pretraining`. Both machines share one
+training kernel; they differ only in their visible units:
+
+* :class:`BernoulliRBM`: binary (or [0, 1] probability) visible units,
+  ``p(v_i = 1 | h) = sigmoid(b_i + W_i . h)``;
+* :class:`GaussianBernoulliRBM`: real-valued, unit-variance Gaussian visible
+  units, ``p(v_i | h) = N(b_i + W_i . h, 1)`` (Hinton 2010, section 13.2); the
+  data should be standardized (zero mean, unit variance per feature).
+
+Hidden units are binary (sigmoid) in both. One mini-batch update works on
+preallocated buffers: the positive and negative phases are written into the two
+halves of one visible and one hidden buffer, so that the whole weight gradient
+``<v h>_data - <v h>_model`` is a single matrix product.
+"""
+
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+#: Column-statistics chunk: bounds the memory of one pass over a large X.
+_CHUNK = 4096
+
+
+def sigmoid(z, out):
+    """Logistic function into ``out``, as ``(1 + tanh(z / 2)) / 2``.
+
+    Exact to float rounding and overflow-free like ``scipy.special.expit``,
+    but faster in float32 (numpy's tanh is SIMD-vectorized).
+    """
+    np.multiply(z, 0.5, out=out)
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+    return out
+
+
+def make_generator(random_state):
+    """One numpy Generator seeded from a scikit-learn ``random_state``."""
+    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    return np.random.default_rng(seed)
+
+
+def column_stats(X):
+    """Min, max, mean and variance of each column, one chunk of rows at a time.
+
+    Works on dense and CSR input without densifying or upcasting the whole X
+    (each chunk is reduced in float64).
+    """
+    n, d = X.shape
+    if sp.issparse(X):  # reductions that count the implicit zeros
+        mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
+        mean_sq = np.asarray(X.multiply(X).mean(axis=0), dtype=np.float64).ravel()
+        lo = X.min(axis=0).toarray().astype(np.float64).ravel()
+        hi = X.max(axis=0).toarray().astype(np.float64).ravel()
+        return lo, hi, mean, np.maximum(mean_sq - mean**2, 0.0)
+    lo = np.full(d, np.inf)
+    hi = np.full(d, -np.inf)
+    total = np.zeros(d)
+    total_sq = np.zeros(d)
+    for start in range(0, n, _CHUNK):
+        chunk = np.asarray(X[start : start + _CHUNK], dtype=np.float64)
+        np.minimum(lo, chunk.min(axis=0), out=lo)
+        np.maximum(hi, chunk.max(axis=0), out=hi)
+        total += chunk.sum(axis=0)
+        total_sq += np.einsum("ij,ij->j", chunk, chunk)
+    mean = total / n
+    return lo, hi, mean, np.maximum(total_sq / n - mean**2, 0.0)
+
+
+class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Shared contrastive-divergence training of the two RBMs.
+
+    Subclasses set ``_gaussian`` and implement ``_visible_bias_init``.
+    """
+
+    _gaussian = False
+
+    _parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_iter": [Interval(Integral, 1, None, closed="left")],
+        "cd_steps": [Interval(Integral, 1, None, closed="left")],
+        "persistent": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "initial_momentum": [Interval(Real, 0, 1, closed="left")],
+        "momentum_switch": [Interval(Integral, 0, None, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "init_scale": [Interval(Real, 0, None, closed="neither")],
+        "shuffle": ["boolean"],
+        "dtype": [StrOptions(set(_DTYPES))],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+    }
+
+    # ------------------------------------------------------------ public API
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the RBM for ``n_iter`` epochs of mini-batch CD-k (or PCD-k).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. float32 and float64 are used as given (mini-batches
+            are converted to ``dtype`` one at a time; X is never copied whole).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted RBM.
+        """
+        X = self._validate_X(X, reset=True)
+        self._fit_with_rng(X, make_generator(self.random_state))
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one epoch (one pass of mini-batches) over X.
+
+        The first call initializes the model from X; later calls continue it
+        (weights, momentum increments, the persistent chain and the momentum
+        schedule, which counts these passes as epochs). The parameters keep
+        their ``dtype`` whatever the dtype of X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The updated RBM.
+        """
+        first = not hasattr(self, "components_")
+        X = self._validate_X(X, reset=first)
+        if first:
+            self._rng = make_generator(self.random_state)
+            self._initialize(X, self._rng)
+        self._run_epoch(X, self._rng)
+        return self
+
+    def transform(self, X):
+        """Hidden-unit probabilities ``p(h = 1 | v = X)``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Visible data.
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, n_components)
+            Hidden probabilities, in the precision of X (float32 or float64).
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        weight, hidden_bias, _ = self._params_as(X.dtype)
+        H = np.asarray(X @ weight.T)
+        H += hidden_bias
+        return sigmoid(H, out=H)
+
+    def score_samples(self, X):
+        """Negative free energy ``-F(v)``: the log-likelihood up to ``log Z``.
+
+        ``log p(v) = -F(v) - log Z`` with the (intractable) partition function
+        ``Z`` the same for every sample, so ``-F`` ranks samples by likelihood
+        under one model; it is exact and deterministic (unlike scikit-learn's
+        one-feature pseudo-likelihood estimate). ``F(v) = -b . v - sum_j
+        softplus(c_j + W_j . v)`` for Bernoulli visible units and
+        ``||v - b||^2 / 2 - sum_j softplus(c_j + W_j . v)`` for Gaussian ones.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Visible data.
+
+        Returns
+        -------
+        score : ndarray of shape (n_samples,)
+            ``-F(v)`` of each sample.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return -self._free_energy(X)
+
+    def gibbs(self, v):
+        """One block-Gibbs step: sample ``h ~ p(h | v)``, then ``v' ~ p(v | h)``.
+
+        Sampling uses the RBM's own generator (seeded from ``random_state``
+        by ``fit``), so a sequence of calls is reproducible.
+
+        Parameters
+        ----------
+        v : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Visible values to start from.
+
+        Returns
+        -------
+        v_new : ndarray of shape (n_samples, n_features)
+            Sampled visible values (0/1 for Bernoulli units, real for Gaussian
+            ones), in the precision of ``v``.
+        """
+        check_is_fitted(self)
+        v = self._validate_X(v, reset=False)
+        weight, hidden_bias, visible_bias = self._params_as(v.dtype)
+        rng = self._rng
+        h = np.asarray(v @ weight.T)
+        h += hidden_bias
+        sigmoid(h, out=h)
+        np.less(rng.random(h.shape, dtype=h.dtype), h, out=h)
+        v_new = h @ weight
+        v_new += visible_bias
+        if self._gaussian:
+            v_new += rng.standard_normal(v_new.shape, dtype=v_new.dtype)
+        else:
+            sigmoid(v_new, out=v_new)
+            np.less(rng.random(v_new.shape, dtype=v_new.dtype), v_new, out=v_new)
+        return v_new
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # a copy: never alter the live object
+        state.pop("_workspace", None)  # scratch buffers are rebuilt on demand
+        return state
+
+    # ------------------------------------------------------------ validation
+    def _validate_X(self, X, reset):
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],  # keep the given precision
+        )
+        return X.tocsr() if sp.issparse(X) else X
+
+    def _params_as(self, dtype):
+        """Weights and biases in ``dtype`` (cast copies only when needed)."""
+        return (
+            self.components_.astype(dtype, copy=False),
+            self.intercept_hidden_.astype(dtype, copy=False),
+            self.intercept_visible_.astype(dtype, copy=False),
+        )
+
+    # -------------------------------------------------------------- training
+    def _fit_with_rng(self, X, rng):
+        """Initialize from X and train ``n_iter`` epochs with the Generator ``rng``.
+
+        Used by ``fit`` and by the layer-wise pretraining of the estimators
+        (which passes the estimator's own generator).
+        """
+        self._rng = rng
+        self._initialize(X, rng)
+        for _ in range(self.n_iter):
+            if not self._run_epoch(X, rng):
+                break  # diverged: the last finite epoch was restored
+        return self
+
+    def _initialize(self, X, rng):
+        """Weights ``init_scale * N(0, 1)``, zero hidden biases, data-driven visible biases."""
+        dtype = _DTYPES[self.dtype]
+        n_features = X.shape[1]
+        h = self.n_components
+        self.components_ = (rng.standard_normal((h, n_features)) * self.init_scale).astype(
+            dtype
+        )
+        self.intercept_hidden_ = np.zeros(h, dtype)
+        _, _, mean, var = column_stats(X)
+        self.intercept_visible_ = self._visible_bias_init(mean).astype(dtype)
+        if self._gaussian and var.size and np.sqrt(var.max()) > 4.0:
+            warnings.warn(
+                f"{type(self).__name__} models unit-variance visible units, but a "
+                f"feature of X has standard deviation {np.sqrt(var.max()):.3g}; "
+                "standardize X (e.g. with StandardScaler) or the training may "
+                "diverge.",
+                UserWarning,
+            )
+        self.h_samples_ = np.zeros((self.batch_size, h), dtype)
+        self._weight_inc = np.zeros_like(self.components_)
+        self._hidden_inc = np.zeros_like(self.intercept_hidden_)
+        self._visible_inc = np.zeros_like(self.intercept_visible_)
+        self.reconstruction_errors_ = []
+        self.n_iter_ = 0
+        self._workspace = None
+
+    def _buffers(self, n_features):
+        """Scratch arrays for one mini-batch, allocated once per fit."""
+        ws = getattr(self, "_workspace", None)
+        B, h, dtype = self.batch_size, self.n_components, self.components_.dtype
+        chains = self.h_samples_.shape[0]  # persistent chains (batch_size of the first fit)
+        R = max(B, chains)  # negative-phase rows: the batch (CD) or the chains (PCD)
+        rows = B + R
+        if ws is None or ws["V"].shape != (rows, n_features) or ws["recon"].shape[0] != B:
+            ws = self._workspace = {
+                # rows [:n] hold the data (positive phase), [n:n+m] the negative phase
+                "V": np.empty((rows, n_features), dtype),
+                "H": np.empty((rows, h), dtype),
+                "h_sample": np.empty((B, h), dtype),
+                "random_h": np.empty((R, h), dtype),
+                "random_v": np.empty((R, n_features), dtype),
+                "recon": np.empty((B, n_features), dtype),
+                "grad": np.empty_like(self.components_),
+                "decay": np.empty_like(self.components_),
+            }
+        return ws
+
+    def _run_epoch(self, X, rng):
+        """One pass of mini-batches over X; returns False if training diverged."""
+        begin = time.time()
+        n_samples = X.shape[0]
+        batch_size = min(self.batch_size, n_samples)
+        ws = self._buffers(X.shape[1])
+        saved = (
+            self.components_.copy(),
+            self.intercept_hidden_.copy(),
+            self.intercept_visible_.copy(),
+        )
+        momentum = (
+            self.initial_momentum if self.n_iter_ < self.momentum_switch else self.momentum
+        )
+        order = rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
+        squared_error = 0.0
+        # Overflow only happens when training diverges, which is handled below.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for start in range(0, n_samples, batch_size):
+                idx = order[start : start + batch_size]
+                v0 = self._gather(X, idx, ws["V"][: len(idx)])
+                squared_error += self._cd_update(v0, rng, ws, momentum)
+        finite = (
+            np.isfinite(self.components_).all()
+            and np.isfinite(self.intercept_hidden_).all()
+            and np.isfinite(self.intercept_visible_).all()
+            and np.isfinite(squared_error)
+        )
+        if not finite:
+            from ._estimators import DivergenceWarning
+
+            for current, previous in zip(
+                (self.components_, self.intercept_hidden_, self.intercept_visible_), saved
+            ):
+                np.copyto(current, previous)
+            for inc in (self._weight_inc, self._hidden_inc, self._visible_inc):
+                inc[...] = 0
+            self.h_samples_[...] = 0
+            warnings.warn(
+                f"{type(self).__name__} training diverged in epoch {self.n_iter_ + 1}: "
+                "the weights became infinite or NaN; the last finite epoch was kept "
+                f"({self.n_iter_}). Lower learning_rate (now {self.learning_rate:g})"
+                + (" or standardize X." if self._gaussian else "."),
+                DivergenceWarning,
+            )
+            return False
+        self.n_iter_ += 1
+        error = squared_error / (n_samples * X.shape[1])
+        self.reconstruction_errors_.append(error)
+        if self.verbose:
+            print(
+                f"[{type(self).__name__}] Iteration {self.n_iter_}, reconstruction "
+                f"error = {error:.6f}, time = {time.time() - begin:.2f}s"
+            )
+        return True
+
+    @staticmethod
+    def _gather(X, idx, out):
+        """Copy rows ``idx`` of X into ``out`` (dense, in ``out.dtype``)."""
+        if sp.issparse(X):
+            rows = X[idx]
+            if rows.dtype != out.dtype:
+                rows = rows.astype(out.dtype)
+            rows.toarray(out=out)
+        elif X.dtype == out.dtype:
+            np.take(X, idx, axis=0, out=out, mode="clip")  # indices are valid
+        else:  # take(out=) of another dtype casts an uninitialized buffer
+            np.copyto(out, X[idx])
+        return out
+
+    def _hidden_probs(self, v, out):
+        np.matmul(v, self.components_.T, out=out)
+        out += self.intercept_hidden_
+        return sigmoid(out, out=out)
+
+    def _visible_means(self, h, out):
+        np.matmul(h, self.components_, out=out)
+        out += self.intercept_visible_
+        if not self._gaussian:
+            sigmoid(out, out=out)
+        return out
+
+    @staticmethod
+    def _sample(probs, random, out):
+        """Bernoulli samples of ``probs`` into ``out`` (0.0 / 1.0)."""
+        np.less(random, probs, out=out)
+        return out
+
+    def _cd_update(self, v0, rng, ws, momentum):
+        """One CD-k (or PCD-k) step on the batch ``v0``; returns its squared error.
+
+        Following Hinton (2010): the data-driven hidden units are sampled, the
+        reconstructions use probabilities (means for Gaussian units), and the
+        statistics use hidden probabilities. With ``persistent=True`` the
+        negative phase continues the persistent chain ``h_samples_`` instead
+        (Tieleman 2008), sampling its visible units so that it is a true
+        Markov chain.
+        """
+        n, k = v0.shape[0], self.cd_steps
+        V, H = ws["V"], ws["H"]
+        h0 = self._hidden_probs(v0, H[:n])
+        random_h = rng.random(out=ws["random_h"][:n], dtype=H.dtype)
+        h_state = self._sample(h0, random_h, ws["h_sample"][:n])
+        if self.persistent:
+            recon = self._visible_means(h_state, ws["recon"][:n])
+            m = self.h_samples_.shape[0]
+            h_state = self.h_samples_
+        else:
+            recon = None
+            m = n
+        v_neg, h_neg = V[n : n + m], H[n : n + m]
+        for step in range(k):
+            self._visible_means(h_state, v_neg)
+            if recon is None:
+                recon = ws["recon"][:n]
+                np.copyto(recon, v_neg)
+            if self.persistent:
+                if self._gaussian:
+                    v_neg += rng.standard_normal(out=ws["random_v"][:m], dtype=V.dtype)
+                else:
+                    random_v = rng.random(out=ws["random_v"][:m], dtype=V.dtype)
+                    self._sample(v_neg, random_v, v_neg)
+            self._hidden_probs(v_neg, h_neg)
+            if self.persistent:
+                random_h = rng.random(out=ws["random_h"][:m], dtype=H.dtype)
+                self._sample(h_neg, random_h, self.h_samples_)
+            elif step < k - 1:
+                random_h = rng.random(out=ws["random_h"][:n], dtype=H.dtype)
+                h_state = self._sample(h_neg, random_h, ws["h_sample"][:n])
+
+        recon -= v0
+        squared_error = float(np.dot(recon.ravel(), recon.ravel()))
+
+        # lr * (<v h>_data - <v h>_model) as ONE product: scale the hidden rows
+        # by +lr/n (data) and -lr/m (model), then H^T V sums both phases.
+        lr = self.learning_rate
+        h0 *= lr / n
+        h_neg *= -lr / m
+        step = np.matmul(H[: n + m].T, V[: n + m], out=ws["grad"])
+        np.multiply(self.components_, lr * self.weight_decay, out=ws["decay"])
+        step -= ws["decay"]
+        self._weight_inc *= momentum
+        self._weight_inc += step
+        self.components_ += self._weight_inc
+
+        hidden_step = H[: n + m].sum(axis=0)
+        visible_step = v0.mean(axis=0)
+        visible_step -= v_neg.mean(axis=0)
+        visible_step *= lr
+        self._hidden_inc *= momentum
+        self._hidden_inc += hidden_step
+        self.intercept_hidden_ += self._hidden_inc
+        self._visible_inc *= momentum
+        self._visible_inc += visible_step
+        self.intercept_visible_ += self._visible_inc
+        return squared_error
+
+    def _free_energy(self, X):
+        weight, hidden_bias, visible_bias = self._params_as(X.dtype)
+        pre = np.asarray(X @ weight.T)
+        pre += hidden_bias
+        softplus = np.logaddexp(0, pre, out=pre).sum(axis=1)
+        if self._gaussian:
+            # ||v - b||^2 = v.v - 2 v.b + b.b, without densifying a sparse X
+            squares = X.multiply(X).sum(axis=1) if sp.issparse(X) else np.einsum("ij,ij->i", X, X)
+            quadratic = np.asarray(squares).ravel() - 2 * np.asarray(X @ visible_bias).ravel()
+            quadratic += visible_bias @ visible_bias
+            return 0.5 * quadratic - softplus
+        return -np.asarray(X @ visible_bias).ravel() - softplus
+
+
+_COMMON_PARAMS_DOC = """
+    n_components : int, default=256
+        Number of binary hidden units.
+
+    learning_rate : float, default={learning_rate}
+        Step size of the CD update of weights and biases. {lr_source}
+
+    batch_size : int, default=100
+        Mini-batch size (Hinton & Salakhutdinov 2006 use 100).
+
+    n_iter : int, default=50
+        Number of epochs (passes over the training data) of ``fit``
+        (50 per layer in Hinton & Salakhutdinov's 2006 classification code).
+
+    cd_steps : int, default=1
+        k of CD-k: Gibbs steps of the negative phase. CD-1 is the recipe
+        (Hinton 2010, section 3).
+
+    persistent : bool, default=False
+        Persistent contrastive divergence (Tieleman 2008): the negative phase
+        continues ``batch_size`` persistent fantasy chains across mini-batches
+        (whose visible units are sampled) instead of restarting at the data.
+
+    momentum : float, default=0.9
+        Momentum of the parameter increments after the first
+        ``momentum_switch`` epochs (Hinton 2010, section 9).
+
+    initial_momentum : float, default=0.5
+        Momentum of the first ``momentum_switch`` epochs, while the weights
+        are still changing fast (Hinton 2010, section 9).
+
+    momentum_switch : int, default=5
+        Number of epochs run with ``initial_momentum`` (5 in Hinton &
+        Salakhutdinov's code).
+
+    weight_decay : float, default=2e-4
+        L2 weight cost added to the weight gradient, ``- weight_decay * W``
+        (0.0002 in Hinton & Salakhutdinov's code; Hinton 2010, section 10).
+        Biases are not decayed.
+
+    init_scale : float, default={init_scale}
+        Standard deviation of the initial weights, ``init_scale * N(0, 1)``.
+        {init_source} Hidden biases start at 0; {visible_init}
+
+    shuffle : bool, default=True
+        Shuffle the samples before each epoch.
+
+    dtype : {{"float32", "float64"}}, default="float32"
+        Precision of the parameters and of training; mini-batches are
+        converted to it one at a time.
+
+    verbose : bool or int, default=0
+        Print the reconstruction error of each epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the single random generator that draws the initial weights,
+        shuffles the batches and draws every Gibbs sample (also those of
+        :meth:`gibbs`).
+"""
+
+_ATTRIBUTES_DOC = """
+    components_ : ndarray of shape (n_components, n_features)
+        Weight matrix ``W`` (row ``j`` holds hidden unit ``j``'s weights).
+
+    intercept_hidden_ : ndarray of shape (n_components,)
+        Hidden biases ``c``.
+
+    intercept_visible_ : ndarray of shape (n_features,)
+        Visible biases ``b``.
+
+    h_samples_ : ndarray of shape (batch_size, n_components)
+        Hidden states of the persistent chains (``persistent=True``).
+
+    reconstruction_errors_ : list of float
+        Mean squared error between each training batch and its one-step
+        reconstruction ``E[v | h]`` (``h`` sampled from ``p(h | v)``), averaged
+        over samples and features, for each epoch of ``fit`` and each
+        ``partial_fit`` call. It is the usual (rough) progress monitor of
+        CD training (Hinton 2010, section 5).
+
+    n_iter_ : int
+        Number of epochs run (``fit`` epochs plus ``partial_fit`` calls).
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit (only when X has string column names).
+"""
+
+_REFERENCES = """
+    References
+    ----------
+    G. E. Hinton (2010). A practical guide to training restricted Boltzmann
+    machines. UTML TR 2010-003, University of Toronto.
+
+    G. E. Hinton and R. R. Salakhutdinov (2006). Reducing the dimensionality of
+    data with neural networks. Science 313(5786), 504-507 (and its published
+    Matlab code, ``rbm.m`` / ``mnistclassify.m``).
+
+    T. Tieleman (2008). Training restricted Boltzmann machines using
+    approximations to the likelihood gradient. ICML.
+"""
+
+
+_BERNOULLI_PARAMS_DOC = _COMMON_PARAMS_DOC.format(
+    learning_rate=0.1,
+    lr_source="(Hinton & Salakhutdinov 2006.)",
+    init_scale=0.1,
+    init_source="0.1 as in Hinton & Salakhutdinov's ``rbm.m``\n"
+    "        (Hinton 2010, section 8, suggests 0.01).",
+    visible_init="visible biases start\n"
+    "        at ``log(p / (1 - p))`` with ``p`` the mean of each feature, clipped\n"
+    "        to [0.001, 0.999] (Hinton 2010, section 8).",
+)
+
+_GAUSSIAN_PARAMS_DOC = _COMMON_PARAMS_DOC.format(
+    learning_rate=0.01,
+    lr_source="Hinton (2010, section 13.2):\n"
+    "        one or two orders of magnitude smaller than for binary visible units.",
+    init_scale=0.01,
+    init_source="0.01 (Hinton 2010, section 8).",
+    visible_init="visible biases start at the mean of each feature.",
+)
+
+
+class BernoulliRBM(_BaseRBM):
+    __doc__ = f"""Restricted Boltzmann machine with binary visible and hidden units.
+
+    A scikit-learn transformer (``transform`` gives the hidden probabilities)
+    trained by mini-batch contrastive divergence with momentum and weight
+    decay, with the defaults of Hinton & Salakhutdinov (2006). Inputs should
+    lie in [0, 1] (binary values or probabilities, e.g. pixel intensities
+    scaled to [0, 1]); this is not checked. Compared with
+    :class:`sklearn.neural_network.BernoulliRBM`, it adds momentum, weight
+    decay, CD-k, float32 training and a data-driven visible-bias init, and
+    ``partial_fit`` runs one epoch of mini-batches.
+
+    Parameters
+    ----------
+{_BERNOULLI_PARAMS_DOC}
+    Attributes
+    ----------
+{_ATTRIBUTES_DOC}
+    See Also
+    --------
+    GaussianBernoulliRBM : For real-valued, standardized inputs.
+    sk_deepnet.DeepMLPClassifier : Its ``pretrain="rbm"`` stacks these machines.
+{_REFERENCES}
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_deepnet.pretraining import BernoulliRBM
+    >>> X = np.array([[0, 0, 0], [0, 1, 1], [1, 0, 1], [1, 1, 1]])
+    >>> rbm = BernoulliRBM(n_components=2, n_iter=5, random_state=0).fit(X)
+    >>> rbm.transform(X).shape
+    (4, 2)
+    """
+
+    _gaussian = False
+
+    def __init__(
+        self,
+        n_components=256,
+        *,
+        learning_rate=0.1,
+        batch_size=100,
+        n_iter=50,
+        cd_steps=1,
+        persistent=False,
+        momentum=0.9,
+        initial_momentum=0.5,
+        momentum_switch=5,
+        weight_decay=2e-4,
+        init_scale=0.1,
+        shuffle=True,
+        dtype="float32",
+        verbose=0,
+        random_state=None,
+    ):
+        self.n_components = n_components
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.cd_steps = cd_steps
+        self.persistent = persistent
+        self.momentum = momentum
+        self.initial_momentum = initial_momentum
+        self.momentum_switch = momentum_switch
+        self.weight_decay = weight_decay
+        self.init_scale = init_scale
+        self.shuffle = shuffle
+        self.dtype = dtype
+        self.verbose = verbose
+        self.random_state = random_state
+
+    @staticmethod
+    def _visible_bias_init(mean):
+        p = np.clip(mean, 1e-3, 1 - 1e-3)
+        return np.log(p / (1 - p))
+
+    def pseudo_log_likelihood(self, X):
+        """Exact pseudo-log-likelihood ``sum_i log p(v_i | v_-i)`` of each sample.
+
+        Deterministic (every feature is flipped in turn, where scikit-learn's
+        ``score_samples`` flips one random feature); it costs
+        ``O(n_samples * n_features * n_components)``. Meaningful for binary X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Binary visible data.
+
+        Returns
+        -------
+        pll : ndarray of shape (n_samples,)
+            Pseudo-log-likelihood of each sample (<= 0).
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        if sp.issparse(X):
+            X = X.toarray()
+        weight, hidden_bias, visible_bias = self._params_as(X.dtype)
+        pre = X @ weight.T
+        pre += hidden_bias
+        base = np.logaddexp(0, pre).sum(axis=1)
+        total = np.zeros(X.shape[0], dtype=np.float64)
+        for i in range(X.shape[1]):
+            sign = 1 - 2 * X[:, i]  # +1 turns v_i on, -1 turns it off
+            flipped = np.logaddexp(0, pre + np.outer(sign, weight[:, i])).sum(axis=1)
+            # F(v) - F(v with i flipped) = sign * b_i + (flipped - base)
+            delta = sign * visible_bias[i] + flipped - base
+            total -= np.logaddexp(0, delta)  # log sigmoid(-delta)
+        return total
+
+
+class GaussianBernoulliRBM(_BaseRBM):
+    __doc__ = f"""RBM with unit-variance Gaussian visible units and binary hidden units.
+
+    The energy is ``E(v, h) = ||v - b||^2 / 2 - c . h - v . W h``, so
+    ``p(v | h) = N(b + W h, I)`` and ``p(h_j = 1 | v) = sigmoid(c_j + W_j . v)``
+    (Hinton 2010, section 13.2). The model fixes each visible variance to 1:
+    standardize X first (zero mean, unit variance per feature, e.g. with
+    :class:`~sklearn.preprocessing.StandardScaler`); ``fit`` warns when a
+    feature's standard deviation exceeds 4. Reconstructions use the mean
+    ``b + W h`` (no noise) in CD; persistent chains add the unit Gaussian noise.
+
+    Parameters
+    ----------
+{_GAUSSIAN_PARAMS_DOC}
+    Attributes
+    ----------
+{_ATTRIBUTES_DOC}
+    See Also
+    --------
+    BernoulliRBM : For inputs in [0, 1].
+{_REFERENCES}
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sk_deepnet.pretraining import GaussianBernoulliRBM
+    >>> X = StandardScaler().fit_transform(load_digits().data)
+    >>> rbm = GaussianBernoulliRBM(n_components=32, n_iter=3, random_state=0)
+    >>> rbm.fit_transform(X).shape
+    (1797, 32)
+    """
+
+    _gaussian = True
+
+    def __init__(
+        self,
+        n_components=256,
+        *,
+        learning_rate=0.01,
+        batch_size=100,
+        n_iter=50,
+        cd_steps=1,
+        persistent=False,
+        momentum=0.9,
+        initial_momentum=0.5,
+        momentum_switch=5,
+        weight_decay=2e-4,
+        init_scale=0.01,
+        shuffle=True,
+        dtype="float32",
+        verbose=0,
+        random_state=None,
+    ):
+        self.n_components = n_components
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.cd_steps = cd_steps
+        self.persistent = persistent
+        self.momentum = momentum
+        self.initial_momentum = initial_momentum
+        self.momentum_switch = momentum_switch
+        self.weight_decay = weight_decay
+        self.init_scale = init_scale
+        self.shuffle = shuffle
+        self.dtype = dtype
+        self.verbose = verbose
+        self.random_state = random_state
+
+    @staticmethod
+    def _visible_bias_init(mean):
+        return mean

@@ -1,0 +1,363 @@
+"""Greedy layer-wise pretraining with restricted Boltzmann machines.
+
+The deep-belief-net recipe of Hinton, Osindero & Teh (2006) and Hinton &
+Salakhutdinov (2006): train one RBM per hidden layer, bottom up, each on the
+hidden probabilities of the one below; copy each RBM's weights and hidden
+biases into the corresponding hidden layer; then fine-tune the whole network
+with backpropagation. Pretraining starts a deep sigmoid network where plain
+backpropagation from a small random init cannot get going (the vanishing
+gradient): see Erhan et al. (2010) and ``examples/plot_rbm_pretraining.py``.
+
+With ``pretrain="rbm"``, :class:`~sk_deepnet.DeepMLPClassifier` and
+:class:`~sk_deepnet.DeepMLPRegressor` do this at the start of ``fit``;
+``pretrain_fit(X)`` does it on unlabeled X alone, and a following ``fit`` with
+a matching architecture starts from those weights. The public pieces are:
+
+* :class:`BernoulliRBM`: visible units in [0, 1];
+* :class:`GaussianBernoulliRBM`: unit-variance Gaussian visible units, for
+  standardized real-valued inputs;
+* :class:`PretrainingWarning`: the pretrained features cannot be carried over
+  exactly (see below).
+
+The defaults follow the published recipe: CD-1, learning rate 0.1 (0.01 for
+Gaussian visible units, Hinton 2010, section 13.2), momentum 0.5 for 5 epochs
+then 0.9, weight decay 0.0002, mini-batches of 100, 50 epochs per layer and
+initial weights ``0.1 * N(0, 1)`` (``0.01 * N(0, 1)`` for the Gaussian layer)
+(Hinton & Salakhutdinov 2006 and their code; Hinton 2010).
+
+**How pretrained layers enter the network.** RBM hidden units are sigmoid
+units, so the copy is exact with ``activation="sigmoid"``. With ``"tanh"`` it is exact too, through
+``tanh(z / 2) = 2 * sigmoid(z) - 1``: the first layer gets ``W / 2, c / 2``, the
+next ones ``W / 4`` and ``(c + sum_i W_i / 2) / 2`` (which also undoes the
+shift of their inputs to [-1, 1]); the output layer absorbs the remaining
+affine map. Any other activation gets the raw weights and biases and a
+:class:`PretrainingWarning`: the network then does not compute the
+pretrained features. With ``normalization="batch"`` each layer's scale and
+shift (and running statistics) are set to the mean and standard deviation of
+its pre-activations on the pretraining data, so the normalization starts as
+the identity and the features are kept; ``normalization="layer"``
+re-standardizes every sample and gets a warning. With ``residual=True`` only
+the layers that see the previous layer's activation (the stem and the first
+residual block) are pretrained (later layers see block sums), with a warning.
+
+References
+----------
+G. E. Hinton (2010). A practical guide to training restricted Boltzmann
+machines. UTML TR 2010-003, University of Toronto.
+
+G. E. Hinton and R. R. Salakhutdinov (2006). Reducing the dimensionality of data
+with neural networks. Science 313(5786), 504-507.
+
+G. E. Hinton, S. Osindero and Y.-W. Teh (2006). A fast learning algorithm for
+deep belief nets. Neural Computation 18(7), 1527-1554.
+
+D. Erhan, Y. Bengio, A. Courville, P.-A. Manzagol, P. Vincent and S. Bengio
+(2010). Why does unsupervised pre-training help deep learning? JMLR 11, 625-660.
+"""
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import check_array
+
+from ._layers import BatchNorm
+from ._rbm import BernoulliRBM, GaussianBernoulliRBM, column_stats, sigmoid
+
+__all__ = ["BernoulliRBM", "GaussianBernoulliRBM", "PretrainingWarning"]
+
+#: Rows per chunk when propagating data through a trained RBM.
+_CHUNK = 4096
+
+
+class PretrainingWarning(UserWarning):
+    """The pretrained RBM features are not carried over exactly into the network."""
+
+
+class _PretrainedStack:
+    """The outcome of layer-wise pretraining, independent of the network's activation.
+
+    ``layers[i]`` is ``(weight, bias, z_mean, z_var)``: the RBM's
+    ``(n_in, n_out)`` weights and hidden biases, and the mean and variance of
+    its pre-activations ``z = v @ weight + bias`` on the pretraining data.
+    """
+
+    def __init__(self, n_features, hidden_sizes):
+        self.n_features = n_features
+        self.hidden_sizes = list(hidden_sizes)
+        self.layers = []
+        self.curves = []
+        self.visible = None
+        self.interrupted_layer = None
+
+    def matches(self, n_features, hidden_sizes):
+        return self.n_features == n_features and self.hidden_sizes == list(hidden_sizes)
+
+
+def _visible_kind(X, visible):
+    """``visible`` or, for ``"auto"``, Bernoulli when X lies in [0, 1], else Gaussian."""
+    if visible != "auto":
+        return visible
+    lo, hi, _, _ = column_stats(X)
+    return "bernoulli" if lo.min() >= 0 and hi.max() <= 1 else "gaussian"
+
+
+def _make_rbm(kind, n_components, settings):
+    cls = GaussianBernoulliRBM if kind == "gaussian" else BernoulliRBM
+    params = dict(settings)
+    if params.get("learning_rate") == "auto":
+        params.pop("learning_rate")  # the class default: 0.1 Bernoulli, 0.01 Gaussian
+    return cls(n_components=n_components, **params)
+
+
+def _propagate(rbm, X, dtype):
+    """Hidden probabilities of X (chunk by chunk) and pre-activation mean and variance."""
+    weight = rbm.components_.T.astype(dtype, copy=False)
+    bias = rbm.intercept_hidden_.astype(dtype, copy=False)
+    n = X.shape[0]
+    H = np.empty((n, weight.shape[1]), dtype)
+    total = np.zeros(weight.shape[1])
+    total_sq = np.zeros(weight.shape[1])
+    for start in range(0, n, _CHUNK):
+        chunk = X[start : start + _CHUNK]
+        chunk = chunk.astype(dtype) if sp.issparse(chunk) else np.asarray(chunk, dtype)
+        z = H[start : start + chunk.shape[0]]
+        if sp.issparse(chunk):
+            z[...] = chunk @ weight
+        else:
+            np.matmul(chunk, weight, out=z)
+        z += bias
+        total += z.sum(axis=0, dtype=np.float64)
+        total_sq += np.einsum("ij,ij->j", z, z, dtype=np.float64)
+        sigmoid(z, out=z)
+    mean = total / n
+    return H, mean, np.maximum(total_sq / n - mean**2, 0.0)
+
+
+def pretrain_stack(
+    X, hidden_sizes, rng, *, n_layers=None, visible="auto", dtype=np.float32,
+    verbose=False, **settings,
+):
+    """Greedy layer-wise RBM training, bottom up.
+
+    Parameters
+    ----------
+    X : {ndarray, CSR matrix} of shape (n_samples, n_features)
+        Training data, float32 or float64 (never copied whole).
+    hidden_sizes : list of int
+        Widths of the network's hidden layers.
+    rng : numpy.random.Generator
+        Drives every RBM's initialization, shuffling and sampling.
+    n_layers : int, default=None
+        Number of bottom layers to pretrain (all by default).
+    visible : {"auto", "bernoulli", "gaussian"}
+        Visible units of the first RBM; the others are Bernoulli.
+    dtype : numpy dtype
+        Precision of training.
+    verbose : bool
+        Print each layer's reconstruction errors.
+    **settings
+        RBM parameters (``n_iter``, ``learning_rate`` or ``"auto"``,
+        ``cd_steps``, ``batch_size``, ``momentum``, ``initial_momentum``,
+        ``weight_decay``, ``persistent``).
+
+    Returns
+    -------
+    stack : _PretrainedStack
+        ``layers`` (weights, hidden biases and pre-activation statistics of
+        each pretrained layer), ``curves`` (reconstruction errors), ``visible``
+        (the first RBM's visible units) and ``interrupted_layer``: a
+        KeyboardInterrupt stops pretraining, keeps the layers completed so
+        far and records the interrupted one (None otherwise).
+    """
+    stack = _PretrainedStack(X.shape[1], hidden_sizes)
+    n_layers = len(hidden_sizes) if n_layers is None else n_layers
+    dtype_name = np.dtype(dtype).name
+    H = X
+    layer = 0
+    try:
+        stack.visible = _visible_kind(X, visible)
+        for layer, width in enumerate(hidden_sizes[:n_layers]):
+            kind = stack.visible if layer == 0 else "bernoulli"
+            rbm = _make_rbm(kind, width, {**settings, "dtype": dtype_name, "verbose": verbose})
+            if verbose:
+                print(
+                    f"Pretraining layer {layer + 1}/{n_layers}: {type(rbm).__name__} "
+                    f"{H.shape[1]} -> {width}"
+                )
+            rbm._fit_with_rng(H, rng)
+            H_next, z_mean, z_var = _propagate(rbm, H, dtype)
+            stack.layers.append(
+                (rbm.components_.T.copy(), rbm.intercept_hidden_.copy(), z_mean, z_var)
+            )
+            stack.curves.append(list(rbm.reconstruction_errors_))
+            H = H_next
+    except KeyboardInterrupt:
+        stack.interrupted_layer = layer
+    return stack
+
+
+def n_pretrainable(depth, residual, residual_block_size):
+    """Number of bottom hidden layers whose input is the previous layer's activation.
+
+    All of them, except with residual blocks, whose later layers see sums of
+    block inputs and outputs: then the stem and the first block.
+    """
+    if residual and depth >= 2:
+        return min(1 + residual_block_size, depth)
+    return depth
+
+
+def _n_pretrainable_in(network):
+    return n_pretrainable(network.depth, network.residual, network.residual_block_size)
+
+
+def load_stack(network, stack):
+    """Copy the pretrained layers into ``network`` (see the module docstring).
+
+    Parameters
+    ----------
+    network : Network
+        A freshly initialized network whose hidden widths match the stack.
+    stack : _PretrainedStack
+        The result of :func:`pretrain_stack`.
+
+    Returns
+    -------
+    n_loaded : int
+        Number of hidden layers initialized from the stack (the others keep
+        their initialization); warns where the copy is not exact.
+    """
+    n_layers = min(len(stack.layers), _n_pretrainable_in(network))
+    activation = network.activation
+    dtype = network.dtype
+    for i, (weight, bias, z_mean, z_var) in enumerate(stack.layers[:n_layers]):
+        weight = weight.astype(np.float64)
+        bias = bias.astype(np.float64)
+        if activation == "tanh":  # tanh(z / 2) = 2 * sigmoid(z) - 1
+            if i > 0:  # inputs are 2 p - 1 instead of p
+                bias = bias + weight.sum(axis=0) / 2
+                weight = weight / 2
+            weight, bias, scale = weight / 2, bias / 2, 0.5
+        else:
+            scale = 1.0
+        network.coefs[i][...] = weight.astype(dtype)
+        network.intercepts[i][...] = bias.astype(dtype)
+        if network.normalization == "batch":  # start as the identity on this data
+            mean, var = scale * z_mean, scale**2 * z_var
+            network.norms[i].gamma[...] = np.sqrt(var + BatchNorm.eps).astype(dtype)
+            network.norms[i].beta[...] = mean.astype(dtype)
+            network.running_means[i][...] = mean.astype(dtype)
+            network.running_vars[i][...] = var.astype(dtype)
+    _warn_about_mismatches(network, n_layers, len(stack.layers))
+    return n_layers
+
+
+def _warn_about_mismatches(network, n_loaded, n_pretrained):
+    if n_loaded == 0:
+        return
+    if network.activation not in ("sigmoid", "tanh"):
+        warnings.warn(
+            f"RBM hidden units are sigmoid units, but activation="
+            f"{network.activation!r}: the pretrained weights were copied as they are, "
+            "so the network does not start from the pretrained features. Use "
+            "activation='sigmoid' (or 'tanh', mapped exactly) with pretraining.",
+            PretrainingWarning,
+        )
+    if network.normalization == "layer":
+        warnings.warn(
+            "normalization='layer' re-standardizes each sample's pre-activations, "
+            "so the network does not start from the pretrained features exactly.",
+            PretrainingWarning,
+        )
+    limit = _n_pretrainable_in(network)
+    if limit < network.depth and n_pretrained >= limit:
+        warnings.warn(
+            f"With residual=True only the first {limit} of the {network.depth} "
+            "hidden layers (the stem and the first residual block) are pretrained: "
+            "later layers see sums of block inputs and outputs, not the previous "
+            "layer's activation. The other layers keep their random initialization.",
+            PretrainingWarning,
+        )
+
+
+# ------------------------------------------------------------- estimator glue
+def _settings(estimator):
+    """RBM parameters from the estimator's ``pretrain_*`` hyperparameters."""
+    return dict(
+        n_iter=estimator.pretrain_epochs,
+        learning_rate=estimator.pretrain_learning_rate,
+        cd_steps=estimator.pretrain_cd_steps,
+        batch_size=estimator.pretrain_batch_size,
+        momentum=estimator.pretrain_momentum,
+        initial_momentum=min(0.5, estimator.pretrain_momentum),
+        weight_decay=estimator.pretrain_weight_decay,
+        persistent=estimator.pretrain_persistent,
+    )
+
+
+def _pretrain_for(estimator, X, rng, hidden_sizes, n_layers, after):
+    """Run the stack with the estimator's settings; warn if it was interrupted."""
+    stack = pretrain_stack(
+        X, hidden_sizes, rng, n_layers=n_layers, visible=estimator.pretrain_visible,
+        dtype=np.dtype(estimator.dtype), verbose=bool(estimator.verbose),
+        **_settings(estimator),
+    )
+    if stack.interrupted_layer is not None:
+        from ._estimators import FitInterruptedWarning
+
+        warnings.warn(
+            "Pretraining interrupted by KeyboardInterrupt in hidden layer "
+            f"{stack.interrupted_layer + 1}; the {len(stack.layers)} layer(s) "
+            "pretrained before it are kept, the others keep their random "
+            f"initialization; {after}.",
+            FitInterruptedWarning,
+        )
+    return stack
+
+
+def pretrain_fit(estimator, X):
+    """Implementation of ``BaseDeepMLP.pretrain_fit`` (see its docstring)."""
+    compute = np.dtype(estimator.dtype)
+    other = np.float64 if compute == np.float32 else np.float32
+    X = check_array(X, accept_sparse=["csr", "csc"], dtype=[compute, other])
+    if sp.issparse(X):
+        X = X.tocsr()
+    hidden_sizes = estimator._hidden_sizes()
+    n_layers = n_pretrainable(
+        len(hidden_sizes), estimator.residual, estimator.residual_block_size
+    )
+    stack = _pretrain_for(
+        estimator, X, estimator._make_rng(), hidden_sizes, n_layers,
+        after="pretrain_fit returns",
+    )
+    estimator._pretrained_stack = stack
+    estimator.pretrain_curves_ = [list(curve) for curve in stack.curves]
+    return estimator
+
+
+def initialize_by_pretraining(estimator, network, X, rng):
+    """On a fresh fit: load ``pretrain_fit``'s weights, or pretrain if asked.
+
+    Sets ``estimator.pretrain_curves_`` (None when nothing was pretrained).
+    """
+    stack = getattr(estimator, "_pretrained_stack", None)
+    if stack is not None and not stack.matches(X.shape[1], network.hidden_sizes):
+        warnings.warn(
+            f"The weights pretrained by pretrain_fit (n_features={stack.n_features}, "
+            f"hidden widths {stack.hidden_sizes}) do not match this network "
+            f"(n_features={X.shape[1]}, hidden widths {network.hidden_sizes}); "
+            "they are ignored.",
+            PretrainingWarning,
+        )
+        stack = None
+    if stack is None and estimator.pretrain == "rbm":
+        stack = _pretrain_for(
+            estimator, X, rng, network.hidden_sizes, _n_pretrainable_in(network),
+            after="fine-tuning continues (interrupt again to stop it)",
+        )
+    if stack is None:
+        estimator.pretrain_curves_ = None
+        return
+    load_stack(network, stack)
+    estimator.pretrain_curves_ = [list(curve) for curve in stack.curves]

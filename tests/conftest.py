@@ -1,0 +1,27 @@
+"""Shared pytest configuration.
+
+Hypothesis profiles (select one with the ``HYPOTHESIS_PROFILE`` environment variable):
+
+* ``ci`` (the default): few examples, no deadline, derandomized, so that the whole
+  suite stays fast and a CI failure reproduces exactly;
+* ``dev``: more examples, random exploration (``HYPOTHESIS_PROFILE=dev pytest``);
+* ``thorough``: many examples, for a long bug hunt before a release.
+"""
+
+import os
+
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:  # hypothesis is in the `test` extra; tests that need it skip
+    settings = None
+
+if settings is not None:
+    _common = dict(
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        print_blob=True,
+    )
+    settings.register_profile("ci", max_examples=25, derandomize=True, **_common)
+    settings.register_profile("dev", max_examples=100, **_common)
+    settings.register_profile("thorough", max_examples=1000, **_common)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

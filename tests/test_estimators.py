@@ -1,0 +1,472 @@
+"""Behaviour of DeepMLPClassifier / DeepMLPRegressor as scikit-learn estimators."""
+
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.datasets import load_digits, make_classification, make_friedman1
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor, DivergenceWarning
+from sk_deepnet.callbacks import Callback
+from sk_deepnet.optimizers import OPTIMIZERS
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.fixture(scope="module")
+def digits_split():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def small_classification():
+    X, y = make_classification(
+        200, 8, n_informative=5, n_classes=3, random_state=0
+    )
+    return StandardScaler().fit_transform(X), y
+
+
+# ------------------------------------------------------------------ "done when"
+def test_digits_defaults_reach_097(digits_split):
+    X_train, X_test, y_train, y_test = digits_split
+    model = make_pipeline(StandardScaler(), DeepMLPClassifier(random_state=0))
+    assert model.fit(X_train, y_train).score(X_test, y_test) >= 0.97
+
+
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_every_optimizer_trains_digits_with_auto_learning_rate(digits_split, optimizer):
+    X_train, X_test, y_train, y_test = digits_split
+    model = make_pipeline(
+        StandardScaler(), DeepMLPClassifier(optimizer=optimizer, random_state=0)
+    )
+    assert model.fit(X_train, y_train).score(X_test, y_test) >= 0.9
+
+
+def test_friedman1_regression_r2():
+    X, y = make_friedman1(3000, noise=0.5, random_state=0)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    # Two hidden layers: the default three overfit this 10-feature problem (0.946).
+    model = make_pipeline(StandardScaler(), DeepMLPRegressor(depth=2, random_state=0))
+    assert model.fit(X_train, y_train).score(X_test, y_test) >= 0.95
+
+
+# -------------------------------------------------------------- target types
+def test_binary_multiclass_multilabel_shapes(small_classification):
+    X, y = small_classification
+    binary = DeepMLPClassifier(depth=2, width=16, max_iter=30, random_state=0)
+    binary.fit(X, np.where(y == 0, "a", "b"))
+    assert binary.predict_proba(X).shape == (len(X), 2)
+    assert set(binary.predict(X)) <= {"a", "b"}
+    assert binary.n_outputs_ == 1 and binary.out_activation_ == "logistic"
+
+    multi = DeepMLPClassifier(depth=2, width=16, max_iter=30, random_state=0).fit(X, y)
+    proba = multi.predict_proba(X)
+    assert proba.shape == (len(X), 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-6)
+    assert multi.out_activation_ == "softmax"
+    np.testing.assert_allclose(
+        multi.predict_log_proba(X), np.log(proba), rtol=1e-6, atol=1e-6
+    )
+
+    Y = np.stack([y == 0, y == 1, y >= 1], axis=1).astype(int)
+    multilabel = DeepMLPClassifier(depth=2, width=16, max_iter=200, random_state=0)
+    multilabel.fit(X, Y)
+    assert multilabel.predict(X).shape == Y.shape
+    assert multilabel.predict_proba(X).shape == Y.shape
+    assert (multilabel.predict(X) == Y).mean() > 0.8
+
+
+def test_multioutput_regression():
+    X, y = make_friedman1(300, random_state=0)
+    Y = np.column_stack([y, -2 * y])
+    reg = DeepMLPRegressor(depth=2, width=32, max_iter=50, random_state=0).fit(X, Y)
+    assert reg.predict(X).shape == (300, 2)
+    assert reg.n_outputs_ == 2
+
+
+# ---------------------------------------------------------------- input types
+def test_sparse_input_matches_dense(small_classification):
+    X, y = small_classification
+    X = np.where(np.abs(X) < 0.5, 0, X)
+    dense = DeepMLPClassifier(depth=2, width=16, max_iter=10, random_state=0).fit(X, y)
+    for fmt in (sp.csr_matrix, sp.csc_matrix, sp.csr_array):
+        sparse = DeepMLPClassifier(depth=2, width=16, max_iter=10, random_state=0)
+        sparse.fit(fmt(X), y)
+        np.testing.assert_allclose(
+            sparse.predict_proba(fmt(X)), dense.predict_proba(X), rtol=1e-4, atol=1e-5
+        )
+
+
+def test_float32_input_is_kept_and_predicted_in_float32(small_classification):
+    X, y = small_classification
+    X32 = X.astype(np.float32)
+    clf = DeepMLPClassifier(depth=2, width=16, max_iter=5, random_state=0).fit(X32, y)
+    assert clf.coefs_[0].dtype == np.float32
+    assert clf.predict_proba(X32).dtype == np.float32
+    assert clf.predict_proba(X).dtype == np.float64  # float64 X predicted in float64
+    clf64 = clone(clf).set_params(dtype="float64").fit(X32, y)
+    assert clf64.coefs_[0].dtype == np.float64
+
+
+def test_pandas_feature_names(small_classification):
+    pd = pytest.importorskip("pandas")
+    X, y = small_classification
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    clf = DeepMLPClassifier(depth=1, width=8, max_iter=5, random_state=0).fit(frame, y)
+    np.testing.assert_array_equal(clf.feature_names_in_, frame.columns)
+    with pytest.warns(UserWarning, match="feature names"):
+        clf.predict(X)
+
+
+# ------------------------------------------------------------ reproducibility
+def test_same_random_state_same_model(small_classification):
+    X, y = small_classification
+    params = dict(depth=3, width=16, max_iter=10, dropout=0.2, random_state=7)
+    a = DeepMLPClassifier(**params).fit(X, y)
+    b = DeepMLPClassifier(**params).fit(X, y)
+    np.testing.assert_array_equal(a._network.params, b._network.params)
+    c = DeepMLPClassifier(**{**params, "random_state": 8}).fit(X, y)
+    assert not np.array_equal(a._network.params, c._network.params)
+
+
+@pytest.mark.parametrize("dump", ["pickle", "joblib"])
+def test_pickle_round_trip_identical_predictions(small_classification, tmp_path, dump):
+    X, y = small_classification
+    clf = DeepMLPClassifier(depth=3, width=16, max_iter=10, random_state=0).fit(X, y)
+    path = tmp_path / "model.pkl"
+    if dump == "pickle":
+        path.write_bytes(pickle.dumps(clf))
+        loaded = pickle.loads(path.read_bytes())
+    else:
+        joblib.dump(clf, path)
+        loaded = joblib.load(path)
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    # The reloaded model's coefs_ are views of its own flat vector again.
+    loaded.partial_fit(X, y)
+    assert np.shares_memory(loaded.coefs_[0], loaded._network.params)
+    assert not np.array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_clone_pipeline_and_grid_search_parallel(small_classification):
+    X, y = small_classification
+    search = GridSearchCV(
+        make_pipeline(StandardScaler(), DeepMLPClassifier(width=16, max_iter=200, random_state=0)),
+        {"deepmlpclassifier__depth": [1, 2], "deepmlpclassifier__optimizer": ["sgd", "adam"]},
+        cv=2,
+        n_jobs=2,
+    )
+    search.fit(X, y)
+    assert set(search.best_params_) == {"deepmlpclassifier__depth", "deepmlpclassifier__optimizer"}
+    assert search.score(X, y) > 0.8
+
+
+# ------------------------------------------------------------ incremental fit
+def test_partial_fit_requires_classes_and_rejects_unseen(small_classification):
+    X, y = small_classification
+    clf = DeepMLPClassifier(depth=2, width=16, random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X, y)
+    clf.partial_fit(X[y < 2], y[y < 2], classes=[0, 1, 2])
+    assert clf.n_iter_ == 1 and list(clf.classes_) == [0, 1, 2]
+    losses = [clf.partial_fit(X, y).loss_ for _ in range(20)]
+    assert losses[-1] < losses[0]
+    with pytest.raises(ValueError, match="not seen"):
+        clf.partial_fit(X, np.where(y == 2, 5, y))
+    assert clf.n_iter_ == 21 and clf.t_ == len(X[y < 2]) + 20 * len(X)
+
+
+def test_partial_fit_equals_one_epoch_of_fit(small_classification):
+    X, y = small_classification
+    params = dict(depth=2, width=16, batch_size=None, random_state=0)
+    fitted = DeepMLPClassifier(max_iter=3, **params).fit(X, y)
+    incremental = DeepMLPClassifier(**params)
+    for _ in range(3):
+        incremental.partial_fit(X, y, classes=np.unique(y))
+    np.testing.assert_allclose(incremental._network.params, fitted._network.params, rtol=1e-6)
+    assert incremental.loss_curve_ == pytest.approx(fitted.loss_curve_)
+
+
+def test_warm_start_continues_training(small_classification):
+    X, y = small_classification
+    clf = DeepMLPClassifier(depth=2, width=16, max_iter=5, warm_start=True, random_state=0)
+    clf.fit(X, y)
+    first_params = clf._network.params.copy()
+    first_loss = clf.loss_
+    clf.fit(X, y)
+    assert clf.n_iter_ == 10 and len(clf.loss_curve_) == 10
+    assert clf.loss_ < first_loss
+    assert not np.array_equal(first_params, clf._network.params)
+    clf.set_params(depth=3)
+    with pytest.raises(ValueError, match="same architecture"):
+        clf.fit(X, y)
+    # Without warm_start a refit starts over.
+    cold = DeepMLPClassifier(depth=2, width=16, max_iter=5, random_state=0).fit(X, y)
+    cold.fit(X, y)
+    assert cold.n_iter_ == 5
+
+
+# -------------------------------------------------------------- sample weights
+def test_zero_sample_weight_equals_removal(small_classification):
+    X, y = small_classification
+    weights = np.ones(len(X))
+    weights[::3] = 0
+    params = dict(depth=2, width=16, batch_size=None, max_iter=20, dtype="float64", random_state=0)
+    weighted = DeepMLPClassifier(**params).fit(X, y, sample_weight=weights)
+    removed = DeepMLPClassifier(**params).fit(X[weights > 0], y[weights > 0])
+    np.testing.assert_allclose(weighted.predict_proba(X), removed.predict_proba(X), rtol=1e-8)
+
+
+def test_sample_weight_changes_the_fit(small_classification):
+    X, y = small_classification
+    params = dict(depth=2, width=16, max_iter=20, random_state=0)
+    weights = np.where(y == 0, 10.0, 1.0)
+    plain = DeepMLPClassifier(**params).fit(X, y)
+    weighted = DeepMLPClassifier(**params).fit(X, y, sample_weight=weights)
+    assert (weighted.predict(X) == 0).sum() >= (plain.predict(X) == 0).sum()
+    assert not np.allclose(weighted.predict_proba(X), plain.predict_proba(X))
+    with pytest.raises(ValueError, match="non-zero"):
+        DeepMLPClassifier(**params).fit(X, y, sample_weight=np.zeros(len(X)))
+
+
+# ------------------------------------------------------------------ callbacks
+class Recorder(Callback):
+    """Records the order of hook calls."""
+
+    def __init__(self, stop_at_epoch=None):
+        self.stop_at_epoch = stop_at_epoch
+
+    def on_fit_begin(self, estimator, X=None, y=None):
+        self.events_ = ["fit_begin"]
+
+    def on_epoch_begin(self, estimator, epoch):
+        self.events_.append(f"epoch_begin {epoch}")
+
+    def on_grad_computed(self, estimator, network, batch):
+        assert np.any(network.grads != 0)
+        self.events_.append("grad")
+
+    def on_batch_end(self, estimator, network, batch, loss):
+        self.events_.append("batch_end")
+
+    def on_epoch_end(self, estimator, epoch, loss):
+        self.events_.append(f"epoch_end {epoch}")
+        return self.stop_at_epoch is not None and epoch >= self.stop_at_epoch
+
+    def on_fit_end(self, estimator):
+        self.events_.append("fit_end")
+
+
+def test_callbacks_hook_order_and_clone_semantics(small_classification):
+    X, y = small_classification
+    recorder = Recorder()
+    clf = DeepMLPClassifier(
+        depth=1, width=8, max_iter=2, batch_size=100, callbacks=[recorder], random_state=0
+    ).fit(X, y)
+    assert not hasattr(recorder, "events_")  # the parameter is never mutated
+    fitted = clf.callbacks_[0]
+    assert fitted is not recorder
+    assert fitted.events_ == [
+        "fit_begin",
+        "epoch_begin 0", "grad", "batch_end", "grad", "batch_end", "epoch_end 0",
+        "epoch_begin 1", "grad", "batch_end", "grad", "batch_end", "epoch_end 1",
+        "fit_end",
+    ]
+    stopped = DeepMLPClassifier(
+        depth=1, width=8, max_iter=50, callbacks=[Recorder(stop_at_epoch=2)], random_state=0
+    ).fit(X, y)
+    assert stopped.n_iter_ == 3
+
+
+def test_callbacks_must_be_callback_instances(small_classification):
+    X, y = small_classification
+    with pytest.raises(TypeError, match="Callback"):
+        DeepMLPClassifier(callbacks=[object()]).fit(X, y)
+
+
+def test_sklearn_progress_bar_callback(small_classification):
+    callback_module = pytest.importorskip("sklearn.callback")
+    pytest.importorskip("rich")
+    X, y = small_classification
+    clf = DeepMLPClassifier(depth=1, width=8, max_iter=3, random_state=0)
+    clf.set_callbacks(callback_module.ProgressBar())
+    clf.fit(X, y)
+    assert clf.n_iter_ == 3
+
+
+def test_sklearn_callback_api_sees_one_task_per_epoch(small_classification):
+    pytest.importorskip("sklearn.callback")
+    X, y = small_classification
+
+    class TaskCounter:
+        def __init__(self):
+            self.begins, self.ends = [], []
+
+        def setup(self, estimator, context):
+            pass
+
+        def teardown(self, estimator, context):
+            pass
+
+        def on_fit_task_begin(self, estimator, context, **kwargs):
+            self.begins.append(context.task_name)
+
+        def on_fit_task_end(self, estimator, context, **kwargs):
+            self.ends.append(context.task_name)
+            return False
+
+    counter = TaskCounter()
+    clf = DeepMLPClassifier(depth=1, width=8, max_iter=4, random_state=0)
+    clf.set_callbacks(counter).fit(X, y)
+    assert counter.begins.count("epoch") == 4 and counter.ends.count("epoch") == 4
+    assert counter.begins[0] == counter.ends[-1] == "fit"
+
+
+# ------------------------------------------------------------ early stopping
+def test_early_stopping_keeps_best_validation_model(small_classification):
+    X, y = small_classification
+    clf = DeepMLPClassifier(
+        depth=2, width=16, early_stopping=True, n_iter_no_change=3, max_iter=200, random_state=0
+    ).fit(X, y)
+    assert clf.n_iter_ < 200
+    assert len(clf.validation_scores_) == clf.n_iter_
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    assert clf.best_loss_ is None
+    plain = DeepMLPClassifier(depth=2, width=16, max_iter=5, random_state=0).fit(X, y)
+    assert plain.validation_scores_ is None and plain.best_validation_score_ is None
+    assert plain.best_loss_ == min(plain.loss_curve_)
+
+
+# -------------------------------------------------------------- schedules
+@pytest.mark.parametrize(
+    "schedule, expected",
+    [
+        ("constant", lambda lr0, epoch: lr0),
+        ("cosine", lambda lr0, epoch: lr0 * 0.5 * (1 + np.cos(np.pi * epoch / 4))),
+        ("step", lambda lr0, epoch: lr0 * 0.5 ** (epoch // 2)),
+    ],
+)
+def test_epoch_schedules_set_the_optimizer_rate(small_classification, schedule, expected):
+    X, y = small_classification
+
+    class RateRecorder(Callback):
+        def on_fit_begin(self, estimator, X=None, y=None):
+            self.rates_ = []
+
+        def on_epoch_end(self, estimator, epoch, loss):
+            self.rates_.append(estimator.optimizer_.learning_rate)
+
+    clf = DeepMLPClassifier(
+        depth=1, width=8, optimizer="sgd", learning_rate=0.1, lr_schedule=schedule,
+        lr_step_size=2, lr_gamma=0.5, max_iter=4, tol=0, n_iter_no_change=100,
+        callbacks=[RateRecorder()], random_state=0,
+    ).fit(X, y)
+    assert clf.callbacks_[0].rates_ == pytest.approx([expected(0.1, e) for e in range(4)])
+
+
+def test_invscaling_follows_samples_seen(small_classification):
+    X, y = small_classification
+    clf = DeepMLPClassifier(
+        depth=1, width=8, optimizer="sgd", learning_rate=0.1, lr_schedule="invscaling",
+        power_t=0.5, batch_size=50, max_iter=2, random_state=0,
+    ).fit(X, y)
+    # The last batch's rate uses the samples seen before it.
+    assert clf.optimizer_.learning_rate == pytest.approx(0.1 / (clf.t_ - 50 + 1) ** 0.5)
+
+
+def test_adaptive_schedule_divides_rate_on_plateau(small_classification):
+    X, y = small_classification
+    clf = DeepMLPClassifier(
+        depth=1, width=8, optimizer="sgd", learning_rate=0.1, lr_schedule="adaptive",
+        tol=10.0, n_iter_no_change=2, max_iter=12, random_state=0,
+    ).fit(X, y)
+    # tol=10 makes every epoch after the first a non-improvement: the rate is cut by
+    # 5 when the count exceeds n_iter_no_change, at epochs 4, 7 and 10.
+    assert clf.optimizer_.learning_rate == pytest.approx(0.1 / 5**3)
+
+
+# ------------------------------------------------------------- batch sizes
+@pytest.mark.parametrize("batch_size, n_steps", [(None, 1), (1, 200), (64, 4), ("auto", 1)])
+def test_batch_size_sets_steps_per_epoch(small_classification, batch_size, n_steps):
+    X, y = small_classification
+    clf = DeepMLPClassifier(depth=1, width=8, batch_size=batch_size, max_iter=1, random_state=0)
+    clf.fit(X, y)
+    assert clf.optimizer_.t_ == n_steps
+    assert clf.t_ == len(X)
+
+
+def test_batch_size_larger_than_data_warns(small_classification):
+    X, y = small_classification
+    with pytest.warns(UserWarning, match="larger than"):
+        DeepMLPClassifier(depth=1, width=8, batch_size=1000, max_iter=1).fit(X, y)
+
+
+# ---------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"depth": 0}, "depth"),
+        ({"width": 0}, "width"),
+        ({"width": [10, 10]}, "width"),
+        ({"activation": "swish"}, "activation"),
+        ({"optimizer": "lbfgs"}, "optimizer"),
+        ({"learning_rate": -1.0}, "learning_rate"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"dtype": "float16"}, "dtype"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"lr_schedule": "warmup"}, "lr_schedule"),
+    ],
+)
+def test_invalid_hyperparameters_are_named(small_classification, params, match):
+    X, y = small_classification
+    with pytest.raises(ValueError, match=match):
+        DeepMLPClassifier(**params).fit(X, y)
+
+
+def test_bad_data_errors(small_classification):
+    X, y = small_classification
+    clf = DeepMLPClassifier(depth=1, width=8, max_iter=2)
+    X_nan = X.copy()
+    X_nan[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        clf.fit(X_nan, y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        clf.fit(X, y[:-1])
+    with pytest.raises(ValueError, match="0 sample"):
+        clf.fit(X[:0], y[:0])
+    with pytest.raises(ValueError, match="class"):
+        clf.fit(X, np.zeros(len(X)))
+    clf.fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(X[:, :3])
+    with pytest.raises(ValueError, match="NaN"):
+        DeepMLPRegressor(max_iter=1).fit(X, np.full(len(X), np.nan))
+
+
+# ---------------------------------------------------------------- divergence
+def test_divergence_restores_last_finite_epoch(small_classification):
+    X, y = small_classification
+    with pytest.warns(DivergenceWarning, match="learning_rate"):
+        clf = DeepMLPRegressor(
+            depth=3, width=16, optimizer="sgd", learning_rate=1e6, max_iter=20, random_state=0
+        ).fit(X, y * 1e3)
+    assert np.isfinite(clf._network.params).all()
+    assert np.isfinite(clf.predict(X)).all()
+    assert len(clf.loss_curve_) == clf.n_iter_
+
+
+def test_convergence_warning_when_max_iter_reached(small_classification):
+    X, y = small_classification
+    with pytest.warns(ConvergenceWarning, match="maximum iterations"):
+        DeepMLPClassifier(depth=1, width=8, max_iter=2, tol=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        DeepMLPClassifier(depth=1, width=8, max_iter=2).partial_fit(X, y, classes=[0, 1, 2])

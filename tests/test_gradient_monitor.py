@@ -1,0 +1,457 @@
+"""Tests of :class:`sk_deepnet.callbacks.GradientMonitor` and its scorer.
+
+The three diagnoses are checked on the digits set (standardized, 25% stratified
+test split) with the networks that textbooks use to show each failure: a deep
+sigmoid net with Glorot init (vanishing), a relu net with He init (healthy) and
+a deep relu net with N(0, 1) weights (exploding). The recorded statistics are
+checked against norms computed directly from the same batch's gradients.
+"""
+
+import copy
+import io
+import pickle
+import warnings
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.datasets import load_digits, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor
+from sk_deepnet._network import Network
+from sk_deepnet.callbacks import (
+    Callback,
+    GradientHealthWarning,
+    GradientMonitor,
+    make_gradient_health_scorer,
+    vanishing_ratio_scorer,
+)
+
+STATISTICS = (
+    "grad_norms_", "grad_mean_abs_", "grad_max_abs_", "delta_norms_", "layer_gains_",
+    "update_ratios_", "saturation_", "dead_units_", "activation_means_",
+    "activation_stds_",
+)
+SETTINGS = dict(width=64, optimizer="sgd", learning_rate=0.1, batch_size=32, max_iter=5)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=0
+    )
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+
+
+def _fit(X, y, monitor=None, **params):
+    monitor = GradientMonitor() if monitor is None else monitor
+    clf = DeepMLPClassifier(callbacks=[monitor], random_state=0, **{**SETTINGS, **params})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(X, y)
+    return clf, [w.category for w in caught]
+
+
+# ------------------------------------------------------------------ diagnoses
+def test_deep_sigmoid_net_vanishes(digits):
+    X, _, y, _ = digits
+    clf, caught = _fit(X, y, depth=10, activation="sigmoid", init="glorot_uniform")
+    monitor = clf.gradient_monitor_
+    assert monitor.diagnosis_ == "vanishing"
+    assert monitor.vanishing_ratio_ < 1e-3
+    assert monitor.vanishing_layers_[0] and not monitor.vanishing_layers_[-1]
+    assert not monitor.exploding_layers_.any()
+    assert GradientHealthWarning in caught
+    # The ratio is the window median of first over output gradient norms.
+    n = len(monitor.grad_norms_)
+    window = monitor.grad_norms_[n - int(np.ceil(n / 4)) :]
+    assert_allclose(monitor.vanishing_ratio_, np.median(window[:, 0] / window[:, -1]))
+
+
+def test_relu_net_with_he_init_is_healthy(digits):
+    X, _, y, _ = digits
+    clf, caught = _fit(X, y, depth=5, activation="relu", init="he_uniform")
+    monitor = clf.gradient_monitor_
+    assert monitor.diagnosis_ == "healthy"
+    assert not monitor.vanishing_layers_.any() and not monitor.exploding_layers_.any()
+    assert 0.1 < monitor.vanishing_ratio_ < 10
+    assert GradientHealthWarning not in caught
+
+
+def test_deep_relu_net_with_unit_normal_init_explodes(digits):
+    X, _, y, _ = digits
+    clf, caught = _fit(X, y, depth=10, activation="relu", init="normal", init_scale=1.0)
+    monitor = clf.gradient_monitor_
+    assert monitor.diagnosis_ == "exploding"
+    assert monitor.exploding_layers_.all()
+    assert GradientHealthWarning in caught
+    # The estimator diverged and restored its weights, but the monitor kept the
+    # evidence: a first step far larger than the weights, then the batch where
+    # the loss became non-finite.
+    assert monitor.stopped_mid_epoch_
+    assert np.all(monitor.update_ratios_[0] > 1e2)
+    assert not np.isfinite(monitor.grad_norms_[-1]).all()
+    # The error signal grows layer after layer on the way back to the input.
+    assert np.all(monitor.layer_gains_[0, :-1] > 2)
+
+
+def test_tiny_init_vanishes_through_the_error_signal(digits):
+    # N(0, 0.01^2) weights shrink activations and errors alike, so the weight
+    # gradients of the first and last layers are both tiny and similar: only the
+    # back-propagated error signal shows the vanishing.
+    X, _, y, _ = digits
+    clf, _ = _fit(X, y, depth=10, init="normal", init_scale=0.01, max_iter=2)
+    monitor = clf.gradient_monitor_
+    assert monitor.diagnosis_ == "vanishing"
+    assert monitor.vanishing_layers_[0]
+    assert monitor.delta_norms_[-1, 0] < 1e-6 * monitor.delta_norms_[-1, -1]
+
+
+# ------------------------------------------------- the records are the truth
+def test_records_match_norms_computed_from_the_batch(digits):
+    X, _, y, _ = digits
+
+    class WeightsAtFirstGradient(Callback):
+        def on_grad_computed(self, estimator, network, batch):
+            if not hasattr(self, "params_"):
+                self.params_ = network.params.copy()
+
+    clf = DeepMLPClassifier(
+        depth=3, width=[16, 12, 8], activation="tanh", optimizer="sgd", learning_rate=0.05,
+        batch_size=None, max_iter=1, dtype="float64", random_state=0, alpha=1e-3,
+        callbacks=[WeightsAtFirstGradient(), GradientMonitor(warn=False)],
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    monitor = clf.gradient_monitor_
+    before = clf.callbacks_[0].params_
+    assert len(monitor.grad_norms_) == 1  # one full batch, one record
+
+    network = copy.deepcopy(clf._network)
+    network.params[...] = before
+    Y = clf._label_binarizer.transform(y).astype(float)
+    network.loss_and_gradient(X, Y, None, float(len(X)), clf.alpha)
+    grads = network.coef_grads
+    assert_allclose(monitor.grad_norms_[0], [np.linalg.norm(g) for g in grads], rtol=1e-10)
+    assert_allclose(monitor.grad_mean_abs_[0], [np.abs(g).mean() for g in grads], rtol=1e-10)
+    assert_allclose(monitor.grad_max_abs_[0], [np.abs(g).max() for g in grads], rtol=1e-10)
+    deltas = [np.linalg.norm(d) for d in network.last_batch["deltas"]]
+    assert_allclose(monitor.delta_norms_[0], deltas, rtol=1e-10)
+    assert_allclose(monitor.layer_gains_[0, :-1], np.divide(deltas[:-1], deltas[1:]))
+    activations = network.last_batch["a"]
+    assert_allclose(monitor.activation_means_[0, :-1], [a.mean() for a in activations])
+    assert_allclose(monitor.activation_stds_[0, :-1], [a.std() for a in activations])
+    # The update ratio is the real step: one plain SGD step from ``before``.
+    weights_before = Network.__new__(Network)
+    weights_before.__setstate__({**network.__getstate__(), "params": before})
+    steps = [np.linalg.norm(a - b) / np.linalg.norm(b)
+             for a, b in zip(clf.coefs_, weights_before.coefs)]
+    assert_allclose(monitor.update_ratios_[0], steps, rtol=1e-8)
+    sgd_steps = [0.05 * np.linalg.norm(g) / np.linalg.norm(w)
+                 for g, w in zip(grads, weights_before.coefs)]
+    assert_allclose(monitor.update_ratios_[0], sgd_steps, rtol=1e-8)
+
+
+def test_gradients_are_recorded_before_clipping_and_steps_after(digits):
+    X, _, y, _ = digits
+    lr, clip = 0.1, 1e-3
+    clf, _ = _fit(X, y, depth=2, width=16, batch_size=None, max_iter=1, clip_grad_norm=clip,
+                  learning_rate=lr, dtype="float64", monitor=GradientMonitor(warn=False))
+    monitor = clf.gradient_monitor_
+    total = np.sqrt(np.sum(monitor.grad_norms_[0] ** 2))
+    assert total > 100 * clip  # the recorded gradient is the unclipped one
+    weight_norms = np.array([np.linalg.norm(w) for w in clf.coefs_])
+    steps = monitor.update_ratios_[0] * weight_norms  # ~ ||W_before||, steps are tiny
+    # The clipped step has norm lr * clip over all parameters, so at most that
+    # over the weight matrices, and close to it since weights dominate.
+    assert np.sqrt(np.sum(steps**2)) <= lr * clip * (1 + 1e-3)
+    assert np.sqrt(np.sum(steps**2)) > 0.5 * lr * clip
+
+
+def test_record_frequency_and_layout(digits):
+    X, _, y, _ = digits
+    n_batches = int(np.ceil(len(X) / 32))
+    clf, _ = _fit(X, y, depth=3, width=16, max_iter=3, optimizer="adam", learning_rate=1e-3)
+    monitor = clf.gradient_monitor_
+    # "epoch": the first batch of each epoch.
+    assert_array_equal(monitor.record_epochs_, [0, 1, 2])
+    assert_array_equal(monitor.record_iterations_, [0, n_batches, 2 * n_batches])
+    for name in STATISTICS:
+        assert getattr(monitor, name).shape == (3, 4), name
+    assert monitor.n_layers_ == 4 and monitor.activation_ == "relu"
+    # Values that have no meaning are NaN: the output layer's activations and
+    # gain, relu saturation; the others are finite.
+    assert np.isnan(monitor.layer_gains_[:, -1]).all()
+    assert np.isnan(monitor.saturation_).all()
+    for name in ("dead_units_", "activation_means_", "activation_stds_"):
+        values = getattr(monitor, name)
+        assert np.isnan(values[:, -1]).all() and np.isfinite(values[:, :-1]).all()
+    for name in ("grad_norms_", "delta_norms_", "update_ratios_"):
+        assert (getattr(monitor, name) > 0).all()
+
+    clf, _ = _fit(X, y, depth=2, width=16, max_iter=2, activation="sigmoid",
+                  monitor=GradientMonitor(record_every=7, warn=False))
+    monitor = clf.gradient_monitor_
+    assert_array_equal(monitor.record_iterations_, np.arange(0, 2 * n_batches, 7))
+    assert_array_equal(monitor.record_epochs_, monitor.record_iterations_ // n_batches)
+    assert np.isnan(monitor.dead_units_).all()
+    assert np.isfinite(monitor.saturation_[:, :-1]).all()
+
+
+def _hand_made_record(activation, hidden_values, margin=0.01):
+    """Record one batch whose hidden activations are ``hidden_values``."""
+    rng = np.random.default_rng(0)
+    n, width = hidden_values.shape
+    network = Network([3, width, 2], activation, "softmax_cross_entropy", dtype=np.float64)
+    network.initialize(rng, "glorot_uniform")
+    X = rng.normal(size=(n, 3))
+    network.loss_and_gradient(X, np.eye(2)[np.arange(n) % 2], None, float(n))
+    network.last_batch["a"][0][:n] = hidden_values
+    monitor = GradientMonitor(saturation_margin=margin, warn=False)
+    estimator = SimpleNamespace(n_layers_=3, activation=activation)
+    monitor.on_fit_begin(estimator)
+    monitor.on_epoch_begin(estimator, 0)
+    monitor.on_grad_computed(estimator, network, 0)
+    monitor.on_batch_end(estimator, network, 0, 1.0)
+    monitor.on_epoch_end(estimator, 0, 1.0)
+    return monitor
+
+
+def test_saturation_counts_outputs_within_the_margin_of_the_bounds():
+    values = np.array([[0.001, 0.5, 0.995, 0.98], [0.02, 0.009, 0.3, 0.999]])
+    monitor = _hand_made_record("sigmoid", values, margin=0.01)
+    assert monitor.saturation_[0, 0] == pytest.approx(4 / 8)
+    monitor = _hand_made_record("sigmoid", values, margin=0.025)
+    assert monitor.saturation_[0, 0] == pytest.approx(6 / 8)
+    tanh = np.array([[-0.995, 0.0, 0.999, 0.5]])
+    assert _hand_made_record("tanh", tanh).saturation_[0, 0] == pytest.approx(2 / 4)
+    assert np.isnan(_hand_made_record("tanh", tanh).dead_units_[0, 0])
+
+
+def test_dead_units_are_non_positive_for_every_sample():
+    values = np.array([[0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 2.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+    assert _hand_made_record("relu", values).dead_units_[0, 0] == pytest.approx(2 / 4)
+    leaky = np.array([[-0.01, 1.0, -0.02], [-0.03, -0.01, 0.5]])
+    assert _hand_made_record("leaky_relu", leaky).dead_units_[0, 0] == pytest.approx(1 / 3)
+
+
+def _monitor_with_records(grad_norms, delta_norms=None, update_ratios=None, **params):
+    """A monitor whose records are the given per-layer values (one row each)."""
+    grad_norms = np.asarray(grad_norms, dtype=float)
+    n_records, n_layers = grad_norms.shape
+    monitor = GradientMonitor(warn=False, **params)
+    monitor.on_fit_begin(SimpleNamespace(n_layers_=n_layers + 1, activation="relu"))
+    for r in range(n_records):
+        monitor._new_record(r)
+    buffers = monitor._buffers
+    buffers["grad_norms"][:n_records] = grad_norms
+    buffers["delta_norms"][:n_records] = grad_norms if delta_norms is None else delta_norms
+    buffers["update_ratios"][:n_records] = 1e-3 if update_ratios is None else update_ratios
+    monitor._publish()
+    return monitor
+
+
+FLAT = [[1.0, 1.0, 1.0]] * 4  # four records of three layers, all alike
+CALM = [[1e-3] * 3] * 4  # update ratios by the CS231n rule of thumb
+
+
+@pytest.mark.parametrize(
+    "records, params, diagnosis, flagged",
+    [
+        (dict(grad_norms=[[1.0, 2.0, 1.0]] * 4), {}, "healthy", [0, 0, 0]),
+        (dict(grad_norms=[[1e-3, 0.5, 1.0]] * 4), {}, "vanishing", [1, 0, 0]),
+        (dict(grad_norms=[[1e-3, 0.5, 1.0]] * 4), dict(vanishing_threshold=1e-4),
+         "healthy", [0, 0, 0]),
+        # the error signal vanishes although the weight gradients do not
+        (dict(grad_norms=FLAT, delta_norms=[[1e-5, 1e-3, 1.0]] * 4), {}, "vanishing",
+         [1, 1, 0]),
+        (dict(grad_norms=[[1e3, 1.0, 1.0]] * 4), {}, "exploding", [1, 0, 0]),
+        (dict(grad_norms=FLAT, delta_norms=[[1e4, 30.0, 1.0]] * 4), {}, "exploding",
+         [1, 0, 0]),
+        (dict(grad_norms=FLAT, update_ratios=[[2.0, 1e-3, 1e-3]] * 4), {}, "exploding",
+         [1, 0, 0]),
+        (dict(grad_norms=FLAT, update_ratios=[[2.0, 1e-3, 1e-3]] * 4),
+         dict(max_update_ratio=3.0), "healthy", [0, 0, 0]),
+        # growth of every layer alike: only the growth criterion sees it
+        (dict(grad_norms=[[1.0] * 3, [1e5] * 3, [1e5] * 3]), {}, "exploding", [1, 1, 1]),
+        (dict(grad_norms=[[1.0] * 3, [1e5] * 3, [1e5] * 3]), dict(growth_threshold=1e6),
+         "healthy", [0, 0, 0]),
+        # a vanished layer that recovers does not count as growth
+        (dict(grad_norms=[[1e-6, 1.0, 1.0]] + FLAT[:3]), {}, "healthy", [0, 0, 0]),
+        # a non-finite record anywhere marks its layers, outside the window too
+        (dict(grad_norms=[[np.nan, 1.0, 1.0]] + FLAT * 2), {}, "exploding", [1, 0, 0]),
+        (dict(grad_norms=FLAT, update_ratios=[[np.inf, 1e-3, 1e-3]] + CALM[:3]), {},
+         "exploding", [1, 0, 0]),
+        # only the last quarter of the records is summarized: early vanishing is forgiven
+        (dict(grad_norms=[[1e-4, 1.0, 1.0]] * 6 + FLAT[:2]), {}, "healthy", [0, 0, 0]),
+        (dict(grad_norms=FLAT + [[1.0] * 3, [1e-4, 1.0, 1.0], [1e-4, 1.0, 1.0]]), {},
+         "vanishing", [1, 0, 0]),
+    ],
+)
+def test_diagnosis_criteria(records, params, diagnosis, flagged):
+    monitor = _monitor_with_records(**records, **params)
+    assert monitor.diagnosis_ == diagnosis
+    flags = monitor.exploding_layers_ if diagnosis == "exploding" else monitor.vanishing_layers_
+    assert_array_equal(flags, np.array(flagged, dtype=bool))
+    assert not (monitor.exploding_layers_ & monitor.vanishing_layers_).any()
+
+
+# ----------------------------------------------------- sklearn conventions
+def test_the_monitor_passed_as_a_parameter_is_untouched(digits):
+    X, _, y, _ = digits
+    monitor = GradientMonitor(record_every=3, vanishing_threshold=1e-3, warn=False)
+    params, state = monitor.get_params(), dict(vars(monitor))
+    clf, _ = _fit(X[:300], y[:300], depth=2, width=8, max_iter=2, monitor=monitor)
+    assert monitor.get_params() == params and vars(monitor) == state
+    assert not [k for k in vars(monitor) if k.endswith("_")]
+    assert clf.callbacks[0] is monitor
+    assert clf.gradient_monitor_ is clf.callbacks_[0] and clf.gradient_monitor_ is not monitor
+    assert clf.gradient_monitor_.get_params() == params
+    cloned = clone(clf)
+    assert cloned.callbacks[0].get_params() == params
+    assert not hasattr(cloned, "gradient_monitor_")
+
+
+def test_pickle_keeps_every_attribute_and_recording_continues(digits):
+    X, _, y, _ = digits
+    clf = DeepMLPClassifier(depth=2, width=8, batch_size=64, random_state=0,
+                            callbacks=[GradientMonitor(warn=False)])
+    classes = np.unique(y)
+    clf.partial_fit(X, y, classes=classes)
+    clf.partial_fit(X, y)
+    monitor = clf.gradient_monitor_
+    assert len(monitor.grad_norms_) == 2 and monitor.diagnosis_ == "healthy"
+    restored = pickle.loads(pickle.dumps(clf))
+    again = restored.gradient_monitor_
+    for name in (*STATISTICS, "record_epochs_", "record_iterations_", "relative_grad_norms_",
+                 "vanishing_layers_", "exploding_layers_"):
+        assert_array_equal(getattr(again, name), getattr(monitor, name), err_msg=name)
+    for name in ("vanishing_ratio_", "diagnosis_", "n_layers_", "activation_"):
+        assert getattr(again, name) == getattr(monitor, name)
+    assert again.report() == monitor.report()
+    restored.partial_fit(X, y)
+    assert_array_equal(restored.gradient_monitor_.record_epochs_, [0, 1, 2])
+    assert_array_equal(restored.gradient_monitor_.grad_norms_[:2], monitor.grad_norms_)
+
+
+def test_warm_start_continues_the_records(digits):
+    X, _, y, _ = digits
+    clf, _ = _fit(X[:300], y[:300], depth=2, width=8, max_iter=2, warm_start=True,
+                  monitor=GradientMonitor(warn=False))
+    first = clf.gradient_monitor_
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X[:300], y[:300])
+    assert clf.gradient_monitor_ is first
+    assert_array_equal(first.record_epochs_, [0, 1, 2, 3])
+
+
+def test_regressor_with_several_outputs():
+    X, Y = make_regression(200, 6, n_targets=3, random_state=0)
+    reg = DeepMLPRegressor(depth=3, width=16, max_iter=3, random_state=0,
+                           callbacks=[GradientMonitor(record_every=2, warn=False)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, Y / Y.std(axis=0))
+    monitor = reg.gradient_monitor_
+    assert monitor.grad_norms_.shape[1] == 4 and np.isfinite(monitor.grad_norms_).all()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [dict(record_every=0), dict(record_every="batch"), dict(vanishing_threshold=2.0),
+     dict(exploding_threshold=0.5), dict(saturation_margin=-0.1), dict(warn="yes")],
+)
+def test_invalid_parameters_are_rejected_at_fit(digits, params):
+    X, _, y, _ = digits
+    clf = DeepMLPClassifier(depth=1, width=4, max_iter=1, callbacks=[GradientMonitor(**params)])
+    name = next(iter(params))
+    with pytest.raises(ValueError, match=name):
+        clf.fit(X[:50], y[:50])
+
+
+# ------------------------------------------------------- warnings and report
+def test_health_warning_can_be_an_error_or_switched_off(digits):
+    X, _, y, _ = digits
+    params = dict(depth=10, activation="sigmoid", init="glorot_uniform", max_iter=2)
+    clf = DeepMLPClassifier(callbacks=[GradientMonitor()], random_state=0,
+                            **{**SETTINGS, **params})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("error", GradientHealthWarning)
+        with pytest.raises(GradientHealthWarning, match="Vanishing gradients in hidden 1"):
+            clf.fit(X, y)
+    _, caught = _fit(X, y, monitor=GradientMonitor(warn=False), **params)
+    assert GradientHealthWarning not in caught
+    assert issubclass(GradientHealthWarning, UserWarning)
+
+
+def test_report_is_a_per_layer_table(digits):
+    X, _, y, _ = digits
+    clf, _ = _fit(X, y, depth=10, activation="sigmoid", init="glorot_uniform", max_iter=2,
+                  monitor=GradientMonitor(warn=False))
+    stream = io.StringIO()
+    text = clf.gradient_monitor_.report(file=stream)
+    assert stream.getvalue() == text + "\n"
+    lines = text.splitlines()
+    rows = [line for line in lines if line.startswith(("hidden", "output"))]
+    assert len(rows) == 11
+    assert rows[0].endswith("VANISHING") and not rows[-1].endswith("VANISHING")
+    assert "diagnosis: vanishing" in lines[-1]
+    with pytest.raises(ValueError, match="no records"):
+        GradientMonitor().report()
+
+
+# ------------------------------------------------------------------- scorer
+def test_scorer_reads_the_monitor_through_pipelines(digits):
+    X, _, y, _ = digits
+    pipe = make_pipeline(
+        StandardScaler(),
+        DeepMLPClassifier(depth=2, width=8, max_iter=1, random_state=0,
+                          callbacks=[GradientMonitor(warn=False)]),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        pipe.fit(X, y)
+    ratio = pipe[-1].gradient_monitor_.vanishing_ratio_
+    assert vanishing_ratio_scorer(pipe, X, y) == pytest.approx(np.log10(ratio))
+    assert make_gradient_health_scorer("healthy")(pipe, X, y) == 1.0
+    update = make_gradient_health_scorer("update_ratio")(pipe, X, y)
+    assert -6 < update < 0
+    bare = DeepMLPClassifier(depth=1, width=4, max_iter=1).fit(X[:50], y[:50])
+    with pytest.raises(ValueError, match="no fitted gradient monitor"):
+        vanishing_ratio_scorer(make_pipeline(StandardScaler(), bare), X, y)
+    with pytest.raises(ValueError, match="metric must be one of"):
+        make_gradient_health_scorer("accuracy")
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_grid_search_tabulates_accuracy_and_vanishing_ratio(digits, n_jobs):
+    X, _, y, _ = digits
+    clf = DeepMLPClassifier(width=16, activation="sigmoid", max_iter=2, batch_size=32,
+                            random_state=0, callbacks=[GradientMonitor(warn=False)])
+    search = GridSearchCV(
+        clf,
+        {"depth": [1, 8], "optimizer": ["sgd", "adam"]},
+        scoring={"accuracy": "accuracy", "vanishing_ratio": vanishing_ratio_scorer},
+        refit="accuracy", cv=2, n_jobs=n_jobs, error_score="raise",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X[:600], y[:600])
+    results = search.cv_results_
+    ratios = np.asarray(results["mean_test_vanishing_ratio"])
+    assert np.isfinite(ratios).all()
+    depths = np.asarray(results["param_depth"], dtype=int)
+    # Deeper sigmoid nets: the first layer gets relatively smaller gradients.
+    assert ratios[depths == 8].max() < ratios[depths == 1].min()
+    assert "mean_test_accuracy" in results

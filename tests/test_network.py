@@ -1,0 +1,469 @@
+"""Tests of the network's numerics: gradients, initializers, activations, layers.
+
+The gradient checks compare :meth:`Network.loss_and_gradient` with central finite
+differences of the loss in float64, for every activation, loss, normalization,
+dropout (a fixed mask: the same rng seed in every call) and residual layout.
+"""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy import integrate, stats
+from scipy.special import expit
+
+from sk_deepnet._activations import (
+    ACTIVATIONS,
+    DERIVATIVES,
+    GAINS,
+    LEAKY_RELU_SLOPE,
+    SELU_ALPHA,
+    SELU_SCALE,
+    canonical_activation,
+)
+from sk_deepnet._estimators import _clip_by_global_norm
+from sk_deepnet._initializers import INITIALIZERS, resolve_init
+from sk_deepnet._layers import BatchNorm, LayerNorm, dropout_mask
+from sk_deepnet._losses import LOSSES
+from sk_deepnet._network import Network
+
+N_SAMPLES = 7
+DROPOUT_SEED = 5
+
+
+# ------------------------------------------------------------ gradient checks
+def _make_network(sizes, activation="tanh", loss="softmax_cross_entropy", seed=0, **kw):
+    """A float64 network whose biases and norm scales/shifts are not trivial."""
+    net = Network(sizes, activation, loss, dtype=np.float64, **kw)
+    rng = np.random.default_rng(seed)
+    net.initialize(rng, resolve_init("auto", activation))
+    for b in net.intercepts:
+        b[...] = rng.normal(0, 0.3, b.shape)
+    for norm in net.norms:
+        norm.gamma[...] = rng.uniform(0.5, 1.5, norm.gamma.shape)
+        norm.beta[...] = rng.normal(0, 0.3, norm.beta.shape)
+    return net
+
+
+def _data(net, seed=1, weighted=False):
+    rng = np.random.default_rng(seed)
+    n_in, n_out = net.layer_sizes[0], net.layer_sizes[-1]
+    X = rng.normal(size=(N_SAMPLES, n_in))
+    if net.loss == "softmax_cross_entropy":
+        Y = np.eye(n_out)[rng.integers(0, n_out, N_SAMPLES)]
+    elif net.loss == "logistic_cross_entropy":
+        Y = (rng.random((N_SAMPLES, n_out)) < 0.5).astype(float)
+    else:
+        Y = rng.normal(size=(N_SAMPLES, n_out))
+    sample_weight = rng.uniform(0.2, 3.0, N_SAMPLES) if weighted else None
+    weight_sum = N_SAMPLES if sample_weight is None else float(sample_weight.sum())
+    return X, Y, sample_weight, weight_sum
+
+
+def _check_gradient(net, weighted=False, alpha=0.0, eps=1e-6):
+    X, Y, sw, weight_sum = _data(net, weighted=weighted)
+
+    def loss():
+        # A fresh generator with a fixed seed: the same dropout mask in every call.
+        rng = np.random.default_rng(DROPOUT_SEED)
+        return net.loss_and_gradient(X, Y, sw, weight_sum, alpha, rng)
+
+    loss()
+    analytic = net.grads.copy()
+    numeric = np.empty_like(analytic)
+    params = net.params
+    for i in range(params.size):
+        old = params[i]
+        params[i] = old + eps
+        plus = loss()
+        params[i] = old - eps
+        minus = loss()
+        params[i] = old
+        numeric[i] = (plus - minus) / (2 * eps)
+    # Most parameters must matter, or the check would be vacuous. (Not all: a
+    # relu unit can be dead on the whole batch, and a bias before batch norm has
+    # zero gradient since the batch mean is subtracted.)
+    assert np.count_nonzero(numeric) > 0.75 * numeric.size
+    scale = max(1.0, np.abs(numeric).max())
+    assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-7 * scale)
+    return analytic
+
+
+ALL_ACTIVATIONS = sorted(ACTIVATIONS)
+ALL_LOSSES = sorted(LOSSES)
+
+
+@pytest.mark.parametrize("loss", ALL_LOSSES)
+@pytest.mark.parametrize("activation", ALL_ACTIVATIONS)
+def test_gradient_every_activation_and_loss(activation, loss):
+    _check_gradient(_make_network([4, 6, 5, 3], activation, loss))
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("loss", ALL_LOSSES)
+def test_gradient_sample_weight_and_l2(loss, weighted, alpha):
+    _check_gradient(_make_network([4, 6, 5, 3], "sigmoid", loss), weighted, alpha)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("normalization", ["batch", "layer"])
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "selu"])
+def test_gradient_normalization_training_mode(activation, normalization, weighted):
+    net = _make_network([4, 6, 5, 5, 3], activation, normalization=normalization)
+    _check_gradient(net, weighted=weighted, alpha=0.1)
+    hidden_bias_grads = net._views(net.grads)["b"][:-1]
+    if normalization == "batch":  # shifted out by the (weighted) batch mean
+        for grad in hidden_bias_grads:
+            assert_allclose(grad, 0, atol=1e-12)
+    else:
+        assert all(np.abs(grad).max() > 1e-6 for grad in hidden_bias_grads)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "gelu"])
+def test_gradient_dropout_with_fixed_mask(activation):
+    net = _make_network([4, 8, 8, 3], activation, dropout=0.4)
+    _check_gradient(net, alpha=0.1)
+    # The mask really dropped units (a test of dropout, not of a plain net).
+    assert any(np.any(m == 0) for m in net.last_batch["mask"] if m is not None)
+
+
+@pytest.mark.parametrize("block_size", [1, 2, 3])
+@pytest.mark.parametrize(
+    "sizes",
+    [[4, 5, 5, 5, 5, 5, 3], [4, 5, 6, 4, 6, 5, 3]],
+    ids=["equal-widths", "projections"],
+)
+def test_gradient_residual(sizes, block_size):
+    net = _make_network(sizes, "tanh", residual=True, residual_block_size=block_size)
+    has_projection = any(p is not None for p in net.projections)
+    assert has_projection == (sizes[1] != sizes[2] or sizes[3] != sizes[4])
+    assert len(net.blocks) > 0
+    _check_gradient(net, alpha=0.1)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(normalization="batch", dropout=0.3, residual=True, residual_block_size=2),
+        dict(normalization="layer", dropout=0.3, residual=True, residual_block_size=1),
+        dict(normalization="batch", residual=True, residual_block_size=3),
+    ],
+    ids=["batch-dropout-res2", "layer-dropout-res1", "batch-res3"],
+)
+@pytest.mark.parametrize("loss", ALL_LOSSES)
+def test_gradient_combinations(kw, loss):
+    net = _make_network([4, 6, 5, 6, 6, 4, 3], "elu", loss, **kw)
+    _check_gradient(net, weighted=True, alpha=0.2)
+
+
+# ------------------------------------------------------------- initializers
+FAN_IN, FAN_OUT = 300, 500
+EXPECTED_STD = {
+    "glorot_uniform": np.sqrt(2 / (FAN_IN + FAN_OUT)),
+    "glorot_normal": np.sqrt(2 / (FAN_IN + FAN_OUT)),
+    "he_uniform": np.sqrt(2 / FAN_IN),
+    "he_normal": np.sqrt(2 / FAN_IN),
+    "lecun_normal": np.sqrt(1 / FAN_IN),
+    "normal": 0.37,  # the init_scale passed below
+}
+UNIFORM_LIMIT = {
+    "glorot_uniform": np.sqrt(6 / (FAN_IN + FAN_OUT)),
+    "he_uniform": np.sqrt(6 / FAN_IN),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_STD))
+def test_initializer_std_matches_its_formula(name):
+    W = INITIALIZERS[name](np.random.default_rng(0), FAN_IN, FAN_OUT, np.float64, 0.37)
+    assert W.shape == (FAN_IN, FAN_OUT)
+    # 150,000 draws: the std estimate is within ~0.5% (4 standard errors).
+    assert W.std() == pytest.approx(EXPECTED_STD[name], rel=0.01)
+    assert abs(W.mean()) < 0.01 * EXPECTED_STD[name]
+    if name in UNIFORM_LIMIT:
+        assert np.abs(W).max() <= UNIFORM_LIMIT[name]
+        assert np.abs(W).max() > 0.99 * UNIFORM_LIMIT[name]
+    else:  # normal: about 0.27% of the draws beyond 3 std
+        assert np.mean(np.abs(W) > 3 * EXPECTED_STD[name]) == pytest.approx(0.0027, abs=0.001)
+
+
+@pytest.mark.parametrize("shape", [(30, 50), (50, 30), (40, 40)])
+def test_orthogonal_is_orthogonal_times_gain(shape):
+    gain = 1.7
+    W = INITIALIZERS["orthogonal"](np.random.default_rng(0), *shape, np.float64, None, gain)
+    small = min(shape)
+    gram = W @ W.T if shape[0] <= shape[1] else W.T @ W
+    assert_allclose(gram, gain**2 * np.eye(small), atol=1e-10)
+
+
+def test_initializers_keep_dtype_and_differ_with_the_seed():
+    for name, init in INITIALIZERS.items():
+        a = init(np.random.default_rng(0), 8, 9, np.float32, 0.1, 1.0)
+        b = init(np.random.default_rng(1), 8, 9, np.float32, 0.1, 1.0)
+        assert a.dtype == np.float32, name
+        assert not np.array_equal(a, b), name
+
+
+@pytest.mark.parametrize(
+    "activation, expected",
+    [
+        ("relu", "he_uniform"),
+        ("leaky_relu", "he_uniform"),
+        ("elu", "he_uniform"),
+        ("gelu", "he_uniform"),
+        ("softplus", "he_uniform"),
+        ("selu", "lecun_normal"),
+        ("sigmoid", "glorot_uniform"),
+        ("logistic", "glorot_uniform"),
+        ("tanh", "glorot_uniform"),
+        ("identity", "glorot_uniform"),
+    ],
+)
+def test_auto_init_picks_the_scheme_of_the_activation(activation, expected):
+    assert resolve_init("auto", activation) == expected
+    assert resolve_init("orthogonal", activation) == "orthogonal"
+
+
+def test_network_initialize_uses_gain_for_hidden_layers_only():
+    net = Network([40, 60, 60, 10], "tanh", "softmax_cross_entropy",
+                  normalization="layer", dtype=np.float64)
+    net.params[...] = 7.0  # initialize must overwrite everything
+    net.initialize(np.random.default_rng(0), "orthogonal")
+    gain = GAINS["tanh"]
+    assert_allclose(net.coefs[0] @ net.coefs[0].T, gain**2 * np.eye(40), atol=1e-10)
+    assert_allclose(net.coefs[1].T @ net.coefs[1], gain**2 * np.eye(60), atol=1e-10)
+    assert_allclose(net.coefs[2].T @ net.coefs[2], np.eye(10), atol=1e-10)  # output: gain 1
+    for b in net.intercepts:
+        assert_array_equal(b, 0)
+    for norm in net.norms:
+        assert_array_equal(norm.gamma, 1)
+        assert_array_equal(norm.beta, 0)
+
+
+def test_network_initialize_normal_uses_init_scale():
+    net = Network([200, 300, 300, 5], "relu", "softmax_cross_entropy", dtype=np.float64)
+    net.initialize(np.random.default_rng(0), "normal", init_scale=0.05)
+    for W in net.coefs[:2]:
+        assert W.std() == pytest.approx(0.05, rel=0.02)
+
+
+# -------------------------------------------------------------- activations
+Z = np.concatenate([np.linspace(-6, 6, 241), [-40.0, -1e-3, 1e-3, 40.0]])
+
+
+def _reference(name, z):
+    """The activations written from their textbook definitions."""
+    with np.errstate(over="ignore"):
+        return {
+            "identity": z,
+            "sigmoid": 1 / (1 + np.exp(-z)),
+            "tanh": (np.exp(z) - np.exp(-z)) / (np.exp(z) + np.exp(-z)),
+            "relu": np.where(z > 0, z, 0.0),
+            "leaky_relu": np.where(z > 0, z, 0.01 * z),
+            "elu": np.where(z > 0, z, np.exp(z) - 1),
+            "selu": 1.0507009873554805 * np.where(z > 0, z, 1.6732632423543772 * (np.exp(z) - 1)),
+            "gelu": z * stats.norm.cdf(z),
+            "softplus": np.log(1 + np.exp(z)),
+        }[name]
+
+
+@pytest.mark.parametrize("name", ALL_ACTIVATIONS)
+def test_activation_forward_matches_definition(name):
+    out = np.empty_like(Z)
+    ACTIVATIONS[name](Z, out)
+    assert_allclose(out, _reference(name, Z), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", ALL_ACTIVATIONS)
+def test_activation_is_stable_for_huge_inputs(name):
+    z = np.array([-1e30, -800.0, 800.0, 1e30], dtype=np.float32)
+    out = np.empty_like(z)
+    with np.errstate(over="raise", invalid="raise"):
+        ACTIVATIONS[name](z, out)
+    assert not np.isnan(out).any()
+
+
+@pytest.mark.parametrize("name", ALL_ACTIVATIONS)
+def test_activation_derivative_matches_finite_differences(name):
+    z = Z[np.abs(Z) > 1e-2]  # away from the kinks of the relu family at 0
+    a = np.empty_like(z)
+    ACTIVATIONS[name](z, a)
+    delta = np.ones_like(z)
+    DERIVATIVES[name](z, a, delta)
+    h = 1e-6
+    numeric = (_reference(name, z + h) - _reference(name, z - h)) / (2 * h)
+    assert_allclose(delta, numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_selu_constants_make_it_self_normalizing():
+    # Klambauer et al. (2017): for z ~ N(0, 1), selu(z) has mean 0 and variance 1.
+    def selu(z):
+        out = np.empty(1)
+        ACTIVATIONS["selu"](np.array([z]), out)
+        return out[0]
+
+    mean = integrate.quad(lambda z: selu(z) * stats.norm.pdf(z), -np.inf, np.inf)[0]
+    second = integrate.quad(lambda z: selu(z) ** 2 * stats.norm.pdf(z), -np.inf, np.inf)[0]
+    assert abs(mean) < 1e-7
+    assert second == pytest.approx(1.0, abs=1e-7)
+    assert SELU_ALPHA == pytest.approx(1.6732632423543772, rel=1e-15)
+    assert SELU_SCALE == pytest.approx(1.0507009873554805, rel=1e-15)
+
+
+def test_gelu_is_exact_not_the_tanh_approximation():
+    z = np.array([-2.0, -0.5, 1.0, 1.5])
+    out = np.empty_like(z)
+    ACTIVATIONS["gelu"](z, out)
+    tanh_approx = 0.5 * z * (1 + np.tanh(np.sqrt(2 / np.pi) * (z + 0.044715 * z**3)))
+    assert_allclose(out, z * stats.norm.cdf(z), rtol=1e-14)
+    assert np.abs(out - tanh_approx).max() > 1e-5  # the two really differ here
+
+
+def test_leaky_relu_slope_and_logistic_alias():
+    assert LEAKY_RELU_SLOPE == 0.01
+    assert canonical_activation("logistic") == "sigmoid"
+    assert canonical_activation("tanh") == "tanh"
+    out = np.empty(3)
+    ACTIVATIONS["sigmoid"](np.array([-1.0, 0.0, 2.0]), out)
+    assert_allclose(out, expit([-1.0, 0.0, 2.0]))
+
+
+# ------------------------------------------------------------ normalization
+def _batch_norm(width, rng):
+    gamma, beta = rng.uniform(0.5, 2, width), rng.normal(0, 1, width)
+    return BatchNorm(gamma, beta, np.empty(width), np.empty(width),
+                     np.zeros(width), np.ones(width))
+
+
+def test_batch_norm_training_normalizes_and_updates_running_statistics():
+    rng = np.random.default_rng(0)
+    bn = _batch_norm(5, rng)
+    z = rng.normal(3.0, 2.0, (64, 5))
+    out = np.empty_like(z)
+    bn.forward(z, out, {"normalized": np.empty_like(z)}, train=True)
+    xhat = (out - bn.beta) / bn.gamma
+    assert_allclose(xhat.mean(axis=0), 0, atol=1e-12)
+    assert_allclose(xhat.var(axis=0), z.var(axis=0) / (z.var(axis=0) + bn.eps), rtol=1e-12)
+    # The documented convention (PyTorch's): momentum 0.1, unbiased batch variance.
+    m = 0.1
+    assert_allclose(bn.running_mean, m * z.mean(axis=0))
+    assert_allclose(bn.running_var, (1 - m) + m * z.var(axis=0, ddof=1))
+
+
+def test_batch_norm_inference_uses_running_statistics():
+    rng = np.random.default_rng(1)
+    bn = _batch_norm(4, rng)
+    bn.running_mean[...] = rng.normal(size=4)
+    bn.running_var[...] = rng.uniform(0.5, 3, 4)
+    mean, var = bn.running_mean.copy(), bn.running_var.copy()
+    z = rng.normal(size=(10, 4))
+    out = np.empty_like(z)
+    bn.forward(z, out, None, train=False)
+    expected = bn.gamma * (z - mean) / np.sqrt(var + bn.eps) + bn.beta
+    assert_allclose(out, expected, rtol=1e-12)
+    assert_array_equal(bn.running_mean, mean)  # prediction never updates them
+    assert_array_equal(bn.running_var, var)
+
+
+def _trained_network(normalization, dropout=0.0, seed=0):
+    """A float64 net after a few training-mode batches (running stats updated)."""
+    net = _make_network([6, 16, 16, 3], "relu", normalization=normalization,
+                        dropout=dropout, seed=seed)
+    rng = np.random.default_rng(seed)
+    for _ in range(5):
+        X = rng.normal(1.0, 2.0, (32, 6))
+        Y = np.eye(3)[rng.integers(0, 3, 32)]
+        net.loss_and_gradient(X, Y, None, 32, 0.0, rng)
+        net.params -= 0.1 * net.grads
+    return net
+
+
+def test_batch_norm_predictions_do_not_depend_on_the_batch():
+    net = _trained_network("batch")
+    assert not np.allclose(net.running_means[0], 0)  # the statistics were learned
+    X = np.random.default_rng(3).normal(1.0, 2.0, (25, 6))
+    together = net.predict_logits(X)
+    one_by_one = np.vstack([net.predict_logits(X[i : i + 1]) for i in range(len(X))])
+    assert_allclose(together, one_by_one, rtol=1e-12, atol=1e-12)
+    assert_allclose(net.predict_logits(X[5:9]), together[5:9], rtol=1e-12, atol=1e-12)
+
+
+def test_layer_norm_output_has_zero_mean_unit_variance_per_sample():
+    rng = np.random.default_rng(0)
+    width = 50
+    ln = LayerNorm(np.ones(width), np.zeros(width), np.empty(width), np.empty(width))
+    z = rng.normal(4.0, 3.0, (20, width)) * rng.uniform(0.1, 10, (20, 1))
+    out = np.empty_like(z)
+    ln.forward(z, out, None, train=False)
+    assert_allclose(out.mean(axis=1), 0, atol=1e-12)
+    assert_allclose(out.std(axis=1), 1, rtol=1e-4)
+    # gamma and beta scale and shift each feature.
+    ln.gamma[...] = rng.uniform(0.5, 2, width)
+    ln.beta[...] = rng.normal(size=width)
+    out2 = np.empty_like(z)
+    ln.forward(z, out2, None, train=False)
+    assert_allclose(out2, out * ln.gamma + ln.beta, rtol=1e-12)
+
+
+def test_layer_norm_train_and_predict_agree_and_ignore_other_rows():
+    net = _trained_network("layer")
+    X = np.random.default_rng(4).normal(size=(9, 6))
+    ws = net._new_workspace(9, train=True)
+    train_logits = net.forward(X, ws, train=True).copy()
+    assert_allclose(net.predict_logits(X), train_logits, rtol=1e-12)
+    assert_allclose(net.predict_logits(X[:1]), train_logits[:1], rtol=1e-12)
+
+
+# ------------------------------------------------------------------ dropout
+@pytest.mark.parametrize("rate", [0.1, 0.5, 0.8])
+def test_dropout_mask_rate_and_inverted_scaling(rate):
+    mask = dropout_mask(np.random.default_rng(0), (400, 500), rate, np.dtype(np.float64))
+    zero = mask == 0
+    # 200,000 draws: the fraction is within 0.005 of the rate (> 5 standard errors).
+    assert zero.mean() == pytest.approx(rate, abs=0.005)
+    assert_allclose(mask[~zero], 1 / (1 - rate))
+    assert mask.mean() == pytest.approx(1.0, abs=0.02)  # expectation preserved
+
+
+def test_dropout_in_training_only():
+    net = _make_network([6, 200, 200, 3], "sigmoid", dropout=0.3)
+    X = np.random.default_rng(0).normal(size=(50, 6))
+    ws = net._new_workspace(50, train=True)
+    net.forward(X, ws, train=True, rng=np.random.default_rng(1))
+    h = ws["dropped"][0]
+    # sigmoid outputs are never 0: every zero was dropped, the rest rescaled.
+    assert (h == 0).mean() == pytest.approx(0.3, abs=0.02)
+    kept = h != 0
+    assert_allclose(h[kept], ws["a"][0][kept] / 0.7)
+    # Prediction: no dropout, deterministic, equal to the same net without dropout.
+    plain = Network(net.layer_sizes, "sigmoid", "softmax_cross_entropy", dtype=np.float64)
+    plain.params[...] = net.params
+    assert_array_equal(net.predict_logits(X), net.predict_logits(X))
+    assert_allclose(net.predict_logits(X), plain.predict_logits(X), rtol=1e-12)
+
+
+def test_dropout_masks_change_with_the_generator_state():
+    net = _make_network([6, 30, 3], "tanh", dropout=0.5)
+    X = np.random.default_rng(0).normal(size=(10, 6))
+    ws = net._new_workspace(10, train=True)
+    rng = np.random.default_rng(1)
+    net.forward(X, ws, train=True, rng=rng)
+    first = ws["mask"][0].copy()
+    net.forward(X, ws, train=True, rng=rng)
+    assert not np.array_equal(first, ws["mask"][0])
+
+
+# ----------------------------------------------------------------- clipping
+def test_clip_by_global_norm_caps_the_norm_and_keeps_the_direction():
+    g = np.random.default_rng(0).normal(size=1000).astype(np.float32) * 10
+    original = g.copy()
+    norm = _clip_by_global_norm(g, 1.5)
+    assert norm == pytest.approx(np.linalg.norm(original.astype(np.float64)), rel=1e-6)
+    assert np.linalg.norm(g) == pytest.approx(1.5, rel=1e-5)
+    assert_allclose(g / np.linalg.norm(g), original / np.linalg.norm(original), rtol=1e-5)
+
+
+def test_clip_by_global_norm_leaves_small_gradients_alone():
+    g = np.array([0.3, -0.4])
+    norm = _clip_by_global_norm(g, 1.0)
+    assert norm == pytest.approx(0.5)
+    assert_array_equal(g, [0.3, -0.4])

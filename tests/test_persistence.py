@@ -1,0 +1,165 @@
+"""Persistence: pickles record the sk_deepnet version, load across versions with a
+warning, and a committed release pickle still predicts what it predicted then.
+
+The fixture is made by ``tests/fixtures/make_persistence_fixture.py``.
+"""
+
+import copy
+import os
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import sklearn.exceptions
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+
+import sk_deepnet
+from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor, InconsistentVersionWarning
+from sk_deepnet._persistence import VERSION_KEY
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+RELEASE = "0.1.0"
+RELEASE_PICKLE = os.path.join(FIXTURES, f"deepmlp_classifier_v{RELEASE}.pkl")
+RELEASE_EXPECTED = os.path.join(FIXTURES, f"deepmlp_classifier_v{RELEASE}_expected.npz")
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(40, 3)).astype(np.float32)
+Y = np.array(["no", "yes"])[(X[:, 0] > 0).astype(int)]
+
+
+@pytest.fixture
+def fitted():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sklearn.exceptions.ConvergenceWarning)
+        return DeepMLPClassifier(depth=2, width=5, max_iter=5, normalization="batch",
+                                 random_state=0).fit(X, Y)
+
+
+def _load_release_pickle():
+    if np.lib.NumpyVersion(np.__version__) < "1.26.0":
+        pytest.skip("the fixture was pickled by NumPy 2, which NumPy < 1.26 cannot load")
+    with open(RELEASE_PICKLE, "rb") as f:
+        return f.read()
+
+
+def test_release_fixture_is_small():
+    assert os.path.getsize(RELEASE_PICKLE) < 100_000
+
+
+def test_release_pickle_loads_and_predicts_as_recorded():
+    data = _load_release_pickle()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf = pickle.loads(data)
+    ours = [w for w in caught if issubclass(w.category, InconsistentVersionWarning)]
+    if sk_deepnet.__version__ == RELEASE:
+        assert not ours
+    else:  # a later version loads the release's pickle, and says so
+        assert ours and ours[0].message.original_version == RELEASE
+    expected = np.load(RELEASE_EXPECTED, allow_pickle=False)
+    assert_array_equal(clf.classes_, expected["classes"])
+    proba = clf.predict_proba(expected["X"])
+    assert proba.dtype == np.float32
+    assert_allclose(proba, expected["proba"], rtol=1e-4, atol=1e-6)
+    assert_array_equal(clf.predict(expected["X"]), expected["labels"])
+    # the loaded model is whole: its weights are views again, it keeps training
+    assert all(np.shares_memory(c, clf._network.params) for c in clf.coefs_)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sklearn.exceptions.ConvergenceWarning)
+        clf.partial_fit(expected["X"], expected["labels"])
+    assert np.isfinite(clf.predict_proba(expected["X"])).all()
+
+
+def test_pickle_records_the_version(fitted):
+    state = fitted.__getstate__()
+    assert state[VERSION_KEY] == sk_deepnet.__version__
+    loaded = pickle.loads(pickle.dumps(fitted))
+    assert not hasattr(loaded, VERSION_KEY)  # popped on load, not an attribute
+
+
+def test_same_version_round_trip_is_silent_and_exact(fitted):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for loaded in (
+            pickle.loads(pickle.dumps(fitted)),
+            copy.deepcopy(fitted),
+        ):
+            assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
+            assert_array_equal(loaded.predict(X), fitted.predict(X))
+            for a, b in zip(loaded.running_means_, fitted.running_means_):
+                assert_array_equal(a, b)
+        clone(fitted)  # clone pickles nothing but must not warn either
+
+
+def test_joblib_round_trip(fitted, tmp_path):
+    path = tmp_path / "model.joblib"
+    joblib.dump(fitted, path, compress=3)
+    loaded = joblib.load(path)
+    assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
+
+
+def test_pickle_of_another_version_warns(fitted, monkeypatch):
+    monkeypatch.setattr(sk_deepnet, "__version__", "0.0.9")
+    data = pickle.dumps(fitted)
+    monkeypatch.undo()
+    with pytest.warns(InconsistentVersionWarning, match="from sk_deepnet version 0.0.9") as rec:
+        loaded = pickle.loads(data)
+    warning = rec[0].message
+    assert warning.estimator_name == "DeepMLPClassifier"
+    assert warning.original_version == "0.0.9"
+    assert warning.current_version == sk_deepnet.__version__
+    # it still loads and predicts
+    assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
+
+
+def test_release_pickle_with_a_modified_version_string_warns():
+    data = _load_release_pickle()
+    # the version is a short unicode string in the pickle: patch it in place
+    original = b"\x8c\x05" + RELEASE.encode()
+    assert data.count(original) == 1
+    modified = data.replace(original, b"\x8c\x059.9.9")
+    with pytest.warns(InconsistentVersionWarning, match="version 9.9.9"):
+        clf = pickle.loads(modified)
+    assert np.isfinite(clf.predict_proba(np.load(RELEASE_EXPECTED)["X"])).all()
+
+
+def test_pickle_without_a_version_stamp_warns(fitted):
+    state = fitted.__getstate__()
+    del state[VERSION_KEY]  # as pickled before versions were recorded
+    loaded = DeepMLPRegressor.__new__(DeepMLPClassifier)
+    with pytest.warns(InconsistentVersionWarning, match="without a version stamp"):
+        loaded.__setstate__(state)
+    assert_array_equal(loaded.predict(X), fitted.predict(X))
+
+
+def test_version_warning_is_scikit_learns_and_can_refuse_loading(fitted, monkeypatch):
+    assert issubclass(InconsistentVersionWarning, sklearn.exceptions.InconsistentVersionWarning)
+    monkeypatch.setattr(sk_deepnet, "__version__", "0.0.9")
+    data = pickle.dumps(fitted)
+    monkeypatch.undo()
+    with warnings.catch_warnings():
+        # the filter users already set for scikit-learn models also covers ours
+        warnings.simplefilter("error", sklearn.exceptions.InconsistentVersionWarning)
+        with pytest.raises(InconsistentVersionWarning):
+            pickle.loads(data)
+
+
+def test_unfitted_estimator_round_trips():
+    est = DeepMLPRegressor(depth=4, width=[3, 4, 5, 6])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = pickle.loads(pickle.dumps(est))
+    assert loaded.get_params() == est.get_params()
+
+
+def test_pickling_leaves_the_pickled_model_intact(fitted):
+    """Python >= 3.11 hands __getstate__ the live __dict__: it must not be edited."""
+    before = set(vars(fitted))
+    pickle.dumps(fitted)
+    joblib.dump(fitted, os.devnull)
+    assert set(vars(fitted)) == before
+    assert all(np.shares_memory(c, fitted._network.params) for c in fitted.coefs_)
+    assert len(fitted.running_means_) == 2

@@ -1,0 +1,97 @@
+"""Tests of :mod:`sk_deepnet.plotting` (matplotlib's non-interactive Agg backend)."""
+
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sk_deepnet import DeepMLPClassifier
+from sk_deepnet.callbacks import GradientMonitor
+from sk_deepnet.plotting import GradientFlowDisplay
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y = load_digits(return_X_y=True)
+    clf = make_pipeline(
+        StandardScaler(),
+        DeepMLPClassifier(depth=4, width=16, max_iter=4, batch_size=32, random_state=0,
+                          callbacks=[GradientMonitor(record_every=10, warn=False)]),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X[:600], y[:600])
+    return clf
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_history_draws_one_line_per_layer(fitted):
+    monitor = fitted[-1].gradient_monitor_
+    display = GradientFlowDisplay.from_estimator(fitted)
+    assert isinstance(display.ax_, matplotlib.axes.Axes)
+    assert display.figure_ is display.ax_.figure
+    assert len(display.lines_) == monitor.n_layers_ == 5
+    assert display.ax_.get_yscale() == "log"
+    for i, line in enumerate(display.lines_):
+        assert_array_equal(line.get_xdata(), monitor.record_iterations_)
+        assert_allclose(line.get_ydata(), monitor.grad_norms_[:, i])
+    labels = [t.get_text() for t in display.ax_.get_legend().get_texts()]
+    assert labels == ["hidden 1", "hidden 2", "hidden 3", "hidden 4", "output"]
+    assert monitor.diagnosis_ in display.ax_.get_title()
+
+
+def test_profile_draws_at_most_max_profiles_records(fitted):
+    monitor = fitted[-1].gradient_monitor_
+    n_records = len(monitor.grad_norms_)
+    assert n_records > 3
+    display = GradientFlowDisplay.from_monitor(monitor, kind="profile", max_profiles=3)
+    assert len(display.lines_) == 3
+    assert_allclose(display.lines_[0].get_ydata(), monitor.grad_norms_[0])
+    assert_allclose(display.lines_[-1].get_ydata(), monitor.grad_norms_[-1])
+    assert_array_equal(display.lines_[0].get_xdata(), np.arange(1, 6))
+
+
+def test_plot_uses_the_given_axes_and_hides_non_finite_norms():
+    norms = np.array([[1.0, 2.0], [np.inf, 0.0], [np.nan, 3.0]])
+    fig, ax = plt.subplots()
+    display = GradientFlowDisplay(norms, np.array([0, 5, 10])).plot(ax=ax)
+    assert display.ax_ is ax and display.figure_ is fig
+    assert_allclose(display.lines_[0].get_ydata(), [1.0, np.nan, np.nan])
+    assert_allclose(display.lines_[1].get_ydata(), [2.0, np.nan, 3.0])
+    assert display.ax_.get_title() == "Gradient flow"
+
+
+def test_bad_arguments(fitted):
+    monitor = fitted[-1].gradient_monitor_
+    with pytest.raises(ValueError, match="kind must be one of"):
+        GradientFlowDisplay.from_monitor(monitor, kind="heatmap")
+    with pytest.raises(ValueError, match="max_profiles"):
+        GradientFlowDisplay.from_monitor(monitor, kind="profile", max_profiles=0)
+    with pytest.raises(ValueError, match="shape"):
+        GradientFlowDisplay(np.ones(3), np.arange(3)).plot()
+    with pytest.raises(ValueError, match="not a fitted GradientMonitor"):
+        GradientFlowDisplay.from_monitor(GradientMonitor())
+    with pytest.raises(ValueError, match="no fitted gradient monitor"):
+        GradientFlowDisplay.from_estimator(fitted[0])
+
+
+def test_clear_import_error_without_matplotlib(fitted, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match=r"requires matplotlib; pip install sk-deepnet\[plot\]"):
+        GradientFlowDisplay.from_estimator(fitted)

@@ -1,0 +1,405 @@
+"""Tests of :mod:`sk_deepnet.pretraining`: the RBMs and layer-wise pretraining."""
+
+import math
+import pickle
+import warnings
+from itertools import product
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import load_digits
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from threadpoolctl import threadpool_limits
+
+from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor, FitInterruptedWarning
+from sk_deepnet import pretraining
+from sk_deepnet._estimators import DivergenceWarning
+from sk_deepnet._network import Network
+from sk_deepnet.callbacks import Callback
+from sk_deepnet.pretraining import (
+    BernoulliRBM,
+    GaussianBernoulliRBM,
+    PretrainingWarning,
+    load_stack,
+    pretrain_stack,
+)
+
+# Fine-tuning runs a fixed, small number of epochs on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+RBMS = [BernoulliRBM, GaussianBernoulliRBM]
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """Digits in [0, 1] and standardized, with a stratified 25 % test split."""
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X / 16, y, test_size=0.25, stratify=y, random_state=0
+    )
+    scaler = StandardScaler().fit(X_train)
+    return {
+        "unit": (X_train, X_test, y_train, y_test),
+        "standardized": (scaler.transform(X_train), scaler.transform(X_test), y_train, y_test),
+    }
+
+
+# ---------------------------------------------------------------- the RBMs
+@parametrize_with_checks(
+    [BernoulliRBM(n_components=4, n_iter=3), GaussianBernoulliRBM(n_components=4, n_iter=3)]
+)
+def test_sklearn_compatible_rbm(estimator, check):
+    with warnings.catch_warnings():
+        # the checks' data are not standardized: GaussianBernoulliRBM says so
+        warnings.filterwarnings("ignore", "GaussianBernoulliRBM models", UserWarning)
+        check(estimator)
+
+
+def test_cd1_update_matches_hand_computation():
+    # Hidden unit 0 has bias +50 (always on), unit 1 bias -50 (always off): the
+    # hidden samples are then certain, so one CD-1 step is computed by hand:
+    #   v1 = sigmoid(b + W[0]),  dW[0] = lr * (mean(v0) - v1 - wd * W[0]),
+    #   dW[1] = -lr * wd * W[1],  db = lr * (mean(v0) - v1),  dc = 0.
+    v0 = np.array([[1.0, 0.0, 1.0], [1.0, 1.0, 0.0]])
+    rbm = BernoulliRBM(
+        n_components=2, learning_rate=0.1, weight_decay=0.01, batch_size=2,
+        momentum=0.0, initial_momentum=0.0, dtype="float64", random_state=0,
+    ).partial_fit(v0)
+    W = np.array([[1.0, -1.0, 0.5], [2.0, 0.0, -1.0]])
+    rbm.components_[...] = W
+    rbm.intercept_hidden_[...] = [50.0, -50.0]
+    rbm.intercept_visible_[...] = [0.0, 0.5, -0.5]
+    rbm.partial_fit(v0)
+
+    # v1 = sigmoid([1, -0.5, 0]) = [0.7310586, 0.3775407, 0.5]; mean(v0) = [1, .5, .5]
+    v1 = np.array([_sigmoid(1.0), _sigmoid(-0.5), 0.5])
+    expected_dW0 = 0.1 * (np.array([1.0, 0.5, 0.5]) - v1 - 0.01 * W[0])
+    assert_allclose(expected_dW0, [0.02589414, 0.01324593, -0.0005], atol=1e-8)
+    assert_allclose(rbm.components_[0] - W[0], expected_dW0, atol=1e-7)
+    assert_allclose(rbm.components_[1] - W[1], -0.1 * 0.01 * W[1], atol=1e-7)
+    assert_allclose(rbm.intercept_hidden_, [50.0, -50.0], atol=1e-7)
+    assert_allclose(
+        rbm.intercept_visible_ - [0.0, 0.5, -0.5], 0.1 * (np.array([1.0, 0.5, 0.5]) - v1),
+        atol=1e-7,
+    )
+    # reconstruction error: mean over both rows and 3 features of (v0 - v1)^2
+    assert rbm.reconstruction_errors_[-1] == pytest.approx(np.mean((v0 - v1) ** 2))
+
+
+@pytest.mark.parametrize("momentum_switch, factor", [(1, 0.9), (2, 0.5)])
+def test_momentum_schedule(momentum_switch, factor):
+    # Epoch 1 leaves momentum increments; epoch 2 then has a zero gradient
+    # (hidden units certain as above, W = 0 and b = 0 give v1 = 0.5 = the data),
+    # so the weights move by exactly momentum * the previous increment.
+    rbm = BernoulliRBM(
+        n_components=2, batch_size=2, weight_decay=0.01, momentum=0.9,
+        initial_momentum=0.5, momentum_switch=momentum_switch, dtype="float64",
+        random_state=0,
+    ).partial_fit(np.array([[1.0, 0.0, 1.0], [1.0, 1.0, 0.0]]))
+    increment = rbm._weight_inc.copy()
+    rbm.components_[...] = 0.0
+    rbm.intercept_hidden_[...] = [50.0, -50.0]
+    rbm.intercept_visible_[...] = 0.0
+    rbm.partial_fit(np.full((2, 3), 0.5))
+    assert_allclose(rbm.components_, factor * increment, atol=1e-12)
+    assert np.abs(increment).max() > 1e-3
+
+
+def test_persistent_chains_are_binary_and_carried_over(digits):
+    X = digits["unit"][0][:200]
+    rbm = BernoulliRBM(n_components=16, batch_size=50, persistent=True, random_state=0)
+    rbm.partial_fit(X)
+    chains = rbm.h_samples_.copy()
+    assert chains.shape == (50, 16)
+    assert set(np.unique(chains)) <= {0.0, 1.0}
+    rbm.partial_fit(X)
+    assert not np.array_equal(chains, rbm.h_samples_)
+
+
+@pytest.mark.parametrize(
+    "Rbm, data", [(BernoulliRBM, "unit"), (GaussianBernoulliRBM, "standardized")]
+)
+def test_reconstruction_error_falls(digits, Rbm, data):
+    X = digits[data][0]
+    rbm = Rbm(n_components=32, n_iter=10, random_state=0).fit(X)
+    errors = rbm.reconstruction_errors_
+    assert len(errors) == rbm.n_iter_ == 10
+    assert errors[-1] < 0.7 * errors[0]
+    assert np.all(np.diff(errors[2:]) < 0.01 * errors[0])  # no blow-up after warm-up
+
+
+def test_free_energy_and_pseudo_likelihood_match_brute_force():
+    rng = np.random.default_rng(0)
+    X = (rng.random((5, 4)) < 0.5).astype(np.float64)
+    for Rbm in RBMS:
+        rbm = Rbm(n_components=3, n_iter=2, batch_size=5, dtype="float64", random_state=0)
+        rbm.fit(X)
+        W, c, b = rbm.components_, rbm.intercept_hidden_, rbm.intercept_visible_
+        states = np.array(list(product([0.0, 1.0], repeat=3)))  # every hidden state
+
+        def energy(v):
+            visible = 0.5 * np.sum((v - b) ** 2) if Rbm is GaussianBernoulliRBM else -v @ b
+            return visible - states @ c - states @ (W @ v)
+
+        free_energy = np.array([-np.logaddexp.reduce(-energy(v)) for v in X])
+        assert_allclose(rbm.score_samples(X), -free_energy, rtol=1e-10)
+
+    # pseudo-log-likelihood: sum_i log p(v_i | v_-i) = -sum_i log(1 + exp(F(v) - F(flip_i v)))
+    rbm = BernoulliRBM(n_components=3, n_iter=2, batch_size=5, dtype="float64",
+                       random_state=0).fit(X)
+    pll = np.zeros(len(X))
+    for i in range(X.shape[1]):
+        flipped = X.copy()
+        flipped[:, i] = 1 - flipped[:, i]
+        pll -= np.logaddexp(0, rbm.score_samples(flipped) - rbm.score_samples(X))
+    assert_allclose(rbm.pseudo_log_likelihood(X), pll, rtol=1e-10)
+
+
+@pytest.mark.parametrize("Rbm", RBMS)
+def test_pickle_round_trip_keeps_transform_exact(digits, Rbm):
+    X = digits["standardized" if Rbm is GaussianBernoulliRBM else "unit"][0][:300]
+    rbm = Rbm(n_components=16, n_iter=2, random_state=0).fit(X)
+    restored = pickle.loads(pickle.dumps(rbm))
+    assert_array_equal(restored.transform(X), rbm.transform(X))
+    assert_array_equal(restored.score_samples(X), rbm.score_samples(X))
+    assert_array_equal(restored.gibbs(X[:5]), rbm.gibbs(X[:5]))  # same generator state
+
+
+def test_partial_fit_returns_self_and_keeps_float32(digits):
+    X = digits["unit"][0][:150]  # float64
+    rbm = BernoulliRBM(n_components=8, batch_size=50, random_state=0)
+    assert rbm.partial_fit(X) is rbm
+    assert rbm.partial_fit(X) is rbm
+    assert rbm.n_iter_ == 2 and len(rbm.reconstruction_errors_) == 2
+    for attribute in ("components_", "intercept_hidden_", "intercept_visible_", "h_samples_"):
+        assert getattr(rbm, attribute).dtype == np.float32
+    assert rbm.transform(X).dtype == np.float64  # prediction in the precision of X
+    assert rbm.transform(X.astype(np.float32)).dtype == np.float32
+    assert_allclose(rbm.transform(X.astype(np.float32)), rbm.transform(X), atol=1e-6)
+
+
+def test_one_random_state_drives_everything(digits):
+    X = digits["unit"][0][:200]
+    a = BernoulliRBM(n_components=8, n_iter=3, random_state=7).fit(X)
+    b = BernoulliRBM(n_components=8, n_iter=3, random_state=7).fit(X)
+    c = BernoulliRBM(n_components=8, n_iter=3, random_state=8).fit(X)
+    assert_array_equal(a.components_, b.components_)
+    assert_array_equal(a.gibbs(X[:4]), b.gibbs(X[:4]))
+    assert not np.array_equal(a.components_, c.components_)
+
+
+def test_sparse_input_trains_like_dense(digits):
+    X = digits["unit"][0][:300]
+    dense = BernoulliRBM(n_components=8, n_iter=3, random_state=0).fit(X)
+    sparse = BernoulliRBM(n_components=8, n_iter=3, random_state=0).fit(sp.csr_matrix(X))
+    assert_allclose(sparse.components_, dense.components_, atol=1e-5)
+    assert_allclose(sparse.transform(sp.csr_matrix(X)), dense.transform(X), atol=1e-6)
+    assert_allclose(sparse.score_samples(sp.csr_matrix(X)), dense.score_samples(X), rtol=1e-5)
+
+
+def test_gaussian_rbm_warns_on_unstandardized_data_and_recovers_from_divergence(digits):
+    X = digits["unit"][0][:300] * 16  # pixel values 0..16
+    rbm = GaussianBernoulliRBM(n_components=8, n_iter=5, learning_rate=100.0, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rbm.fit(X)
+    messages = [str(w.message) for w in caught]
+    assert [w.category for w in caught] == [UserWarning, DivergenceWarning], messages
+    assert "standardize X" in messages[0] and "last finite epoch" in messages[1]
+    assert np.isfinite(rbm.components_).all()
+    assert rbm.n_iter_ == len(rbm.reconstruction_errors_) < 5
+
+
+# ------------------------------------------------------ layer-wise pretraining
+DEEP_SIGMOID = dict(
+    depth=5, width=100, activation="sigmoid", init="normal", init_scale=0.01,
+    optimizer="sgd", learning_rate=0.1, batch_size=32, max_iter=30, random_state=0,
+)
+
+
+@pytest.mark.parametrize("data", ["unit", "standardized"])  # Bernoulli / Gaussian visibles
+def test_pretraining_rescues_a_deep_sigmoid_network(digits, data):
+    # Full size (the example's setting): 5 x 100 sigmoid layers, init 0.01 * N(0, 1).
+    # One BLAS thread: these matrices are small, and on a busy machine several
+    # threads slow training down many-fold (the accuracy does not depend on it).
+    X_train, X_test, y_train, y_test = digits[data]
+    with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)  # ConvergenceWarning
+        plain = DeepMLPClassifier(**DEEP_SIGMOID).fit(X_train, y_train)
+        pretrained = DeepMLPClassifier(**DEEP_SIGMOID, pretrain="rbm").fit(X_train, y_train)
+    assert plain.score(X_test, y_test) < 0.2  # stays near chance (0.1)
+    assert pretrained.score(X_test, y_test) >= 0.9
+    assert plain.pretrain_curves_ is None
+    assert len(pretrained.pretrain_curves_) == 5
+    assert all(len(curve) == 50 for curve in pretrained.pretrain_curves_)
+
+
+def test_auto_visible_units(digits):
+    rng = np.random.default_rng(0)
+    unit = pretrain_stack(digits["unit"][0][:60], [4], rng, n_iter=1)
+    standardized = pretrain_stack(digits["standardized"][0][:60], [4], rng, n_iter=1)
+    forced = pretrain_stack(digits["unit"][0][:60], [4], rng, n_iter=1, visible="gaussian")
+    assert (unit.visible, standardized.visible, forced.visible) == (
+        "bernoulli", "gaussian", "gaussian",
+    )
+
+
+def _hidden_activations(network, X):
+    ws = network._new_workspace(X.shape[0], train=False)
+    network.forward(X.astype(network.dtype), ws, train=False)
+    return [a[: X.shape[0]].astype(np.float64) for a in ws["a"]]
+
+
+@pytest.mark.parametrize(
+    "activation, normalization", [("sigmoid", None), ("tanh", None), ("sigmoid", "batch"),
+                                  ("tanh", "batch")],
+)
+def test_loaded_network_computes_the_pretrained_features(digits, activation, normalization):
+    X = digits["unit"][0][:400]
+    stack = pretrain_stack(X, [20, 10, 10], np.random.default_rng(0), n_iter=3,
+                           dtype=np.float64)
+    network = Network([64, 20, 10, 10, 3], activation, "softmax_cross_entropy",
+                      normalization=normalization, dtype=np.float64)
+    network.initialize(np.random.default_rng(1), "normal", 0.01)
+    load_stack(network, stack)
+    probabilities, h = [], X
+    for weight, bias, _, _ in stack.layers:  # the RBM stack's own features
+        h = 1 / (1 + np.exp(-(h @ weight + bias)))
+        probabilities.append(h)
+    for p, a in zip(probabilities, _hidden_activations(network, X)):
+        expected = p if activation == "sigmoid" else 2 * p - 1  # tanh(z/2) = 2 sigmoid(z) - 1
+        assert_allclose(a, expected, atol=1e-8)
+
+
+def test_other_activations_layer_norm_and_residual_warn(digits):
+    X, _, y, _ = digits["unit"]
+    small = dict(depth=5, width=8, pretrain="rbm", pretrain_epochs=1, max_iter=1,
+                 random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)
+        warnings.simplefilter("error", category=PretrainingWarning)
+        DeepMLPClassifier(activation="sigmoid", **small).fit(X[:200], y[:200])  # no warning
+    with pytest.warns(PretrainingWarning, match="activation='relu'"):
+        DeepMLPClassifier(activation="relu", **small).fit(X[:200], y[:200])
+    with pytest.warns(PretrainingWarning, match="normalization='layer'"):
+        DeepMLPClassifier(activation="sigmoid", normalization="layer", **small).fit(
+            X[:200], y[:200]
+        )
+    with pytest.warns(PretrainingWarning, match="first 3 of the 5 hidden layers"):
+        clf = DeepMLPClassifier(activation="sigmoid", residual=True, **small)
+        clf.fit(X[:200], y[:200])
+    assert len(clf.pretrain_curves_) == 3  # the stem and the first block of 2
+
+
+class _RecordFirstWeights(Callback):
+    def on_fit_begin(self, estimator, X=None, y=None):
+        self.first_coefs_ = [w.copy() for w in estimator.coefs_]
+
+
+def test_pretrain_fit_then_fit_on_fewer_labels(digits, monkeypatch):
+    X_train, X_test, y_train, y_test = digits["unit"]
+    clf = DeepMLPClassifier(
+        depth=2, width=16, activation="sigmoid", pretrain_epochs=3, max_iter=3,
+        callbacks=[_RecordFirstWeights()], random_state=0,
+    )
+    assert clf.pretrain_fit(X_train) is clf
+    stack = clf._pretrained_stack
+    assert len(clf.pretrain_curves_) == 2
+    with pytest.raises(NotFittedError):
+        clf.predict(X_test)  # pretrained, not fitted
+
+    calls = []
+    original = pretraining.pretrain_stack
+    monkeypatch.setattr(
+        pretraining, "pretrain_stack", lambda *a, **k: calls.append(1) or original(*a, **k)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)
+        clf.fit(X_train[:100], y_train[:100])  # few labels; pretrain=None
+    assert calls == []  # the stored weights were used, no new pretraining
+    first = clf.callbacks_[0].first_coefs_
+    assert_array_equal(first[0], stack.layers[0][0].astype(np.float32))
+    assert_array_equal(first[1], stack.layers[1][0].astype(np.float32))
+
+    proba = clf.predict_proba(X_test)
+    clf.set_params(pretrain_epochs=1).pretrain_fit(X_test)  # leaves the fitted net alone
+    assert_array_equal(clf.predict_proba(X_test), proba)
+
+    with pytest.warns(PretrainingWarning, match="do not match"):  # another architecture
+        clf.set_params(width=12, max_iter=1).fit(X_train[:100], y_train[:100])
+    assert clf.pretrain_curves_ is None
+
+
+def test_no_pretraining_when_continuing(digits, monkeypatch):
+    X, _, y, _ = digits["unit"]
+    calls = []
+    original = pretraining.pretrain_stack
+    monkeypatch.setattr(
+        pretraining, "pretrain_stack", lambda *a, **k: calls.append(1) or original(*a, **k)
+    )
+    small = dict(depth=2, width=8, activation="sigmoid", pretrain="rbm", pretrain_epochs=1,
+                 max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)
+        clf = DeepMLPClassifier(**small).fit(X[:200], y[:200])
+        assert len(calls) == 1
+        clf.set_params(warm_start=True).fit(X[:200], y[:200])
+        clf.partial_fit(X[:200], y[:200])
+        assert len(calls) == 1
+        reg = DeepMLPRegressor(**small).partial_fit(X[:200], y[:200].astype(float))
+        assert len(calls) == 2  # a first partial_fit is a fresh fit
+        reg.partial_fit(X[:200], y[:200].astype(float))
+        assert len(calls) == 2
+
+
+def test_keyboard_interrupt_keeps_completed_layers(digits, monkeypatch):
+    X, X_test, y, y_test = digits["unit"]
+    original = BernoulliRBM._fit_with_rng
+    calls = []
+
+    def interrupt_second_layer(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(BernoulliRBM, "_fit_with_rng", interrupt_second_layer)
+    clf = DeepMLPClassifier(depth=3, width=32, activation="sigmoid", pretrain="rbm",
+                            pretrain_epochs=5, max_iter=20, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)
+        with pytest.warns(FitInterruptedWarning, match="1 layer"):
+            clf.fit(X, y)
+    assert len(clf.pretrain_curves_) == 1 and len(clf.pretrain_curves_[0]) == 5
+    assert clf.n_iter_ == 20  # fine-tuning went on
+    assert clf.score(X_test, y_test) > 0.5
+
+
+def test_pretraining_sparse_and_float64_input(digits):
+    X = digits["unit"][0][:300]
+    dense = pretrain_stack(X, [8, 8], np.random.default_rng(0), n_iter=2)
+    sparse = pretrain_stack(sp.csr_matrix(X), [8, 8], np.random.default_rng(0), n_iter=2)
+    f32 = pretrain_stack(X.astype(np.float32), [8, 8], np.random.default_rng(0), n_iter=2)
+    for other in (sparse, f32):
+        for (w1, *_), (w2, *_) in zip(dense.layers, other.layers):
+            assert w1.dtype == w2.dtype == np.float32
+            assert_allclose(w1, w2, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "params", [{"pretrain": "dbn"}, {"pretrain_visible": "poisson"}, {"pretrain_epochs": 0},
+               {"pretrain_learning_rate": -1.0}, {"pretrain_momentum": 1.5}],
+)
+def test_invalid_pretraining_parameters(digits, params):
+    X, _, y, _ = digits["unit"]
+    with pytest.raises(ValueError, match=next(iter(params))):
+        DeepMLPClassifier(**params).fit(X[:50], y[:50])
