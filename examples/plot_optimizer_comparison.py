@@ -128,9 +128,11 @@ plt.show()
 # %%
 # What to take away
 # -----------------
-# At their default learning rates, the adaptive methods (RMSprop, Adadelta,
-# Adam and its variants) drive the training loss down fastest on this problem;
-# plain SGD at ``lr=0.01`` is the slowest, and momentum or Nesterov close most
-# of the gap. The printed table gives the numbers; test accuracy differs much
-# less than training loss, because every method that fits the training set
-# generalizes about equally on digits.
+# At their default learning rates, the adaptive methods (Adagrad, Adadelta,
+# RMSprop, Adam and its variants) drive the training loss down fastest on this
+# problem; plain SGD at ``lr=0.01`` is the slowest, and momentum or Nesterov
+# close most of the gap. Test accuracy differs much less between the
+# optimizers than the training loss does. In the second figure, full-batch
+# descent makes a single update per epoch and lags far behind; one-sample
+# updates get about as far per epoch as mini-batches, at a much higher cost
+# in time.

@@ -35,6 +35,7 @@ from sklearn.utils.validation import (
 )
 
 from ._activations import ACTIVATIONS, ALIASES, canonical_activation
+from ._callback_base import Callback
 from ._callback_support import CallbackSupportMixin, SklearnCallbackHooks
 from ._initializers import INITIALIZERS, resolve_init
 from ._network import Network
@@ -476,8 +477,6 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         return [int(w) for w in widths]
 
     def _check_callbacks(self):
-        from .callbacks import Callback
-
         for callback in self.callbacks or []:
             if not isinstance(callback, Callback):
                 raise TypeError(
@@ -765,7 +764,10 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                 if direct:
                     batches = [None]
                 else:
-                    order = self._rng.permutation(train_idx) if self.shuffle else train_idx
+                    # One full batch is the same whatever its row order: keeping the
+                    # data's order makes it identical to the direct path above.
+                    shuffle = self.shuffle and batch_size < n_train
+                    order = self._rng.permutation(train_idx) if shuffle else train_idx
                     batches = np.split(order, batch_ends[:-1])
                 epoch_loss = 0.0
                 epoch_weight = 0.0
@@ -780,11 +782,12 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                             if Xb.dtype != dtype:
                                 Xb = Xb.astype(dtype)
                         elif X.dtype == dtype:
-                            Xb = np.take(X, idx, axis=0, out=X_buffer[:n])
+                            # mode="clip": idx is valid; "raise" would buffer the copy
+                            Xb = np.take(X, idx, axis=0, out=X_buffer[:n], mode="clip")
                         else:  # np.take casts badly into an out of another dtype
                             Xb = X_buffer[:n]
                             Xb[...] = X[idx]  # one batch of X in its own dtype
-                        Yb = np.take(Y, idx, axis=0, out=Y_buffer[:n])
+                        Yb = np.take(Y, idx, axis=0, out=Y_buffer[:n], mode="clip")
                         wb = None if sample_weight is None else sample_weight[idx]
                     weight_sum = Xb.shape[0] if wb is None else float(wb.sum())
                     if weight_sum <= 0:

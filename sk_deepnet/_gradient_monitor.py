@@ -29,7 +29,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._activations import BOUNDS, canonical_activation
-from .callbacks import Callback
+from ._callback_base import Callback
 
 #: The per-record, per-layer statistics: fitted attribute ``<name>_`` each.
 STATISTICS = (

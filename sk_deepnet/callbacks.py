@@ -26,7 +26,13 @@ activations and back-propagated ``deltas`` of the current batch); read it, never
 keep references to its buffers, which are reused by the next batch.
 """
 
-from sklearn.base import BaseEstimator
+from ._callback_base import Callback
+from ._gradient_monitor import (
+    GradientHealthWarning,
+    GradientMonitor,
+    make_gradient_health_scorer,
+    vanishing_ratio_scorer,
+)
 
 __all__ = [
     "Callback",
@@ -35,50 +41,3 @@ __all__ = [
     "make_gradient_health_scorer",
     "vanishing_ratio_scorer",
 ]
-
-
-class Callback(BaseEstimator):
-    """Base class of training callbacks; every hook defaults to doing nothing."""
-
-    #: Name of the fitted estimator attribute that exposes this callback, if any.
-    estimator_attribute = None
-
-    def on_fit_begin(self, estimator, X=None, y=None):
-        """Called once when ``fit`` (or the first ``partial_fit``) starts training."""
-
-    def on_epoch_begin(self, estimator, epoch):
-        """Called before each epoch (``epoch`` counts from 0 over the whole fit)."""
-
-    def on_grad_computed(self, estimator, network, batch):
-        """Called when a batch's gradients are computed, before the optimizer step."""
-
-    def on_batch_end(self, estimator, network, batch, loss):
-        """Called after the optimizer step of a batch; ``loss`` is the batch loss."""
-
-    def on_epoch_end(self, estimator, epoch, loss):
-        """Called after each epoch with its mean training loss; return True to stop."""
-
-    def on_fit_end(self, estimator):
-        """Called once when training ends (also after early stopping or divergence)."""
-
-
-# Callbacks implemented in their own modules subclass Callback, so they are
-# imported on first access (PEP 562): importing either module first then works.
-_LAZY = {
-    "GradientHealthWarning": "._gradient_monitor",
-    "GradientMonitor": "._gradient_monitor",
-    "make_gradient_health_scorer": "._gradient_monitor",
-    "vanishing_ratio_scorer": "._gradient_monitor",
-}
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name], __package__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))

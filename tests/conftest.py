@@ -25,3 +25,17 @@ if settings is not None:
     settings.register_profile("dev", max_examples=100, **_common)
     settings.register_profile("thorough", max_examples=1000, **_common)
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_configure(config):
+    """Run BLAS single-threaded in the test process.
+
+    The test networks are tiny: for them OpenBLAS's thread hand-offs cost more than
+    the products, and on a busy 2-core machine two spinning BLAS threads can slow a
+    small fit a hundredfold. Worker processes (joblib, Dask) set their own limits.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # threadpoolctl is in the `test` extra
+        return
+    config._sk_deepnet_blas_limits = threadpool_limits(limits=1, user_api="blas")

@@ -89,9 +89,10 @@ def test_grid_search_n_jobs_limits_blas_threads_per_worker(serial_search, monkey
 
 
 def test_grid_search_on_a_local_dask_cluster(serial_search):
-    distributed = pytest.importorskip(
-        "distributed", reason="dask.distributed is not installed (pip install sk-deepnet[dask])"
-    )
+    try:
+        from dask import distributed
+    except ImportError:
+        pytest.skip("dask.distributed is not installed (pip install 'sk-deepnet[dask]')")
     with distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
