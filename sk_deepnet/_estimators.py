@@ -35,6 +35,7 @@ from sklearn.utils.validation import (
 )
 
 from ._activations import ACTIVATIONS, ALIASES, canonical_activation
+from ._batches import MiniBatches
 from ._callback_base import Callback
 from ._callback_support import CallbackSupportMixin, SklearnCallbackHooks
 from ._initializers import INITIALIZERS, resolve_init
@@ -706,30 +707,10 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         dtype = network.dtype
         n_train = len(train_idx)
         batch_size = self._batch_size(n_train)
-        # Batch statistics of a handful of samples are degenerate: on digits a
-        # 3-sample last batch had gradient norms 14x (median) to 600x those of the
-        # full batches and wrecked batch-normalized training. So with batch normalization a last
-        # batch of less than half batch_size joins the previous one.
-        batch_ends = list(range(batch_size, n_train, batch_size)) + [n_train]
-        if (
-            self.normalization == "batch"
-            and len(batch_ends) > 1
-            and n_train - batch_ends[-2] < batch_size / 2
-        ):
-            del batch_ends[-2]
-        # One full batch needs no gathering when X is dense and already in dtype.
-        direct = (
-            batch_size == n_train
-            and val_idx is None
-            and not sp.issparse(X)
-            and X.dtype == dtype
+        batches = MiniBatches(
+            X, Y, sample_weight, train_idx, batch_size, dtype,
+            merge_small_last=self.normalization == "batch",
         )
-        if not direct:
-            largest = max(np.diff(batch_ends, prepend=0))
-            if not sp.issparse(X):
-                X_buffer = np.empty((largest, X.shape[1]), dtype)
-            Y_buffer = np.empty((largest, Y.shape[1]), dtype)
-
         self._network = network
         self._fitted_architecture = self._architecture(X.shape[1], Y.shape[1])
         self.optimizer_ = optimizer
@@ -761,34 +742,10 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                     callback.on_epoch_begin(self, epoch)
                 optimizer.learning_rate = schedule.at_epoch(epoch)
 
-                if direct:
-                    batches = [None]
-                else:
-                    # One full batch is the same whatever its row order: keeping the
-                    # data's order makes it identical to the direct path above.
-                    shuffle = self.shuffle and batch_size < n_train
-                    order = self._rng.permutation(train_idx) if shuffle else train_idx
-                    batches = np.split(order, batch_ends[:-1])
                 epoch_loss = 0.0
                 epoch_weight = 0.0
                 Xb = None
-                for batch, idx in enumerate(batches):
-                    if idx is None:
-                        Xb, Yb, wb = X, Y, sample_weight
-                    else:
-                        n = len(idx)
-                        if sp.issparse(X):
-                            Xb = X[idx]
-                            if Xb.dtype != dtype:
-                                Xb = Xb.astype(dtype)
-                        elif X.dtype == dtype:
-                            # mode="clip": idx is valid; "raise" would buffer the copy
-                            Xb = np.take(X, idx, axis=0, out=X_buffer[:n], mode="clip")
-                        else:  # np.take casts badly into an out of another dtype
-                            Xb = X_buffer[:n]
-                            Xb[...] = X[idx]  # one batch of X in its own dtype
-                        Yb = np.take(Y, idx, axis=0, out=Y_buffer[:n], mode="clip")
-                        wb = None if sample_weight is None else sample_weight[idx]
+                for batch, (Xb, Yb, wb) in enumerate(batches.epoch(self._rng, self.shuffle)):
                     weight_sum = Xb.shape[0] if wb is None else float(wb.sum())
                     if weight_sum <= 0:
                         continue  # only zero-weight samples: nothing to learn

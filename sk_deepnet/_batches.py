@@ -1,0 +1,81 @@
+"""Mini-batches of one training set, gathered by index into preallocated buffers.
+
+X is never copied or upcast as a whole: each epoch shuffles an index vector, and
+each batch's rows are gathered (``np.take(..., out=...)`` for dense X, row
+slicing for CSR) into buffers allocated once per fit, in the training dtype.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+
+class MiniBatches:
+    """The mini-batches of the samples ``train_idx`` of ``(X, Y, sample_weight)``.
+
+    Parameters
+    ----------
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+    Y : ndarray of shape (n_samples, n_outputs), in ``dtype``
+    sample_weight : ndarray of shape (n_samples,) or None
+    train_idx : ndarray of int
+        The samples to train on (the others are held out for validation).
+    batch_size : int
+        Rows per batch (at most ``len(train_idx)``).
+    dtype : numpy dtype
+        Training precision; batches of X are cast to it.
+    merge_small_last : bool
+        Join a last batch of fewer than ``batch_size / 2`` rows to the previous
+        one. Batch normalization needs it: statistics of a handful of samples are
+        degenerate (on digits a 3-sample last batch had gradient norms 14x
+        (median) to 600x those of the full batches and wrecked training).
+    """
+
+    def __init__(self, X, Y, sample_weight, train_idx, batch_size, dtype, merge_small_last):
+        self.X, self.Y, self.sample_weight = X, Y, sample_weight
+        self.train_idx = train_idx
+        self.dtype = np.dtype(dtype)
+        n_train = len(train_idx)
+        ends = list(range(batch_size, n_train, batch_size)) + [n_train]
+        if merge_small_last and len(ends) > 1 and n_train - ends[-2] < batch_size / 2:
+            del ends[-2]
+        self._splits = ends[:-1]
+        self.full_batch = len(ends) == 1
+        # One full batch of all samples needs no gathering when X is dense in dtype.
+        self.direct = (
+            self.full_batch
+            and n_train == X.shape[0]
+            and not sp.issparse(X)
+            and X.dtype == self.dtype
+        )
+        if not self.direct:
+            largest = int(np.max(np.diff(ends, prepend=0)))
+            self._X_buffer = None if sp.issparse(X) else np.empty((largest, X.shape[1]), dtype)
+            self._Y_buffer = np.empty((largest, Y.shape[1]), dtype)
+
+    def epoch(self, rng, shuffle):
+        """Yield the ``(X_batch, Y_batch, weight_batch)`` of one epoch."""
+        if self.direct:
+            yield self.X, self.Y, self.sample_weight
+            return
+        # A full batch is the same whatever its row order: keeping the data's order
+        # makes it identical to the direct path.
+        shuffle = shuffle and not self.full_batch
+        order = rng.permutation(self.train_idx) if shuffle else self.train_idx
+        for idx in np.split(order, self._splits):
+            yield self._gather(idx)
+
+    def _gather(self, idx):
+        X, n = self.X, len(idx)
+        if sp.issparse(X):
+            X_batch = X[idx]
+            if X_batch.dtype != self.dtype:
+                X_batch = X_batch.astype(self.dtype)
+        elif X.dtype == self.dtype:
+            # mode="clip": idx is valid, and "raise" would buffer the copy
+            X_batch = np.take(X, idx, axis=0, out=self._X_buffer[:n], mode="clip")
+        else:  # np.take casts badly into an out of another dtype
+            X_batch = self._X_buffer[:n]
+            X_batch[...] = X[idx]  # one batch of X in its own dtype
+        Y_batch = np.take(self.Y, idx, axis=0, out=self._Y_buffer[:n], mode="clip")
+        weights = None if self.sample_weight is None else self.sample_weight[idx]
+        return X_batch, Y_batch, weights
