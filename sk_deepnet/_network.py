@@ -253,7 +253,7 @@ class Network:
                 for proj in self.projections
             ]
             ws["ones"] = np.ones(n, dt)  # bias gradients as the product ones @ delta
-            ws["l2_step"] = np.empty(self.n_weights, dt)  # the L2 penalty's gradient
+            ws["l2_step"] = np.empty(min(self.n_weights, 2**17), dt)  # one block of weights
         return ws
 
     #: Workspace entries that hold one sample per row (see :meth:`_rows`).
@@ -300,20 +300,21 @@ class Network:
         ws["block_in"] = block_in = {}
         ws["mask"] = masks = [None] * self.depth
         dropout = train and self.dropout > 0
-        for i, dense in enumerate(self._hidden_dense):
+        act = self._act
+        layers = zip(self._hidden_dense, ws["z"], ws["a"])
+        for i, (dense, z, a) in enumerate(layers):
             k = self._block_starting_at.get(i)
             if k is not None:
                 block_in[k] = h
             inputs.append(h)
-            z = dense.forward(h, ws["z"][i])
+            dense.forward(h, z)
             if self.norms:
                 cache = None
                 if train:
                     cache = ws["norm_cache"][i]
                     cache["sample_weight"] = sample_weight
                 z = self.norms[i].forward(z, ws["norm_out"][i], cache, train)
-            a = ws["a"][i]
-            self._act(z, a)
+            act(z, a)
             h = a
             if dropout:
                 mask = masks[i] = dropout_mask(
@@ -346,9 +347,12 @@ class Network:
         self.dense[-1].backward(
             inputs[-1], delta_out, grad_out[-1] if n_hidden else None, ones
         )
+        grad_z, masks, activations = ws["grad_z"], ws["mask"], ws["a"]
+        pre_activations = ws["norm_out"] if self.norms else ws["z"]
+        act_grad = self._dact
         pending_skip = {}
         for i in range(n_hidden - 1, -1, -1):
-            g = ws["grad_z"][i]  # holds d loss / d output, unless a block ends here
+            g = grad_z[i]  # holds d loss / d output, unless a block ends here
             k = self._block_ending_at.get(i)
             if k is not None:
                 g_out = grad_out[i]
@@ -359,10 +363,9 @@ class Network:
                     proj.backward(ws["block_in"][k], g_out, ws["grad_skip"][k])
                     pending_skip[k] = ws["grad_skip"][k]
                 np.multiply(g_out, self.residual_scale, out=g)
-            if ws["mask"][i] is not None:
-                g *= ws["mask"][i]
-            pre_activation = ws["norm_out"][i] if self.norms else ws["z"][i]
-            self._dact(pre_activation, ws["a"][i], g)
+            if masks[i] is not None:
+                g *= masks[i]
+            act_grad(pre_activations[i], activations[i], g)
             if self.norms:
                 self.norms[i].backward(g, ws["norm_cache"][i])
             self.dense[i].backward(inputs[i], g, grad_out[i - 1] if i > 0 else None, ones)
@@ -383,11 +386,24 @@ class Network:
         loss = self._loss.loss_and_delta(logits, Y, sample_weight, weight_sum, delta)
         self.backward(delta, ws)
         if alpha > 0:
-            weights = self.params[: self.n_weights]
-            loss += 0.5 * alpha * float(weights @ weights) / weight_sum
-            l2_step = np.multiply(weights, alpha / weight_sum, out=ws["l2_step"])
-            self.grads[: self.n_weights] += l2_step
+            loss += self._add_l2_penalty(alpha / weight_sum, ws["l2_step"])
         return loss
+
+    def _add_l2_penalty(self, scale, scratch):
+        """Add ``scale * W`` to the weight gradients; return ``scale / 2 * ||W||^2``.
+
+        The contiguous weight block is processed ``scratch.size`` values at a
+        time, so that no temporary as large as the model is made.
+        """
+        weights, grads = self.params[: self.n_weights], self.grads[: self.n_weights]
+        squared_norm = 0.0
+        for start in range(0, self.n_weights, scratch.size):
+            block = weights[start : start + scratch.size]
+            squared_norm += float(block @ block)
+            grads[start : start + scratch.size] += np.multiply(
+                block, scale, out=scratch[: block.size]
+            )
+        return 0.5 * scale * squared_norm
 
     @property
     def last_batch(self):
@@ -409,7 +425,7 @@ class Network:
         copy.__setstate__(state)
         return copy
 
-    def predict_logits(self, X, chunk_size=4096):
+    def predict_logits(self, X, chunk_size=1024):
         """Inference-mode logits, computed in the precision of X (float32 or float64).
 
         Thread-safe: it allocates its own scratch buffers and never writes to the

@@ -123,8 +123,6 @@ class Optimizer:
 
     def _init_state(self, params):
         self.state_ = {name: np.zeros_like(params) for name in self._buffers}
-        if self._uses_coupled_decay():
-            self.state_["decayed_grad"] = np.zeros_like(params)
 
     def _uses_coupled_decay(self):
         return True
@@ -160,7 +158,10 @@ class Optimizer:
             self._check_state(params)
         self.t_ += 1
         if self.weight_decay and self._uses_coupled_decay():
-            g = self.state_["decayed_grad"]
+            # Allocated on first use only: a model-sized vector is not free.
+            g = self.state_.get("decayed_grad")
+            if g is None:
+                g = self.state_["decayed_grad"] = np.empty_like(params)
             np.multiply(params, self.weight_decay, out=g)
             g += grad
             grad = g

@@ -1,0 +1,47 @@
+"""Smoke test of the benchmark suite: ``--quick`` runs every row and prints the table.
+
+It checks that the script runs and reports, never how fast anything is: timings
+belong to ``python benchmarks/run_benchmarks.py``, which prints ratios measured
+side by side in one run.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "run_benchmarks.py"
+
+ROWS = [
+    "deep-narrow fit, time/epoch",
+    "wide fit, time/epoch",
+    "wide fit vs GEMM bound",
+    "RBM epoch",
+    "GradientMonitor() overhead",
+    "predict_proba throughput",
+    "peak memory of fit",
+]
+
+
+def test_quick_benchmark_prints_the_table():
+    # --quick takes a few seconds; the timeout only guards against a hang on a
+    # heavily loaded machine.
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    # The header: versions, BLAS and thread counts.
+    assert "numpy" in out and "scikit-learn" in out
+    assert "threadpool:" in out and "threads" in out
+    assert "OPENBLAS_CORETYPE=" in out
+    # The table: its header and one line per row, each with a result.
+    assert "benchmark" in out and "ratio" in out and "target" in out
+    lines = out.splitlines()
+    for row in ROWS:
+        matching = [line for line in lines if line.startswith(row)]
+        assert len(matching) == 1, f"row {row!r} missing from:\n{out}"
+        assert matching[0].split()[-1] in {"PASS", "MISS", "SKIP", "info"}
+    assert "rows," in lines[-1] and "MISS" in lines[-1]
