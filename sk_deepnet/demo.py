@@ -19,6 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sk_deepnet import DeepMLPClassifier
+from sk_deepnet.callbacks import GradientMonitor
 
 
 def main():
@@ -49,6 +50,26 @@ def main():
             accuracy = model.score(X_test, y_test)
             n_iter = model[-1].n_iter_
             print(f"{depth:>5} {optimizer:>10} {accuracy:>9.3f} {n_iter:>7} {elapsed:>9.2f}")
+
+    print("\nWhy a deep sigmoid net trained by plain SGD does not learn (10 x 64, 5 epochs):")
+    for activation in ("sigmoid", "relu"):
+        model = make_pipeline(
+            StandardScaler(),
+            DeepMLPClassifier(
+                depth=10, width=64, activation=activation, optimizer="sgd",
+                learning_rate=0.1, batch_size=32, max_iter=5,
+                callbacks=[GradientMonitor()], random_state=0,
+            ),
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X_train, y_train)
+        monitor = model[-1].gradient_monitor_
+        print(
+            f"  {activation:>7}: accuracy {model.score(X_test, y_test):.3f}, "
+            f"diagnosis {monitor.diagnosis_!r}, first/last layer gradient norm "
+            f"{monitor.vanishing_ratio_:.1e}"
+        )
 
 
 if __name__ == "__main__":
