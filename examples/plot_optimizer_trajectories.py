@@ -188,9 +188,11 @@ plt.show()
 #   gradient descent's distance to the ridge grows only by a factor
 #   :math:`1 + 2\eta` per step, momentum multiplies that growth, and RMSprop
 #   and the Adam family normalize the tiny :math:`y` gradient to a step of
-#   about :math:`\eta`. Adadelta's step grows with its running average of past
-#   updates and escapes first. Adagrad's accumulated squared gradients keep
-#   shrinking its steps: it has not escaped after 400 steps.
+#   about :math:`\eta`: RMSprop escapes first (step 17 in the table above),
+#   then Adadelta, whose step grows with its running average of past updates
+#   (step 31); the Adam family follows (steps 68-77). Adagrad's accumulated
+#   squared gradients keep shrinking its steps: it has not escaped after 400
+#   steps.
 # * In the ravine, gradient descent is limited by the steep direction and
 #   crawls along the shallow one; momentum, Nesterov, RMSprop and the Adam
 #   family get close to the minimum.
