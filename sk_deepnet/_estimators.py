@@ -541,60 +541,67 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
         fitted = hasattr(self, "_network")
         first_call = not fitted or (not incremental and not self.warm_start)
-        self._check_callbacks()
-        X, y = self._validate_input(X, y, reset=first_call)
-        n_samples = X.shape[0]
-        Y = self._encode_targets(y, first_call, classes)
-        _check_representable(Y, _DTYPES[self.dtype], "y")
-        Y = Y.astype(_DTYPES[self.dtype], copy=False)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=_DTYPES[self.dtype], ensure_non_negative=True
-            )
-            if not sample_weight.sum() > 0:
-                raise ValueError("sample_weight must have a positive sum.")
-            if not np.isfinite(sample_weight.sum()):
-                raise ValueError(
-                    f"sample_weight sums to more than the largest {self.dtype} "
-                    "number; rescale it (e.g. divide it by its mean)."
+        try:
+            self._check_callbacks()
+            X, y = self._validate_input(X, y, reset=first_call)
+            n_samples = X.shape[0]
+            Y = self._encode_targets(y, first_call, classes)
+            _check_representable(Y, _DTYPES[self.dtype], "y")
+            Y = Y.astype(_DTYPES[self.dtype], copy=False)
+            if sample_weight is not None:
+                sample_weight = _check_sample_weight(
+                    sample_weight, X, dtype=_DTYPES[self.dtype], ensure_non_negative=True
                 )
-            if isinstance(self, ClassifierMixin) and y.ndim == 1 and not incremental:
-                weighted_classes = np.unique(y[sample_weight > 0])
-                if len(weighted_classes) < 2:
+                if not sample_weight.sum() > 0:
+                    raise ValueError("sample_weight must have a positive sum.")
+                if not np.isfinite(sample_weight.sum()):
                     raise ValueError(
-                        "The classifier needs samples of at least 2 classes with a "
-                        "positive sample_weight, but only class "
-                        f"{weighted_classes[0]!r} has any."
+                        f"sample_weight sums to more than the largest {self.dtype} "
+                        "number; rescale it (e.g. divide it by its mean)."
                     )
+                if isinstance(self, ClassifierMixin) and y.ndim == 1 and not incremental:
+                    weighted_classes = np.unique(y[sample_weight > 0])
+                    if len(weighted_classes) < 2:
+                        raise ValueError(
+                            "The classifier needs samples of at least 2 classes with a "
+                            "positive sample_weight, but only class "
+                            f"{weighted_classes[0]!r} has any."
+                        )
 
-        architecture = self._architecture(X.shape[1], Y.shape[1])
-        if first_call:
-            self._rng = self._make_rng()
-            network = Network(**architecture)
-            network.initialize(
-                self._rng,
-                resolve_init(self.init, self.activation),
-                self.init_scale,
-                # The output layer is linear: "auto" gives it Glorot, not He.
-                output_init="glorot_uniform" if self.init == "auto" else None,
-            )
-            initialize_by_pretraining(self, network, X, self._rng)
-            self._reset_fit_state()
-        else:
-            network = self._network
-            if architecture != self._fitted_architecture:
-                raise ValueError(
-                    "warm_start and partial_fit can only continue training a network "
-                    "of the same architecture; depth, width, activation, "
-                    "normalization, dropout, residual or dtype changed since the "
-                    "previous fit. Set warm_start=False to train a new network."
+            architecture = self._architecture(X.shape[1], Y.shape[1])
+            if first_call:
+                self._rng = self._make_rng()
+                network = Network(**architecture)
+                network.initialize(
+                    self._rng,
+                    resolve_init(self.init, self.activation),
+                    self.init_scale,
+                    # The output layer is linear: "auto" gives it Glorot, not He.
+                    output_init="glorot_uniform" if self.init == "auto" else None,
                 )
-            network = self._network
-        optimizer = self._optimizer_for(first_call)
+                initialize_by_pretraining(self, network, X, self._rng)
+                self._reset_fit_state()
+            else:
+                network = self._network
+                if architecture != self._fitted_architecture:
+                    raise ValueError(
+                        "warm_start and partial_fit can only continue training a network "
+                        "of the same architecture; depth, width, activation, "
+                        "normalization, dropout, residual or dtype changed since the "
+                        "previous fit. Set warm_start=False to train a new network."
+                    )
+            optimizer = self._optimizer_for(first_call)
+            self._schedule = self._schedule_for(first_call)
 
-        max_epochs = 1 if incremental else self.max_iter
-        early_stopping = self.early_stopping and not incremental
-        train_idx, val_idx = self._split(n_samples, y, early_stopping)
+            max_epochs = 1 if incremental else self.max_iter
+            early_stopping = self.early_stopping and not incremental
+            train_idx, val_idx = self._split(n_samples, y, early_stopping)
+        except BaseException:
+            if first_call:
+                # A failed fresh fit leaves an unfitted estimator, never a mix of
+                # the new targets or features with the old network.
+                self._discard_fitted_state()
+            raise
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             self._run_epochs(
                 network, optimizer, X, Y, y, sample_weight, train_idx, val_idx,
@@ -633,6 +640,15 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         # pretrain_fit sets attributes but leaves the estimator unable to predict.
         return hasattr(self, "_network")
 
+    def _discard_fitted_state(self):
+        """Forget everything a fit sets (the constructor parameters stay)."""
+        for name in list(vars(self)):
+            if name.endswith("_") and not name.startswith("__") or name in (
+                "_network", "_label_binarizer", "_fitted_architecture", "_rng",
+                "_schedule",
+            ):
+                delattr(self, name)
+
     def _reset_fit_state(self):
         self.n_iter_ = 0
         self.t_ = 0
@@ -656,6 +672,25 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         ):
             return previous
         return optimizer
+
+    def _schedule_for(self, first_call):
+        """A fresh learning-rate schedule, or the previous one when continuing.
+
+        Continuing keeps what the schedule learned (the rate ``"adaptive"`` cut
+        on plateaus), unless its parameters changed.
+        """
+        settings = dict(
+            name=self.lr_schedule,
+            initial_rate=self._make_optimizer().learning_rate,  # "auto" resolved
+            max_iter=self.max_iter,
+            power_t=self.power_t,
+            step_size=self.lr_step_size,
+            gamma=self.lr_gamma,
+        )
+        previous = getattr(self, "_schedule", None)
+        if not first_call and previous is not None and previous.settings == settings:
+            return previous
+        return LRSchedule(**settings)
 
     def _split(self, n_samples, y, early_stopping):
         """Indices of the training and validation samples (no copy of X)."""
@@ -714,12 +749,12 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         self._network = network
         self._fitted_architecture = self._architecture(X.shape[1], Y.shape[1])
         self.optimizer_ = optimizer
-        self.learning_rate_ = optimizer.learning_rate
+        schedule = self._schedule
+        self.learning_rate_ = schedule.initial_rate
         self._set_fitted_attributes(network)
-        schedule = LRSchedule(
-            self.lr_schedule, self.learning_rate_, max_iter=self.max_iter,
-            power_t=self.power_t, step_size=self.lr_step_size, gamma=self.lr_gamma,
-        )
+        # Epoch-wise schedules count the epochs of this fit (a warm-started fit
+        # starts a new period); partial_fit calls count every epoch so far.
+        first_epoch = 0 if incremental else self.n_iter_
         callbacks = self.callbacks_
         sk_hooks = SklearnCallbackHooks(self, max_epochs)
         if not self._callbacks_started:
@@ -727,8 +762,8 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                 callback.on_fit_begin(self, X, y)
             self._callbacks_started = True
 
-        snapshot = _Snapshot(network, optimizer)
-        best_params = None
+        snapshot = _Snapshot(network)
+        best = None  # the best validation epoch's state, with early stopping
         stop_reason = None
         in_epoch = False  # True while an epoch's updates are incomplete
         try:
@@ -740,7 +775,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                 sk_hooks.epoch_begin()
                 for callback in callbacks:
                     callback.on_epoch_begin(self, epoch)
-                optimizer.learning_rate = schedule.at_epoch(epoch)
+                optimizer.learning_rate = schedule.at_epoch(epoch - first_epoch)
 
                 epoch_loss = 0.0
                 epoch_weight = 0.0
@@ -789,7 +824,8 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                 if val_idx is not None:
                     improved = self._track_validation(X, y, sample_weight, val_idx)
                     if improved:
-                        best_params = network.params.copy()
+                        best = best or _Snapshot(network)
+                        best.save(network)  # weights and batch-norm statistics
                 else:
                     self._track_loss()
                 in_epoch = False  # the epoch is complete and recorded
@@ -824,8 +860,8 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             )
             stop_reason = "interrupted"
 
-        if best_params is not None:
-            network.params[...] = best_params
+        if best is not None:
+            best.restore(network)
         if (
             stop_reason is None
             and not incremental
@@ -989,21 +1025,21 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
 class _Snapshot:
     """The last finite state (parameters, normalization statistics, optimizer)."""
 
-    def __init__(self, network, optimizer):
+    def __init__(self, network):
         self.params = network.params.copy()
         self.stats = [s.copy() for s in network.running_means + network.running_vars]
-        self.optimizer_state = None
 
     def save(self, network):
         np.copyto(self.params, network.params)
         for saved, current in zip(self.stats, network.running_means + network.running_vars):
             np.copyto(saved, current)
 
-    def restore(self, network, optimizer):
+    def restore(self, network, optimizer=None):
         np.copyto(network.params, self.params)
         for saved, current in zip(self.stats, network.running_means + network.running_vars):
             np.copyto(current, saved)
-        optimizer.reset()  # its moments may hold the non-finite or partial step
+        if optimizer is not None:
+            optimizer.reset()  # its moments may hold the non-finite or partial step
 
 
 def _check_representable(values, dtype, name):
@@ -1080,7 +1116,11 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
     True
     """
 
-    _loss_name = "softmax_cross_entropy"
+    @property
+    def _loss_name(self):
+        if self._label_binarizer.y_type_ == "multiclass":
+            return "softmax_cross_entropy"
+        return "logistic_cross_entropy"  # binary and multilabel: sigmoid outputs
 
     def _encode_targets(self, y, first_call, classes=None):
         if first_call:
@@ -1121,12 +1161,12 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
                         f"the first fit (classes_={self.classes_.tolist()}). Pass "
                         "every class in the first partial_fit call with `classes`."
                     )
-        multiclass = self._label_binarizer.y_type_ == "multiclass"
-        self._loss_name = "softmax_cross_entropy" if multiclass else "logistic_cross_entropy"
         return self._label_binarizer.transform(y)
 
     def _validation_score(self, X, y, sample_weight):
-        return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
+        # X was validated by fit: predict from the network, without revalidating.
+        labels = self._labels(self._network.predict_logits(X))
+        return accuracy_score(y, labels, sample_weight=sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -1227,7 +1267,10 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
         y : ndarray of shape (n_samples,) or (n_samples, n_classes)
             Predicted labels (an indicator matrix for multilabel problems).
         """
-        logits = self._predict_output(X)
+        return self._labels(self._predict_output(X))
+
+    def _labels(self, logits):
+        """Class labels from output logits (argmax, or 0 for sigmoid outputs)."""
         if self._label_binarizer.y_type_ == "multiclass":
             return self.classes_[np.argmax(logits, axis=1)]
         return self._label_binarizer.inverse_transform(
@@ -1388,7 +1431,10 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
         return Y
 
     def _validation_score(self, X, y, sample_weight):
-        return r2_score(y, self.predict(X), sample_weight=sample_weight)
+        # X was validated by fit: predict from the network, without revalidating.
+        y_pred = self._network.predict_logits(X)
+        y_pred = y_pred.ravel() if y_pred.shape[1] == 1 else y_pred
+        return r2_score(y, y_pred, sample_weight=sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

@@ -87,7 +87,10 @@ class BatchNorm:
             self.running_mean *= 1 - m
             self.running_mean += m * mean
             self.running_var *= 1 - m
-            self.running_var += m * var * (total / max(total - 1, 1))
+            # Bessel's correction counts samples: weights are counts (a weight k is k
+            # copies); below 2 in total they are no counts, so no correction.
+            unbiased = total / (total - 1) if total >= 2 else 1.0
+            self.running_var += m * var * unbiased
         else:
             mean, var = self.running_mean, self.running_var
             normalized = out

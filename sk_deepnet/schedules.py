@@ -40,6 +40,10 @@ class LRSchedule:
     """
 
     def __init__(self, name, initial_rate, max_iter=200, power_t=0.5, step_size=50, gamma=0.1):
+        self.settings = dict(
+            name=name, initial_rate=initial_rate, max_iter=max_iter, power_t=power_t,
+            step_size=step_size, gamma=gamma,
+        )
         self.name = name
         self.initial_rate = initial_rate
         self.rate = initial_rate
@@ -49,7 +53,20 @@ class LRSchedule:
         self.gamma = gamma
 
     def at_epoch(self, epoch):
-        """Rate for epoch ``epoch`` (0-based)."""
+        """Rate of an epoch (changed only by ``"cosine"`` and ``"step"``).
+
+        Parameters
+        ----------
+        epoch : int
+            0-based epoch. The estimators count the epochs of the current
+            ``fit`` (a warm-started fit starts a new period) and, for
+            ``partial_fit``, every epoch since the first call.
+
+        Returns
+        -------
+        rate : float
+            The learning rate of that epoch.
+        """
         if self.name == "cosine":
             self.rate = self.initial_rate * 0.5 * (1 + math.cos(math.pi * min(epoch, self.max_iter) / self.max_iter))
         elif self.name == "step":
@@ -57,7 +74,18 @@ class LRSchedule:
         return self.rate
 
     def at_step(self, samples_seen):
-        """Rate after ``samples_seen`` training samples."""
+        """Rate of the next step (changed only by ``"invscaling"``).
+
+        Parameters
+        ----------
+        samples_seen : int
+            Training samples seen before this step.
+
+        Returns
+        -------
+        rate : float
+            The learning rate of the step.
+        """
         if self.name == "invscaling":
             try:
                 self.rate = self.initial_rate / (samples_seen + 1) ** self.power_t

@@ -470,3 +470,66 @@ def test_convergence_warning_when_max_iter_reached(small_classification):
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         DeepMLPClassifier(depth=1, width=8, max_iter=2).partial_fit(X, y, classes=[0, 1, 2])
+
+
+# ------------------------------------------------- state after errors / refits
+def test_failed_refit_leaves_an_unfitted_estimator(small_classification):
+    from sklearn.exceptions import NotFittedError
+
+    X, y = small_classification
+    clf = DeepMLPClassifier(depth=1, width=8, max_iter=5, random_state=0)
+    clf.fit(X, (y > 0).astype(int))
+    with pytest.raises(ValueError):
+        clf.fit(X, y, sample_weight=np.zeros(len(X)))
+    with pytest.raises(NotFittedError):
+        clf.predict(X)  # not the old binary network under the new classes_
+
+
+def test_early_stopping_restores_best_batch_norm_statistics(small_classification):
+    X, y = small_classification
+    clf = DeepMLPClassifier(
+        depth=2, width=16, normalization="batch", early_stopping=True,
+        n_iter_no_change=3, max_iter=60, batch_size=32, random_state=0,
+    ).fit(X, y)
+    best = int(np.argmax(clf.validation_scores_))
+    assert best < clf.n_iter_ - 1  # it trained past its best epoch
+    replay = DeepMLPClassifier(
+        depth=2, width=16, normalization="batch", early_stopping=True,
+        n_iter_no_change=1000, max_iter=best + 1, batch_size=32, random_state=0,
+    ).fit(X, y)
+    np.testing.assert_allclose(replay._network.params, clf._network.params)
+    np.testing.assert_allclose(replay.running_means_[0], clf.running_means_[0])
+
+
+def test_cosine_schedule_restarts_on_warm_start(small_classification):
+    X, y = small_classification
+    clf = DeepMLPClassifier(
+        depth=1, width=8, optimizer="sgd", learning_rate=0.1, lr_schedule="cosine",
+        max_iter=4, warm_start=True, random_state=0,
+    ).fit(X, y)
+    before = clf._network.params.copy()
+    clf.fit(X, y)
+    assert not np.array_equal(before, clf._network.params)  # rate > 0 again
+    assert clf.learning_rate_ == 0.1
+
+
+def test_adaptive_rate_cut_survives_partial_fit(small_classification):
+    X, y = small_classification
+    clf = DeepMLPClassifier(
+        depth=1, width=8, optimizer="sgd", learning_rate=0.1, lr_schedule="adaptive",
+        tol=10.0, n_iter_no_change=1, random_state=0,
+    )
+    for _ in range(6):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    assert clf.optimizer_.learning_rate < 0.1
+
+
+def test_early_stopping_with_dataframe_warns_nothing(small_classification):
+    pd = pytest.importorskip("pandas")
+    X, y = small_classification
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*feature names")
+        DeepMLPClassifier(
+            depth=1, width=8, early_stopping=True, max_iter=5, random_state=0
+        ).fit(frame, y)
