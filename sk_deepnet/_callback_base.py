@@ -4,25 +4,101 @@ from sklearn.base import BaseEstimator
 
 
 class Callback(BaseEstimator):
-    """Base class of training callbacks; every hook defaults to doing nothing."""
+    """Base class of training callbacks; every hook defaults to doing nothing.
+
+    Subclass it and override the hooks you need. ``__init__`` must only store
+    its parameters (scikit-learn rules), because ``fit`` clones the callback
+    and calls the hooks of the clone. The arguments shared by the hooks:
+
+    * ``estimator``: the DeepMLPClassifier or DeepMLPRegressor being fitted;
+    * ``network``: its private network (flat ``params`` and ``grads``, per-layer
+      views ``coefs``/``coef_grads``, and ``last_batch``, the current batch's
+      inputs, activations and back-propagated ``deltas``); read it, never keep
+      references to its buffers, which the next batch reuses;
+    * ``epoch``: 0-based epoch, counted over the whole fit (and over successive
+      ``partial_fit`` calls); ``batch``: 0-based batch within the epoch.
+    """
 
     #: Name of the fitted estimator attribute that exposes this callback, if any.
     estimator_attribute = None
 
     def on_fit_begin(self, estimator, X=None, y=None):
-        """Called once when ``fit`` (or the first ``partial_fit``) starts training."""
+        """Called once when ``fit`` (or the first ``partial_fit``) starts training.
+
+        Parameters
+        ----------
+        estimator : DeepMLPClassifier or DeepMLPRegressor
+            The estimator being fitted.
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features), default=None
+            The validated training data.
+        y : ndarray, default=None
+            The validated targets.
+        """
 
     def on_epoch_begin(self, estimator, epoch):
-        """Called before each epoch (``epoch`` counts from 0 over the whole fit)."""
+        """Called before each epoch.
+
+        Parameters
+        ----------
+        estimator : DeepMLPClassifier or DeepMLPRegressor
+            The estimator being fitted.
+        epoch : int
+            0-based epoch number.
+        """
 
     def on_grad_computed(self, estimator, network, batch):
-        """Called when a batch's gradients are computed, before the optimizer step."""
+        """Called when a batch's gradients are computed, before clipping and the step.
+
+        Parameters
+        ----------
+        estimator : DeepMLPClassifier or DeepMLPRegressor
+            The estimator being fitted.
+        network : Network
+            The network, with ``network.grads`` holding the batch's gradient.
+        batch : int
+            0-based batch number within the epoch.
+        """
 
     def on_batch_end(self, estimator, network, batch, loss):
-        """Called after the optimizer step of a batch; ``loss`` is the batch loss."""
+        """Called after the optimizer step of a batch.
+
+        Parameters
+        ----------
+        estimator : DeepMLPClassifier or DeepMLPRegressor
+            The estimator being fitted.
+        network : Network
+            The network, with its updated ``params``.
+        batch : int
+            0-based batch number within the epoch.
+        loss : float
+            The batch's loss (before the step).
+        """
 
     def on_epoch_end(self, estimator, epoch, loss):
-        """Called after each epoch with its mean training loss; return True to stop."""
+        """Called after each epoch.
+
+        Parameters
+        ----------
+        estimator : DeepMLPClassifier or DeepMLPRegressor
+            The estimator being fitted.
+        epoch : int
+            0-based epoch number.
+        loss : float
+            The epoch's mean training loss.
+
+        Returns
+        -------
+        stop : bool or None
+            True to stop training after this epoch.
+        """
 
     def on_fit_end(self, estimator):
-        """Called once when training ends (also after early stopping or divergence)."""
+        """Called once when training ends (also after early stopping or divergence).
+
+        ``partial_fit`` calls do not end a fit: their callbacks keep running.
+
+        Parameters
+        ----------
+        estimator : DeepMLPClassifier or DeepMLPRegressor
+            The fitted estimator.
+        """
