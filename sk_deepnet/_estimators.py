@@ -552,8 +552,6 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                 sample_weight = _check_sample_weight(
                     sample_weight, X, dtype=_DTYPES[self.dtype], ensure_non_negative=True
                 )
-                if not sample_weight.sum() > 0:
-                    raise ValueError("sample_weight must have a positive sum.")
                 if not np.isfinite(sample_weight.sum()):
                     raise ValueError(
                         f"sample_weight sums to more than the largest {self.dtype} "

@@ -442,10 +442,6 @@ class Network:
             out[start:stop] = network.forward(X[start:stop], ws, train=False)
         return out
 
-    def predict_output(self, X):
-        """Output activations (probabilities or regression values)."""
-        return self._loss.predict(self.predict_logits(X))
-
 
 def _first_rows(buffers, n):
     """The same lists and dicts of buffers, each array replaced by its first n rows."""
