@@ -67,7 +67,9 @@ class Callback(BaseEstimator):
         estimator : DeepMLPClassifier or DeepMLPRegressor
             The estimator being fitted.
         network : Network
-            The network, with its updated ``params``.
+            The network, with its updated ``params``.  ``network.grads`` no
+            longer holds the gradient: the optimizer step used it as its work
+            array (read gradients in :meth:`on_grad_computed`).
         batch : int
             0-based batch number within the epoch.
         loss : float

