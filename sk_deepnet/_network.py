@@ -21,7 +21,7 @@ deep the network is.
 import numpy as np
 import scipy.sparse as sp
 
-from ._activations import ACTIVATIONS, DERIVATIVES, GAINS
+from ._activations import ACTIVATIONS, DERIVATIVES, GAINS, OUTPUT_DERIVATIVES
 from ._initializers import INITIALIZERS
 from ._layers import BatchNorm, Dense, LayerNorm, dropout_mask
 from ._losses import LOSSES
@@ -157,6 +157,7 @@ class Network:
         self._block_starting_at = {start: k for k, (start, _) in enumerate(self.blocks)}
         self._loss = LOSSES[self.loss]
         self._act = ACTIVATIONS[self.activation]
+        self._act_in_place = self.activation in OUTPUT_DERIVATIVES
         self._dact = DERIVATIVES[self.activation]
         self._hidden_dense = self.dense[:-1]
         self._workspace = None
@@ -215,10 +216,13 @@ class Network:
         dt, n = self.dtype, n_samples
         hidden = self.hidden_sizes
         none = [None] * len(hidden)
+        # One array of zeros per width, shared by the layers (read only).
+        zeros = {w: np.zeros((n, w), dt) for w in set(hidden)}
         ws = {
             "n": n,
             "z": [np.empty((n, w), dt) for w in hidden],  # dense outputs
-            "a": [np.empty((n, w), dt) for w in hidden],  # activations
+            "a": list(none),  # activations
+            "zeros": [zeros[w] for w in hidden],
             "logits": np.empty((n, self.layer_sizes[-1]), dt),
             "norm_out": list(none),
             "norm_cache": list(none),
@@ -232,6 +236,10 @@ class Network:
                 ws["norm_out"][i] = np.empty((n, w), dt)
                 if train:
                     ws["norm_cache"][i] = {"normalized": np.empty((n, w), dt)}
+            # An activation whose derivative needs only its output overwrites its
+            # input: one buffer less per layer, and less memory traffic.
+            pre_activation = ws["z"][i] if self.normalization is None else ws["norm_out"][i]
+            ws["a"][i] = pre_activation if self._act_in_place else np.empty((n, w), dt)
             if train and self.dropout > 0:
                 ws["dropped"][i] = np.empty((n, w), dt)
                 ws["dropout_mask"][i] = np.empty((n, w), dt)
@@ -258,7 +266,7 @@ class Network:
 
     #: Workspace entries that hold one sample per row (see :meth:`_rows`).
     _ROW_BUFFERS = (
-        "z", "a", "logits", "norm_out", "norm_cache", "dropped", "dropout_mask",
+        "z", "a", "zeros", "logits", "norm_out", "norm_cache", "dropped", "dropout_mask",
         "block_out", "delta_out", "grad_z", "grad_out", "grad_skip", "ones",
     )
 
@@ -301,8 +309,8 @@ class Network:
         ws["mask"] = masks = [None] * self.depth
         dropout = train and self.dropout > 0
         act = self._act
-        layers = zip(self._hidden_dense, ws["z"], ws["a"])
-        for i, (dense, z, a) in enumerate(layers):
+        layers = zip(self._hidden_dense, ws["z"], ws["a"], ws["zeros"])
+        for i, (dense, z, a, zeros) in enumerate(layers):
             k = self._block_starting_at.get(i)
             if k is not None:
                 block_in[k] = h
@@ -314,7 +322,7 @@ class Network:
                     cache = ws["norm_cache"][i]
                     cache["sample_weight"] = sample_weight
                 z = self.norms[i].forward(z, ws["norm_out"][i], cache, train)
-            act(z, a)
+            act(z, a, zeros)
             h = a
             if dropout:
                 mask = masks[i] = dropout_mask(

@@ -273,6 +273,30 @@ def test_activation_forward_matches_definition(name):
     assert_allclose(out, _reference(name, Z), rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("in_place", [False, True])
+@pytest.mark.parametrize("name", ALL_ACTIVATIONS)
+def test_activation_with_zeros_buffer_and_in_place(name, in_place):
+    # The network passes an array of zeros, and computes some activations in place.
+    z = Z.copy()
+    out = z if in_place else np.empty_like(z)
+    ACTIVATIONS[name](z, out, np.zeros_like(z))
+    assert_allclose(out, _reference(name, Z), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("normalization", [None, "batch"])
+@pytest.mark.parametrize("name", ALL_ACTIVATIONS)
+def test_activations_whose_derivative_reads_only_the_output_run_in_place(
+    name, normalization
+):
+    net = Network([5, 6, 6, 3], name, "softmax_cross_entropy", normalization=normalization)
+    ws = net._training_workspace(4)
+    pre = ws["norm_out"] if normalization else ws["z"]
+    in_place = name in {"identity", "sigmoid", "tanh", "relu"}
+    for a, z in zip(ws["a"], pre):
+        assert (a is z) == in_place
+        assert np.shares_memory(a, z) == in_place
+
+
 @pytest.mark.parametrize("name", ALL_ACTIVATIONS)
 def test_activation_is_stable_for_huge_inputs(name):
     z = np.array([-1e30, -800.0, 800.0, 1e30], dtype=np.float32)
