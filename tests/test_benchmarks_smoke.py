@@ -6,11 +6,14 @@ side by side in one run.
 """
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "run_benchmarks.py"
+BREAKDOWN = SCRIPT.with_name("breakdown.py")
+PARTS = ["gather", "forward", "loss", "backward", "L2 penalty", "optimizer step"]
 
 ROWS = [
     "deep-narrow fit, time/epoch",
@@ -45,3 +48,17 @@ def test_quick_benchmark_prints_the_table():
         assert len(matching) == 1, f"row {row!r} missing from:\n{out}"
         assert matching[0].split()[-1] in {"PASS", "MISS", "SKIP", "info"}
     assert "rows," in lines[-1] and "MISS" in lines[-1]
+
+
+def test_quick_breakdown_prints_every_part_of_a_batch():
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    result = subprocess.run(
+        [sys.executable, str(BREAKDOWN), "--quick"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    for network in ("deep-narrow:", "wide:"):
+        block = out.split(network, 1)[1]
+        for part in [*PARTS, "sum of the parts", "matrix products alone", "one batch inside fit"]:
+            assert re.search(rf"^  {re.escape(part)} +[0-9.]+ us", block, re.M), (part, out)

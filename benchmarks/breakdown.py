@@ -1,0 +1,150 @@
+"""Where one training mini-batch of sk_deepnet spends its time, part by part.
+
+Usage::
+
+    python benchmarks/breakdown.py            # deep-narrow and wide networks
+    python benchmarks/breakdown.py --quick    # a smoke run (numbers not meaningful)
+
+For the two networks of ``run_benchmarks.py`` (deep-narrow: digits, 10 hidden
+layers of 64, batch 32; wide: 784 features, 3 hidden layers of 512, batch 256;
+both Adam, float32), a fitted estimator's network runs the parts of one
+training step on one batch, each timed alone (best of several loops):
+
+* gather: copying the batch's rows of X and of the targets by index;
+* forward, loss, backward: the network's passes (the backward includes the
+  weight and bias gradients);
+* L2 penalty: its value and its gradient on the weight block;
+* optimizer step: the Adam update of the whole parameter vector, given the
+  gradient as its work array (as in ``fit``);
+* matrix products alone: the forward and backward GEMMs of the batch on
+  preallocated arrays (the per-batch share of the wide row's bound).
+
+The parts run in isolation, so their sum differs a little from the time of a
+batch inside ``fit`` (printed last, from a timed fit).  This is the profile
+that doc/performance.rst quotes in "Where the remaining time goes".
+"""
+
+import argparse
+import math
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run_benchmarks as rb  # noqa: E402
+
+
+def best_time(fn, loops, repeats=5):
+    """Best over ``repeats`` of the mean time of ``loops`` calls of ``fn``."""
+    fn()
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        best = min(best, (time.perf_counter() - start) / loops)
+    return best
+
+
+def breakdown(name, X, y, depth, width, batch_size, loops, epochs):
+    est = rb.deep_mlp(depth, width, batch_size, epochs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # fixed-epoch fits do not converge
+        start = time.perf_counter()
+        est.fit(X, y)
+        fit_time = time.perf_counter() - start
+    n_batches = math.ceil(X.shape[0] / batch_size)
+    network, optimizer = est._network, est.optimizer_
+    rng = np.random.default_rng(0)
+
+    codes = np.searchsorted(est.classes_, y)
+    Y = np.zeros((X.shape[0], len(est.classes_)), network.dtype)
+    Y[np.arange(X.shape[0]), codes] = 1
+    idx = rng.permutation(X.shape[0])[:batch_size]
+    X_batch = np.empty((batch_size, X.shape[1]), network.dtype)
+    Y_batch = np.empty((batch_size, Y.shape[1]), network.dtype)
+
+    def gather():
+        np.take(X, idx, axis=0, out=X_batch, mode="clip")
+        np.take(Y, idx, axis=0, out=Y_batch, mode="clip")
+
+    gather()
+    ws = network._training_workspace(batch_size)
+    weight_sum = float(batch_size)
+    alpha_scale = est.alpha / weight_sum
+
+    def forward():
+        return network.forward(X_batch, ws, train=True, rng=rng)
+
+    logits = forward()
+
+    def loss():
+        network._loss.loss_and_delta(logits, Y_batch, None, weight_sum, ws["delta_out"])
+
+    loss()
+
+    def backward():
+        network.backward(ws["delta_out"], ws)
+
+    def l2_penalty():
+        network._add_l2_penalty(alpha_scale, ws["l2_step"])
+
+    gradient = network.grads.copy()
+    work = np.empty_like(gradient)
+
+    def optimizer_step():
+        # The step overwrites its work array; a fresh copy of the gradient
+        # each time costs one pass, timed alone and subtracted.
+        np.copyto(work, gradient)
+        optimizer.step(network.params, work, overwrite_grad=True)
+
+    def copy_only():
+        np.copyto(work, gradient)
+
+    bound = rb.matmul_bound_epoch(network.layer_sizes, batch_size, batch_size)
+
+    parts = {
+        "gather": best_time(gather, loops),
+        "forward": best_time(forward, loops),
+        "loss": best_time(loss, loops),
+        "backward": best_time(backward, loops),
+        "L2 penalty": best_time(l2_penalty, loops),
+        "optimizer step": best_time(optimizer_step, loops) - best_time(copy_only, loops),
+    }
+    products = best_time(bound, loops)
+    total = sum(parts.values())
+    print(
+        f"{name}: layers {network.layer_sizes}, batch {batch_size}, "
+        f"{network.n_params} parameters, {type(optimizer).__name__}"
+    )
+    for part, seconds in parts.items():
+        print(f"  {part:<22} {seconds * 1e6:9.1f} us  {seconds / total:6.1%}")
+    print(f"  {'sum of the parts':<22} {total * 1e6:9.1f} us")
+    print(f"  {'matrix products alone':<22} {products * 1e6:9.1f} us  (the GEMMs of forward + backward)")
+    print(
+        f"  {'one batch inside fit':<22} {fit_time / (epochs * n_batches) * 1e6:9.1f} us  "
+        f"({epochs} epochs of {n_batches} batches, validation and setup included)"
+    )
+    print()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny problems, few loops: a smoke run")
+    args = parser.parse_args(argv)
+    if args.quick:
+        narrow, wide = dict(loops=2, epochs=1), dict(loops=1, epochs=1)
+    else:  # the epochs of run_benchmarks.py's rows
+        narrow, wide = dict(loops=2000, epochs=10), dict(loops=20, epochs=2)
+
+    X, y = rb.digits()
+    breakdown("deep-narrow", X, y, 10, 64, 32, **narrow)
+    X, y = rb.wide_data(512 if args.quick else 10000)
+    breakdown("wide", X, y, 3, 512, 256, **wide)
+
+
+if __name__ == "__main__":
+    main()
