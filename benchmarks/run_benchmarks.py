@@ -222,7 +222,9 @@ class Table:
             ok = ratio <= limit if op == "<=" else ratio >= limit
             status = "PASS" if ok else "MISS"
         if ratio_text is None:
-            ratio_text = "-" if ratio is None else f"{ratio:.2f}x"
+            # Three decimals: at two, a ratio just above its target would print
+            # as the target itself next to MISS.
+            ratio_text = "-" if ratio is None else f"{ratio:.3f}x"
         self.rows.append((name, ours, reference, ratio_text, target, status))
 
     def skip(self, name, why):
@@ -392,7 +394,7 @@ def row_monitor(table, config):
     a, b = min(t_mon) / epochs, min(t_plain) / epochs
     table.add(
         "GradientMonitor() overhead", f"with {fmt_time(a)}", f"without {fmt_time(b)}",
-        a / b, "monitor", ratio_text=f"{a / b:.2f}x ({(a / b - 1) * 100:+.1f}%)",
+        a / b, "monitor", ratio_text=f"{a / b:.3f}x ({(a / b - 1) * 100:+.1f}%)",
     )
     table.note(
         "monitor: deep-narrow fit (time/epoch) with callbacks=[GradientMonitor()] "

@@ -62,3 +62,24 @@ def test_quick_breakdown_prints_every_part_of_a_batch():
         block = out.split(network, 1)[1]
         for part in [*PARTS, "sum of the parts", "matrix products alone", "one batch inside fit"]:
             assert re.search(rf"^  {re.escape(part)} +[0-9.]+ us", block, re.M), (part, out)
+
+
+def test_quick_design_choices_prints_every_comparison():
+    script = SCRIPT.with_name("design_choices.py")
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    result = subprocess.run(
+        [sys.executable, str(script), "--quick"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for title in [
+        "product into a preallocated buffer",
+        "relu of a 256x512 batch",
+        "forward pass of the wide network",
+        "relu derivative of a 32x64 batch",
+        "input gradient delta @ W.T",
+        "Adam step over 932362 float32 parameters",
+        "SciPy's BLAS axpy next to NumPy's matrix products",
+    ]:
+        assert title in result.stdout, (title, result.stdout)
+    assert len(re.findall(r" us$", result.stdout, re.M)) >= 25

@@ -1,0 +1,236 @@
+"""The timings behind the design choices of doc/performance.rst.
+
+Usage::
+
+    python benchmarks/design_choices.py            # about 30 s on 2 cores
+    python benchmarks/design_choices.py --quick    # a smoke run (numbers not meaningful)
+
+Each comparison times two or more ways of doing one operation of a training
+step, on arrays of the shapes the benchmark networks use (a 32 x 64 batch of
+the deep-narrow network, a 256 x 512 batch of the wide one, its 932 362
+parameters), best of several loops, and prints them side by side.  The
+"What makes it fast" and "What was tried and did not help" sections of the
+performance page quote these numbers.
+"""
+
+import argparse
+import concurrent.futures
+import math
+import time
+
+import numpy as np
+
+RNG = np.random.default_rng(0)
+N_PARAMS = 932_362  # the wide network: 784 -> 512 -> 512 -> 512 -> 10
+
+
+def best_time(fn, loops, repeats=5, before=None):
+    """Best over ``repeats`` of the mean time of ``loops`` calls (``before`` untimed)."""
+    fn()
+    best = math.inf
+    for _ in range(repeats):
+        total = 0.0
+        for _ in range(loops):
+            if before is not None:
+                before()
+            start = time.perf_counter()
+            fn()
+            total += time.perf_counter() - start
+        best = min(best, total / loops)
+    return best
+
+
+def report(title, timings):
+    print(title)
+    for name, seconds in timings.items():
+        print(f"  {name:<44} {seconds * 1e6:10.1f} us")
+    print()
+
+
+def normal(*shape):
+    return RNG.standard_normal(shape, dtype=np.float32)
+
+
+def dot_vs_matmul(loops):
+    a, w, out = normal(32, 64), normal(64, 64), np.empty((32, 64), np.float32)
+    report("a 32x64 by 64x64 product into a preallocated buffer", {
+        "np.matmul(a, w, out=out)": best_time(lambda: np.matmul(a, w, out=out), loops),
+        "np.dot(a, w, out=out)": best_time(lambda: np.dot(a, w, out=out), loops),
+    })
+
+
+def relu_forms(loops):
+    for n, width, k in ((32, 64, loops), (256, 512, max(1, loops // 50))):
+        z, out = normal(n, width), np.empty((n, width), np.float32)
+        zeros = np.zeros_like(z)
+
+        def fill_then_max():
+            out.fill(0)
+            np.maximum(z, out, out=out)
+
+        report(f"relu of a {n}x{width} batch", {
+            "np.maximum(z, 0, out=out)": best_time(lambda: np.maximum(z, 0, out=out), k),
+            "out.fill(0); np.maximum(z, out, out=out)": best_time(fill_then_max, k),
+            "np.maximum(z, zeros, out=out)": best_time(lambda: np.maximum(z, zeros, out=out), k),
+        })
+
+
+def relu_in_place(loops):
+    """The wide network's forward pass, with relu into a second buffer or in place."""
+    sizes = [784, 512, 512, 512, 10]
+    weights = [normal(a, b) / np.float32(math.sqrt(a)) for a, b in zip(sizes[:-1], sizes[1:])]
+    biases = [np.zeros(b, np.float32) for b in sizes[1:]]
+    x = RNG.random((256, 784), dtype=np.float32)
+    z = [np.empty((256, b), np.float32) for b in sizes[1:]]
+    a = [np.empty((256, b), np.float32) for b in sizes[1:]]
+    zeros = np.zeros((256, 512), np.float32)
+
+    def forward(in_place):
+        h = x
+        for i, (w, b) in enumerate(zip(weights, biases)):
+            np.dot(h, w, out=z[i])
+            z[i] += b
+            if i < len(weights) - 1:
+                h = z[i] if in_place else a[i]
+                np.maximum(z[i], zeros, out=h)
+
+    products_only = lambda: [np.dot(h, w, out=o) for h, w, o in zip([x, *z], weights, z)]  # noqa: E731
+    k = max(1, loops // 200)
+    report("forward pass of the wide network (batch 256)", {
+        "products alone": best_time(products_only, k, repeats=15),
+        "relu into a second buffer": best_time(lambda: forward(False), k, repeats=15),
+        "relu in place": best_time(lambda: forward(True), k, repeats=15),
+    })
+
+
+def adam_step(p, g, s, v):
+    """Adam's 10 passes (decayed sums), the gradient as work array."""
+    s *= 0.9
+    s += g
+    v *= 0.999
+    np.multiply(g, g, out=g)
+    v += g
+    np.sqrt(v, out=g)
+    g += 1e-8
+    np.divide(s, g, out=g)
+    g *= 1e-7
+    p -= g
+
+
+def optimizer_step_forms(loops):
+    p, g, s, v = (RNG.random(N_PARAMS, dtype=np.float32) for _ in range(4))
+    x = RNG.random((256, 784), dtype=np.float32)
+    w = normal(784, 512) * np.float32(0.05)
+    out = np.empty((256, 512), np.float32)
+    halves = [slice(0, N_PARAMS // 2), slice(N_PARAMS // 2, None)]
+    pool = concurrent.futures.ThreadPoolExecutor(2)
+
+    def whole():
+        adam_step(p, g, s, v)
+
+    def two_threads():
+        list(pool.map(lambda h: adam_step(p[h], g[h], s[h], v[h]), halves))
+
+    def blocks(size):
+        def step():
+            for start in range(0, N_PARAMS, size):
+                block = slice(start, start + size)
+                adam_step(p[block], g[block], s[block], v[block])
+        return step
+
+    def products():
+        for _ in range(7):
+            np.dot(x, w, out=out)
+
+    k = max(1, loops // 500)
+    timings = {
+        "one thread, whole vector": best_time(whole, k),
+        "two threads, one half each": best_time(two_threads, k),
+        "7 products of 256x784 by 784x512": best_time(products, k),
+        "7 products, then the step on one thread": best_time(lambda: (products(), whole()), k),
+        "7 products, then the step on two threads": best_time(lambda: (products(), two_threads()), k),
+    }
+    # Blocks are timed after a pass over 32 MB evicts the caches, as the
+    # matrix products of a batch do before the step.
+    big = RNG.random(8_000_000, dtype=np.float32)
+    evict = big.sum
+    timings["whole vector, cold caches"] = best_time(whole, k, before=evict)
+    for size in (16384, 65536, 131072):
+        timings[f"blocks of {size}, cold caches"] = best_time(blocks(size), k, before=evict)
+    pool.shutdown()
+    report(f"Adam step over {N_PARAMS} float32 parameters (10 passes)", timings)
+
+
+def scipy_axpy_after_products(loops):
+    from scipy.linalg import blas
+
+    p, g = RNG.random(N_PARAMS, dtype=np.float32), RNG.random(N_PARAMS, dtype=np.float32)
+    x = RNG.random((256, 784), dtype=np.float32)
+    w = normal(784, 512) * np.float32(0.05)
+    out = np.empty((256, 512), np.float32)
+    k = max(1, loops // 200)
+    report("SciPy's BLAS axpy next to NumPy's matrix products", {
+        "256x784 by 784x512 product (NumPy's BLAS)": best_time(lambda: np.dot(x, w, out=out), k),
+        "scipy saxpy of 932 362 values alone": best_time(lambda: blas.saxpy(g, p, a=1e-9), k),
+        "the product, then the saxpy": best_time(
+            lambda: (np.dot(x, w, out=out), blas.saxpy(g, p, a=1e-9)), k
+        ),
+        "the product, then NumPy's p += g": best_time(
+            lambda: (np.dot(x, w, out=out), np.add(p, g, out=p)), k
+        ),
+    })
+
+
+def transposed_copy(loops):
+    for n, width, k in ((32, 64, loops), (256, 512, max(1, loops // 200))):
+        delta, w = normal(n, width), normal(width, width) * np.float32(0.05)
+        w_t, out = np.empty_like(w), np.empty((n, width), np.float32)
+        report(f"input gradient delta @ W.T, {n}x{width} by {width}x{width}", {
+            "np.dot(delta, w.T, out=out)": best_time(lambda: np.dot(delta, w.T, out=out), k),
+            "copy of w.T, then np.dot(delta, w_t)": best_time(
+                lambda: (np.copyto(w_t, w.T), np.dot(delta, w_t, out=out)), k
+            ),
+        })
+
+
+def relu_derivative_forms(loops):
+    for n, width, k in ((32, 64, loops), (256, 512, max(1, loops // 50))):
+        a = np.maximum(normal(n, width), 0)
+        delta = normal(n, width)
+        mask, floats = np.empty((n, width), bool), np.empty((n, width), np.float32)
+
+        def preallocated_mask():
+            np.greater(a, 0, out=mask)
+            np.multiply(delta, mask, out=delta)
+
+        def sign():
+            np.sign(a, out=floats)
+            np.multiply(delta, floats, out=delta)
+
+        report(f"relu derivative of a {n}x{width} batch", {
+            "delta *= a > 0": best_time(lambda: delta.__imul__(a > 0), k),
+            "preallocated bool mask": best_time(preallocated_mask, k),
+            "np.sign(a) then multiply": best_time(sign, k),
+            "np.copyto(delta, 0, where=a <= 0)": best_time(
+                lambda: np.copyto(delta, 0, where=a <= 0), k
+            ),
+        })
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="few loops: a smoke run")
+    args = parser.parse_args(argv)
+    loops = 1 if args.quick else 5000
+    print(f"numpy {np.__version__}; best of 5 loops per timing\n")
+    dot_vs_matmul(loops)
+    relu_forms(loops)
+    relu_in_place(loops)
+    relu_derivative_forms(loops)
+    transposed_copy(loops)
+    optimizer_step_forms(loops)
+    scipy_axpy_after_products(loops)  # last: it wakes SciPy's BLAS threads
+
+
+if __name__ == "__main__":
+    main()
