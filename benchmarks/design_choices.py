@@ -103,6 +103,59 @@ def relu_in_place(loops):
     })
 
 
+def bias_in_the_products(loops):
+    """The deep-narrow network's passes with separate biases, or with the biases
+    as a last row of each weight matrix and a column of ones after each input."""
+    n, sizes = 32, [64] * 11 + [10]
+    n_layers = len(sizes) - 1
+    weights = [normal(a, b) * np.float32(0.1) for a, b in zip(sizes[:-1], sizes[1:])]
+    biases = [np.zeros(b, np.float32) for b in sizes[1:]]
+    weight_grads = [np.empty_like(w) for w in weights]
+    bias_grads = [np.empty_like(b) for b in biases]
+    x = RNG.random((n, 64), dtype=np.float32)
+    z = [np.empty((n, b), np.float32) for b in sizes[1:]]
+    deltas = [normal(n, b) for b in sizes[1:]]
+    zeros, ones = np.zeros((n, 64), np.float32), np.ones(n, np.float32)
+
+    def separate():
+        h = x
+        for i in range(n_layers):
+            np.dot(h, weights[i], out=z[i])
+            z[i] += biases[i]
+            if i < n_layers - 1:
+                h = np.maximum(z[i], zeros, out=z[i])
+        for i in range(n_layers - 1, -1, -1):
+            np.dot((x if i == 0 else z[i - 1]).T, deltas[i], out=weight_grads[i])
+            np.dot(ones, deltas[i], out=bias_grads[i])
+            if i > 0:
+                np.dot(deltas[i], weights[i].T, out=deltas[i - 1])
+                deltas[i - 1] *= z[i - 1] > 0
+
+    folded_weights = [np.vstack([w, b[None]]) for w, b in zip(weights, biases)]
+    folded_grads = [np.empty_like(w) for w in folded_weights]
+    x1 = np.hstack([x, np.ones((n, 1), np.float32)])
+    a1 = [np.ones((n, b + 1), np.float32) for b in sizes[1:-1]]  # last column: ones
+
+    def folded():
+        h = x1
+        for i in range(n_layers):
+            np.dot(h, folded_weights[i], out=z[i])
+            if i < n_layers - 1:
+                np.maximum(z[i], zeros, out=a1[i][:, :-1])
+                h = a1[i]
+        for i in range(n_layers - 1, -1, -1):
+            np.dot((x1 if i == 0 else a1[i - 1]).T, deltas[i], out=folded_grads[i])
+            if i > 0:
+                np.dot(deltas[i], folded_weights[i][:-1].T, out=deltas[i - 1])
+                deltas[i - 1] *= a1[i - 1][:, :-1] > 0
+
+    k = max(1, loops // 5)
+    report("forward + backward of the deep-narrow network (batch 32)", {
+        "biases added, bias gradients as ones @ delta": best_time(separate, k),
+        "biases folded into the products": best_time(folded, k),
+    })
+
+
 def adam_step(p, g, s, v):
     """Adam's 10 passes (decayed sums), the gradient as work array."""
     s *= 0.9
@@ -228,6 +281,7 @@ def main(argv=None):
     relu_in_place(loops)
     relu_derivative_forms(loops)
     transposed_copy(loops)
+    bias_in_the_products(loops)
     optimizer_step_forms(loops)
     scipy_axpy_after_products(loops)  # last: it wakes SciPy's BLAS threads
 
