@@ -2,14 +2,15 @@
 
 Usage::
 
-    python benchmarks/design_choices.py            # about 30 s on 2 cores
+    python benchmarks/design_choices.py            # about 10 s on 2 cores
     python benchmarks/design_choices.py --quick    # a smoke run (numbers not meaningful)
 
 Each comparison times two or more ways of doing one operation of a training
 step, on arrays of the shapes the benchmark networks use (a 32 x 64 batch of
 the deep-narrow network, a 256 x 512 batch of the wide one, its 932 362
-parameters), best of several loops, and prints them side by side.  The
-"What makes it fast" and "What was tried and did not help" sections of the
+parameters), and prints them side by side: each timing is the best of 5
+repeats (15 for the wide forward pass) of the mean time of a loop of calls.
+The "What makes it fast" and "What was tried and not kept" sections of the
 performance page quote these numbers.
 """
 
@@ -275,7 +276,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="few loops: a smoke run")
     args = parser.parse_args(argv)
     loops = 1 if args.quick else 5000
-    print(f"numpy {np.__version__}; best of 5 loops per timing\n")
+    print(f"numpy {np.__version__}; each timing: the best of 5 repeats of a timed loop\n")
     dot_vs_matmul(loops)
     relu_forms(loops)
     relu_in_place(loops)

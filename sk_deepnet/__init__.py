@@ -14,7 +14,7 @@ from ._estimators import (
 )
 from ._persistence import InconsistentVersionWarning
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 __all__ = [
     "DeepMLPClassifier",

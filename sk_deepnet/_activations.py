@@ -1,14 +1,15 @@
 """Hidden-layer activation functions as a table of (forward, derivative) pairs.
 
-Each forward writes ``f(z)`` into ``out``, which may be ``z`` itself; the optional
-``zeros``, an array of zeros of ``z``'s shape, lets the functions that compare
-with 0 take the maximum of two arrays, which NumPy vectorizes, instead of the
-maximum of an array and a scalar, which it does not (2 to 3 times slower on a
-256 x 512 batch). Each derivative multiplies the back-propagated error ``delta``
-in place by ``f'(z)``, given both the pre-activation ``z`` and the activation
-``a = f(z)`` (whichever is cheaper to use). For the activations of
-:data:`OUTPUT_DERIVATIVES` the derivative needs ``a`` only, so the network
-computes them in place and keeps no separate pre-activation buffer. Keeping them as small pure functions in dicts follows
+Each forward writes ``f(z)`` into ``out``, which may be ``z`` itself. The
+optional ``zeros``, an array of zeros of ``z``'s shape, lets the functions of
+:data:`USES_ZEROS` take the maximum of two arrays, which NumPy vectorizes,
+instead of the maximum of an array and a scalar, which it does not (2 to 3
+times slower on a 256 x 512 batch). Each derivative multiplies the
+back-propagated error ``delta`` in place by ``f'(z)``, given both the
+pre-activation ``z`` and the activation ``a = f(z)`` (whichever is cheaper to
+use). For the activations of :data:`OUTPUT_DERIVATIVES` the derivative needs
+``a`` only, so the network computes them in place and keeps no separate
+pre-activation buffer. Keeping them as small pure functions in dicts follows
 ``sklearn.neural_network._base`` and keeps the network code free of branches.
 """
 
@@ -150,6 +151,9 @@ DERIVATIVES = {
 #: Activations whose derivative is a function of the output ``a`` alone (their
 #: derivatives never read ``z``), so they can be computed in place.
 OUTPUT_DERIVATIVES = frozenset({"identity", "sigmoid", "tanh", "relu"})
+
+#: Activations that use the ``zeros`` array when they are given one.
+USES_ZEROS = frozenset({"relu", "elu", "selu"})
 
 #: Accepted spellings that map onto a canonical activation name.
 ALIASES = {"logistic": "sigmoid"}

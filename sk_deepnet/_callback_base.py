@@ -67,9 +67,8 @@ class Callback(BaseEstimator):
         estimator : DeepMLPClassifier or DeepMLPRegressor
             The estimator being fitted.
         network : Network
-            The network, with its updated ``params``.  ``network.grads`` no
-            longer holds the gradient: the optimizer step used it as its work
-            array (read gradients in :meth:`on_grad_computed`).
+            The network, with its updated ``params``; ``network.grads`` still
+            holds the batch's gradient (after clipping).
         batch : int
             0-based batch number within the epoch.
         loss : float

@@ -760,6 +760,11 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                 callback.on_fit_begin(self, X, y)
             self._callbacks_started = True
 
+        # The gradient is recomputed for every batch, so the optimizer step may
+        # use it as its work array instead of a model-sized scratch vector;
+        # callbacks read it until the next batch (the gradient monitor also when
+        # the fit stops), so with callbacks it stays intact.
+        overwrite_grad = not callbacks
         snapshot = _Snapshot(network)
         best = None  # the best validation epoch's state, with early stopping
         stop_reason = None
@@ -795,9 +800,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                         _clip_by_global_norm(network.grads, self.clip_grad_norm)
                     if self.lr_schedule == "invscaling":
                         optimizer.learning_rate = schedule.at_step(self.t_)
-                    # The gradient is recomputed for every batch: the step may use
-                    # it as its work array instead of a model-sized scratch vector.
-                    optimizer.step(network.params, network.grads, overwrite_grad=True)
+                    optimizer.step(network.params, network.grads, overwrite_grad=overwrite_grad)
                     self.t_ += Xb.shape[0]
                     epoch_loss += loss * weight_sum
                     epoch_weight += weight_sum

@@ -21,7 +21,7 @@ deep the network is.
 import numpy as np
 import scipy.sparse as sp
 
-from ._activations import ACTIVATIONS, DERIVATIVES, GAINS, OUTPUT_DERIVATIVES
+from ._activations import ACTIVATIONS, DERIVATIVES, GAINS, OUTPUT_DERIVATIVES, USES_ZEROS
 from ._initializers import INITIALIZERS
 from ._layers import BatchNorm, Dense, LayerNorm, dropout_mask
 from ._losses import LOSSES
@@ -158,6 +158,7 @@ class Network:
         self._loss = LOSSES[self.loss]
         self._act = ACTIVATIONS[self.activation]
         self._act_in_place = self.activation in OUTPUT_DERIVATIVES
+        self._act_uses_zeros = self.activation in USES_ZEROS
         self._dact = DERIVATIVES[self.activation]
         self._hidden_dense = self.dense[:-1]
         self._workspace = None
@@ -216,13 +217,14 @@ class Network:
         dt, n = self.dtype, n_samples
         hidden = self.hidden_sizes
         none = [None] * len(hidden)
-        # One array of zeros per width, shared by the layers (read only).
-        zeros = {w: np.zeros((n, w), dt) for w in set(hidden)}
+        # One array of zeros per width, shared by the layers (read only), for
+        # the activations that compare with 0.
+        zeros = {w: np.zeros((n, w), dt) for w in set(hidden)} if self._act_uses_zeros else {}
         ws = {
             "n": n,
             "z": [np.empty((n, w), dt) for w in hidden],  # dense outputs
             "a": list(none),  # activations
-            "zeros": [zeros[w] for w in hidden],
+            "zeros": [zeros.get(w) for w in hidden],
             "logits": np.empty((n, self.layer_sizes[-1]), dt),
             "norm_out": list(none),
             "norm_cache": list(none),
@@ -447,7 +449,10 @@ class Network:
         ws = network._new_workspace(min(n, chunk_size), train=False)
         for start in range(0, n, chunk_size):
             stop = min(start + chunk_size, n)
-            out[start:stop] = network.forward(X[start:stop], ws, train=False)
+            # The products write into buffers of dtype (np.dot(out=...) does not
+            # cast), so other inputs (integers, float16) are cast chunk by chunk.
+            chunk = X[start:stop].astype(dtype, copy=False)
+            out[start:stop] = network.forward(chunk, ws, train=False)
         return out
 
 

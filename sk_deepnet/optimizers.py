@@ -5,18 +5,18 @@ in a single contiguous 1-D array (layer parameters are views into it), and
 the gradient lives in a second array of the same layout.  An optimizer here
 therefore updates *one* NumPy array: each :meth:`Optimizer.step` is a
 handful of vectorized NumPy calls writing into preallocated ``out=``
-buffers, with no Python loop over layers or elements and no allocation after
-the first step.  State (moments, accumulators, scratch space) is allocated
-lazily on the first step with the shape and dtype of the parameters, so
-``float32`` networks stay ``float32``.  With ``overwrite_grad=True`` the
-gradient vector doubles as the scratch space, so that training holds no
-model-sized array it does not need.
+buffers, with no Python loop over layers or elements.  State (moments,
+accumulators, scratch space) is allocated on the first step that needs it,
+with the shape and dtype of the parameters, so ``float32`` networks stay
+``float32``.  With ``overwrite_grad=True`` the gradient vector doubles as
+the scratch space, so that training holds no model-sized array it does not
+need.
 
 BLAS ``axpy`` would fuse ``y += a * x`` into one pass, but SciPy's BLAS is a
 second OpenBLAS beside NumPy's in the PyPI wheels: calling it between NumPy's
-matrix products makes the two thread pools fight over the cores (a 256 x 784
-by 784 x 512 product followed by one ``saxpy`` took 10 times as long as the
-product alone on 2 cores).  The updates are therefore NumPy passes only.
+matrix products makes the two thread pools fight over the cores (see
+``benchmarks/design_choices.py``).  The updates are therefore NumPy passes
+only.
 
 The update rules reproduce :mod:`torch.optim` (PyTorch 2.x) exactly; the
 test suite checks trajectories against fixtures recorded with PyTorch (see
@@ -61,8 +61,12 @@ class Optimizer:
 
     Subclasses store their hyperparameters (keyword arguments of
     ``__init__``) as attributes of the same name, declare the state buffers
-    they need in ``_buffers`` (and whether their update needs a work array)
-    and implement ``_update``.
+    they need in ``_buffers`` and implement ``_update(params, grad, work)``,
+    which updates ``params`` in place.  ``work`` is None unless the class sets
+    ``_needs_work``; it is then a scratch array of the parameters' shape, which
+    is the gradient itself when the class also sets ``_work_may_be_grad`` and
+    the caller passed ``overwrite_grad=True``.  (Before sk_deepnet 0.2,
+    ``_update`` took ``(params, grad)`` and a ``"scratch"`` buffer.)
 
     Attributes
     ----------
@@ -73,16 +77,17 @@ class Optimizer:
         Number of steps taken since construction or the last :meth:`reset`.
     state_ : dict of str to ndarray
         Optimizer state (moment estimates, accumulators, scratch space),
-        allocated on the first step with the parameters' shape and dtype.
+        allocated on the first step that needs each array, with the
+        parameters' shape and dtype.
     """
 
     #: names of the state arrays allocated on the first step
     _buffers = ()
     #: whether ``_update`` needs a model-sized work array
     _needs_work = False
-    #: whether that work array may be the gradient itself (``_update`` then reads
-    #: each gradient value before it writes the work value at the same index)
-    _work_may_be_grad = True
+    #: whether that work array may be the gradient itself: True only where
+    #: ``_update`` never reads ``grad`` after its first write to ``work``
+    _work_may_be_grad = False
 
     def __init__(self, learning_rate=0.01, weight_decay=0.0):
         self.learning_rate = learning_rate
@@ -283,10 +288,11 @@ class SGD(Optimizer):
         style).
     """
 
+    _needs_work = True
+    _work_may_be_grad = True
+
     def __init__(self, learning_rate=0.01, weight_decay=0.0):
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay)
-
-    _needs_work = True
 
     def _update(self, params, grad, work):
         np.multiply(grad, self.learning_rate, out=work)
@@ -320,6 +326,7 @@ class Momentum(Optimizer):
 
     _buffers = ("velocity",)
     _needs_work = True
+    _work_may_be_grad = True
 
     def __init__(self, learning_rate=0.01, momentum=0.9, weight_decay=0.0):
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay)
@@ -401,7 +408,6 @@ class Adagrad(Optimizer):
 
     _buffers = ("sum_sq",)
     _needs_work = True
-    _work_may_be_grad = False  # g is read again after g**2 is formed
 
     def __init__(self, learning_rate=0.01, epsilon=1e-10, weight_decay=0.0):
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay)
@@ -447,7 +453,6 @@ class Adadelta(Optimizer):
 
     _buffers = ("square_avg", "acc_delta", "delta")
     _needs_work = True
-    _work_may_be_grad = False  # g is read again after g**2 is formed
 
     def __init__(self, learning_rate=1.0, rho=0.9, epsilon=1e-6, weight_decay=0.0):
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay)
@@ -504,7 +509,6 @@ class RMSprop(Optimizer):
 
     _buffers = ("square_avg",)
     _needs_work = True
-    _work_may_be_grad = False  # g is read again after g**2 is formed
 
     def __init__(self, learning_rate=0.01, rho=0.99, epsilon=1e-8, weight_decay=0.0):
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay)
@@ -570,6 +574,7 @@ class Adam(Optimizer):
 
     _buffers = ("grad_sum", "sq_grad_sum")
     _needs_work = True
+    _work_may_be_grad = True
     _amsgrad = False
 
     def __init__(
@@ -599,9 +604,8 @@ class Adam(Optimizer):
         super().__setstate__(state)
         for old, (new, beta) in self._LEGACY_MOMENTS.items():
             if old in self.state_:
-                moment = self.state_.pop(old)
-                moment /= 1.0 - getattr(self, beta)
-                self.state_[new] = moment
+                # Not in place: joblib.load(mmap_mode="r") gives read-only arrays.
+                self.state_[new] = self.state_.pop(old) / (1.0 - getattr(self, beta))
 
     def _update(self, params, grad, work):
         st = self.state_
@@ -769,6 +773,7 @@ class NAdam(Optimizer):
 
     _buffers = ("exp_avg", "exp_avg_sq", "denom")
     _needs_work = True
+    _work_may_be_grad = True
 
     def __init__(
         self,

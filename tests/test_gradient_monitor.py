@@ -23,7 +23,7 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor
+from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor, FitInterruptedWarning
 from sk_deepnet._network import Network
 from sk_deepnet.callbacks import (
     Callback,
@@ -101,6 +101,37 @@ def test_deep_relu_net_with_unit_normal_init_explodes(digits):
     assert not np.isfinite(monitor.grad_norms_[-1]).all()
     # The error signal grows layer after layer on the way back to the input.
     assert np.all(monitor.layer_gains_[0, :-1] > 2)
+
+
+class _InterruptAfterStep(Callback):
+    """Raise KeyboardInterrupt after the optimizer step of batch ``at``."""
+
+    def __init__(self, at=3):
+        self.at = at
+
+    def on_batch_end(self, estimator, network, batch, loss):
+        if batch == self.at:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "nadam"])
+def test_record_of_an_interrupted_batch_holds_its_gradients(digits, optimizer):
+    # The optimizer step may use the gradient vector as its work array; with
+    # callbacks it must not, or the record that on_fit_end makes of the batch
+    # where the fit stopped would hold the step's scratch values.
+    X, _, y, _ = digits
+    monitor = GradientMonitor(record_every=1, warn=False)
+    clf = DeepMLPClassifier(
+        depth=2, width=16, optimizer=optimizer, callbacks=[monitor, _InterruptAfterStep()],
+        random_state=0,
+    )
+    with pytest.warns(FitInterruptedWarning):
+        clf.fit(X, y)
+    monitor = clf.gradient_monitor_
+    assert monitor.stopped_mid_epoch_
+    # Batch 3 was recorded by on_grad_computed and again by on_fit_end.
+    assert monitor.grad_norms_.shape[0] == 5
+    assert_allclose(monitor.grad_norms_[-1], monitor.grad_norms_[-2], rtol=1e-6)
 
 
 def test_tiny_init_vanishes_through_the_error_signal(digits):

@@ -16,6 +16,7 @@ from sk_deepnet._activations import (
     DERIVATIVES,
     GAINS,
     LEAKY_RELU_SLOPE,
+    OUTPUT_DERIVATIVES,
     SELU_ALPHA,
     SELU_SCALE,
     canonical_activation,
@@ -154,6 +155,42 @@ def test_gradient_residual(sizes, block_size):
 def test_gradient_combinations(kw, loss):
     net = _make_network([4, 6, 5, 6, 6, 4, 3], "elu", loss, **kw)
     _check_gradient(net, weighted=True, alpha=0.2)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(normalization="batch", dropout=0.3, residual=True, residual_block_size=2),
+        dict(normalization="layer", dropout=0.3, residual=True, residual_block_size=1),
+    ],
+    ids=["batch-dropout-res2", "layer-dropout-res1"],
+)
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_gradient_combinations_with_in_place_activations(kw, activation):
+    # relu and tanh overwrite their normalized input in place.
+    net = _make_network([4, 6, 5, 6, 6, 4, 3], activation, "softmax_cross_entropy", **kw)
+    _check_gradient(net, weighted=True, alpha=0.2)
+
+
+@pytest.mark.parametrize("name", sorted(OUTPUT_DERIVATIVES))
+def test_in_place_derivatives_never_read_the_pre_activation(name):
+    # Computed in place, these activations leave no pre-activation to read.
+    z = Z[np.abs(Z) > 1e-2]
+    a = np.empty_like(z)
+    ACTIVATIONS[name](z, a)
+    expected = np.ones_like(z)
+    DERIVATIVES[name](z, a, expected)
+    delta = np.ones_like(z)
+    DERIVATIVES[name](np.full_like(z, np.nan), a, delta)
+    assert_array_equal(delta, expected)
+
+
+def test_predict_logits_casts_inputs_that_are_not_float32_or_float64():
+    net = _make_network([4, 5, 3], "relu", "softmax_cross_entropy")
+    X = np.arange(12).reshape(3, 4)
+    expected = net.predict_logits(X.astype(np.float64))
+    assert_allclose(net.predict_logits(X), expected)
+    assert_allclose(net.predict_logits(X.astype(np.float16)), expected)
 
 
 # ------------------------------------------------------------- initializers

@@ -192,6 +192,8 @@ def test_adam_state_pickled_by_0_1_0_is_converted(cls):
     if cls is AMSGrad:
         legacy["max_exp_avg_sq"] = 0.1 * legacy.pop("max_sq_grad_sum")
     legacy["scratch"] = np.zeros_like(p)
+    for moment in legacy.values():
+        moment.flags.writeable = False  # as joblib.load(mmap_mode="r") gives them
     old = cls.__new__(cls)
     old.__setstate__({**state, "state_": legacy})
     p_old = p.copy()
