@@ -20,7 +20,7 @@ training step on one batch, each timed alone (best of several loops):
   preallocated arrays (the per-batch share of the wide row's bound).
 
 The parts run in isolation, so their sum differs a little from the time of a
-batch inside ``fit`` (printed last, from a timed fit).  This is the profile
+batch inside ``fit`` (printed last, the best of 3 timed fits).  This is the profile
 that doc/performance.rst quotes in "Where the remaining time goes".
 """
 
@@ -37,25 +37,29 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run_benchmarks as rb  # noqa: E402
 
 
-def best_time(fn, loops, repeats=5):
-    """Best over ``repeats`` of the mean time of ``loops`` calls of ``fn``."""
-    fn()
-    best = math.inf
+def best_times(functions, loops, repeats=7):
+    """For each function, the best over ``repeats`` of the mean time of ``loops`` calls.
+
+    The functions take turns, repeat after repeat, so that a slow spell of a
+    shared machine hits them all rather than one.
+    """
+    best = dict.fromkeys(functions, math.inf)
+    for fn in functions.values():
+        fn()
     for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(loops):
-            fn()
-        best = min(best, (time.perf_counter() - start) / loops)
+        for name, fn in functions.items():
+            start = time.perf_counter()
+            for _ in range(loops):
+                fn()
+            best[name] = min(best[name], (time.perf_counter() - start) / loops)
     return best
 
 
-def breakdown(name, X, y, depth, width, batch_size, loops, epochs):
+def breakdown(name, X, y, depth, width, batch_size, loops, epochs, fits):
     est = rb.deep_mlp(depth, width, batch_size, epochs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # fixed-epoch fits do not converge
-        start = time.perf_counter()
-        est.fit(X, y)
-        fit_time = time.perf_counter() - start
+        fit_time = best_times({"fit": lambda: est.fit(X, y)}, loops=1, repeats=fits)["fit"]
     n_batches = math.ceil(X.shape[0] / batch_size)
     network, optimizer = est._network, est.optimizer_
     rng = np.random.default_rng(0)
@@ -106,15 +110,22 @@ def breakdown(name, X, y, depth, width, batch_size, loops, epochs):
 
     bound = rb.matmul_bound_epoch(network.layer_sizes, batch_size, batch_size)
 
-    parts = {
-        "gather": best_time(gather, loops),
-        "forward": best_time(forward, loops),
-        "loss": best_time(loss, loops),
-        "backward": best_time(backward, loops),
-        "L2 penalty": best_time(l2_penalty, loops),
-        "optimizer step": best_time(optimizer_step, loops) - best_time(copy_only, loops),
-    }
-    products = best_time(bound, loops)
+    times = best_times(
+        {
+            "gather": gather,
+            "forward": forward,
+            "loss": loss,
+            "backward": backward,
+            "L2 penalty": l2_penalty,
+            "optimizer step": optimizer_step,
+            "copy": copy_only,
+            "products": bound,
+        },
+        loops,
+    )
+    times["optimizer step"] -= times.pop("copy")
+    products = times.pop("products")
+    parts = times
     total = sum(parts.values())
     print(
         f"{name}: layers {network.layer_sizes}, batch {batch_size}, "
@@ -126,7 +137,7 @@ def breakdown(name, X, y, depth, width, batch_size, loops, epochs):
     print(f"  {'matrix products alone':<22} {products * 1e6:9.1f} us  (the GEMMs of forward + backward)")
     print(
         f"  {'one batch inside fit':<22} {fit_time / (epochs * n_batches) * 1e6:9.1f} us  "
-        f"({epochs} epochs of {n_batches} batches, validation and setup included)"
+        f"(best of {fits} fits of {epochs} epochs of {n_batches} batches, setup included)"
     )
     print()
 
@@ -136,9 +147,9 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="tiny problems, few loops: a smoke run")
     args = parser.parse_args(argv)
     if args.quick:
-        narrow, wide = dict(loops=2, epochs=1), dict(loops=1, epochs=1)
+        narrow, wide = dict(loops=2, epochs=1, fits=1), dict(loops=1, epochs=1, fits=1)
     else:  # the epochs of run_benchmarks.py's rows
-        narrow, wide = dict(loops=2000, epochs=10), dict(loops=20, epochs=2)
+        narrow, wide = dict(loops=2000, epochs=10, fits=3), dict(loops=20, epochs=2, fits=3)
 
     X, y = rb.digits()
     breakdown("deep-narrow", X, y, 10, 64, 32, **narrow)

@@ -25,25 +25,34 @@ RNG = np.random.default_rng(0)
 N_PARAMS = 932_362  # the wide network: 784 -> 512 -> 512 -> 512 -> 10
 
 
-def best_time(fn, loops, repeats=5, before=None):
-    """Best over ``repeats`` of the mean time of ``loops`` calls (``before`` untimed)."""
-    fn()
-    best = math.inf
-    for _ in range(repeats):
-        total = 0.0
-        for _ in range(loops):
-            if before is not None:
-                before()
-            start = time.perf_counter()
+def compare(title, functions, loops, repeats=5, before=None, interleave=True):
+    """Time each of ``functions`` and print the times under ``title``.
+
+    Each time is the best over ``repeats`` of the mean of ``loops`` calls
+    (``before``, if given, runs untimed before every call). With ``interleave``
+    the functions take turns, repeat after repeat, so that a slow spell of a
+    shared machine hits them all rather than one; without it each function is
+    timed in full before the next, in order.
+    """
+    best = dict.fromkeys(functions, math.inf)
+    if interleave:
+        for fn in functions.values():
             fn()
-            total += time.perf_counter() - start
-        best = min(best, total / loops)
-    return best
-
-
-def report(title, timings):
+        rounds = [list(functions.items())] * repeats
+    else:
+        rounds = [[(name, fn)] * (repeats + 1) for name, fn in functions.items()]
+    for turns in rounds:
+        for name, fn in turns:
+            total = 0.0
+            for _ in range(loops):
+                if before is not None:
+                    before()
+                start = time.perf_counter()
+                fn()
+                total += time.perf_counter() - start
+            best[name] = min(best[name], total / loops)
     print(title)
-    for name, seconds in timings.items():
+    for name, seconds in best.items():
         print(f"  {name:<44} {seconds * 1e6:10.1f} us")
     print()
 
@@ -54,10 +63,10 @@ def normal(*shape):
 
 def dot_vs_matmul(loops):
     a, w, out = normal(32, 64), normal(64, 64), np.empty((32, 64), np.float32)
-    report("a 32x64 by 64x64 product into a preallocated buffer", {
-        "np.matmul(a, w, out=out)": best_time(lambda: np.matmul(a, w, out=out), loops),
-        "np.dot(a, w, out=out)": best_time(lambda: np.dot(a, w, out=out), loops),
-    })
+    compare("a 32x64 by 64x64 product into a preallocated buffer", {
+        "np.matmul(a, w, out=out)": lambda: np.matmul(a, w, out=out),
+        "np.dot(a, w, out=out)": lambda: np.dot(a, w, out=out),
+    }, loops)
 
 
 def relu_forms(loops):
@@ -69,11 +78,32 @@ def relu_forms(loops):
             out.fill(0)
             np.maximum(z, out, out=out)
 
-        report(f"relu of a {n}x{width} batch", {
-            "np.maximum(z, 0, out=out)": best_time(lambda: np.maximum(z, 0, out=out), k),
-            "out.fill(0); np.maximum(z, out, out=out)": best_time(fill_then_max, k),
-            "np.maximum(z, zeros, out=out)": best_time(lambda: np.maximum(z, zeros, out=out), k),
-        })
+        compare(f"relu of a {n}x{width} batch", {
+            "np.maximum(z, 0, out=out)": lambda: np.maximum(z, 0, out=out),
+            "out.fill(0); np.maximum(z, out, out=out)": fill_then_max,
+            "np.maximum(z, zeros, out=out)": lambda: np.maximum(z, zeros, out=out),
+        }, k)
+
+
+def bias_gradient_forms(loops):
+    for n, width, k in ((32, 64, loops), (256, 512, max(1, loops // 50))):
+        delta, ones = normal(n, width), np.ones(n, np.float32)
+        out = np.empty(width, np.float32)
+        compare(f"bias gradient (column sums) of a {n}x{width} delta", {
+            "np.add.reduce(delta, axis=0, out=out)": lambda: np.add.reduce(delta, axis=0, out=out),
+            "np.dot(ones, delta, out=out)": lambda: np.dot(ones, delta, out=out),
+        }, k)
+
+
+def batch_gather(loops):
+    X = RNG.random((10000, 784), dtype=np.float32)
+    idx = RNG.permutation(10000)[:256]
+    out = np.empty((256, 784), np.float32)
+    k = max(1, loops // 50)
+    compare("gathering 256 random rows of a 10000x784 X", {
+        "np.take(X, idx, axis=0, out=out)": lambda: np.take(X, idx, axis=0, out=out),
+        'np.take(..., out=out, mode="clip")': lambda: np.take(X, idx, axis=0, out=out, mode="clip"),
+    }, k)
 
 
 def relu_in_place(loops):
@@ -97,11 +127,11 @@ def relu_in_place(loops):
 
     products_only = lambda: [np.dot(h, w, out=o) for h, w, o in zip([x, *z], weights, z)]  # noqa: E731
     k = max(1, loops // 200)
-    report("forward pass of the wide network (batch 256)", {
-        "products alone": best_time(products_only, k, repeats=15),
-        "relu into a second buffer": best_time(lambda: forward(False), k, repeats=15),
-        "relu in place": best_time(lambda: forward(True), k, repeats=15),
-    })
+    compare("forward pass of the wide network (batch 256)", {
+        "products alone": products_only,
+        "relu into a second buffer": lambda: forward(False),
+        "relu in place": lambda: forward(True),
+    }, k, repeats=15)
 
 
 def bias_in_the_products(loops):
@@ -151,10 +181,10 @@ def bias_in_the_products(loops):
                 deltas[i - 1] *= a1[i - 1][:, :-1] > 0
 
     k = max(1, loops // 5)
-    report("forward + backward of the deep-narrow network (batch 32)", {
-        "biases added, bias gradients as ones @ delta": best_time(separate, k),
-        "biases folded into the products": best_time(folded, k),
-    })
+    compare("forward + backward of the deep-narrow network (batch 32)", {
+        "biases added, bias gradients as ones @ delta": separate,
+        "biases folded into the products": folded,
+    }, k)
 
 
 def adam_step(p, g, s, v):
@@ -197,22 +227,21 @@ def optimizer_step_forms(loops):
             np.dot(x, w, out=out)
 
     k = max(1, loops // 500)
-    timings = {
-        "one thread, whole vector": best_time(whole, k),
-        "two threads, one half each": best_time(two_threads, k),
-        "7 products of 256x784 by 784x512": best_time(products, k),
-        "7 products, then the step on one thread": best_time(lambda: (products(), whole()), k),
-        "7 products, then the step on two threads": best_time(lambda: (products(), two_threads()), k),
-    }
-    # Blocks are timed after a pass over 32 MB evicts the caches, as the
-    # matrix products of a batch do before the step.
-    big = RNG.random(8_000_000, dtype=np.float32)
-    evict = big.sum
-    timings["whole vector, cold caches"] = best_time(whole, k, before=evict)
-    for size in (16384, 65536, 131072):
-        timings[f"blocks of {size}, cold caches"] = best_time(blocks(size), k, before=evict)
+    compare(f"Adam step over {N_PARAMS} float32 parameters (10 passes)", {
+        "one thread, whole vector": whole,
+        "two threads, one half each": two_threads,
+        "7 products of 256x784 by 784x512": products,
+        "7 products, then the step on one thread": lambda: (products(), whole()),
+        "7 products, then the step on two threads": lambda: (products(), two_threads()),
+    }, k)
     pool.shutdown()
-    report(f"Adam step over {N_PARAMS} float32 parameters (10 passes)", timings)
+    # Timed after a pass over 32 MB evicts the caches, as the matrix products
+    # of a batch do before the step.
+    big = RNG.random(8_000_000, dtype=np.float32)
+    compare("the same step with cold caches, whole or in blocks", {
+        "whole vector": whole,
+        **{f"blocks of {size}": blocks(size) for size in (16384, 65536, 131072)},
+    }, k, before=big.sum)
 
 
 def scipy_axpy_after_products(loops):
@@ -223,28 +252,26 @@ def scipy_axpy_after_products(loops):
     w = normal(784, 512) * np.float32(0.05)
     out = np.empty((256, 512), np.float32)
     k = max(1, loops // 200)
-    report("SciPy's BLAS axpy next to NumPy's matrix products", {
-        "256x784 by 784x512 product (NumPy's BLAS)": best_time(lambda: np.dot(x, w, out=out), k),
-        "scipy saxpy of 932 362 values alone": best_time(lambda: blas.saxpy(g, p, a=1e-9), k),
-        "the product, then the saxpy": best_time(
-            lambda: (np.dot(x, w, out=out), blas.saxpy(g, p, a=1e-9)), k
-        ),
-        "the product, then NumPy's p += g": best_time(
-            lambda: (np.dot(x, w, out=out), np.add(p, g, out=p)), k
-        ),
-    })
+    # In order, not in turns: once SciPy's BLAS has run, its spinning threads
+    # would slow down whatever is timed next.
+    compare("SciPy's BLAS axpy next to NumPy's matrix products", {
+        "256x784 by 784x512 product (NumPy's BLAS)": lambda: np.dot(x, w, out=out),
+        "the product, then NumPy's p += g": lambda: (np.dot(x, w, out=out), np.add(p, g, out=p)),
+        "scipy saxpy of 932 362 values alone": lambda: blas.saxpy(g, p, a=1e-9),
+        "the product, then the saxpy": lambda: (np.dot(x, w, out=out), blas.saxpy(g, p, a=1e-9)),
+    }, k, interleave=False)
 
 
 def transposed_copy(loops):
     for n, width, k in ((32, 64, loops), (256, 512, max(1, loops // 200))):
         delta, w = normal(n, width), normal(width, width) * np.float32(0.05)
         w_t, out = np.empty_like(w), np.empty((n, width), np.float32)
-        report(f"input gradient delta @ W.T, {n}x{width} by {width}x{width}", {
-            "np.dot(delta, w.T, out=out)": best_time(lambda: np.dot(delta, w.T, out=out), k),
-            "copy of w.T, then np.dot(delta, w_t)": best_time(
-                lambda: (np.copyto(w_t, w.T), np.dot(delta, w_t, out=out)), k
+        compare(f"input gradient delta @ W.T, {n}x{width} by {width}x{width}", {
+            "np.dot(delta, w.T, out=out)": lambda: np.dot(delta, w.T, out=out),
+            "copy of w.T, then np.dot(delta, w_t)": lambda: (
+                np.copyto(w_t, w.T), np.dot(delta, w_t, out=out)
             ),
-        })
+        }, k)
 
 
 def relu_derivative_forms(loops):
@@ -261,14 +288,12 @@ def relu_derivative_forms(loops):
             np.sign(a, out=floats)
             np.multiply(delta, floats, out=delta)
 
-        report(f"relu derivative of a {n}x{width} batch", {
-            "delta *= a > 0": best_time(lambda: delta.__imul__(a > 0), k),
-            "preallocated bool mask": best_time(preallocated_mask, k),
-            "np.sign(a) then multiply": best_time(sign, k),
-            "np.copyto(delta, 0, where=a <= 0)": best_time(
-                lambda: np.copyto(delta, 0, where=a <= 0), k
-            ),
-        })
+        compare(f"relu derivative of a {n}x{width} batch", {
+            "delta *= a > 0": lambda: delta.__imul__(a > 0),
+            "preallocated bool mask": preallocated_mask,
+            "np.sign(a) then multiply": sign,
+            "np.copyto(delta, 0, where=a <= 0)": lambda: np.copyto(delta, 0, where=a <= 0),
+        }, k)
 
 
 def main(argv=None):
@@ -276,8 +301,13 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="few loops: a smoke run")
     args = parser.parse_args(argv)
     loops = 1 if args.quick else 5000
-    print(f"numpy {np.__version__}; each timing: the best of 5 repeats of a timed loop\n")
+    print(
+        f"numpy {np.__version__}; each timing: the best of 5 repeats of a timed loop, "
+        "the alternatives of a comparison taking turns\n"
+    )
     dot_vs_matmul(loops)
+    bias_gradient_forms(loops)
+    batch_gather(loops)
     relu_forms(loops)
     relu_in_place(loops)
     relu_derivative_forms(loops)
