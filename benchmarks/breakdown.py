@@ -96,19 +96,21 @@ def breakdown(name, X, y, depth, width, batch_size, loops, epochs, fits):
     def l2_penalty():
         network._add_l2_penalty(alpha_scale, ws["l2_step"])
 
-    gradient = network.grads.copy()
+    gradient, params = network.grads.copy(), network.params.copy()
     work = np.empty_like(gradient)
 
-    def optimizer_step():
-        # The step overwrites its work array; a fresh copy of the gradient
-        # each time costs one pass, timed alone and subtracted.
+    def copies():
+        # The step overwrites its work array and moves the parameters: a fresh
+        # gradient and the fitted parameters each time (timed alone, subtracted)
+        # keep every part on realistic values.
         np.copyto(work, gradient)
+        np.copyto(network.params, params)
+
+    def optimizer_step():
+        copies()
         optimizer.step(network.params, work, overwrite_grad=True)
 
-    def copy_only():
-        np.copyto(work, gradient)
-
-    bound = rb.matmul_bound_epoch(network.layer_sizes, batch_size, batch_size)
+    bound = rb.gemm_bound_epoch(network.layer_sizes, batch_size, batch_size)
 
     times = best_times(
         {
@@ -118,7 +120,7 @@ def breakdown(name, X, y, depth, width, batch_size, loops, epochs, fits):
             "backward": backward,
             "L2 penalty": l2_penalty,
             "optimizer step": optimizer_step,
-            "copy": copy_only,
+            "copy": copies,
             "products": bound,
         },
         loops,

@@ -37,11 +37,13 @@ def compare(title, functions, loops, repeats=5, before=None, interleave=True):
     best = dict.fromkeys(functions, math.inf)
     if interleave:
         for fn in functions.values():
-            fn()
+            fn()  # warm-up, untimed
         rounds = [list(functions.items())] * repeats
     else:
-        rounds = [[(name, fn)] * (repeats + 1) for name, fn in functions.items()]
+        rounds = [[(name, fn)] * repeats for name, fn in functions.items()]
     for turns in rounds:
+        if not interleave:
+            turns[0][1]()  # warm-up, untimed
         for name, fn in turns:
             total = 0.0
             for _ in range(loops):
@@ -203,6 +205,13 @@ def adam_step(p, g, s, v):
 
 def optimizer_step_forms(loops):
     p, g, s, v = (RNG.random(N_PARAMS, dtype=np.float32) for _ in range(4))
+    g0 = g.copy()
+
+    def fresh_gradient():
+        # The step leaves its work in g: without a fresh gradient each call,
+        # g**2 would sink into denormal numbers, which are slower.
+        np.copyto(g, g0)
+
     x = RNG.random((256, 784), dtype=np.float32)
     w = normal(784, 512) * np.float32(0.05)
     out = np.empty((256, 512), np.float32)
@@ -233,7 +242,7 @@ def optimizer_step_forms(loops):
         "7 products of 256x784 by 784x512": products,
         "7 products, then the step on one thread": lambda: (products(), whole()),
         "7 products, then the step on two threads": lambda: (products(), two_threads()),
-    }, k)
+    }, k, before=fresh_gradient)
     pool.shutdown()
     # Timed after a pass over 32 MB evicts the caches, as the matrix products
     # of a batch do before the step.
@@ -241,7 +250,7 @@ def optimizer_step_forms(loops):
     compare("the same step with cold caches, whole or in blocks", {
         "whole vector": whole,
         **{f"blocks of {size}": blocks(size) for size in (16384, 65536, 131072)},
-    }, k, before=big.sum)
+    }, k, before=lambda: (fresh_gradient(), big.sum()))
 
 
 def scipy_axpy_after_products(loops):
@@ -302,8 +311,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     loops = 1 if args.quick else 5000
     print(
-        f"numpy {np.__version__}; each timing: the best of 5 repeats of a timed loop, "
-        "the alternatives of a comparison taking turns\n"
+        f"numpy {np.__version__}; each timing: the best of 5 repeats of a timed loop "
+        "(15 for the wide forward pass), the alternatives of a comparison taking "
+        "turns (except SciPy's axpy, timed last on purpose)\n"
     )
     dot_vs_matmul(loops)
     bias_gradient_forms(loops)

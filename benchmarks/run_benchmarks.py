@@ -163,7 +163,7 @@ def n_params(sizes):
     return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
 
 
-def matmul_bound_epoch(sizes, n_samples, batch_size, dtype=np.float32, seed=0):
+def gemm_bound_epoch(sizes, n_samples, batch_size, dtype=np.float32, seed=0):
     """Return a function running one epoch of the GEMMs alone.
 
     For every batch: the forward ``X @ W`` of each layer, and in the backward
@@ -330,7 +330,7 @@ def row_wide(table, config, state):
     ours = deep_mlp(**arch, epochs=epochs)
     ref = sklearn_mlp(**arch, epochs=epochs)
     sizes = layer_sizes(X.shape[1], WIDE["depth"], WIDE["width"], WIDE["n_classes"])
-    bound = matmul_bound_epoch(sizes, X.shape[0], WIDE["batch_size"])
+    bound = gemm_bound_epoch(sizes, X.shape[0], WIDE["batch_size"])
     bound_epochs = lambda: [bound() for _ in range(epochs)]  # noqa: E731
     t_ours, t_ref, t_bound = best_of(
         config["wide_repeats"], lambda: ours.fit(X, y), lambda: ref.fit(X, y), bound_epochs

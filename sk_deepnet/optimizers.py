@@ -66,7 +66,8 @@ class Optimizer:
     ``_needs_work``; it is then a scratch array of the parameters' shape, which
     is the gradient itself when the class also sets ``_work_may_be_grad`` and
     the caller passed ``overwrite_grad=True``.  (Before sk_deepnet 0.2,
-    ``_update`` took ``(params, grad)`` and a ``"scratch"`` buffer.)
+    ``_update`` took ``(params, grad)`` and every optimizer allocated
+    ``state_["scratch"]`` on its first step.)
 
     Attributes
     ----------
@@ -181,10 +182,11 @@ class Optimizer:
             ``overwrite_grad`` is True.
         overwrite_grad : bool, default=False
             Allow the step to use ``grad`` as its work array, leaving
-            arbitrary values in it (as scipy's ``overwrite_a``).  This saves
-            a model-sized scratch vector and a pass over memory; the
-            estimators do it, because they compute a new gradient for every
-            step.
+            arbitrary values in it (as scipy's ``overwrite_a``), in the
+            optimizers that support it (``_work_may_be_grad``).  This saves a
+            model-sized scratch vector.  The estimators pass True when no
+            callback is attached.  With coupled ``weight_decay`` the step
+            works on its own decayed copy and ``grad`` is never modified.
 
         Returns
         -------

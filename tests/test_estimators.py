@@ -286,6 +286,34 @@ def test_callbacks_hook_order_and_clone_semantics(small_classification):
     assert stopped.n_iter_ == 3
 
 
+class GradientReader(Callback):
+    """Records the gradient's norm when computed and again after the step."""
+
+    def on_grad_computed(self, estimator, network, batch):
+        self.computed_ = float(np.linalg.norm(network.grads))
+
+    def on_batch_end(self, estimator, network, batch, loss):
+        self.after_step_ = float(np.linalg.norm(network.grads))
+
+
+def test_optimizer_step_uses_the_gradient_as_work_array_only_without_callbacks(
+    small_classification,
+):
+    X, y = small_classification
+    params = dict(depth=2, width=8, max_iter=2, optimizer="adam", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = DeepMLPClassifier(**params).fit(X, y)
+        watched = DeepMLPClassifier(**params, callbacks=[GradientReader()]).fit(X, y)
+    assert "scratch" not in plain.optimizer_.state_  # no model-sized scratch vector
+    assert "scratch" in watched.optimizer_.state_
+    reader = watched.callbacks_[0]
+    assert reader.after_step_ == reader.computed_  # the gradient outlived the step
+    # The same training either way.
+    for a, b in zip(plain.coefs_, watched.coefs_):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_callbacks_must_be_callback_instances(small_classification):
     X, y = small_classification
     with pytest.raises(TypeError, match="Callback"):

@@ -17,6 +17,7 @@ from sk_deepnet._activations import (
     GAINS,
     LEAKY_RELU_SLOPE,
     OUTPUT_DERIVATIVES,
+    USES_ZEROS,
     SELU_ALPHA,
     SELU_SCALE,
     canonical_activation,
@@ -186,11 +187,14 @@ def test_in_place_derivatives_never_read_the_pre_activation(name):
 
 
 def test_predict_logits_casts_inputs_that_are_not_float32_or_float64():
-    net = _make_network([4, 5, 3], "relu", "softmax_cross_entropy")
+    # np.dot(out=...) does not cast: integer X into a float32 network must be cast.
+    net = _make_network([4, 5, 3], "relu", "softmax_cross_entropy").astype(np.float32)
     X = np.arange(12).reshape(3, 4)
-    expected = net.predict_logits(X.astype(np.float64))
-    assert_allclose(net.predict_logits(X), expected)
-    assert_allclose(net.predict_logits(X.astype(np.float16)), expected)
+    expected = net.predict_logits(X.astype(np.float32))
+    for X_other in (X, X.astype(np.int32), X.astype(np.float16)):
+        logits = net.predict_logits(X_other)
+        assert logits.dtype == np.float32
+        assert_allclose(logits, expected, rtol=1e-6)
 
 
 # ------------------------------------------------------------- initializers
@@ -318,6 +322,17 @@ def test_activation_with_zeros_buffer_and_in_place(name, in_place):
     out = z if in_place else np.empty_like(z)
     ACTIVATIONS[name](z, out, np.zeros_like(z))
     assert_allclose(out, _reference(name, Z), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", ALL_ACTIVATIONS)
+def test_zeros_buffer_is_read_by_exactly_the_activations_of_uses_zeros(name):
+    poisoned = np.full_like(Z, np.nan)  # only a function that reads it gets NaN
+    out = np.empty_like(Z)
+    ACTIVATIONS[name](Z, out, poisoned)
+    assert np.isnan(out).any() == (name in USES_ZEROS)
+    net = Network([5, 6, 6, 3], name, "softmax_cross_entropy")
+    zeros = net._training_workspace(4)["zeros"]
+    assert all((z is not None) == (name in USES_ZEROS) for z in zeros)
 
 
 @pytest.mark.parametrize("normalization", [None, "batch"])
