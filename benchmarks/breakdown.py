@@ -28,7 +28,6 @@ import argparse
 import math
 import os
 import sys
-import time
 import warnings
 
 import numpy as np
@@ -37,29 +36,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run_benchmarks as rb  # noqa: E402
 
 
-def best_times(functions, loops, repeats=7):
-    """For each function, the best over ``repeats`` of the mean time of ``loops`` calls.
-
-    The functions take turns, repeat after repeat, so that a slow spell of a
-    shared machine hits them all rather than one.
-    """
-    best = dict.fromkeys(functions, math.inf)
-    for fn in functions.values():
-        fn()
-    for _ in range(repeats):
-        for name, fn in functions.items():
-            start = time.perf_counter()
-            for _ in range(loops):
-                fn()
-            best[name] = min(best[name], (time.perf_counter() - start) / loops)
-    return best
-
-
 def breakdown(name, X, y, depth, width, batch_size, loops, epochs, fits):
     est = rb.deep_mlp(depth, width, batch_size, epochs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # fixed-epoch fits do not converge
-        fit_time = best_times({"fit": lambda: est.fit(X, y)}, loops=1, repeats=fits)["fit"]
+        fit_time = rb.best_times({"fit": lambda: est.fit(X, y)}, loops=1, repeats=fits)["fit"]
     n_batches = math.ceil(X.shape[0] / batch_size)
     network, optimizer = est._network, est.optimizer_
     rng = np.random.default_rng(0)
@@ -112,7 +93,7 @@ def breakdown(name, X, y, depth, width, batch_size, loops, epochs, fits):
 
     bound = rb.gemm_bound_epoch(network.layer_sizes, batch_size, batch_size)
 
-    times = best_times(
+    times = rb.best_times(
         {
             "gather": gather,
             "forward": forward,
@@ -124,6 +105,7 @@ def breakdown(name, X, y, depth, width, batch_size, loops, epochs, fits):
             "products": bound,
         },
         loops,
+        repeats=7,
     )
     times["optimizer step"] -= times.pop("copy")
     products = times.pop("products")

@@ -17,9 +17,13 @@ performance page quote these numbers.
 import argparse
 import concurrent.futures
 import math
-import time
+import os
+import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run_benchmarks as rb  # noqa: E402
 
 RNG = np.random.default_rng(0)
 N_PARAMS = 932_362  # the wide network: 784 -> 512 -> 512 -> 512 -> 10
@@ -34,25 +38,13 @@ def compare(title, functions, loops, repeats=5, before=None, interleave=True):
     shared machine hits them all rather than one; without it each function is
     timed in full before the next, in order.
     """
-    best = dict.fromkeys(functions, math.inf)
     if interleave:
-        for fn in functions.values():
-            fn()  # warm-up, untimed
-        rounds = [list(functions.items())] * repeats
+        best = rb.best_times(functions, loops, repeats, before)
     else:
-        rounds = [[(name, fn)] * repeats for name, fn in functions.items()]
-    for turns in rounds:
-        if not interleave:
-            turns[0][1]()  # warm-up, untimed
-        for name, fn in turns:
-            total = 0.0
-            for _ in range(loops):
-                if before is not None:
-                    before()
-                start = time.perf_counter()
-                fn()
-                total += time.perf_counter() - start
-            best[name] = min(best[name], total / loops)
+        best = {
+            name: rb.best_times({name: fn}, loops, repeats, before)[name]
+            for name, fn in functions.items()
+        }
     print(title)
     for name, seconds in best.items():
         print(f"  {name:<44} {seconds * 1e6:10.1f} us")

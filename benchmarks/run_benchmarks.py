@@ -104,6 +104,31 @@ def best_of(repeats, *functions):
     return times
 
 
+def best_times(functions, loops, repeats=5, before=None):
+    """For each of ``functions`` (a dict), the best mean time of ``loops`` calls.
+
+    Each function is warmed up once, then timed ``repeats`` times: the mean of
+    ``loops`` timed calls (``before``, if given, runs untimed before every
+    call). The functions take turns, repeat after repeat, so that a slow spell
+    of a shared machine hits them all rather than one. Used by breakdown.py and
+    design_choices.py, which time operations of microseconds.
+    """
+    best = dict.fromkeys(functions, math.inf)
+    for fn in functions.values():
+        fn()
+    for _ in range(repeats):
+        for name, fn in functions.items():
+            total = 0.0
+            for _ in range(loops):
+                if before is not None:
+                    before()
+                start = time.perf_counter()
+                fn()
+                total += time.perf_counter() - start
+            best[name] = min(best[name], total / loops)
+    return best
+
+
 def sklearn_mlp(depth, width, batch_size, epochs, random_state=0):
     from sklearn.neural_network import MLPClassifier
 

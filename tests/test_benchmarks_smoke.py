@@ -26,16 +26,21 @@ ROWS = [
 ]
 
 
-def test_quick_benchmark_prints_the_table():
+def _run_quick(script):
+    """The standard output of ``script --quick``, which must succeed."""
     # --quick takes a few seconds; the timeout only guards against a hang on a
     # heavily loaded machine.
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick"],
+        [sys.executable, str(script), "--quick"],
         capture_output=True, text=True, timeout=300, env=env,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    out = result.stdout
+    return result.stdout
+
+
+def test_quick_benchmark_prints_the_table():
+    out = _run_quick(SCRIPT)
     # The header: versions, BLAS and thread counts.
     assert "numpy" in out and "scikit-learn" in out
     assert "threadpool:" in out and "threads" in out
@@ -51,13 +56,7 @@ def test_quick_benchmark_prints_the_table():
 
 
 def test_quick_breakdown_prints_every_part_of_a_batch():
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    result = subprocess.run(
-        [sys.executable, str(BREAKDOWN), "--quick"],
-        capture_output=True, text=True, timeout=300, env=env,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = result.stdout
+    out = _run_quick(BREAKDOWN)
     for network in ("deep-narrow:", "wide:"):
         block = out.split(network, 1)[1]
         for part in [*PARTS, "sum of the parts", "matrix products alone", "one batch inside fit"]:
@@ -65,13 +64,7 @@ def test_quick_breakdown_prints_every_part_of_a_batch():
 
 
 def test_quick_design_choices_prints_every_comparison():
-    script = SCRIPT.with_name("design_choices.py")
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    result = subprocess.run(
-        [sys.executable, str(script), "--quick"],
-        capture_output=True, text=True, timeout=300, env=env,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    out = _run_quick(SCRIPT.with_name("design_choices.py"))
     for title in [
         "product into a preallocated buffer",
         "relu of a 256x512 batch",
@@ -81,5 +74,5 @@ def test_quick_design_choices_prints_every_comparison():
         "Adam step over 932362 float32 parameters",
         "SciPy's BLAS axpy next to NumPy's matrix products",
     ]:
-        assert title in result.stdout, (title, result.stdout)
-    assert len(re.findall(r" us$", result.stdout, re.M)) >= 25
+        assert title in out, (title, out)
+    assert len(re.findall(r" us$", out, re.M)) >= 25
