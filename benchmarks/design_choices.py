@@ -97,6 +97,7 @@ def batch_gather(loops):
     compare("gathering 256 random rows of a 10000x784 X", {
         "np.take(X, idx, axis=0, out=out)": lambda: np.take(X, idx, axis=0, out=out),
         'np.take(..., out=out, mode="clip")': lambda: np.take(X, idx, axis=0, out=out, mode="clip"),
+        'X.take(idx, ..., mode="clip"), the method': lambda: X.take(idx, axis=0, out=out, mode="clip"),
     }, k)
 
 
@@ -179,6 +180,30 @@ def bias_in_the_products(loops):
         "biases added, bias gradients as ones @ delta": separate,
         "biases folded into the products": folded,
     }, k)
+
+
+def plain_path(loops):
+    """The deep-narrow network's forward and backward passes (a Network of 10
+    relu layers of 64 units, batch 32) on the plain path and the general one."""
+    from sk_deepnet._network import Network
+
+    X = RNG.random((32, 64), dtype=np.float32)
+    net = Network([64] * 11 + [10], "relu", "softmax_cross_entropy")
+    net.initialize(np.random.default_rng(0), "he_uniform")
+    ws = net._training_workspace(32)
+    delta = normal(32, 10) * np.float32(0.01)
+
+    def passes(plain):
+        def run():
+            net._plain = plain
+            net.forward(X, ws, train=True)
+            net.backward(delta, ws)
+        return run
+
+    compare("forward + backward of the deep-narrow Network (batch 32)", {
+        "general path: forward, backward": passes(False),
+        "plain path: _forward_plain, _backward_plain": passes(True),
+    }, max(1, loops // 5))
 
 
 def adam_step(p, g, s, v):
@@ -315,6 +340,7 @@ def main(argv=None):
     relu_derivative_forms(loops)
     transposed_copy(loops)
     bias_in_the_products(loops)
+    plain_path(loops)
     optimizer_step_forms(loops)
     scipy_axpy_after_products(loops)  # last: it wakes SciPy's BLAS threads
 

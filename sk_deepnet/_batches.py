@@ -40,16 +40,17 @@ class MiniBatches:
             del ends[-2]
         self._splits = ends[:-1]
         self.full_batch = len(ends) == 1
+        self._sparse = sp.issparse(X)
         # One full batch of all samples needs no gathering when X is dense in dtype.
         self.direct = (
             self.full_batch
             and n_train == X.shape[0]
-            and not sp.issparse(X)
+            and not self._sparse
             and X.dtype == self.dtype
         )
         if not self.direct:
             largest = int(np.max(np.diff(ends, prepend=0)))
-            self._X_buffer = None if sp.issparse(X) else np.empty((largest, X.shape[1]), dtype)
+            self._X_buffer = None if self._sparse else np.empty((largest, X.shape[1]), dtype)
             self._Y_buffer = np.empty((largest, Y.shape[1]), dtype)
 
     def epoch(self, rng, shuffle):
@@ -66,16 +67,16 @@ class MiniBatches:
 
     def _gather(self, idx):
         X, n = self.X, len(idx)
-        if sp.issparse(X):
+        if self._sparse:
             X_batch = X[idx]
             if X_batch.dtype != self.dtype:
                 X_batch = X_batch.astype(self.dtype)
         elif X.dtype == self.dtype:
             # mode="clip": idx is valid, and "raise" would buffer the copy
-            X_batch = np.take(X, idx, axis=0, out=self._X_buffer[:n], mode="clip")
+            X_batch = X.take(idx, axis=0, out=self._X_buffer[:n], mode="clip")
         else:  # np.take casts badly into an out of another dtype
             X_batch = self._X_buffer[:n]
             X_batch[...] = X[idx]  # one batch of X in its own dtype
-        Y_batch = np.take(self.Y, idx, axis=0, out=self._Y_buffer[:n], mode="clip")
+        Y_batch = self.Y.take(idx, axis=0, out=self._Y_buffer[:n], mode="clip")
         weights = None if self.sample_weight is None else self.sample_weight[idx]
         return X_batch, Y_batch, weights

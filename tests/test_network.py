@@ -173,6 +173,51 @@ def test_gradient_combinations_with_in_place_activations(kw, activation):
     _check_gradient(net, weighted=True, alpha=0.2)
 
 
+@pytest.mark.parametrize("sizes", [[4, 3], [4, 6, 3], [4, 6, 5, 5, 3]], ids=["depth0", "depth1", "depth3"])
+def test_gradient_plain_path_every_depth(sizes):
+    net = _make_network(sizes, "relu")
+    assert net._plain
+    _check_gradient(net, weighted=True, alpha=0.1)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("sizes", [[4, 3], [4, 6, 3], [4, 6, 5, 5, 3]], ids=["depth0", "depth1", "depth3"])
+@pytest.mark.parametrize("activation", ALL_ACTIVATIONS)
+def test_plain_path_computes_what_the_general_path_computes(activation, sizes, sparse):
+    # Networks of dense layers and activations only take _forward_plain and
+    # _backward_plain; the general forward and backward must give the very same
+    # numbers, buffers and per-batch records (the gradient monitor reads them),
+    # also on a smaller batch (row views of the workspace) and a sparse X.
+    import scipy.sparse as sp
+
+    results = []
+    for plain in (True, False):
+        net = _make_network(sizes, activation)
+        assert net._plain
+        net._plain = plain
+        X, Y, sw, weight_sum = _data(net, weighted=True)
+        for n in (N_SAMPLES, 4):  # the second batch runs in row views
+            Xn = sp.csr_matrix(X[:n]) if sparse else X[:n]
+            loss = net.loss_and_gradient(Xn, Y[:n], sw[:n], float(sw[:n].sum()), 0.1)
+            batch = net.last_batch
+            results.append(
+                [loss, net.grads.copy(), batch["logits"].copy()]
+                + [a.copy() for a in batch["deltas"]]
+                + [x.toarray() if sp.issparse(x) else x.copy() for x in batch["inputs"]]
+                + [len(batch["mask"]), batch["block_in"]]
+            )
+    n_results = len(results) // 2
+    for got, expected in zip(results[:n_results], results[n_results:]):
+        assert len(got) == len(expected)
+        for g, e in zip(got, expected):
+            if isinstance(e, np.ndarray):
+                assert_array_equal(g, e)
+            else:
+                assert g == e
+    for kw in (dict(normalization="layer"), dict(dropout=0.2), dict(residual=True)):
+        assert not _make_network([4, 6, 6, 6, 3], activation, **kw)._plain
+
+
 @pytest.mark.parametrize("name", sorted(OUTPUT_DERIVATIVES))
 def test_in_place_derivatives_never_read_the_pre_activation(name):
     # Computed in place, these activations leave no pre-activation to read.
