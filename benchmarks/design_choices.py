@@ -220,6 +220,19 @@ def adam_step(p, g, s, v):
     p -= g
 
 
+def adam_passes(loops):
+    """One pass of each kind in Adam's step, over the deep-narrow network's
+    parameters: the square root costs several times a multiplication."""
+    n = 42_250
+    s, v, g = (RNG.random(n, dtype=np.float32) + np.float32(0.1) for _ in range(3))
+    compare(f"passes of the Adam step over {n} float32 parameters", {
+        "np.multiply(v, 0.999, out=v)": lambda: np.multiply(v, 0.999, out=v),
+        "np.add(s, g, out=s)": lambda: np.add(s, g, out=s),
+        "np.divide(s, v, out=g)": lambda: np.divide(s, v, out=g),
+        "np.sqrt(v, out=g)": lambda: np.sqrt(v, out=g),
+    }, loops)
+
+
 def optimizer_step_forms(loops):
     p, g, s, v = (RNG.random(N_PARAMS, dtype=np.float32) for _ in range(4))
     g0 = g.copy()
@@ -341,6 +354,7 @@ def main(argv=None):
     transposed_copy(loops)
     bias_in_the_products(loops)
     plain_path(loops)
+    adam_passes(loops)
     optimizer_step_forms(loops)
     scipy_axpy_after_products(loops)  # last: it wakes SciPy's BLAS threads
 

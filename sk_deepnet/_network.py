@@ -395,7 +395,7 @@ class Network:
     # forward() and backward(), with the products and bias additions inline
     # instead of in Dense's methods, and no checks for normalization, dropout
     # or residual blocks. design_choices.py times both paths: about 6 us of the
-    # 177 us of the deep-narrow network's passes (10 layers of 64, batch 32).
+    # 180 us of the deep-narrow network's passes (10 layers of 64, batch 32).
     def _forward_plain(self, X, ws):
         ws["inputs"] = inputs = [X]
         ws["block_in"], ws["mask"] = {}, [None] * self.depth
