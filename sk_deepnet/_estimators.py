@@ -199,7 +199,11 @@ default="constant"
     callbacks : list of Callback or None, default=None
         Objects whose hooks are called during training (see
         :mod:`sk_deepnet.callbacks`). They are cloned by ``fit``; the fitted
-        copies are in ``callbacks_``.
+        copies are in ``callbacks_``. A warm-started ``fit`` or a
+        ``partial_fit`` keeps the fitted copies running (one record across the
+        calls) unless ``callbacks`` was changed with ``set_params``: then the
+        running copies are ended (``on_fit_end``) and copies of the new
+        callbacks take over.
 
     pretrain : {None, "rbm"}, default=None
         ``"rbm"``: before a fresh fit, pretrain the hidden layers greedily, one
@@ -594,6 +598,8 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             max_epochs = 1 if incremental else self.max_iter
             early_stopping = self.early_stopping and not incremental
             train_idx, val_idx = self._split(n_samples, y, early_stopping)
+            if not first_call:
+                self._continue_callbacks()
         except BaseException:
             if first_call:
                 # A failed fresh fit leaves an unfitted estimator, never a mix of
@@ -643,7 +649,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         for name in list(vars(self)):
             if name.endswith("_") and not name.startswith("__") or name in (
                 "_network", "_label_binarizer", "_fitted_architecture", "_rng",
-                "_schedule",
+                "_schedule", "_callbacks_source", "_callbacks_started",
             ):
                 delattr(self, name)
 
@@ -655,8 +661,32 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         self.validation_scores_ = [] if self.early_stopping else None
         self.best_validation_score_ = -np.inf if self.early_stopping else None
         self._no_improvement_count = 0
-        self.callbacks_ = [clone(callback) for callback in self.callbacks or []]
+        self._start_new_callbacks()
+
+    def _start_new_callbacks(self):
+        """Fitted copies of ``callbacks``, not started yet."""
+        self._callbacks_source = list(self.callbacks or [])  # the objects copied
+        self.callbacks_ = [clone(callback) for callback in self._callbacks_source]
         self._callbacks_started = False
+
+    def _continue_callbacks(self):
+        """The callbacks of a continued fit (warm start, ``partial_fit``).
+
+        The fitted copies keep running (a GradientMonitor keeps one record of
+        all the calls) while ``callbacks`` holds the objects they were copied
+        from. After ``set_params(callbacks=...)`` the running copies are ended
+        and copies of the new callbacks start.
+        """
+        source = getattr(self, "_callbacks_source", None)
+        current = list(self.callbacks or [])
+        if source is None or (
+            len(source) == len(current) and all(a is b for a, b in zip(source, current))
+        ):
+            return  # unchanged (or an estimator pickled before the source was kept)
+        if self._callbacks_started:
+            for callback in self.callbacks_:
+                callback.on_fit_end(self)
+        self._start_new_callbacks()
 
     def _optimizer_for(self, first_call):
         """A fresh optimizer, or the previous one (with its state) when continuing."""

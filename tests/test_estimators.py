@@ -286,6 +286,40 @@ def test_callbacks_hook_order_and_clone_semantics(small_classification):
     assert stopped.n_iter_ == 3
 
 
+def test_set_params_callbacks_takes_effect_in_continued_fits(small_classification):
+    X, y = small_classification
+    first, second = Recorder(), Recorder()
+    clf = DeepMLPClassifier(depth=1, width=8, batch_size=100, callbacks=[first], random_state=0)
+    clf.partial_fit(X, y, classes=np.unique(y))
+    running = clf.callbacks_[0]
+    clf.partial_fit(X, y)  # the same callbacks: the same copy keeps recording
+    assert clf.callbacks_ == [running]
+    assert running.events_.count("epoch_end 1") == 1 and "fit_end" not in running.events_
+
+    clf.set_params(callbacks=[second])
+    clf.partial_fit(X, y)
+    assert running.events_[-1] == "fit_end"  # the replaced copy was ended
+    (fresh,) = clf.callbacks_
+    assert fresh is not second and isinstance(fresh, Recorder)
+    assert fresh.events_[0] == "fit_begin" and "epoch_end 2" in fresh.events_
+    assert not hasattr(second, "events_")  # the parameter is never mutated
+
+    clf.set_params(callbacks=None)
+    clf.partial_fit(X, y)
+    assert clf.callbacks_ == [] and fresh.events_[-1] == "fit_end"
+
+    warm = DeepMLPClassifier(
+        depth=1, width=8, max_iter=1, batch_size=100, warm_start=True,
+        callbacks=[first], random_state=0,
+    ).fit(X, y)
+    kept = warm.callbacks_[0]
+    warm.fit(X, y)
+    assert warm.callbacks_ == [kept]  # unchanged: one record across warm starts
+    warm.set_params(callbacks=None)
+    warm.fit(X, y)
+    assert warm.callbacks_ == []
+
+
 class GradientReader(Callback):
     """Records the gradient's norm when computed and again after the step."""
 
