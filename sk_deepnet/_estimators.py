@@ -29,6 +29,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import (
     _check_sample_weight,
+    check_array,
     check_is_fitted,
     column_or_1d,
     validate_data,
@@ -522,25 +523,33 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fitting
     def _validate_input(self, X, y, reset):
-        compute = _DTYPES[self.dtype]
-        other = np.float64 if compute is np.float32 else np.float32
         X, y = validate_data(
             self,
             X,
             y,
             reset=reset,
             accept_sparse=["csr", "csc"],
-            dtype=[compute, other],  # keep float32/float64 as given, never upcast
+            dtype=self._input_dtypes(),
             multi_output=True,
             y_numeric=isinstance(self, RegressorMixin),
         )
-        if sp.issparse(X):
-            X = X.tocsr()  # mini-batches are gathered by row
-        if X.dtype != compute:  # float64 X, float32 training: batches are cast
-            _check_representable(X.data if sp.issparse(X) else X, compute, "X")
         if isinstance(self, ClassifierMixin) and y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        return X, y
+        return self._training_X(X), y
+
+    def _input_dtypes(self):
+        """The dtypes X is accepted in: float32 and float64 as given, never upcast."""
+        compute = _DTYPES[self.dtype]
+        return [compute, np.float64 if compute is np.float32 else np.float32]
+
+    def _training_X(self, X):
+        """A validated X ready for training, CSR if sparse (batches are rows)."""
+        if sp.issparse(X):
+            X = X.tocsr()
+        compute = _DTYPES[self.dtype]
+        if X.dtype != compute:  # float64 X, float32 training: batches are cast
+            _check_representable(X.data if sp.issparse(X) else X, compute, "X")
+        return X
 
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
         fitted = hasattr(self, "_network")
@@ -638,7 +647,8 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         self : object
             The estimator, with ``pretrain_curves_`` set.
         """
-        return pretrain_fit(self, X)
+        X = check_array(X, accept_sparse=["csr", "csc"], dtype=self._input_dtypes())
+        return pretrain_fit(self, self._training_X(X))
 
     def __sklearn_is_fitted__(self):
         # pretrain_fit sets attributes but leaves the estimator unable to predict.

@@ -59,7 +59,6 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.validation import check_array
 
 from ._layers import BatchNorm
 from ._rbm import BernoulliRBM, GaussianBernoulliRBM, column_stats, sigmoid
@@ -317,12 +316,10 @@ def _pretrain_for(estimator, X, rng, hidden_sizes, n_layers, after):
 
 
 def pretrain_fit(estimator, X):
-    """Implementation of ``BaseDeepMLP.pretrain_fit`` (see its docstring)."""
-    compute = np.dtype(estimator.dtype)
-    other = np.float64 if compute == np.float32 else np.float32
-    X = check_array(X, accept_sparse=["csr", "csc"], dtype=[compute, other])
-    if sp.issparse(X):
-        X = X.tocsr()
+    """Implementation of ``BaseDeepMLP.pretrain_fit`` (see its docstring).
+
+    X has been validated by the estimator (dense or CSR, float32 or float64).
+    """
     hidden_sizes = estimator._hidden_sizes()
     n_layers = n_pretrainable(
         len(hidden_sizes), estimator.residual, estimator.residual_block_size

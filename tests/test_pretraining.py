@@ -403,3 +403,17 @@ def test_invalid_pretraining_parameters(digits, params):
     X, _, y, _ = digits["unit"]
     with pytest.raises(ValueError, match=next(iter(params))):
         DeepMLPClassifier(**params).fit(X[:50], y[:50])
+
+
+def test_pretrain_fit_validates_x_like_fit():
+    # The same checks as fit: a float64 X beyond the float32 range of the
+    # training dtype is refused with a clear message, not pretrained into inf.
+    X = np.ones((20, 4))
+    X[0, 0] = 1e39
+    clf = DeepMLPClassifier(depth=1, width=4, pretrain_epochs=1, random_state=0)
+    with pytest.raises(ValueError, match="X has values beyond the float32 range"):
+        clf.pretrain_fit(X)
+    with pytest.raises(ValueError, match="NaN"):
+        clf.pretrain_fit(np.full((5, 4), np.nan))
+    clf.set_params(dtype="float64").pretrain_fit(X / 1e39)
+    assert len(clf.pretrain_curves_) == 1
