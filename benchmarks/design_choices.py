@@ -97,7 +97,9 @@ def batch_gather(loops):
     compare("gathering 256 random rows of a 10000x784 X", {
         "np.take(X, idx, axis=0, out=out)": lambda: np.take(X, idx, axis=0, out=out),
         'np.take(..., out=out, mode="clip")': lambda: np.take(X, idx, axis=0, out=out, mode="clip"),
-        'X.take(idx, ..., mode="clip"), the method': lambda: X.take(idx, axis=0, out=out, mode="clip"),
+        'X.take(idx, ..., mode="clip"), the method': (
+            lambda: X.take(idx, axis=0, out=out, mode="clip")
+        ),
     }, k)
 
 

@@ -171,7 +171,8 @@ class Network:
         # Views and scratch buffers are rebuilt on load; only the flat vectors travel.
         state = self.__dict__.copy()
         for key in [
-            "coefs", "intercepts", "coef_grads", "intercept_grads", "dense", "projections", "norms",
+            "coefs", "intercepts", "coef_grads", "intercept_grads", "dense", "projections",
+            "norms",
             "_loss", "_act", "_dact", "_hidden_dense", "_workspace", "_last_batch",
         ]:
             state.pop(key, None)

@@ -173,7 +173,11 @@ def test_gradient_combinations_with_in_place_activations(kw, activation):
     _check_gradient(net, weighted=True, alpha=0.2)
 
 
-@pytest.mark.parametrize("sizes", [[4, 3], [4, 6, 3], [4, 6, 5, 5, 3]], ids=["depth0", "depth1", "depth3"])
+PLAIN_SIZES = dict(argnames="sizes", argvalues=[[4, 3], [4, 6, 3], [4, 6, 5, 5, 3]],
+                   ids=["depth0", "depth1", "depth3"])
+
+
+@pytest.mark.parametrize(**PLAIN_SIZES)
 def test_gradient_plain_path_every_depth(sizes):
     net = _make_network(sizes, "relu")
     assert net._plain
@@ -181,7 +185,7 @@ def test_gradient_plain_path_every_depth(sizes):
 
 
 @pytest.mark.parametrize("sparse", [False, True])
-@pytest.mark.parametrize("sizes", [[4, 3], [4, 6, 3], [4, 6, 5, 5, 3]], ids=["depth0", "depth1", "depth3"])
+@pytest.mark.parametrize(**PLAIN_SIZES)
 @pytest.mark.parametrize("activation", ALL_ACTIVATIONS)
 def test_plain_path_computes_what_the_general_path_computes(activation, sizes, sparse):
     # Networks of dense layers and activations only take _forward_plain and
