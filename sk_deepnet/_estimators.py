@@ -565,6 +565,10 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                 sample_weight = _check_sample_weight(
                     sample_weight, X, dtype=_DTYPES[self.dtype], ensure_non_negative=True
                 )
+                if not np.any(sample_weight > 0):  # scikit-learn < 1.9 lets it through
+                    raise ValueError(
+                        "sample_weight must contain at least one non-zero weight."
+                    )
                 if not np.isfinite(sample_weight.sum()):
                     raise ValueError(
                         f"sample_weight sums to more than the largest {self.dtype} "
