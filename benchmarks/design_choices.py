@@ -285,6 +285,35 @@ def optimizer_step_forms(loops):
     }, k, before=lambda: (fresh_gradient(), big.sum()))
 
 
+def numexpr_step(loops):
+    """Adam's step as three fused numexpr expressions (if numexpr is installed,
+    e.g. by the benchmark extra) against NumPy's 10 passes."""
+    try:
+        import numexpr
+    except ImportError:
+        print("Adam step with numexpr: SKIP (numexpr is not installed)\n")
+        return
+    p, g, s, v = (RNG.random(N_PARAMS, dtype=np.float32) for _ in range(4))
+    g0 = g.copy()
+    b1, b2, eps, lr = (np.float32(c) for c in (0.9, 0.999, 1e-8, 1e-7))
+
+    names = dict(p=p, g=g, s=s, v=v, b1=b1, b2=b2, eps=eps, lr=lr)
+
+    def fused():
+        numexpr.evaluate("b1 * s + g", local_dict=names, out=s)
+        numexpr.evaluate("b2 * v + g * g", local_dict=names, out=v)
+        numexpr.evaluate("p - lr * s / (sqrt(v) + eps)", local_dict=names, out=p)
+
+    threads = numexpr.set_num_threads(1)
+    try:
+        compare(f"Adam step over {N_PARAMS} float32 parameters, NumPy or numexpr", {
+            "NumPy, 10 passes": lambda: adam_step(p, g, s, v),
+            "numexpr, 3 expressions, 1 thread": fused,
+        }, max(1, loops // 500), before=lambda: np.copyto(g, g0))
+    finally:
+        numexpr.set_num_threads(threads)
+
+
 def scipy_axpy_after_products(loops):
     from scipy.linalg import blas
 
@@ -358,6 +387,7 @@ def main(argv=None):
     plain_path(loops)
     adam_passes(loops)
     optimizer_step_forms(loops)
+    numexpr_step(loops)
     scipy_axpy_after_products(loops)  # last: it wakes SciPy's BLAS threads
 
 
