@@ -25,6 +25,9 @@ class Callback(BaseEstimator):
     def on_fit_begin(self, estimator, X=None, y=None):
         """Called once when ``fit`` (or the first ``partial_fit``) starts training.
 
+        Also when a continued fit starts with callbacks replaced by
+        ``set_params(callbacks=...)``: the new copies start then.
+
         Parameters
         ----------
         estimator : DeepMLPClassifier or DeepMLPRegressor
@@ -96,7 +99,9 @@ class Callback(BaseEstimator):
     def on_fit_end(self, estimator):
         """Called once when training ends (also after early stopping or divergence).
 
-        ``partial_fit`` calls do not end a fit: their callbacks keep running.
+        ``partial_fit`` calls do not end a fit: their callbacks keep running
+        until a fresh ``fit``, or a continued one after
+        ``set_params(callbacks=...)``, replaces them.
 
         Parameters
         ----------

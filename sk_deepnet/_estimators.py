@@ -567,7 +567,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                 )
                 if not np.any(sample_weight > 0):  # scikit-learn < 1.9 lets it through
                     raise ValueError(
-                        "sample_weight must contain at least one non-zero weight."
+                        "Sample weights must contain at least one non-zero number."
                     )
                 if not np.isfinite(sample_weight.sum()):
                     raise ValueError(
@@ -678,9 +678,24 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         self._start_new_callbacks()
 
     def _start_new_callbacks(self):
-        """Fitted copies of ``callbacks``, not started yet."""
-        self._callbacks_source = list(self.callbacks or [])  # the objects copied
-        self.callbacks_ = [clone(callback) for callback in self._callbacks_source]
+        """Replace the fitted callbacks by copies of ``callbacks``, not started yet.
+
+        Copies that are still running (a ``partial_fit`` series) are ended
+        first, and the estimator attributes they exposed are removed. The
+        copies are made before anything changes, so a callback that cannot be
+        cloned leaves the running ones as they were.
+        """
+        source = list(self.callbacks or [])  # the objects the copies come from
+        fresh = [clone(callback) for callback in source]
+        previous = getattr(self, "callbacks_", [])
+        if getattr(self, "_callbacks_started", False):
+            for callback in previous:
+                callback.on_fit_end(self)
+        for callback in previous:
+            if callback.estimator_attribute:
+                self.__dict__.pop(callback.estimator_attribute, None)
+        self._callbacks_source = source
+        self.callbacks_ = fresh
         self._callbacks_started = False
 
     def _continue_callbacks(self):
@@ -691,16 +706,21 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         from. After ``set_params(callbacks=...)`` the running copies are ended
         and copies of the new callbacks start.
         """
-        source = getattr(self, "_callbacks_source", None)
         current = list(self.callbacks or [])
-        if source is None or (
-            len(source) == len(current) and all(a is b for a, b in zip(source, current))
-        ):
-            return  # unchanged (or an estimator pickled before the source was kept)
-        if self._callbacks_started:
-            for callback in self.callbacks_:
-                callback.on_fit_end(self)
-        self._start_new_callbacks()
+        source = getattr(self, "_callbacks_source", None)
+        if source is None:
+            # Pickled before 0.2.0, which did not keep the objects copied:
+            # compare the classes and parameters of the copies instead.
+            def settings(callbacks):
+                return [(type(c), c.get_params(deep=False)) for c in callbacks]
+
+            unchanged = settings(self.callbacks_) == settings(current)
+        else:
+            unchanged = len(source) == len(current) and all(
+                a is b for a, b in zip(source, current)
+            )
+        if not unchanged:
+            self._start_new_callbacks()
 
     def _optimizer_for(self, first_call):
         """A fresh optimizer, or the previous one (with its state) when continuing."""

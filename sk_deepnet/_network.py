@@ -171,9 +171,9 @@ class Network:
         # Views and scratch buffers are rebuilt on load; only the flat vectors travel.
         state = self.__dict__.copy()
         for key in [
-            "coefs", "intercepts", "coef_grads", "intercept_grads", "dense", "projections",
-            "norms",
-            "_loss", "_act", "_dact", "_hidden_dense", "_workspace", "_last_batch",
+            "coefs", "intercepts", "coef_grads", "intercept_grads", "dense",
+            "projections", "norms", "_loss", "_act", "_dact", "_hidden_dense",
+            "_workspace", "_last_batch",
         ]:
             state.pop(key, None)
         return state
@@ -395,7 +395,7 @@ class Network:
     # deep-narrow benchmark) runs these two instead: the same NumPy calls as
     # forward() and backward(), with the products and bias additions inline
     # instead of in Dense's methods, and no checks for normalization, dropout
-    # or residual blocks. design_choices.py times both paths: about 6 us of the
+    # or residual blocks. design_choices.py times both paths: about 7 us of the
     # 180 us of the deep-narrow network's passes (10 layers of 64, batch 32).
     def _forward_plain(self, X, ws):
         ws["inputs"] = inputs = [X]

@@ -4,7 +4,10 @@ A callback is a plain estimator-like object (it has ``get_params``), so ``clone`
 and ``GridSearchCV`` copy it like any other parameter, in the manner of skorch.
 ``fit`` never mutates the callbacks passed as the ``callbacks`` parameter: it
 clones them at the start of a fresh fit and calls the hooks of the clones, which
-it keeps in the fitted attribute ``callbacks_``. A callback that sets the class
+it keeps in the fitted attribute ``callbacks_``. A warm-started ``fit`` and
+``partial_fit`` keep the clones running, unless ``callbacks`` was changed with
+``set_params``: then the running clones are ended and clones of the new
+callbacks start. A callback that sets the class
 attribute ``estimator_attribute`` (for instance ``"gradient_monitor_"``) is also
 exposed as that fitted attribute of the estimator.
 

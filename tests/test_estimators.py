@@ -15,7 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor, DivergenceWarning
-from sk_deepnet.callbacks import Callback
+from sk_deepnet.callbacks import Callback, GradientMonitor
 from sk_deepnet.optimizers import OPTIMIZERS
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -237,6 +237,23 @@ def test_sample_weight_changes_the_fit(small_classification):
         DeepMLPClassifier(**params).fit(X, y, sample_weight=np.zeros(len(X)))
 
 
+@pytest.mark.parametrize("Estimator", [DeepMLPClassifier, DeepMLPRegressor])
+def test_all_zero_sample_weight_is_refused_whatever_scikit_learn_checks(
+    Estimator, small_classification, monkeypatch
+):
+    # scikit-learn < 1.9 lets all-zero weights through its _check_sample_weight:
+    # the estimators must refuse them themselves.
+    import sk_deepnet._estimators as estimators
+
+    def check_without_zero_test(sample_weight, X, dtype=None, ensure_non_negative=False):
+        return np.asarray(sample_weight, dtype=dtype)
+
+    monkeypatch.setattr(estimators, "_check_sample_weight", check_without_zero_test)
+    X, y = small_classification
+    with pytest.raises(ValueError, match="at least one non-zero number"):
+        Estimator(depth=1, width=4, max_iter=2).fit(X, y, sample_weight=np.zeros(len(X)))
+
+
 # ------------------------------------------------------------------ callbacks
 class Recorder(Callback):
     """Records the order of hook calls."""
@@ -318,6 +335,65 @@ def test_set_params_callbacks_takes_effect_in_continued_fits(small_classificatio
     warm.set_params(callbacks=None)
     warm.fit(X, y)
     assert warm.callbacks_ == []
+
+
+class Unclonable(Recorder):
+    """Changes its parameter in __init__, so scikit-learn's clone refuses it."""
+
+    def __init__(self, stop_at_epoch=None):
+        self.stop_at_epoch = [stop_at_epoch]
+
+
+def test_replacing_callbacks_ends_the_running_copies_once(small_classification):
+    X, y = small_classification
+    clf = DeepMLPClassifier(depth=1, width=8, batch_size=100, callbacks=[Recorder()],
+                            random_state=0)
+    clf.partial_fit(X, y, classes=np.unique(y))
+    running = clf.callbacks_[0]
+    # A callback that cannot be copied changes nothing: the running copy stays.
+    clf.set_params(callbacks=[Unclonable()])
+    with pytest.raises(RuntimeError, match="Cannot clone"):
+        clf.partial_fit(X, y)
+    assert clf.callbacks_ == [running] and "fit_end" not in running.events_
+    # A list changed in place is a change too.
+    clf.set_params(callbacks=[Recorder()])
+    clf.partial_fit(X, y)
+    replaced = clf.callbacks_[0]
+    clf.callbacks.append(Recorder())
+    clf.partial_fit(X, y)
+    assert len(clf.callbacks_) == 2 and replaced.events_[-1] == "fit_end"
+    # A fresh fit ends the copies that a partial_fit series left running.
+    running = clf.callbacks_
+    clf.fit(X, y)
+    assert all(c.events_.count("fit_end") == 1 for c in running)
+    assert all(c.events_[-1] == "fit_end" for c in running)
+
+
+def test_replaced_gradient_monitor_is_no_longer_exposed(small_classification):
+    X, y = small_classification
+    clf = DeepMLPClassifier(depth=1, width=8, batch_size=100, random_state=0,
+                            callbacks=[GradientMonitor(warn=False)])
+    clf.partial_fit(X, y, classes=np.unique(y))
+    monitor = clf.gradient_monitor_
+    clf.set_params(callbacks=None).partial_fit(X, y)
+    assert not hasattr(clf, "gradient_monitor_")
+    assert monitor.diagnosis_ is not None  # ended: its diagnosis is computed
+
+
+def test_estimators_pickled_before_the_callback_source_was_kept(small_classification):
+    # Estimators pickled by 0.1.0 have no _callbacks_source: callbacks with the
+    # same classes and parameters continue, other ones replace the copies.
+    X, y = small_classification
+    clf = DeepMLPClassifier(depth=1, width=8, batch_size=100, callbacks=[Recorder()],
+                            random_state=0)
+    clf.partial_fit(X, y, classes=np.unique(y))
+    old = pickle.loads(pickle.dumps(clf))
+    del old._callbacks_source
+    running = old.callbacks_[0]
+    old.set_params(callbacks=[Recorder()]).partial_fit(X, y)
+    assert old.callbacks_ == [running]
+    old.set_params(callbacks=[Recorder(stop_at_epoch=5)]).partial_fit(X, y)
+    assert old.callbacks_[0] is not running and running.events_[-1] == "fit_end"
 
 
 class GradientReader(Callback):

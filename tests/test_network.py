@@ -7,6 +7,7 @@ dropout (a fixed mask: the same rng seed in every call) and residual layout.
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import integrate, stats
 from scipy.special import expit
@@ -33,9 +34,11 @@ DROPOUT_SEED = 5
 
 
 # ------------------------------------------------------------ gradient checks
-def _make_network(sizes, activation="tanh", loss="softmax_cross_entropy", seed=0, **kw):
-    """A float64 network whose biases and norm scales/shifts are not trivial."""
-    net = Network(sizes, activation, loss, dtype=np.float64, **kw)
+def _make_network(
+    sizes, activation="tanh", loss="softmax_cross_entropy", seed=0, dtype=np.float64, **kw
+):
+    """A network (float64 by default) whose biases and norm scales/shifts are not trivial."""
+    net = Network(sizes, activation, loss, dtype=dtype, **kw)
     rng = np.random.default_rng(seed)
     net.initialize(rng, resolve_init("auto", activation))
     for b in net.intercepts:
@@ -173,33 +176,36 @@ def test_gradient_combinations_with_in_place_activations(kw, activation):
     _check_gradient(net, weighted=True, alpha=0.2)
 
 
-PLAIN_SIZES = dict(argnames="sizes", argvalues=[[4, 3], [4, 6, 3], [4, 6, 5, 5, 3]],
-                   ids=["depth0", "depth1", "depth3"])
+PLAIN_SIZES = [[4, 3], [4, 6, 3], [4, 6, 5, 5, 3]]
+PLAIN_IDS = ["depth0", "depth1", "depth3"]
 
 
-@pytest.mark.parametrize(**PLAIN_SIZES)
+@pytest.mark.parametrize("sizes", PLAIN_SIZES, ids=PLAIN_IDS)
 def test_gradient_plain_path_every_depth(sizes):
     net = _make_network(sizes, "relu")
     assert net._plain
     _check_gradient(net, weighted=True, alpha=0.1)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("sparse", [False, True])
-@pytest.mark.parametrize(**PLAIN_SIZES)
+@pytest.mark.parametrize("sizes", PLAIN_SIZES, ids=PLAIN_IDS)
 @pytest.mark.parametrize("activation", ALL_ACTIVATIONS)
-def test_plain_path_computes_what_the_general_path_computes(activation, sizes, sparse):
+def test_plain_path_computes_what_the_general_path_computes(activation, sizes, sparse, dtype):
     # Networks of dense layers and activations only take _forward_plain and
     # _backward_plain; the general forward and backward must give the very same
     # numbers, buffers and per-batch records (the gradient monitor reads them),
-    # also on a smaller batch (row views of the workspace) and a sparse X.
-    import scipy.sparse as sp
-
+    # also on a smaller batch (row views of the workspace), a sparse X, and in
+    # chunked prediction.
     results = []
     for plain in (True, False):
-        net = _make_network(sizes, activation)
+        net = _make_network(sizes, activation, dtype=dtype)
         assert net._plain
         net._plain = plain
-        X, Y, sw, weight_sum = _data(net, weighted=True)
+        X, Y, sw, weight_sum = (
+            a if a is None or isinstance(a, float) else a.astype(dtype)
+            for a in _data(net, weighted=True)
+        )
         for n in (N_SAMPLES, 4):  # the second batch runs in row views
             Xn = sp.csr_matrix(X[:n]) if sparse else X[:n]
             loss = net.loss_and_gradient(Xn, Y[:n], sw[:n], float(sw[:n].sum()), 0.1)
@@ -210,11 +216,14 @@ def test_plain_path_computes_what_the_general_path_computes(activation, sizes, s
                 + [x.toarray() if sp.issparse(x) else x.copy() for x in batch["inputs"]]
                 + [len(batch["mask"]), batch["block_in"]]
             )
+        # Prediction in chunks of 3 rows: the last chunk runs in row views.
+        results.append([net.predict_logits(sp.csr_matrix(X) if sparse else X, chunk_size=3)])
     n_results = len(results) // 2
     for got, expected in zip(results[:n_results], results[n_results:]):
         assert len(got) == len(expected)
         for g, e in zip(got, expected):
             if isinstance(e, np.ndarray):
+                assert g.dtype == e.dtype == dtype
                 assert_array_equal(g, e)
             else:
                 assert g == e
