@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/design_choices.py            # about 10 s on 2 cores
+    python benchmarks/design_choices.py            # about 15 s on 2 cores
     python benchmarks/design_choices.py --quick    # a smoke run (numbers not meaningful)
 
 Each comparison times two or more ways of doing one operation of a training
