@@ -10,6 +10,11 @@ Hypothesis profiles (select one with the ``HYPOTHESIS_PROFILE`` environment vari
 
 import os
 
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
 try:
     from hypothesis import HealthCheck, settings
 except ImportError:  # hypothesis is in the `test` extra; tests that need it skip
@@ -39,3 +44,16 @@ def pytest_configure(config):
     except ImportError:  # threadpoolctl is in the `test` extra
         return
     config._sk_deepnet_blas_limits = threadpool_limits(limits=1, user_api="blas")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """Standardized digits with a stratified 25 % test split:
+    ``(X_train, X_test, y_train, y_test)``. (test_pretraining.py defines its own
+    ``digits``, in [0, 1] and standardized.)"""
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=0
+    )
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test

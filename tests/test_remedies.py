@@ -25,7 +25,6 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor, DivergenceWarning
@@ -36,16 +35,6 @@ DEEP_SGD = dict(
     depth=10, width=64, activation="sigmoid", init="glorot_uniform", alpha=0.0,
     optimizer="sgd", learning_rate=0.1, batch_size=32, max_iter=40, random_state=0,
 )
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, stratify=y, random_state=0
-    )
-    scaler = StandardScaler().fit(X_train)
-    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
 
 
 def _norm(x):
