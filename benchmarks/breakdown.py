@@ -45,16 +45,14 @@ def breakdown(name, X, y, depth, width, batch_size, loops, epochs, fits):
     network, optimizer = est._network, est.optimizer_
     rng = np.random.default_rng(0)
 
-    codes = np.searchsorted(est.classes_, y)
-    Y = np.zeros((X.shape[0], len(est.classes_)), network.dtype)
-    Y[np.arange(X.shape[0]), codes] = 1
+    codes = np.searchsorted(est.classes_, y)  # the targets fit trains on
     idx = rng.permutation(X.shape[0])[:batch_size]
     X_batch = np.empty((batch_size, X.shape[1]), network.dtype)
-    Y_batch = np.empty((batch_size, Y.shape[1]), network.dtype)
+    codes_batch = np.empty(batch_size, codes.dtype)
 
     def gather():
-        np.take(X, idx, axis=0, out=X_batch, mode="clip")
-        np.take(Y, idx, axis=0, out=Y_batch, mode="clip")
+        X.take(idx, axis=0, out=X_batch, mode="clip")
+        codes.take(idx, axis=0, out=codes_batch, mode="clip")
 
     gather()
     ws = network._training_workspace(batch_size)
@@ -67,7 +65,7 @@ def breakdown(name, X, y, depth, width, batch_size, loops, epochs, fits):
     logits = forward()
 
     def loss():
-        network._loss.loss_and_delta(logits, Y_batch, None, weight_sum, ws["delta_out"])
+        network._loss.loss_and_delta(logits, codes_batch, None, weight_sum, ws["delta_out"])
 
     loss()
 

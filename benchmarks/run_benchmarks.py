@@ -517,8 +517,8 @@ def memory_child(which, n_samples, epochs):
             optimizer=_array_bytes(est.optimizer_.state_, seen),
             snapshot=model_bytes,  # the copy of params kept to undo a diverged epoch
             workspace=_array_bytes(workspace, seen),
-            batch_buffers=batch * (n_features + n_classes) * 4,
-            targets=n_samples * n_classes * 4,
+            batch_buffers=batch * n_features * 4 + batch * np.dtype(np.intp).itemsize,
+            targets=n_samples * np.dtype(np.intp).itemsize,  # class codes, no one-hot
         )
     print(json.dumps(result))
 
@@ -556,7 +556,7 @@ def row_memory(table, config):
         f"params + grads {parts['network'] / model:.0f}, Adam state "
         f"{parts['optimizer'] / model:.0f}, divergence snapshot 1; plus workspace "
         f"{fmt_bytes(parts['workspace'])}, batch buffers {fmt_bytes(parts['batch_buffers'])}, "
-        f"one-hot targets {fmt_bytes(parts['targets'])} (total {fmt_bytes(accounted)}; the "
+        f"class codes {fmt_bytes(parts['targets'])} (total {fmt_bytes(accounted)}; the "
         f"rest is transient). Whole-process ru_maxrss (interpreter, libraries and X "
         f"included): ours {fmt_bytes(ours['max_rss'])}, MLPClassifier {fmt_bytes(ref['max_rss'])}"
     )

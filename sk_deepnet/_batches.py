@@ -15,7 +15,8 @@ class MiniBatches:
     Parameters
     ----------
     X : ndarray or CSR matrix of shape (n_samples, n_features)
-    Y : ndarray of shape (n_samples, n_outputs), in ``dtype``
+    Y : ndarray of shape (n_samples, n_outputs) in ``dtype``, or of shape (n_samples,)
+        The targets; integer class codes for a softmax output.
     sample_weight : ndarray of shape (n_samples,) or None
     train_idx : ndarray of int
         The samples to train on (the others are held out for validation).
@@ -51,7 +52,7 @@ class MiniBatches:
         if not self.direct:
             largest = int(np.max(np.diff(ends, prepend=0)))
             self._X_buffer = None if self._sparse else np.empty((largest, X.shape[1]), dtype)
-            self._Y_buffer = np.empty((largest, Y.shape[1]), dtype)
+            self._Y_buffer = np.empty((largest,) + Y.shape[1:], Y.dtype)
 
     def epoch(self, rng, shuffle):
         """Yield the ``(X_batch, Y_batch, weight_batch)`` of one epoch."""

@@ -462,8 +462,17 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
 
     # --------------------------------------------------------------- subclasses
     def _encode_targets(self, y, first_call, classes=None):
-        """Return the (n_samples, n_outputs) target matrix; set target attributes."""
+        """Return the training targets as the loss takes them; set target attributes.
+
+        An (n_samples, n_outputs) matrix, or for a multiclass classifier the
+        (n_samples,) class codes, which its softmax loss takes instead of a
+        one-hot matrix of n_samples * n_classes values.
+        """
         raise NotImplementedError
+
+    def _n_outputs_of(self, Y):
+        """The width of the output layer for the targets ``Y`` of ``_encode_targets``."""
+        return Y.shape[1] if Y.ndim == 2 else len(self.classes_)
 
     def _validation_score(self, X, y, sample_weight):
         raise NotImplementedError
@@ -559,8 +568,9 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             X, y = self._validate_input(X, y, reset=first_call)
             n_samples = X.shape[0]
             Y = self._encode_targets(y, first_call, classes)
-            _check_representable(Y, _DTYPES[self.dtype], "y")
-            Y = Y.astype(_DTYPES[self.dtype], copy=False)
+            if Y.ndim == 2:  # a target matrix; class codes stay integers
+                _check_representable(Y, _DTYPES[self.dtype], "y")
+                Y = Y.astype(_DTYPES[self.dtype], copy=False)
             if sample_weight is not None:
                 sample_weight = _check_sample_weight(
                     sample_weight, X, dtype=_DTYPES[self.dtype], ensure_non_negative=True
@@ -583,7 +593,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                             f"{weighted_classes[0]!r} has any."
                         )
 
-            architecture = self._architecture(X.shape[1], Y.shape[1])
+            architecture = self._architecture(X.shape[1], self._n_outputs_of(Y))
             if first_call:
                 self._rng = self._make_rng()
                 network = Network(**architecture)
@@ -809,7 +819,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             merge_small_last=self.normalization == "batch",
         )
         self._network = network
-        self._fitted_architecture = self._architecture(X.shape[1], Y.shape[1])
+        self._fitted_architecture = self._architecture(X.shape[1], self._n_outputs_of(Y))
         self.optimizer_ = optimizer
         schedule = self._schedule
         self.learning_rate_ = schedule.initial_rate
@@ -1228,6 +1238,8 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
                         f"the first fit (classes_={self.classes_.tolist()}). Pass "
                         "every class in the first partial_fit call with `classes`."
                     )
+        if self._label_binarizer.y_type_ == "multiclass":
+            return np.searchsorted(self.classes_, y)  # classes_ is sorted
         return self._label_binarizer.transform(y)
 
     def _validation_score(self, X, y, sample_weight):

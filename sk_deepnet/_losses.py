@@ -35,7 +35,12 @@ def softmax(logits, out):
 
 
 class SoftmaxCrossEntropy:
-    """Multiclass log-loss on softmax outputs; ``y`` is one-hot."""
+    """Multiclass log-loss on softmax outputs.
+
+    ``y`` is either the integer class codes, of shape (n_samples,), which
+    ``fit`` passes so that no one-hot matrix of n_samples * n_classes values is
+    ever made, or the one-hot matrix itself.
+    """
 
     out_activation = "softmax"
 
@@ -49,8 +54,15 @@ class SoftmaxCrossEntropy:
     def loss_and_delta(logits, y, sample_weight, weight_sum, delta):
         log_sum_exp = softmax(logits, delta)
         # -log p_true = logsumexp(z) - z_true
-        per_sample = log_sum_exp - np.einsum("ij,ij->i", logits, y)
-        delta -= y
+        if y.ndim == 1:
+            # Flat indices of the true classes: take/put are the fastest gathers.
+            true = np.arange(0, logits.size, logits.shape[1])
+            true += y
+            per_sample = log_sum_exp - logits.take(true)
+            delta.put(true, delta.take(true) - 1)
+        else:
+            per_sample = log_sum_exp - np.einsum("ij,ij->i", logits, y)
+            delta -= y
         _scale_delta(delta, sample_weight, weight_sum)
         return _weighted_mean(per_sample, sample_weight, weight_sum)
 

@@ -430,6 +430,22 @@ def test_fitting_float32_never_copies_X(big_float32, batch_size):
     assert clf._network.dtype == np.float32
 
 
+def test_many_classes_train_from_class_codes_not_a_one_hot_matrix():
+    # 200 classes: a one-hot float32 target matrix would be 16 MB (and the
+    # int64 one LabelBinarizer makes, 32 MB); the class codes are 160 kB.
+    rng = np.random.default_rng(0)
+    n_samples, n_classes = 20_000, 200
+    X_small = rng.standard_normal((n_samples, 4), dtype=np.float32)
+    y_many = np.arange(n_samples) % n_classes
+    clf = DeepMLPClassifier(depth=1, width=8, max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        peak = _peak_during(lambda: clf.fit(X_small, y_many))
+    one_hot_bytes = n_samples * n_classes * 4
+    assert peak < one_hot_bytes / 8, f"peak {peak / 1e6:.1f} MB during fit"
+    assert clf.predict_proba(X_small[:5]).shape == (5, n_classes)
+
+
 def test_fitting_float64_in_float32_converts_batch_by_batch(big_float32):
     X_big, y_big = big_float32
     X64 = X_big[:5000].astype(np.float64)  # 20 MB

@@ -103,6 +103,28 @@ def test_gradient_every_activation_and_loss(activation, loss):
     _check_gradient(_make_network([4, 6, 5, 3], activation, loss))
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_softmax_loss_of_class_codes_is_the_loss_of_one_hot_targets(weighted):
+    # fit passes the class codes; the one-hot form is the textbook definition.
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(13, 5)) * 4
+    codes = rng.integers(0, 5, 13)
+    sample_weight = rng.uniform(0.2, 3.0, 13) if weighted else None
+    weight_sum = 13.0 if sample_weight is None else float(sample_weight.sum())
+    loss = LOSSES["softmax_cross_entropy"]
+    delta_codes, delta_one_hot = np.empty_like(logits), np.empty_like(logits)
+    from_codes = loss.loss_and_delta(logits, codes, sample_weight, weight_sum, delta_codes)
+    from_one_hot = loss.loss_and_delta(
+        logits, np.eye(5)[codes], sample_weight, weight_sum, delta_one_hot
+    )
+    assert from_codes == from_one_hot
+    assert_array_equal(delta_codes, delta_one_hot)
+    # and the loss is the definition: the weighted mean of -log softmax(z)[y]
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    expected = np.average(-np.log(proba[np.arange(13), codes]), weights=sample_weight)
+    assert_allclose(from_codes, expected, rtol=1e-12)
+
+
 @pytest.mark.parametrize("alpha", [0.0, 0.3])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("loss", ALL_LOSSES)
