@@ -314,6 +314,110 @@ def numexpr_step(loops):
         numexpr.set_num_threads(threads)
 
 
+class _WideStep:
+    """One training step of the wide network (relu, softmax, L2, Adam) on the
+    rows it is given, written out in NumPy; both ways of running it below use
+    this same code."""
+
+    sizes = (784, 512, 512, 512, 10)
+
+    def __init__(self, params, rows):
+        shapes = list(zip(self.sizes[:-1], self.sizes[1:]))
+        self.n_weights = sum(a * b for a, b in shapes)
+        self.grad = np.zeros_like(params)
+        self.weights, self.weight_grads, self.biases, self.bias_grads = [], [], [], []
+        start = 0
+        for a, b in shapes:
+            self.weights.append(params[start : start + a * b].reshape(a, b))
+            self.weight_grads.append(self.grad[start : start + a * b].reshape(a, b))
+            start += a * b
+        for _, b in shapes:
+            self.biases.append(params[start : start + b])
+            self.bias_grads.append(self.grad[start : start + b])
+            start += b
+        self.acts = [np.empty((rows, w), np.float32) for w in self.sizes]
+        self.deltas = [np.empty((rows, w), np.float32) for w in self.sizes]
+        self.zeros, self.ones = np.zeros((rows, 512), np.float32), np.ones(rows, np.float32)
+
+    def forward_backward(self, X, codes, scale):
+        """The gradient of the batch (X, codes), its loss scaled by ``scale``."""
+        np.copyto(self.acts[0], X)
+        h, last = self.acts[0], len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            z = self.acts[i + 1]
+            np.dot(h, w, out=z)
+            z += b
+            if i < last:
+                np.maximum(z, self.zeros, out=z)
+            h = z
+        delta = self.deltas[-1]
+        np.subtract(h, h.max(axis=1, keepdims=True), out=delta)
+        np.exp(delta, out=delta)
+        delta /= delta.sum(axis=1, keepdims=True)
+        true = np.arange(0, delta.size, delta.shape[1]) + codes
+        delta.put(true, delta.take(true) - 1)
+        delta *= scale
+        for i in range(last, -1, -1):
+            np.dot(self.acts[i].T, delta, out=self.weight_grads[i])
+            np.dot(self.ones, delta, out=self.bias_grads[i])
+            if i:
+                np.dot(delta, self.weights[i].T, out=self.deltas[i])
+                self.deltas[i] *= self.acts[i] > 0
+                delta = self.deltas[i]
+
+
+def data_parallel_step(loops):
+    """A training step of the wide network on one thread (BLAS on two, as fit
+    runs), or data-parallel on two threads: each thread takes half the batch
+    on a single-threaded BLAS, then half of the summed gradient, the L2
+    penalty and the Adam step."""
+    from threadpoolctl import ThreadpoolController
+
+    blas = ThreadpoolController().select(user_api="blas")
+
+    whole = _WideStep(RNG.random(N_PARAMS, dtype=np.float32) * np.float32(0.05), 256)
+    params = whole.weights[0].base
+    s, v, scratch = (np.zeros(N_PARAMS, np.float32) for _ in range(3))
+    X, codes = normal(256, 784), RNG.integers(0, 10, 256)
+    halves = [_WideStep(params, 128), _WideStep(params, 128)]
+    n_weights = whole.n_weights
+    barrier, pool = __import__("threading").Barrier(2), concurrent.futures.ThreadPoolExecutor(2)
+
+    def one_thread():
+        whole.forward_backward(X, codes, 1 / 256)
+        w, g = params[:n_weights], whole.grad[:n_weights]
+        g += np.multiply(w, 1e-4 / 256, out=scratch[:n_weights])
+        adam_step(params, whole.grad, s, v)
+
+    def half(k):
+        rows = slice(128 * k, 128 * (k + 1))
+        halves[k].forward_backward(X[rows], codes[rows], 1 / 256)
+        barrier.wait()  # both halves of the gradient are complete
+        part = slice(k * N_PARAMS // 2, (k + 1) * N_PARAMS // 2)
+        g = halves[0].grad[part]
+        g += halves[1].grad[part]
+        weights = slice(part.start, min(part.stop, n_weights))
+        g[: weights.stop - weights.start] += np.multiply(
+            params[weights], 1e-4 / 256, out=halves[1].grad[weights]
+        )
+        adam_step(params[part], g, s[part], v[part])
+
+    def two_threads():
+        with blas.limit(limits=1):  # about 9 us
+            list(pool.map(half, (0, 1)))
+
+    ways = {
+        "one thread, BLAS on 2 threads (as fit)": one_thread,
+        "data-parallel: 2 threads of 128 rows, BLAS on 1": two_threads,
+    }
+    title = "a training step of the wide network (batch 256, Adam, L2)"
+    compare(f"{title}, taking turns", ways, max(1, loops // 500))
+    # In order: the data-parallel step no longer follows a two-thread product,
+    # whose OpenBLAS threads keep spinning on the second core for a while.
+    compare(f"{title}, in order", ways, max(1, loops // 500), interleave=False)
+    pool.shutdown()
+
+
 def scipy_axpy_after_products(loops):
     from scipy.linalg import blas
 
@@ -388,6 +492,7 @@ def main(argv=None):
     adam_passes(loops)
     optimizer_step_forms(loops)
     numexpr_step(loops)
+    data_parallel_step(loops)
     scipy_axpy_after_products(loops)  # last: it wakes SciPy's BLAS threads
 
 

@@ -25,10 +25,11 @@ class MiniBatches:
     dtype : numpy dtype
         Training precision; batches of X are cast to it.
     merge_small_last : bool
-        Join a last batch of fewer than ``batch_size / 2`` rows to the previous
-        one. Batch normalization needs it: statistics of a handful of samples are
-        degenerate (on digits a 3-sample last batch had gradient norms 14x
-        (median) to 600x those of the full batches and wrecked training).
+        Join a last batch of fewer than ``batch_size / 2`` rows, or of a
+        single row, to the previous one. Batch normalization needs it:
+        statistics of a handful of samples are degenerate (on digits a
+        3-sample last batch had gradient norms 14x (median) to 600x those of
+        the full batches and wrecked training).
     """
 
     def __init__(self, X, Y, sample_weight, train_idx, batch_size, dtype, merge_small_last):
@@ -37,7 +38,7 @@ class MiniBatches:
         self.dtype = np.dtype(dtype)
         n_train = len(train_idx)
         ends = list(range(batch_size, n_train, batch_size)) + [n_train]
-        if merge_small_last and len(ends) > 1 and n_train - ends[-2] < batch_size / 2:
+        if merge_small_last and len(ends) > 1 and n_train - ends[-2] < max(2, batch_size / 2):
             del ends[-2]
         self._splits = ends[:-1]
         self.full_batch = len(ends) == 1

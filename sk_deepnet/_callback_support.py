@@ -18,31 +18,42 @@ except ImportError:  # pragma: no cover - depends on the installed scikit-learn
 
 
 class SklearnCallbackHooks:
-    """Open a root task for the fit and one subtask per epoch, when callbacks are set."""
+    """Open a root task for the fit and one subtask per epoch, when callbacks are set.
 
-    def __init__(self, estimator, max_epochs):
+    The hooks get the training data ``X, y``, and a task's end a model ready to
+    predict (``fitted_estimator``: a shallow copy of the estimator, whose
+    network holds the weights of that moment), so that e.g. ``ScoringMonitor``
+    can score each epoch.
+    """
+
+    def __init__(self, estimator, max_epochs, X=None, y=None):
         self.estimator = estimator
         self.context = None
         self.epoch_context = None
+        self.data = dict(estimator=estimator, X=X, y=y)
         if HAS_SKLEARN_CALLBACKS and getattr(estimator, "_skl_callbacks", None):
             self.context = estimator._init_callback_context(max_subtasks=max_epochs)
-            self.context.call_on_fit_task_begin(estimator=estimator)
+            self.context.call_on_fit_task_begin(**self.data)
 
     def epoch_begin(self):
         if self.context is not None:
             self.epoch_context = self.context.subcontext(task_name="epoch")
-            self.epoch_context.call_on_fit_task_begin(estimator=self.estimator)
+            self.epoch_context.call_on_fit_task_begin(**self.data)
+
+    def _end(self, context):
+        # The estimator is fitted from the first epoch on: nothing to reconstruct.
+        return context.call_on_fit_task_end(**self.data, reconstruction_attributes={})
 
     def epoch_end(self):
         """End the epoch's task; return True if a callback asks to stop."""
         if self.epoch_context is None:
             return False
-        stop = self.epoch_context.call_on_fit_task_end(estimator=self.estimator)
+        stop = self._end(self.epoch_context)
         self.epoch_context = None
         return bool(stop)
 
     def fit_end(self):
         if self.context is not None:
             if self.epoch_context is not None:  # an epoch cut short
-                self.epoch_context.call_on_fit_task_end(estimator=self.estimator)
-            self.context.call_on_fit_task_end(estimator=self.estimator)
+                self._end(self.epoch_context)
+            self._end(self.context)

@@ -461,7 +461,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         self.pretrain_visible = pretrain_visible
 
     # --------------------------------------------------------------- subclasses
-    def _encode_targets(self, y, first_call, classes=None):
+    def _encode_targets(self, y, first_call, classes=None, incremental=False):
         """Return the training targets as the loss takes them; set target attributes.
 
         An (n_samples, n_outputs) matrix, or for a multiclass classifier the
@@ -564,10 +564,16 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         fitted = hasattr(self, "_network")
         first_call = not fitted or (not incremental and not self.warm_start)
         try:
+            if incremental and self.early_stopping:  # as scikit-learn's MLP
+                raise ValueError(
+                    "partial_fit does not support early_stopping=True: it trains on "
+                    "the samples it is given, without holding any out. Set "
+                    "early_stopping=False to continue with partial_fit."
+                )
             self._check_callbacks()
             X, y = self._validate_input(X, y, reset=first_call)
             n_samples = X.shape[0]
-            Y = self._encode_targets(y, first_call, classes)
+            Y = self._encode_targets(y, first_call, classes, incremental)
             if Y.ndim == 2:  # a target matrix; class codes stay integers
                 _check_representable(Y, _DTYPES[self.dtype], "y")
                 Y = Y.astype(_DTYPES[self.dtype], copy=False)
@@ -621,19 +627,30 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             max_epochs = 1 if incremental else self.max_iter
             early_stopping = self.early_stopping and not incremental
             train_idx, val_idx = self._split(n_samples, y, early_stopping)
+            if self.normalization == "batch" and self._batch_size(len(train_idx), warn=False) < 2:
+                raise ValueError(
+                    "normalization='batch' needs mini-batches of at least 2 samples "
+                    "(the variance of one sample is 0), but with "
+                    f"{len(train_idx)} training sample(s) and batch_size="
+                    f"{self.batch_size!r} a mini-batch holds 1 sample. Use a larger "
+                    "batch_size, more samples, or normalization='layer', which "
+                    "normalizes each sample alone."
+                )
             if not first_call:
                 self._continue_callbacks()
+                self._continue_tracking()
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                self._run_epochs(
+                    network, optimizer, X, Y, y, sample_weight, train_idx, val_idx,
+                    max_epochs, incremental,
+                )
         except BaseException:
             if first_call:
                 # A failed fresh fit leaves an unfitted estimator, never a mix of
-                # the new targets or features with the old network.
+                # the new targets or features with the old network, nor a network
+                # that cannot predict.
                 self._discard_fitted_state()
             raise
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            self._run_epochs(
-                network, optimizer, X, Y, y, sample_weight, train_idx, val_idx,
-                max_epochs, incremental,
-            )
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -686,6 +703,19 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         self.best_validation_score_ = -np.inf if self.early_stopping else None
         self._no_improvement_count = 0
         self._start_new_callbacks()
+
+    def _continue_tracking(self):
+        """Bookkeeping for a fit continued after early_stopping was switched."""
+        # As after a fresh fit with this setting; the count of epochs without
+        # improvement was of the other quantity.
+        if self.early_stopping and self.validation_scores_ is None:
+            self.validation_scores_, self.best_validation_score_ = [], -np.inf
+            self.best_loss_ = None
+            self._no_improvement_count = 0
+        if not self.early_stopping and self.best_loss_ is None:
+            self.validation_scores_ = self.best_validation_score_ = None
+            self.best_loss_ = np.inf
+            self._no_improvement_count = 0
 
     def _start_new_callbacks(self):
         """Replace the fitted callbacks by copies of ``callbacks``, not started yet.
@@ -783,7 +813,9 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             raise ValueError(
                 f"early_stopping=True cannot hold out validation_fraction="
                 f"{self.validation_fraction} of these {n_samples} samples: {exc} "
-                "Increase validation_fraction, add samples or set early_stopping=False."
+                "Change validation_fraction (the training and the validation part "
+                "each need samples, of every class for a classifier), add samples or "
+                "set early_stopping=False."
             ) from exc
         if len(val_idx) < 2:
             raise ValueError(
@@ -793,12 +825,12 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             )
         return np.sort(train_idx), np.sort(val_idx)
 
-    def _batch_size(self, n_train):
+    def _batch_size(self, n_train, warn=True):
         if self.batch_size is None:
             return n_train
         if self.batch_size == "auto":
             return min(200, n_train)
-        if self.batch_size > n_train:
+        if warn and self.batch_size > n_train:
             warnings.warn(
                 f"batch_size={self.batch_size} is larger than the {n_train} training "
                 "samples; using full batches instead.",
@@ -828,7 +860,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         # starts a new period); partial_fit calls count every epoch so far.
         first_epoch = 0 if incremental else self.n_iter_
         callbacks = self.callbacks_
-        sk_hooks = SklearnCallbackHooks(self, max_epochs)
+        sk_hooks = SklearnCallbackHooks(self, max_epochs, X, y)
         if not self._callbacks_started:
             for callback in callbacks:
                 callback.on_fit_begin(self, X, y)
@@ -853,6 +885,14 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                 for callback in callbacks:
                     callback.on_epoch_begin(self, epoch)
                 optimizer.learning_rate = schedule.at_epoch(epoch - first_epoch)
+                if incremental and self.lr_schedule == "cosine" and optimizer.learning_rate == 0:
+                    warnings.warn(
+                        f"lr_schedule='cosine' ended after max_iter={self.max_iter} "
+                        "epochs: its learning rate is now 0, and partial_fit no longer "
+                        "changes the weights. Stream with lr_schedule='constant', or "
+                        "set max_iter to the number of partial_fit calls planned.",
+                        UserWarning,
+                    )
 
                 epoch_loss = 0.0
                 epoch_weight = 0.0
@@ -936,6 +976,11 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                 FitInterruptedWarning,
             )
             stop_reason = "interrupted"
+        except BaseException:  # e.g. a callback's error: the previous state stays
+            if in_epoch:
+                snapshot.restore(network, optimizer)
+                self._rollback_progress(marks)
+            raise
 
         if best is not None:
             best.restore(network)
@@ -961,13 +1006,15 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         sk_hooks.fit_end()
         self._set_fitted_attributes(network)
         if stop_reason == "overflow_at_init":
+            regressor = not isinstance(self, ClassifierMixin)
             raise ValueError(
-                "The network's outputs are not finite before any training step: "
-                f"the initial weights (init={self.init!r}, init_scale="
-                f"{self.init_scale:g}) or the scale of X"
-                f"{'' if isinstance(self, ClassifierMixin) else ' or y'} make them "
-                f"overflow {dtype.name}. Scale X (e.g. with StandardScaler), use "
-                "init='auto' or a smaller init_scale, or dtype='float64'."
+                "The loss is not finite before any training step: the initial "
+                f"weights (init={self.init!r}, init_scale={self.init_scale:g}) or the "
+                f"scale of X{' or of y' if regressor else ''} make the outputs"
+                f"{' or their squared errors' if regressor else ''} overflow "
+                f"{dtype.name}. Scale X (e.g. with StandardScaler)"
+                f"{' and y (e.g. with TransformedTargetRegressor)' if regressor else ''}, "
+                "use init='auto' or a smaller init_scale, or dtype='float64'."
             )
 
     def _progress_marks(self):
@@ -1199,13 +1246,14 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
             return "softmax_cross_entropy"
         return "logistic_cross_entropy"  # binary and multilabel: sigmoid outputs
 
-    def _encode_targets(self, y, first_call, classes=None):
+    def _encode_targets(self, y, first_call, classes=None, incremental=False):
+        multilabel = type_of_target(y) == "multilabel-indicator"
         if first_call:
             _check_label_types(y, "y")
             if classes is not None:
                 _check_label_types(classes, "classes")
             self._label_binarizer = LabelBinarizer()
-            if classes is not None:
+            if classes is not None and not multilabel:
                 self._label_binarizer.fit(classes)
                 unseen = np.setdiff1d(unique_labels(y), self._label_binarizer.classes_)
                 if len(unseen):
@@ -1214,24 +1262,42 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
                         f"{list(self._label_binarizer.classes_)}."
                     )
             else:
+                # An indicator matrix names its labels by column, as in scikit-learn.
                 self._label_binarizer.fit(y)
+                columns = self._label_binarizer.classes_
+                if classes is not None and not np.array_equal(unique_labels(classes), columns):
+                    raise ValueError(
+                        f"y is a multilabel indicator matrix of {len(columns)} columns: "
+                        f"classes must be its column indices {columns.tolist()}, or "
+                        f"None; got classes={list(classes)}."
+                    )
             self.classes_ = self._label_binarizer.classes_
-            if len(self.classes_) < 2 and self._label_binarizer.y_type_ != "multilabel-indicator":
+            if len(self.classes_) < 2 and not multilabel:
                 raise ValueError(
                     "The classifier needs samples of at least 2 classes in the data, "
                     f"but the data contains only one class: {self.classes_[0]!r}."
                 )
         else:
-            target_type = type_of_target(y)
-            if (target_type == "multilabel-indicator") != (
-                self._label_binarizer.y_type_ == "multilabel-indicator"
-            ):
+            if classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
                 raise ValueError(
-                    f"The type of target ({target_type}) does not match the one "
+                    f"classes={list(classes)} is not the same as in the first call "
+                    f"(classes_={self.classes_.tolist()}); partial_fit cannot change the "
+                    "classes of a fitted model."
+                )
+            if multilabel != (self._label_binarizer.y_type_ == "multilabel-indicator"):
+                raise ValueError(
+                    f"The type of target ({type_of_target(y)}) does not match the one "
                     f"seen in the first fit ({self._label_binarizer.y_type_})."
                 )
-            if target_type != "multilabel-indicator":
-                unseen = np.setdiff1d(unique_labels(y), self.classes_)
+            if not multilabel:
+                labels = unique_labels(y)
+                if not incremental and not np.array_equal(labels, self.classes_):
+                    raise ValueError(  # as scikit-learn's MLP
+                        "warm_start can only be used where y has the same classes as "
+                        f"in the previous fit: classes_={self.classes_.tolist()}, y has "
+                        f"{labels.tolist()}. Set warm_start=False to train a new model."
+                    )
+                unseen = np.setdiff1d(labels, self.classes_)
                 if len(unseen):
                     raise ValueError(
                         f"y contains labels {unseen.tolist()} that were not seen in "
@@ -1282,7 +1348,8 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
             Per-sample weights.
         classes : array-like of shape (n_classes,), default=None
             Every class label. Required on the first call (unless y is a
-            multilabel indicator matrix); ignored afterwards.
+            multilabel indicator matrix, whose classes are its column
+            indices); on later calls, None or the same classes.
 
         Returns
         -------
@@ -1499,7 +1566,7 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
     def _loss_name(self):
         return self.loss
 
-    def _encode_targets(self, y, first_call, classes=None):
+    def _encode_targets(self, y, first_call, classes=None, incremental=False):
         y = np.asarray(y)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         if not first_call and Y.shape[1] != self.n_outputs_:

@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
-from sklearn.datasets import load_digits, make_classification, make_friedman1
+from sklearn.datasets import (
+    load_digits,
+    make_classification,
+    make_friedman1,
+    make_multilabel_classification,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
@@ -169,6 +174,20 @@ def test_clone_pipeline_and_grid_search_parallel(small_classification):
     assert search.score(X, y) > 0.8
 
 
+def test_grid_search_over_callback_lists(small_classification):
+    X, y = small_classification
+    candidates = [[GradientMonitor(warn=False)], [GradientMonitor(record_every=3, warn=False)]]
+    search = GridSearchCV(
+        DeepMLPClassifier(depth=2, width=8, max_iter=3, random_state=0),
+        {"callbacks": candidates}, cv=2,
+    ).fit(X, y)
+    assert search.best_params_["callbacks"] in candidates
+    assert [p["callbacks"][0].record_every for p in search.cv_results_["params"]] == ["epoch", 3]
+    best_monitor = search.best_estimator_.gradient_monitor_
+    assert best_monitor.record_every == search.best_params_["callbacks"][0].record_every
+    assert best_monitor is not search.best_params_["callbacks"][0]  # a fitted copy
+
+
 # ------------------------------------------------------------ incremental fit
 def test_partial_fit_requires_classes_and_rejects_unseen(small_classification):
     X, y = small_classification
@@ -182,6 +201,77 @@ def test_partial_fit_requires_classes_and_rejects_unseen(small_classification):
     with pytest.raises(ValueError, match="not seen"):
         clf.partial_fit(X, np.where(y == 2, 5, y))
     assert clf.n_iter_ == 21 and clf.t_ == len(X[y < 2]) + 20 * len(X)
+
+
+def test_partial_fit_refuses_other_classes_on_later_calls(small_classification):
+    X, y = small_classification
+    clf = DeepMLPClassifier(depth=1, width=8, random_state=0)
+    clf.partial_fit(X, y, classes=[0, 1, 2])
+    params = clf._network.params.copy()
+    clf.partial_fit(X, y, classes=[2, 1, 0])  # the same classes, in any order
+    with pytest.raises(ValueError, match=r"classes=\[0, 1, 2, 3\] is not the same"):
+        clf.partial_fit(X, y, classes=[0, 1, 2, 3])
+    with pytest.raises(ValueError, match="is not the same"):
+        clf.partial_fit(X, y, classes=[0, 1])
+    assert clf.n_iter_ == 2 and list(clf.classes_) == [0, 1, 2]
+    assert not np.array_equal(params, clf._network.params)
+
+
+def test_partial_fit_of_a_multilabel_matrix_with_classes_keeps_sigmoid_outputs():
+    X, Y = make_multilabel_classification(100, 6, n_classes=4, random_state=0)
+    clf = DeepMLPClassifier(depth=1, width=8, random_state=0)
+    clf.partial_fit(X, Y, classes=[0, 1, 2, 3])  # the column indices, as scikit-learn
+    assert clf.out_activation_ == "logistic"
+    assert list(clf.classes_) == [0, 1, 2, 3]
+    assert clf.predict(X[:3]).shape == (3, 4)
+    clf.partial_fit(X, Y)
+    with pytest.raises(ValueError, match="column indices"):
+        DeepMLPClassifier(depth=1, width=8).partial_fit(X, Y, classes=["a", "b", "c", "d"])
+
+
+def test_partial_fit_refuses_early_stopping(small_classification):
+    X, y = small_classification
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
+        DeepMLPClassifier(early_stopping=True).partial_fit(X, y, classes=[0, 1, 2])
+    # ... also after a fit with early stopping, which stays untouched
+    clf = DeepMLPClassifier(depth=1, width=8, max_iter=3, early_stopping=True,
+                            random_state=0).fit(X, y)
+    params, n_iter = clf._network.params.copy(), clf.n_iter_
+    with pytest.raises(ValueError, match="early_stopping=False to continue"):
+        clf.partial_fit(X, y)
+    assert clf.n_iter_ == n_iter
+    np.testing.assert_array_equal(clf._network.params, params)
+    clf.set_params(early_stopping=False).partial_fit(X, y)
+    assert clf.n_iter_ == n_iter + 1
+
+
+@pytest.mark.parametrize("first, then", [(False, True), (True, False)])
+def test_warm_start_may_switch_early_stopping(small_classification, first, then):
+    X, y = small_classification
+    clf = DeepMLPClassifier(depth=1, width=8, max_iter=3, warm_start=True,
+                            early_stopping=first, random_state=0).fit(X, y)
+    clf.set_params(early_stopping=then).fit(X, y)
+    assert clf.n_iter_ == 6 and len(clf.loss_curve_) == 6
+    if then:
+        assert len(clf.validation_scores_) == 3
+        assert clf.best_validation_score_ == max(clf.validation_scores_)
+        assert clf.best_loss_ is None
+    else:
+        assert clf.best_loss_ == min(clf.loss_curve_[3:])
+        assert clf.validation_scores_ is None is clf.best_validation_score_
+
+
+def test_warm_start_refuses_other_classes(small_classification):
+    X, y = small_classification
+    clf = DeepMLPClassifier(depth=1, width=8, max_iter=2, warm_start=True,
+                            random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="warm_start can only be used where y has the same"):
+        clf.fit(X[y < 2], y[y < 2])
+    with pytest.raises(ValueError, match="warm_start can only be used"):
+        clf.fit(X, np.where(y == 2, 5, y))
+    assert clf.n_iter_ == 2
+    clf.fit(X, y)
+    assert clf.n_iter_ == 4
 
 
 def test_partial_fit_equals_one_epoch_of_fit(small_classification):
@@ -468,6 +558,30 @@ def test_sklearn_callback_api_sees_one_task_per_epoch(small_classification):
     assert counter.begins[0] == counter.ends[-1] == "fit"
 
 
+def test_sklearn_scoring_monitor_scores_every_epoch(small_classification):
+    callback_module = pytest.importorskip("sklearn.callback")
+    if not hasattr(callback_module, "ScoringMonitor"):
+        pytest.skip("this scikit-learn has no ScoringMonitor")
+    X, y = small_classification
+
+    class EpochScores(Callback):
+        def on_fit_begin(self, estimator, X=None, y=None):
+            self.scores_ = []
+
+        def on_epoch_end(self, estimator, epoch, loss):
+            self.scores_.append(estimator.score(X, y))
+
+    monitor = callback_module.ScoringMonitor(scoring="accuracy")
+    clf = DeepMLPClassifier(depth=1, width=8, max_iter=4, random_state=0,
+                            callbacks=[EpochScores()])
+    clf.set_callbacks(monitor).fit(X, y)
+    logged = {record["task_name"]: [] for record in monitor.get_logs().data}
+    for record in monitor.get_logs().data:
+        logged[record["task_name"]].append(record["accuracy"])
+    assert logged["epoch"] == clf.callbacks_[0].scores_  # the model of each epoch
+    assert logged["fit"] == [clf.score(X, y)]
+
+
 # ------------------------------------------------------------ early stopping
 def test_early_stopping_keeps_best_validation_model(small_classification):
     X, y = small_classification
@@ -649,6 +763,20 @@ def test_cosine_schedule_restarts_on_warm_start(small_classification):
     clf.fit(X, y)
     assert not np.array_equal(before, clf._network.params)  # rate > 0 again
     assert clf.learning_rate_ == 0.1
+
+
+def test_partial_fit_warns_when_the_cosine_schedule_has_ended(small_classification):
+    X, y = small_classification
+    clf = DeepMLPClassifier(depth=1, width=8, optimizer="sgd", learning_rate=0.1,
+                            lr_schedule="cosine", max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # rates 0.1, 0.075, 0.025
+        for _ in range(3):
+            clf.partial_fit(X, y, classes=[0, 1, 2])
+    before = clf._network.params.copy()
+    with pytest.warns(UserWarning, match="learning rate is now 0"):
+        clf.partial_fit(X, y)
+    np.testing.assert_array_equal(before, clf._network.params)
 
 
 def test_adaptive_rate_cut_survives_partial_fit(small_classification):

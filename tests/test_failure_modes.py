@@ -317,6 +317,50 @@ def test_initialization_that_overflows_is_refused_with_advice():
     assert "before any training step" in str(excinfo.value)
 
 
+def test_regression_targets_whose_squares_overflow_are_refused_with_advice_on_y():
+    reg = DeepMLPRegressor(depth=1, width=8, random_state=0)
+    with pytest.raises(ValueError, match="TransformedTargetRegressor") as excinfo:
+        reg.fit(X, Y_REG * 1e20)  # finite in float32, its square is not
+    assert "squared errors" in str(excinfo.value)
+    assert not hasattr(reg, "n_iter_")
+
+
+@pytest.mark.parametrize(
+    "fraction, n_samples", [(0.999, 60), (0.01, 6)], ids=["no-training-part", "tiny-validation"]
+)
+def test_early_stopping_split_that_cannot_be_made_is_explained(fraction, n_samples):
+    clf = DeepMLPClassifier(early_stopping=True, validation_fraction=fraction)
+    with pytest.raises(ValueError, match=f"validation_fraction={fraction}") as excinfo:
+        clf.fit(X[:n_samples], Y_CLASS[:n_samples])
+    message = str(excinfo.value)
+    assert "early_stopping=False" in message
+    assert "Increase validation_fraction" not in message  # not the advice for 0.999
+    assert not hasattr(clf, "n_iter_")
+
+
+@pytest.mark.parametrize("n_samples, batch_size", [(60, 1), (1, "auto"), (1, None)])
+def test_batch_normalization_refuses_single_sample_batches(n_samples, batch_size):
+    reg = DeepMLPRegressor(depth=2, width=8, normalization="batch", batch_size=batch_size)
+    with pytest.raises(ValueError, match="at least 2 samples") as excinfo:
+        reg.fit(X[:n_samples], Y_REG[:n_samples])
+    assert "holds 1 sample" in str(excinfo.value)
+    assert not hasattr(reg, "n_iter_")
+
+
+def test_batch_normalization_never_trains_on_a_last_batch_of_one_sample():
+    # 61 samples in batches of 2: the last sample joins the batch before it.
+    sizes = []
+
+    class BatchSizes(Callback):
+        def on_grad_computed(self, estimator, network, batch):
+            sizes.append(network.last_batch["inputs"][0].shape[0])
+
+    reg = DeepMLPRegressor(depth=1, width=8, normalization="batch", batch_size=2,
+                           max_iter=1, random_state=0, callbacks=[BatchSizes()])
+    reg.fit(RNG.normal(size=(61, 4)), RNG.normal(size=61))
+    assert sizes == [2] * 29 + [3]
+
+
 def test_exploding_gradients_with_finite_init_warn_and_stay_finite():
     reg = DeepMLPRegressor(depth=6, width=32, init="normal", init_scale=3.0,
                            optimizer="sgd", learning_rate=0.1, max_iter=5,
@@ -384,6 +428,49 @@ def test_keyboard_interrupt_with_early_stopping_keeps_the_best_weights():
     assert clf.n_iter_ == 3 == len(clf.loss_curve_) == len(clf.validation_scores_)
     assert clf.best_validation_score_ == max(clf.validation_scores_)
     assert np.isfinite(clf.predict_proba(X)).all()
+
+
+class FailAt(Callback):
+    """Raises RuntimeError at ``batch`` of the second epoch of its fit."""
+
+    def __init__(self, batch=2):
+        self.batch = batch
+
+    def on_fit_begin(self, estimator, X=None, y=None):
+        self.epochs_, self.params_ = 0, None
+
+    def on_batch_end(self, estimator, network, batch, loss):
+        if self.epochs_ == 1 and batch == self.batch:
+            raise RuntimeError("callback failed")
+
+    def on_epoch_end(self, estimator, epoch, loss):
+        self.epochs_ += 1
+        self.params_ = estimator._network.params.copy()
+
+
+def test_error_in_a_fresh_fit_leaves_an_unfitted_estimator():
+    clf = DeepMLPClassifier(depth=2, width=8, batch_size=16, max_iter=3, random_state=0,
+                            callbacks=[FailAt()])
+    with pytest.raises(RuntimeError, match="callback failed"):
+        clf.fit(X, Y_CLASS)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+
+
+def test_error_in_a_warm_started_fit_keeps_the_last_complete_epoch():
+    clf = DeepMLPClassifier(depth=2, width=8, batch_size=16, max_iter=2, warm_start=True,
+                            random_state=0).fit(X, Y_CLASS)
+    clf.set_params(callbacks=[FailAt()])
+    with pytest.raises(RuntimeError, match="callback failed"):
+        clf.fit(X, Y_CLASS)
+    # the first epoch of the second fit completed; the failed one is undone
+    assert clf.n_iter_ == 3 == len(clf.loss_curve_)
+    completed = clf.callbacks_[0]
+    assert completed.epochs_ == 1
+    assert_array_equal(clf._network.params, completed.params_)
+    clf.set_params(callbacks=None, max_iter=1)
+    clf.fit(X, Y_CLASS)
+    assert clf.n_iter_ == 4 and np.isfinite(clf.predict_proba(X)).all()
 
 
 def test_keyboard_interrupt_in_partial_fit_keeps_the_previous_call():
