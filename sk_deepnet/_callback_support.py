@@ -20,10 +20,12 @@ except ImportError:  # pragma: no cover - depends on the installed scikit-learn
 class SklearnCallbackHooks:
     """Open a root task for the fit and one subtask per epoch, when callbacks are set.
 
-    The hooks get the training data ``X, y``, and a task's end a model ready to
-    predict (``fitted_estimator``: a shallow copy of the estimator, whose
-    network holds the weights of that moment), so that e.g. ``ScoringMonitor``
-    can score each epoch.
+    The hooks get the training data ``X, y`` as the fit was given them (a
+    DataFrame keeps its feature names), and a task's end a model ready to
+    predict (``fitted_estimator``: a shallow copy of the estimator). The copy
+    shares the estimator's network: it predicts with the weights of the end
+    of that task while the hook runs (``ScoringMonitor`` scores at once), not
+    once training has gone on.
     """
 
     def __init__(self, estimator, max_epochs, X=None, y=None):

@@ -571,6 +571,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                     "early_stopping=False to continue with partial_fit."
                 )
             self._check_callbacks()
+            given = (X, y)  # for scikit-learn's callbacks, which score the model
             X, y = self._validate_input(X, y, reset=first_call)
             n_samples = X.shape[0]
             Y = self._encode_targets(y, first_call, classes, incremental)
@@ -642,7 +643,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
                 self._run_epochs(
                     network, optimizer, X, Y, y, sample_weight, train_idx, val_idx,
-                    max_epochs, incremental,
+                    max_epochs, incremental, given,
                 )
         except BaseException:
             if first_call:
@@ -813,9 +814,8 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             raise ValueError(
                 f"early_stopping=True cannot hold out validation_fraction="
                 f"{self.validation_fraction} of these {n_samples} samples: {exc} "
-                "Change validation_fraction (the training and the validation part "
-                "each need samples, of every class for a classifier), add samples or "
-                "set early_stopping=False."
+                "Choose another validation_fraction, add samples or set "
+                "early_stopping=False."
             ) from exc
         if len(val_idx) < 2:
             raise ValueError(
@@ -840,9 +840,13 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
 
     def _run_epochs(
         self, network, optimizer, X, Y, y, sample_weight, train_idx, val_idx,
-        max_epochs, incremental,
+        max_epochs, incremental, given,
     ):
-        """The training loop: epochs of mini-batches, early stopping, recovery."""
+        """The training loop: epochs of mini-batches, early stopping, recovery.
+
+        ``given`` is the ``(X, y)`` of the call, before validation (a DataFrame
+        keeps its feature names), for scikit-learn's callbacks.
+        """
         dtype = network.dtype
         n_train = len(train_idx)
         batch_size = self._batch_size(n_train)
@@ -860,7 +864,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         # starts a new period); partial_fit calls count every epoch so far.
         first_epoch = 0 if incremental else self.n_iter_
         callbacks = self.callbacks_
-        sk_hooks = SklearnCallbackHooks(self, max_epochs, X, y)
+        sk_hooks = SklearnCallbackHooks(self, max_epochs, *given)
         if not self._callbacks_started:
             for callback in callbacks:
                 callback.on_fit_begin(self, X, y)
@@ -873,7 +877,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         overwrite_grad = not callbacks
         snapshot = _Snapshot(network)
         best = None  # the best validation epoch's state, with early stopping
-        stop_reason = None
+        stop_reason = error = None
         in_epoch = False  # True while an epoch's updates are incomplete
         try:
             for _ in range(max_epochs):
@@ -976,11 +980,11 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                 FitInterruptedWarning,
             )
             stop_reason = "interrupted"
-        except BaseException:  # e.g. a callback's error: the previous state stays
+        except BaseException as exc:  # e.g. a callback's: end as an interrupted fit
             if in_epoch:
                 snapshot.restore(network, optimizer)
                 self._rollback_progress(marks)
-            raise
+            error, stop_reason = exc, "error"
 
         if best is not None:
             best.restore(network)
@@ -1005,17 +1009,10 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             self._callbacks_started = False
         sk_hooks.fit_end()
         self._set_fitted_attributes(network)
+        if stop_reason == "error":
+            raise error  # re-raised once the model of the last complete epoch is set
         if stop_reason == "overflow_at_init":
-            regressor = not isinstance(self, ClassifierMixin)
-            raise ValueError(
-                "The loss is not finite before any training step: the initial "
-                f"weights (init={self.init!r}, init_scale={self.init_scale:g}) or the "
-                f"scale of X{' or of y' if regressor else ''} make the outputs"
-                f"{' or their squared errors' if regressor else ''} overflow "
-                f"{dtype.name}. Scale X (e.g. with StandardScaler)"
-                f"{' and y (e.g. with TransformedTargetRegressor)' if regressor else ''}, "
-                "use init='auto' or a smaller init_scale, or dtype='float64'."
-            )
+            raise ValueError(self._overflow_at_init_message(dtype, sample_weight))
 
     def _progress_marks(self):
         """The training bookkeeping at the start of an epoch, to undo that epoch."""
@@ -1065,6 +1062,30 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             self.best_validation_score_ = score
             return True
         return False
+
+    def _overflow_at_init_message(self, dtype, sample_weight):
+        """What can make the loss overflow before any step, and what to do."""
+        regressor = not isinstance(self, ClassifierMixin)
+        scale = f", init_scale={self.init_scale:g}" if self.init == "normal" else ""
+        causes = [
+            f"the initial weights (init={self.init!r}{scale})",
+            "the scale of X" + (" or y" if regressor else ""),
+        ]
+        remedies = ["scale X (e.g. with StandardScaler)"]
+        if regressor:
+            remedies.append("scale y (e.g. with TransformedTargetRegressor)")
+        if sample_weight is not None:
+            causes.append("the size of sample_weight")
+            remedies.append("rescale sample_weight (e.g. divide it by its mean)")
+        if self.init == "normal":
+            remedies.append("use init='auto' or a smaller init_scale")
+        elif self.init != "auto":
+            remedies.append("use init='auto'")
+        return (
+            f"The loss is not finite before any training step: {', '.join(causes[:-1])} "
+            f"or {causes[-1]} make it overflow {dtype.name}. To fix it, "
+            f"{', '.join(remedies)}, or use dtype='float64'."
+        )
 
     def _warn_divergence(self, epoch):
         warnings.warn(
@@ -1269,7 +1290,7 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
                     raise ValueError(
                         f"y is a multilabel indicator matrix of {len(columns)} columns: "
                         f"classes must be its column indices {columns.tolist()}, or "
-                        f"None; got classes={list(classes)}."
+                        f"None; got classes={np.asarray(classes).tolist()}."
                     )
             self.classes_ = self._label_binarizer.classes_
             if len(self.classes_) < 2 and not multilabel:
@@ -1280,9 +1301,9 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
         else:
             if classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
                 raise ValueError(
-                    f"classes={list(classes)} is not the same as in the first call "
-                    f"(classes_={self.classes_.tolist()}); partial_fit cannot change the "
-                    "classes of a fitted model."
+                    f"classes={np.asarray(classes).tolist()} are not the classes of "
+                    f"the fitted model (classes_={self.classes_.tolist()}); partial_fit "
+                    "cannot change them."
                 )
             if multilabel != (self._label_binarizer.y_type_ == "multilabel-indicator"):
                 raise ValueError(

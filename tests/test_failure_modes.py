@@ -321,21 +321,38 @@ def test_regression_targets_whose_squares_overflow_are_refused_with_advice_on_y(
     reg = DeepMLPRegressor(depth=1, width=8, random_state=0)
     with pytest.raises(ValueError, match="TransformedTargetRegressor") as excinfo:
         reg.fit(X, Y_REG * 1e20)  # finite in float32, its square is not
-    assert "squared errors" in str(excinfo.value)
+    message = str(excinfo.value)
+    assert "scale of X or y" in message and "scale y" in message
+    assert "init_scale" not in message  # init="auto" has none
+    assert "sample_weight" not in message
+    assert not hasattr(reg, "n_iter_")
+
+
+def test_sample_weight_that_overflows_the_loss_is_named_in_the_error():
+    reg = DeepMLPRegressor(depth=1, width=4, random_state=0)
+    with pytest.raises(ValueError, match="rescale sample_weight"):
+        reg.fit(X[:3], [10.0, -10.0, 10.0], sample_weight=np.full(3, 1e38))
     assert not hasattr(reg, "n_iter_")
 
 
 @pytest.mark.parametrize(
-    "fraction, n_samples", [(0.999, 60), (0.01, 6)], ids=["no-training-part", "tiny-validation"]
+    "Estimator, fraction, n_samples, advice",
+    [
+        (DeepMLPClassifier, 0.999, 60, "Choose another validation_fraction"),  # no training part
+        (DeepMLPClassifier, 0.01, 6, "Choose another validation_fraction"),  # < 1 per class
+        (DeepMLPRegressor, 0.05, 20, "increase it"),  # 1 validation sample
+    ],
 )
-def test_early_stopping_split_that_cannot_be_made_is_explained(fraction, n_samples):
-    clf = DeepMLPClassifier(early_stopping=True, validation_fraction=fraction)
+def test_early_stopping_split_that_cannot_be_made_is_explained(
+    Estimator, fraction, n_samples, advice
+):
+    est = Estimator(early_stopping=True, validation_fraction=fraction)
+    y = Y_CLASS if Estimator is DeepMLPClassifier else Y_REG
     with pytest.raises(ValueError, match=f"validation_fraction={fraction}") as excinfo:
-        clf.fit(X[:n_samples], Y_CLASS[:n_samples])
+        est.fit(X[:n_samples], y[:n_samples])
     message = str(excinfo.value)
-    assert "early_stopping=False" in message
-    assert "Increase validation_fraction" not in message  # not the advice for 0.999
-    assert not hasattr(clf, "n_iter_")
+    assert advice in message and "early_stopping=False" in message
+    assert not hasattr(est, "n_iter_")
 
 
 @pytest.mark.parametrize("n_samples, batch_size", [(60, 1), (1, "auto"), (1, None)])
@@ -437,7 +454,7 @@ class FailAt(Callback):
         self.batch = batch
 
     def on_fit_begin(self, estimator, X=None, y=None):
-        self.epochs_, self.params_ = 0, None
+        self.epochs_ = 0
 
     def on_batch_end(self, estimator, network, batch, loss):
         if self.epochs_ == 1 and batch == self.batch:
@@ -445,7 +462,6 @@ class FailAt(Callback):
 
     def on_epoch_end(self, estimator, epoch, loss):
         self.epochs_ += 1
-        self.params_ = estimator._network.params.copy()
 
 
 def test_error_in_a_fresh_fit_leaves_an_unfitted_estimator():
@@ -457,20 +473,44 @@ def test_error_in_a_fresh_fit_leaves_an_unfitted_estimator():
         clf.predict(X)
 
 
+class Lifecycle(Callback):
+    """Records its hooks in ``events`` (shared by the copies each fit makes)
+    and raises once at the third batch after ``armed`` is set."""
+
+    events = []
+    armed = False
+
+    def on_fit_begin(self, estimator, X=None, y=None):
+        Lifecycle.events.append("begin")
+
+    def on_batch_end(self, estimator, network, batch, loss):
+        if Lifecycle.armed and batch == 2:
+            Lifecycle.armed = False
+            raise RuntimeError("callback failed")
+
+    def on_epoch_end(self, estimator, epoch, loss):
+        Lifecycle.events.append("epoch")
+
+    def on_fit_end(self, estimator):
+        Lifecycle.events.append("end")
+
+
 def test_error_in_a_warm_started_fit_keeps_the_last_complete_epoch():
+    Lifecycle.events.clear()
     clf = DeepMLPClassifier(depth=2, width=8, batch_size=16, max_iter=2, warm_start=True,
-                            random_state=0).fit(X, Y_CLASS)
-    clf.set_params(callbacks=[FailAt()])
+                            random_state=0, callbacks=[Lifecycle()]).fit(X, Y_CLASS)
+    params = _params(clf)
+    Lifecycle.armed = True
     with pytest.raises(RuntimeError, match="callback failed"):
-        clf.fit(X, Y_CLASS)
-    # the first epoch of the second fit completed; the failed one is undone
-    assert clf.n_iter_ == 3 == len(clf.loss_curve_)
-    completed = clf.callbacks_[0]
-    assert completed.epochs_ == 1
-    assert_array_equal(clf._network.params, completed.params_)
-    clf.set_params(callbacks=None, max_iter=1)
-    clf.fit(X, Y_CLASS)
-    assert clf.n_iter_ == 4 and np.isfinite(clf.predict_proba(X)).all()
+        clf.fit(X, Y_CLASS)  # fails in its first epoch
+    assert clf.n_iter_ == 2 == len(clf.loss_curve_)
+    assert_array_equal(_params(clf), params)
+    assert np.isfinite(clf.predict_proba(X)).all()
+    clf.fit(X, Y_CLASS)  # the same callbacks start again
+    assert clf.n_iter_ == 4
+    assert Lifecycle.events == ["begin", "epoch", "epoch", "end"] + ["begin", "end"] + [
+        "begin", "epoch", "epoch", "end"
+    ]
 
 
 def test_keyboard_interrupt_in_partial_fit_keeps_the_previous_call():
