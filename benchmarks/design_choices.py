@@ -2,8 +2,9 @@
 
 Usage::
 
-    python benchmarks/design_choices.py            # about 15 s on 2 cores
+    python benchmarks/design_choices.py            # about 17 s on 2 cores
     python benchmarks/design_choices.py --quick    # a smoke run (numbers not meaningful)
+    python benchmarks/design_choices.py --only data_parallel_step   # one comparison
 
 Each comparison times two or more ways of doing one operation of a training
 step, on arrays of the shapes the benchmark networks use (a 32 x 64 batch of
@@ -470,9 +471,31 @@ def relu_derivative_forms(loops):
         }, k)
 
 
+COMPARISONS = [
+    dot_vs_matmul,
+    bias_gradient_forms,
+    batch_gather,
+    relu_forms,
+    relu_in_place,
+    relu_derivative_forms,
+    transposed_copy,
+    bias_in_the_products,
+    plain_path,
+    adam_passes,
+    optimizer_step_forms,
+    numexpr_step,
+    data_parallel_step,
+    scipy_axpy_after_products,  # last: it wakes SciPy's BLAS threads
+]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="few loops: a smoke run")
+    parser.add_argument(
+        "--only", nargs="+", choices=[f.__name__ for f in COMPARISONS], metavar="NAME",
+        help="run only these comparisons (the names of their functions)",
+    )
     args = parser.parse_args(argv)
     loops = 1 if args.quick else 5000
     print(
@@ -480,20 +503,9 @@ def main(argv=None):
         "(15 for the wide forward pass), the alternatives of a comparison taking "
         "turns (except SciPy's axpy, timed last on purpose)\n"
     )
-    dot_vs_matmul(loops)
-    bias_gradient_forms(loops)
-    batch_gather(loops)
-    relu_forms(loops)
-    relu_in_place(loops)
-    relu_derivative_forms(loops)
-    transposed_copy(loops)
-    bias_in_the_products(loops)
-    plain_path(loops)
-    adam_passes(loops)
-    optimizer_step_forms(loops)
-    numexpr_step(loops)
-    data_parallel_step(loops)
-    scipy_axpy_after_products(loops)  # last: it wakes SciPy's BLAS threads
+    for comparison in COMPARISONS:
+        if args.only is None or comparison.__name__ in args.only:
+            comparison(loops)
 
 
 if __name__ == "__main__":

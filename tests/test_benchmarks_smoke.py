@@ -72,7 +72,21 @@ def test_quick_design_choices_prints_every_comparison():
         "relu derivative of a 32x64 batch",
         "input gradient delta @ W.T",
         "Adam step over 932362 float32 parameters",
+        "a training step of the wide network (batch 256, Adam, L2), taking turns",
+        "a training step of the wide network (batch 256, Adam, L2), in order",
         "SciPy's BLAS axpy next to NumPy's matrix products",
     ]:
         assert title in out, (title, out)
-    assert len(re.findall(r" us$", out, re.M)) >= 25
+    assert len(re.findall(r" us$", out, re.M)) >= 29
+
+
+def test_design_choices_runs_one_comparison_with_only():
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT.with_name("design_choices.py")), "--quick",
+         "--only", "dot_vs_matmul"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "product into a preallocated buffer" in result.stdout
+    assert "Adam step" not in result.stdout
