@@ -47,6 +47,46 @@ from .pretraining import initialize_by_pretraining, pretrain_fit
 from .schedules import SCHEDULES, LRSchedule
 
 
+class _NetworkArrays:
+    """A fitted attribute that lists views of the network's arrays.
+
+    Reading it gives the views: editing them in place edits the model.
+    Assigning a list of arrays of the same shapes copies them into the
+    network, so that ``est.coefs_ = [...]`` changes the predictions, as it does
+    for scikit-learn's MLP (the network keeps its one flat parameter vector).
+    """
+
+    def __init__(self, source, batch_norm_only=False):
+        self.source = source  # the Network attribute holding the list
+        self.batch_norm_only = batch_norm_only
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, estimator, owner=None):
+        if estimator is None:
+            return self
+        network = estimator.__dict__.get("_network")
+        if network is None or (self.batch_norm_only and network.normalization != "batch"):
+            raise AttributeError(f"{type(estimator).__name__!r} object has no attribute {self.name!r}")
+        return list(getattr(network, self.source))
+
+    def __set__(self, estimator, values):
+        if "_network" not in estimator.__dict__:
+            raise AttributeError(f"{self.name} can only be assigned once the model is fitted.")
+        current = self.__get__(estimator)
+        values = list(values)
+        shapes = [view.shape for view in current]
+        if [np.shape(value) for value in values] != shapes:
+            raise ValueError(
+                f"{self.name} must be a list of {len(shapes)} arrays of shapes "
+                f"{shapes}, the network's; got shapes "
+                f"{[np.shape(value) for value in values]}."
+            )
+        for view, value in zip(current, values):
+            np.copyto(view, value, casting="same_kind")  # no NaN from a string
+
+
 class DivergenceWarning(RuntimeWarning):
     """Training diverged (non-finite loss or weights); the last finite state was kept."""
 
@@ -258,6 +298,9 @@ _ATTRIBUTES_DOC = """
 
     coefs_ : list of ndarray
         Weight matrices, ``coefs_[i]`` maps layer ``i`` to layer ``i + 1``.
+        Views of the network's parameters: editing them, or assigning a list
+        of arrays of the same shapes (to ``intercepts_`` too), changes the
+        model, as in scikit-learn's MLP.
 
     intercepts_ : list of ndarray
         Bias vectors, ``intercepts_[i]`` is added in layer ``i + 1``.
@@ -314,6 +357,11 @@ _ATTRIBUTES_DOC = """
 
 class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
     """Shared hyperparameters, validation and training loop of the deep MLPs."""
+
+    coefs_ = _NetworkArrays("coefs")
+    intercepts_ = _NetworkArrays("intercepts")
+    running_means_ = _NetworkArrays("running_means", batch_norm_only=True)
+    running_vars_ = _NetworkArrays("running_vars", batch_norm_only=True)
 
     _parameter_constraints = {
         "depth": [Interval(Integral, 1, None, closed="left")],
@@ -1098,25 +1146,18 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         )
 
     def _set_fitted_attributes(self, network):
-        self.coefs_ = list(network.coefs)
-        self.intercepts_ = list(network.intercepts)
+        # coefs_, intercepts_ and the running statistics read the network.
         self.n_layers_ = network.depth + 2
         self.n_outputs_ = network.layer_sizes[-1]
         self.out_activation_ = network._loss.out_activation
-        if network.normalization == "batch":
-            self.running_means_ = list(network.running_means)
-            self.running_vars_ = list(network.running_vars)
         for callback in self.callbacks_:
             if callback.estimator_attribute:
                 setattr(self, callback.estimator_attribute, callback)
 
     def __getstate__(self):
         # A copy: on Python >= 3.11 the inherited __getstate__ returns the live
-        # __dict__ itself, and pickling must not strip the model's attributes.
+        # __dict__ itself, which the version stamp must not change.
         state = dict(super().__getstate__())
-        # coefs_/intercepts_ are views into the network's flat vector: rebuilt on load.
-        for key in ("coefs_", "intercepts_", "running_means_", "running_vars_"):
-            state.pop(key, None)
         return stamp_version(state)  # sk_deepnet.__version__, checked on load
 
     def __setstate__(self, state):

@@ -187,6 +187,29 @@ def test_grid_search_over_callback_lists(small_classification):
     assert best_monitor.record_every == search.best_params_["callbacks"][0].record_every
 
 
+def test_assigning_coefs_and_intercepts_changes_the_model_as_in_sklearn(small_classification):
+    X, y = small_classification
+    clf = DeepMLPClassifier(depth=2, width=8, max_iter=3, random_state=0)
+    assert not hasattr(clf, "coefs_")
+    with pytest.raises(AttributeError, match="once the model is fitted"):
+        clf.coefs_ = []
+    clf.fit(X, y)
+    shapes = [c.shape for c in clf.coefs_]
+    clf.coefs_ = [np.zeros(shape) for shape in shapes]  # a new list, as one would in sklearn
+    clf.intercepts_ = [np.zeros(b.shape) for b in clf.intercepts_]
+    np.testing.assert_allclose(clf.predict_proba(X), 1 / 3)  # zero weights: uniform
+    assert all(np.array_equal(c, np.zeros(s)) for c, s in zip(clf.coefs_, shapes))
+    with pytest.raises(ValueError, match="must be a list of 3 arrays of shapes"):
+        clf.coefs_ = [np.zeros((2, 2))]
+    clf.coefs_[0][:] = 1.0  # the views edit the model in place
+    assert clf._network.coefs[0].min() == 1.0
+    assert clf.intercepts_[0].dtype == np.float32  # assigned float64, kept in dtype
+    assert not hasattr(clf, "running_means_")
+    bn = DeepMLPClassifier(depth=2, width=8, max_iter=2, normalization="batch",
+                           random_state=0).fit(X, y)
+    assert [m.shape for m in bn.running_means_] == [(8,), (8,)]
+
+
 # ------------------------------------------------------------ incremental fit
 def test_partial_fit_requires_classes_and_rejects_unseen(small_classification):
     X, y = small_classification
