@@ -812,14 +812,19 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             self._start_new_callbacks()
 
     def _optimizer_for(self, first_call):
-        """A fresh optimizer, or the previous one (with its state) when continuing."""
+        """A fresh optimizer, or the previous one (with its state) when continuing.
+
+        The previous one continues unless its settings changed. Its learning
+        rate does not count: the schedule sets it every epoch (and may have
+        lowered it), and a new initial rate starts a new schedule.
+        """
         optimizer = self._make_optimizer()
         previous = getattr(self, "optimizer_", None)
         if (
             not first_call
             and previous is not None
             and type(previous) is type(optimizer)
-            and previous.get_params() == optimizer.get_params()
+            and _settings_but_rate(previous) == _settings_but_rate(optimizer)
         ):
             return previous
         return optimizer
@@ -937,6 +942,8 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                 for callback in callbacks:
                     callback.on_epoch_begin(self, epoch)
                 optimizer.learning_rate = schedule.at_epoch(epoch - first_epoch)
+                if self.lr_schedule == "invscaling":  # from the samples seen, per epoch
+                    optimizer.learning_rate = schedule.at_step(self.t_)
                 if incremental and self.lr_schedule == "cosine" and optimizer.learning_rate == 0:
                     warnings.warn(
                         f"lr_schedule='cosine' ended after max_iter={self.max_iter} "
@@ -964,8 +971,6 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                         callback.on_grad_computed(self, network, batch)
                     if self.clip_grad_norm is not None:
                         _clip_by_global_norm(network.grads, self.clip_grad_norm)
-                    if self.lr_schedule == "invscaling":
-                        optimizer.learning_rate = schedule.at_step(self.t_)
                     optimizer.step(network.params, network.grads, overwrite_grad=overwrite_grad)
                     self.t_ += Xb.shape[0]
                     epoch_loss += loss * weight_sum
@@ -1226,6 +1231,12 @@ class _Snapshot:
             np.copyto(current, saved)
         if optimizer is not None:
             optimizer.reset()  # its moments may hold the non-finite or partial step
+
+
+def _settings_but_rate(optimizer):
+    params = optimizer.get_params()
+    params.pop("learning_rate", None)
+    return params
 
 
 def _check_representable(values, dtype, name):

@@ -278,6 +278,7 @@ class GradientMonitor(Callback):
             self._iterations = np.empty(0, dtype=np.intp)
             self._n_records = 0
             self._n_batches = 0
+            self._hooked = None  # the network's batch count at the last hook
             self._offsets = None  # the network layout, read on the first record
             self._publish()
         self._epoch = getattr(self, "_epoch", 0)
@@ -296,6 +297,7 @@ class GradientMonitor(Callback):
         """On a recorded batch: gradient, error-signal and activation statistics."""
         iteration = self._n_batches
         self._n_batches += 1
+        self._hooked = network.batches_computed  # this batch got its hook
         if self.record_every == "epoch":
             if self._epoch_recorded:
                 return
@@ -341,13 +343,17 @@ class GradientMonitor(Callback):
         """Publish the records and the diagnosis; warn if it is not healthy."""
         self._pending = None
         # An epoch without on_epoch_end stopped mid-way: the estimator stops when
-        # the loss or the weights turn non-finite (or on KeyboardInterrupt). The
-        # batch that stopped it got no hook, but its gradients are still in the
-        # network: record them, they are the evidence of the explosion.
+        # the loss or the weights turn non-finite (or on KeyboardInterrupt). A
+        # batch whose gradient was computed but got no hook (a non-finite loss)
+        # still has its gradients in the network: record them, they are the
+        # evidence of the explosion. A batch interrupted after its hook is
+        # already recorded (or skipped), one interrupted before its gradient was
+        # complete has none.
         network = getattr(estimator, "_network", None)
         batch = None if network is None else network.last_batch
         self.stopped_mid_epoch_ = self._epoch_open
-        if self._epoch_open and batch is not None and "deltas" in batch:
+        unhooked = network is not None and network.batches_computed != self._hooked
+        if self._epoch_open and unhooked and batch is not None and "deltas" in batch:
             row = self._new_record(self._n_batches)
             with np.errstate(all="ignore"):
                 self._record_gradients(network, row)
@@ -579,7 +585,9 @@ class GradientMonitor(Callback):
 
     # ---------------------------------------------------------------- pickling
     def __getstate__(self):
-        state = super().__getstate__()
+        # A copy: on Python >= 3.11 the inherited __getstate__ returns the live
+        # __dict__ itself, which must keep its buffers.
+        state = dict(super().__getstate__())
         # The published attributes are views of the buffers: pickle the data
         # once, trimmed to the records; the weight snapshot is scratch space.
         scratch = ("_buffers", "_scratch_buffers", "_weight_norms_sq", "_offsets")
@@ -589,6 +597,7 @@ class GradientMonitor(Callback):
 
     def __setstate__(self, state):
         super().__setstate__(state)
+        self.__dict__.setdefault("_hooked", None)  # pickled before 0.2.0
         if "n_layers_" in state:
             self._buffers = {name: getattr(self, name + "_") for name in STATISTICS}
             self._epochs = self.record_epochs_

@@ -166,6 +166,7 @@ class Network:
         self._plain = not (self.norms or self.blocks or self.dropout > 0)
         self._workspace = None
         self._last_batch = None
+        self.batches_computed = 0  # training batches whose gradient is complete
 
     def __getstate__(self):
         # Views and scratch buffers are rebuilt on load; only the flat vectors travel.
@@ -454,6 +455,7 @@ class Network:
         self.backward(delta, ws)
         if alpha > 0:
             loss += self._add_l2_penalty(alpha / weight_sum, ws["l2_step"])
+        self.batches_computed += 1
         return loss
 
     def _add_l2_penalty(self, scale, scratch):
@@ -474,7 +476,11 @@ class Network:
 
     @property
     def last_batch(self):
-        """The workspace of the last training batch (inputs, activations, deltas)."""
+        """The workspace of the last training batch (inputs, activations, deltas).
+
+        ``batches_computed`` counts the batches whose loss and gradient were
+        completed since the network was built or loaded.
+        """
         return self._last_batch
 
     def astype(self, dtype):

@@ -1,10 +1,10 @@
 """Learning-rate schedules.
 
-A schedule turns the initial learning rate into the rate of the current step. The
-estimator asks it once per epoch (:meth:`~LRSchedule.at_epoch`), once per batch
-(:meth:`~LRSchedule.at_step`, only ``invscaling`` changes there) and when the
-training loss stops improving (:meth:`~LRSchedule.on_plateau`, only ``adaptive``
-reacts). The names and the ``invscaling``/``adaptive`` rules follow scikit-learn's
+A schedule turns the initial learning rate into the rate of the current epoch.
+The estimator asks it at the start of every epoch (:meth:`~LRSchedule.at_epoch`,
+and :meth:`~LRSchedule.at_step` with the number of training samples seen so far,
+which only ``invscaling`` uses) and when the training loss stops improving
+(:meth:`~LRSchedule.on_plateau`, only ``adaptive`` reacts). The names and the ``invscaling``/``adaptive`` rules follow scikit-learn's
 ``MLPClassifier(learning_rate=...)``; ``cosine`` and ``step`` follow PyTorch's
 ``CosineAnnealingLR`` (without restarts) and ``StepLR``.
 """
@@ -24,7 +24,8 @@ class LRSchedule:
     name : {"constant", "invscaling", "adaptive", "cosine", "step"}
         ``constant``: ``lr = lr0``.
         ``invscaling``: ``lr = lr0 / (t + 1) ** power_t`` with ``t`` the number of
-        training samples seen (as scikit-learn).
+        training samples seen before the epoch (as scikit-learn, which updates
+        the rate after each epoch: the first epoch runs at ``lr0``).
         ``adaptive``: ``lr0`` until the loss stops improving, then divided by 5
         each time, training stops once it falls below 1e-6 (as scikit-learn).
         ``cosine``: ``lr = lr0 * (1 + cos(pi * epoch / max_iter)) / 2``.
@@ -74,17 +75,20 @@ class LRSchedule:
         return self.rate
 
     def at_step(self, samples_seen):
-        """Rate of the next step (changed only by ``"invscaling"``).
+        """Rate after ``samples_seen`` training samples (changed only by ``"invscaling"``).
+
+        The estimators ask it at the start of every epoch, as scikit-learn's
+        MLP updates its rate after every epoch.
 
         Parameters
         ----------
         samples_seen : int
-            Training samples seen before this step.
+            Training samples seen so far.
 
         Returns
         -------
         rate : float
-            The learning rate of the step.
+            The learning rate from now on.
         """
         if self.name == "invscaling":
             try:

@@ -655,14 +655,47 @@ def test_epoch_schedules_set_the_optimizer_rate(small_classification, schedule, 
     assert clf.callbacks_[0].rates_ == pytest.approx([expected(0.1, e) for e in range(4)])
 
 
-def test_invscaling_follows_samples_seen(small_classification):
+def test_invscaling_follows_samples_seen_once_per_epoch_as_sklearn(small_classification):
+    from sklearn.neural_network import MLPClassifier
+
     X, y = small_classification
+
+    class BatchRates(Callback):
+        def on_fit_begin(self, estimator, X=None, y=None):
+            self.rates_ = []
+
+        def on_batch_end(self, estimator, network, batch, loss):
+            self.rates_.append(estimator.optimizer_.learning_rate)
+
+    settings = dict(learning_rate_init=0.1, batch_size=50, max_iter=3, power_t=0.5,
+                    random_state=0, tol=0, n_iter_no_change=100)
     clf = DeepMLPClassifier(
-        depth=1, width=8, optimizer="sgd", learning_rate=0.1, lr_schedule="invscaling",
-        power_t=0.5, batch_size=50, max_iter=2, random_state=0,
+        depth=1, width=8, optimizer="sgd", lr_schedule="invscaling",
+        callbacks=[BatchRates()], **{k.removesuffix("_init"): v for k, v in settings.items()},
     ).fit(X, y)
-    # The last batch's rate uses the samples seen before it.
-    assert clf.optimizer_.learning_rate == pytest.approx(0.1 / (clf.t_ - 50 + 1) ** 0.5)
+    # Every batch of an epoch uses the samples seen before the epoch: the first
+    # epoch runs at the initial rate (4 batches of 50 samples per epoch).
+    expected = [0.1 / (seen + 1) ** 0.5 for seen in (0, 200, 400) for _ in range(4)]
+    assert clf.callbacks_[0].rates_ == pytest.approx(expected)
+    # scikit-learn's rate after its third epoch is the one of a fourth epoch here.
+    sk = MLPClassifier((8,), solver="sgd", momentum=0, learning_rate="invscaling", **settings)
+    sk.fit(X, y)
+    assert clf._schedule.at_step(clf.t_) == pytest.approx(sk._optimizer.learning_rate)
+
+
+@pytest.mark.parametrize("schedule", ["invscaling", "cosine", "step", "adaptive"])
+def test_schedules_keep_the_optimizer_state_across_partial_fit(small_classification, schedule):
+    X, y = small_classification
+    clf = DeepMLPClassifier(depth=1, width=8, optimizer="adam", batch_size=50, max_iter=10,
+                            lr_schedule=schedule, lr_step_size=1, random_state=0)
+    optimizers = []
+    for _ in range(3):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+        optimizers.append(clf.optimizer_)
+    assert optimizers[0] is optimizers[1] is optimizers[2]
+    assert clf.optimizer_.t_ == 3 * 4  # Adam's step count: its moments continue
+    clf.set_params(learning_rate=0.01).partial_fit(X, y)  # a new rate, same state
+    assert clf.optimizer_ is optimizers[0] and clf.optimizer_.learning_rate <= 0.01
 
 
 def test_adaptive_schedule_divides_rate_on_plateau(small_classification):
