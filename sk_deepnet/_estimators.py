@@ -286,7 +286,8 @@ default="constant"
         Visible units of the first RBM (the others are Bernoulli): Bernoulli
         for inputs in [0, 1], Gaussian (unit variance) for standardized
         real-valued inputs. ``"auto"`` takes Bernoulli when every value of X
-        lies in [0, 1], else Gaussian.
+        lies in [0, 1], else Gaussian; ``"bernoulli"`` warns
+        (``PretrainingWarning``) when X leaves [0, 1].
 """
 
 _ATTRIBUTES_DOC = """

@@ -27,6 +27,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from ._activations import BOUNDS, canonical_activation
 from ._callback_base import Callback
@@ -630,17 +631,18 @@ def _column_nanmedian(values):
     return median
 
 
-def _find_monitor(estimator):
+def _find_monitor(estimator, purpose="to score its gradient health"):
     """The fitted gradient monitor of ``estimator`` (or of a pipeline's last step)."""
     seen = estimator
     while hasattr(seen, "steps") and hasattr(seen, "named_steps"):  # a Pipeline
         seen = seen.steps[-1][1]
+    check_is_fitted(seen)  # NotFittedError before any advice about callbacks
     monitor = getattr(seen, "gradient_monitor_", None)
     if monitor is None:
         raise ValueError(
             f"{type(seen).__name__} has no fitted gradient monitor: pass "
             "callbacks=[GradientMonitor()] to the sk_deepnet estimator (the last "
-            "step of a pipeline) to score its gradient health."
+            f"step of a pipeline) {purpose}."
         )
     return monitor
 

@@ -29,7 +29,7 @@ def _fitted_monitor(estimator):
     """The ``gradient_monitor_`` of an estimator or of a pipeline's last step."""
     from ._gradient_monitor import _find_monitor
 
-    return _find_monitor(estimator)
+    return _find_monitor(estimator, purpose="to plot its gradient flow")
 
 
 class GradientFlowDisplay:

@@ -95,10 +95,21 @@ class _PretrainedStack:
 
 def _visible_kind(X, visible):
     """``visible`` or, for ``"auto"``, Bernoulli when X lies in [0, 1], else Gaussian."""
-    if visible != "auto":
+    if visible == "gaussian":
         return visible
     lo, hi, _, _ = column_stats(X)
-    return "bernoulli" if lo.min() >= 0 and hi.max() <= 1 else "gaussian"
+    in_unit_interval = lo.min() >= 0 and hi.max() <= 1
+    if visible == "bernoulli" and not in_unit_interval:
+        warnings.warn(
+            f"pretrain_visible='bernoulli' but X lies in [{lo.min():g}, {hi.max():g}], "
+            "not [0, 1]: Bernoulli visible units read X as probabilities, and the "
+            "RBM learns little. Scale X to [0, 1] (e.g. with MinMaxScaler), or use "
+            "pretrain_visible='auto' or 'gaussian'.",
+            PretrainingWarning,
+        )
+    if visible != "auto":
+        return visible
+    return "bernoulli" if in_unit_interval else "gaussian"
 
 
 def _make_rbm(kind, n_components, settings):

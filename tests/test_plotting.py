@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -86,8 +86,11 @@ def test_bad_arguments(fitted):
         GradientFlowDisplay(np.ones(3), np.arange(3)).plot()
     with pytest.raises(ValueError, match="not a fitted GradientMonitor"):
         GradientFlowDisplay.from_monitor(GradientMonitor())
-    with pytest.raises(ValueError, match="no fitted gradient monitor"):
+    with pytest.raises(ValueError, match="no fitted gradient monitor.*to plot its gradient flow"):
         GradientFlowDisplay.from_estimator(fitted[0])
+    unfitted = DeepMLPClassifier(callbacks=[GradientMonitor()])
+    with pytest.raises(NotFittedError):
+        GradientFlowDisplay.from_estimator(unfitted)
 
 
 def test_clear_import_error_without_matplotlib(fitted, monkeypatch):

@@ -253,6 +253,17 @@ def test_auto_visible_units(digits):
     )
 
 
+def test_bernoulli_visible_units_on_data_outside_the_unit_interval_warn(digits):
+    rng = np.random.default_rng(0)
+    X_unit = digits["unit"][0][:60]
+    with pytest.warns(PretrainingWarning, match=r"X lies in \[0, 16\], not \[0, 1\]"):
+        stack = pretrain_stack(X_unit * 16, [4], rng, n_iter=1, visible="bernoulli")
+    assert stack.visible == "bernoulli"  # the user's choice stands
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PretrainingWarning)
+        pretrain_stack(X_unit, [4], rng, n_iter=1, visible="bernoulli")
+
+
 def _hidden_activations(network, X):
     ws = network._new_workspace(X.shape[0], train=False)
     network.forward(X.astype(network.dtype), ws, train=False)
