@@ -69,22 +69,41 @@ class _NetworkArrays:
         network = estimator.__dict__.get("_network")
         if network is None or (self.batch_norm_only and network.normalization != "batch"):
             raise AttributeError(f"{type(estimator).__name__!r} object has no attribute {self.name!r}")
-        return list(getattr(network, self.source))
+        return _Views(getattr(network, self.source), self.name)
 
     def __set__(self, estimator, values):
         if "_network" not in estimator.__dict__:
             raise AttributeError(f"{self.name} can only be assigned once the model is fitted.")
-        current = self.__get__(estimator)
-        values = list(values)
-        shapes = [view.shape for view in current]
-        if [np.shape(value) for value in values] != shapes:
-            raise ValueError(
-                f"{self.name} must be a list of {len(shapes)} arrays of shapes "
-                f"{shapes}, the network's; got shapes "
-                f"{[np.shape(value) for value in values]}."
-            )
-        for view, value in zip(current, values):
-            np.copyto(view, value, casting="same_kind")  # no NaN from a string
+        _copy_into(self.__get__(estimator), list(values), self.name)
+
+
+class _Views(list):
+    """The list a ``_NetworkArrays`` attribute gives: ``views[i] = array`` copies
+    the array into the network, as assigning ``mlp.coefs_[i]`` does in
+    scikit-learn."""
+
+    def __init__(self, views, name):
+        super().__init__(views)
+        self.name = name
+
+    def __setitem__(self, index, value):
+        views = super().__getitem__(index)
+        if isinstance(index, slice):
+            _copy_into(views, list(value), f"{self.name}[{index.start}:{index.stop}]")
+        else:
+            _copy_into([views], [value], f"{self.name}[{index}]")
+
+
+def _copy_into(views, values, name):
+    """Copy ``values`` into the network's ``views``, refusing other shapes."""
+    shapes = [view.shape for view in views]
+    if [np.shape(value) for value in values] != shapes:
+        raise ValueError(
+            f"{name} must be {len(shapes)} array(s) of shape(s) {shapes}, the "
+            f"network's; got shape(s) {[np.shape(value) for value in values]}."
+        )
+    for view, value in zip(views, values):
+        np.copyto(view, value, casting="same_kind")  # no NaN from a string
 
 
 class DivergenceWarning(RuntimeWarning):
@@ -299,9 +318,9 @@ _ATTRIBUTES_DOC = """
 
     coefs_ : list of ndarray
         Weight matrices, ``coefs_[i]`` maps layer ``i`` to layer ``i + 1``.
-        Views of the network's parameters: editing them, or assigning a list
-        of arrays of the same shapes (to ``intercepts_`` too), changes the
-        model, as in scikit-learn's MLP.
+        Views of the network's parameters: editing them, assigning one array
+        (``coefs_[i] = W``) or a list of arrays of the same shapes (to
+        ``intercepts_`` too) changes the model, as in scikit-learn's MLP.
 
     intercepts_ : list of ndarray
         Bias vectors, ``intercepts_[i]`` is added in layer ``i + 1``.
@@ -943,8 +962,11 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                 for callback in callbacks:
                     callback.on_epoch_begin(self, epoch)
                 optimizer.learning_rate = schedule.at_epoch(epoch - first_epoch)
-                if self.lr_schedule == "invscaling":  # from the samples seen, per epoch
-                    optimizer.learning_rate = schedule.at_step(self.t_)
+                if self.lr_schedule == "invscaling":  # per epoch, as scikit-learn:
+                    # a fit (warm-started too) starts at the initial rate, then
+                    # follows the samples seen; partial_fit calls carry on.
+                    restart = not incremental and epoch == first_epoch
+                    optimizer.learning_rate = schedule.at_step(0 if restart else self.t_)
                 if incremental and self.lr_schedule == "cosine" and optimizer.learning_rate == 0:
                     warnings.warn(
                         f"lr_schedule='cosine' ended after max_iter={self.max_iter} "

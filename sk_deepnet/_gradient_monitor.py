@@ -636,7 +636,8 @@ def _find_monitor(estimator, purpose="to score its gradient health"):
     seen = estimator
     while hasattr(seen, "steps") and hasattr(seen, "named_steps"):  # a Pipeline
         seen = seen.steps[-1][1]
-    check_is_fitted(seen)  # NotFittedError before any advice about callbacks
+    if hasattr(seen, "fit"):  # not "passthrough" or None
+        check_is_fitted(seen)  # NotFittedError before any advice about callbacks
     monitor = getattr(seen, "gradient_monitor_", None)
     if monitor is None:
         raise ValueError(

@@ -68,6 +68,7 @@ class Network:
         self._layout()
         self.params = np.zeros(self.n_params, dtype=self.dtype)
         self.grads = np.zeros(self.n_params, dtype=self.dtype)
+        self.batches_computed = 0  # training batches whose gradient is complete
         self.running_means = [np.zeros(w, self.dtype) for w in self.hidden_sizes]
         self.running_vars = [np.ones(w, self.dtype) for w in self.hidden_sizes]
         if normalization != "batch":
@@ -166,7 +167,6 @@ class Network:
         self._plain = not (self.norms or self.blocks or self.dropout > 0)
         self._workspace = None
         self._last_batch = None
-        self.batches_computed = 0  # training batches whose gradient is complete
 
     def __getstate__(self):
         # Views and scratch buffers are rebuilt on load; only the flat vectors travel.
@@ -181,6 +181,7 @@ class Network:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        self.__dict__.setdefault("batches_computed", 0)  # pickled before 0.2.0
         self._bind()
 
     # ------------------------------------------------------------ initialization
@@ -479,7 +480,7 @@ class Network:
         """The workspace of the last training batch (inputs, activations, deltas).
 
         ``batches_computed`` counts the batches whose loss and gradient were
-        completed since the network was built or loaded.
+        completed since the network was built (copies and pickles keep it).
         """
         return self._last_batch
 

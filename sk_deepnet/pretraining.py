@@ -98,10 +98,11 @@ def _visible_kind(X, visible):
     if visible == "gaussian":
         return visible
     lo, hi, _, _ = column_stats(X)
-    in_unit_interval = lo.min() >= 0 and hi.max() <= 1
+    # A tolerance for rounding: MinMaxScaler may give 1.0000000000000002.
+    in_unit_interval = lo.min() >= -1e-6 and hi.max() <= 1 + 1e-6
     if visible == "bernoulli" and not in_unit_interval:
         warnings.warn(
-            f"pretrain_visible='bernoulli' but X lies in [{lo.min():g}, {hi.max():g}], "
+            f"pretrain_visible='bernoulli' but X lies in [{lo.min():.7g}, {hi.max():.7g}], "
             "not [0, 1]: Bernoulli visible units read X as probabilities, and the "
             "RBM learns little. Scale X to [0, 1] (e.g. with MinMaxScaler), or use "
             "pretrain_visible='auto' or 'gaussian'.",

@@ -25,7 +25,7 @@ class LRSchedule:
         ``constant``: ``lr = lr0``.
         ``invscaling``: ``lr = lr0 / (t + 1) ** power_t`` with ``t`` the number of
         training samples seen before the epoch (as scikit-learn, which updates
-        the rate after each epoch: the first epoch runs at ``lr0``).
+        the rate after each epoch: the first epoch of a fit runs at ``lr0``).
         ``adaptive``: ``lr0`` until the loss stops improving, then divided by 5
         each time, training stops once it falls below 1e-6 (as scikit-learn).
         ``cosine``: ``lr = lr0 * (1 + cos(pi * epoch / max_iter)) / 2``.

@@ -199,10 +199,16 @@ def test_assigning_coefs_and_intercepts_changes_the_model_as_in_sklearn(small_cl
     clf.intercepts_ = [np.zeros(b.shape) for b in clf.intercepts_]
     np.testing.assert_allclose(clf.predict_proba(X), 1 / 3)  # zero weights: uniform
     assert all(np.array_equal(c, np.zeros(s)) for c, s in zip(clf.coefs_, shapes))
-    with pytest.raises(ValueError, match="must be a list of 3 arrays of shapes"):
+    with pytest.raises(ValueError, match=r"coefs_ must be 3 array\(s\) of shape\(s\)"):
         clf.coefs_ = [np.zeros((2, 2))]
     clf.coefs_[0][:] = 1.0  # the views edit the model in place
     assert clf._network.coefs[0].min() == 1.0
+    clf.coefs_[-1] = np.full(shapes[-1], 2.0)  # so does item assignment, as in sklearn
+    assert clf._network.coefs[-1].min() == 2.0
+    clf.intercepts_[1:] = [np.ones(8), np.ones(3)]
+    assert clf._network.intercepts[2].min() == 1.0
+    with pytest.raises(ValueError, match=r"coefs_\[1\] must be 1 array"):
+        clf.coefs_[1] = np.zeros(3)
     assert clf.intercepts_[0].dtype == np.float32  # assigned float64, kept in dtype
     assert not hasattr(clf, "running_means_")
     bn = DeepMLPClassifier(depth=2, width=8, max_iter=2, normalization="batch",
@@ -681,6 +687,12 @@ def test_invscaling_follows_samples_seen_once_per_epoch_as_sklearn(small_classif
     sk = MLPClassifier((8,), solver="sgd", momentum=0, learning_rate="invscaling", **settings)
     sk.fit(X, y)
     assert clf._schedule.at_step(clf.t_) == pytest.approx(sk._optimizer.learning_rate)
+    # A warm-started fit starts again at the initial rate (scikit-learn makes a new
+    # optimizer), then follows all the samples seen; partial_fit carries on.
+    clf.set_params(warm_start=True, max_iter=2).fit(X, y)
+    assert clf.callbacks_[0].rates_ == pytest.approx([0.1] * 4 + [0.1 / 801**0.5] * 4)
+    clf.partial_fit(X, y)
+    assert clf.callbacks_[0].rates_[-4:] == pytest.approx([0.1 / 1001**0.5] * 4)
 
 
 @pytest.mark.parametrize("schedule", ["invscaling", "cosine", "step", "adaptive"])

@@ -23,7 +23,12 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor, FitInterruptedWarning
+from sk_deepnet import (
+    DeepMLPClassifier,
+    DeepMLPRegressor,
+    DivergenceWarning,
+    FitInterruptedWarning,
+)
 from sk_deepnet._network import Network
 from sk_deepnet.callbacks import (
     Callback,
@@ -120,6 +125,54 @@ def test_a_batch_interrupted_after_its_hook_is_recorded_once(digits, optimizer):
     assert monitor.stopped_mid_epoch_
     assert_array_equal(monitor.record_iterations_, [0, 1, 2, 3])
     assert np.isfinite(monitor.grad_norms_).all()
+
+
+@pytest.mark.parametrize("copier", [lambda est: pickle.loads(pickle.dumps(est)), copy.deepcopy],
+                         ids=["pickle", "deepcopy"])
+def test_a_diverged_batch_is_recorded_after_the_estimator_was_copied(digits, copier):
+    # The network's count of computed batches travels with it, so the monitor
+    # still tells a diverged batch (no hook) from the last hooked one.
+    X, _, y, _ = digits
+    clf = DeepMLPClassifier(depth=2, width=8, batch_size=len(X), max_iter=1, warm_start=True,
+                            random_state=0, callbacks=[GradientMonitor(record_every=1, warn=False)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    clf = copier(clf)
+    for weights in clf.coefs_:
+        weights *= np.float32(1e30)  # the next batch's loss overflows
+    with pytest.warns(DivergenceWarning):
+        clf.fit(X, y)
+    monitor = clf.gradient_monitor_
+    assert_array_equal(monitor.record_iterations_, [0, 1])
+    assert monitor.stopped_mid_epoch_
+
+
+class _GradientChecker(Callback):
+    """Checks that the gradient a callback saw is still there after the step."""
+
+    def on_fit_begin(self, estimator, X=None, y=None):
+        self.checked_ = 0
+
+    def on_grad_computed(self, estimator, network, batch):
+        self.seen_ = network.grads.copy()
+
+    def on_batch_end(self, estimator, network, batch, loss):
+        assert_array_equal(network.grads, self.seen_)
+        self.checked_ += 1
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "nadam", "rmsprop"])
+def test_callbacks_read_the_gradient_after_the_step(digits, optimizer):
+    # Without callbacks the step may use the gradient as its work array; with
+    # them it must not: a callback reads the gradient until the next batch.
+    X, _, y, _ = digits
+    clf = DeepMLPClassifier(depth=2, width=8, optimizer=optimizer, max_iter=1,
+                            callbacks=[_GradientChecker()], random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.callbacks_[0].checked_ == -(-len(X) // 200)  # every batch of "auto" size 200
 
 
 def test_tiny_init_vanishes_through_the_error_signal(digits):
@@ -454,6 +507,9 @@ def test_scorer_reads_the_monitor_through_pipelines(digits):
     bare = DeepMLPClassifier(depth=1, width=4, max_iter=1).fit(X[:50], y[:50])
     with pytest.raises(ValueError, match="no fitted gradient monitor.*to score its gradient"):
         vanishing_ratio_scorer(make_pipeline(StandardScaler(), bare), X, y)
+    passthrough = make_pipeline(StandardScaler(), "passthrough").fit(X, y)
+    with pytest.raises(ValueError, match="no fitted gradient monitor"):
+        vanishing_ratio_scorer(passthrough, X, y)
     with pytest.raises(ValueError, match="metric must be one of"):
         make_gradient_health_scorer("accuracy")
 

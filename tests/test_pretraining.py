@@ -10,7 +10,7 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_digits
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -262,6 +262,25 @@ def test_bernoulli_visible_units_on_data_outside_the_unit_interval_warn(digits):
     with warnings.catch_warnings():
         warnings.simplefilter("error", PretrainingWarning)
         pretrain_stack(X_unit, [4], rng, n_iter=1, visible="bernoulli")
+
+
+def test_min_max_scaled_data_counts_as_the_unit_interval():
+    # MinMaxScaler's rounding may give 1.0000000000000002: still [0, 1], for
+    # "auto" (Bernoulli units) and without a warning for "bernoulli".
+    from sklearn.datasets import make_classification
+    from sklearn.preprocessing import MinMaxScaler
+
+    X, y = make_classification(300, 20, random_state=1)
+    X = MinMaxScaler().fit_transform(X)
+    assert X.max() > 1  # the rounding this test is about
+    stack = pretrain_stack(X, [4], np.random.default_rng(0), n_iter=1)
+    assert stack.visible == "bernoulli"
+    clf = DeepMLPClassifier(depth=1, width=4, activation="sigmoid", max_iter=1, pretrain="rbm",
+                            pretrain_epochs=1, pretrain_visible="bernoulli", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PretrainingWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
 
 
 def _hidden_activations(network, X):
