@@ -7,6 +7,7 @@ backward over one flat parameter vector) and :mod:`sk_deepnet.optimizers` (one
 vectorized update of that vector per mini-batch).
 """
 
+import copy
 import math
 import warnings
 from numbers import Integral, Real
@@ -690,6 +691,12 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                         "normalization, dropout, residual or dtype changed since the "
                         "previous fit. Set warm_start=False to train a new network."
                     )
+                if not network.params.flags.writeable:
+                    # Loaded read-only (joblib.load(mmap_mode="r")): the model
+                    # trains on a copy in memory; the file stays as it is.
+                    network = self._network = copy.deepcopy(network)
+                    self.optimizer_ = copy.deepcopy(self.optimizer_)
+                    self.callbacks_ = copy.deepcopy(self.callbacks_)
             optimizer = self._optimizer_for(first_call)
             self._schedule = self._schedule_for(first_call)
 

@@ -101,6 +101,26 @@ def test_joblib_round_trip(fitted, tmp_path):
     assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
 
 
+def test_a_model_loaded_read_only_keeps_training_on_a_copy(tmp_path):
+    from sk_deepnet.callbacks import GradientMonitor
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sklearn.exceptions.ConvergenceWarning)
+        model = DeepMLPClassifier(depth=2, width=5, max_iter=3, warm_start=True,
+                                  normalization="batch", random_state=0,
+                                  callbacks=[GradientMonitor(warn=False)]).fit(X, Y)
+        path = tmp_path / "model.joblib"
+        joblib.dump(model, path)  # uncompressed: its arrays can be memory-mapped
+        loaded = joblib.load(path, mmap_mode="r")
+        assert not loaded._network.params.flags.writeable
+        proba = loaded.predict_proba(X)
+        loaded.partial_fit(X, Y)
+        loaded.fit(X, Y)
+    assert loaded.n_iter_ == 7 and len(loaded.gradient_monitor_.grad_norms_) == 7
+    assert not np.allclose(loaded.predict_proba(X), proba)
+    assert_array_equal(joblib.load(path).predict_proba(X), proba)  # the file is intact
+
+
 def test_pickle_of_another_version_warns(fitted, monkeypatch):
     monkeypatch.setattr(sk_deepnet, "__version__", "0.0.9")
     data = pickle.dumps(fitted)
