@@ -52,9 +52,10 @@ class _NetworkArrays:
     """A fitted attribute that lists views of the network's arrays.
 
     Reading it gives the views: editing them in place edits the model.
-    Assigning a list of arrays of the same shapes copies them into the
-    network, so that ``est.coefs_ = [...]`` changes the predictions, as it does
-    for scikit-learn's MLP (the network keeps its one flat parameter vector).
+    Assigning a list of arrays of the same shapes, or one of them
+    (``est.coefs_[i] = W``), copies them into the network, so that the
+    predictions change as they do for scikit-learn's MLP (the network keeps
+    its one flat parameter vector).
     """
 
     def __init__(self, source, batch_norm_only=False):
@@ -1264,6 +1265,7 @@ class _Snapshot:
 
 
 def _settings_but_rate(optimizer):
+    """The optimizer's hyperparameters but its learning rate."""
     params = optimizer.get_params()
     params.pop("learning_rate", None)
     return params
