@@ -157,10 +157,12 @@ _PARAMETERS_DOC = """
         grouped in blocks of ``residual_block_size`` whose input is added to
         their output (through a learned linear projection where the widths
         differ). The block branches are scaled by ``1 / sqrt(n_blocks)`` so that
-        very deep residual networks stay numerically stable.
+        very deep residual networks stay numerically stable. With ``depth=1``
+        there is no block, and ``residual`` changes nothing.
 
     residual_block_size : int, default=2
-        Hidden layers per residual block.
+        Hidden layers per residual block; when they do not divide ``depth - 1``,
+        the last block is shorter.
 
     clip_grad_norm : float or None, default=None
         If set, rescale each mini-batch gradient so that its global L2 norm is at
@@ -1352,9 +1354,10 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
         return "logistic_cross_entropy"  # binary and multilabel: sigmoid outputs
 
     def _encode_targets(self, y, first_call, classes=None, incremental=False):
+        if first_call:
+            _check_label_types(y, "y")  # before anything sorts the labels
         multilabel = type_of_target(y) == "multilabel-indicator"
         if first_call:
-            _check_label_types(y, "y")
             if classes is not None:
                 _check_label_types(classes, "classes")
             self._label_binarizer = LabelBinarizer()

@@ -738,6 +738,16 @@ def test_batch_size_larger_than_data_warns(small_classification):
 
 
 # ---------------------------------------------------------------- bad input
+@pytest.mark.parametrize("labels", [["a", 1], [None, 1], ["a", 2.5]])
+def test_labels_of_types_that_cannot_be_sorted_get_a_clear_error(labels):
+    X = np.random.default_rng(0).normal(size=(6, 3))
+    y = np.array(labels * 3, dtype=object)
+    with pytest.raises(TypeError, match="y mixes label types that cannot be compared"):
+        DeepMLPClassifier(max_iter=1).fit(X, y)
+    with pytest.raises(TypeError, match="classes mixes label types"):
+        DeepMLPClassifier(max_iter=1).partial_fit(X, np.array([0, 1] * 3), classes=y[:2])
+
+
 @pytest.mark.parametrize(
     "params, match",
     [
