@@ -66,19 +66,23 @@ if SMOKE:
 
 # sphinx-gallery re-runs an example only when its source changed. After a smoke
 # build, a full build would therefore keep the smoke outputs (and the other way
-# round): when the mode changes, drop the generated gallery so that every
-# example runs again. The mode of the last build is kept in GALLERY_MODE_FILE
-# (tests/test_docs.py compares the user guide's quotes with a full gallery).
+# round), and a change in sk_deepnet would keep outputs computed by the old
+# code: when the mode or the package's sources change, drop the generated
+# gallery so that every example runs again. The stamp of the last build is kept
+# in GALLERY_MODE_FILE (see sphinxext/gallery_stamp.py; tests/test_docs.py
+# compares the user guide's quotes with a full gallery of the current sources).
 import shutil  # noqa: E402
+
+from gallery_stamp import gallery_stamp  # noqa: E402
 
 GALLERY_DIR = HERE / "auto_examples"
 GALLERY_MODE_FILE = GALLERY_DIR / "gallery_mode.txt"
-_mode = "smoke" if SMOKE else "full"
+_stamp = gallery_stamp(SMOKE)
 _previous = GALLERY_MODE_FILE.read_text().strip() if GALLERY_MODE_FILE.is_file() else None
-if _previous != _mode and GALLERY_DIR.is_dir():
+if _previous != _stamp and GALLERY_DIR.is_dir():
     shutil.rmtree(GALLERY_DIR)
 GALLERY_DIR.mkdir(exist_ok=True)
-GALLERY_MODE_FILE.write_text(_mode + "\n")
+GALLERY_MODE_FILE.write_text(_stamp + "\n")
 
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
