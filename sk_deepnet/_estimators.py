@@ -647,6 +647,18 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             max_epochs = 1 if incremental else self.max_iter
             early_stopping = self.early_stopping and not incremental
             train_idx, val_idx = self._split(n_samples, y, early_stopping)
+            if sample_weight is not None and val_idx is not None:
+                for part, idx in (("training", train_idx), ("validation", val_idx)):
+                    if not np.any(sample_weight[idx] > 0):
+                        raise ValueError(
+                            f"early_stopping=True holds out validation_fraction="
+                            f"{self.validation_fraction} of the samples, and the "
+                            f"{part} samples all have zero sample_weight: there is "
+                            f"nothing to {'learn from' if part == 'training' else 'score'}. "
+                            "Give more samples a positive weight, choose another "
+                            "validation_fraction or random_state, or set "
+                            "early_stopping=False."
+                        )
             if self.normalization == "batch" and self._batch_size(len(train_idx), warn=False) < 2:
                 raise ValueError(
                     "normalization='batch' needs mini-batches of at least 2 samples "
@@ -1374,7 +1386,10 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Class labels, or a binary indicator matrix for multilabel problems.
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights of the loss.
+            Per-sample weights of the loss. Each mini-batch's loss is the
+            weighted mean over its samples, as in scikit-learn's MLP, so a
+            weight counts relative to the others of its batch: with
+            ``batch_size=1`` only a zero weight changes anything.
 
         Returns
         -------
@@ -1394,7 +1409,7 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target labels.
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights.
+            Per-sample weights of the loss (see ``fit``).
         classes : array-like of shape (n_classes,), default=None
             Every class label. Required on the first call (unless y is a
             multilabel indicator matrix, whose classes are its column
@@ -1642,7 +1657,10 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values.
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights of the loss.
+            Per-sample weights of the loss. Each mini-batch's loss is the
+            weighted mean over its samples, as in scikit-learn's MLP, so a
+            weight counts relative to the others of its batch: with
+            ``batch_size=1`` only a zero weight changes anything.
 
         Returns
         -------
@@ -1662,7 +1680,7 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values.
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights.
+            Per-sample weights of the loss (see ``fit``).
 
         Returns
         -------

@@ -343,6 +343,22 @@ def test_zero_sample_weight_equals_removal(small_classification):
     np.testing.assert_allclose(weighted.predict_proba(X), removed.predict_proba(X), rtol=1e-8)
 
 
+def test_weights_count_within_their_mini_batch_as_in_sklearn(small_classification):
+    # Each batch's loss is its weighted mean: in batches of one sample, any
+    # positive weight divides out (the fit docstring says so).
+    X, y = small_classification
+    params = dict(depth=2, width=8, batch_size=1, max_iter=2, alpha=0.0, random_state=0)
+    weights = np.random.default_rng(0).uniform(0.1, 10.0, len(X))
+    plain = DeepMLPRegressor(**params).fit(X, y.astype(float))
+    weighted = DeepMLPRegressor(**params).fit(X, y.astype(float), sample_weight=weights)
+    np.testing.assert_array_equal(weighted.predict(X), plain.predict(X))
+    batches = DeepMLPRegressor(**{**params, "batch_size": 8}).fit(X, y.astype(float))
+    weighted_batches = DeepMLPRegressor(**{**params, "batch_size": 8}).fit(
+        X, y.astype(float), sample_weight=weights
+    )
+    assert not np.allclose(weighted_batches.predict(X), batches.predict(X))
+
+
 def test_sample_weight_changes_the_fit(small_classification):
     X, y = small_classification
     params = dict(depth=2, width=16, max_iter=20, random_state=0)

@@ -355,6 +355,24 @@ def test_early_stopping_split_that_cannot_be_made_is_explained(
     assert not hasattr(est, "n_iter_")
 
 
+@pytest.mark.parametrize("part, weightless", [("training", slice(0, 30)),
+                                              ("validation", slice(30, 60))])
+@pytest.mark.parametrize("Estimator", [DeepMLPClassifier, DeepMLPRegressor])
+def test_early_stopping_with_a_weightless_part_is_refused_before_training(
+    Estimator, part, weightless, monkeypatch
+):
+    # A known split: the first half trains, the second half is held out.
+    halves = (np.arange(30), np.arange(30, 60))
+    monkeypatch.setattr(Estimator, "_split", lambda self, n, y, early_stopping: halves)
+    y = Y_CLASS if Estimator is DeepMLPClassifier else Y_REG
+    weights = np.ones(len(X))
+    weights[weightless] = 0.0
+    est = Estimator(depth=1, width=4, early_stopping=True, max_iter=3, random_state=0)
+    with pytest.raises(ValueError, match=f"the {part} samples all have zero sample_weight"):
+        est.fit(X, y, sample_weight=weights)
+    assert not hasattr(est, "n_iter_")
+
+
 @pytest.mark.parametrize("n_samples, batch_size", [(60, 1), (1, "auto"), (1, None)])
 def test_batch_normalization_refuses_single_sample_batches(n_samples, batch_size):
     reg = DeepMLPRegressor(depth=2, width=8, normalization="batch", batch_size=batch_size)
