@@ -20,6 +20,7 @@ import concurrent.futures
 import math
 import os
 import sys
+import threading
 
 import numpy as np
 
@@ -382,7 +383,7 @@ def data_parallel_step(loops):
     X, codes = normal(256, 784), RNG.integers(0, 10, 256)
     halves = [_WideStep(params, 128), _WideStep(params, 128)]
     n_weights = whole.n_weights
-    barrier, pool = __import__("threading").Barrier(2), concurrent.futures.ThreadPoolExecutor(2)
+    barrier, pool = threading.Barrier(2), concurrent.futures.ThreadPoolExecutor(2)
 
     def one_thread():
         whole.forward_backward(X, codes, 1 / 256)

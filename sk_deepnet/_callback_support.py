@@ -29,7 +29,6 @@ class SklearnCallbackHooks:
     """
 
     def __init__(self, estimator, max_epochs, X=None, y=None):
-        self.estimator = estimator
         self.context = None
         self.epoch_context = None
         self.data = dict(estimator=estimator, X=X, y=y)

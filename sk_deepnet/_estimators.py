@@ -730,24 +730,20 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         self.n_iter_ = 0
         self.t_ = 0
         self.loss_curve_ = []
-        self.best_loss_ = np.inf
+        self._reset_tracking()
+        self._start_new_callbacks()
+
+    def _reset_tracking(self):
+        """What the stopping rule tracks: the training loss, or the validation score."""
+        self.best_loss_ = np.inf  # None once an early-stopping fit ends
         self.validation_scores_ = [] if self.early_stopping else None
         self.best_validation_score_ = -np.inf if self.early_stopping else None
         self._no_improvement_count = 0
-        self._start_new_callbacks()
 
     def _continue_tracking(self):
-        """Bookkeeping for a fit continued after early_stopping was switched."""
-        # As after a fresh fit with this setting; the count of epochs without
-        # improvement was of the other quantity.
-        if self.early_stopping and self.validation_scores_ is None:
-            self.validation_scores_, self.best_validation_score_ = [], -np.inf
-            self.best_loss_ = None
-            self._no_improvement_count = 0
-        if not self.early_stopping and self.best_loss_ is None:
-            self.validation_scores_ = self.best_validation_score_ = None
-            self.best_loss_ = np.inf
-            self._no_improvement_count = 0
+        """Bookkeeping for a continued fit: started again if early_stopping was switched."""
+        if self.early_stopping != (self.validation_scores_ is not None):
+            self._reset_tracking()  # the previous count was of the other quantity
 
     def _start_new_callbacks(self):
         """Replace the fitted callbacks by copies of ``callbacks``, not started yet.
