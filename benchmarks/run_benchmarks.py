@@ -31,6 +31,7 @@ Rows (see doc/performance.rst for what each one means):
 """
 
 import argparse
+import contextlib
 import gc
 import json
 import math
@@ -87,6 +88,35 @@ ROWS = ["deep-narrow", "wide", "rbm", "monitor", "predict", "memory"]
 
 
 # ----------------------------------------------------------------- helpers
+@contextlib.contextmanager
+def busy_processes(n=2):
+    """Run ``n`` CPU-bound background processes (a busy machine) during the block.
+
+    Each is a Python loop that never sleeps, like a notebook cell or a second
+    search running beside the fit. They are killed when the block ends, also
+    on an error or a KeyboardInterrupt, and, should this process die first,
+    they stop by themselves when their parent goes away.
+    """
+    code = (
+        "import os\n"
+        "parent = os.getppid()\n"
+        "i = 0\n"
+        "while True:\n"
+        "    i += 1\n"
+        "    if i % 1000000 == 0 and os.getppid() != parent:\n"
+        "        break\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(n)]
+    try:
+        time.sleep(0.3)  # let them start spinning
+        yield procs
+    finally:
+        for proc in procs:
+            proc.kill()
+        for proc in procs:
+            proc.wait()
+
+
 def best_of(repeats, *functions):
     """Time each function ``repeats`` times, interleaved; return the lists of seconds.
 

@@ -3,9 +3,11 @@
 The public estimators are :class:`DeepMLPClassifier` and :class:`DeepMLPRegressor`;
 :mod:`sk_deepnet.optimizers`, :mod:`sk_deepnet.schedules`,
 :mod:`sk_deepnet.callbacks`, :mod:`sk_deepnet.pretraining` and
-:mod:`sk_deepnet.plotting` are the public modules.
+:mod:`sk_deepnet.plotting` are the public modules. :func:`set_config` and
+:func:`config_context` set how many BLAS threads they use.
 """
 
+from ._config import config_context, get_config, set_config
 from ._estimators import (
     DeepMLPClassifier,
     DeepMLPRegressor,
@@ -22,5 +24,8 @@ __all__ = [
     "DivergenceWarning",
     "FitInterruptedWarning",
     "InconsistentVersionWarning",
+    "config_context",
+    "get_config",
+    "set_config",
     "__version__",
 ]

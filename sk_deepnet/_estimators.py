@@ -44,6 +44,7 @@ from ._fitted_arrays import NetworkArrays
 from ._initializers import INITIALIZERS, resolve_init
 from ._network import Network
 from ._persistence import check_version, stamp_version
+from ._threadpool import blas_policy, fit_flops, predict_flops
 from .optimizers import OPTIMIZERS, get_optimizer
 from .pretraining import initialize_by_pretraining, pretrain_fit
 from .schedules import SCHEDULES, LRSchedule
@@ -573,6 +574,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             _check_representable(X.data if sp.issparse(X) else X, compute, "X")
         return X
 
+    @blas_policy(fit_flops)  # one BLAS thread for small products (doc/performance.rst)
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
         fitted = hasattr(self, "_network")
         first_call = not fitted or (not incremental and not self.warm_start)
@@ -686,6 +688,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @blas_policy(fit_flops)
     def pretrain_fit(self, X, y=None):
         """Pretrain the hidden layers on unlabeled X, for the next fits to start from.
 
@@ -1154,6 +1157,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             self._set_fitted_attributes(self._network)
 
     # --------------------------------------------------------------- predicting
+    @blas_policy(predict_flops)
     def _predict_output(self, X):
         check_is_fitted(self)
         X = validate_data(

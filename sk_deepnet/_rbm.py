@@ -31,6 +31,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._threadpool import blas_policy, rbm_fit_flops, rbm_transform_flops
+
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
 #: Column-statistics chunk: bounds the memory of one pass over a large X.
@@ -111,6 +113,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     # ------------------------------------------------------------ public API
     @_fit_context(prefer_skip_nested_validation=True)
+    @blas_policy(rbm_fit_flops)  # one BLAS thread for small products
     def fit(self, X, y=None):
         """Train the RBM for ``n_iter`` epochs of mini-batch CD-k (or PCD-k).
 
@@ -132,6 +135,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @blas_policy(rbm_fit_flops)
     def partial_fit(self, X, y=None):
         """Train for one epoch (one pass of mini-batches) over X.
 
@@ -160,6 +164,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self._run_epoch(X, self._rng)
         return self
 
+    @blas_policy(rbm_transform_flops)
     def transform(self, X):
         """Hidden-unit probabilities ``p(h = 1 | v = X)``.
 
