@@ -845,6 +845,21 @@ def row_memory(table, config):
 
 
 # --------------------------------------------------------------------- main
+def run_row(row, table, config, state):
+    """Measure one row (a name of ROWS) into ``table``."""
+    if row in ("wide", "predict"):  # the prediction row reuses the wide fits
+        {"wide": row_wide, "predict": row_predict}[row](table, config, state)
+        return
+    {
+        "deep-narrow": row_deep_narrow,
+        "rbm": row_rbm,
+        "monitor": row_monitor,
+        "load": row_load,
+        "torch": row_torch,
+        "memory": row_memory,
+    }[row](table, config)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny problems, one repeat: a smoke run")
@@ -869,22 +884,7 @@ def main(argv=None):
         warnings.simplefilter("ignore")  # ConvergenceWarning of the fixed-epoch fits
         for row in rows:
             started = time.perf_counter()
-            if row == "deep-narrow":
-                row_deep_narrow(table, config)
-            elif row == "wide":
-                row_wide(table, config, state)
-            elif row == "rbm":
-                row_rbm(table, config)
-            elif row == "monitor":
-                row_monitor(table, config)
-            elif row == "predict":
-                row_predict(table, config, state)
-            elif row == "load":
-                row_load(table, config)
-            elif row == "torch":
-                row_torch(table, config)
-            elif row == "memory":
-                row_memory(table, config)
+            run_row(row, table, config, state)
             print(f"  {row}: measured in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     table.print()
     n_miss = sum(r[-1] == "MISS" for r in table.rows)

@@ -119,6 +119,23 @@ def print_rows(shapes, times, n_threads):
     return rows
 
 
+def report_quiet(rows, gain, n_threads):
+    """Print the crossover and one thread's rate of the quiet pass."""
+    threshold = crossover(rows, gain)
+    rate = max(r["flops"] / r["t1"] for r in rows)  # one thread's best GFLOP/s
+    if threshold is None:
+        print(f"crossover: no shape gains {gain}x from {n_threads} threads")
+    else:
+        below = [r for r in rows if r["flops"] < threshold]
+        print(
+            f"crossover: every shape from {threshold / 1e6:.2f} MFLOP (the three products "
+            f"of a layer) gains >= {gain}x from {n_threads} threads; below it the "
+            f"best gain is {max((r['speedup'] for r in below), default=float('nan')):.2f}x"
+        )
+    print(f"one thread's best rate: {rate / 1e9:.0f} GFLOP/s, so 1 ms of products = "
+          f"{rate * 1e-3 / 1e6:.0f} MFLOP; load average {os.getloadavg()[0]:.2f} at the end")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="two shapes, one round")
@@ -146,22 +163,8 @@ def main(argv=None):
         return
     shapes = [(b, p, q) for b in batches for p, q in layers]
     print("\nquiet: nothing else started by this script")
-    rows = print_rows(shapes, measure(shapes, controller, repeats, args.seconds), n_threads)
-    load_end = os.getloadavg()[0]
-    threshold = crossover(rows, args.gain)
-    rate = max(r["flops"] / r["t1"] for r in rows)  # one thread's best GFLOP/s
-    if threshold is None:
-        print(f"crossover: no shape gains {args.gain}x from {n_threads} threads")
-    else:
-        below = [r for r in rows if r["flops"] < threshold]
-        print(
-            f"crossover: every shape from {threshold / 1e6:.2f} MFLOP (the three products "
-            f"of a layer) gains >= {args.gain}x from {n_threads} threads; below it the "
-            f"best gain is {max((r['speedup'] for r in below), default=float('nan')):.2f}x"
-        )
-    print(f"one thread's best rate: {rate / 1e9:.0f} GFLOP/s, so 1 ms of products = "
-          f"{rate * 1e-3 / 1e6:.0f} MFLOP; load average {load_end:.2f} at the end")
-
+    report_quiet(print_rows(shapes, measure(shapes, controller, repeats, args.seconds), n_threads),
+                 args.gain, n_threads)
     if args.busy:
         print(f"\nbusy: {args.busy} CPU-bound processes running beside")
         with busy_processes(args.busy):
@@ -173,7 +176,6 @@ def main(argv=None):
             f"{n_threads} threads; the median extra time per call was "
             f"{np.median([r['tn'] - r['t1'] for r in rows]) * 1e3:.2f} ms"
         )
-
 
 if __name__ == "__main__":
     main()

@@ -124,6 +124,14 @@ def blas_limit(limit):
                 lib.set_num_threads(count)
 
 
+def _shape(X):
+    """``(n_samples, n_features)`` of X as given, or None if it has no such shape."""
+    try:
+        return _num_samples(X), _num_features(X)
+    except (TypeError, ValueError):
+        return None
+
+
 def _largest_layer(sizes):
     return max((p * q for p, q in zip(sizes[:-1], sizes[1:])), default=0)
 
@@ -143,13 +151,12 @@ def fit_flops(estimator, X):
     flops : float or None
         None when the shapes cannot be read from X (the fit rejects it).
     """
+    shape = _shape(X)
     try:
-        n_samples, n_features = _num_samples(X), _num_features(X)
-        batch = estimator._batch_size(n_samples, warn=False)
-        sizes = [n_features, *estimator._hidden_sizes()]
-    except (TypeError, ValueError):
+        sizes = [shape[1], *estimator._hidden_sizes()]
+    except (TypeError, ValueError):  # no shape, or a bad width: fit says why
         return None
-    return 6.0 * batch * _largest_layer(sizes)
+    return 6.0 * estimator._batch_size(shape[0], warn=False) * _largest_layer(sizes)
 
 
 def predict_flops(estimator, X):
@@ -168,11 +175,10 @@ def predict_flops(estimator, X):
     network = getattr(estimator, "_network", None)
     if network is None:
         return None
-    try:
-        n_samples = _num_samples(X)
-    except TypeError:
+    shape = _shape(X)
+    if shape is None:
         return None
-    return 2.0 * min(n_samples, _PREDICT_CHUNK) * _largest_layer(network.layer_sizes)
+    return 2.0 * min(shape[0], _PREDICT_CHUNK) * _largest_layer(network.layer_sizes)
 
 
 def rbm_fit_flops(rbm, X):
@@ -191,12 +197,11 @@ def rbm_fit_flops(rbm, X):
     -------
     flops : float or None
     """
-    try:
-        batch = min(rbm.batch_size, _num_samples(X))
-        n_features = _num_features(X)
-    except (TypeError, ValueError):
+    shape = _shape(X)
+    if shape is None:
         return None
-    return 10.0 * batch * n_features * rbm.n_components
+    batch = min(rbm.batch_size, shape[0])
+    return 10.0 * batch * shape[1] * rbm.n_components
 
 
 def rbm_transform_flops(rbm, X):
@@ -211,11 +216,8 @@ def rbm_transform_flops(rbm, X):
     -------
     flops : float or None
     """
-    try:
-        n_samples, n_features = _num_samples(X), _num_features(X)
-    except (TypeError, ValueError):
-        return None
-    return 2.0 * n_samples * n_features * rbm.n_components
+    shape = _shape(X)
+    return None if shape is None else 2.0 * shape[0] * shape[1] * rbm.n_components
 
 
 def blas_policy(flops_of):
