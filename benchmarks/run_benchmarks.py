@@ -809,7 +809,11 @@ def run_memory_child(which, config):
         "--memory-samples", str(config["memory_samples"]),
         "--memory-epochs", str(config["memory_epochs"]),
     ]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    # One BLAS thread: the peak that tracemalloc counts does not depend on the
+    # threads, and on a busy machine the wide fit's threads would make this row
+    # take minutes.
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
