@@ -414,8 +414,9 @@ def print_header(config, quick):
     print("environment: " + ", ".join(f"{k}={v if v is not None else '(unset)'}" for k, v in env.items()))
     print(
         f"each timing: best of {config['narrow_repeats']} (deep-narrow, monitor), "
-        f"{config['repeats']} (RBM, predict) or {config['wide_repeats']} (wide) "
-        "interleaved repeats"
+        f"{config['repeats']} (RBM, predict), {config['wide_repeats']} (wide), "
+        f"{config['load_repeats']} (load) or {config['torch_repeats']} (PyTorch) interleaved "
+        "repeats"
     )
     print()
 
@@ -879,7 +880,8 @@ def main(argv=None):
 
     config = dict(QUICK if args.quick else FULL)
     if args.repeats:
-        config["repeats"] = config["narrow_repeats"] = config["wide_repeats"] = args.repeats
+        for key in ("repeats", "narrow_repeats", "wide_repeats", "load_repeats", "torch_repeats"):
+            config[key] = args.repeats
     rows = args.only or ROWS
     print_header(config, args.quick)
     table = Table()
