@@ -136,6 +136,23 @@ def report_quiet(rows, gain, n_threads):
           f"{rate * 1e-3 / 1e6:.0f} MFLOP; load average {os.getloadavg()[0]:.2f} at the end")
 
 
+def report_overhead():
+    """Print what the policy's limit costs a call (sk_deepnet._threadpool.blas_limit)."""
+    from sk_deepnet._threadpool import blas_limit
+
+    def lower():
+        with blas_limit(1):
+            pass
+
+    def keep():
+        with blas_limit(None):
+            pass
+
+    costs = [min(time_loop(fn, 0.01) for _ in range(5)) for fn in (lower, keep)]
+    print(f"the policy's cost per call: {costs[0] * 1e6:.1f} us to lower the limit and "
+          f"restore it, {costs[1] * 1e6:.1f} us to read it and keep it")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="two shapes, one round")
@@ -161,6 +178,7 @@ def main(argv=None):
     if n_threads < 2:
         print("BLAS runs one thread here: there is no crossover to measure.")
         return
+    report_overhead()
     shapes = [(b, p, q) for b in batches for p, q in layers]
     print("\nquiet: nothing else started by this script")
     report_quiet(print_rows(shapes, measure(shapes, controller, repeats, args.seconds), n_threads),
