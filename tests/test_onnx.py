@@ -210,6 +210,27 @@ def test_older_opsets(target_opset):
     _check_classifier(pipe, X_eval, target_opset=target_opset)
 
 
+@pytest.mark.parametrize("cls", [DeepMLPClassifier, DeepMLPRegressor])
+def test_integer_input_computes_in_float64_as_predict(cls):
+    X, _, rng = _data()
+    X = np.round(X).astype(np.int64)
+    y = rng.integers(0, 3, len(X)) if cls is DeepMLPClassifier else X[:, 1] - X[:, 0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = _make(cls, "gelu", "batch_norm").fit(X, y)
+    options = {"zipmap": False} if cls is DeepMLPClassifier else None
+    outputs = _run(to_onnx(est, X[:1], options=options), X)
+    assert outputs[-1].dtype == np.float64
+    if cls is DeepMLPClassifier:
+        np.testing.assert_array_equal(outputs[0], est.predict(X))
+        np.testing.assert_allclose(outputs[1], est.predict_proba(X), rtol=0, atol=1e-6)
+    else:
+        expected = est.predict(X)  # float32 GELU's erf: 1e-6 of the scale
+        np.testing.assert_allclose(
+            outputs[0].ravel(), expected, rtol=0, atol=1e-6 * np.abs(expected).max()
+        )
+
+
 def test_zipmap_output():
     X, X_eval, rng = _data()
     y = np.array(["no", "yes"])[rng.integers(0, 2, len(X))]
