@@ -11,6 +11,7 @@ that saturating activations and large logits are exercised too).
 import importlib
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -279,3 +280,15 @@ def test_missing_skl2onnx_gives_a_clear_error(monkeypatch):
     monkeypatch.delitem(sys.modules, "sk_deepnet.onnx")
     with pytest.raises(ImportError, match=r'pip install "sk-deepnet\[onnx\]"'):
         importlib.import_module("sk_deepnet.onnx")
+
+
+def test_api_reference_lists_the_module():
+    import sk_deepnet.onnx
+
+    api = Path(__file__).resolve().parent.parent / "doc" / "api.rst"
+    if not api.is_file():
+        pytest.skip("no doc/ directory")
+    text = api.read_text(encoding="utf-8").split(".. currentmodule:: sk_deepnet.onnx", 1)
+    assert len(text) == 2, "doc/api.rst has no sk_deepnet.onnx section"
+    for name in sk_deepnet.onnx.__all__:
+        assert f"\n   {name}\n" in text[1], f"doc/api.rst does not list {name}"
