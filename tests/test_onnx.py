@@ -258,7 +258,7 @@ def test_bare_estimator_and_float_labels():
 
 
 @pytest.mark.parametrize("target", ["binary", "multiclass"])
-def test_options_nocl_and_zipmap_columns(target):
+def test_options_nocl_class_labels_and_zipmap_columns(target):
     X, X_eval, rng = _data()
     y = np.array(["b", "a", "c"])[rng.integers(0, 2 if target == "binary" else 3, len(X))]
     pipe = _fit(_make(DeepMLPClassifier, "selu", "layer_norm"), X, y)
@@ -267,6 +267,10 @@ def test_options_nocl_and_zipmap_columns(target):
     codes, proba = _run(to_onnx(pipe, X_eval[:1], options=options), X_eval)
     expected = np.searchsorted(pipe.classes_, pipe.predict(X_eval))
     np.testing.assert_array_equal(codes, expected)
+    options = {id(pipe[-1]): {"zipmap": False, "output_class_labels": True}}
+    labels, proba, classes = _run(to_onnx(pipe, X_eval[:1], options=options), X_eval)
+    np.testing.assert_array_equal(labels, pipe.predict(X_eval))
+    np.testing.assert_array_equal(classes, pipe.classes_)
     options = {id(pipe[-1]): {"zipmap": "columns"}}
     labels, *columns = _run(to_onnx(pipe, X_eval[:1], options=options), X_eval)
     np.testing.assert_array_equal(labels, pipe.predict(X_eval))
