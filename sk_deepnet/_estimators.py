@@ -9,7 +9,6 @@ vectorized update of that vector per mini-batch).
 
 import copy
 import math
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -18,7 +17,6 @@ from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
     RegressorMixin,
-    _fit_context,
     clone,
 )
 from sklearn.exceptions import ConvergenceWarning
@@ -26,10 +24,8 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_array,
     check_is_fitted,
     column_or_1d,
@@ -39,22 +35,23 @@ from sklearn.utils.validation import (
 from ._activations import ACTIVATIONS, ALIASES, canonical_activation
 from ._batches import MiniBatches
 from ._callback_base import Callback
-from ._callback_support import CallbackSupportMixin, SklearnCallbackHooks
+from ._callback_support import SklearnCallbackHooks
 from ._fitted_arrays import NetworkArrays
 from ._initializers import INITIALIZERS, resolve_init
 from ._network import Network
 from ._persistence import check_version, stamp_version
+from ._sklearn_compat import (
+    CallbackSupportMixin,
+    Interval,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+)
+from ._warnings import warn_user
+from .exceptions import DivergenceWarning, FitInterruptedWarning  # noqa: F401 (re-exported)
 from .optimizers import OPTIMIZERS, get_optimizer
 from .pretraining import initialize_by_pretraining, pretrain_fit
 from .schedules import SCHEDULES, LRSchedule
-
-
-class DivergenceWarning(RuntimeWarning):
-    """Training diverged (non-finite loss or weights); the last finite state was kept."""
-
-
-class FitInterruptedWarning(UserWarning):
-    """``fit`` was interrupted (KeyboardInterrupt); the last complete epoch was kept."""
 
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -863,7 +860,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         if self.batch_size == "auto":
             return min(200, n_train)
         if warn and self.batch_size > n_train:
-            warnings.warn(
+            warn_user(
                 f"batch_size={self.batch_size} is larger than the {n_train} training "
                 "samples; using full batches instead.",
                 UserWarning,
@@ -927,7 +924,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                     restart = not incremental and epoch == first_epoch
                     optimizer.learning_rate = schedule.at_step(0 if restart else self.t_)
                 if incremental and self.lr_schedule == "cosine" and optimizer.learning_rate == 0:
-                    warnings.warn(
+                    warn_user(
                         f"lr_schedule='cosine' ended after max_iter={self.max_iter} "
                         "epochs: its learning rate is now 0, and partial_fit no longer "
                         "changes the weights. Stream with lr_schedule='constant', or "
@@ -1008,7 +1005,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             if in_epoch:  # undo the incomplete epoch: weights and bookkeeping
                 snapshot.restore(network, optimizer)
                 self._rollback_progress(marks)
-            warnings.warn(
+            warn_user(
                 f"Training interrupted by KeyboardInterrupt during epoch "
                 f"{self.n_iter_ + 1}; the model of the last complete epoch "
                 f"({self.n_iter_}) is kept and usable.",
@@ -1028,7 +1025,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             and not incremental
             and self.n_iter_ >= self.max_iter
         ):
-            warnings.warn(
+            warn_user(
                 f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
                 "and the optimization hasn't converged yet.",
                 ConvergenceWarning,
@@ -1123,7 +1120,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         )
 
     def _warn_divergence(self, epoch):
-        warnings.warn(
+        warn_user(
             f"Training diverged in epoch {epoch + 1}: the loss or the weights became "
             "infinite or NaN. The weights of the last finite epoch were restored "
             f"(epoch {self.n_iter_}). Try a lower learning_rate (now "
@@ -1180,7 +1177,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         finite = (np.abs(logits) <= limit).all(axis=1)  # False for inf, NaN
         logits = np.clip(logits, -limit, limit).astype(X.dtype, copy=False)
         if not finite.all():
-            warnings.warn(
+            warn_user(
                 f"The network's outputs overflow {network.dtype.name} for "
                 f"{np.count_nonzero(~finite)} of {len(finite)} samples of X; their "
                 "predictions are saturated (or NaN). Scale X like the training data, "

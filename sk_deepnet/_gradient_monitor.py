@@ -26,11 +26,13 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._activations import BOUNDS, canonical_activation
 from ._callback_base import Callback
+from ._sklearn_compat import Interval, StrOptions
+from ._warnings import warn_user
+from .exceptions import GradientHealthWarning
 
 #: The per-record, per-layer statistics: fitted attribute ``<name>_`` each.
 STATISTICS = (
@@ -52,14 +54,6 @@ DEAD_FAMILY = ("relu", "leaky_relu", "elu", "selu", "gelu")
 
 #: The diagnosis summarizes the most recent quarter of the records.
 SUMMARY_FRACTION = 0.25
-
-
-class GradientHealthWarning(UserWarning):
-    """Gradients vanish or explode (emitted by :class:`GradientMonitor`).
-
-    Turn it into an error with
-    ``warnings.simplefilter("error", GradientHealthWarning)``.
-    """
 
 
 class GradientMonitor(Callback):
@@ -362,7 +356,7 @@ class GradientMonitor(Callback):
         self._epoch_open = False
         self._publish()
         if self.warn and self.diagnosis_ != "healthy":
-            warnings.warn(self._warning_message(), GradientHealthWarning, stacklevel=2)
+            warn_user(self._warning_message(), GradientHealthWarning)
 
     # --------------------------------------------------------------- recording
     def _new_record(self, iteration):

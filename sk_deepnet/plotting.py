@@ -9,6 +9,8 @@ new) matplotlib Axes and stores the artists as ``ax_``, ``figure_`` and
 
 import numpy as np
 
+from ._gradient_monitor import _find_monitor
+
 __all__ = ["GradientFlowDisplay"]
 
 _KINDS = ("history", "profile")
@@ -27,8 +29,6 @@ def _require_matplotlib(caller):
 
 def _fitted_monitor(estimator):
     """The ``gradient_monitor_`` of an estimator or of a pipeline's last step."""
-    from ._gradient_monitor import _find_monitor
-
     return _find_monitor(estimator, purpose="to plot its gradient flow")
 
 
