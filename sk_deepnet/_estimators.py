@@ -8,7 +8,6 @@ vectorized update of that vector per mini-batch).
 """
 
 import copy
-import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,7 +18,6 @@ from sklearn.base import (
     RegressorMixin,
     clone,
 )
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
@@ -35,7 +33,6 @@ from sklearn.utils.validation import (
 from ._activations import ACTIVATIONS, ALIASES, canonical_activation
 from ._batches import MiniBatches
 from ._callback_base import Callback
-from ._callback_support import SklearnCallbackHooks
 from ._fitted_arrays import NetworkArrays
 from ._initializers import INITIALIZERS, resolve_init
 from ._network import Network
@@ -47,6 +44,7 @@ from ._sklearn_compat import (
     _check_sample_weight,
     _fit_context,
 )
+from ._training import CallbackDispatcher, Trainer
 from ._warnings import warn_user
 from .exceptions import DivergenceWarning, FitInterruptedWarning  # noqa: F401 (re-exported)
 from .optimizers import OPTIMIZERS, get_optimizer
@@ -570,6 +568,85 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             _check_representable(X.data if sp.issparse(X) else X, compute, "X")
         return X
 
+    def _check_sample_weight(self, sample_weight, X, y, incremental):
+        """Validate ``sample_weight``: finite, non-negative, weighting 2 classes."""
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=_DTYPES[self.dtype], ensure_non_negative=True
+        )
+        if not np.any(sample_weight > 0):  # scikit-learn < 1.9 lets it through
+            raise ValueError(
+                "Sample weights must contain at least one non-zero number."
+            )
+        if not np.isfinite(sample_weight.sum()):
+            raise ValueError(
+                f"sample_weight sums to more than the largest {self.dtype} "
+                "number; rescale it (e.g. divide it by its mean)."
+            )
+        if isinstance(self, ClassifierMixin) and y.ndim == 1 and not incremental:
+            weighted_classes = np.unique(y[sample_weight > 0])
+            if len(weighted_classes) < 2:
+                raise ValueError(
+                    "The classifier needs samples of at least 2 classes with a "
+                    "positive sample_weight, but only class "
+                    f"{weighted_classes[0]!r} has any."
+                )
+        return sample_weight
+
+    def _network_for(self, first_call, X, architecture):
+        """A new initialized network (fresh fit), or the fitted one to continue."""
+        if first_call:
+            self._rng = self._make_rng()
+            network = Network(**architecture)
+            network.initialize(
+                self._rng,
+                resolve_init(self.init, self.activation),
+                self.init_scale,
+                # The output layer is linear: "auto" gives it Glorot, not He.
+                output_init="glorot_uniform" if self.init == "auto" else None,
+            )
+            initialize_by_pretraining(self, network, X, self._rng)
+            self._reset_fit_state()
+        else:
+            network = self._network
+            if architecture != self._fitted_architecture:
+                raise ValueError(
+                    "warm_start and partial_fit can only continue training a network "
+                    "of the same architecture; depth, width, activation, "
+                    "normalization, dropout, residual or dtype changed since the "
+                    "previous fit. Set warm_start=False to train a new network."
+                )
+            if not network.params.flags.writeable:
+                # Loaded read-only (joblib.load(mmap_mode="r")): the model
+                # trains on a copy in memory; the file stays as it is.
+                network = self._network = copy.deepcopy(network)
+                self.optimizer_ = copy.deepcopy(self.optimizer_)
+                self.callbacks_ = copy.deepcopy(self.callbacks_)
+        return network
+
+    def _check_split(self, sample_weight, train_idx, val_idx):
+        """Refuse a split that leaves nothing to learn from, score, or batch-normalize."""
+        if sample_weight is not None and val_idx is not None:
+            for part, idx in (("training", train_idx), ("validation", val_idx)):
+                if not np.any(sample_weight[idx] > 0):
+                    raise ValueError(
+                        f"early_stopping=True holds out validation_fraction="
+                        f"{self.validation_fraction} of the samples, and the "
+                        f"{part} samples all have zero sample_weight: there is "
+                        f"nothing to {'learn from' if part == 'training' else 'score'}. "
+                        "Give more samples a positive weight, choose another "
+                        "validation_fraction or random_state, or set "
+                        "early_stopping=False."
+                    )
+        if self.normalization == "batch" and self._batch_size(len(train_idx), warn=False) < 2:
+            raise ValueError(
+                "normalization='batch' needs mini-batches of at least 2 samples "
+                "(the variance of one sample is 0), but with "
+                f"{len(train_idx)} training sample(s) and batch_size="
+                f"{self.batch_size!r} a mini-batch holds 1 sample. Use a larger "
+                "batch_size, more samples, or normalization='layer', which "
+                "normalizes each sample alone."
+            )
+
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
         fitted = hasattr(self, "_network")
         first_call = not fitted or (not incremental and not self.warm_start)
@@ -589,82 +666,17 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                 _check_representable(Y, _DTYPES[self.dtype], "y")
                 Y = Y.astype(_DTYPES[self.dtype], copy=False)
             if sample_weight is not None:
-                sample_weight = _check_sample_weight(
-                    sample_weight, X, dtype=_DTYPES[self.dtype], ensure_non_negative=True
-                )
-                if not np.any(sample_weight > 0):  # scikit-learn < 1.9 lets it through
-                    raise ValueError(
-                        "Sample weights must contain at least one non-zero number."
-                    )
-                if not np.isfinite(sample_weight.sum()):
-                    raise ValueError(
-                        f"sample_weight sums to more than the largest {self.dtype} "
-                        "number; rescale it (e.g. divide it by its mean)."
-                    )
-                if isinstance(self, ClassifierMixin) and y.ndim == 1 and not incremental:
-                    weighted_classes = np.unique(y[sample_weight > 0])
-                    if len(weighted_classes) < 2:
-                        raise ValueError(
-                            "The classifier needs samples of at least 2 classes with a "
-                            "positive sample_weight, but only class "
-                            f"{weighted_classes[0]!r} has any."
-                        )
+                sample_weight = self._check_sample_weight(sample_weight, X, y, incremental)
 
             architecture = self._architecture(X.shape[1], self._n_outputs_of(Y))
-            if first_call:
-                self._rng = self._make_rng()
-                network = Network(**architecture)
-                network.initialize(
-                    self._rng,
-                    resolve_init(self.init, self.activation),
-                    self.init_scale,
-                    # The output layer is linear: "auto" gives it Glorot, not He.
-                    output_init="glorot_uniform" if self.init == "auto" else None,
-                )
-                initialize_by_pretraining(self, network, X, self._rng)
-                self._reset_fit_state()
-            else:
-                network = self._network
-                if architecture != self._fitted_architecture:
-                    raise ValueError(
-                        "warm_start and partial_fit can only continue training a network "
-                        "of the same architecture; depth, width, activation, "
-                        "normalization, dropout, residual or dtype changed since the "
-                        "previous fit. Set warm_start=False to train a new network."
-                    )
-                if not network.params.flags.writeable:
-                    # Loaded read-only (joblib.load(mmap_mode="r")): the model
-                    # trains on a copy in memory; the file stays as it is.
-                    network = self._network = copy.deepcopy(network)
-                    self.optimizer_ = copy.deepcopy(self.optimizer_)
-                    self.callbacks_ = copy.deepcopy(self.callbacks_)
+            network = self._network_for(first_call, X, architecture)
             optimizer = self._optimizer_for(first_call)
             self._schedule = self._schedule_for(first_call)
 
             max_epochs = 1 if incremental else self.max_iter
             early_stopping = self.early_stopping and not incremental
             train_idx, val_idx = self._split(n_samples, y, early_stopping)
-            if sample_weight is not None and val_idx is not None:
-                for part, idx in (("training", train_idx), ("validation", val_idx)):
-                    if not np.any(sample_weight[idx] > 0):
-                        raise ValueError(
-                            f"early_stopping=True holds out validation_fraction="
-                            f"{self.validation_fraction} of the samples, and the "
-                            f"{part} samples all have zero sample_weight: there is "
-                            f"nothing to {'learn from' if part == 'training' else 'score'}. "
-                            "Give more samples a positive weight, choose another "
-                            "validation_fraction or random_state, or set "
-                            "early_stopping=False."
-                        )
-            if self.normalization == "batch" and self._batch_size(len(train_idx), warn=False) < 2:
-                raise ValueError(
-                    "normalization='batch' needs mini-batches of at least 2 samples "
-                    "(the variance of one sample is 0), but with "
-                    f"{len(train_idx)} training sample(s) and batch_size="
-                    f"{self.batch_size!r} a mini-batch holds 1 sample. Use a larger "
-                    "batch_size, more samples, or normalization='layer', which "
-                    "normalizes each sample alone."
-                )
+            self._check_split(sample_weight, train_idx, val_idx)
             if not first_call:
                 self._continue_callbacks()
                 self._continue_tracking()
@@ -871,263 +883,26 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         self, network, optimizer, X, Y, y, sample_weight, train_idx, val_idx,
         max_epochs, incremental, given,
     ):
-        """The training loop: epochs of mini-batches, early stopping, recovery.
+        """Set up the fitted state and run the training loop (``_training.Trainer``).
 
         ``given`` is the ``(X, y)`` of the call, before validation (a DataFrame
         keeps its feature names), for scikit-learn's callbacks.
         """
-        dtype = network.dtype
-        n_train = len(train_idx)
-        batch_size = self._batch_size(n_train)
         batches = MiniBatches(
-            X, Y, sample_weight, train_idx, batch_size, dtype,
+            X, Y, sample_weight, train_idx, self._batch_size(len(train_idx)), network.dtype,
             merge_small_last=self.normalization == "batch",
         )
         self._network = network
         self._fitted_architecture = self._architecture(X.shape[1], self._n_outputs_of(Y))
         self.optimizer_ = optimizer
-        schedule = self._schedule
-        self.learning_rate_ = schedule.initial_rate
+        self.learning_rate_ = self._schedule.initial_rate
         self._set_fitted_attributes(network)
-        # Epoch-wise schedules count the epochs of this fit (a warm-started fit
-        # starts a new period); partial_fit calls count every epoch so far.
-        first_epoch = 0 if incremental else self.n_iter_
-        callbacks = self.callbacks_
-        sk_hooks = SklearnCallbackHooks(self, max_epochs, *given)
-        if not self._callbacks_started:
-            for callback in callbacks:
-                callback.on_fit_begin(self, X, y)
-            self._callbacks_started = True
-
-        # The gradient is recomputed for every batch, so the optimizer step may
-        # use it as its work array instead of a model-sized scratch vector;
-        # callbacks read it until the next batch (the gradient monitor also when
-        # the fit stops), so with callbacks it stays intact.
-        overwrite_grad = not callbacks
-        snapshot = _Snapshot(network)
-        best = None  # the best validation epoch's state, with early stopping
-        stop_reason = error = None
-        in_epoch = False  # True while an epoch's updates are incomplete
-        try:
-            for _ in range(max_epochs):
-                epoch = self.n_iter_
-                marks = self._progress_marks()
-                snapshot.save(network)
-                in_epoch = True
-                sk_hooks.epoch_begin()
-                for callback in callbacks:
-                    callback.on_epoch_begin(self, epoch)
-                optimizer.learning_rate = schedule.at_epoch(epoch - first_epoch)
-                if self.lr_schedule == "invscaling":  # per epoch, as scikit-learn:
-                    # a fit (warm-started too) starts at the initial rate, then
-                    # follows the samples seen; partial_fit calls carry on.
-                    restart = not incremental and epoch == first_epoch
-                    optimizer.learning_rate = schedule.at_step(0 if restart else self.t_)
-                if incremental and self.lr_schedule == "cosine" and optimizer.learning_rate == 0:
-                    warn_user(
-                        f"lr_schedule='cosine' ended after max_iter={self.max_iter} "
-                        "epochs: its learning rate is now 0, and partial_fit no longer "
-                        "changes the weights. Stream with lr_schedule='constant', or "
-                        "set max_iter to the number of partial_fit calls planned.",
-                        UserWarning,
-                    )
-
-                epoch_loss = 0.0
-                epoch_weight = 0.0
-                Xb = None
-                for batch, (Xb, Yb, wb) in enumerate(batches.epoch(self._rng, self.shuffle)):
-                    weight_sum = Xb.shape[0] if wb is None else float(wb.sum())
-                    if weight_sum <= 0:
-                        continue  # only zero-weight samples: nothing to learn
-                    loss = network.loss_and_gradient(
-                        Xb, Yb, wb, weight_sum, self.alpha, self._rng
-                    )
-                    if not math.isfinite(loss):
-                        # t_ == 0: not one step taken, the initial state overflows
-                        stop_reason = "diverged" if self.t_ else "overflow_at_init"
-                        break
-                    for callback in callbacks:
-                        callback.on_grad_computed(self, network, batch)
-                    if self.clip_grad_norm is not None:
-                        _clip_by_global_norm(network.grads, self.clip_grad_norm)
-                    optimizer.step(network.params, network.grads, overwrite_grad=overwrite_grad)
-                    self.t_ += Xb.shape[0]
-                    epoch_loss += loss * weight_sum
-                    epoch_weight += weight_sum
-                    for callback in callbacks:
-                        callback.on_batch_end(self, network, batch, loss)
-
-                if stop_reason is None and not (
-                    np.isfinite(network.params).all() and _finite_outputs(network, Xb)
-                ):
-                    stop_reason = "diverged"
-                if stop_reason in ("diverged", "overflow_at_init"):
-                    snapshot.restore(network, optimizer)
-                    self._rollback_progress(marks)
-                    in_epoch = False
-                    if stop_reason == "diverged":
-                        self._warn_divergence(epoch)
-                    break
-
-                self.n_iter_ += 1
-                self.loss_ = epoch_loss / max(epoch_weight, np.finfo(float).tiny)
-                self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-                if val_idx is not None:
-                    improved = self._track_validation(X, y, sample_weight, val_idx)
-                    if improved:
-                        best = best or _Snapshot(network)
-                        best.save(network)  # weights and batch-norm statistics
-                else:
-                    self._track_loss()
-                in_epoch = False  # the epoch is complete and recorded
-                stop = False
-                for callback in callbacks:
-                    stop = bool(callback.on_epoch_end(self, epoch, self.loss_)) or stop
-                stop = sk_hooks.epoch_end() or stop
-                if self._no_improvement_count > self.n_iter_no_change:
-                    if self.early_stopping or schedule.on_plateau():
-                        if self.verbose:
-                            print(
-                                f"Training stopped: no improvement of more than "
-                                f"tol={self.tol} for {self.n_iter_no_change} epochs."
-                            )
-                        stop_reason = "converged"
-                        break
-                    self._no_improvement_count = 0
-                    if self.verbose:
-                        print(f"Setting learning rate to {schedule.rate:f}")
-                if stop:
-                    stop_reason = "callback"
-                    break
-        except KeyboardInterrupt:
-            if in_epoch:  # undo the incomplete epoch: weights and bookkeeping
-                snapshot.restore(network, optimizer)
-                self._rollback_progress(marks)
-            warn_user(
-                f"Training interrupted by KeyboardInterrupt during epoch "
-                f"{self.n_iter_ + 1}; the model of the last complete epoch "
-                f"({self.n_iter_}) is kept and usable.",
-                FitInterruptedWarning,
-            )
-            stop_reason = "interrupted"
-        except BaseException as exc:  # e.g. a callback's: end as an interrupted fit
-            if in_epoch:
-                snapshot.restore(network, optimizer)
-                self._rollback_progress(marks)
-            error, stop_reason = exc, "error"
-
-        if best is not None:
-            best.restore(network)
-        if (
-            stop_reason is None
-            and not incremental
-            and self.n_iter_ >= self.max_iter
-        ):
-            warn_user(
-                f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
-                "and the optimization hasn't converged yet.",
-                ConvergenceWarning,
-            )
-        if not hasattr(self, "loss_"):
-            self.loss_ = np.nan  # interrupted or diverged before the first epoch ended
-        if self.early_stopping and self.best_loss_ == np.inf:
-            self.best_loss_ = None
-        # Fresh fits end their callbacks; partial_fit keeps them running.
-        if not incremental:
-            for callback in callbacks:
-                callback.on_fit_end(self)
-            self._callbacks_started = False
-        sk_hooks.fit_end()
-        self._set_fitted_attributes(network)
-        if stop_reason == "error":
-            raise error  # re-raised once the model of the last complete epoch is set
-        if stop_reason == "overflow_at_init":
-            raise ValueError(self._overflow_at_init_message(dtype, sample_weight))
-
-    def _progress_marks(self):
-        """The training bookkeeping at the start of an epoch, to undo that epoch."""
-        scores = self.validation_scores_
-        return dict(
-            n_iter_=self.n_iter_,
-            t_=self.t_,
-            loss_=getattr(self, "loss_", None),
-            best_loss_=self.best_loss_,
-            best_validation_score_=self.best_validation_score_,
-            _no_improvement_count=self._no_improvement_count,
-            n_losses=len(self.loss_curve_),
-            n_scores=None if scores is None else len(scores),
-        )
-
-    def _rollback_progress(self, marks):
-        """Undo the bookkeeping of an incomplete epoch (diverged or interrupted)."""
-        marks = dict(marks)
-        del self.loss_curve_[marks.pop("n_losses") :]
-        n_scores = marks.pop("n_scores")
-        if n_scores is not None:
-            del self.validation_scores_[n_scores:]
-        if marks["loss_"] is None:
-            marks.pop("loss_")
-            self.__dict__.pop("loss_", None)
-        for name, value in marks.items():
-            setattr(self, name, value)
-
-    def _track_loss(self):
-        if self.loss_ > self.best_loss_ - self.tol:
-            self._no_improvement_count += 1
-        else:
-            self._no_improvement_count = 0
-        self.best_loss_ = min(self.best_loss_, self.loss_)
-
-    def _track_validation(self, X, y, sample_weight, val_idx):
-        """Score the held-out samples; return True if this is the best epoch."""
-        X_val = X[val_idx]
-        w_val = None if sample_weight is None else sample_weight[val_idx]
-        score = self._validation_score(X_val, y[val_idx], w_val)
-        self.validation_scores_.append(score)
-        if score < self.best_validation_score_ + self.tol:
-            self._no_improvement_count += 1
-        else:
-            self._no_improvement_count = 0
-        if score > self.best_validation_score_:
-            self.best_validation_score_ = score
-            return True
-        return False
-
-    def _overflow_at_init_message(self, dtype, sample_weight):
-        """What can make the loss overflow before any step, and what to do."""
-        regressor = not isinstance(self, ClassifierMixin)
-        scale = f", init_scale={self.init_scale:g}" if self.init == "normal" else ""
-        causes = [
-            f"the initial weights (init={self.init!r}{scale})",
-            "the scale of X" + (" or y" if regressor else ""),
-        ]
-        remedies = ["scale X (e.g. with StandardScaler)"]
-        if regressor:
-            remedies.append("scale y (e.g. with TransformedTargetRegressor)")
-        if sample_weight is not None:
-            causes.append("the size of sample_weight")
-            remedies.append("rescale sample_weight (e.g. divide it by its mean)")
-        if self.init == "normal":
-            remedies.append("use init='auto' or a smaller init_scale")
-        elif self.init != "auto":
-            remedies.append("use init='auto'")
-        return (
-            f"The loss is not finite before any training step: {', '.join(causes[:-1])} "
-            f"or {causes[-1]} make it overflow {dtype.name}. To fix it, "
-            f"{', '.join(remedies)}, or use dtype='float64'."
-        )
-
-    def _warn_divergence(self, epoch):
-        warn_user(
-            f"Training diverged in epoch {epoch + 1}: the loss or the weights became "
-            "infinite or NaN. The weights of the last finite epoch were restored "
-            f"(epoch {self.n_iter_}). Try a lower learning_rate (now "
-            f"{self.learning_rate_:g}), clip_grad_norm, normalization='batch', or a "
-            "better-scaled init.",
-            DivergenceWarning,
-        )
+        dispatcher = CallbackDispatcher(self, max_epochs, given)
+        dispatcher.fit_begin(X, y)
+        validation = None if val_idx is None else (X, y, sample_weight, val_idx)
+        Trainer(
+            self, network, optimizer, batches, validation, max_epochs, incremental, dispatcher
+        ).run()
 
     def _set_fitted_attributes(self, network):
         # coefs_, intercepts_ and the running statistics read the network.
@@ -1192,26 +967,6 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         return tags
 
 
-class _Snapshot:
-    """The last finite state (parameters, normalization statistics, optimizer)."""
-
-    def __init__(self, network):
-        self.params = network.params.copy()
-        self.stats = [s.copy() for s in network.running_means + network.running_vars]
-
-    def save(self, network):
-        np.copyto(self.params, network.params)
-        for saved, current in zip(self.stats, network.running_means + network.running_vars):
-            np.copyto(saved, current)
-
-    def restore(self, network, optimizer=None):
-        np.copyto(network.params, self.params)
-        for saved, current in zip(self.stats, network.running_means + network.running_vars):
-            np.copyto(current, saved)
-        if optimizer is not None:
-            optimizer.reset()  # its moments may hold the non-finite or partial step
-
-
 def _settings_but_rate(optimizer):
     """The optimizer's hyperparameters but its learning rate."""
     params = optimizer.get_params()
@@ -1232,15 +987,6 @@ def _check_representable(values, dtype, name):
             )
 
 
-def _finite_outputs(network, X_batch, n_rows=32):
-    """Whether inference on a few rows of the last batch stays finite.
-
-    The last step of an epoch is checked by no loss: huge but finite weights
-    would otherwise pass as the last finite state and predict NaN.
-    """
-    return X_batch is None or bool(np.isfinite(network.predict_logits(X_batch[:n_rows])).all())
-
-
 def _check_label_types(labels, name):
     """Raise a clear error for labels that mix types numpy cannot sort (str and int)."""
     labels = np.asarray(labels)
@@ -1253,14 +999,6 @@ def _check_label_types(labels, name):
                 f"{name} mixes label types that cannot be compared ({', '.join(kinds)}); "
                 "use labels of one type (all strings or all numbers)."
             ) from exc
-
-
-def _clip_by_global_norm(grads, max_norm):
-    """Rescale ``grads`` in place so that ``||grads||_2 <= max_norm``."""
-    norm = math.sqrt(float(grads @ grads))
-    if norm > max_norm:
-        grads *= max_norm / (norm + 1e-12)
-    return norm
 
 
 class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
@@ -1304,63 +1042,71 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
             _check_label_types(y, "y")  # before anything sorts the labels
         multilabel = type_of_target(y) == "multilabel-indicator"
         if first_call:
-            if classes is not None:
-                _check_label_types(classes, "classes")
-            self._label_binarizer = LabelBinarizer()
-            if classes is not None and not multilabel:
-                self._label_binarizer.fit(classes)
-                unseen = np.setdiff1d(unique_labels(y), self._label_binarizer.classes_)
-                if len(unseen):
-                    raise ValueError(
-                        f"y contains labels {unseen.tolist()} not in classes="
-                        f"{list(self._label_binarizer.classes_)}."
-                    )
-            else:
-                # An indicator matrix names its labels by column, as in scikit-learn.
-                self._label_binarizer.fit(y)
-                columns = self._label_binarizer.classes_
-                if classes is not None and not np.array_equal(unique_labels(classes), columns):
-                    raise ValueError(
-                        f"y is a multilabel indicator matrix of {len(columns)} columns: "
-                        f"classes must be its column indices {columns.tolist()}, or "
-                        f"None; got classes={np.asarray(classes).tolist()}."
-                    )
-            self.classes_ = self._label_binarizer.classes_
-            if len(self.classes_) < 2 and not multilabel:
-                raise ValueError(
-                    "The classifier needs samples of at least 2 classes in the data, "
-                    f"but the data contains only one class: {self.classes_[0]!r}."
-                )
+            self._fit_label_binarizer(y, classes, multilabel)
         else:
-            if classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
-                raise ValueError(
-                    f"classes={np.asarray(classes).tolist()} are not the classes of "
-                    f"the fitted model (classes_={self.classes_.tolist()}); partial_fit "
-                    "cannot change them."
-                )
-            if multilabel != (self._label_binarizer.y_type_ == "multilabel-indicator"):
-                raise ValueError(
-                    f"The type of target ({type_of_target(y)}) does not match the one "
-                    f"seen in the first fit ({self._label_binarizer.y_type_})."
-                )
-            if not multilabel:
-                labels = unique_labels(y)
-                if not incremental and not np.array_equal(labels, self.classes_):
-                    raise ValueError(  # as scikit-learn's MLP
-                        "warm_start can only be used where y has the same classes as "
-                        f"in the previous fit: classes_={self.classes_.tolist()}, y has "
-                        f"{labels.tolist()}. Set warm_start=False to train a new model."
-                    )
-                unseen = np.setdiff1d(labels, self.classes_)
-                if len(unseen):
-                    raise ValueError(
-                        f"y contains labels {unseen.tolist()} that were not seen in "
-                        f"the first fit (classes_={self.classes_.tolist()}). Pass "
-                        "every class in the first partial_fit call with `classes`."
-                    )
+            self._check_continued_targets(y, classes, incremental, multilabel)
         if self._label_binarizer.y_type_ == "multiclass":
             return np.searchsorted(self.classes_, y)  # classes_ is sorted
         return self._label_binarizer.transform(y)
+
+    def _fit_label_binarizer(self, y, classes, multilabel):
+        """First call: learn the classes from y (or ``classes``) and check them."""
+        if classes is not None:
+            _check_label_types(classes, "classes")
+        self._label_binarizer = LabelBinarizer()
+        if classes is not None and not multilabel:
+            self._label_binarizer.fit(classes)
+            unseen = np.setdiff1d(unique_labels(y), self._label_binarizer.classes_)
+            if len(unseen):
+                raise ValueError(
+                    f"y contains labels {unseen.tolist()} not in classes="
+                    f"{list(self._label_binarizer.classes_)}."
+                )
+        else:
+            # An indicator matrix names its labels by column, as in scikit-learn.
+            self._label_binarizer.fit(y)
+            columns = self._label_binarizer.classes_
+            if classes is not None and not np.array_equal(unique_labels(classes), columns):
+                raise ValueError(
+                    f"y is a multilabel indicator matrix of {len(columns)} columns: "
+                    f"classes must be its column indices {columns.tolist()}, or "
+                    f"None; got classes={np.asarray(classes).tolist()}."
+                )
+        self.classes_ = self._label_binarizer.classes_
+        if len(self.classes_) < 2 and not multilabel:
+            raise ValueError(
+                "The classifier needs samples of at least 2 classes in the data, "
+                f"but the data contains only one class: {self.classes_[0]!r}."
+            )
+
+    def _check_continued_targets(self, y, classes, incremental, multilabel):
+        """A continued fit: y (and ``classes``) must match the fitted classes."""
+        if classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
+            raise ValueError(
+                f"classes={np.asarray(classes).tolist()} are not the classes of "
+                f"the fitted model (classes_={self.classes_.tolist()}); partial_fit "
+                "cannot change them."
+            )
+        if multilabel != (self._label_binarizer.y_type_ == "multilabel-indicator"):
+            raise ValueError(
+                f"The type of target ({type_of_target(y)}) does not match the one "
+                f"seen in the first fit ({self._label_binarizer.y_type_})."
+            )
+        if not multilabel:
+            labels = unique_labels(y)
+            if not incremental and not np.array_equal(labels, self.classes_):
+                raise ValueError(  # as scikit-learn's MLP
+                    "warm_start can only be used where y has the same classes as "
+                    f"in the previous fit: classes_={self.classes_.tolist()}, y has "
+                    f"{labels.tolist()}. Set warm_start=False to train a new model."
+                )
+            unseen = np.setdiff1d(labels, self.classes_)
+            if len(unseen):
+                raise ValueError(
+                    f"y contains labels {unseen.tolist()} that were not seen in "
+                    f"the first fit (classes_={self.classes_.tolist()}). Pass "
+                    "every class in the first partial_fit call with `classes`."
+                )
 
     def _validation_score(self, X, y, sample_weight):
         # X was validated by fit: predict from the network, without revalidating.

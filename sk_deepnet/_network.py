@@ -240,19 +240,7 @@ class Network:
             "row_views": {},
         }
         for i, w in enumerate(hidden):
-            if self.normalization is not None:
-                ws["norm_out"][i] = np.empty((n, w), dt)
-                if train:
-                    ws["norm_cache"][i] = {"normalized": np.empty((n, w), dt)}
-            # An activation whose derivative needs only its output overwrites its
-            # input: one buffer less per layer, and less memory traffic.
-            pre_activation = ws["z"][i] if self.normalization is None else ws["norm_out"][i]
-            ws["a"][i] = pre_activation if self._act_in_place else np.empty((n, w), dt)
-            if train and self.dropout > 0:
-                ws["dropped"][i] = np.empty((n, w), dt)
-                ws["dropout_mask"][i] = np.empty((n, w), dt)
-            if i in self._block_ending_at:
-                ws["block_out"][i] = np.empty((n, w), dt)
+            self._add_layer_buffers(ws, i, w, train)
         if train:
             ws["delta_out"] = np.empty((n, self.layer_sizes[-1]), dt)
             # d loss / d dense output of each hidden layer (the deltas).
@@ -271,6 +259,23 @@ class Network:
             ws["ones"] = np.ones(n, dt)  # bias gradients as the product ones @ delta
             ws["l2_step"] = np.empty(min(self.n_weights, 2**17), dt)  # one block of weights
         return ws
+
+    def _add_layer_buffers(self, ws, i, width, train):
+        """The buffers of hidden layer ``i`` that depend on its options."""
+        dt, shape = self.dtype, (ws["n"], width)
+        if self.normalization is not None:
+            ws["norm_out"][i] = np.empty(shape, dt)
+            if train:
+                ws["norm_cache"][i] = {"normalized": np.empty(shape, dt)}
+        # An activation whose derivative needs only its output overwrites its
+        # input: one buffer less per layer, and less memory traffic.
+        pre_activation = ws["z"][i] if self.normalization is None else ws["norm_out"][i]
+        ws["a"][i] = pre_activation if self._act_in_place else np.empty(shape, dt)
+        if train and self.dropout > 0:
+            ws["dropped"][i] = np.empty(shape, dt)
+            ws["dropout_mask"][i] = np.empty(shape, dt)
+        if i in self._block_ending_at:
+            ws["block_out"][i] = np.empty(shape, dt)
 
     #: Workspace entries that hold one sample per row (see :meth:`_rows`).
     _ROW_BUFFERS = (
