@@ -31,6 +31,7 @@ from sklearn.utils.validation import (
 )
 
 from ._activations import ACTIVATIONS, ALIASES, canonical_activation
+from ._batch_record import BatchRecord
 from ._batches import MiniBatches
 from ._callback_base import Callback
 from ._fitted_arrays import NetworkArrays
@@ -44,7 +45,7 @@ from ._sklearn_compat import (
     _check_sample_weight,
     _fit_context,
 )
-from ._training import CallbackDispatcher, Trainer
+from ._training import CallbackDispatcher, Trainer, call_hook
 from ._warnings import warn_user
 from .exceptions import DivergenceWarning, FitInterruptedWarning  # noqa: F401 (re-exported)
 from .optimizers import OPTIMIZERS, get_optimizer
@@ -766,8 +767,11 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         fresh = [clone(callback) for callback in source]
         previous = getattr(self, "callbacks_", [])
         if getattr(self, "_callbacks_started", False):
+            network = getattr(self, "_network", None)
+            record = None if network is None else BatchRecord(network)
+            record = record if record is not None and record.complete else None
             for callback in previous:
-                callback.on_fit_end(self)
+                call_hook(callback, "on_fit_end", self, record=record)
         for callback in previous:
             if callback.estimator_attribute:
                 self.__dict__.pop(callback.estimator_attribute, None)

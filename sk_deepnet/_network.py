@@ -23,6 +23,7 @@ import scipy.sparse as sp
 
 from ._activations import ACTIVATIONS, DERIVATIVES, GAINS, OUTPUT_DERIVATIVES, USES_ZEROS
 from ._initializers import INITIALIZERS
+from ._jacobian import block_jvp, block_vjp, layer_jvp, layer_vjp
 from ._layers import BatchNorm, Dense, LayerNorm, dropout_mask
 from ._losses import LOSSES
 
@@ -479,6 +480,39 @@ class Network:
                 block, scale, out=scratch[: block.size]
             )
         return 0.5 * scale * squared_norm
+
+    # ------------------------------------------- Jacobian-vector products
+    def jvp_layer(self, layer, h, v, train=True):
+        """Weight layer ``layer``'s output at ``h`` and its Jacobian times ``v``.
+
+        Side-effect free (see :mod:`sk_deepnet._jacobian`): no buffer, running
+        statistic or gradient changes. ``layer`` runs from 0 (the first hidden
+        layer) to ``depth`` (the output layer); ``train`` picks batch
+        normalization's batch (True) or running statistics.
+
+        Returns
+        -------
+        out, jvp : ndarray of shape (n_samples, fan_out)
+        """
+        return layer_jvp(self, layer, h, v, train)
+
+    def vjp_layer(self, layer, h, u, train=True):
+        """Weight layer ``layer``'s output at ``h`` and ``u`` times its Jacobian.
+
+        Returns
+        -------
+        out : ndarray of shape (n_samples, fan_out)
+        vjp : ndarray of shape (n_samples, fan_in)
+        """
+        return layer_vjp(self, layer, h, u, train)
+
+    def jvp_block(self, block, h, v, train=True):
+        """Residual block ``block``'s output at its input ``h`` and its JVP with ``v``."""
+        return block_jvp(self, block, h, v, train)
+
+    def vjp_block(self, block, h, u, train=True):
+        """Residual block ``block``'s output at its input ``h`` and ``u`` times its Jacobian."""
+        return block_vjp(self, block, h, u, train)
 
     @property
     def last_batch(self):

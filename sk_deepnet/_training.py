@@ -26,11 +26,12 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 
+from ._batch_record import BatchRecord
 from ._callback_support import SklearnCallbackHooks
 from ._warnings import warn_user
 from .exceptions import DivergenceWarning, FitInterruptedWarning
 
-__all__ = ["CallbackDispatcher", "Snapshot", "Trainer", "clip_by_global_norm"]
+__all__ = ["CallbackDispatcher", "Snapshot", "Trainer", "call_hook", "clip_by_global_norm"]
 
 
 class Snapshot:
@@ -70,15 +71,34 @@ def finite_outputs(network, X_batch, n_rows=32):
     return X_batch is None or bool(np.isfinite(network.predict_logits(X_batch[:n_rows])).all())
 
 
-def _accepted_extras(method):
-    """None if ``method`` takes ``**kwargs`` (every extra), else the names it takes."""
-    try:
-        parameters = inspect.signature(method).parameters.values()
-    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
-        return frozenset()
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-        return None
-    return frozenset(p.name for p in parameters)
+#: (callback class, hook) -> the keyword arguments its hook accepts (None: all).
+_ACCEPTED = {}
+
+
+def _accepted_extras(callback, hook):
+    """None if the hook takes ``**kwargs`` (every extra), else the names it takes."""
+    key = (type(callback), hook)
+    if key not in _ACCEPTED:
+        parameters = inspect.signature(getattr(callback, hook)).parameters.values()
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+            _ACCEPTED[key] = None
+        else:
+            _ACCEPTED[key] = frozenset(p.name for p in parameters)
+    return _ACCEPTED[key]
+
+
+def call_hook(callback, hook, estimator, *args, **extras):
+    """Call a callback's hook with its positional arguments and the extras it accepts.
+
+    The positional arguments are those documented since 0.1, so that callbacks
+    written then, without ``**kwargs``, keep working; the keyword extras (e.g.
+    ``record``) go to the hooks that name them or take ``**kwargs``.
+    """
+    if extras:
+        accepted = _accepted_extras(callback, hook)
+        if accepted is not None:
+            extras = {k: v for k, v in extras.items() if k in accepted}
+    return getattr(callback, hook)(estimator, *args, **extras)
 
 
 class CallbackDispatcher:
@@ -107,19 +127,6 @@ class CallbackDispatcher:
             "on_epoch_begin": self.sklearn.epoch_begin,
             "on_epoch_end": self.sklearn.epoch_end,
         }
-        self._extras = {}  # (callback index, hook) -> accepted extras
-
-    def _call(self, index, hook, args, extras):
-        callback = self.callbacks[index]
-        method = getattr(callback, hook)
-        if extras:
-            key = (index, hook)
-            if key not in self._extras:
-                self._extras[key] = _accepted_extras(method)
-            accepted = self._extras[key]
-            if accepted is not None:
-                extras = {k: v for k, v in extras.items() if k in accepted}
-        return method(self.estimator, *args, **extras)
 
     def notify(self, hook, *args, **extras):
         """Call ``hook`` on every callback, then scikit-learn's; return their stop vote.
@@ -139,8 +146,8 @@ class CallbackDispatcher:
             True if a callback asked to stop training.
         """
         stop = False
-        for index in range(len(self.callbacks)):
-            stop = bool(self._call(index, hook, args, extras)) or stop
+        for callback in self.callbacks:
+            stop = bool(call_hook(callback, hook, self.estimator, *args, **extras)) or stop
         bridge = self._bridges.get(hook)
         if bridge is not None:
             stop = bool(bridge()) or stop
@@ -153,7 +160,7 @@ class CallbackDispatcher:
             self.notify("on_fit_begin", X, y)
             estimator._callbacks_started = True
 
-    def fit_end(self, end_ours):
+    def fit_end(self, end_ours, record=None):
         """End our callbacks (``end_ours``: not for ``partial_fit``), then scikit-learn's.
 
         scikit-learn's task is ended even if one of our hooks raises.
@@ -161,7 +168,7 @@ class CallbackDispatcher:
         try:
             if end_ours:
                 self.estimator._callbacks_started = False
-                self.notify("on_fit_end")
+                self.notify("on_fit_end", record=record)
         finally:
             self.sklearn.fit_end()
 
@@ -213,6 +220,7 @@ class Trainer:
         self.snapshot = Snapshot(network)
         self.best = None  # the best validation epoch's state, with early stopping
         self.marks = None  # the bookkeeping at the start of an incomplete epoch
+        self.record = BatchRecord(network)  # what the hooks may read of a batch
 
     # -------------------------------------------------------------- the loop
     def run(self):
@@ -292,13 +300,13 @@ class Trainer:
         if not math.isfinite(loss):
             return None
         if dispatcher.callbacks:
-            dispatcher.notify("on_grad_computed", network, batch)
+            dispatcher.notify("on_grad_computed", network, batch, record=self.record)
         if estimator.clip_grad_norm is not None:
             clip_by_global_norm(network.grads, estimator.clip_grad_norm)
         self.optimizer.step(network.params, network.grads, overwrite_grad=self.overwrite_grad)
         estimator.t_ += Xb.shape[0]
         if dispatcher.callbacks:
-            dispatcher.notify("on_batch_end", network, batch, loss)
+            dispatcher.notify("on_batch_end", network, batch, loss, record=self.record)
         return loss
 
     # ------------------------------------------------------- around an epoch
@@ -390,7 +398,8 @@ class Trainer:
         if estimator.early_stopping and estimator.best_loss_ == np.inf:
             estimator.best_loss_ = None
         # Fresh fits end their callbacks; partial_fit keeps them running.
-        self.dispatcher.fit_end(end_ours=not self.incremental)
+        record = self.record if self.record.complete else None
+        self.dispatcher.fit_end(end_ours=not self.incremental, record=record)
         estimator._set_fitted_attributes(self.network)
         if reason == "error":
             raise error  # re-raised once the model of the last complete epoch is set
