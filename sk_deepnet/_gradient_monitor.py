@@ -276,6 +276,7 @@ class GradientMonitor(Callback):
             self._n_batches = 0
             self._hooked = None  # the network's batch count at the last hook
             self._offsets = None  # the network layout, read on the first record
+            self._scratch_buffers = {}  # reusable work arrays (see _scratch)
             self._publish()
         self._epoch = getattr(self, "_epoch", 0)
         self._epoch_recorded = False
@@ -395,7 +396,7 @@ class GradientMonitor(Callback):
     def _scratch(self, name, shape):
         """A reusable float64 work array: large fresh arrays cost page faults."""
         size = int(np.prod(shape))
-        buffers = self.__dict__.setdefault("_scratch_buffers", {})
+        buffers = self._scratch_buffers
         buffer = buffers.get(name)
         if buffer is None or buffer.size < size:
             buffer = buffers[name] = np.empty(size)
@@ -584,21 +585,26 @@ class GradientMonitor(Callback):
         # A copy: on Python >= 3.11 the inherited __getstate__ returns the live
         # __dict__ itself, which must keep its buffers.
         state = dict(super().__getstate__())
-        # The published attributes are views of the buffers: pickle the data
-        # once, trimmed to the records; the weight snapshot is scratch space.
-        scratch = ("_buffers", "_scratch_buffers", "_weight_norms_sq", "_offsets")
-        for name in (*scratch, "_unit_starts", "_widths", "_pending"):
+        # The published attributes are views of the growable buffers: pickle
+        # the data once, trimmed to the records, and rebuild the buffers from
+        # it on load; the work arrays are scratch space, rebuilt empty. Every
+        # other attribute travels as it is, so that a copy (deepcopy, pickle)
+        # has exactly the attributes and values of the original (issue 20:
+        # scikit-learn's checks compare a parameter with its deep copy).
+        for name in ("_buffers", "_epochs", "_iterations", "_scratch_buffers"):
             state.pop(name, None)
         return state
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        self.__dict__.setdefault("_hooked", None)  # pickled before 0.2.0
-        if "n_layers_" in state:
+        if "n_layers_" in state:  # a monitor that has started recording
             self._buffers = {name: getattr(self, name + "_") for name in STATISTICS}
             self._epochs = self.record_epochs_
             self._iterations = self.record_iterations_
-            self._pending = None
+            self._scratch_buffers = {}
+            # Pickled before 0.2.0, which did not keep these.
+            self.__dict__.setdefault("_hooked", None)
+            self.__dict__.setdefault("_pending", None)
 
 
 def _record_of(network, record):

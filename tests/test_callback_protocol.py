@@ -175,3 +175,32 @@ def test_a_fresh_fit_with_an_error_before_any_complete_epoch_is_unfitted():
         clf.fit(X, y)
     with pytest.raises(NotFittedError):
         clf.predict(X)
+
+
+def _built_in_callbacks():
+    import sk_deepnet.callbacks as module
+
+    classes = [getattr(module, name) for name in module.__all__]
+    return [c for c in classes if isinstance(c, type) and issubclass(c, Callback) and c is not Callback]
+
+
+@pytest.mark.parametrize("callback_class", _built_in_callbacks(), ids=lambda c: c.__name__)
+def test_copies_of_a_built_in_callback_are_faithful_fresh_and_fitted(callback_class):
+    # Issue 20: a copy has exactly the original's attributes and state.
+    import copy
+    import pickle
+
+    import joblib
+    from sklearn.base import clone
+
+    fresh = callback_class()
+    fitted = DeepMLPClassifier(depth=2, width=4, max_iter=2, random_state=0,
+                               callbacks=[callback_class()])
+    with pytest.warns(Warning):  # ConvergenceWarning (and maybe a health warning)
+        fitted.fit(X, y)
+    for original in (fresh, fitted.callbacks_[0]):
+        for duplicate in (copy.deepcopy(original), pickle.loads(pickle.dumps(original))):
+            assert set(vars(duplicate)) == set(vars(original))
+            assert joblib.hash(duplicate) == joblib.hash(original)
+        assert clone(original).get_params() == original.get_params()
+    assert set(vars(fitted.callbacks_[0])) > set(vars(fresh))  # it did record
