@@ -48,7 +48,7 @@ from ._sklearn_compat import (
 from ._training import CallbackDispatcher, Trainer, call_hook
 from ._warnings import warn_user
 from .exceptions import DivergenceWarning, FitInterruptedWarning  # noqa: F401 (re-exported)
-from .optimizers import OPTIMIZERS, get_optimizer
+from .optimizers import OPTIMIZERS, Optimizer, get_optimizer
 from .pretraining import initialize_by_pretraining, pretrain_fit
 from .schedules import SCHEDULES, LRSchedule
 
@@ -106,19 +106,25 @@ _PARAMETERS_DOC = """
         most this value (Pascanu et al., 2013): the remedy for exploding gradients.
 
     optimizer : {"sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", \
-"adam", "adamw", "nadam", "amsgrad"}, default="adam"
+"adam", "adamw", "nadam", "amsgrad"} or Optimizer, default="adam"
         Update rule; see :mod:`sk_deepnet.optimizers` for each exact rule.
+        An :class:`~sk_deepnet.optimizers.Optimizer` instance (e.g.
+        ``Adam(beta_2=0.99)``) is copied at each fresh fit, like the
+        callbacks, and carries its own settings: the optimizer-specific
+        parameters below must then stay ``"auto"``.
 
     learning_rate : float or "auto", default="auto"
         Initial step size. ``"auto"`` takes the optimizer's documented default
         (PyTorch's): 0.01 for sgd, momentum, nesterov, adagrad and rmsprop, 1.0
         for adadelta, 0.001 for adam, adamw and amsgrad, 0.002 for nadam.
 
-    momentum : float, default=0.9
-        Momentum of ``"momentum"`` and ``"nesterov"``; ignored by the others.
+    momentum : float or "auto", default="auto"
+        Momentum of ``"momentum"`` and ``"nesterov"`` (``"auto"``: 0.9);
+        ignored by the others.
 
-    beta_1, beta_2 : float, default=0.9, 0.999
-        Moment decay rates of the Adam family; ignored by the others.
+    beta_1, beta_2 : float or "auto", default="auto"
+        Moment decay rates of the Adam family (``"auto"``: 0.9 and 0.999);
+        ignored by the others.
 
     epsilon : float or "auto", default="auto"
         Denominator offset of the adaptive methods (``"auto"``: 1e-10 adagrad,
@@ -132,8 +138,12 @@ _PARAMETERS_DOC = """
         Optimizer weight decay: decoupled for adamw (``"auto"``: 0.01), coupled
         L2 added to the gradient for the others (``"auto"``: 0).
 
-    momentum_decay : float, default=0.004
-        NAdam's momentum-schedule constant (psi); ignored by the others.
+    momentum_decay : float or "auto", default="auto"
+        NAdam's momentum-schedule constant (psi; ``"auto"``: 0.004); ignored
+        by the others.
+
+    Every ``"auto"`` above takes the default of the optimizer class, which
+    owns and validates its settings (:mod:`sk_deepnet.optimizers`).
 
     batch_size : int, "auto" or None, default="auto"
         Mini-batch size. ``"auto"`` is ``min(200, n_samples)``; 1 gives pure
@@ -335,15 +345,15 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         "residual": ["boolean"],
         "residual_block_size": [Interval(Integral, 1, None, closed="left")],
         "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
-        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "optimizer": [StrOptions(set(OPTIMIZERS)), Optimizer],
         "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
-        "momentum": [Interval(Real, 0, 1, closed="left")],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
+        "beta_1": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
+        "beta_2": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
         "epsilon": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "rho": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
         "weight_decay": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
-        "momentum_decay": [Interval(Real, 0, None, closed="left")],
+        "momentum_decay": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "lr_schedule": [StrOptions(set(SCHEDULES))],
@@ -389,13 +399,13 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         clip_grad_norm=None,
         optimizer="adam",
         learning_rate="auto",
-        momentum=0.9,
-        beta_1=0.9,
-        beta_2=0.999,
+        momentum="auto",
+        beta_1="auto",
+        beta_2="auto",
         epsilon="auto",
         rho="auto",
         weight_decay="auto",
-        momentum_decay=0.004,
+        momentum_decay="auto",
         batch_size="auto",
         alpha=0.0001,
         lr_schedule="constant",
@@ -522,6 +532,9 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         )
 
     def _make_optimizer(self):
+        """A fresh optimizer: a copy of an ``Optimizer`` instance, or one built by name."""
+        if isinstance(self.optimizer, Optimizer):
+            return self._copy_optimizer_instance()
         return get_optimizer(
             self.optimizer,
             learning_rate=self.learning_rate,
@@ -533,6 +546,39 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             weight_decay=self.weight_decay,
             momentum_decay=self.momentum_decay,
         )
+
+    #: The estimator parameters that set an optimizer's hyperparameters.
+    _OPTIMIZER_SETTINGS = (
+        "learning_rate", "momentum", "beta_1", "beta_2", "epsilon", "rho", "weight_decay",
+        "momentum_decay",
+    )
+
+    def _copy_optimizer_instance(self):
+        """A stateless copy of ``optimizer``; its settings must not be given twice."""
+        given = [
+            name for name in self._OPTIMIZER_SETTINGS
+            if not (isinstance(getattr(self, name), str) and getattr(self, name) == "auto")
+        ]
+        if given:
+            raise ValueError(
+                f"optimizer={self.optimizer!r} is an instance, which carries its own "
+                f"settings, but {', '.join(given)} {'is' if len(given) == 1 else 'are'} "
+                "also set on the estimator. Set them on the optimizer instance and "
+                "leave them 'auto' here."
+            )
+        return type(self.optimizer)(**self.optimizer.get_params())
+
+    def _check_optimizer_dtype(self, optimizer):
+        """Refuse an epsilon that vanishes (0 or subnormal) in the training precision."""
+        epsilon = getattr(optimizer, "epsilon", None)
+        dtype = np.dtype(_DTYPES[self.dtype])
+        if epsilon is not None and abs(dtype.type(epsilon)) < np.finfo(dtype).tiny:
+            raise ValueError(
+                f"epsilon={epsilon!r} of {type(optimizer).__name__} is below the smallest "
+                f"normal {dtype.name} number ({np.finfo(dtype).tiny:.3g}): it rounds to 0 "
+                f"or to a subnormal in training, and cannot keep the denominator away from "
+                "0. Use a larger epsilon, or dtype='float64'."
+            )
 
     def _make_rng(self):
         """One numpy Generator, seeded from ``random_state``, drives all randomness."""
@@ -811,6 +857,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         lowered it), and a new initial rate starts a new schedule.
         """
         optimizer = self._make_optimizer()
+        self._check_optimizer_dtype(optimizer)
         previous = getattr(self, "optimizer_", None)
         if (
             not first_call
@@ -1286,13 +1333,13 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
         clip_grad_norm=None,
         optimizer="adam",
         learning_rate="auto",
-        momentum=0.9,
-        beta_1=0.9,
-        beta_2=0.999,
+        momentum="auto",
+        beta_1="auto",
+        beta_2="auto",
         epsilon="auto",
         rho="auto",
         weight_decay="auto",
-        momentum_decay=0.004,
+        momentum_decay="auto",
         batch_size="auto",
         alpha=0.0001,
         lr_schedule="constant",
