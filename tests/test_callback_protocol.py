@@ -204,3 +204,21 @@ def test_copies_of_a_built_in_callback_are_faithful_fresh_and_fitted(callback_cl
             assert joblib.hash(duplicate) == joblib.hash(original)
         assert clone(original).get_params() == original.get_params()
     assert set(vars(fitted.callbacks_[0])) > set(vars(fresh))  # it did record
+
+
+def test_the_user_guide_callback_example_runs(capsys):
+    # doc/user_guide/writing_a_callback.rst: its python block runs as shown.
+    import pathlib
+    import re
+
+    page = pathlib.Path(__file__).parents[1] / "doc" / "user_guide" / "writing_a_callback.rst"
+    if not page.is_file():
+        pytest.skip("no doc/ directory")
+    (block,) = re.findall(r"\.\. code-block:: python\n\n((?:    .*\n|\n)+)", page.read_text())
+    code = "\n".join(line[4:] for line in block.splitlines())
+    namespace = {}
+    exec(compile(code, str(page), "exec"), namespace)
+    clf, ratios = namespace["clf"], namespace["ratios"]
+    assert ratios.shape == (clf.n_iter_, 4) and (ratios > 0).all()
+    assert clf.n_iter_ < 30 and ratios[-1, -1] < 0.05 <= ratios[:-1, -1].min()  # it voted
+    assert "epochs, ratios per layer" in capsys.readouterr().out
