@@ -615,8 +615,18 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             _check_representable(X.data if sp.issparse(X) else X, compute, "X")
         return X
 
+    def _training_targets(self, y, first_call, classes, incremental):
+        """The encoded targets; a target matrix in the training dtype."""
+        Y = self._encode_targets(y, first_call, classes, incremental)
+        if Y.ndim == 2:  # a target matrix; class codes stay integers
+            _check_representable(Y, _DTYPES[self.dtype], "y")
+            Y = Y.astype(_DTYPES[self.dtype], copy=False)
+        return Y
+
     def _check_sample_weight(self, sample_weight, X, y, incremental):
-        """Validate ``sample_weight``: finite, non-negative, weighting 2 classes."""
+        """Validate ``sample_weight`` (None passes): finite, non-negative, weighting 2 classes."""
+        if sample_weight is None:
+            return None
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=_DTYPES[self.dtype], ensure_non_negative=True
         )
@@ -708,12 +718,8 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             given = (X, y)  # for scikit-learn's callbacks, which score the model
             X, y = self._validate_input(X, y, reset=first_call)
             n_samples = X.shape[0]
-            Y = self._encode_targets(y, first_call, classes, incremental)
-            if Y.ndim == 2:  # a target matrix; class codes stay integers
-                _check_representable(Y, _DTYPES[self.dtype], "y")
-                Y = Y.astype(_DTYPES[self.dtype], copy=False)
-            if sample_weight is not None:
-                sample_weight = self._check_sample_weight(sample_weight, X, y, incremental)
+            Y = self._training_targets(y, first_call, classes, incremental)
+            sample_weight = self._check_sample_weight(sample_weight, X, y, incremental)
 
             architecture = self._architecture(X.shape[1], self._n_outputs_of(Y))
             network = self._network_for(first_call, X, architecture)

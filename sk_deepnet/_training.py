@@ -381,18 +381,23 @@ class Trainer:
             DivergenceWarning,
         )
 
+    def warn_max_iter(self):
+        estimator = self.estimator
+        if estimator.n_iter_ >= estimator.max_iter:
+            warn_user(
+                f"Stochastic optimizer: maximum iterations ({estimator.max_iter}) reached "
+                "and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+            )
+
     # ------------------------------------------------------------- the end
     def finish(self, reason, error):
         """Set the final model, end the callbacks, then raise what stopped the fit."""
         estimator = self.estimator
         if self.best is not None:
             self.best.restore(self.network)
-        if reason is None and not self.incremental and estimator.n_iter_ >= estimator.max_iter:
-            warn_user(
-                f"Stochastic optimizer: maximum iterations ({estimator.max_iter}) reached "
-                "and the optimization hasn't converged yet.",
-                ConvergenceWarning,
-            )
+        if reason is None and not self.incremental:
+            self.warn_max_iter()
         if not hasattr(estimator, "loss_"):
             estimator.loss_ = np.nan  # interrupted or diverged before the first epoch ended
         if estimator.early_stopping and estimator.best_loss_ == np.inf:

@@ -113,12 +113,7 @@ class Optimizer:
         for name in self._get_param_names():
             value = getattr(self, name)
             low, high, low_in, high_in = self._RANGES[name]
-            valid = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(
-                value, bool
-            )
-            valid = valid and (low < value or low_in and value == low)
-            valid = valid and (value < high or high_in and value == high)
-            if not valid:
+            if not _in_range(value, *self._RANGES[name]):
                 interval = f"{'[' if low_in else '('}{low:g}, {high:g}{']' if high_in else ')'}"
                 raise ValueError(
                     f"{type(self).__name__}: {name} must be a real number in "
@@ -282,6 +277,14 @@ class Optimizer:
             x = self.step(x, np.asarray(grad_fn(x), dtype=np.float64))
             traj[k] = x.ravel()
         return traj
+
+
+def _in_range(value, low, high, low_in, high_in):
+    """Whether ``value`` is a real number (not a bool) within the bounds."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        return False
+    above = low < value or (low_in and value == low)
+    return above and (value < high or (high_in and value == high))
 
 
 _MOMENTUM_NOTE = """
