@@ -23,7 +23,7 @@ import scipy.sparse as sp
 
 from ._activations import ACTIVATIONS, DERIVATIVES, GAINS, OUTPUT_DERIVATIVES, USES_ZEROS
 from ._initializers import INITIALIZERS
-from ._layers import BatchNorm, Dense, LayerNorm, dropout_mask
+from ._layers import BatchNorm, Dense, LayerNorm, batch_weights, dropout_mask
 from ._losses import LOSSES
 
 
@@ -63,6 +63,9 @@ class Network:
         self.dropout = dropout
         self.residual = residual
         self.residual_block_size = residual_block_size
+        # How a residual branch is scaled: "linear" (1 / n_blocks) since 0.2;
+        # networks pickled before keep their "sqrt" (see __setstate__).
+        self.residual_scaling = "linear"
         self.dtype = np.dtype(dtype)
         self.blocks = self._residual_blocks()
         self._layout()
@@ -153,7 +156,7 @@ class Network:
             self.norms = [
                 LayerNorm(*args) for args in zip(p["gamma"], p["beta"], g["gamma"], g["beta"])
             ]
-        self.residual_scale = 1.0 / np.sqrt(len(self.blocks)) if self.blocks else 1.0
+        self.residual_scale = _residual_scale(len(self.blocks), self.residual_scaling)
         self._block_ending_at = {end: k for k, (_, end) in enumerate(self.blocks)}
         self._block_starting_at = {start: k for k, (start, _) in enumerate(self.blocks)}
         self._loss = LOSSES[self.loss]
@@ -182,6 +185,7 @@ class Network:
     def __setstate__(self, state):
         self.__dict__.update(state)
         self.__dict__.setdefault("batches_computed", 0)  # pickled before 0.2.0
+        self.__dict__.setdefault("residual_scaling", "sqrt")  # pickled before 0.2.0
         self._bind()
 
     # ------------------------------------------------------------ initialization
@@ -319,6 +323,10 @@ class Network:
         ws["mask"] = masks = [None] * self.depth
         dropout = train and self.dropout > 0
         act = self._act
+        # Batch norm's weights, normalized once per batch for all its layers.
+        weights = None
+        if train and self.normalization == "batch":
+            weights = batch_weights(sample_weight, self.dtype)
         layers = zip(self._hidden_dense, ws["z"], ws["a"], ws["zeros"])
         for i, (dense, z, a, zeros) in enumerate(layers):
             k = self._block_starting_at.get(i)
@@ -330,7 +338,7 @@ class Network:
                 cache = None
                 if train:
                     cache = ws["norm_cache"][i]
-                    cache["sample_weight"] = sample_weight
+                    cache["batch_weights"] = weights
                 z = self.norms[i].forward(z, ws["norm_out"][i], cache, train)
             act(z, a, zeros)
             h = a
@@ -518,6 +526,24 @@ class Network:
             chunk = X[start:stop].astype(dtype, copy=False)
             out[start:stop] = network.forward(chunk, ws, train=False)
         return out
+
+
+def _residual_scale(n_blocks, scaling):
+    """The factor of every residual branch: ``1 / n_blocks`` (or its square root).
+
+    A branch ending in an activation such as relu is positive and correlated
+    with the stream it is added to, so variances do not simply add; by the
+    triangle inequality the stream's root mean square grows at most by a factor
+    ``(1 + rho / n_blocks) ** n_blocks <= exp(rho)`` over the whole network,
+    ``rho`` bounding each branch's gain, whatever that correlation. This is the
+    step size of the forward-Euler view of a residual network (Haber & Ruthotto,
+    2017; Chen et al., 2018). ``"sqrt"`` (``1 / sqrt(n_blocks)``, Hayou et al.,
+    2021) is what networks pickled before 0.2.0 used: it bounds the growth only
+    for zero-mean branches uncorrelated with the stream.
+    """
+    if not n_blocks:
+        return 1.0
+    return 1.0 / (n_blocks if scaling == "linear" else np.sqrt(n_blocks))
 
 
 def _first_rows(buffers, n):
