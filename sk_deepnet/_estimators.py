@@ -97,7 +97,7 @@ _PARAMETERS_DOC = """
         Add skip connections: after the first hidden layer, hidden layers are
         grouped in blocks of ``residual_block_size`` whose input is added to
         their output (through a learned linear projection where the widths
-        differ). The block branches are scaled by ``1 / sqrt(n_blocks)`` so that
+        differ). The block branches are scaled by ``1 / n_blocks`` so that
         very deep residual networks stay numerically stable. With ``depth=1``
         there is no block, and ``residual`` changes nothing.
 

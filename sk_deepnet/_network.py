@@ -13,9 +13,8 @@ A hidden layer is ``dense -> [normalization] -> activation -> [dropout]``. With
 ``residual=True`` the first hidden layer is a stem and the following layers are
 grouped into blocks of ``residual_block_size`` layers; each block adds its input
 (through a linear projection when the widths differ) to its output, the branch
-scaled by ``1 / sqrt(n_blocks)`` so the residual stream's variance stays bounded
-(at most a factor ``(1 + 1/n_blocks) ** n_blocks <= e`` at initialization) however
-deep the network is.
+scaled by ``1 / n_blocks`` so the residual stream stays bounded at initialization
+however deep the network is (see :func:`_residual_scale`).
 """
 
 import numpy as np
