@@ -482,6 +482,18 @@ class Network:
             )
         return 0.5 * scale * squared_norm
 
+    def has_finite_state(self):
+        """Whether every parameter and every running statistic is finite.
+
+        A network can have finite weights and still predict one constant (or
+        NaN) for every row: batch norm's running variances can overflow on
+        their own (float32 inputs near 1e19 gave infinite ``running_vars``).
+        The divergence guard and every restore of a snapshot check this.
+        """
+        return bool(np.isfinite(self.params).all()) and all(
+            np.isfinite(stat).all() for stat in self.running_means + self.running_vars
+        )
+
     @property
     def last_batch(self):
         """The workspace of the last training batch (inputs, activations, deltas).

@@ -661,3 +661,21 @@ def test_residual_scaling_of_old_pickles_is_kept():
     old = Network.__new__(Network)
     old.__setstate__(state)
     assert old.residual_scale == pytest.approx(1 / np.sqrt(len(net.blocks)))
+
+
+def test_has_finite_state_covers_parameters_and_running_statistics():
+    net = Network([3, 4, 4, 2], "relu", "squared_error", normalization="batch")
+    net.initialize(np.random.default_rng(0), "he_uniform")
+    assert net.has_finite_state()
+    net.running_vars[1][2] = np.inf
+    assert not net.has_finite_state()
+    net.running_vars[1][2] = 1.0
+    net.running_means[0][0] = np.nan
+    assert not net.has_finite_state()
+    net.running_means[0][0] = 0.0
+    net.coefs[1][0, 0] = np.nan
+    assert not net.has_finite_state()
+    plain = Network([3, 4, 2], "relu", "squared_error")
+    assert plain.has_finite_state()
+    plain.intercepts[0][1] = -np.inf
+    assert not plain.has_finite_state()
