@@ -44,8 +44,9 @@ from ._fitted_arrays import NetworkArrays
 from ._initializers import INITIALIZERS, resolve_init
 from ._network import Network
 from ._persistence import check_version, stamp_version
+from ._validation import check_representable, sample_weight_in_dtype
 from .optimizers import OPTIMIZERS, get_optimizer
-from .pretraining import initialize_by_pretraining, pretrain_fit
+from .pretraining import initialize_by_pretraining, pretrain_fit, pretrained_overflow_message
 from .schedules import SCHEDULES, LRSchedule
 
 
@@ -570,7 +571,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             X = X.tocsr()
         compute = _DTYPES[self.dtype]
         if X.dtype != compute:  # float64 X, float32 training: batches are cast
-            _check_representable(X.data if sp.issparse(X) else X, compute, "X")
+            check_representable(X.data if sp.issparse(X) else X, compute, "X")
         return X
 
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
@@ -589,21 +590,15 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             n_samples = X.shape[0]
             Y = self._encode_targets(y, first_call, classes, incremental)
             if Y.ndim == 2:  # a target matrix; class codes stay integers
-                _check_representable(Y, _DTYPES[self.dtype], "y")
+                check_representable(Y, _DTYPES[self.dtype], "y")
                 Y = Y.astype(_DTYPES[self.dtype], copy=False)
             if sample_weight is not None:
-                sample_weight = _check_sample_weight(
-                    sample_weight, X, dtype=_DTYPES[self.dtype], ensure_non_negative=True
+                sample_weight = sample_weight_in_dtype(
+                    _check_sample_weight(
+                        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+                    ),
+                    _DTYPES[self.dtype],
                 )
-                if not np.any(sample_weight > 0):  # scikit-learn < 1.9 lets it through
-                    raise ValueError(
-                        "Sample weights must contain at least one non-zero number."
-                    )
-                if not np.isfinite(sample_weight.sum()):
-                    raise ValueError(
-                        f"sample_weight sums to more than the largest {self.dtype} "
-                        "number; rescale it (e.g. divide it by its mean)."
-                    )
                 if isinstance(self, ClassifierMixin) and y.ndim == 1 and not incremental:
                     weighted_classes = np.unique(y[sample_weight > 0])
                     if len(weighted_classes) < 2:
@@ -1100,6 +1095,9 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
 
     def _overflow_at_init_message(self, dtype, sample_weight):
         """What can make the loss overflow before any step, and what to do."""
+        pretrained = pretrained_overflow_message(self, dtype)
+        if pretrained is not None:
+            return pretrained
         regressor = not isinstance(self, ClassifierMixin)
         scale = f", init_scale={self.init_scale:g}" if self.init == "normal" else ""
         causes = [
@@ -1220,19 +1218,6 @@ def _settings_but_rate(optimizer):
     params = optimizer.get_params()
     params.pop("learning_rate", None)
     return params
-
-
-def _check_representable(values, dtype, name):
-    """Raise if float ``values`` exceed the range of ``dtype`` (they would become inf)."""
-    values = np.asarray(values)
-    limit = np.finfo(dtype).max
-    if values.size and values.dtype.kind == "f" and np.finfo(values.dtype).max > limit:
-        if values.max() > limit or values.min() < -limit:
-            raise ValueError(
-                f"{name} has values beyond the {np.dtype(dtype).name} range "
-                f"(|{name}| > {limit:.3g}), which would become infinite in training. "
-                f"Scale {name} (e.g. with StandardScaler) or use dtype='float64'."
-            )
 
 
 def _finite_outputs(network, X_batch, n_rows=32):

@@ -322,10 +322,7 @@ class Network:
         ws["mask"] = masks = [None] * self.depth
         dropout = train and self.dropout > 0
         act = self._act
-        # Batch norm's weights, normalized once per batch for all its layers.
-        weights = None
-        if train and self.normalization == "batch":
-            weights = batch_weights(sample_weight, self.dtype)
+        weights = self._batch_norm_weights(train, sample_weight)
         layers = zip(self._hidden_dense, ws["z"], ws["a"], ws["zeros"])
         for i, (dense, z, a, zeros) in enumerate(layers):
             k = self._block_starting_at.get(i)
@@ -358,6 +355,12 @@ class Network:
                 h = out
         inputs.append(h)
         return self.dense[-1].forward(h, ws["logits"])
+
+    def _batch_norm_weights(self, train, sample_weight):
+        """Batch norm's weights of a training batch, normalized once for all its layers."""
+        if train and self.normalization == "batch":
+            return batch_weights(sample_weight, self.dtype)
+        return None
 
     def backward(self, delta_out, ws):
         """Back-propagate ``delta_out`` (d loss / d logits); fills ``self.grads``.

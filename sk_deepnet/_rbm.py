@@ -31,6 +31,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._validation import check_representable
+
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
 #: Column-statistics chunk: bounds the memory of one pass over a large X.
@@ -127,7 +129,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self : object
             The fitted RBM.
         """
-        X = self._validate_X(X, reset=True)
+        X = self._validate_X(X, reset=True, training=True)
         self._fit_with_rng(X, make_generator(self.random_state))
         return self
 
@@ -153,7 +155,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             The updated RBM.
         """
         first = not hasattr(self, "components_")
-        X = self._validate_X(X, reset=first)
+        X = self._validate_X(X, reset=first, training=True)
         if first:
             self._rng = make_generator(self.random_state)
             self._initialize(X, self._rng)
@@ -254,7 +256,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return state
 
     # ------------------------------------------------------------ validation
-    def _validate_X(self, X, reset):
+    def _validate_X(self, X, reset, training=False):
         X = validate_data(
             self,
             X,
@@ -262,6 +264,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             accept_sparse=["csr", "csc"],
             dtype=[np.float64, np.float32],  # keep the given precision
         )
+        if training:  # batches are cast to dtype: refuse what would become inf
+            check_representable(X.data if sp.issparse(X) else X, _DTYPES[self.dtype], "X")
         return X.tocsr() if sp.issparse(X) else X
 
     def _params_as(self, dtype):
@@ -295,7 +299,14 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             dtype
         )
         self.intercept_hidden_ = np.zeros(h, dtype)
-        _, _, mean, var = column_stats(X)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+            lo, hi, mean, var = column_stats(X)
+        if not (np.isfinite(mean).all() and np.isfinite(var).all()):
+            raise ValueError(
+                "X is too large to train on: the mean or variance of a feature "
+                f"overflows (|X| up to {max(-lo.min(), hi.max()):.3g}). Scale X "
+                "(e.g. with StandardScaler)."
+            )
         self.intercept_visible_ = self._visible_bias_init(mean).astype(dtype)
         if self._gaussian and var.size and np.sqrt(var.max()) > 4.0:
             warnings.warn(

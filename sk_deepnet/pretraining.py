@@ -345,6 +345,32 @@ def pretrain_fit(estimator, X):
     return estimator
 
 
+def pretrained_overflow_message(estimator, dtype):
+    """Why the loss overflows before any step when the network was pretrained, or None.
+
+    An RBM trained with too large a ``pretrain_learning_rate`` can end with huge
+    but finite weights (or stop at its first epoch): the error must name the
+    pretraining, not the initialization or the scale of X.
+    """
+    curves = getattr(estimator, "pretrain_curves_", None)
+    if not curves:
+        return None
+    stopped = [
+        str(i + 1) for i, curve in enumerate(curves) if len(curve) < estimator.pretrain_epochs
+    ]
+    diverged = (
+        f" The RBM of hidden layer(s) {', '.join(stopped)} diverged (see the "
+        "DivergenceWarning)." if stopped else ""
+    )
+    return (
+        "The loss is not finite before any training step: the weights from the RBM "
+        "pretraining (pretrain='rbm' or pretrain_fit) make it overflow "
+        f"{np.dtype(dtype).name}.{diverged} Lower pretrain_learning_rate (now "
+        f"{estimator.pretrain_learning_rate!r}) or pretrain_epochs, scale X (e.g. "
+        "with StandardScaler), or use dtype='float64'."
+    )
+
+
 def initialize_by_pretraining(estimator, network, X, rng):
     """On a fresh fit: load ``pretrain_fit``'s weights, or pretrain if asked.
 
