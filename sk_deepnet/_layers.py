@@ -62,18 +62,21 @@ class BatchNorm:
     """Batch normalization (Ioffe & Szegedy, 2015) over the batch axis.
 
     Training normalizes with the batch statistics and updates exponential running
-    averages (``momentum`` as in PyTorch: ``running = (1 - m) * running + m * batch``,
-    unbiased batch variance); prediction uses the running statistics only, so it is
-    deterministic and independent of how samples are grouped.
+    averages (``momentum`` as in PyTorch: ``running = (1 - m) * running + m * batch``);
+    prediction uses the running statistics only, so it is deterministic and
+    independent of how samples are grouped.
 
-    With sample weights the batch statistics are weighted (a weight k counts as k
-    copies) by the weights normalized within the batch, ``p = w / sum(w)``, so they
-    do not depend on the scale of the weights. The running variance's Bessel
-    correction uses the batch's effective sample size ``1 / sum(p ** 2) =
-    (sum w) ** 2 / sum(w ** 2)`` (the unbiased estimator for reliability weights),
-    which is the batch size without weights and is scale-free too. (Counting
-    integer weights as copies, ``sum(w) / (sum(w) - 1)``, would make the running
-    variance depend on the weights' scale.) See :func:`batch_weights`.
+    With sample weights the batch statistics are weighted by the weights
+    normalized within the batch, ``p = w / sum(w)``: a weight ``k`` counts as
+    ``k`` copies of its sample, and only the weights' ratios matter (fits with
+    ``w`` and ``c * w`` are the same). The running variance averages the same
+    (biased) batch variance that training normalizes with, as Keras does, not
+    PyTorch's unbiased ``n / (n - 1)`` estimate: no count-based correction is
+    both scale-free and exact for repeated samples (the weight sum counts
+    copies only for integer weights, the effective size ``(sum w)^2 / sum w^2``
+    does not count them), and with uneven weights either would make the
+    statistics used at prediction differ from those the network was trained
+    with. See :func:`batch_weights` for batches with too few weighted samples.
     """
 
     momentum = 0.1
@@ -86,7 +89,7 @@ class BatchNorm:
 
     def forward(self, z, out, cache, train):
         if train:
-            weights, n_effective = cache.get("batch_weights") or (None, z.shape[0])
+            weights = cache.get("batch_weights")
             mean = z.mean(axis=0) if weights is None else weights.T @ z
             mean = mean.ravel()
             normalized = cache["normalized"]
@@ -98,9 +101,7 @@ class BatchNorm:
             self.running_mean *= 1 - m
             self.running_mean += m * mean
             self.running_var *= 1 - m
-            # Bessel's correction for the effective number of samples (at least
-            # 2, which batch_weights ensures).
-            self.running_var += m * var * (n_effective / (n_effective - 1))
+            self.running_var += m * var
         else:
             mean, var = self.running_mean, self.running_var
             normalized = out
@@ -132,21 +133,20 @@ class BatchNorm:
 
 
 def batch_weights(sample_weight, dtype):
-    """The normalized weights of a batch for :class:`BatchNorm`, and its effective size.
+    """The weights of a batch for :class:`BatchNorm`, normalized to sum to one.
 
-    Returns ``None`` without weights, else ``(p, n_effective)``: ``p = w / sum(w)``
-    as a column of ``dtype`` and ``n_effective = 1 / sum(p ** 2)``, computed in
-    float64 so that they depend on the weights' ratios only.
+    Returns ``None`` without weights, else ``p = w / sum(w)`` as a column of
+    ``dtype``, computed in float64 so that it depends on the weights' ratios only.
 
     Raises
     ------
     ValueError
         If fewer than 2 samples of the batch have a positive weight. Their
-        weighted variance is 0 and its unbiased estimate undefined, exactly as
-        for a batch of one sample, which is refused: normalizing by it sends the
-        running variance towards 0 and every later prediction to a constant
-        (1 sample of weight 1 in each batch of 50 gave accuracy 0.10 on digits
-        and running variances near 1e-33).
+        weighted variance is 0, exactly as for a batch of one sample, which is
+        refused: normalizing by it sends the running variance towards 0 and
+        every later prediction to a constant (1 sample of weight 1 in each
+        batch of 50 gave accuracy 0.10 on digits and running variances near
+        1e-33).
     """
     if sample_weight is None:
         return None
@@ -160,8 +160,7 @@ def batch_weights(sample_weight, dtype):
             "at least 2 of them, or use normalization='layer', which normalizes "
             "each sample alone."
         )
-    p = weights / weights.sum()
-    return p.astype(dtype)[:, None], 1.0 / float(p @ p)
+    return (weights / weights.sum()).astype(dtype)[:, None]
 
 
 class LayerNorm:
