@@ -12,9 +12,11 @@ from ._estimators import (
     DivergenceWarning,
     FitInterruptedWarning,
 )
-from ._persistence import InconsistentVersionWarning
+from ._persistence import InconsistentVersionWarning, publish
 
 __version__ = "0.2.0.dev0"
+
+publish(__name__, DeepMLPClassifier, DeepMLPRegressor)
 
 __all__ = [
     "DeepMLPClassifier",

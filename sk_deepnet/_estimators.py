@@ -46,7 +46,12 @@ from ._network import Network
 from ._persistence import check_version, stamp_version
 from ._validation import check_representable, sample_weight_in_dtype
 from .optimizers import OPTIMIZERS, get_optimizer
-from .pretraining import initialize_by_pretraining, pretrain_fit, pretrained_overflow_message
+from .pretraining import (
+    _PretrainedStack,
+    initialize_by_pretraining,
+    pretrain_fit,
+    pretrained_overflow_message,
+)
 from .schedules import SCHEDULES, LRSchedule
 
 
@@ -59,6 +64,10 @@ class FitInterruptedWarning(UserWarning):
 
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
+
+#: Private fitted objects that an estimator pickles as their plain state
+#: dicts, so that the types a skops user must trust are public ones only.
+_PLAIN_STATE = {"_network": Network, "_pretrained_stack": _PretrainedStack}
 
 _PARAMETERS_DOC = """
     depth : int, default=3
@@ -523,7 +532,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             dropout=float(self.dropout),
             residual=bool(self.residual),
             residual_block_size=int(self.residual_block_size),
-            dtype=np.dtype(_DTYPES[self.dtype]),
+            dtype=np.dtype(_DTYPES[self.dtype]).name,  # a name: plain pickled state
         )
 
     def _make_optimizer(self):
@@ -1143,10 +1152,16 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         # A copy: on Python >= 3.11 the inherited __getstate__ returns the live
         # __dict__ itself, which the version stamp must not change.
         state = dict(super().__getstate__())
+        for key in _PLAIN_STATE:  # plain arrays and values: no private type to trust
+            if key in state:
+                state[key] = state[key].__getstate__()
         return stamp_version(state)  # sk_deepnet.__version__, checked on load
 
     def __setstate__(self, state):
         check_version(self, state)  # InconsistentVersionWarning from another version
+        for key, cls in _PLAIN_STATE.items():
+            if isinstance(state.get(key), dict):  # else pickled before 0.2.0
+                state[key] = cls.from_state(state[key])
         super().__setstate__(state)
         if "_network" in state:
             self._set_fitted_attributes(self._network)

@@ -170,19 +170,25 @@ class Network:
         self._workspace = None
         self._last_batch = None
 
+    #: What :meth:`_bind` rebuilds: views, layers, tables and scratch buffers.
+    _DERIVED = (
+        "coefs", "intercepts", "coef_grads", "intercept_grads", "dense",
+        "projections", "norms", "residual_scale", "_block_ending_at",
+        "_block_starting_at", "_loss", "_act", "_act_in_place", "_act_uses_zeros",
+        "_dact", "_hidden_dense", "_plain", "_workspace", "_last_batch",
+    )
+
     def __getstate__(self):
-        # Views and scratch buffers are rebuilt on load; only the flat vectors travel.
-        state = self.__dict__.copy()
-        for key in [
-            "coefs", "intercepts", "coef_grads", "intercept_grads", "dense",
-            "projections", "norms", "_loss", "_act", "_dact", "_hidden_dense",
-            "_workspace", "_last_batch",
-        ]:
-            state.pop(key, None)
+        # Only the flat vectors, the statistics and plain values travel (the
+        # dtype as its name): a state of arrays, lists, strings and numbers that
+        # skops loads without trusting any numpy or private type.
+        state = {k: v for k, v in self.__dict__.items() if k not in self._DERIVED}
+        state["dtype"] = self.dtype.name
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        self.dtype = np.dtype(self.dtype)
         self.__dict__.setdefault("batches_computed", 0)  # pickled before 0.2.0
         self.__dict__.setdefault("residual_scaling", "sqrt")  # pickled before 0.2.0
         self._bind()
@@ -517,9 +523,14 @@ class Network:
         state["grads"] = np.zeros(0, dtype)
         state["running_means"] = [m.astype(dtype) for m in self.running_means]
         state["running_vars"] = [v.astype(dtype) for v in self.running_vars]
-        copy = Network.__new__(Network)
-        copy.__setstate__(state)
-        return copy
+        return Network.from_state(state)
+
+    @classmethod
+    def from_state(cls, state):
+        """A network from a :meth:`__getstate__` dict (how estimators pickle it)."""
+        network = cls.__new__(cls)
+        network.__setstate__(dict(state))
+        return network
 
     def predict_logits(self, X, chunk_size=1024):
         """Inference-mode logits, computed in the precision of X (float32 or float64).

@@ -31,6 +31,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._persistence import check_version, stamp_version
 from ._validation import check_representable
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -253,7 +254,11 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def __getstate__(self):
         state = dict(super().__getstate__())  # a copy: never alter the live object
         state.pop("_workspace", None)  # scratch buffers are rebuilt on demand
-        return state
+        return stamp_version(state)  # sk_deepnet.__version__, checked on load
+
+    def __setstate__(self, state):
+        check_version(self, state)  # InconsistentVersionWarning from another version
+        super().__setstate__(state)
 
     # ------------------------------------------------------------ validation
     def _validate_X(self, X, reset, training=False):

@@ -61,9 +61,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._layers import BatchNorm
+from ._persistence import publish
 from ._rbm import BernoulliRBM, GaussianBernoulliRBM, column_stats, sigmoid
 
 __all__ = ["BernoulliRBM", "GaussianBernoulliRBM", "PretrainingWarning"]
+
+publish(__name__, BernoulliRBM, GaussianBernoulliRBM)
 
 #: Rows per chunk when propagating data through a trained RBM.
 _CHUNK = 4096
@@ -91,6 +94,20 @@ class _PretrainedStack:
 
     def matches(self, n_features, hidden_sizes):
         return self.n_features == n_features and self.hidden_sizes == list(hidden_sizes)
+
+    def __getstate__(self):
+        # Plain values, lists and arrays: how an estimator pickles it (see from_state).
+        return dict(self.__dict__)
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
+    @classmethod
+    def from_state(cls, state):
+        """The stack of a :meth:`__getstate__` dict."""
+        stack = cls.__new__(cls)
+        stack.__setstate__(dict(state))
+        return stack
 
 
 def _visible_kind(X, visible):
