@@ -673,6 +673,14 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                     "normalization, dropout, residual or dtype changed since the "
                     "previous fit. Set warm_start=False to train a new network."
                 )
+            if not network.has_finite_state():
+                raise ValueError(
+                    "warm_start and partial_fit continue the fitted network, but its "
+                    "weights or batch-norm statistics are not finite (NaN or inf, e.g. "
+                    "written to coefs_ or intercepts_): training would start from "
+                    "them and cannot restore a finite state. Set warm_start=False "
+                    "and fit a new network, or restore finite weights first."
+                )
             if not network.params.flags.writeable:
                 # Loaded read-only (joblib.load(mmap_mode="r")): the model
                 # trains on a copy in memory; the file stays as it is.

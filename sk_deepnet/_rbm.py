@@ -372,27 +372,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 idx = order[start : start + batch_size]
                 v0 = self._gather(X, idx, ws["V"][: len(idx)])
                 squared_error += self._cd_update(v0, rng, ws, momentum)
-        finite = (
-            np.isfinite(self.components_).all()
-            and np.isfinite(self.intercept_hidden_).all()
-            and np.isfinite(self.intercept_visible_).all()
-            and np.isfinite(squared_error)
-        )
-        if not finite:
-            for current, previous in zip(
-                (self.components_, self.intercept_hidden_, self.intercept_visible_), saved
-            ):
-                np.copyto(current, previous)
-            for inc in (self._weight_inc, self._hidden_inc, self._visible_inc):
-                inc[...] = 0
-            self.h_samples_[...] = 0
-            warn_user(
-                f"{type(self).__name__} training diverged in epoch {self.n_iter_ + 1}: "
-                "the weights became infinite or NaN; the last finite epoch was kept "
-                f"({self.n_iter_}). Lower learning_rate (now {self.learning_rate:g})"
-                + (" or standardize X." if self._gaussian else "."),
-                DivergenceWarning,
-            )
+        if not (self._finite_parameters() and np.isfinite(squared_error)):
+            self._restore_epoch(saved)
             return False
         self.n_iter_ += 1
         error = squared_error / (n_samples * X.shape[1])
@@ -403,6 +384,30 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 f"error = {error:.6f}, time = {time.time() - begin:.2f}s"
             )
         return True
+
+    def _finite_parameters(self):
+        return bool(
+            np.isfinite(self.components_).all()
+            and np.isfinite(self.intercept_hidden_).all()
+            and np.isfinite(self.intercept_visible_).all()
+        )
+
+    def _restore_epoch(self, saved):
+        """Undo a diverged epoch: the saved parameters, no momentum, fresh chains."""
+        for current, previous in zip(
+            (self.components_, self.intercept_hidden_, self.intercept_visible_), saved
+        ):
+            np.copyto(current, previous)
+        for inc in (self._weight_inc, self._hidden_inc, self._visible_inc):
+            inc[...] = 0
+        self.h_samples_[...] = 0
+        warn_user(
+            f"{type(self).__name__} training diverged in epoch {self.n_iter_ + 1}: "
+            "the weights became infinite or NaN; the last finite epoch was kept "
+            f"({self.n_iter_}). Lower learning_rate (now {self.learning_rate:g})"
+            + (" or standardize X." if self._gaussian else "."),
+            DivergenceWarning,
+        )
 
     @staticmethod
     def _gather(X, idx, out):
