@@ -1189,7 +1189,10 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
             Per-sample weights of the loss. Each mini-batch's loss is the
             weighted mean over its samples, as in scikit-learn's MLP, so a
             weight counts relative to the others of its batch: with
-            ``batch_size=1`` only a zero weight changes anything.
+            ``batch_size=1`` only a zero weight changes anything. With
+            ``normalization="batch"`` the batch statistics are weighted the
+            same way (a weight k counts as k copies, only ratios matter), and a
+            mini-batch with fewer than 2 positively weighted samples is refused.
 
         Returns
         -------
@@ -1460,7 +1463,10 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
             Per-sample weights of the loss. Each mini-batch's loss is the
             weighted mean over its samples, as in scikit-learn's MLP, so a
             weight counts relative to the others of its batch: with
-            ``batch_size=1`` only a zero weight changes anything.
+            ``batch_size=1`` only a zero weight changes anything. With
+            ``normalization="batch"`` the batch statistics are weighted the
+            same way (a weight k counts as k copies, only ratios matter), and a
+            mini-batch with fewer than 2 positively weighted samples is refused.
 
         Returns
         -------
