@@ -16,6 +16,9 @@ from .exceptions import (
     FitInterruptedWarning,
     InconsistentVersionWarning,
 )
+from ._persistence import publish
+
+publish(__name__, DeepMLPClassifier, DeepMLPRegressor)
 
 __all__ = [
     "DeepMLPClassifier",

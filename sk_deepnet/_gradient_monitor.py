@@ -30,7 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._activations import BOUNDS, canonical_activation
 from ._batch_record import BatchRecord
-from ._callback_base import Callback
+from ._callback_base import Callback, atomic_hook
 from ._sklearn_compat import Interval, StrOptions
 from ._warnings import warn_user
 from .exceptions import GradientHealthWarning
@@ -261,6 +261,7 @@ class GradientMonitor(Callback):
         self.warn = warn
 
     # ------------------------------------------------------------------- hooks
+    @atomic_hook
     def on_fit_begin(self, estimator, X=None, y=None, **kwargs):
         """Validate the parameters; start recording (or continue a warm start)."""
         self._validate_params()
@@ -284,12 +285,14 @@ class GradientMonitor(Callback):
         self._pending = None  # the record whose update ratio is awaited
         self.stopped_mid_epoch_ = False
 
+    @atomic_hook
     def on_epoch_begin(self, estimator, epoch, **kwargs):
         """Note the epoch; with ``record_every="epoch"`` its first batch is recorded."""
         self._epoch = epoch
         self._epoch_recorded = False
         self._epoch_open = True
 
+    @atomic_hook
     def on_grad_computed(self, estimator, network, batch, record=None, **kwargs):
         """On a recorded batch: gradient, error-signal and activation statistics."""
         record = _record_of(network, record)
@@ -314,6 +317,7 @@ class GradientMonitor(Callback):
             self._weight_norms_sq = np.add.reduceat(squares, self._offsets[:-1])
         self._pending = row
 
+    @atomic_hook
     def on_batch_end(self, estimator, network, batch, loss, record=None, **kwargs):
         """On a recorded batch: the ratio of the optimizer's step to the weights."""
         if self._pending is None:
@@ -333,11 +337,13 @@ class GradientMonitor(Callback):
         ratio[weight_sq == 0] = np.nan  # no scale to compare the step with
         self._buffers["update_ratios"][row] = ratio
 
+    @atomic_hook
     def on_epoch_end(self, estimator, epoch, loss, **kwargs):
         """Publish the records and the diagnosis (also after ``partial_fit``)."""
         self._epoch_open = False
         self._publish()
 
+    @atomic_hook
     def on_fit_end(self, estimator, record=None, **kwargs):
         """Publish the records and the diagnosis; warn if it is not healthy."""
         self._pending = None
@@ -366,12 +372,14 @@ class GradientMonitor(Callback):
         row = self._n_records
         if row == len(self._epochs):  # grow the buffers geometrically
             capacity = max(8, 2 * row)
+            grown = {}
             for name, buffer in self._buffers.items():
-                grown = np.full((capacity, self.n_layers_), np.nan)
-                grown[:row] = buffer[:row]
-                self._buffers[name] = grown
-            self._epochs = np.resize(self._epochs, capacity)
-            self._iterations = np.resize(self._iterations, capacity)
+                grown[name] = np.full((capacity, self.n_layers_), np.nan)
+                grown[name][:row] = buffer[:row]
+            epochs = np.resize(self._epochs, capacity)
+            iterations = np.resize(self._iterations, capacity)
+            # Rebound only once every allocation succeeded (see atomic_hook).
+            self._buffers, self._epochs, self._iterations = grown, epochs, iterations
         self._epochs[row] = self._epoch
         self._iterations[row] = iteration
         self._n_records += 1
@@ -605,6 +613,11 @@ class GradientMonitor(Callback):
             # Pickled before 0.2.0, which did not keep these.
             self.__dict__.setdefault("_hooked", None)
             self.__dict__.setdefault("_pending", None)
+            # The published records only: one made after them (in an epoch that
+            # an exception cut short, and the estimator undid) has no buffer row.
+            if self._n_records > len(self.record_epochs_):
+                self._n_records = len(self.record_epochs_)
+                self._pending = None
 
 
 def _record_of(network, record):

@@ -43,6 +43,10 @@ from ._gradient_monitor import (
     vanishing_ratio_scorer,
 )
 
+from ._persistence import publish
+
+publish(__name__, Callback, GradientMonitor)
+
 __all__ = [
     "BatchRecord",
     "Callback",
