@@ -1,0 +1,166 @@
+"""Singular values of a network's layer and input-output Jacobians.
+
+Signal propagation in a deep network is governed by its Jacobians: the
+per-sample Jacobian ``J_l = d h_l / d h_{l-1}`` of each layer, and their
+product, the input-output Jacobian ``d h_L / d x``. When the singular values
+of the product all sit near 1 the network is *dynamically isometric*
+(Saxe et al. 2014; Pennington, Schoenholz & Ganguli 2017): signals and
+gradients keep their size through any depth. A wide spread means that some
+directions explode while others vanish.
+
+The Jacobians are exact (no finite differences), per sample, in float64, of
+the network in inference mode: dropout off, batch normalization with its
+running statistics (a per-unit affine map, so every sample has its own
+Jacobian). Nothing is written to the network.
+"""
+
+import numpy as np
+
+from ._activations import DERIVATIVES
+from ._curvature import dense_float64
+
+#: A singular value below this fraction of the largest counts as this
+#: fraction in the spread (float64's machine epsilon): a zero singular value
+#: (a dead relu layer, fewer units than inputs) gives a finite spread of
+#: about 15.7 decades.
+SPREAD_FLOOR = float(np.finfo(np.float64).eps)
+
+
+def _norm_jacobian(network, i, z):
+    """Per-sample Jacobian of hidden layer ``i``'s normalization at dense output ``z``.
+
+    Returns an array of shape (n, w, w), or of shape (w,) for the diagonal of
+    batch normalization (the same for every sample).
+    """
+    norm = network.norms[i]
+    if network.normalization == "batch":
+        return norm.gamma / np.sqrt(norm.running_var + norm.eps)
+    d = z.shape[1]
+    inv_std = 1.0 / np.sqrt(z.var(axis=1, keepdims=True) + norm.eps)  # (n, 1)
+    xhat = (z - z.mean(axis=1, keepdims=True)) * inv_std
+    # d xhat_j / d z_k = inv_std * (delta_jk - 1/d - xhat_j xhat_k / d)
+    jac = np.broadcast_to(np.eye(d) - 1.0 / d, (z.shape[0], d, d)).copy()
+    jac -= xhat[:, :, None] * xhat[:, None, :] / d
+    jac *= inv_std[:, :, None]
+    return jac * norm.gamma[None, :, None]
+
+
+def layer_jacobians(network, X):
+    """Per-sample Jacobians of every layer and of the hidden stack.
+
+    Parameters
+    ----------
+    network : Network
+        The network (read only).
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        The probe batch.
+
+    Returns
+    -------
+    layers : list of ndarray
+        ``depth + 1`` arrays: for hidden layer ``l``, the Jacobian of its
+        output with respect to its input, of shape ``(n_samples, width_l,
+        width_{l-1})``; at the end of a residual block, of the branch alone
+        (``residual_scale`` times it: the skip connection adds the Jacobian
+        of the block's input, which ``end_to_end`` includes). Last, the output
+        layer's ``W.T`` of shape ``(1, n_outputs, width_L)`` (the same for
+        every sample).
+    end_to_end : ndarray of shape (n_samples, width_L, n_features) or None
+        The Jacobian of the last hidden layer's output with respect to the
+        input (skip connections included); None without hidden layers.
+    """
+    X = dense_float64(X)
+    net = network.astype(np.float64)  # itself when float64: read only below
+    ws = net._new_workspace(X.shape[0], train=False)
+    net.forward(X, ws, train=False)
+    pre_activations = ws["norm_out"] if net.norms else ws["z"]
+    layers, end_to_end = [], None
+    block_in = {}
+    for i in range(net.depth):
+        slope = np.ones_like(ws["a"][i])
+        # The derivatives of OUTPUT_DERIVATIVES read only the activation,
+        # which the forward pass may have written over its input.
+        DERIVATIVES[net.activation](pre_activations[i], ws["a"][i], slope)
+        weight_t = net.coefs[i].T  # (w_l, w_{l-1})
+        if net.norms:
+            norm = _norm_jacobian(net, i, ws["z"][i])
+            jac = (norm[:, None] * weight_t)[None] if norm.ndim == 1 else norm @ weight_t
+        else:
+            jac = weight_t[None]
+        jac = slope[:, :, None] * jac
+        k_end = net._block_ending_at.get(i)
+        if k_end is not None:
+            jac = jac * net.residual_scale
+        layers.append(jac)
+        k_start = net._block_starting_at.get(i)
+        if k_start is not None:
+            block_in[k_start] = end_to_end  # None: the identity (the input itself)
+        end_to_end = jac if end_to_end is None else jac @ end_to_end
+        if k_end is not None:
+            end_to_end = end_to_end + _skip_jacobian(net, k_end, block_in[k_end], X.shape)
+    layers.append(net.coefs[-1].T[None])
+    return layers, end_to_end
+
+
+def _skip_jacobian(net, k, block_input_jacobian, shape):
+    """Jacobian of block ``k``'s skip path with respect to the network input."""
+    proj = net.projections[k]
+    if block_input_jacobian is None:  # the block starts at the input
+        n, d = shape
+        block_input_jacobian = np.broadcast_to(np.eye(d), (n, d, d))
+    if proj is None:
+        return block_input_jacobian
+    return proj.weight.T @ block_input_jacobian
+
+
+def singular_values(jacobians):
+    """Singular values of a stack of matrices, shape (n, min(rows, cols))."""
+    return np.linalg.svd(jacobians, compute_uv=False)
+
+
+def spread(values):
+    """``log10(s_max / s_min)`` per row of singular values (see SPREAD_FLOOR).
+
+    0 for an isometry (all singular values equal); NaN for a row of zeros.
+    """
+    top = values.max(axis=-1)
+    bottom = np.maximum(values.min(axis=-1), top * SPREAD_FLOOR)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log10(top / bottom)
+
+
+def jacobian_statistics(network, X):
+    """Summary statistics of the layer and input-output Jacobian spectra.
+
+    Parameters
+    ----------
+    network : Network
+        The network (read only).
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        The probe batch.
+
+    Returns
+    -------
+    stats : dict
+        ``"max"``, ``"min"``, ``"mean"``: arrays of shape ``(depth + 1,)``,
+        the largest, smallest and mean singular value of each layer's
+        Jacobian over the batch's samples. ``"io_spread"``: the median over
+        the samples of ``log10(s_max / s_min)`` of the input-output Jacobian
+        (NaN without hidden layers); ``"io_max"``, ``"io_min"``: its largest
+        and smallest singular values over the batch.
+    """
+    layers, end_to_end = layer_jacobians(network, X)
+    values = [singular_values(jac) for jac in layers]
+    stats = {
+        "max": np.array([v.max() for v in values]),
+        "min": np.array([v.min() for v in values]),
+        "mean": np.array([v.mean() for v in values]),
+        "io_spread": np.nan,
+        "io_max": np.nan,
+        "io_min": np.nan,
+    }
+    if end_to_end is not None:
+        io = singular_values(end_to_end)
+        stats["io_spread"] = float(np.median(spread(io)))
+        stats["io_max"], stats["io_min"] = float(io.max()), float(io.min())
+    return stats
