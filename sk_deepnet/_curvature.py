@@ -213,58 +213,68 @@ def _plain_pass(net, X, Y, l2, v=None):
     and backward quantity ``q`` it propagates ``R(q) = d q(theta + t v) / dt``
     at ``t = 0``; ``R(gradient) = H v``.
     """
+    tangent = None if v is None else net._views(v)
+    h, rh, cache, logits, r_logits = _plain_forward(net, X, tangent)
     n = X.shape[0]
-    W, b = net.coefs, net.intercepts
-    grad = np.zeros(net.n_params)
-    gW, gb = net._views(grad)["W"], net._views(grad)["b"]
-    if v is not None:
-        hv = np.zeros(net.n_params)
-        hviews, vviews = net._views(hv), net._views(v)
-        HW, Hb, VW, Vb = hviews["W"], hviews["b"], vviews["W"], vviews["b"]
-    h, rh, cache = [X], [None], []
-    for i in range(net.depth + 1):
-        z = h[i] @ W[i] + b[i]
-        rz = None
-        if v is not None:
-            rz = h[i] @ VW[i] + Vb[i]
-            if rh[i] is not None:
-                rz += rh[i] @ W[i]
-        if i == net.depth:
-            logits, r_logits = z, rz
-            break
-        a, d1, d2 = _activation_derivatives(net.activation, z)
-        cache.append((rz, d1, d2))
-        h.append(a)
-        rh.append(None if rz is None else d1 * rz)
     delta = np.empty_like(logits)
     loss = LOSSES[net.loss].loss_and_delta(logits, Y, None, n, delta)
     r_delta = None
     if v is not None:
         r_delta = _output_hessian_product(net.loss, logits, r_logits) / n
+    grad = np.zeros(net.n_params)
+    hv = None if v is None else np.zeros(net.n_params)
+    _plain_backward(net, h, rh, cache, delta, r_delta, tangent, grad, hv)
+    if l2 > 0:
+        weights = net.params[: net.n_weights]
+        loss += 0.5 * l2 * float(weights @ weights)
+        grad[: net.n_weights] += l2 * weights
+        if v is not None:
+            hv[: net.n_weights] += l2 * v[: net.n_weights]
+    return float(loss), grad, hv
+
+
+def _plain_forward(net, X, tangent):
+    """Layer inputs ``h``, their R-values ``rh`` and what the backward pass needs."""
+    W, b = net.coefs, net.intercepts
+    h, rh, cache = [X], [None], []
+    for i in range(net.depth + 1):
+        z = h[i] @ W[i] + b[i]
+        rz = None
+        if tangent is not None:
+            rz = h[i] @ tangent["W"][i] + tangent["b"][i]
+            if rh[i] is not None:
+                rz += rh[i] @ W[i]
+        if i == net.depth:
+            return h, rh, cache, z, rz
+        a, d1, d2 = _activation_derivatives(net.activation, z)
+        cache.append((rz, d1, d2))
+        h.append(a)
+        rh.append(None if rz is None else d1 * rz)
+
+
+def _plain_backward(net, h, rh, cache, delta, r_delta, tangent, grad, hv):
+    """Fill ``grad`` and (given the R-values) ``hv``, from the output layer down."""
+    views = net._views(grad)
+    gW, gb = views["W"], views["b"]
+    if hv is not None:
+        hviews = net._views(hv)
+        HW, Hb = hviews["W"], hviews["b"]
     for i in range(net.depth, -1, -1):
         gW[i][...] = h[i].T @ delta
         gb[i][...] = delta.sum(axis=0)
-        if v is not None:
+        if hv is not None:
             HW[i][...] = h[i].T @ r_delta
             if rh[i] is not None:
                 HW[i] += rh[i].T @ delta
             Hb[i][...] = r_delta.sum(axis=0)
         if i == 0:
-            break
+            return
         rz, d1, d2 = cache[i - 1]
-        g = delta @ W[i].T  # d loss / d h_i
-        if v is not None:
-            r_g = r_delta @ W[i].T + delta @ VW[i].T
+        g = delta @ net.coefs[i].T  # d loss / d h_i
+        if hv is not None:
+            r_g = r_delta @ net.coefs[i].T + delta @ tangent["W"][i].T
             r_delta = d1 * r_g + d2 * rz * g
         delta = d1 * g
-    n_weights = net.n_weights
-    if l2 > 0:
-        weights = net.params[:n_weights]
-        loss += 0.5 * l2 * float(weights @ weights)
-        grad[:n_weights] += l2 * weights
-        if v is not None:
-            hv[:n_weights] += l2 * v[:n_weights]
-    return float(loss), grad, (hv if v is not None else None)
 
 
 def lanczos(matvec, n, n_iter=20, random_state=None, v0=None):
