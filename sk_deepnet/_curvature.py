@@ -137,8 +137,8 @@ class LossHessian:
         net = self._net
         net.params[...] = theta
         if self.method == "exact":
-            loss, grad, _ = _plain_pass(net, self._X, self._Y, self.l2)
-            return loss, grad
+            self._plain = _PlainPass(net, self._X, self._Y, self.l2)
+            return float(self._plain.loss), self._plain.gradient
         # The network's own training pass: its penalty is alpha / n * W.
         loss = net.loss_and_gradient(self._X, self._Y, None, self._n, self.l2 * self._n)
         return float(loss), net.grads.copy()
@@ -160,8 +160,7 @@ class LossHessian:
             raise ValueError(f"v must have {self.n_params} values; got shape {v.shape}.")
         self.n_products += 1
         if self.method == "exact":
-            self._net.params[...] = self._theta
-            return _plain_pass(self._net, self._X, self._Y, self.l2, v)[2]
+            return self._plain.hvp(v)
         norm = float(np.linalg.norm(v))
         if norm == 0:
             return np.zeros_like(v)
@@ -206,75 +205,86 @@ def _activation_derivatives(activation, z):
     return a, first, SECOND_DERIVATIVES[activation](z, a)
 
 
-def _plain_pass(net, X, Y, l2, v=None):
-    """Loss, gradient and (given ``v``) ``H v`` of a plain network, exactly.
+class _PlainPass:
+    """Exact loss, gradient and Hessian-vector products of a plain network.
 
     Forward-over-reverse (Pearlmutter's R-operator): along with each forward
-    and backward quantity ``q`` it propagates ``R(q) = d q(theta + t v) / dt``
-    at ``t = 0``; ``R(gradient) = H v``.
+    and backward quantity ``q`` a product propagates ``R(q) = d q(theta + t v)
+    / dt`` at ``t = 0``; ``R(gradient) = H v``. The forward and backward
+    quantities at ``theta`` (layer inputs, activation derivatives, error
+    signals) are computed once and kept for every product, which then costs
+    two matrix products per layer forward and four backward.
     """
-    tangent = None if v is None else net._views(v)
-    h, rh, cache, logits, r_logits = _plain_forward(net, X, tangent)
-    n = X.shape[0]
-    delta = np.empty_like(logits)
-    loss = LOSSES[net.loss].loss_and_delta(logits, Y, None, n, delta)
-    r_delta = None
-    if v is not None:
-        r_delta = _output_hessian_product(net.loss, logits, r_logits) / n
-    grad = np.zeros(net.n_params)
-    hv = None if v is None else np.zeros(net.n_params)
-    _plain_backward(net, h, rh, cache, delta, r_delta, tangent, grad, hv)
-    if l2 > 0:
-        weights = net.params[: net.n_weights]
-        loss += 0.5 * l2 * float(weights @ weights)
-        grad[: net.n_weights] += l2 * weights
-        if v is not None:
-            hv[: net.n_weights] += l2 * v[: net.n_weights]
-    return float(loss), grad, hv
 
+    def __init__(self, net, X, Y, l2):
+        self.loss_name, self.l2, self.n = net.loss, l2, X.shape[0]
+        self.n_params, self.n_weights = net.n_params, net.n_weights
+        self.W = [w.copy() for w in net.coefs]
+        self.weights = net.params[: net.n_weights].copy()
+        # (start, stop, shape) of each weight matrix and bias in the flat vector.
+        offsets, self.w_slices, self.b_slices = 0, [], []
+        for name, shape in net._shapes:
+            size = int(np.prod(shape))
+            if name in ("W", "b"):
+                (self.w_slices if name == "W" else self.b_slices).append(
+                    (offsets, offsets + size, shape)
+                )
+            offsets += size
+        self.h, self.slopes, self.curvatures = [X], [], []
+        for i, (w, b) in enumerate(zip(self.W, net.intercepts)):
+            z = self.h[i] @ w + b
+            if i == net.depth:
+                self.logits = z
+                break
+            a, d1, d2 = _activation_derivatives(net.activation, z)
+            self.h.append(a)
+            self.slopes.append(d1)
+            self.curvatures.append(d2)
+        delta = np.empty_like(self.logits)
+        self.loss = LOSSES[net.loss].loss_and_delta(self.logits, Y, None, self.n, delta)
+        self.loss += 0.5 * l2 * float(self.weights @ self.weights)
+        # Backward: the error signal of each layer's dense output (deltas) and
+        # d loss / d (each hidden output) (the upstream gradients).
+        self.deltas, self.upstream = [None] * len(self.W), [None] * net.depth
+        self.gradient = np.zeros(self.n_params)
+        for i in range(net.depth, -1, -1):
+            self.deltas[i] = delta
+            self._write(self.gradient, i, self.h[i].T @ delta, delta.sum(axis=0))
+            if i:
+                self.upstream[i - 1] = delta @ self.W[i].T
+                delta = self.slopes[i - 1] * self.upstream[i - 1]
+        self.gradient[: self.n_weights] += l2 * self.weights
 
-def _plain_forward(net, X, tangent):
-    """Layer inputs ``h``, their R-values ``rh`` and what the backward pass needs."""
-    W, b = net.coefs, net.intercepts
-    h, rh, cache = [X], [None], []
-    for i in range(net.depth + 1):
-        z = h[i] @ W[i] + b[i]
-        rz = None
-        if tangent is not None:
-            rz = h[i] @ tangent["W"][i] + tangent["b"][i]
-            if rh[i] is not None:
-                rz += rh[i] @ W[i]
-        if i == net.depth:
-            return h, rh, cache, z, rz
-        a, d1, d2 = _activation_derivatives(net.activation, z)
-        cache.append((rz, d1, d2))
-        h.append(a)
-        rh.append(None if rz is None else d1 * rz)
+    def _write(self, flat, i, weight_part, bias_part):
+        (ws, we, _), (bs, be, _) = self.w_slices[i], self.b_slices[i]
+        flat[ws:we] = weight_part.ravel()
+        flat[bs:be] = bias_part
 
-
-def _plain_backward(net, h, rh, cache, delta, r_delta, tangent, grad, hv):
-    """Fill ``grad`` and (given the R-values) ``hv``, from the output layer down."""
-    views = net._views(grad)
-    gW, gb = views["W"], views["b"]
-    if hv is not None:
-        hviews = net._views(hv)
-        HW, Hb = hviews["W"], hviews["b"]
-    for i in range(net.depth, -1, -1):
-        gW[i][...] = h[i].T @ delta
-        gb[i][...] = delta.sum(axis=0)
-        if hv is not None:
-            HW[i][...] = h[i].T @ r_delta
-            if rh[i] is not None:
-                HW[i] += rh[i].T @ delta
-            Hb[i][...] = r_delta.sum(axis=0)
-        if i == 0:
-            return
-        rz, d1, d2 = cache[i - 1]
-        g = delta @ net.coefs[i].T  # d loss / d h_i
-        if hv is not None:
-            r_g = r_delta @ net.coefs[i].T + delta @ tangent["W"][i].T
-            r_delta = d1 * r_g + d2 * rz * g
-        delta = d1 * g
+    def hvp(self, v):
+        VW = [v[s:e].reshape(shape) for s, e, shape in self.w_slices]
+        Vb = [v[s:e] for s, e, _ in self.b_slices]
+        # R-forward: the tangents of each layer's dense output and input.
+        r_h, r_z = [None], []
+        for i, (h, w) in enumerate(zip(self.h, self.W)):
+            rz = h @ VW[i] + Vb[i]
+            if r_h[i] is not None:
+                rz += r_h[i] @ w
+            r_z.append(rz)
+            if i < len(self.slopes):
+                r_h.append(self.slopes[i] * rz)
+        r_delta = _output_hessian_product(self.loss_name, self.logits, r_z[-1]) / self.n
+        hv = np.empty(self.n_params)  # a plain network: weights and biases only
+        for i in range(len(self.W) - 1, -1, -1):
+            r_weight = self.h[i].T @ r_delta
+            if r_h[i] is not None:
+                r_weight += r_h[i].T @ self.deltas[i]
+            self._write(hv, i, r_weight, r_delta.sum(axis=0))
+            if i:
+                r_g = r_delta @ self.W[i].T + self.deltas[i] @ VW[i].T
+                r_delta = self.slopes[i - 1] * r_g
+                r_delta += self.curvatures[i - 1] * r_z[i - 1] * self.upstream[i - 1]
+        hv[: self.n_weights] += self.l2 * v[: self.n_weights]
+        return hv
 
 
 def lanczos(matvec, n, n_iter=20, random_state=None, v0=None):

@@ -30,6 +30,7 @@ keep references to its buffers, which are reused by the next batch.
 """
 
 from ._callback_base import Callback
+from ._curvature_monitor import CurvatureMonitor, make_curvature_scorer, never_saddle_scorer
 from ._gradient_monitor import (
     GradientHealthWarning,
     GradientMonitor,
@@ -39,8 +40,11 @@ from ._gradient_monitor import (
 
 __all__ = [
     "Callback",
+    "CurvatureMonitor",
     "GradientHealthWarning",
     "GradientMonitor",
+    "make_curvature_scorer",
     "make_gradient_health_scorer",
+    "never_saddle_scorer",
     "vanishing_ratio_scorer",
 ]
