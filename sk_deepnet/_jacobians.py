@@ -45,7 +45,7 @@ def _norm_jacobian(network, i, z):
     return jac * norm.gamma[None, :, None]
 
 
-def layer_jacobians(network, X):
+def layer_jacobians(network, X, cumulative=False):
     """Per-sample Jacobians of every layer and of the hidden stack.
 
     Parameters
@@ -54,6 +54,9 @@ def layer_jacobians(network, X):
         The network (read only).
     X : {ndarray, sparse matrix} of shape (n_samples, n_features)
         The probe batch.
+    cumulative : bool, default=False
+        Return, instead of ``end_to_end``, the list of the Jacobians of every
+        layer's output (the logits last) with respect to the input.
 
     Returns
     -------
@@ -74,7 +77,7 @@ def layer_jacobians(network, X):
     ws = net._new_workspace(X.shape[0], train=False)
     net.forward(X, ws, train=False)
     pre_activations = ws["norm_out"] if net.norms else ws["z"]
-    layers, end_to_end = [], None
+    layers, end_to_end, history = [], None, []
     block_in = {}
     for i in range(net.depth):
         slope = np.ones_like(ws["a"][i])
@@ -98,7 +101,11 @@ def layer_jacobians(network, X):
         end_to_end = jac if end_to_end is None else jac @ end_to_end
         if k_end is not None:
             end_to_end = end_to_end + _skip_jacobian(net, k_end, block_in[k_end], X.shape)
+        history.append(end_to_end)
     layers.append(net.coefs[-1].T[None])
+    if cumulative:
+        last = layers[-1] if end_to_end is None else layers[-1] @ end_to_end
+        return layers, [*history, np.broadcast_to(last, (X.shape[0], *last.shape[1:]))]
     return layers, end_to_end
 
 
@@ -144,23 +151,21 @@ def jacobian_statistics(network, X):
     stats : dict
         ``"max"``, ``"min"``, ``"mean"``: arrays of shape ``(depth + 1,)``,
         the largest, smallest and mean singular value of each layer's
-        Jacobian over the batch's samples. ``"io_spread"``: the median over
-        the samples of ``log10(s_max / s_min)`` of the input-output Jacobian
-        (NaN without hidden layers); ``"io_max"``, ``"io_min"``: its largest
-        and smallest singular values over the batch.
+        Jacobian over the batch's samples. ``"spread"``: of the same shape,
+        the median over the samples of ``log10(s_max / s_min)`` (see
+        :func:`spread`) of the Jacobian of each layer's output with respect
+        to the network's input (the last: of the logits). ``"io_spread"``:
+        that of the last hidden layer, the input-output Jacobian of the
+        hidden stack (NaN without hidden layers).
     """
-    layers, end_to_end = layer_jacobians(network, X)
+    layers, end_to_end = layer_jacobians(network, X, cumulative=True)
     values = [singular_values(jac) for jac in layers]
+    spreads = np.array([np.median(spread(singular_values(jac))) for jac in end_to_end])
     stats = {
         "max": np.array([v.max() for v in values]),
         "min": np.array([v.min() for v in values]),
         "mean": np.array([v.mean() for v in values]),
-        "io_spread": np.nan,
-        "io_max": np.nan,
-        "io_min": np.nan,
+        "spread": spreads,
+        "io_spread": float(spreads[-2]) if len(spreads) > 1 else np.nan,
     }
-    if end_to_end is not None:
-        io = singular_values(end_to_end)
-        stats["io_spread"] = float(np.median(spread(io)))
-        stats["io_max"], stats["io_min"] = float(io.max()), float(io.min())
     return stats

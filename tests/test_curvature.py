@@ -249,7 +249,14 @@ def test_jacobians_match_finite_differences(activation, kw):
     assert_array_equal(layers[-1][0], net.coefs[-1].T)
     expected = _fd_jacobian(lambda x: _hidden(net, x)[0], X)
     assert_allclose(end_to_end, expected, atol=1e-7)
+    _, cumulative = layer_jacobians(net, X, cumulative=True)
+    assert len(cumulative) == net.depth + 1
+    assert_allclose(cumulative[-2], end_to_end)
+    logits = _fd_jacobian(lambda x: net.predict_logits(x), X)
+    assert_allclose(cumulative[-1], logits, atol=1e-7)
     stats = jacobian_statistics(net, X)
+    assert stats["spread"].shape == (net.depth + 1,)
+    assert stats["io_spread"] == stats["spread"][-2]
     values = singular_values(layers[1])
     assert stats["max"][1] == pytest.approx(values.max())
     assert stats["min"][1] == pytest.approx(values.min())
