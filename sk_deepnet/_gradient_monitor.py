@@ -31,6 +31,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._activations import BOUNDS, canonical_activation
 from ._callback_base import Callback
+from ._jacobians import jacobian_statistics
 
 #: The per-record, per-layer statistics: fitted attribute ``<name>_`` each.
 STATISTICS = (
@@ -44,6 +45,11 @@ STATISTICS = (
     "dead_units",
     "activation_means",
     "activation_stds",
+    # Jacobian spectra (jacobian_spectra=True; NaN otherwise), from _jacobians.py
+    "jacobian_max",
+    "jacobian_min",
+    "jacobian_mean",
+    "jacobian_spread",
 )
 
 #: Activations whose units can die: on negative inputs their slope is zero
@@ -118,6 +124,18 @@ class GradientMonitor(Callback):
         Emit a :class:`GradientHealthWarning` at the end of ``fit`` when the
         diagnosis is not ``"healthy"``.
 
+    jacobian_spectra : bool, default=False
+        Also record, at each record, the singular values of every layer's
+        Jacobian and of the Jacobians from the input to each layer (the
+        ``jacobian_*_`` attributes), on a fixed probe batch of
+        ``jacobian_probe_size`` training samples (evenly spaced rows of X),
+        exactly, per sample, in float64, in inference mode (dropout off,
+        batch normalization with its running statistics). Off by default: a
+        record then costs one batched SVD per layer.
+
+    jacobian_probe_size : int, default=8
+        Samples of the Jacobian probe batch.
+
     Attributes
     ----------
     grad_norms_ : ndarray of shape (n_records, n_layers)
@@ -152,6 +170,28 @@ class GradientMonitor(Callback):
     activation_means_, activation_stds_ : ndarray of shape (n_records, n_layers)
         Mean and standard deviation of the hidden activations (before dropout);
         NaN for the output layer.
+
+    jacobian_max_, jacobian_min_, jacobian_mean_ : ndarray of shape (n_records, n_layers)
+        With ``jacobian_spectra=True`` (else NaN): the largest, smallest and
+        mean singular value, over the probe's samples, of each layer's
+        per-sample Jacobian ``d h_l / d h_{l-1}`` (for a hidden layer
+        ``diag(f'(z)) W.T``, with its normalization's Jacobian; at the end of
+        a residual block, of the branch alone; for the output layer ``W.T``).
+        Values far from 1 shrink (< 1) or amplify (> 1) signals and gradients
+        passing through the layer in some directions.
+
+    jacobian_spread_ : ndarray of shape (n_records, n_layers)
+        With ``jacobian_spectra=True`` (else NaN): ``log10(s_max / s_min)``
+        of the singular values of the Jacobian from the network's input to
+        layer ``l``'s output (skip connections included; the last column:
+        to the logits), the median over the probe's samples. 0 is dynamical
+        isometry (every direction kept alike); ``k`` means the strongest
+        direction passes ``10**k`` times more than the weakest. Zero singular
+        values (below ``1.5e-8`` of the largest: the inactive units of a relu
+        layer, a layer narrower than the input) are left out: they are the
+        Jacobian's rank, not its spread. Pennington, Schoenholz &
+        Ganguli (2017) show deep tanh networks with orthogonal weights stay
+        near isometry and train fastest.
 
     record_epochs_ : ndarray of shape (n_records,)
         Epoch (from 0) of each record.
@@ -222,6 +262,10 @@ class GradientMonitor(Callback):
     A. Karpathy, CS231n notes, "Neural Networks Part 3: Learning and
     Evaluation" (ratio of weights:updates), https://cs231n.github.io/neural-networks-3/
 
+    J. Pennington, S. S. Schoenholz and S. Ganguli, "Resurrecting the sigmoid
+    in deep learning through dynamical isometry: theory and practice",
+    NeurIPS 2017.
+
     Examples
     --------
     >>> from sklearn.datasets import load_digits
@@ -244,6 +288,8 @@ class GradientMonitor(Callback):
         "growth_threshold": [Interval(Real, 1, None, closed="neither")],
         "saturation_margin": [Interval(Real, 0, 0.5, closed="left")],
         "warn": ["boolean"],
+        "jacobian_spectra": ["boolean"],
+        "jacobian_probe_size": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -256,6 +302,8 @@ class GradientMonitor(Callback):
         growth_threshold=1e4,
         saturation_margin=0.01,
         warn=True,
+        jacobian_spectra=False,
+        jacobian_probe_size=8,
     ):
         self.record_every = record_every
         self.vanishing_threshold = vanishing_threshold
@@ -264,6 +312,8 @@ class GradientMonitor(Callback):
         self.growth_threshold = growth_threshold
         self.saturation_margin = saturation_margin
         self.warn = warn
+        self.jacobian_spectra = jacobian_spectra
+        self.jacobian_probe_size = jacobian_probe_size
 
     # ------------------------------------------------------------------- hooks
     def on_fit_begin(self, estimator, X=None, y=None):
@@ -282,6 +332,10 @@ class GradientMonitor(Callback):
             self._hooked = None  # the network's batch count at the last hook
             self._offsets = None  # the network layout, read on the first record
             self._publish()
+        self._jacobian_probe = None
+        if self.jacobian_spectra and X is not None:
+            rows = np.linspace(0, X.shape[0] - 1, min(self.jacobian_probe_size, X.shape[0]))
+            self._jacobian_probe = X[np.unique(rows.round().astype(np.intp))]
         self._epoch = getattr(self, "_epoch", 0)
         self._epoch_recorded = False
         self._epoch_open = False
@@ -309,6 +363,7 @@ class GradientMonitor(Callback):
         with np.errstate(all="ignore"):  # exploding values are data here
             self._record_gradients(network, row)
             self._record_activations(network, row)
+            self._record_jacobians(network, row)
             # The weights before the step, for the update ratio in on_batch_end.
             n_weights = self._offsets[-1]
             before = self._scratch("weights_before", n_weights)
@@ -455,6 +510,14 @@ class GradientMonitor(Callback):
             np.add.reduceat(a.sum(axis=0), starts) / counts
         )
 
+    def _record_jacobians(self, network, row):
+        probe = getattr(self, "_jacobian_probe", None)
+        if probe is None:
+            return
+        stats = jacobian_statistics(network, probe)
+        for name in ("max", "min", "mean", "spread"):
+            self._buffers["jacobian_" + name][row] = stats[name]
+
     # --------------------------------------------------------------- diagnosis
     def _publish(self):
         """Expose the records as fitted attributes and update the diagnosis."""
@@ -561,6 +624,12 @@ class GradientMonitor(Callback):
             ("saturated", self._window(self.saturation_)),
             ("dead", self._window(self.dead_units_)),
         ]
+        if not np.isnan(self.jacobian_max_).all():  # jacobian_spectra=True
+            columns += [
+                ("jac max", self._window(self.jacobian_max_)),
+                ("jac min", self._window(self.jacobian_min_)),
+                ("spread", self._window(self.jacobian_spread_)),
+            ]
         flags = np.where(
             self.exploding_layers_, "EXPLODING",
             np.where(self.vanishing_layers_, "VANISHING", ""),
@@ -591,7 +660,9 @@ class GradientMonitor(Callback):
         state = dict(super().__getstate__())
         # The published attributes are views of the buffers: pickle the data
         # once, trimmed to the records; the weight snapshot is scratch space.
-        scratch = ("_buffers", "_scratch_buffers", "_weight_norms_sq", "_offsets")
+        scratch = (
+            "_buffers", "_scratch_buffers", "_weight_norms_sq", "_offsets", "_jacobian_probe",
+        )
         for name in (*scratch, "_unit_starts", "_widths", "_pending"):
             state.pop(name, None)
         return state
@@ -600,6 +671,9 @@ class GradientMonitor(Callback):
         super().__setstate__(state)
         self.__dict__.setdefault("_hooked", None)  # pickled before 0.2.0
         if "n_layers_" in state:
+            for name in STATISTICS:  # pickled before the Jacobian statistics
+                if not hasattr(self, name + "_"):
+                    setattr(self, name + "_", np.full(self.grad_norms_.shape, np.nan))
             self._buffers = {name: getattr(self, name + "_") for name in STATISTICS}
             self._epochs = self.record_epochs_
             self._iterations = self.record_iterations_

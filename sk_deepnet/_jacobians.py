@@ -19,11 +19,13 @@ import numpy as np
 from ._activations import DERIVATIVES
 from ._curvature import dense_float64
 
-#: A singular value below this fraction of the largest counts as this
-#: fraction in the spread (float64's machine epsilon): a zero singular value
-#: (a dead relu layer, fewer units than inputs) gives a finite spread of
-#: about 15.7 decades.
-SPREAD_FLOOR = float(np.finfo(np.float64).eps)
+#: Singular values below this fraction of the largest (the square root of
+#: float64's machine epsilon) count as zeros, the Jacobian's rank deficiency,
+#: and are left out of the spread: the zero rows of a relu layer's inactive
+#: units, a layer narrower than its input, layer normalization's removal of
+#: the mean. The spread measures how unequally the directions that pass are
+#: scaled.
+RANK_TOL = float(np.sqrt(np.finfo(np.float64).eps))
 
 
 def _norm_jacobian(network, i, z):
@@ -126,14 +128,18 @@ def singular_values(jacobians):
 
 
 def spread(values):
-    """``log10(s_max / s_min)`` per row of singular values (see SPREAD_FLOOR).
+    """``log10(s_max / s_min)`` per row of singular values, zeros left out.
 
-    0 for an isometry (all singular values equal); NaN for a row of zeros.
+    ``s_min`` is the smallest singular value above ``RANK_TOL * s_max`` (see
+    :data:`RANK_TOL`). 0 for an isometry (all singular values equal) and for
+    a rank-one row; NaN for a row of zeros.
     """
-    top = values.max(axis=-1)
-    bottom = np.maximum(values.min(axis=-1), top * SPREAD_FLOOR)
+    values = np.asarray(values, dtype=float)
+    top = values.max(axis=-1, keepdims=True)
+    kept = np.where(values > top * RANK_TOL, values, np.inf)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log10(top / bottom)
+        result = np.log10(top[..., 0] / kept.min(axis=-1))
+    return np.where(top[..., 0] > 0, result, np.nan)
 
 
 def jacobian_statistics(network, X):
@@ -154,7 +160,8 @@ def jacobian_statistics(network, X):
         Jacobian over the batch's samples. ``"spread"``: of the same shape,
         the median over the samples of ``log10(s_max / s_min)`` (see
         :func:`spread`) of the Jacobian of each layer's output with respect
-        to the network's input (the last: of the logits). ``"io_spread"``:
+        to the network's input (the last: of the logits), zero singular
+        values left out. ``"io_spread"``:
         that of the last hidden layer, the input-output Jacobian of the
         hidden stack (NaN without hidden layers).
     """
