@@ -181,17 +181,19 @@ class GradientMonitor(Callback):
         passing through the layer in some directions.
 
     jacobian_spread_ : ndarray of shape (n_records, n_layers)
-        With ``jacobian_spectra=True`` (else NaN): ``log10(s_max / s_min)``
-        of the singular values of the Jacobian from the network's input to
-        layer ``l``'s output (skip connections included; the last column:
-        to the logits), the median over the probe's samples. 0 is dynamical
-        isometry (every direction kept alike); ``k`` means the strongest
-        direction passes ``10**k`` times more than the weakest. Zero singular
-        values (below ``1.5e-8`` of the largest: the inactive units of a relu
-        layer, a layer narrower than the input) are left out: they are the
-        Jacobian's rank, not its spread. Pennington, Schoenholz &
-        Ganguli (2017) show deep tanh networks with orthogonal weights stay
-        near isometry and train fastest.
+        With ``jacobian_spectra=True`` (else NaN): the spread of the singular
+        values of the Jacobian from the network's input to layer ``l``'s
+        output (skip connections included; the last column: to the logits),
+        ``log10(s_90 / s_10)``, the width in decades of the middle 80% of its
+        non-zero singular values, the median over the probe's samples. 0 is
+        dynamical isometry (every direction passes alike); 2 means the
+        strong directions pass a hundred times more than the weak ones.
+        Zero singular values (below ``1.5e-8`` of the largest: the inactive
+        units of a relu layer, a layer narrower than the input) are left
+        out: they are the Jacobian's rank, not its spread. Pennington,
+        Schoenholz & Ganguli (2017) show that deep tanh networks with
+        orthogonal weights can keep the spectrum concentrated and train
+        fastest.
 
     record_epochs_ : ndarray of shape (n_records,)
         Epoch (from 0) of each record.

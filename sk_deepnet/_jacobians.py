@@ -23,9 +23,11 @@ from ._curvature import dense_float64
 #: float64's machine epsilon) count as zeros, the Jacobian's rank deficiency,
 #: and are left out of the spread: the zero rows of a relu layer's inactive
 #: units, a layer narrower than its input, layer normalization's removal of
-#: the mean. The spread measures how unequally the directions that pass are
-#: scaled.
+#: the mean.
 RANK_TOL = float(np.sqrt(np.finfo(np.float64).eps))
+
+#: The spread compares these quantiles of the non-zero singular values.
+SPREAD_QUANTILES = (0.1, 0.9)
 
 
 def _norm_jacobian(network, i, z):
@@ -128,18 +130,26 @@ def singular_values(jacobians):
 
 
 def spread(values):
-    """``log10(s_max / s_min)`` per row of singular values, zeros left out.
+    """``log10(s_90 / s_10)`` per row of singular values, zeros left out.
 
-    ``s_min`` is the smallest singular value above ``RANK_TOL * s_max`` (see
-    :data:`RANK_TOL`). 0 for an isometry (all singular values equal) and for
-    a rank-one row; NaN for a row of zeros.
+    ``s_90`` and ``s_10`` are the 90% and 10% quantiles (linear
+    interpolation) of the singular values above ``RANK_TOL * s_max`` (see
+    :data:`RANK_TOL`): the width, in decades, of the middle 80% of the
+    spectrum. 0 for an isometry (all singular values equal); NaN for a row
+    of zeros. Not the condition number ``s_max / s_min``: through a deep
+    random network the smallest singular values shrink exponentially with
+    depth and soon reach rounding, so the condition number of every deep
+    network is as large as float64 can tell, while the bulk of the spectrum
+    still tells one initialization from another.
     """
-    values = np.asarray(values, dtype=float)
-    top = values.max(axis=-1, keepdims=True)
-    kept = np.where(values > top * RANK_TOL, values, np.inf)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        result = np.log10(top[..., 0] / kept.min(axis=-1))
-    return np.where(top[..., 0] > 0, result, np.nan)
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    result = np.full(values.shape[0], np.nan)
+    low, high = SPREAD_QUANTILES
+    for i, row in enumerate(values):
+        kept = row[row > row.max() * RANK_TOL]
+        if kept.size:
+            result[i] = np.log10(np.quantile(kept, high) / np.quantile(kept, low))
+    return result
 
 
 def jacobian_statistics(network, X):
@@ -158,10 +168,9 @@ def jacobian_statistics(network, X):
         ``"max"``, ``"min"``, ``"mean"``: arrays of shape ``(depth + 1,)``,
         the largest, smallest and mean singular value of each layer's
         Jacobian over the batch's samples. ``"spread"``: of the same shape,
-        the median over the samples of ``log10(s_max / s_min)`` (see
+        the median over the samples of ``log10(s_90 / s_10)`` (see
         :func:`spread`) of the Jacobian of each layer's output with respect
-        to the network's input (the last: of the logits), zero singular
-        values left out. ``"io_spread"``:
+        to the network's input (the last: of the logits). ``"io_spread"``:
         that of the last hidden layer, the input-output Jacobian of the
         hidden stack (NaN without hidden layers).
     """

@@ -281,7 +281,10 @@ def test_orthogonal_linear_network_is_an_isometry():
 
 def test_spread_leaves_out_zeros_and_no_hidden_layers():
     values = np.array([[4.0, 2.0, 1e-12, 0.0], [3.0, 3.0, 3.0, 3.0], [5.0, 0, 0, 0]])
-    assert_allclose(spread(values), [np.log10(2), 0.0, 0.0])
+    # Row 1: the quantiles of [2, 4] are 2.2 and 3.8; 1e-12 and 0 are zeros.
+    assert_allclose(spread(values), [np.log10(3.8 / 2.2), 0.0, 0.0])
+    ramp = np.linspace(1, 100, 101)[None]  # quantiles 10.9 and 90.1
+    assert_allclose(spread(ramp), [np.log10(90.1 / 10.9)])
     assert np.isnan(spread(np.zeros((1, 3))))[0]
     net = Network([3, 2], "tanh", "squared_error", dtype=np.float64)
     stats = jacobian_statistics(net, np.ones((2, 3)))
