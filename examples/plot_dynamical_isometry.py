@@ -53,7 +53,7 @@ for depth in depths:
                 depth=depth, width=64, activation=activation, init=init,
                 optimizer="sgd", learning_rate=0.01, batch_size=32, max_iter=n_epochs,
                 tol=0.0, n_iter_no_change=10**9, random_state=0,
-                callbacks=[GradientMonitor(record_every=10**9, jacobian_spectra=True,
+                callbacks=[GradientMonitor(record_every=10**9, jacobian_spectra=True, jacobian_probe_size=8,
                                            warn=False)],
             )
             with warnings.catch_warnings():

@@ -125,31 +125,55 @@ def _skip_jacobian(net, k, block_input_jacobian, shape):
 
 
 def singular_values(jacobians):
-    """Singular values of a stack of matrices, shape (n, min(rows, cols))."""
-    return np.linalg.svd(jacobians, compute_uv=False)
+    """Singular values of a stack of matrices, descending, shape (n, min(rows, cols)).
+
+    The square roots of the eigenvalues of ``J J.T`` (or ``J.T J``, the
+    smaller): a symmetric eigenproblem, two to three times faster than an
+    SVD. Squaring loses the singular values below about ``1e-8`` of the
+    largest into rounding, which :data:`RANK_TOL` counts as zeros anyway.
+    """
+    jacobians = np.asarray(jacobians)
+    if jacobians.shape[-2] <= jacobians.shape[-1]:
+        gram = jacobians @ np.swapaxes(jacobians, -1, -2)
+    else:
+        gram = np.swapaxes(jacobians, -1, -2) @ jacobians
+    eigenvalues = np.linalg.eigvalsh(gram)[..., ::-1]
+    return np.sqrt(np.maximum(eigenvalues, 0))
 
 
 def spread(values):
     """``log10(s_90 / s_10)`` per row of singular values, zeros left out.
 
     ``s_90`` and ``s_10`` are the 90% and 10% quantiles (linear
-    interpolation) of the singular values above ``RANK_TOL * s_max`` (see
-    :data:`RANK_TOL`): the width, in decades, of the middle 80% of the
-    spectrum. 0 for an isometry (all singular values equal); NaN for a row
-    of zeros. Not the condition number ``s_max / s_min``: through a deep
-    random network the smallest singular values shrink exponentially with
-    depth and soon reach rounding, so the condition number of every deep
-    network is as large as float64 can tell, while the bulk of the spectrum
-    still tells one initialization from another.
+    interpolation, as ``np.quantile``) of the singular values above
+    ``RANK_TOL * s_max`` (see :data:`RANK_TOL`): the width, in decades, of
+    the middle 80% of the spectrum. 0 for an isometry (all singular values
+    equal); NaN for a row of zeros. Not the condition number ``s_max /
+    s_min``: through a deep random network the smallest singular values
+    shrink exponentially with depth and soon reach rounding, so the
+    condition number of every deep network is as large as float64 can tell,
+    while the bulk of the spectrum still tells one initialization from
+    another.
     """
-    values = np.atleast_2d(np.asarray(values, dtype=float))
-    result = np.full(values.shape[0], np.nan)
-    low, high = SPREAD_QUANTILES
-    for i, row in enumerate(values):
-        kept = row[row > row.max() * RANK_TOL]
-        if kept.size:
-            result[i] = np.log10(np.quantile(kept, high) / np.quantile(kept, low))
-    return result
+    values = -np.sort(-np.atleast_2d(np.asarray(values, dtype=float)), axis=-1)
+    top = values[:, :1]
+    count = np.sum(values > top * RANK_TOL, axis=-1)  # the kept lead each row
+    low, high = (_quantile_of_leading(values, count, q) for q in SPREAD_QUANTILES)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(count > 0, np.log10(high / low), np.nan)
+
+
+def _quantile_of_leading(descending, count, q):
+    """The ``q`` quantile of the first ``count[i]`` values of each descending row."""
+    position = q * np.maximum(count - 1, 0)  # in ascending order of the kept values
+    below = np.floor(position).astype(np.intp)
+    above = np.minimum(below + 1, np.maximum(count - 1, 0))
+    # ascending index j of a row is descending index count - 1 - j
+    rows = np.arange(len(descending))
+    last = np.maximum(count - 1, 0)
+    v_below = descending[rows, last - below]
+    v_above = descending[rows, last - above]
+    return v_below + (position - below) * (v_above - v_below)
 
 
 def jacobian_statistics(network, X):

@@ -33,7 +33,7 @@ def _fit(X, y, max_iter, callbacks=None, **kw):
 @pytest.mark.parametrize("kw", [{}, {"normalization": "layer", "residual": True}])
 def test_records_are_the_spectra_of_the_recorded_weights(digits, kw):
     X, y = digits
-    monitor = GradientMonitor(jacobian_spectra=True, jacobian_probe_size=5)
+    monitor = GradientMonitor(jacobian_spectra=True, jacobian_probe_size=5, jacobian_every=1)
     fitted = _fit(X, y, 3, [monitor], **kw)
     m = fitted.gradient_monitor_
     names = ("jacobian_max_", "jacobian_min_", "jacobian_mean_", "jacobian_spread_")
@@ -52,6 +52,14 @@ def test_records_are_the_spectra_of_the_recorded_weights(digits, kw):
     loaded = pickle.loads(pickle.dumps(m))
     for name in names:
         assert_array_equal(getattr(loaded, name), getattr(m, name))
+
+
+def test_jacobian_every(digits):
+    X, y = digits
+    m = _fit(X, y, 5, [GradientMonitor(jacobian_spectra=True, jacobian_every=2)]).gradient_monitor_
+    recorded = ~np.isnan(m.jacobian_max_).any(axis=1)
+    assert_array_equal(recorded, [True, False, True, False, True])
+    assert "spread" in m.report()
 
 
 def test_off_by_default_and_nan(digits):
