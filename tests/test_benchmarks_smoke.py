@@ -21,6 +21,8 @@ ROWS = [
     "wide fit vs GEMM bound",
     "RBM epoch",
     "GradientMonitor() overhead",
+    "CurvatureMonitor() overhead",
+    "jacobian_spectra overhead",
     "predict_proba throughput",
     "peak memory of fit",
 ]
