@@ -8,16 +8,15 @@ and labels each record ``"descent"``, ``"saddle"`` or ``"minimum"``.
 ``GridSearchCV``.
 """
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted
 
 from ._callback_base import Callback
 from ._curvature import LossHessian, dense_float64, lanczos
+from ._monitor_lookup import MonitorScorer, find_fitted_monitor
 
 #: The phases of a record, in the order of ``phase_codes_``.
 PHASES = ("descent", "saddle", "minimum")
@@ -352,19 +351,9 @@ def _span(epochs):
 
 def _find_curvature_monitor(estimator, purpose="to score its curvature"):
     """The fitted curvature monitor of ``estimator`` (or of a pipeline's last step)."""
-    seen = estimator
-    while hasattr(seen, "steps") and hasattr(seen, "named_steps"):  # a Pipeline
-        seen = seen.steps[-1][1]
-    if hasattr(seen, "fit"):
-        check_is_fitted(seen)
-    monitor = getattr(seen, "curvature_monitor_", None)
-    if monitor is None:
-        raise ValueError(
-            f"{type(seen).__name__} has no fitted curvature monitor: pass "
-            "callbacks=[CurvatureMonitor()] to the sk_deepnet estimator (the last "
-            f"step of a pipeline) {purpose}."
-        )
-    return monitor
+    return find_fitted_monitor(
+        estimator, "curvature_monitor_", "CurvatureMonitor", "curvature monitor", purpose
+    )
 
 
 #: metric name -> function of a fitted monitor (greater is better for each).
@@ -376,16 +365,11 @@ _CURVATURE_METRICS = {
 }
 
 
-class _CurvatureScorer:
+class _CurvatureScorer(MonitorScorer):
     """Scorer ``scorer(estimator, X, y) -> float`` reading the curvature monitor."""
 
-    def __init__(self, metric):
-        self.metric = metric
-
-    def __call__(self, estimator, X=None, y=None, **kwargs):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return _CURVATURE_METRICS[self.metric](_find_curvature_monitor(estimator))
+    metrics = _CURVATURE_METRICS
+    find = staticmethod(_find_curvature_monitor)
 
     def __repr__(self):
         return f"make_curvature_scorer(metric={self.metric!r})"
@@ -418,10 +402,6 @@ def make_curvature_scorer(metric="never_saddle"):
         ``scorer(estimator, X, y) -> float``. It raises a ValueError for an
         estimator without a fitted curvature monitor.
     """
-    if not isinstance(metric, str) or metric not in _CURVATURE_METRICS:
-        raise ValueError(
-            f"metric must be one of {sorted(_CURVATURE_METRICS)}; got {metric!r}."
-        )
     return _CurvatureScorer(metric)
 
 

@@ -27,11 +27,11 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from ._activations import BOUNDS, canonical_activation
 from ._callback_base import Callback
 from ._jacobians import jacobian_statistics
+from ._monitor_lookup import find_fitted_monitor
 
 #: The per-record, per-layer statistics: fitted attribute ``<name>_`` each.
 STATISTICS = (
@@ -720,19 +720,9 @@ def _column_nanmedian(values):
 
 def _find_monitor(estimator, purpose="to score its gradient health"):
     """The fitted gradient monitor of ``estimator`` (or of a pipeline's last step)."""
-    seen = estimator
-    while hasattr(seen, "steps") and hasattr(seen, "named_steps"):  # a Pipeline
-        seen = seen.steps[-1][1]
-    if hasattr(seen, "fit"):  # not "passthrough" or None
-        check_is_fitted(seen)  # NotFittedError before any advice about callbacks
-    monitor = getattr(seen, "gradient_monitor_", None)
-    if monitor is None:
-        raise ValueError(
-            f"{type(seen).__name__} has no fitted gradient monitor: pass "
-            "callbacks=[GradientMonitor()] to the sk_deepnet estimator (the last "
-            f"step of a pipeline) {purpose}."
-        )
-    return monitor
+    return find_fitted_monitor(
+        estimator, "gradient_monitor_", "GradientMonitor", "gradient monitor", purpose
+    )
 
 
 def _log10(value):
