@@ -673,9 +673,7 @@ class GradientMonitor(Callback):
         state = dict(super().__getstate__())
         # The published attributes are views of the buffers: pickle the data
         # once, trimmed to the records; the weight snapshot is scratch space.
-        scratch = (
-            "_buffers", "_scratch_buffers", "_weight_norms_sq", "_offsets", "_jacobian_probe",
-        )
+        scratch = ("_buffers", "_scratch_buffers", "_weight_norms_sq", "_offsets")
         for name in (*scratch, "_unit_starts", "_widths", "_pending"):
             state.pop(name, None)
         return state
