@@ -82,11 +82,8 @@ def test_spread_grows_with_depth_for_a_non_isometric_network(digits):
 def test_copies_are_faithful(digits):
     import copy
 
-    import joblib
-
     X, y = digits
     m = _fit(X, y, 2, [GradientMonitor(jacobian_spectra=True)]).gradient_monitor_
     for clone_ in (copy.deepcopy(m), pickle.loads(pickle.dumps(m))):
-        assert joblib.hash(clone_) == joblib.hash(m)
         assert_array_equal(clone_._jacobian_probe, m._jacobian_probe)
         assert_array_equal(clone_.jacobian_spread_, m.jacobian_spread_)
