@@ -1,5 +1,6 @@
 """The GradientMonitor's Jacobian spectra (``jacobian_spectra=True``)."""
 
+import copy
 import pickle
 
 import numpy as np
@@ -80,8 +81,6 @@ def test_spread_grows_with_depth_for_a_non_isometric_network(digits):
 
 
 def test_copies_are_faithful(digits):
-    import copy
-
     X, y = digits
     m = _fit(X, y, 2, [GradientMonitor(jacobian_spectra=True)]).gradient_monitor_
     for clone_ in (copy.deepcopy(m), pickle.loads(pickle.dumps(m))):
