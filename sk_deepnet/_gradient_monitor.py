@@ -196,7 +196,7 @@ class GradientMonitor(Callback):
         non-zero singular values, the median over the probe's samples. 0 is
         dynamical isometry (every direction passes alike); 2 means the
         strong directions pass a hundred times more than the weak ones.
-        Zero singular values (below ``1.5e-8`` of the largest: the inactive
+        Zero singular values (below ``1e-6`` of the largest: the inactive
         units of a relu layer, a layer narrower than the input) are left
         out: they are the Jacobian's rank, not its spread. Pennington,
         Schoenholz & Ganguli (2017) show that deep tanh networks with

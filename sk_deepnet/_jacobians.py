@@ -19,12 +19,13 @@ import numpy as np
 from ._activations import DERIVATIVES
 from ._curvature import dense_float64
 
-#: Singular values below this fraction of the largest (the square root of
-#: float64's machine epsilon) count as zeros, the Jacobian's rank deficiency,
-#: and are left out of the spread: the zero rows of a relu layer's inactive
-#: units, a layer narrower than its input, layer normalization's removal of
-#: the mean.
-RANK_TOL = float(np.sqrt(np.finfo(np.float64).eps))
+#: Singular values below this fraction of the largest count as zeros, the
+#: Jacobian's rank deficiency, and are left out of the spread: the zero rows of
+#: a relu layer's inactive units, a layer narrower than its input, layer
+#: normalization's removal of the mean. The singular values come from the
+#: eigenvalues of ``J J.T``, accurate to about ``1e-16 * s_max**2``, so to
+#: about ``1e-8 * s_max``: the threshold sits well above that rounding.
+RANK_TOL = 1e-6
 
 #: The spread compares these quantiles of the non-zero singular values.
 SPREAD_QUANTILES = (0.1, 0.9)
@@ -130,7 +131,7 @@ def singular_values(jacobians):
     The square roots of the eigenvalues of ``J J.T`` (or ``J.T J``, the
     smaller): a symmetric eigenproblem, two to three times faster than an
     SVD. Squaring loses the singular values below about ``1e-8`` of the
-    largest into rounding, which :data:`RANK_TOL` counts as zeros anyway.
+    largest into rounding, below :data:`RANK_TOL`, which counts them as zeros.
     """
     jacobians = np.asarray(jacobians)
     if jacobians.shape[-2] <= jacobians.shape[-1]:
