@@ -12,11 +12,11 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
 
 from ._callback_base import Callback
 from ._curvature import LossHessian, dense_float64, lanczos
 from ._monitor_lookup import MonitorScorer, find_fitted_monitor
+from ._sklearn_compat import Interval
 
 #: The phases of a record, in the order of ``phase_codes_``.
 PHASES = ("descent", "saddle", "minimum")
@@ -197,7 +197,7 @@ class CurvatureMonitor(Callback):
         self.random_state = random_state
 
     # ------------------------------------------------------------------- hooks
-    def on_fit_begin(self, estimator, X=None, y=None):
+    def on_fit_begin(self, estimator, X=None, y=None, **kwargs):
         """Draw the probe batch and record the network as the fit starts."""
         self._validate_params()
         if X is None or y is None:
@@ -218,13 +218,13 @@ class CurvatureMonitor(Callback):
             self._record(estimator._network, epochs=int(getattr(estimator, "n_iter_", 0)))
         self._last_recorded = self._records["epochs"][-1]
 
-    def on_epoch_end(self, estimator, epoch, loss):
+    def on_epoch_end(self, estimator, epoch, loss, **kwargs):
         """Record after every ``record_every``-th epoch."""
         done = epoch + 1
         if done % self.record_every == 0 and done != self._last_recorded:
             self._record(estimator._network, done)
 
-    def on_fit_end(self, estimator):
+    def on_fit_end(self, estimator, **kwargs):
         """Record the end of the fit, unless its last epoch was just recorded."""
         done = int(getattr(estimator, "n_iter_", 0))
         network = getattr(estimator, "_network", None)
