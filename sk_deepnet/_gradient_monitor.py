@@ -30,7 +30,7 @@ import numpy as np
 from ._activations import BOUNDS, canonical_activation
 from ._batch_record import BatchRecord
 from ._callback_base import Callback
-from ._jacobians import jacobian_statistics
+from ._jacobian_spectra import jacobian_statistics
 from ._monitor_lookup import find_fitted_monitor
 from ._sklearn_compat import Interval, StrOptions
 from ._warnings import warn_user
@@ -48,7 +48,7 @@ STATISTICS = (
     "dead_units",
     "activation_means",
     "activation_stds",
-    # Jacobian spectra (jacobian_spectra=True; NaN otherwise), from _jacobians.py
+    # Jacobian spectra (jacobian_spectra=True; NaN otherwise), from _jacobian_spectra.py
     "jacobian_max",
     "jacobian_min",
     "jacobian_mean",

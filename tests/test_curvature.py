@@ -17,7 +17,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from sk_deepnet._activations import ACTIVATIONS, DERIVATIVES, SECOND_DERIVATIVES
 from sk_deepnet._curvature import LossHessian, float64_copy, lanczos
-from sk_deepnet._jacobians import (
+from sk_deepnet._jacobian_spectra import (
     jacobian_statistics,
     layer_jacobians,
     singular_values,

@@ -9,7 +9,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_digits
 
 from sk_deepnet import DeepMLPClassifier
-from sk_deepnet._jacobians import jacobian_statistics
+from sk_deepnet._jacobian_spectra import jacobian_statistics
 from sk_deepnet.callbacks import GradientMonitor
 
 pytestmark = pytest.mark.filterwarnings(

@@ -11,12 +11,12 @@ directions explode while others vanish.
 The Jacobians are exact (no finite differences), per sample, in float64, of
 the network in inference mode: dropout off, batch normalization with its
 running statistics (a per-unit affine map, so every sample has its own
-Jacobian). Nothing is written to the network.
+Jacobian). Each layer's comes from the network's Jacobian-vector products
+(:meth:`Network.jvp_layer`). Nothing is written to the network.
 """
 
 import numpy as np
 
-from ._activations import DERIVATIVES
 from ._curvature import dense_float64
 
 #: Singular values below this fraction of the largest count as zeros, the
@@ -31,23 +31,18 @@ RANK_TOL = 1e-6
 SPREAD_QUANTILES = (0.1, 0.9)
 
 
-def _norm_jacobian(network, i, z):
-    """Per-sample Jacobian of hidden layer ``i``'s normalization at dense output ``z``.
+def _dense_jacobian(network, layer, h):
+    """Per-sample Jacobian of weight layer ``layer`` at its input ``h``, shape (n, out, in).
 
-    Returns an array of shape (n, w, w), or of shape (w,) for the diagonal of
-    batch normalization (the same for every sample).
+    Built on the network's side-effect-free Jacobian-vector products
+    (:meth:`Network.jvp_layer`, inference form): one product per sample and
+    input direction, all in one call, the rows of ``h`` repeated once per
+    direction (each sample is its own function in inference mode).
     """
-    norm = network.norms[i]
-    if network.normalization == "batch":
-        return norm.gamma / np.sqrt(norm.running_var + norm.eps)
-    d = z.shape[1]
-    inv_std = 1.0 / np.sqrt(z.var(axis=1, keepdims=True) + norm.eps)  # (n, 1)
-    xhat = (z - z.mean(axis=1, keepdims=True)) * inv_std
-    # d xhat_j / d z_k = inv_std * (delta_jk - 1/d - xhat_j xhat_k / d)
-    jac = np.broadcast_to(np.eye(d) - 1.0 / d, (z.shape[0], d, d)).copy()
-    jac -= xhat[:, :, None] * xhat[:, None, :] / d
-    jac *= inv_std[:, :, None]
-    return jac * norm.gamma[None, :, None]
+    n, d = h.shape
+    tangents = np.tile(np.eye(d), (n, 1))  # row (sample s, direction j): e_j
+    _, jvp = network.jvp_layer(layer, np.repeat(h, d, axis=0), tangents, train=False)
+    return jvp.reshape(n, d, -1).transpose(0, 2, 1)
 
 
 def layer_jacobians(network, X, cumulative=False):
@@ -81,21 +76,10 @@ def layer_jacobians(network, X, cumulative=False):
     net = network.astype(np.float64)  # itself when float64: read only below
     ws = net._new_workspace(X.shape[0], train=False)
     net.forward(X, ws, train=False)
-    pre_activations = ws["norm_out"] if net.norms else ws["z"]
     layers, end_to_end, history = [], None, []
     block_in = {}
     for i in range(net.depth):
-        slope = np.ones_like(ws["a"][i])
-        # The derivatives of OUTPUT_DERIVATIVES read only the activation,
-        # which the forward pass may have written over its input.
-        DERIVATIVES[net.activation](pre_activations[i], ws["a"][i], slope)
-        weight_t = net.coefs[i].T  # (w_l, w_{l-1})
-        if net.norms:
-            norm = _norm_jacobian(net, i, ws["z"][i])
-            jac = (norm[:, None] * weight_t)[None] if norm.ndim == 1 else norm @ weight_t
-        else:
-            jac = weight_t[None]
-        jac = slope[:, :, None] * jac
+        jac = _dense_jacobian(net, i, ws["inputs"][i])
         k_end = net._block_ending_at.get(i)
         if k_end is not None:
             jac = jac * net.residual_scale
