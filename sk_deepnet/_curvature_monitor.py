@@ -44,7 +44,8 @@ class CurvatureMonitor(Callback):
       (Pearlmutter's R-operator); with normalization or residual blocks they
       are central differences of gradients in float64 (see
       :class:`~sk_deepnet._curvature.LossHessian`). Batch normalization
-      normalizes with the probe's statistics, as in training; dropout is off.
+      normalizes with the probe's statistics, as in training; dropout is off;
+      sample weights are not applied (every probe sample counts once).
 
     The training itself is untouched: the monitor works on a float64 copy of
     the network and draws from its own random generator.
@@ -234,8 +235,13 @@ class CurvatureMonitor(Callback):
     # --------------------------------------------------------------- recording
     def _record(self, network, epochs):
         hessian = LossHessian(network, self._probe_X, self._probe_Y, l2=self._l2)
-        with np.errstate(all="ignore"):
-            ritz = lanczos(hessian, hessian.n_params, self.n_iter, random_state=self._random)
+        if np.isfinite(hessian.loss) and np.isfinite(hessian.gradient).all():
+            with np.errstate(all="ignore"):
+                ritz = lanczos(
+                    hessian, hessian.n_params, self.n_iter, random_state=self._random
+                )
+        else:  # overflowing weights: no curvature to measure, a record of NaNs
+            ritz = np.array([np.nan])
         top = np.full(self.n_eigenvalues, np.nan)
         largest = ritz[::-1][: self.n_eigenvalues]
         top[: len(largest)] = largest

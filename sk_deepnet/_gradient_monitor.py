@@ -53,6 +53,7 @@ STATISTICS = (
     "jacobian_min",
     "jacobian_mean",
     "jacobian_spread",
+    "jacobian_rank",
 )
 
 #: Activations whose units can die: on negative inputs their slope is zero
@@ -197,6 +198,13 @@ class GradientMonitor(Callback):
         Schoenholz & Ganguli (2017) show that deep tanh networks with
         orthogonal weights can keep the spectrum concentrated and train
         fastest.
+
+    jacobian_rank_ : ndarray of shape (n_records, n_layers)
+        With ``jacobian_spectra=True`` (else NaN): the fraction of those
+        singular values that are not zero, the median over the probe's
+        samples. 1 is full rank; a network whose relu units mostly died
+        keeps few directions (a small rank fraction) however small its
+        spread: read the two together.
 
     record_epochs_ : ndarray of shape (n_records,)
         Epoch (from 0) of each record.
@@ -524,7 +532,7 @@ class GradientMonitor(Callback):
         if probe is None or row % self.jacobian_every:
             return
         stats = jacobian_statistics(network, probe)
-        for name in ("max", "min", "mean", "spread"):
+        for name in ("max", "min", "mean", "spread", "rank"):
             self._buffers["jacobian_" + name][row] = stats[name]
 
     # --------------------------------------------------------------- diagnosis
@@ -638,6 +646,7 @@ class GradientMonitor(Callback):
                 ("jac max", self._window(self.jacobian_max_)),
                 ("jac min", self._window(self.jacobian_min_)),
                 ("spread", self._window(self.jacobian_spread_)),
+                ("rank", self._window(self.jacobian_rank_)),
             ]
         flags = np.where(
             self.exploding_layers_, "EXPLODING",
@@ -738,7 +747,19 @@ _HEALTH_METRICS = {
     "vanishing_ratio": lambda m: _log10(m.vanishing_ratio_),
     "update_ratio": lambda m: _log10(float(np.nanmedian(m._window(m.update_ratios_)))),
     "healthy": lambda m: float(m.diagnosis_ == "healthy"),
+    "initial_spread": lambda m: -_initial_spread(m),
 }
+
+
+def _initial_spread(monitor):
+    """The input-output Jacobian spread of the first record (jacobian_spectra=True)."""
+    spread = monitor.jacobian_spread_
+    if not len(spread) or np.isnan(spread[0]).all():
+        raise ValueError(
+            "The gradient monitor recorded no Jacobian spectra: pass "
+            "GradientMonitor(jacobian_spectra=True) to score 'initial_spread'."
+        )
+    return float(spread[0, max(spread.shape[1] - 2, 0)])  # the last hidden layer
 
 
 class _GradientHealthScorer:
@@ -772,13 +793,17 @@ def make_gradient_health_scorer(metric="vanishing_ratio"):
 
     Parameters
     ----------
-    metric : {"vanishing_ratio", "update_ratio", "healthy"}, default="vanishing_ratio"
+    metric : {"vanishing_ratio", "update_ratio", "healthy", "initial_spread"}, \
+default="vanishing_ratio"
         ``"vanishing_ratio"``: ``log10`` of the monitor's ``vanishing_ratio_``
         (0 when the first and the output layers get gradients of the same norm,
         -3 when the first layer's is a thousand times smaller).
         ``"update_ratio"``: ``log10`` of the median over layers of the summary
         window's update ratio (about -3 by the CS231n rule of thumb).
         ``"healthy"``: 1.0 if the diagnosis is ``"healthy"``, else 0.0.
+        ``"initial_spread"``: minus ``jacobian_spread_`` of the last hidden
+        layer at the first record, the network at initialization (needs
+        ``jacobian_spectra=True``): higher is closer to dynamical isometry.
 
     Returns
     -------

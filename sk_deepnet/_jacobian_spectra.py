@@ -148,6 +148,18 @@ def spread(values):
         return np.where(count > 0, np.log10(high / low), np.nan)
 
 
+def rank_fraction(values):
+    """Fraction of the singular values of each row above ``RANK_TOL * s_max``.
+
+    1 for a Jacobian of full rank; the spread leaves the others out, so a
+    Jacobian that keeps a single direction (rank fraction ``1 / k``) has
+    spread 0 without being an isometry: read the two together.
+    """
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    top = values.max(axis=-1, keepdims=True)
+    return np.mean(values > top * RANK_TOL, axis=-1)
+
+
 def _quantile_of_leading(descending, count, q):
     """The ``q`` quantile of the first ``count[i]`` values of each descending row."""
     position = q * np.maximum(count - 1, 0)  # in ascending order of the kept values
@@ -181,16 +193,21 @@ def jacobian_statistics(network, X):
         :func:`spread`) of the Jacobian of each layer's output with respect
         to the network's input (the last: of the logits). ``"io_spread"``:
         that of the last hidden layer, the input-output Jacobian of the
-        hidden stack (NaN without hidden layers).
+        hidden stack (NaN without hidden layers). ``"rank"``: of shape
+        ``(depth + 1,)``, the median over the samples of
+        :func:`rank_fraction` of the same Jacobians.
     """
     layers, end_to_end = layer_jacobians(network, X, cumulative=True)
     values = [singular_values(jac) for jac in layers]
-    spreads = np.array([np.median(spread(singular_values(jac))) for jac in end_to_end])
+    cumulative = [singular_values(jac) for jac in end_to_end]
+    spreads = np.array([np.median(spread(v)) for v in cumulative])
+    ranks = np.array([np.median(rank_fraction(v)) for v in cumulative])
     stats = {
         "max": np.array([v.max() for v in values]),
         "min": np.array([v.min() for v in values]),
         "mean": np.array([v.mean() for v in values]),
         "spread": spreads,
+        "rank": ranks,
         "io_spread": float(spreads[-2]) if len(spreads) > 1 else np.nan,
     }
     return stats

@@ -1,4 +1,4 @@
-"""Tests of the curvature and Jacobian numerics (sk_deepnet._curvature, _jacobians).
+"""Tests of the curvature and Jacobian numerics (sk_deepnet._curvature, _jacobian_spectra).
 
 Hessian-vector products, losses, gradients and eigenvalues are compared with
 PyTorch's autograd through a recorded fixture
@@ -20,6 +20,7 @@ from sk_deepnet._curvature import LossHessian, float64_copy, lanczos
 from sk_deepnet._jacobian_spectra import (
     jacobian_statistics,
     layer_jacobians,
+    rank_fraction,
     singular_values,
     spread,
 )
@@ -286,6 +287,7 @@ def test_spread_leaves_out_zeros_and_no_hidden_layers():
     ramp = np.linspace(1, 100, 101)[None]  # quantiles 10.9 and 90.1
     assert_allclose(spread(ramp), [np.log10(90.1 / 10.9)])
     assert np.isnan(spread(np.zeros((1, 3))))[0]
+    assert_allclose(rank_fraction(values), [0.5, 1.0, 0.25])
     net = Network([3, 2], "tanh", "squared_error", dtype=np.float64)
     stats = jacobian_statistics(net, np.ones((2, 3)))
     assert np.isnan(stats["io_spread"]) and stats["max"].shape == (1,)

@@ -37,7 +37,8 @@ def test_records_are_the_spectra_of_the_recorded_weights(digits, kw):
     monitor = GradientMonitor(jacobian_spectra=True, jacobian_probe_size=5, jacobian_every=1)
     fitted = _fit(X, y, 3, [monitor], **kw)
     m = fitted.gradient_monitor_
-    names = ("jacobian_max_", "jacobian_min_", "jacobian_mean_", "jacobian_spread_")
+    names = ("jacobian_max_", "jacobian_min_", "jacobian_mean_", "jacobian_spread_",
+             "jacobian_rank_")
     for name in names:
         assert getattr(m, name).shape == (3, 4)
         assert np.isfinite(getattr(m, name)).all()
@@ -49,6 +50,7 @@ def test_records_are_the_spectra_of_the_recorded_weights(digits, kw):
     assert_allclose(m.jacobian_min_[2], stats["min"], rtol=1e-4, atol=1e-6)
     assert_allclose(m.jacobian_mean_[2], stats["mean"], rtol=1e-5)
     assert_allclose(m.jacobian_spread_[2], stats["spread"], rtol=1e-4)
+    assert_allclose(m.jacobian_rank_[2], stats["rank"])
     assert "spread" in m.report()
     loaded = pickle.loads(pickle.dumps(m))
     for name in names:
@@ -86,3 +88,25 @@ def test_copies_are_faithful(digits):
     for clone_ in (copy.deepcopy(m), pickle.loads(pickle.dumps(m))):
         assert_array_equal(clone_._jacobian_probe, m._jacobian_probe)
         assert_array_equal(clone_.jacobian_spread_, m.jacobian_spread_)
+
+
+def test_initial_spread_scorer_in_grid_search(digits):
+    from sklearn.model_selection import GridSearchCV
+
+    from sk_deepnet.callbacks import make_gradient_health_scorer
+
+    X, y = digits
+    scorer = make_gradient_health_scorer("initial_spread")
+    clf = DeepMLPClassifier(depth=3, width=10, max_iter=1, batch_size=None, random_state=0,
+                            activation="tanh", callbacks=[GradientMonitor(jacobian_spectra=True, warn=False)])
+    search = GridSearchCV(clf, {"init": ["glorot_uniform", "orthogonal"]}, cv=2,
+                          scoring={"accuracy": "accuracy", "spread": scorer},
+                          refit="accuracy").fit(X, y)
+    spreads = search.cv_results_["mean_test_spread"]
+    assert np.all(np.isfinite(spreads)) and np.all(spreads <= 0)
+    fitted = search.best_estimator_
+    m = fitted.gradient_monitor_
+    assert scorer(fitted, X, y) == -m.jacobian_spread_[0, -2]
+    plain = _fit(X, y, 1, [GradientMonitor(warn=False)])
+    with pytest.raises(ValueError, match="jacobian_spectra=True"):
+        scorer(plain, X, y)
