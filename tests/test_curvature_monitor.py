@@ -2,6 +2,7 @@
 
 import copy
 import pickle
+import warnings
 
 import joblib
 import numpy as np
@@ -9,14 +10,21 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import load_digits, make_regression
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor
 from sk_deepnet._curvature import LossHessian
 from sk_deepnet._curvature_monitor import PHASES, classify_phases
-from sk_deepnet.callbacks import CurvatureMonitor, make_curvature_scorer, never_saddle_scorer
+from sk_deepnet.callbacks import (
+    CurvatureMonitor,
+    GradientMonitor,
+    make_curvature_scorer,
+    never_saddle_scorer,
+)
 
 
 @pytest.fixture(scope="module")
@@ -160,3 +168,23 @@ def test_errors(digits):
         never_saddle_scorer(clf, X, y)
     with pytest.raises(ValueError, match="record_every"):
         _classifier([CurvatureMonitor(record_every=0)]).fit(X, y)
+
+
+# As for the gradient monitor (issue 20): the callbacks passed as parameters
+# survive scikit-learn's checks (deep-copy comparison, clone, pickle, refit).
+_MONITORED = [
+    DeepMLPClassifier(depth=2, width=16, dtype="float64", callbacks=[
+        CurvatureMonitor(record_every=100, n_iter=4, probe_size=8, random_state=0),
+        GradientMonitor(jacobian_spectra=True, warn=False),
+    ]),
+    DeepMLPRegressor(depth=2, width=16, dtype="float64", callbacks=[
+        CurvatureMonitor(record_every=100, n_iter=4, probe_size=8, random_state=0),
+    ]),
+]
+
+
+@parametrize_with_checks(_MONITORED)
+def test_sklearn_checks_with_curvature_monitor_attached(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check(estimator)
