@@ -50,7 +50,7 @@ FULL = dict(
     wide_repeats=3,
     narrow_epochs=10,
     monitor_epochs=10,
-    curvature_epochs=30,
+    curvature_epochs=40,
     wide_samples=10000,
     wide_epochs=2,
     rbm_samples=10000,
@@ -457,7 +457,7 @@ def row_curvature(table, config):
                   ratio_text=f"{a / b:.3f}x ({(a / b - 1) * 100:+.1f}%)")
     table.note(
         f"curvature: deep-narrow fit of {config['curvature_epochs']} epochs (time/epoch) with "
-        "callbacks=[CurvatureMonitor()] (records at 0, 10, 20, 30 epochs) vs without; "
+        "callbacks=[CurvatureMonitor()] (records at 0, 20, 40 epochs) vs without; "
         "jacobian: GradientMonitor(jacobian_spectra=True) vs GradientMonitor()"
     )
 
