@@ -25,7 +25,8 @@ Rows (see doc/performance.rst for what each one means):
 3. RBM: one epoch of ``sk_deepnet.pretraining.BernoulliRBM`` vs scikit-learn's
    ``BernoulliRBM`` (784 visible, 256 hidden, batch 64);
 4. GradientMonitor: the overhead of ``callbacks=[GradientMonitor()]`` (default
-   frequency) on the deep-narrow fit;
+   frequency) on the deep-narrow fit; the overheads of ``CurvatureMonitor()``
+   and of the gradient monitor's ``jacobian_spectra=True`` (defaults);
 5. predict_proba throughput of the wide network vs ``MLPClassifier`` (no target:
    both are matrix-product bound);
 6. under load: with two CPU-bound background processes (started and stopped by
@@ -59,6 +60,7 @@ FULL = dict(
     wide_repeats=3,
     narrow_epochs=10,
     monitor_epochs=10,
+    curvature_epochs=40,
     wide_samples=10000,
     wide_epochs=2,
     rbm_samples=10000,
@@ -79,6 +81,7 @@ QUICK = dict(
     wide_repeats=1,
     narrow_epochs=1,
     monitor_epochs=1,
+    curvature_epochs=2,
     wide_samples=768,
     wide_epochs=1,
     rbm_samples=640,
@@ -116,9 +119,11 @@ TARGETS = {
     "torch-wide": ("<=", 0.60),
     "rbm": ("<=", 0.80),
     "monitor": ("<=", 1.10),
+    "curvature": ("<=", 1.15),
+    "jacobian": ("<=", 1.10),
     "memory": ("<=", 1.00),
 }
-ROWS = ["deep-narrow", "wide", "rbm", "monitor", "predict", "load", "torch", "memory"]
+ROWS = ["deep-narrow", "wide", "rbm", "monitor", "curvature", "predict", "load", "torch", "memory"]
 
 
 # ----------------------------------------------------------------- helpers
@@ -544,6 +549,36 @@ def row_monitor(table, config):
     )
 
 
+def row_curvature(table, config):
+    """CurvatureMonitor() and GradientMonitor(jacobian_spectra=True) overheads."""
+    try:
+        from sk_deepnet.callbacks import CurvatureMonitor, GradientMonitor
+    except Exception as exc:  # noqa: BLE001
+        table.skip("CurvatureMonitor overhead", f"not available ({exc!r})")
+        return
+    X, y = digits()
+    pairs = [
+        ("CurvatureMonitor() overhead", "curvature", config["curvature_epochs"],
+         [CurvatureMonitor(random_state=0)], None),
+        ("jacobian_spectra overhead", "jacobian", config["curvature_epochs"],
+         [GradientMonitor(jacobian_spectra=True, warn=False)], [GradientMonitor(warn=False)]),
+    ]
+    for label, target, epochs, with_cb, without_cb in pairs:
+        monitored = deep_mlp(**NARROW, epochs=epochs, callbacks=with_cb)
+        plain = deep_mlp(**NARROW, epochs=epochs, callbacks=without_cb)
+        t_mon, t_plain = best_of(
+            config["narrow_repeats"], lambda: monitored.fit(X, y), lambda: plain.fit(X, y)
+        )
+        a, b = min(t_mon) / epochs, min(t_plain) / epochs
+        table.add(label, f"with {fmt_time(a)}", f"without {fmt_time(b)}", a / b, target,
+                  ratio_text=f"{a / b:.3f}x ({(a / b - 1) * 100:+.1f}%)")
+    table.note(
+        f"curvature: deep-narrow fit of {config['curvature_epochs']} epochs (time/epoch) with "
+        "callbacks=[CurvatureMonitor()] (records at 0, 20, 40 epochs) vs without; "
+        "jacobian: GradientMonitor(jacobian_spectra=True) vs GradientMonitor()"
+    )
+
+
 def row_predict(table, config, state):
     if "wide" in state:
         X, ours, ref = state["wide"]
@@ -859,6 +894,7 @@ def run_row(row, table, config, state):
         "deep-narrow": row_deep_narrow,
         "rbm": row_rbm,
         "monitor": row_monitor,
+        "curvature": row_curvature,
         "load": row_load,
         "torch": row_torch,
         "memory": row_memory,

@@ -22,6 +22,8 @@ ROWS = [
     "wide fit, thread speedup kept",
     "RBM epoch",
     "GradientMonitor() overhead",
+    "CurvatureMonitor() overhead",
+    "jacobian_spectra overhead",
     "predict_proba throughput",
     "under load: medium (friedman1) fit vs 1 thread",
     "under load: medium (friedman1) fit vs sklearn",
