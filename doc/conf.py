@@ -39,10 +39,17 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
 # No sphinx.ext.intersphinx: the build must not touch the network.
+
+# Math renders without internet: MathJax comes from the pip package
+# sphinx-mathjax-offline (in the ``docs`` extra), which copies MathJax 3 into
+# ``_static/mathjax`` of the build; sphinx.ext.mathjax would otherwise load it
+# from a CDN and an offline reader would see raw LaTeX.
+mathjax_path = "mathjax/tex-chtml.js"
 
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "sphinxext"]
@@ -82,6 +89,9 @@ _previous = GALLERY_MODE_FILE.read_text().strip() if GALLERY_MODE_FILE.is_file()
 if _previous != _stamp and GALLERY_DIR.is_dir():
     shutil.rmtree(GALLERY_DIR)
 GALLERY_DIR.mkdir(exist_ok=True)
+# Execution-time pages left by an older build (see write_computation_times).
+for _stale in (HERE / "sg_execution_times.rst", GALLERY_DIR / "sg_execution_times.rst"):
+    _stale.unlink(missing_ok=True)
 GALLERY_MODE_FILE.write_text(_stamp + "\n")
 
 sphinx_gallery_conf = {
@@ -98,6 +108,9 @@ sphinx_gallery_conf = {
     "show_memory": False,
     "plot_gallery": "True",
     "abort_on_example_error": False,
+    # The execution-time pages load jQuery and DataTables from CDNs: the docs
+    # must not need the network (tests/test_docs.py checks the built HTML).
+    "write_computation_times": False,
     "only_warn_on_example_error": False,
 }
 

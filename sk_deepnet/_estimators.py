@@ -41,6 +41,7 @@ from ._batches import MiniBatches
 from ._callback_base import Callback
 from ._callback_support import CallbackSupportMixin, SklearnCallbackHooks
 from ._fitted_arrays import NetworkArrays
+from ._help import HelpMixin
 from ._initializers import INITIALIZERS, resolve_init
 from ._network import Network
 from ._persistence import check_version, stamp_version
@@ -320,7 +321,7 @@ _ATTRIBUTES_DOC = """
 """
 
 
-class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
+class BaseDeepMLP(HelpMixin, CallbackSupportMixin, BaseEstimator):
     """Shared hyperparameters, validation and training loop of the deep MLPs."""
 
     coefs_ = NetworkArrays("coefs")
