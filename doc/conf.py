@@ -59,6 +59,9 @@ pygments_style = "sphinx"
 
 # -- autodoc / autosummary / numpydoc -----------------------------------------
 autosummary_generate = True
+# "fit()" rather than "DeepMLPClassifier.fit()" in a page's table of contents:
+# the long form does not fit the sidebar.
+toc_object_entries_show_parents = "hide"
 autodoc_typehints = "none"
 numpydoc_show_class_members = False  # autosummary templates list the members
 numpydoc_class_members_toctree = False
@@ -130,7 +133,9 @@ except ImportError:  # pragma: no cover - depends on the installed extras
 
 html_title = f"sk_deepnet {release}"
 html_show_sourcelink = False
-html_static_path = []
+html_static_path = ["_static"]
+# Report tables, warnings and long API names fit the content column.
+html_css_files = ["sk_deepnet.css"]
 
 
 # -- Docstrings inherited from scikit-learn ------------------------------------
@@ -152,6 +157,13 @@ def _unlink_sklearn_refs(app, what, name, obj, options, lines):
     lines[:] = text.split("\n")
 
 
+def _drop_stale_execution_times(app):
+    # Their pages from an older build stay in the output folder otherwise.
+    for page in ("sg_execution_times.html", "auto_examples/sg_execution_times.html"):
+        (Path(app.outdir) / page).unlink(missing_ok=True)
+
+
 def setup(app):
+    app.connect("builder-inited", _drop_stale_execution_times)
     # Before numpydoc (priority 500) reformats the docstring.
     app.connect("autodoc-process-docstring", _unlink_sklearn_refs, priority=400)

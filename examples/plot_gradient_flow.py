@@ -117,11 +117,11 @@ plt.show()
 # ---------------------
 # Medians over the last quarter of the records: the gradient norm, the same
 # relative to the output layer ("relative"), the same ratio for the
-# back-propagated error signal ("error rel"), the gain of the error signal
+# back-propagated error signal ("err rel"), the gain of the error signal
 # through each layer (a quarter or less for sigmoid), the update ratio
 # ||dW|| / ||W|| of the optimizer's step (about 1e-3 is the CS231n rule of
 # thumb), the growth of the gradient norm since the first record, saturated
-# sigmoid outputs and dead relu units. A ``*`` marks each value that flags its
+# sigmoid outputs ("sat.") and dead relu units. A ``*`` marks each value that flags its
 # layer; the lines under the table give the thresholds.
 for name, clf in fitted.items():
     print(f"\n{name}")

@@ -22,6 +22,7 @@ next to accuracy.
 """
 
 import math
+import re
 import warnings
 from numbers import Integral, Real
 
@@ -492,17 +493,17 @@ class GradientMonitor(Callback):
                 growth = norms.max(axis=0) / np.max(norms[0])
             values = {
                 "relative": self._window(norms / norms[:, -1:]),
-                "error rel.": self._window(self.delta_norms_ / self.delta_norms_[:, -1:]),
+                "err rel": self._window(self.delta_norms_ / self.delta_norms_[:, -1:]),
                 "update": self._window(self.update_ratios_),
                 "growth": growth,
             }
         rules = [
             ("EXPLODING", "relative", ">", self.exploding_threshold),
-            ("EXPLODING", "error rel.", ">", self.exploding_threshold),
+            ("EXPLODING", "err rel", ">", self.exploding_threshold),
             ("EXPLODING", "update", ">", self.max_update_ratio),
             ("EXPLODING", "growth", ">", self.growth_threshold),
             ("VANISHING", "relative", "<", self.vanishing_threshold),
-            ("VANISHING", "error rel.", "<", self.vanishing_threshold),
+            ("VANISHING", "err rel", "<", self.vanishing_threshold),
         ]
         return values, rules
 
@@ -547,42 +548,25 @@ class GradientMonitor(Callback):
         return [f"hidden {i + 1}" for i in range(self.n_layers_ - 1)] + ["output"]
 
     def _warning_message(self, estimator=None):
+        """The GradientHealthWarning's text: flagged layers, remedies not in use."""
         names = self._layer_names()
+        remedies = _remedies_not_in_use(estimator, self.diagnosis_, self.activation_)
         if self.diagnosis_ == "exploding":
             flagged = [n for n, f in zip(names, self.exploding_layers_) if f]
             stopped = " Training stopped mid-epoch." if self.stopped_mid_epoch_ else ""
-            # Only the remedies not already in use.
-            clip = getattr(estimator, "clip_grad_norm", None)
-            remedies = ["a lower learning_rate"]
-            if clip is None:
-                remedies.append("clip_grad_norm")
-            else:
-                remedies.append(f"a smaller clip_grad_norm than {clip:g}")
-            if getattr(estimator, "normalization", None) in (None, "none"):
-                remedies.append("normalization='batch'")
-            if getattr(estimator, "init", "auto") != "auto":
-                remedies.append("init='auto'")
-            return (
+            summary = (
                 f"Exploding gradients in {', '.join(flagged)}: largest finite "
                 f"gradient norm {_finite_max(self.grad_norms_):.3g}, largest update "
-                f"ratio ||dW||/||W|| {_finite_max(self.update_ratios_):.3g}.{stopped} Try "
-                f"{', '.join(remedies[:-1])} or {remedies[-1]}. "
-                "See gradient_monitor_.report()."
+                f"ratio ||dW||/||W|| {_finite_max(self.update_ratios_):.3g}.{stopped}"
             )
-        flagged = [n for n, f in zip(names, self.vanishing_layers_) if f]
-        remedies = []
-        if self.activation_ not in DEAD_FAMILY:
-            remedies.append("activation='relu' with init='auto'")
-        if getattr(estimator, "normalization", None) in (None, "none"):
-            remedies.append("normalization='batch'")
-        if not getattr(estimator, "residual", False):
-            remedies.append("residual=True")
-        advice = f" Try {' or '.join(remedies)}." if remedies else ""
-        return (
-            f"Vanishing gradients in {', '.join(flagged)}: the first layer's gradient "
-            f"norm is {self.vanishing_ratio_:.3g} times the output layer's.{advice} "
-            "See gradient_monitor_.report()."
-        )
+        else:
+            flagged = [n for n, f in zip(names, self.vanishing_layers_) if f]
+            summary = (
+                f"Vanishing gradients in {', '.join(flagged)}: the first layer's gradient "
+                f"norm is {self.vanishing_ratio_:.3g} times the output layer's."
+            )
+        advice = f" Try {_one_of(remedies)}." if remedies else ""
+        return f"{summary}{advice} See gradient_monitor_.report()."
 
     def report(self, file=None):
         """A per-layer table of the summary window's statistics and the diagnosis.
@@ -600,13 +584,13 @@ class GradientMonitor(Callback):
         -------
         report : str
             One row per weight layer, medians over the summary window: the
-            gradient norm; ``relative``, the gradient norm over the output
-            layer's; ``error rel``, the same ratio for the back-propagated
-            error signal; ``gain``, the error signal's gain through the layer;
+            ``gradient`` norm; ``relative``, the gradient norm over the output
+            layer's; ``err rel``, the same ratio for the back-propagated error
+            signal; ``gain``, the error signal's gain through the layer;
             ``update``, the update ratio ``||dW|| / ||W||``; ``growth``, the
             largest gradient norm over the first record's largest (over all
-            the records); the fractions of ``saturated`` and ``dead`` units;
-            and the layer's flag. Then the rules and the diagnosis.
+            the records); the fractions of saturated (``sat.``) and ``dead``
+            units; and the layer's flag. Then the rules and the diagnosis.
         """
         if not hasattr(self, "diagnosis_"):
             raise ValueError(
@@ -615,35 +599,35 @@ class GradientMonitor(Callback):
             )
         values, rules = self._criteria()
         fired = self._fired()
-        columns = [
-            ("grad norm", self._window(self.grad_norms_)),
+        columns = [  # headers of at most 8 characters: see _cell
+            ("gradient", self._window(self.grad_norms_)),
             ("relative", values["relative"]),
-            ("error rel", values["error rel."]),
+            ("err rel", values["err rel"]),
             ("gain", self._window(self.layer_gains_)),
             ("update", values["update"]),
             ("growth", values["growth"]),
-            ("saturated", self._window(self.saturation_)),
+            ("sat.", self._window(self.saturation_)),
             ("dead", self._window(self.dead_units_)),
         ]
         no_mark = np.zeros(self.n_layers_, dtype=bool)
         marks = {  # report column -> the layers its value flags
-            column: fired["EXPLODING"].get(key, no_mark) | fired["VANISHING"].get(key, no_mark)
-            for column, key in [("relative", "relative"), ("error rel", "error rel."),
-                                ("update", "update"), ("growth", "growth")]
+            column: fired["EXPLODING"].get(column, no_mark)
+            | fired["VANISHING"].get(column, no_mark)
+            for column in values
         }
         flags = np.where(
             self.exploding_layers_, "EXPLODING",
             np.where(self.vanishing_layers_, "VANISHING", ""),
         ).astype(object)
         flags[fired["EXPLODING"]["non-finite"]] = "EXPLODING (non-finite)"
-        header = f"{'layer':<9}" + "".join(f"{name:>9} " for name, _ in columns)
-        lines = [header + " flag", "-" * (len(header) + 10)]
+        header = f"{'layer':<10}" + "".join(f"{name:>8} " for name, _ in columns)
+        lines = [header + "flag", "-" * (len(header) + 4)]
         for i, name in enumerate(self._layer_names()):
             cells = "".join(
                 _cell(column_values[i], marks.get(column, no_mark)[i])
                 for column, column_values in columns
             )
-            lines.append(f"{name:<9}{cells} {flags[i]}".rstrip())
+            lines.append(f"{name:<10}{cells}{flags[i]}".rstrip())
         lines.extend(self._report_footer(rules))
         text = "\n".join(lines)
         if file is not None:
@@ -654,7 +638,7 @@ class GradientMonitor(Callback):
         """The rules that flag a layer (``*`` in the table) and the diagnosis."""
         def said(flag):
             return ", ".join(
-                f"{column.rstrip('.')} {comparison} {threshold:.3g}"
+                f"{column} {comparison} {threshold:.3g}"
                 for rule_flag, column, comparison, threshold in rules
                 if rule_flag == flag
             )
@@ -662,7 +646,8 @@ class GradientMonitor(Callback):
         n, k = len(self.record_epochs_), len(self._window_rows())
         return [
             f"* flags the layer: {said('VANISHING')} -> VANISHING;",
-            f"  {said('EXPLODING')} or a non-finite value -> EXPLODING",
+            f"  {said('EXPLODING')},",
+            "  or a non-finite value -> EXPLODING",
             f"medians over the last {k} of {n} records; activation {self.activation_!r}",
             f"diagnosis: {self.diagnosis_}; first/output layer gradient-norm ratio "
             f"{self.vanishing_ratio_:.3g} (vanishing_ratio_)",
@@ -690,10 +675,53 @@ class GradientMonitor(Callback):
             self._pending = None
 
 
+def _remedies_not_in_use(estimator, diagnosis, activation):
+    """The remedies to suggest for ``diagnosis``, leaving out those already set."""
+    def param(name, default=None):
+        return getattr(estimator, name, default)
+
+    unnormalized = param("normalization") is None
+    if diagnosis == "exploding":
+        clip = param("clip_grad_norm")
+        remedies = ["a lower learning_rate",
+                    "clip_grad_norm" if clip is None else f"a smaller clip_grad_norm than {clip:g}"]
+        if unnormalized:
+            remedies.append("normalization='batch'")
+        if param("init", "auto") != "auto":
+            remedies.append("init='auto'")
+        return remedies
+    remedies = [] if activation in DEAD_FAMILY else ["activation='relu' with init='auto'"]
+    if unnormalized:
+        remedies.append("normalization='batch'")
+    if not param("residual", False):
+        remedies.append("residual=True")
+    return remedies
+
+
+def _one_of(items):
+    """``"a, b or c"``."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
+
+
+def _short(value):
+    """``value`` in at most 7 characters, to 3 significant digits if they fit."""
+    mantissa, _, exponent = format(value, ".2e").partition("e")
+    candidates = (
+        format(value, ".3g"),  # 0.00127, 3.71e-05
+        f"{mantissa.rstrip('0').rstrip('.')}e{exponent}",  # 2.96e-04, not 0.000296
+        format(value, ".1e"),  # 1.2e-10
+    )
+    for text in candidates:
+        text = re.sub(r"e([+-])0*(\d)", r"e\1\2", text)  # 3.71e-5
+        if len(text) <= 7:
+            return text
+    return text
+
+
 def _cell(value, marked):
-    """A report cell: the value in 9 characters, then ``*`` if it flags the layer."""
-    text = "-" if np.isnan(value) else format(value, ".3g")
-    return f"{text:>9}{'*' if marked else ' '}"
+    """A report cell of 9 characters: the value, ``*`` if it flags the layer, a space."""
+    text = "-" if np.isnan(value) else _short(value)
+    return f"{text:>7}{'*' if marked else ' '} "
 
 
 def _finite_max(values):

@@ -19,7 +19,7 @@ def test_demo_runs_in_smoke_mode_and_tells_the_story_first():
     assert "diagnosis 'healthy'" in first_screen  # the relu net
     assert first_screen.count("diagnosis: vanishing;") == 1
     assert first_screen.count("diagnosis: healthy;") == 1
-    assert first_screen.count("layer    grad norm  relative") == 2
+    assert first_screen.count("layer     gradient relative  err rel") == 2
     # The gradient ratio is called a ratio.
     assert "gradient-norm ratio first/output layer" in first_screen
     assert "(a ratio" in first_screen
