@@ -36,7 +36,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-#: page -> what it must show: "math" (typeset math) or the methods listed.
+#: page -> what it must show: "math" (typeset math) or the methods listed;
+#: "height": the window's height when not WINDOW's.
 PAGES = {
     "index.html": {},
     "user_guide/vanishing_gradients.html": {"math": True},
@@ -47,6 +48,9 @@ PAGES = {
     },
     # A long API title, and the previous/next links at the bottom of a short page.
     "generated/sk_deepnet.callbacks.make_gradient_health_scorer.html": {},
+    # The gradient monitor's reports and warnings in an example's output, and
+    # its figures: a tall window to see them all.
+    "auto_examples/plot_gradient_flow.html": {"height": 9000},
 }
 
 WINDOW = (1280, 2400)
@@ -56,7 +60,6 @@ CHROMIUM_FLAGS = [
     "--hide-scrollbars", "--disable-dev-shm-usage",
     # Let the page's scripts (MathJax) finish before the screenshot or the dump.
     "--virtual-time-budget=20000",
-    f"--window-size={WINDOW[0]},{WINDOW[1]}",
 ]
 TIMEOUT = 180
 
@@ -83,8 +86,9 @@ def _serve(root):
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def _chromium(chromium, profile, *args):
-    command = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args]
+def _chromium(chromium, profile, height, *args):
+    window = f"--window-size={WINDOW[0]},{height}"
+    command = [chromium, *CHROMIUM_FLAGS, window, f"--user-data-dir={profile}", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT)
 
 
@@ -125,12 +129,13 @@ def check(html_root, out_dir):
                     continue
                 url = f"{base}/{page}"
                 shot = out_dir / (page.replace("/", "_").removesuffix(".html") + ".png")
-                result = _chromium(chromium, profile, f"--screenshot={shot}", url)
+                height = wanted.get("height", WINDOW[1])
+                result = _chromium(chromium, profile, height, f"--screenshot={shot}", url)
                 if not shot.is_file():
                     problems.append(f"{page}: no screenshot ({result.stderr[-500:]})")
                     continue
                 print(f"screenshot: {shot}")
-                dom = _chromium(chromium, profile, "--dump-dom", url).stdout
+                dom = _chromium(chromium, profile, height, "--dump-dom", url).stdout
                 if "</html>" not in dom:
                     problems.append(f"{page}: Chromium dumped no DOM")
                     continue
