@@ -52,7 +52,7 @@ extensions = [
 mathjax_path = "mathjax/tex-chtml.js"
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "sphinxext"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "sphinxext", "user_guide/_*.rst"]
 root_doc = "index"
 default_role = "literal"
 pygments_style = "sphinx"
