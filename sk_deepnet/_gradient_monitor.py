@@ -807,7 +807,8 @@ def make_gradient_health_scorer(metric="vanishing_ratio"):
     ``callbacks=[GradientMonitor()]``. Use it next to a real score to tabulate
     gradient health in ``cv_results_``::
 
-        scoring = {"accuracy": "accuracy", "vanishing_ratio": vanishing_ratio_scorer}
+        scoring = {"accuracy": "accuracy",
+                   "vanishing_ratio": vanishing_ratio_scorer}
         GridSearchCV(clf, grid, scoring=scoring, refit="accuracy")
 
     The values are diagnostics, not objectives: refit on a real score.
