@@ -35,6 +35,7 @@ from ._batch_record import BatchRecord
 from ._batches import MiniBatches
 from ._callback_base import Callback
 from ._fitted_arrays import NetworkArrays
+from ._help import HelpMixin
 from ._initializers import INITIALIZERS, resolve_init
 from ._network import Network
 from ._persistence import check_version, stamp_version
@@ -336,7 +337,7 @@ _ATTRIBUTES_DOC = """
 """
 
 
-class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
+class BaseDeepMLP(HelpMixin, CallbackSupportMixin, BaseEstimator):
     """Shared hyperparameters, validation and training loop of the deep MLPs."""
 
     coefs_ = NetworkArrays("coefs")
