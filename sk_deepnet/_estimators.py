@@ -227,8 +227,8 @@ default="constant"
 
     pretrain_learning_rate : float or "auto", default="auto"
         RBM learning rate. ``"auto"``: 0.1 with Bernoulli visible units
-        (Hinton & Salakhutdinov 2006), 0.01 for a Gaussian first layer (Hinton
-        2010, section 13.2). A float applies to every layer.
+        (Hinton & Salakhutdinov 2006), 0.01 with Gaussian ones (Hinton 2010,
+        section 13.2). A float applies to every layer.
 
     pretrain_cd_steps : int, default=1
         k of the CD-k updates (CD-1: Hinton 2010).
@@ -252,6 +252,14 @@ default="constant"
         real-valued inputs. ``"auto"`` takes Bernoulli when every value of X
         lies in [0, 1], else Gaussian; ``"bernoulli"`` warns
         (``PretrainingWarning``) when X leaves [0, 1].
+
+    pretrain_hidden_units : {"auto", "sigmoid", "rectified"}, default="auto"
+        Hidden units of the RBMs: binary (sigmoid) units, or noisy rectified
+        linear units (Nair & Hinton 2010), whose mean-field output is a relu.
+        ``"auto"`` takes rectified units for the relu family (relu,
+        leaky_relu, elu, gelu, softplus) and sigmoid units otherwise, so that
+        the network starts from the pretrained features. Above a rectified
+        layer, RBMs have Gaussian visible units on the standardized features.
 """
 
 _ATTRIBUTES_DOC = """
@@ -376,6 +384,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         "pretrain_weight_decay": [Interval(Real, 0, None, closed="left")],
         "pretrain_persistent": ["boolean"],
         "pretrain_visible": [StrOptions({"auto", "bernoulli", "gaussian"})],
+        "pretrain_hidden_units": [StrOptions({"auto", "sigmoid", "rectified"})],
     }
 
     def __init__(
@@ -426,6 +435,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         pretrain_weight_decay=2e-4,
         pretrain_persistent=False,
         pretrain_visible="auto",
+        pretrain_hidden_units="auto",
     ):
         self.depth = depth
         self.width = width
@@ -472,6 +482,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         self.pretrain_weight_decay = pretrain_weight_decay
         self.pretrain_persistent = pretrain_persistent
         self.pretrain_visible = pretrain_visible
+        self.pretrain_hidden_units = pretrain_hidden_units
 
     # --------------------------------------------------------------- subclasses
     def _encode_targets(self, y, first_call, classes=None, incremental=False):
@@ -1572,6 +1583,7 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
         pretrain_weight_decay=2e-4,
         pretrain_persistent=False,
         pretrain_visible="auto",
+        pretrain_hidden_units="auto",
     ):
         super().__init__(
             depth=depth,
@@ -1619,6 +1631,7 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
             pretrain_weight_decay=pretrain_weight_decay,
             pretrain_persistent=pretrain_persistent,
             pretrain_visible=pretrain_visible,
+            pretrain_hidden_units=pretrain_hidden_units,
         )
         self.loss = loss
 
