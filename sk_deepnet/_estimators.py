@@ -41,7 +41,7 @@ from ._batches import MiniBatches
 from ._callback_base import Callback
 from ._callback_support import CallbackSupportMixin, SklearnCallbackHooks
 from ._fitted_arrays import NetworkArrays
-from ._initializers import INITIALIZERS, resolve_init
+from ._initializers import INITIALIZERS, auto_plan
 from ._network import Network
 from ._persistence import check_version, stamp_version
 from .optimizers import OPTIMIZERS, get_optimizer
@@ -628,12 +628,9 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             if first_call:
                 self._rng = self._make_rng()
                 network = Network(**architecture)
+                schemes, drawn_biases = auto_plan(self.init, self.activation, network.depth)
                 network.initialize(
-                    self._rng,
-                    resolve_init(self.init, self.activation),
-                    self.init_scale,
-                    # The output layer is linear: "auto" gives it Glorot, not He.
-                    output_init="glorot_uniform" if self.init == "auto" else None,
+                    self._rng, schemes, self.init_scale, drawn_biases=drawn_biases
                 )
                 initialize_by_pretraining(self, network, X, self._rng)
                 self._reset_fit_state()
