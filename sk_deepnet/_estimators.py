@@ -259,7 +259,8 @@ default="constant"
         ``"auto"`` takes rectified units for the relu family (relu,
         leaky_relu, elu, gelu, softplus) and sigmoid units otherwise, so that
         the network starts from the pretrained features. Above a rectified
-        layer, RBMs have Gaussian visible units on the standardized features.
+        layer, RBMs have Bernoulli visible units on the features scaled to
+        [0, 1] (the scaling is folded into the copied weights).
 """
 
 _ATTRIBUTES_DOC = """

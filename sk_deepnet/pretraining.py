@@ -30,11 +30,12 @@ default), a network of the relu family (relu, leaky_relu, elu, gelu,
 softplus) is pretrained with noisy rectified hidden units (Nair & Hinton 2010),
 whose mean-field output ``max(0, x)`` is a relu unit's: the copy is exact for
 relu, and close for its smooth or leaky relatives. The layers above a
-rectified one see unbounded non-negative features, so their RBMs have
-Gaussian visible units on those features standardized (with the pretraining
-data's mean and standard deviation of each feature); the standardization is
-folded into the copied weights and biases, so the network computes exactly
-the features the RBMs learned.
+rectified one see unbounded non-negative features: their RBMs have Bernoulli
+visible units on those features scaled to [0, 1] (by each feature's minimum
+and range on the pretraining data; Gaussian visible units with rectified
+hidden ones diverge easily), and the scaling is folded into the copied
+weights and biases, so the network computes exactly the features the RBMs
+learned.
 
 **How pretrained layers enter the network.** Sigmoid RBM hidden units are sigmoid
 units, so the copy is exact with ``activation="sigmoid"``. With ``"tanh"`` it is exact too, through
@@ -160,20 +161,20 @@ def _propagate(rbm, X, dtype):
     return H, mean, np.maximum(total_sq / n - mean**2, 0.0)
 
 
-def _standardize(H):
-    """Standardize the columns of ``H`` in place; return their means and scales.
+def _scale_to_unit_interval(H):
+    """Min-max scale the columns of ``H`` in place; return their minima and ranges.
 
-    Dead or constant features (standard deviation below 1e-6) keep scale 1.
+    Dead or constant features (range below 1e-6) keep range 1.
     """
-    _, _, mean, var = column_stats(H)
-    scale = np.sqrt(var)
+    lo, hi, _, _ = column_stats(H)
+    scale = hi - lo
     scale[scale < 1e-6] = 1.0
-    H -= mean.astype(H.dtype)
+    H -= lo.astype(H.dtype)
     H /= scale.astype(H.dtype)
-    return mean, scale
+    return lo, scale
 
 
-def _fold_standardization(weight, bias, mean, scale):
+def _fold_scaling(weight, bias, mean, scale):
     """Weights and bias acting on raw features, from those acting on ``(h - mean) / scale``."""
     weight = weight / scale[:, None].astype(weight.dtype)
     return weight, bias - (mean @ weight).astype(bias.dtype)
@@ -197,7 +198,7 @@ def pretrain_stack(
         Number of bottom layers to pretrain (all by default).
     visible : {"auto", "bernoulli", "gaussian"}
         Visible units of the first RBM; the others are Bernoulli (on sigmoid
-        features) or Gaussian (on standardized rectified features).
+        features, or on rectified features scaled to [0, 1]).
     hidden_units : {"sigmoid", "rectified"}
         Hidden units of every RBM.
     dtype : numpy dtype
@@ -227,11 +228,10 @@ def pretrain_stack(
         stack.visible = _visible_kind(X, visible)
         stack.hidden_units = hidden_units
         rectified = hidden_units == "rectified"
-        upper_kind = "gaussian" if rectified else "bernoulli"
         for layer, width in enumerate(hidden_sizes[:n_layers]):
-            kind = stack.visible if layer == 0 else upper_kind
-            # Rectified features are unbounded: the next RBM sees them standardized.
-            standardization = _standardize(H) if layer and rectified else None
+            kind = stack.visible if layer == 0 else "bernoulli"
+            # Rectified features are unbounded: the next RBM sees them in [0, 1].
+            scaling = _scale_to_unit_interval(H) if layer and rectified else None
             rbm = _make_rbm(kind, width, {
                 **settings, "hidden_units": hidden_units, "dtype": dtype_name,
                 "verbose": verbose,
@@ -244,8 +244,8 @@ def pretrain_stack(
             rbm._fit_with_rng(H, rng)
             H_next, z_mean, z_var = _propagate(rbm, H, dtype)
             weight, bias = rbm.components_.T.copy(), rbm.intercept_hidden_.copy()
-            if standardization is not None:
-                weight, bias = _fold_standardization(weight, bias, *standardization)
+            if scaling is not None:
+                weight, bias = _fold_scaling(weight, bias, *scaling)
             stack.layers.append((weight, bias, z_mean, z_var))
             stack.curves.append(list(rbm.reconstruction_errors_))
             H = H_next

@@ -540,15 +540,17 @@ def test_auto_hidden_units_follow_the_activation(activation, expected):
     assert pretraining.resolve_hidden_units("sigmoid", activation) == "sigmoid"
 
 
-def test_standardization_fold_is_exact():
+def test_unit_interval_scaling_fold_is_exact():
     rng = np.random.default_rng(0)
     H = np.maximum(rng.normal(size=(50, 6)), 0)
     H[:, 2] = 0  # a dead feature keeps scale 1
     raw = H.copy()
-    mean, scale = pretraining._standardize(H)
+    lo, scale = pretraining._scale_to_unit_interval(H)
     assert scale[2] == 1.0
+    assert H.min() == 0.0 and H.max() == 1.0
+    assert_allclose(H.max(axis=0), [1, 1, 0, 1, 1, 1])
     W, c = rng.normal(size=(6, 4)), rng.normal(size=4)
-    W2, c2 = pretraining._fold_standardization(W, c, mean, scale)
+    W2, c2 = pretraining._fold_scaling(W, c, lo, scale)
     assert_allclose(raw @ W2 + c2, H @ W + c, atol=1e-12)
 
 
@@ -572,16 +574,18 @@ def test_relu_network_computes_the_rectified_features(digits):
     assert np.isfinite(stack.curves).all()
 
 
-def test_rectified_pretraining_of_a_relu_network_trains(digits):
+def test_rectified_pretraining_gives_a_relu_network_a_head_start(digits):
     X_train, X_test, y_train, y_test = digits["unit"]
-    clf = DeepMLPClassifier(
-        depth=2, width=64, activation="relu", pretrain="rbm", pretrain_epochs=5,
+    params = dict(
+        depth=2, width=64, activation="relu", pretrain_epochs=5,
         pretrain_learning_rate=0.05, optimizer="sgd", learning_rate=0.1, batch_size=32,
-        max_iter=5, random_state=0,
+        max_iter=2, random_state=0,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error", category=PretrainingWarning)
-        clf.fit(X_train, y_train)
-    for curve in clf.pretrain_curves_:
+        pretrained = DeepMLPClassifier(pretrain="rbm", **params).fit(X_train, y_train)
+    plain = DeepMLPClassifier(**params).fit(X_train, y_train)
+    for curve in pretrained.pretrain_curves_:
         assert curve[-1] < curve[0]
-    assert clf.score(X_test, y_test) > 0.9
+    # After 2 epochs of fine-tuning: about 0.90 against 0.52 without pretraining.
+    assert pretrained.score(X_test, y_test) > plain.score(X_test, y_test) + 0.2
