@@ -73,13 +73,17 @@ _PARAMETERS_DOC = """
 
     init : {"auto", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", \
 "lecun_normal", "orthogonal", "normal"}, default="auto"
-        Weight initialization. ``"auto"`` takes He (uniform) for the relu family,
-        LeCun (normal) for selu and Glorot (uniform) for sigmoid, tanh and
-        identity hidden layers, and Glorot (uniform) for the linear output
-        layer (He's factor 2 compensates a relu the output layer does not
-        have); an explicit scheme applies to every layer. ``"normal"`` draws N(0, ``init_scale`` ** 2) whatever the layer
-        size: the classic bad choice that makes gradients vanish (0.01) or
-        explode (1.0). Biases start at zero.
+        Weight initialization. ``"auto"`` with the relu family starts like
+        scikit-learn's MLP, Glorot-uniform weights and biases drawn from the
+        same uniform, in the first 4 hidden layers and the output layer, and
+        takes He (uniform, zero biases) for hidden layers beyond, so that a
+        deep network keeps its gradients (see the user guide's
+        initialization section for why); LeCun (normal) for selu and Glorot
+        (uniform) for sigmoid, tanh and identity hidden layers and the
+        linear output layer. An explicit scheme applies to every layer, with
+        zero biases. ``"normal"`` draws N(0, ``init_scale`` ** 2) whatever the
+        layer size: the classic bad choice that makes gradients vanish (0.01)
+        or explode (1.0).
 
     init_scale : float, default=0.01
         Standard deviation of ``init="normal"``; ignored by the other schemes.

@@ -194,32 +194,39 @@ class Network:
         matrix) draws those layers' biases from ``U(-l, l)``, ``l = sqrt(6 /
         (fan_in + fan_out))``, as scikit-learn's MLP does, instead of zero.
         """
-        gain = GAINS[self.activation]
-        n_hidden = self.depth
         n_layers = len(self.coefs)
         schemes = [init] * n_layers if isinstance(init, str) else list(init)
         if output_init is not None:
             schemes[-1] = output_init
-        drawn_biases = [False] * n_layers if drawn_biases is None else drawn_biases
-        for i, (weight, (fan_in, fan_out)) in enumerate(
-            zip(self.coefs, self._weight_shapes)
-        ):
-            init_fn = INITIALIZERS[schemes[i]]
-            layer_gain = gain if i < n_hidden else 1.0
-            weight[...] = init_fn(rng, fan_in, fan_out, self.dtype, init_scale, layer_gain)
-        for proj in self.projections:
-            if proj is not None:
-                fan_in, fan_out = proj.weight.shape
-                proj.weight[...] = INITIALIZERS["glorot_uniform"](rng, fan_in, fan_out, self.dtype)
-        for b, drawn, shape in zip(self.intercepts, drawn_biases, self._weight_shapes):
-            limit = np.sqrt(6.0 / sum(shape))
-            b[...] = rng.uniform(-limit, limit, b.shape) if drawn else 0
+        self._draw_weights(rng, schemes, init_scale)
+        self._draw_biases(rng, [False] * n_layers if drawn_biases is None else drawn_biases)
         for norm in self.norms:
             norm.gamma[...] = 1
             norm.beta[...] = 0
         for mean, var in zip(self.running_means, self.running_vars):
             mean[...] = 0
             var[...] = 1
+
+    def _draw_weights(self, rng, schemes, init_scale):
+        """Each weight matrix with its scheme (hidden layers with the activation's gain)."""
+        gain = GAINS[self.activation]
+        for i, (weight, (fan_in, fan_out)) in enumerate(
+            zip(self.coefs, self._weight_shapes)
+        ):
+            layer_gain = gain if i < self.depth else 1.0
+            weight[...] = INITIALIZERS[schemes[i]](
+                rng, fan_in, fan_out, self.dtype, init_scale, layer_gain
+            )
+        for proj in self.projections:
+            if proj is not None:
+                fan_in, fan_out = proj.weight.shape
+                proj.weight[...] = INITIALIZERS["glorot_uniform"](rng, fan_in, fan_out, self.dtype)
+
+    def _draw_biases(self, rng, drawn_biases):
+        """Zero biases, or ``U(-l, l)`` with Glorot's limit where ``drawn_biases`` says so."""
+        for b, drawn, shape in zip(self.intercepts, drawn_biases, self._weight_shapes):
+            limit = np.sqrt(6.0 / sum(shape))
+            b[...] = rng.uniform(-limit, limit, b.shape) if drawn else 0
 
     # ------------------------------------------------------------------ buffers
     def _new_workspace(self, n_samples, train):
