@@ -20,6 +20,9 @@ The first RBM's visible units must suit the data: digits scaled to [0, 1] get
 Bernoulli units; standardized digits (zero mean, unit variance) get Gaussian
 units with ``pretrain_visible="auto"``, the default. Both are shown, and the
 reconstruction error of each layer's RBM (``pretrain_curves_``) is plotted.
+
+Last, a relu network pretrained with rectified RBM hidden units, in the
+setting of the deep-belief-network package's digits example.
 """
 
 # %%
