@@ -15,9 +15,10 @@ binary copies of one unit with shared weights and biases offset by -0.5, -1.5,
 ..., approximately sampled as ``h = max(0, x + N(0, sigmoid(x)))`` with ``x``
 the unit's total input, whose mean-field value ``max(0, x)`` is exactly a relu
 unit's output. That lets a relu network start from the pretrained features.
-One mini-batch update works on preallocated buffers: the positive and negative phases are written into the two
-halves of one visible and one hidden buffer, so that the whole weight gradient
-``<v h>_data - <v h>_model`` is a single matrix product.
+One mini-batch update works on preallocated buffers: the positive and
+negative phases are written into the two halves of one visible and one hidden
+buffer, so that the whole weight gradient ``<v h>_data - <v h>_model`` is a
+single matrix product.
 """
 
 import time
@@ -450,7 +451,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return self._hidden_activation(out, out=out)
 
     def _sample_hidden(self, z, out, rng):
-        """Hidden samples into ``out`` from total inputs ``z``; ``z`` becomes the mean-field values.
+        """Hidden samples from total inputs ``z`` into ``out``; ``z`` becomes their mean field.
 
         Binary units: ``1`` with probability ``sigmoid(z)``. Noisy rectified
         units (Nair & Hinton 2010): ``max(0, z + N(0, sigmoid(z)))``.
@@ -466,7 +467,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return relu(noise_sd, out=out)
 
     def _hidden_and_sample(self, v, probs, sample, rng):
-        """Mean-field hidden values of ``v`` into ``probs`` and a sample of them into ``sample``."""
+        """Mean-field hidden values of ``v`` into ``probs``, a sample of them into ``sample``."""
         np.matmul(v, self.components_.T, out=probs)
         probs += self.intercept_hidden_
         return probs, self._sample_hidden(probs, sample, rng)
@@ -699,7 +700,7 @@ _GAUSSIAN_PARAMS_DOC = _COMMON_PARAMS_DOC.format(
 
 
 class BernoulliRBM(_BaseRBM):
-    __doc__ = f"""Restricted Boltzmann machine with binary visible and hidden units.
+    __doc__ = f"""Restricted Boltzmann machine with binary visible units.
 
     A scikit-learn transformer (``transform`` gives the hidden probabilities)
     trained by mini-batch contrastive divergence with momentum and weight
@@ -813,7 +814,7 @@ class BernoulliRBM(_BaseRBM):
 
 
 class GaussianBernoulliRBM(_BaseRBM):
-    __doc__ = f"""RBM with unit-variance Gaussian visible units and binary hidden units.
+    __doc__ = f"""RBM with unit-variance Gaussian visible units.
 
     The energy is ``E(v, h) = ||v - b||^2 / 2 - c . h - v . W h``, so
     ``p(v | h) = N(b + W h, I)`` and ``p(h_j = 1 | v) = sigmoid(c_j + W_j . v)``

@@ -509,7 +509,9 @@ def test_noisy_rectified_samples_have_the_right_mean():
     assert_allclose(samples.std(axis=0)[-1], s[-1], atol=0.01)  # z = 3: rarely clipped
 
 
-@pytest.mark.parametrize("Rbm, data", [(BernoulliRBM, "unit"), (GaussianBernoulliRBM, "standardized")])
+@pytest.mark.parametrize(
+    "Rbm, data", [(BernoulliRBM, "unit"), (GaussianBernoulliRBM, "standardized")]
+)
 def test_rectified_rbm_trains_and_transforms_to_relu_features(digits, Rbm, data):
     X = digits[data][0][:500]
     rbm = Rbm(n_components=32, hidden_units="rectified", n_iter=6, random_state=0).fit(X)
