@@ -1,14 +1,15 @@
 """Every private or experimental scikit-learn name sk_deepnet uses, in one place.
 
 scikit-learn may move or change its private helpers (``_fit_context``,
-``_param_validation``, ``_check_sample_weight``) and its experimental callback
+``_param_validation``, ``_check_sample_weight``, ``_num_samples``,
+``_num_features``) and its experimental callback
 API (``sklearn.callback``, >= 1.9) between releases; the rest of the package
 imports them from here, so that a change is mended in this module alone.
 """
 
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight
+from sklearn.utils.validation import _check_sample_weight, _num_features, _num_samples
 
 try:  # scikit-learn >= 1.9
     from sklearn.callback import CallbackSupportMixin
@@ -28,4 +29,6 @@ __all__ = [
     "StrOptions",
     "_check_sample_weight",
     "_fit_context",
+    "_num_features",
+    "_num_samples",
 ]
