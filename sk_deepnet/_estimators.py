@@ -42,6 +42,7 @@ from ._persistence import check_version, stamp_version
 from ._sklearn_compat import (
     CallbackSupportMixin,
     Interval,
+    StrictIntegerMixin,
     StrOptions,
     _check_sample_weight,
     _fit_context,
@@ -336,7 +337,7 @@ _ATTRIBUTES_DOC = """
 """
 
 
-class BaseDeepMLP(HelpMixin, CallbackSupportMixin, BaseEstimator):
+class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstimator):
     """Shared hyperparameters, validation and training loop of the deep MLPs."""
 
     coefs_ = NetworkArrays("coefs")
