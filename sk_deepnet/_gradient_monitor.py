@@ -385,7 +385,7 @@ class GradientMonitor(Callback):
         with np.errstate(all="ignore"):  # exploding values are data here
             self._record_gradients(record, row)
             self._record_activations(record, row)
-            self._record_jacobians(network, row)
+            self._record_jacobians(record, row)
             # The weights before the step, for the update ratio in on_batch_end.
             n_weights = self._offsets[-1]
             before = self._scratch("weights_before", n_weights)
@@ -536,11 +536,14 @@ class GradientMonitor(Callback):
             np.add.reduceat(a.sum(axis=0), starts) / counts
         )
 
-    def _record_jacobians(self, network, row):
+    def _record_jacobians(self, record, row):
         probe = getattr(self, "_jacobian_probe", None)
         if probe is None or row % self.jacobian_every:
             return
-        stats = jacobian_statistics(network, probe)
+        # The network behind the record (the hook's ``network`` argument is
+        # kept only for callbacks written for 0.1, and may be None): the
+        # spectra are computed on the probe batch, not on the recorded batch.
+        stats = jacobian_statistics(record._network, probe)
         for name in ("max", "min", "mean", "spread", "rank"):
             self._buffers["jacobian_" + name][row] = stats[name]
 

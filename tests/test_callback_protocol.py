@@ -256,3 +256,20 @@ def test_continued_fits_call_begin_and_end_as_the_user_guide_says():
         inc.fit(X, y)  # a fresh fit ends the partial_fit series' clone
         assert calls[:2] == [("begin", clone_id), ("end", clone_id)]
         assert calls[2][0] == "begin" and calls[2][1] != clone_id
+
+
+def test_gradient_monitor_with_jacobian_spectra_reads_only_the_record():
+    # As above, with jacobian_spectra=True (issue 19 on issue 16's record).
+    rng = np.random.default_rng(3)
+    net = Network([4, 5, 2], "tanh", "softmax_cross_entropy", dtype=np.float64)
+    net.initialize(rng, "glorot_uniform")
+    X_batch = rng.normal(size=(8, 4))
+    net.loss_and_gradient(X_batch, np.eye(2)[np.arange(8) % 2], None, 8.0)
+    monitor = GradientMonitor(warn=False, jacobian_spectra=True, jacobian_probe_size=3)
+    estimator = SimpleNamespace(n_layers_=3, activation="tanh")
+    monitor.on_fit_begin(estimator, X_batch)
+    monitor.on_epoch_begin(estimator, 0)
+    monitor.on_grad_computed(estimator, None, 0, record=BatchRecord(net))
+    monitor.on_batch_end(estimator, None, 0, 1.0, record=BatchRecord(net))
+    monitor.on_epoch_end(estimator, 0, 1.0)
+    assert np.isfinite(monitor.jacobian_max_[0]).all()
