@@ -294,6 +294,11 @@ class GradientMonitor(Callback):
 
     estimator_attribute = "gradient_monitor_"
 
+    # The gradients are read in on_grad_computed, before the optimizer's step,
+    # and in on_fit_end only for a batch that got no step (a non-finite loss):
+    # the trainer may let the step use the gradient as its work array.
+    _reads_gradient_after_step = False
+
     _parameter_constraints = {
         "record_every": [StrOptions({"epoch"}), Interval(Integral, 1, None, closed="left")],
         "vanishing_threshold": [Interval(Real, 0, 1, closed="neither")],
@@ -394,11 +399,15 @@ class GradientMonitor(Callback):
             self._weight_norms_sq = np.add.reduceat(squares, self._offsets[:-1])
         self._pending = row
 
-    @atomic_hook
     def on_batch_end(self, estimator, network, batch, loss, record=None, **kwargs):
         """On a recorded batch: the ratio of the optimizer's step to the weights."""
-        if self._pending is None:
-            return
+        # Most batches are not recorded: this test changes nothing, so it needs
+        # no copy of the attributes (atomic_hook) on every batch.
+        if self._pending is not None:
+            self._record_update_ratio(network, record)
+
+    @atomic_hook
+    def _record_update_ratio(self, network, record):
         record = _record_of(network, record)
         row, self._pending = self._pending, None
         n_weights = self._offsets[-1]
@@ -586,16 +595,29 @@ class GradientMonitor(Callback):
         layer is flagged by a number the report does not print.
         """
         norms = self.grad_norms_
+        n_layers = self.n_layers_
         with np.errstate(divide="ignore", invalid="ignore"):
-            growth = np.full(self.n_layers_, np.nan)
+            growth = np.full(n_layers, np.nan)
             if len(norms):
                 # Against the network's initial scale, not the layer's own: a
                 # vanished layer that recovers is not exploding.
                 growth = norms.max(axis=0) / np.max(norms[0])
+            # The three windowed columns side by side: one median call, one
+            # window look-up (a column's median does not depend on the others).
+            rows = self._window_rows()
+            window = np.concatenate(
+                [
+                    norms[rows] / norms[rows, -1:],
+                    self.delta_norms_[rows] / self.delta_norms_[rows, -1:],
+                    self.update_ratios_[rows],
+                ],
+                axis=1,
+            )
+            medians = _column_nanmedian(window)
             values = {
-                "relative": self._window(norms / norms[:, -1:]),
-                "err rel": self._window(self.delta_norms_ / self.delta_norms_[:, -1:]),
-                "update": self._window(self.update_ratios_),
+                "relative": medians[:n_layers],
+                "err rel": medians[n_layers : 2 * n_layers],
+                "update": medians[2 * n_layers :],
                 "growth": growth,
             }
         rules = [
@@ -616,9 +638,13 @@ class GradientMonitor(Callback):
         non_finite |= np.isinf(self.update_ratios_).any(axis=0)
         return non_finite
 
-    def _fired(self):
-        """``{flag: {column: per-layer bool}}``: which rule flags which layer."""
-        values, rules = self._criteria()
+    def _fired(self, criteria=None):
+        """``{flag: {column: per-layer bool}}``: which rule flags which layer.
+
+        ``criteria``: the ``(values, rules)`` of :meth:`_criteria` if the
+        caller has them already (computed once per published epoch).
+        """
+        values, rules = self._criteria() if criteria is None else criteria
         fired = {"EXPLODING": {}, "VANISHING": {}}
         with np.errstate(invalid="ignore"):
             for flag, column, comparison, threshold in rules:
@@ -629,10 +655,11 @@ class GradientMonitor(Callback):
         return fired
 
     def _diagnose(self):
-        values, _ = self._criteria()
+        criteria = self._criteria()
+        values = criteria[0]
         self.relative_grad_norms_ = values["relative"]
         self.vanishing_ratio_ = float(values["relative"][0])
-        fired = self._fired()
+        fired = self._fired(criteria)
         exploding = np.logical_or.reduce(list(fired["EXPLODING"].values()))
         vanishing = np.logical_or.reduce(list(fired["VANISHING"].values()))
         self.exploding_layers_ = exploding
@@ -698,8 +725,8 @@ class GradientMonitor(Callback):
                 "This GradientMonitor has no records: report() needs a fitted "
                 "monitor, e.g. estimator.gradient_monitor_ after fit."
             )
-        values, rules = self._criteria()
-        fired = self._fired()
+        values, rules = criteria = self._criteria()
+        fired = self._fired(criteria)
         columns = [  # headers of at most 8 characters: see _cell
             ("gradient", self._window(self.grad_norms_)),
             ("relative", values["relative"]),

@@ -226,9 +226,13 @@ class Trainer:
         self.first_epoch = 0 if incremental else estimator.n_iter_
         # The gradient is recomputed for every batch, so the optimizer step may
         # use it as its work array instead of a model-sized scratch vector;
-        # callbacks read it until the next batch (the gradient monitor also when
-        # the fit stops), so with callbacks it stays intact.
-        self.overwrite_grad = not dispatcher.callbacks
+        # callbacks read it until the next batch, so with callbacks it stays
+        # intact, unless every callback declares that it reads the gradient
+        # only before the step (``_reads_gradient_after_step = False``).
+        self.overwrite_grad = not any(
+            getattr(callback, "_reads_gradient_after_step", True)
+            for callback in dispatcher.callbacks
+        )
         self.snapshot = Snapshot(network)
         self.best = None  # the best validation epoch's state, with early stopping
         self.marks = None  # the bookkeeping at the start of an incomplete epoch

@@ -29,6 +29,7 @@ from sk_deepnet import (
     DivergenceWarning,
     FitInterruptedWarning,
 )
+from sk_deepnet import optimizers as sk_optimizers
 from sk_deepnet._network import Network
 from sk_deepnet.callbacks import (
     Callback,
@@ -173,6 +174,43 @@ def test_callbacks_read_the_gradient_after_the_step(digits, optimizer):
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, y)
     assert clf.callbacks_[0].checked_ == -(-len(X) // 200)  # every batch of "auto" size 200
+
+
+class _Passive(Callback):
+    """A callback that may read the gradient after the step (the default)."""
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_the_monitor_lets_the_step_overwrite_the_gradient(digits, optimizer, monkeypatch):
+    # The monitor reads the gradient before the step only, so with it alone the
+    # step may use the gradient as its work array (no model-sized copy per
+    # batch); its records and the trained model are the same as when another
+    # callback keeps the gradient intact.
+    X, _, y, _ = digits
+    seen = []
+    step = sk_optimizers.Optimizer.step
+
+    def spy(self, params, grad, overwrite_grad=False):
+        seen.append(overwrite_grad)
+        return step(self, params, grad, overwrite_grad=overwrite_grad)
+
+    monkeypatch.setattr(sk_optimizers.Optimizer, "step", spy)
+    fits = []
+    for extra in ([], [_Passive()]):
+        seen.clear()
+        clf = DeepMLPClassifier(depth=2, width=8, optimizer=optimizer, max_iter=2,
+                                batch_size=64, random_state=0,
+                                callbacks=[GradientMonitor(record_every=1, warn=False)] + extra)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X, y)
+        assert set(seen) == {not extra}
+        fits.append(clf)
+    for name in ("grad_norms_", "delta_norms_", "update_ratios_", "activation_stds_"):
+        assert_array_equal(getattr(fits[0].gradient_monitor_, name),
+                           getattr(fits[1].gradient_monitor_, name))
+    for a, b in zip(fits[0].coefs_, fits[1].coefs_):
+        assert_array_equal(a, b)
 
 
 def test_tiny_init_vanishes_through_the_error_signal(digits):
