@@ -762,7 +762,10 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
                     max_epochs, incremental, given,
                 )
         except BaseException:
-            if first_call:
+            # The training loop keeps a model of complete epochs of this fit
+            # when a callback raises (Trainer.keep_trained_model).
+            trained = self.__dict__.pop("_keep_model_on_error", False)
+            if first_call and not trained:
                 # A failed fresh fit leaves an unfitted estimator, never a mix of
                 # the new targets or features with the old network, nor a network
                 # that cannot predict.

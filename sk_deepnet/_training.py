@@ -251,8 +251,11 @@ class Trainer:
         Raises
         ------
         Exception
-            What a hook raised, once the model of the last complete epoch is set;
-            ValueError if the loss overflows before any step.
+            What a hook raised, once the model of the last complete epoch is set
+            (a fresh fit that a hook's error stops during training is then left
+            unfitted by the estimator; an error of ``on_fit_end``, after the
+            training, keeps the trained model fitted); ValueError if the loss
+            overflows before any step.
         """
         reason = error = None
         try:
@@ -436,9 +439,27 @@ class Trainer:
             estimator.loss_ = np.nan  # interrupted or diverged before the first epoch ended
         if estimator.early_stopping and estimator.best_loss_ == np.inf:
             estimator.best_loss_ = None
-        self.end_callbacks()
+        # The model first: an error of a callback's on_fit_end (e.g. a
+        # GradientHealthWarning turned into an error) comes after the training.
         estimator._set_fitted_attributes(self.network)
+        try:
+            self.end_callbacks()
+        except BaseException:
+            if reason != "error":  # training ended; else a hook's error ended it
+                self.keep_trained_model()
+            raise
         self.raise_stop_error(reason, error)
+
+    def keep_trained_model(self):
+        """Before an error of the callbacks' end propagates: keep the trained model.
+
+        The estimator discards the state of a fresh fit that raises (an error
+        during training leaves it unfitted). An error while the callbacks end
+        comes after the training: a finite model of at least one complete
+        epoch is kept, fitted and usable.
+        """
+        if self.estimator.n_iter_ > 0 and self.network.has_finite_state():
+            self.estimator._keep_model_on_error = True
 
     def raise_stop_error(self, reason, error):
         """Raise what stopped the fit, once the final model is set (if it did)."""

@@ -491,6 +491,35 @@ def test_error_in_a_fresh_fit_leaves_an_unfitted_estimator():
         clf.predict(X)
 
 
+class FailsAtEnd(Callback):
+    """Raises ValueError in on_fit_end, after the training."""
+
+    def on_fit_end(self, estimator, **kwargs):
+        raise ValueError("end failed")
+
+
+def test_an_error_in_on_fit_end_keeps_the_trained_model_of_a_fresh_fit():
+    # The training is complete when on_fit_end runs: its error propagates, and
+    # the estimator keeps the trained model, fitted and usable.
+    params = dict(depth=2, width=8, batch_size=16, max_iter=3, random_state=0)
+    reference = DeepMLPClassifier(**params)
+    clf = DeepMLPClassifier(**params, callbacks=[FailsAtEnd()])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reference.fit(X, Y_CLASS)
+        with pytest.raises(ValueError, match="end failed"):
+            clf.fit(X, Y_CLASS)
+    assert clf.n_iter_ == 3 == len(clf.loss_curve_)
+    assert_array_equal(_params(clf), _params(reference))
+    assert_array_equal(clf.predict_proba(X), reference.predict_proba(X))
+    assert not hasattr(clf, "_keep_model_on_error")  # a one-fit signal, not state
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.raises(ValueError, match="end failed"):
+            clf.set_params(warm_start=True).fit(X, Y_CLASS)  # the callbacks start again
+    assert clf.n_iter_ == 6
+
+
 class Lifecycle(Callback):
     """Records its hooks in ``events`` (shared by the copies each fit makes)
     and raises once at the third batch after ``armed`` is set."""

@@ -72,6 +72,25 @@ def test_deep_sigmoid_net_vanishes(digits):
     assert_allclose(monitor.vanishing_ratio_, np.median(window[:, 0] / window[:, -1]))
 
 
+def test_health_warnings_as_errors_keep_the_trained_model(digits):
+    # sk_deepnet.exceptions recommends simplefilter("error", GradientHealthWarning):
+    # the warning, raised in on_fit_end, comes after the training, which is kept.
+    X, X_test, y, _ = digits
+    params = dict(SETTINGS, depth=10, activation="sigmoid", init="glorot_uniform",
+                  max_iter=2, random_state=0)
+    reference = DeepMLPClassifier(**params, callbacks=[GradientMonitor(warn=False)])
+    clf = DeepMLPClassifier(**params, callbacks=[GradientMonitor()])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reference.fit(X, y)
+        warnings.simplefilter("error", GradientHealthWarning)
+        with pytest.raises(GradientHealthWarning, match="Vanishing"):
+            clf.fit(X, y)
+    assert clf.n_iter_ == 2
+    assert_array_equal(clf.predict_proba(X_test), reference.predict_proba(X_test))
+    assert clf.gradient_monitor_.diagnosis_ == "vanishing"
+
+
 def test_relu_net_with_he_init_is_healthy(digits):
     X, _, y, _ = digits
     clf, caught = _fit(X, y, depth=5, activation="relu", init="he_uniform")
