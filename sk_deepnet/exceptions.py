@@ -31,7 +31,9 @@ class GradientHealthWarning(UserWarning):
     """Gradients vanish or explode (emitted by :class:`~sk_deepnet.callbacks.GradientMonitor`).
 
     Turn it into an error with
-    ``warnings.simplefilter("error", GradientHealthWarning)``.
+    ``warnings.simplefilter("error", GradientHealthWarning)``: ``fit`` then
+    raises it at the end of the training, and the estimator keeps the trained
+    model (fitted, it predicts; ``gradient_monitor_`` holds the records).
     """
 
 
