@@ -8,6 +8,7 @@ and labels each record ``"descent"``, ``"saddle"`` or ``"minimum"``.
 ``GridSearchCV``.
 """
 
+import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -57,7 +58,11 @@ class CurvatureMonitor(Callback):
         the last, at the end of the fit).
 
     probe_size : int, default=32
-        Samples of the probe batch (all of them if the data has fewer).
+        Samples of the probe batch (all of them if the data has fewer). The
+        probe is not saved with the model (pickle, skops: no training rows in
+        the file); a loaded monitor draws it again from the data of its next
+        ``fit`` or ``partial_fit`` (the same rows for the same data and an int
+        ``random_state``). Copies within the process (``copy.deepcopy``) keep it.
 
     n_eigenvalues : int, default=3
         How many of the largest eigenvalues to keep (``top_eigenvalues_``).
@@ -208,18 +213,28 @@ class CurvatureMonitor(Callback):
         fresh = not hasattr(self, "epochs_")
         self._random = check_random_state(self.random_state)
         n = X.shape[0]
-        rows = np.sort(self._random.choice(n, min(self.probe_size, n), replace=False))
-        self._probe_X = dense_float64(X[rows])
-        # The targets as the network's loss takes them (class codes, or a matrix).
-        probe_y = y[rows]
-        Y = estimator._encode_targets(probe_y, first_call=False, incremental=True)
-        self._probe_Y = Y if Y.ndim == 1 else np.asarray(Y, dtype=np.float64)
+        self._draw_probe(estimator, X, y, self._random)
         batch = estimator._batch_size(n, warn=False)
         self._l2 = float(estimator.alpha) / batch
         if fresh:
             self._records = {name: [] for name in (*_SERIES, "epochs", "top")}
             self._record(estimator._network, epochs=int(getattr(estimator, "n_iter_", 0)))
         self._last_recorded = self._records["epochs"][-1]
+
+    def _draw_probe(self, estimator, X, y, random):
+        n = X.shape[0]
+        rows = np.sort(random.choice(n, min(self.probe_size, n), replace=False))
+        # The targets as the network's loss takes them (class codes, or a matrix).
+        Y = estimator._encode_targets(y[rows], first_call=False, incremental=True)
+        self._probe_Y = Y if Y.ndim == 1 else np.asarray(Y, dtype=np.float64)
+        self._probe_X = dense_float64(X[rows])
+
+    def _redraw_probe(self, estimator, X, y):
+        """Draw the probe batch again if a loaded monitor has none (a
+        ``partial_fit`` series continued after loading: pickles carry no
+        training rows, see ``__getstate__``), as ``on_fit_begin`` draws it."""
+        if getattr(self, "_probe_X", None) is None and X is not None and y is not None:
+            self._draw_probe(estimator, X, y, check_random_state(self.random_state))
 
     @atomic_hook
     def on_epoch_end(self, estimator, epoch, loss, **kwargs):
@@ -233,7 +248,9 @@ class CurvatureMonitor(Callback):
         """Record the end of the fit, unless its last epoch was just recorded."""
         done = int(getattr(estimator, "n_iter_", 0))
         network = getattr(estimator, "_network", None)
-        if network is not None and done != self._last_recorded:
+        # No probe: a loaded monitor ended before it trained again (nothing to measure on).
+        probed = getattr(self, "_probe_X", None) is not None
+        if network is not None and done != self._last_recorded and probed:
             self._record(network, done)
 
     # --------------------------------------------------------------- recording
@@ -325,7 +342,23 @@ class CurvatureMonitor(Callback):
     def __getstate__(self):
         state = dict(super().__getstate__())
         state.pop("_records", None)  # the published arrays hold the same values
+        # Training rows stay out of saved models (privacy, size): the probe is
+        # redrawn by the next fit or partial_fit (on_fit_begin, _redraw_probe).
+        for name in ("_probe_X", "_probe_Y"):
+            if name in state:
+                state[name] = None
         return state
+
+    def __deepcopy__(self, memo):
+        # A copy within the process (clone of a fitted estimator, GridSearchCV)
+        # keeps the probe: the pickled state without it, plus copies of it.
+        duplicate = memo[id(self)] = type(self).__new__(type(self))
+        duplicate.__setstate__(copy.deepcopy(self.__getstate__(), memo))
+        for name in ("_probe_X", "_probe_Y"):
+            probe = self.__dict__.get(name)
+            if probe is not None:
+                setattr(duplicate, name, probe.copy())
+        return duplicate
 
     def __setstate__(self, state):
         super().__setstate__(state)

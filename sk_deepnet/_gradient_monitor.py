@@ -21,6 +21,7 @@ diagnosis into a scorer, so that ``GridSearchCV`` tabulates gradient health
 next to accuracy.
 """
 
+import copy
 import math
 import re
 import warnings
@@ -132,7 +133,11 @@ class GradientMonitor(Callback):
         Off by default.
 
     jacobian_probe_size : int, default=4
-        Samples of the Jacobian probe batch.
+        Samples of the Jacobian probe batch. The probe is not saved with the
+        model (pickle, skops: no training rows in the file); a loaded monitor
+        draws it again, the same evenly spaced rows, from the X of its next
+        ``fit`` or ``partial_fit``. Copies within the process
+        (``copy.deepcopy``) keep it.
 
     jacobian_every : int, default=10
         Records between two Jacobian records: a Jacobian record costs two
@@ -357,14 +362,20 @@ class GradientMonitor(Callback):
             self._scratch_buffers = {}  # reusable work arrays (see _scratch)
             self._publish()
         self._jacobian_probe = None
-        if self.jacobian_spectra and X is not None:
-            rows = np.linspace(0, X.shape[0] - 1, min(self.jacobian_probe_size, X.shape[0]))
-            self._jacobian_probe = X[np.unique(rows.round().astype(np.intp))]
+        self._redraw_probe(estimator, X, y)
         self._epoch = getattr(self, "_epoch", 0)
         self._epoch_recorded = False
         self._epoch_open = False
         self._pending = None  # the record whose update ratio is awaited
         self.stopped_mid_epoch_ = False
+
+    def _redraw_probe(self, estimator, X, y=None):
+        """Draw the Jacobian probe batch if there is none (a fit begins, or a
+        ``partial_fit`` series continues after loading: pickles carry no
+        training rows, see ``__getstate__``)."""
+        if self.jacobian_spectra and X is not None and getattr(self, "_jacobian_probe", None) is None:
+            rows = np.linspace(0, X.shape[0] - 1, min(self.jacobian_probe_size, X.shape[0]))
+            self._jacobian_probe = X[np.unique(rows.round().astype(np.intp))]
 
     @atomic_hook
     def on_epoch_begin(self, estimator, epoch, **kwargs):
@@ -811,7 +822,21 @@ class GradientMonitor(Callback):
         # scikit-learn's checks compare a parameter with its deep copy).
         for name in ("_buffers", "_epochs", "_iterations", "_scratch_buffers"):
             state.pop(name, None)
+        # Training rows stay out of saved models (privacy, size): the Jacobian
+        # probe is redrawn by the next fit or partial_fit (_redraw_probe).
+        if "_jacobian_probe" in state:
+            state["_jacobian_probe"] = None
         return state
+
+    def __deepcopy__(self, memo):
+        # A copy within the process (clone of a fitted estimator, GridSearchCV)
+        # keeps the probe: the pickled state without it, plus a copy of it.
+        duplicate = memo[id(self)] = type(self).__new__(type(self))
+        duplicate.__setstate__(copy.deepcopy(self.__getstate__(), memo))
+        probe = self.__dict__.get("_jacobian_probe")
+        if probe is not None:
+            duplicate._jacobian_probe = probe.copy()
+        return duplicate
 
     def __setstate__(self, state):
         super().__setstate__(state)

@@ -171,6 +171,11 @@ class CallbackDispatcher:
         if not estimator._callbacks_started:
             self.notify("on_fit_begin", X, y)
             estimator._callbacks_started = True
+        else:  # a partial_fit series: a loaded monitor draws its probe again
+            for callback in self.callbacks:
+                redraw = getattr(callback, "_redraw_probe", None)
+                if redraw is not None:
+                    redraw(estimator, X, y)
 
     def fit_end(self, end_ours, record=None):
         """End our callbacks (``end_ours``: not for ``partial_fit``), then scikit-learn's.

@@ -225,3 +225,36 @@ def test_a_record_cut_short_leaves_the_monitor_as_before(digits, monkeypatch, ex
     n = len(loaded.curvature_monitor_.epochs_)
     assert n == len(before["epochs_"]) + 1
     assert len(loaded.curvature_monitor_.phase_) == n
+
+
+def test_saved_models_carry_no_probe_rows_and_continue_alike(digits):
+    # Privacy and size: the probes of both monitors (training rows) stay out of
+    # pickles; a partial_fit series continued after loading draws them again,
+    # the same rows, so its records are those of the series never saved.
+    X, y = digits
+
+    def monitors():
+        return [CurvatureMonitor(record_every=1, probe_size=8, n_iter=5, random_state=0),
+                GradientMonitor(jacobian_spectra=True, jacobian_every=1, warn=False)]
+
+    clf = DeepMLPClassifier(depth=1, width=4, batch_size=50, random_state=0,
+                            callbacks=monitors())
+    clf.partial_fit(X, y, classes=np.unique(y))
+    curvature, gradient = clf.callbacks_
+    blob = pickle.dumps(clf)
+    for probe in (curvature._probe_X, gradient._jacobian_probe, X[:1]):
+        assert probe.tobytes() not in blob
+    assert copy.deepcopy(clf).callbacks_[0]._probe_X is not None  # in-process copies keep it
+    assert joblib.hash(curvature) == joblib.hash(copy.deepcopy(curvature))
+    assert joblib.hash(gradient) == joblib.hash(copy.deepcopy(gradient))
+    loaded = pickle.loads(blob)
+    loaded.partial_fit(X, y)
+    clf.partial_fit(X, y)
+    assert_array_equal(loaded.callbacks_[0]._probe_X, curvature._probe_X)
+    assert_array_equal(loaded.curvature_monitor_.hessian_max_, clf.curvature_monitor_.hessian_max_)
+    assert_array_equal(loaded.gradient_monitor_.jacobian_spread_,
+                       clf.gradient_monitor_.jacobian_spread_)
+    # A loaded series ended by a fresh fit before it trained again does not fail.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        pickle.loads(blob).set_params(max_iter=1).fit(X, y)
