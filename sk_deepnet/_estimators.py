@@ -762,16 +762,18 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
                     max_epochs, incremental, given,
                 )
         except BaseException:
-            # The training loop keeps a model of complete epochs of this fit
-            # when a callback raises (Trainer.keep_trained_model).
-            trained = self.__dict__.pop("_keep_model_on_error", False)
-            if first_call and not trained:
-                # A failed fresh fit leaves an unfitted estimator, never a mix of
-                # the new targets or features with the old network, nor a network
-                # that cannot predict.
-                self._discard_fitted_state()
+            self._after_failed_fit(first_call)
             raise
         return self
+
+    def _after_failed_fit(self, first_call):
+        """A failed fresh fit leaves an unfitted estimator, never a mix of the new
+        targets or features with the old network, nor a network that cannot
+        predict; unless the training loop kept the trained model of this fit
+        (an error while the callbacks ended it: Trainer.keep_trained_model)."""
+        trained = self.__dict__.pop("_keep_model_on_error", False)
+        if first_call and not trained:
+            self._discard_fitted_state()
 
     @_fit_context(prefer_skip_nested_validation=True)
     @blas_policy(fit_flops)
