@@ -14,7 +14,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor
 from sk_deepnet._curvature import LossHessian
@@ -170,24 +169,8 @@ def test_errors(digits):
         _classifier([CurvatureMonitor(record_every=0)]).fit(X, y)
 
 
-# As for the gradient monitor (issue 20): the callbacks passed as parameters
-# survive scikit-learn's checks (deep-copy comparison, clone, pickle, refit).
-_MONITORED = [
-    DeepMLPClassifier(depth=2, width=16, dtype="float64", callbacks=[
-        CurvatureMonitor(record_every=100, n_iter=4, probe_size=8, random_state=0),
-        GradientMonitor(jacobian_spectra=True, warn=False),
-    ]),
-    DeepMLPRegressor(depth=2, width=16, dtype="float64", callbacks=[
-        CurvatureMonitor(record_every=100, n_iter=4, probe_size=8, random_state=0),
-    ]),
-]
-
-
-@parametrize_with_checks(_MONITORED)
-def test_sklearn_checks_with_curvature_monitor_attached(estimator, check):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        check(estimator)
+# scikit-learn's checks with the monitor attached (deep-copy comparison, clone,
+# pickle, refit): tests/test_sklearn_compat.py runs them with both monitors.
 
 
 @pytest.mark.parametrize("exc", [MemoryError, KeyboardInterrupt])

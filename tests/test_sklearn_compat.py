@@ -17,7 +17,7 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor
-from sk_deepnet.callbacks import GradientMonitor
+from sk_deepnet.callbacks import CurvatureMonitor, GradientMonitor
 
 DEEP_SIGMOID_SGD = dict(
     depth=4,
@@ -98,18 +98,28 @@ def test_sample_weight_equals_repetition_in_float64(estimator, check_name):
     getattr(estimator_checks, check_name)(type(estimator).__name__, estimator)
 
 
-# Issue 20: a callback passed as a parameter must survive scikit-learn's checks,
-# which compare it with its deep copy (check_estimators_overwrite_params) and
-# clone, pickle and refit the estimator. float64, small networks; no expected
-# failure.
+# Issue 20: the callbacks passed as parameters must survive scikit-learn's
+# checks, which compare them with their deep copies
+# (check_estimators_overwrite_params) and clone, pickle and refit the
+# estimator. ONE set of checks with both built-in monitors attached (a set
+# costs about a minute on CI's two cores): the gradient monitor with its
+# Jacobian spectra and its health warning on, the curvature monitor with a
+# small probe. float64, small networks; no expected failure.
+def _monitors():
+    return [
+        GradientMonitor(jacobian_spectra=True),
+        CurvatureMonitor(record_every=100, n_iter=4, probe_size=8, random_state=0),
+    ]
+
+
 MONITORED = [
-    DeepMLPClassifier(depth=2, width=16, dtype="float64", callbacks=[GradientMonitor()]),
-    DeepMLPRegressor(depth=2, width=16, dtype="float64", callbacks=[GradientMonitor()]),
+    DeepMLPClassifier(depth=2, width=16, dtype="float64", callbacks=_monitors()),
+    DeepMLPRegressor(depth=2, width=16, dtype="float64", callbacks=_monitors()),
 ]
 
 
 @parametrize_with_checks(MONITORED)
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.filterwarnings(SMALL_BATCH_WARNING)
-def test_sklearn_checks_with_a_gradient_monitor_attached(estimator, check):
+def test_sklearn_checks_with_the_monitors_attached(estimator, check):
     check(estimator)
