@@ -8,6 +8,7 @@ vectorized update of that vector per mini-batch).
 """
 
 import copy
+import inspect
 import math
 import warnings
 from numbers import Integral, Real
@@ -26,7 +27,8 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._available_if import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -44,6 +46,8 @@ from ._fitted_arrays import NetworkArrays
 from ._initializers import INITIALIZERS, resolve_init
 from ._network import Network
 from ._persistence import check_version, stamp_version
+from ._sklearn_spellings import check_sklearn_keywords, check_sklearn_values
+from ._lbfgs import LBFGS, LBFGSRun, convergence_message
 from .optimizers import OPTIMIZERS, get_optimizer
 from .pretraining import initialize_by_pretraining, pretrain_fit
 from .schedules import SCHEDULES, LRSchedule
@@ -61,11 +65,16 @@ _DTYPES = {"float32": np.float32, "float64": np.float64}
 
 _PARAMETERS_DOC = """
     depth : int, default=3
-        Number of hidden layers.
+        Number of hidden layers. ``depth=0`` is a linear model (logistic or
+        softmax regression for the classifier, linear or Poisson regression
+        for the regressor), scikit-learn's ``hidden_layer_sizes=()``: the
+        baseline a grid over depths can start from. The options that act on
+        hidden layers (``width``, ``activation``, ``normalization``,
+        ``dropout``, ``residual``, ``pretrain``) then change nothing.
 
     width : int or sequence of int, default=100
         Units per hidden layer: one int for every layer, or one per layer
-        (a sequence of ``depth`` ints).
+        (a sequence of ``depth`` ints; an empty one for ``depth=0``).
 
     activation : {"relu", "sigmoid", "logistic", "tanh", "identity", "leaky_relu", \
 "elu", "selu", "gelu", "softplus"}, default="relu"
@@ -110,8 +119,18 @@ _PARAMETERS_DOC = """
         most this value (Pascanu et al., 2013): the remedy for exploding gradients.
 
     optimizer : {"sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", \
-"adam", "adamw", "nadam", "amsgrad"}, default="adam"
+"adam", "adamw", "nadam", "amsgrad", "lbfgs"}, default="adam"
         Update rule; see :mod:`sk_deepnet.optimizers` for each exact rule.
+        ``"lbfgs"`` is full-batch L-BFGS (SciPy's L-BFGS-B over the flat
+        parameter vector, as scikit-learn's ``solver="lbfgs"``): each
+        iteration uses every sample, ``max_iter`` counts iterations and
+        ``max_fun`` loss evaluations, ``tol`` bounds the largest gradient
+        entry; ``learning_rate``, ``lr_schedule``, ``batch_size``,
+        ``early_stopping`` and ``n_iter_no_change`` play no part (a
+        ``batch_size`` or ``early_stopping`` that is set warns). Its loss
+        must be deterministic: ``dropout`` and ``clip_grad_norm`` are refused
+        with it, and so is ``partial_fit``. Often the best choice for small
+        data sets (see :ref:`optimizer_lbfgs`).
 
     learning_rate : float or "auto", default="auto"
         Initial step size. ``"auto"`` takes the optimizer's documented default
@@ -164,15 +183,21 @@ default="constant"
         Decay factor of the ``"step"`` schedule.
 
     max_iter : int, default=200
-        Maximum number of epochs (passes over the training data).
+        Maximum number of epochs (passes over the training data), or of
+        iterations with ``optimizer="lbfgs"``.
+
+    max_fun : int, default=15000
+        Maximum number of loss evaluations with ``optimizer="lbfgs"`` (as in
+        scikit-learn); ignored by the other optimizers.
 
     tol : float, default=1e-4
         Improvement of the loss (or validation score with ``early_stopping``)
         below which an epoch counts as no improvement.
 
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int or np.inf, default=10
         Epochs without improvement before stopping (or, with
         ``lr_schedule="adaptive"``, before dividing the learning rate by 5).
+        ``np.inf`` never stops early: training runs ``max_iter`` epochs.
 
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (stratified for
@@ -329,7 +354,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
     running_vars_ = NetworkArrays("running_vars", batch_norm_only=True)
 
     _parameter_constraints = {
-        "depth": [Interval(Integral, 1, None, closed="left")],
+        "depth": [Interval(Integral, 0, None, closed="left")],
         "width": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "activation": [StrOptions(set(ACTIVATIONS) | set(ALIASES))],
         "init": [StrOptions({"auto"} | set(INITIALIZERS))],
@@ -339,7 +364,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         "residual": ["boolean"],
         "residual_block_size": [Interval(Integral, 1, None, closed="left")],
         "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
-        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "optimizer": [StrOptions(set(OPTIMIZERS) | {"lbfgs"})],
         "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "beta_1": [Interval(Real, 0, 1, closed="left")],
@@ -356,7 +381,10 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         "lr_gamma": [Interval(Real, 0, 1, closed="right")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "shuffle": ["boolean"],
@@ -377,6 +405,38 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         "pretrain_persistent": ["boolean"],
         "pretrain_visible": [StrOptions({"auto", "bernoulli", "gaussian"})],
     }
+
+    def __new__(cls, *args, **kwargs):
+        # Before __init__ refuses it as an unexpected keyword: name our spelling.
+        check_sklearn_keywords(cls.__name__, kwargs, "__init__")
+        return super().__new__(cls)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # inspect.signature(cls) would otherwise show __new__'s (*args, **kwargs).
+        parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        cls.__signature__ = inspect.Signature(parameters)
+
+    def set_params(self, **params):
+        """Set the parameters of this estimator (see ``sklearn.base.BaseEstimator``).
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters; scikit-learn's MLP spellings
+            (``hidden_layer_sizes``, ``solver``...) get an error naming ours.
+
+        Returns
+        -------
+        self : estimator instance
+            Estimator instance.
+        """
+        check_sklearn_keywords(type(self).__name__, params, "set_params")
+        return super().set_params(**params)
+
+    def _validate_params(self):
+        check_sklearn_values(self)  # messages that name our parameters first
+        super()._validate_params()
 
     def __init__(
         self,
@@ -407,6 +467,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         lr_step_size=50,
         lr_gamma=0.1,
         max_iter=200,
+        max_fun=15000,
         tol=1e-4,
         n_iter_no_change=10,
         early_stopping=False,
@@ -453,6 +514,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         self.lr_step_size = lr_step_size
         self.lr_gamma = lr_gamma
         self.max_iter = max_iter
+        self.max_fun = max_fun
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
@@ -495,6 +557,8 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         if isinstance(self.width, Integral):
             return [int(self.width)] * self.depth
         widths = np.asarray(self.width)
+        if widths.size == 0 and widths.ndim == 1 and self.depth == 0:
+            return []
         if widths.ndim != 1 or len(widths) != self.depth:
             raise ValueError(
                 f"width must be an int or a sequence of depth={self.depth} ints; "
@@ -526,6 +590,8 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         )
 
     def _make_optimizer(self):
+        if self.optimizer == "lbfgs":
+            return LBFGS(max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol)
         return get_optimizer(
             self.optimizer,
             learning_rate=self.learning_rate,
@@ -642,6 +708,11 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                     self.optimizer_ = copy.deepcopy(self.optimizer_)
                     self.callbacks_ = copy.deepcopy(self.callbacks_)
             optimizer = self._optimizer_for(first_call)
+            if self.optimizer == "lbfgs":
+                self._check_lbfgs_options()
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                    self._run_lbfgs(network, optimizer, X, Y, y, sample_weight, given)
+                return self
             self._schedule = self._schedule_for(first_call)
 
             max_epochs = 1 if incremental else self.max_iter
@@ -712,6 +783,17 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         """
         X = check_array(X, accept_sparse=["csr", "csc"], dtype=self._input_dtypes())
         return pretrain_fit(self, self._training_X(X))
+
+    def _check_stochastic(self):
+        """``partial_fit`` exists for the stochastic optimizers only (as scikit-learn)."""
+        if self.optimizer == "lbfgs":
+            raise AttributeError(
+                "partial_fit is only available for stochastic optimizers; "
+                "optimizer='lbfgs' trains on the full data set at each iteration. "
+                "Use fit (with warm_start=True to continue), or a stochastic "
+                "optimizer such as 'adam'."
+            )
+        return True
 
     def __sklearn_is_fitted__(self):
         # pretrain_fit sets attributes but leaves the estimator unable to predict.
@@ -1049,6 +1131,113 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         if stop_reason == "overflow_at_init":
             raise ValueError(self._overflow_at_init_message(dtype, sample_weight))
 
+    # ------------------------------------------------------------------ lbfgs
+    def _check_lbfgs_options(self):
+        """Refuse what breaks L-BFGS; warn about what it ignores (as scikit-learn)."""
+        if self.dropout > 0:
+            raise ValueError(
+                f"optimizer='lbfgs' needs a deterministic loss, but dropout="
+                f"{self.dropout} draws new masks at every evaluation, which breaks "
+                "its line search. Set dropout=0, or use a stochastic optimizer "
+                "(e.g. optimizer='adam') with dropout."
+            )
+        if self.clip_grad_norm is not None:
+            raise ValueError(
+                "clip_grad_norm rescales a step's gradient, but optimizer='lbfgs' "
+                "takes no gradient step of its own (its line search needs the true "
+                "gradient). Set clip_grad_norm=None, or use a stochastic optimizer."
+            )
+        ignored = [
+            f"{name}={getattr(self, name)!r}"
+            for name, default in (("batch_size", "auto"), ("early_stopping", False))
+            if getattr(self, name) != default
+        ]
+        if ignored:
+            warnings.warn(
+                f"optimizer='lbfgs' trains on every sample at each iteration and "
+                f"holds none out: {' and '.join(ignored)} are ignored, as in "
+                "scikit-learn's MLP.",
+                UserWarning,
+                stacklevel=5,
+            )
+
+    def _run_lbfgs(self, network, optimizer, X, Y, y, sample_weight, given):
+        """Full-batch L-BFGS (see :mod:`sk_deepnet._lbfgs`); iterations count as epochs."""
+        n_samples = X.shape[0]
+        batches = MiniBatches(
+            X, Y, sample_weight, np.arange(n_samples), n_samples, network.dtype,
+            merge_small_last=False,
+        )
+        batch = next(batches.epoch(self._rng, shuffle=False))
+        self._network = network
+        self._fitted_architecture = self._architecture(X.shape[1], self._n_outputs_of(Y))
+        self.optimizer_ = optimizer
+        self.learning_rate_ = None  # L-BFGS's line search chooses each step
+        self.n_iter_ = 0  # as scikit-learn: the iterations of this call
+        if self.early_stopping or self.validation_scores_ is not None:
+            self.validation_scores_ = self.best_validation_score_ = None
+        self._set_fitted_attributes(network)
+        callbacks = self.callbacks_
+        sk_hooks = SklearnCallbackHooks(self, self.max_iter, *given)
+        if not self._callbacks_started:
+            for callback in callbacks:
+                callback.on_fit_begin(self, X, y)
+            self._callbacks_started = True
+
+        def begin_iteration():
+            sk_hooks.epoch_begin()
+            for callback in callbacks:
+                callback.on_epoch_begin(self, epochs[0])
+                callback.on_grad_computed(self, network, 0)
+
+        def end_iteration(loss):
+            for callback in callbacks:
+                callback.on_batch_end(self, network, 0, loss)
+            epoch = epochs[0]
+            epochs[0] += 1
+            self.n_iter_ += 1
+            self.t_ += n_samples
+            self.loss_ = loss
+            self.loss_curve_.append(loss)
+            self.best_loss_ = min(self.best_loss_, loss)
+            if self.verbose:
+                print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
+            stop = False
+            for callback in callbacks:
+                stop = bool(callback.on_epoch_end(self, epoch, loss)) or stop
+            return sk_hooks.epoch_end() or stop
+
+        epochs = [len(self.loss_curve_)]  # callbacks count over warm starts
+        run = LBFGSRun(network, batch, self.alpha, optimizer, begin_iteration, end_iteration)
+        error = None
+        try:
+            if not math.isfinite(run.start()):
+                error = ValueError(self._overflow_at_init_message(network.dtype, sample_weight))
+            else:
+                run.run()
+        except KeyboardInterrupt:
+            run.restore()
+            warnings.warn(
+                f"Training interrupted by KeyboardInterrupt during iteration "
+                f"{self.n_iter_ + 1}; the model of the last complete iteration "
+                f"({self.n_iter_}) is kept and usable.",
+                FitInterruptedWarning,
+                stacklevel=5,
+            )
+        except BaseException as exc:  # e.g. a callback's: keep the last iterate
+            run.restore()
+            error = exc
+        self.loss_ = np.nan if run.accepted_loss is None else run.accepted_loss
+        for callback in callbacks:
+            callback.on_fit_end(self)
+        self._callbacks_started = False
+        sk_hooks.fit_end()
+        if error is not None:
+            raise error
+        message = convergence_message(optimizer, self.n_iter_, network.dtype)
+        if message is not None and not run.stopped_by_callback:
+            warnings.warn(message, ConvergenceWarning, stacklevel=5)
+
     def _progress_marks(self):
         """The training bookkeeping at the start of an epoch, to undo that epoch."""
         scores = self.validation_scores_
@@ -1258,6 +1447,28 @@ def _check_label_types(labels, name):
             ) from exc
 
 
+def _check_poisson_targets(Y, incremental):
+    """Refuse targets the Poisson deviance is not defined for, or cannot fit.
+
+    Negative targets have no Poisson likelihood. Targets that are all zero
+    have their optimum at ``exp(z) = 0``, out of reach of any finite weights
+    (scikit-learn's ``HistGradientBoostingRegressor(loss="poisson")`` refuses
+    them too); a ``partial_fit`` batch of zeros is fine, the stream goes on.
+    """
+    if Y.size and Y.min() < 0:
+        raise ValueError(
+            f"loss='poisson' requires non-negative y (counts or rates); y has "
+            f"{np.count_nonzero(Y < 0)} negative value(s), the smallest {Y.min():g}. "
+            "Use loss='squared_error' for targets that can be negative."
+        )
+    if not incremental and Y.size and not np.any(Y > 0):
+        raise ValueError(
+            "loss='poisson' requires y with at least one positive value: with "
+            "every y equal to 0 the predictions would have to reach exp(z) = 0, "
+            "which no finite weights do."
+        )
+
+
 def _clip_by_global_norm(grads, max_norm):
     """Rescale ``grads`` in place so that ``||grads||_2 <= max_norm``."""
     norm = math.sqrt(float(grads @ grads))
@@ -1394,6 +1605,7 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
         """
         return self._fit(X, y, sample_weight)
 
+    @available_if(lambda est: est._check_stochastic())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Train for one epoch over the given samples.
@@ -1498,8 +1710,12 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
 
     Parameters
     ----------
-    loss : {{"squared_error"}}, default="squared_error"
-        Training loss: half the squared error summed over outputs.
+    loss : {{"squared_error", "poisson"}}, default="squared_error"
+        Training loss: half the squared error summed over outputs, or half
+        the Poisson deviance ``y log(y / mu) - y + mu`` summed over outputs,
+        with a log link: the network's output ``z`` predicts ``mu = exp(z)``,
+        as in scikit-learn's ``MLPRegressor(loss="poisson")``. ``"poisson"``
+        models counts and rates and needs ``y >= 0``, not all zero.
 {_PARAMETERS_DOC}
     Attributes
     ----------
@@ -1520,7 +1736,7 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
 
     _parameter_constraints = {
         **BaseDeepMLP._parameter_constraints,
-        "loss": [StrOptions({"squared_error"})],
+        "loss": [StrOptions({"squared_error", "poisson"})],
     }
 
     def __init__(
@@ -1553,6 +1769,7 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
         lr_step_size=50,
         lr_gamma=0.1,
         max_iter=200,
+        max_fun=15000,
         tol=1e-4,
         n_iter_no_change=10,
         early_stopping=False,
@@ -1600,6 +1817,7 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
             lr_step_size=lr_step_size,
             lr_gamma=lr_gamma,
             max_iter=max_iter,
+            max_fun=max_fun,
             tol=tol,
             n_iter_no_change=n_iter_no_change,
             early_stopping=early_stopping,
@@ -1634,11 +1852,14 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
                 f"y has {Y.shape[1]} outputs but the model was fitted with "
                 f"{self.n_outputs_}."
             )
+        if self.loss == "poisson":
+            _check_poisson_targets(Y, incremental)
         return Y
 
     def _validation_score(self, X, y, sample_weight):
         # X was validated by fit: predict from the network, without revalidating.
-        y_pred = self._network.predict_logits(X)
+        with np.errstate(over="ignore"):
+            y_pred = self._network._loss.predict(self._network.predict_logits(X))
         y_pred = y_pred.ravel() if y_pred.shape[1] == 1 else y_pred
         return r2_score(y, y_pred, sample_weight=sample_weight)
 
@@ -1665,6 +1886,7 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
         """
         return self._fit(X, y, sample_weight)
 
+    @available_if(lambda est: est._check_stochastic())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Train for one epoch over the given samples.
@@ -1699,6 +1921,8 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
             Predicted values.
         """
         y_pred = self._predict_output(X)
+        with np.errstate(over="ignore"):  # exp of the log link saturates to inf
+            y_pred = self._network._loss.predict(y_pred)
         return y_pred.ravel() if y_pred.shape[1] == 1 else y_pred
 
     def __sklearn_tags__(self):

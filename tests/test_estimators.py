@@ -767,11 +767,11 @@ def test_labels_of_types_that_cannot_be_sorted_get_a_clear_error(labels):
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"depth": 0}, "depth"),
+        ({"depth": -1}, "depth"),
         ({"width": 0}, "width"),
         ({"width": [10, 10]}, "width"),
         ({"activation": "swish"}, "activation"),
-        ({"optimizer": "lbfgs"}, "optimizer"),
+        ({"optimizer": "bfgs"}, "optimizer"),
         ({"learning_rate": -1.0}, "learning_rate"),
         ({"batch_size": 0}, "batch_size"),
         ({"dtype": "float16"}, "dtype"),
