@@ -670,14 +670,6 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                         f"sample_weight sums to more than the largest {self.dtype} "
                         "number; rescale it (e.g. divide it by its mean)."
                     )
-                if isinstance(self, ClassifierMixin) and y.ndim == 1 and not incremental:
-                    weighted_classes = np.unique(y[sample_weight > 0])
-                    if len(weighted_classes) < 2:
-                        raise ValueError(
-                            "The classifier needs samples of at least 2 classes with a "
-                            "positive sample_weight, but only class "
-                            f"{weighted_classes[0]!r} has any."
-                        )
 
             architecture = self._architecture(X.shape[1], self._n_outputs_of(Y))
             if first_call:
@@ -933,7 +925,8 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             ) from exc
         if len(val_idx) < 2:
             raise ValueError(
-                f"validation_fraction={self.validation_fraction} leaves fewer than 2 "
+                f"The validation set is too small: validation_fraction="
+                f"{self.validation_fraction} leaves fewer than 2 "
                 f"validation samples out of {n_samples}; increase it or set "
                 "early_stopping=False."
             )
@@ -1539,12 +1532,9 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
                         f"classes must be its column indices {columns.tolist()}, or "
                         f"None; got classes={np.asarray(classes).tolist()}."
                     )
+            # A single class is fitted as scikit-learn's MLP does: one sigmoid
+            # output trained towards 0, every prediction that class.
             self.classes_ = self._label_binarizer.classes_
-            if len(self.classes_) < 2 and not multilabel:
-                raise ValueError(
-                    "The classifier needs samples of at least 2 classes in the data, "
-                    f"but the data contains only one class: {self.classes_[0]!r}."
-                )
         else:
             if classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
                 raise ValueError(
@@ -1560,10 +1550,10 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
             if not multilabel:
                 labels = unique_labels(y)
                 if not incremental and not np.array_equal(labels, self.classes_):
-                    raise ValueError(  # as scikit-learn's MLP
-                        "warm_start can only be used where y has the same classes as "
-                        f"in the previous fit: classes_={self.classes_.tolist()}, y has "
-                        f"{labels.tolist()}. Set warm_start=False to train a new model."
+                    raise ValueError(  # scikit-learn's MLP's words
+                        "warm_start can only be used where `y` has the same classes as "
+                        f"in the previous call to fit. Previously got {self.classes_}, "
+                        f"`y` has {labels}. Set warm_start=False to train a new model."
                     )
                 unseen = np.setdiff1d(labels, self.classes_)
                 if len(unseen):

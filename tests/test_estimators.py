@@ -293,7 +293,7 @@ def test_warm_start_refuses_other_classes(small_classification):
     X, y = small_classification
     clf = DeepMLPClassifier(depth=1, width=8, max_iter=2, warm_start=True,
                             random_state=0).fit(X, y)
-    with pytest.raises(ValueError, match="warm_start can only be used where y has the same"):
+    with pytest.raises(ValueError, match="warm_start can only be used where `y` has the same"):
         clf.fit(X[y < 2], y[y < 2])
     with pytest.raises(ValueError, match="warm_start can only be used"):
         clf.fit(X, np.where(y == 2, 5, y))

@@ -78,13 +78,6 @@ BAD_INPUTS = {
     "mismatched_lengths": (_fit_clf(X, Y_CLASS[:-1]), "inconsistent numbers of samples"),
     "empty_X": (_fit_clf(X[:0], Y_CLASS[:0]), "0 sample"),
     "no_features": (_fit_reg(X[:, :0], Y_REG), "0 feature"),
-    "one_class": (_fit_clf(X, np.zeros(60)), "at least 2 classes"),
-    "one_class_weighted": (
-        lambda: DeepMLPClassifier(**SMALL).fit(
-            X, Y_CLASS, sample_weight=(Y_CLASS == 1).astype(float)
-        ),
-        "at least 2 classes with a positive sample_weight",
-    ),
     "continuous_labels": (_fit_clf(X, Y_REG), "Unknown label type"),
     "multioutput_multiclass": (
         _fit_clf(X, np.c_[Y_CLASS, Y_CLASS]), "[Mm]ultioutput.*not supported"
