@@ -218,7 +218,9 @@ default="constant"
         Print the loss of every epoch.
 
     warm_start : bool, default=False
-        Continue from the previous fit's weights and optimizer state.
+        Continue from the previous fit's weights and optimizer state. Each
+        warm-started ``fit`` runs up to ``max_iter`` more epochs; ``n_iter_``
+        counts them, ``loss_curve_`` and the callbacks go on counting.
 
     dtype : {"float32", "float64"}, default="float32"
         Precision of training. Input data is never upcast: a float64 X is
@@ -302,7 +304,8 @@ _ATTRIBUTES_DOC = """
         Number of output units.
 
     out_activation_ : str
-        Output activation ("softmax", "logistic" or "identity").
+        Output activation ("softmax", "logistic", "identity", or "exp" for
+        the log link of ``loss="poisson"``).
 
     loss_ : float
         Training loss of the last epoch (L2 penalty included).
@@ -311,7 +314,8 @@ _ATTRIBUTES_DOC = """
         Lowest training loss reached (None with ``early_stopping``).
 
     loss_curve_ : list of float
-        Training loss of each epoch.
+        Training loss of each epoch (each L-BFGS iteration), over warm-started
+        fits and ``partial_fit`` calls too.
 
     validation_scores_ : list of float or None
         Validation score of each epoch with ``early_stopping``, else None.
@@ -320,16 +324,20 @@ _ATTRIBUTES_DOC = """
         Best validation score with ``early_stopping``, else None.
 
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs (L-BFGS iterations) run by the last ``fit``, as in
+        scikit-learn, or by all the ``partial_fit`` calls since the first.
 
     t_ : int
         Number of training samples seen (counting repeats over epochs).
 
-    learning_rate_ : float
-        The initial learning rate used (``"auto"`` resolved).
+    learning_rate_ : float or None
+        The initial learning rate used (``"auto"`` resolved); None with
+        ``optimizer="lbfgs"``, whose line search sets each step.
 
     optimizer_ : Optimizer
-        The fitted optimizer, with its state.
+        The fitted optimizer, with its state (with ``optimizer="lbfgs"``,
+        the L-BFGS settings, and SciPy's ``status_``, ``message_`` and
+        number of loss evaluations ``n_fun_`` of the last fit).
 
     callbacks_ : list of Callback
         Fitted copies of ``callbacks``.
@@ -734,6 +742,8 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             if not first_call:
                 self._continue_callbacks()
                 self._continue_tracking()
+                if not incremental:  # as scikit-learn: n_iter_ counts this fit's epochs
+                    self.n_iter_ = 0
             with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
                 self._run_epochs(
                     network, optimizer, X, Y, y, sample_weight, train_idx, val_idx,
@@ -969,7 +979,9 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         self._set_fitted_attributes(network)
         # Epoch-wise schedules count the epochs of this fit (a warm-started fit
         # starts a new period); partial_fit calls count every epoch so far.
-        first_epoch = 0 if incremental else self.n_iter_
+        # Callbacks count epochs over the whole fit (warm starts and partial_fit
+        # calls go on counting); n_iter_ counts this call's (as scikit-learn).
+        first_epoch = 0 if incremental else len(self.loss_curve_)
         callbacks = self.callbacks_
         sk_hooks = SklearnCallbackHooks(self, max_epochs, *given)
         if not self._callbacks_started:
@@ -988,7 +1000,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         in_epoch = False  # True while an epoch's updates are incomplete
         try:
             for _ in range(max_epochs):
-                epoch = self.n_iter_
+                epoch = len(self.loss_curve_)
                 marks = self._progress_marks()
                 snapshot.save(network)
                 in_epoch = True
