@@ -45,7 +45,7 @@ extensions = [
 # No sphinx.ext.intersphinx: the build must not touch the network.
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "sphinxext"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "sphinxext", "user_guide/_*.rst"]
 root_doc = "index"
 default_role = "literal"
 pygments_style = "sphinx"

@@ -2,19 +2,18 @@
 
 The public estimators are :class:`DeepMLPClassifier` and :class:`DeepMLPRegressor`;
 :mod:`sk_deepnet.optimizers`, :mod:`sk_deepnet.schedules`,
-:mod:`sk_deepnet.callbacks`, :mod:`sk_deepnet.pretraining` and
+:mod:`sk_deepnet.callbacks`, :mod:`sk_deepnet.pretraining`,
+:mod:`sk_deepnet.exceptions` and
 :mod:`sk_deepnet.plotting` are the public modules.
 """
 
-from ._estimators import (
-    DeepMLPClassifier,
-    DeepMLPRegressor,
+from ._estimators import DeepMLPClassifier, DeepMLPRegressor
+from ._version import __version__
+from .exceptions import (
     DivergenceWarning,
     FitInterruptedWarning,
+    InconsistentVersionWarning,
 )
-from ._persistence import InconsistentVersionWarning
-
-__version__ = "0.2.0.dev0"
 
 __all__ = [
     "DeepMLPClassifier",

@@ -11,18 +11,25 @@ class Callback(BaseEstimator):
     and calls the hooks of the clone. The arguments shared by the hooks:
 
     * ``estimator``: the DeepMLPClassifier or DeepMLPRegressor being fitted;
-    * ``network``: its private network (flat ``params`` and ``grads``, per-layer
-      views ``coefs``/``coef_grads``, and ``last_batch``, the current batch's
-      inputs, activations and back-propagated ``deltas``); read it, never keep
-      references to its buffers, which the next batch reuses;
+    * ``record``: a :class:`~sk_deepnet.callbacks.BatchRecord`, the documented
+      read-only view of the current batch (inputs, pre-activations,
+      activations, error signals, weights and gradients by layer); read it
+      during the hook, copy what you keep: the next batch reuses its buffers;
+    * ``network``: the estimator's private network, passed for callbacks
+      written before the record existed; read the record instead;
     * ``epoch``: 0-based epoch, counted over the whole fit (and over successive
       ``partial_fit`` calls); ``batch``: 0-based batch within the epoch.
+
+    Every hook takes ``**kwargs``: the training loop passes new keyword
+    arguments to hooks that accept them, so that hooks can gain arguments
+    without breaking callbacks. Hooks written without ``**kwargs`` (as in
+    0.1) still work; they get the keyword arguments they name.
     """
 
     #: Name of the fitted estimator attribute that exposes this callback, if any.
     estimator_attribute = None
 
-    def on_fit_begin(self, estimator, X=None, y=None):
+    def on_fit_begin(self, estimator, X=None, y=None, **kwargs):
         """Called once when ``fit`` (or the first ``partial_fit``) starts training.
 
         Also when a continued fit starts with callbacks replaced by
@@ -36,9 +43,11 @@ class Callback(BaseEstimator):
             The validated training data.
         y : ndarray, default=None
             The validated targets.
+        **kwargs : dict
+            Reserved for arguments later versions may add.
         """
 
-    def on_epoch_begin(self, estimator, epoch):
+    def on_epoch_begin(self, estimator, epoch, **kwargs):
         """Called before each epoch.
 
         Parameters
@@ -47,9 +56,11 @@ class Callback(BaseEstimator):
             The estimator being fitted.
         epoch : int
             0-based epoch number.
+        **kwargs : dict
+            Reserved for arguments later versions may add.
         """
 
-    def on_grad_computed(self, estimator, network, batch):
+    def on_grad_computed(self, estimator, network, batch, **kwargs):
         """Called when a batch's gradients are computed, before clipping and the step.
 
         Parameters
@@ -57,12 +68,15 @@ class Callback(BaseEstimator):
         estimator : DeepMLPClassifier or DeepMLPRegressor
             The estimator being fitted.
         network : Network
-            The network, with ``network.grads`` holding the batch's gradient.
+            The private network (read ``record`` instead).
         batch : int
             0-based batch number within the epoch.
+        **kwargs : dict
+            ``record``: the :class:`~sk_deepnet.callbacks.BatchRecord` of the
+            batch, its gradients as computed (before clipping).
         """
 
-    def on_batch_end(self, estimator, network, batch, loss):
+    def on_batch_end(self, estimator, network, batch, loss, **kwargs):
         """Called after the optimizer step of a batch.
 
         Parameters
@@ -70,15 +84,18 @@ class Callback(BaseEstimator):
         estimator : DeepMLPClassifier or DeepMLPRegressor
             The estimator being fitted.
         network : Network
-            The network, with its updated ``params``; ``network.grads`` still
-            holds the batch's gradient (after clipping).
+            The private network (read ``record`` instead).
         batch : int
             0-based batch number within the epoch.
         loss : float
             The batch's loss (before the step).
+        **kwargs : dict
+            ``record``: the :class:`~sk_deepnet.callbacks.BatchRecord` of the
+            batch, with the updated weights; its gradients are those of the
+            step (after clipping).
         """
 
-    def on_epoch_end(self, estimator, epoch, loss):
+    def on_epoch_end(self, estimator, epoch, loss, **kwargs):
         """Called after each epoch.
 
         Parameters
@@ -89,6 +106,8 @@ class Callback(BaseEstimator):
             0-based epoch number.
         loss : float
             The epoch's mean training loss.
+        **kwargs : dict
+            Reserved for arguments later versions may add.
 
         Returns
         -------
@@ -96,7 +115,7 @@ class Callback(BaseEstimator):
             True to stop training after this epoch.
         """
 
-    def on_fit_end(self, estimator):
+    def on_fit_end(self, estimator, **kwargs):
         """Called once when training ends (also after early stopping or divergence).
 
         ``partial_fit`` calls do not end a fit: their callbacks keep running
@@ -107,4 +126,9 @@ class Callback(BaseEstimator):
         ----------
         estimator : DeepMLPClassifier or DeepMLPRegressor
             The fitted estimator.
+        **kwargs : dict
+            ``record``: the :class:`~sk_deepnet.callbacks.BatchRecord` of the
+            last batch whose gradient was computed (None if there is none).
+            A fit that stopped on a non-finite loss leaves that batch's
+            gradient in it, with no ``on_grad_computed`` call.
         """

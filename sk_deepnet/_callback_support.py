@@ -6,15 +6,7 @@ Where it exists, the estimators inherit ``set_callbacks`` from its
 On older scikit-learn the mixin is empty and the hooks do nothing.
 """
 
-try:  # scikit-learn >= 1.9
-    from sklearn.callback import CallbackSupportMixin
-
-    HAS_SKLEARN_CALLBACKS = True
-except ImportError:  # pragma: no cover - depends on the installed scikit-learn
-    HAS_SKLEARN_CALLBACKS = False
-
-    class CallbackSupportMixin:
-        """Placeholder: this scikit-learn has no ``sklearn.callback`` API."""
+from ._sklearn_compat import HAS_SKLEARN_CALLBACKS, CallbackSupportMixin  # noqa: F401
 
 
 class SklearnCallbackHooks:

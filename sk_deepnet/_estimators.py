@@ -9,8 +9,6 @@ vectorized update of that vector per mini-batch).
 
 import copy
 import inspect
-import math
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,19 +17,15 @@ from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
     RegressorMixin,
-    _fit_context,
     clone,
 )
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils._available_if import available_if
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_array,
     check_is_fitted,
     column_or_1d,
@@ -39,26 +33,29 @@ from sklearn.utils.validation import (
 )
 
 from ._activations import ACTIVATIONS, ALIASES, canonical_activation
+from ._batch_record import BatchRecord
 from ._batches import MiniBatches
 from ._callback_base import Callback
-from ._callback_support import CallbackSupportMixin, SklearnCallbackHooks
 from ._fitted_arrays import NetworkArrays
 from ._initializers import INITIALIZERS, resolve_init
 from ._network import Network
 from ._persistence import check_version, stamp_version
+from ._sklearn_compat import (
+    CallbackSupportMixin,
+    Interval,
+    Options,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+)
+from ._training import CallbackDispatcher, Trainer, call_hook
+from ._warnings import warn_user
+from .exceptions import DivergenceWarning, FitInterruptedWarning  # noqa: F401 (re-exported)
+from .optimizers import OPTIMIZERS, Optimizer, get_optimizer
+from ._lbfgs import LBFGS, run_lbfgs
 from ._sklearn_spellings import check_sklearn_keywords, check_sklearn_values
-from ._lbfgs import LBFGS, LBFGSRun, convergence_message
-from .optimizers import OPTIMIZERS, get_optimizer
 from .pretraining import initialize_by_pretraining, pretrain_fit
 from .schedules import SCHEDULES, LRSchedule
-
-
-class DivergenceWarning(RuntimeWarning):
-    """Training diverged (non-finite loss or weights); the last finite state was kept."""
-
-
-class FitInterruptedWarning(UserWarning):
-    """``fit`` was interrupted (KeyboardInterrupt); the last complete epoch was kept."""
 
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -119,8 +116,12 @@ _PARAMETERS_DOC = """
         most this value (Pascanu et al., 2013): the remedy for exploding gradients.
 
     optimizer : {"sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", \
-"adam", "adamw", "nadam", "amsgrad", "lbfgs"}, default="adam"
+"adam", "adamw", "nadam", "amsgrad", "lbfgs"} or Optimizer, default="adam"
         Update rule; see :mod:`sk_deepnet.optimizers` for each exact rule.
+        An :class:`~sk_deepnet.optimizers.Optimizer` instance (e.g.
+        ``Adam(beta_2=0.99)``) is copied at each fresh fit, like the
+        callbacks, and carries its own settings: the optimizer-specific
+        parameters below must then stay ``"auto"``.
         ``"lbfgs"`` is full-batch L-BFGS (SciPy's L-BFGS-B over the flat
         parameter vector, as scikit-learn's ``solver="lbfgs"``): each
         iteration uses every sample, ``max_iter`` counts iterations and
@@ -137,11 +138,13 @@ _PARAMETERS_DOC = """
         (PyTorch's): 0.01 for sgd, momentum, nesterov, adagrad and rmsprop, 1.0
         for adadelta, 0.001 for adam, adamw and amsgrad, 0.002 for nadam.
 
-    momentum : float, default=0.9
-        Momentum of ``"momentum"`` and ``"nesterov"``; ignored by the others.
+    momentum : float or "auto", default="auto"
+        Momentum of ``"momentum"`` and ``"nesterov"`` (``"auto"``: 0.9);
+        ignored by the others.
 
-    beta_1, beta_2 : float, default=0.9, 0.999
-        Moment decay rates of the Adam family; ignored by the others.
+    beta_1, beta_2 : float or "auto", default="auto"
+        Moment decay rates of the Adam family (``"auto"``: 0.9 and 0.999);
+        ignored by the others.
 
     epsilon : float or "auto", default="auto"
         Denominator offset of the adaptive methods (``"auto"``: 1e-10 adagrad,
@@ -155,8 +158,12 @@ _PARAMETERS_DOC = """
         Optimizer weight decay: decoupled for adamw (``"auto"``: 0.01), coupled
         L2 added to the gradient for the others (``"auto"``: 0).
 
-    momentum_decay : float, default=0.004
-        NAdam's momentum-schedule constant (psi); ignored by the others.
+    momentum_decay : float or "auto", default="auto"
+        NAdam's momentum-schedule constant (psi; ``"auto"``: 0.004); ignored
+        by the others.
+
+    Every ``"auto"`` above takes the default of the optimizer class, which
+    owns and validates its settings (:mod:`sk_deepnet.optimizers`).
 
     batch_size : int, "auto" or None, default="auto"
         Mini-batch size. ``"auto"`` is ``min(200, n_samples)``; 1 gives pure
@@ -372,15 +379,15 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         "residual": ["boolean"],
         "residual_block_size": [Interval(Integral, 1, None, closed="left")],
         "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
-        "optimizer": [StrOptions(set(OPTIMIZERS) | {"lbfgs"})],
+        "optimizer": [StrOptions(set(OPTIMIZERS) | {"lbfgs"}), Optimizer],
         "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
-        "momentum": [Interval(Real, 0, 1, closed="left")],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
+        "beta_1": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
+        "beta_2": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
         "epsilon": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "rho": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
         "weight_decay": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
-        "momentum_decay": [Interval(Real, 0, None, closed="left")],
+        "momentum_decay": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "lr_schedule": [StrOptions(set(SCHEDULES))],
@@ -461,13 +468,13 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         clip_grad_norm=None,
         optimizer="adam",
         learning_rate="auto",
-        momentum=0.9,
-        beta_1=0.9,
-        beta_2=0.999,
+        momentum="auto",
+        beta_1="auto",
+        beta_2="auto",
         epsilon="auto",
         rho="auto",
         weight_decay="auto",
-        momentum_decay=0.004,
+        momentum_decay="auto",
         batch_size="auto",
         alpha=0.0001,
         lr_schedule="constant",
@@ -598,6 +605,9 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         )
 
     def _make_optimizer(self):
+        """A fresh optimizer: a copy of an ``Optimizer`` instance, or one built by name."""
+        if isinstance(self.optimizer, Optimizer):
+            return self._copy_optimizer_instance()
         if self.optimizer == "lbfgs":
             return LBFGS(max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol)
         return get_optimizer(
@@ -611,6 +621,39 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             weight_decay=self.weight_decay,
             momentum_decay=self.momentum_decay,
         )
+
+    #: The estimator parameters that set an optimizer's hyperparameters.
+    _OPTIMIZER_SETTINGS = (
+        "learning_rate", "momentum", "beta_1", "beta_2", "epsilon", "rho", "weight_decay",
+        "momentum_decay",
+    )
+
+    def _copy_optimizer_instance(self):
+        """A stateless copy of ``optimizer``; its settings must not be given twice."""
+        given = [
+            name for name in self._OPTIMIZER_SETTINGS
+            if not (isinstance(getattr(self, name), str) and getattr(self, name) == "auto")
+        ]
+        if given:
+            raise ValueError(
+                f"optimizer={self.optimizer!r} is an instance, which carries its own "
+                f"settings, but {', '.join(given)} {'is' if len(given) == 1 else 'are'} "
+                "also set on the estimator. Set them on the optimizer instance and "
+                "leave them 'auto' here."
+            )
+        return type(self.optimizer)(**self.optimizer.get_params())
+
+    def _check_optimizer_dtype(self, optimizer):
+        """Refuse an epsilon that vanishes (0 or subnormal) in the training precision."""
+        epsilon = getattr(optimizer, "epsilon", None)
+        dtype = np.dtype(_DTYPES[self.dtype])
+        if epsilon is not None and abs(dtype.type(epsilon)) < np.finfo(dtype).tiny:
+            raise ValueError(
+                f"epsilon={epsilon!r} of {type(optimizer).__name__} is below the smallest "
+                f"normal {dtype.name} number ({np.finfo(dtype).tiny:.3g}): it rounds to 0 "
+                f"or to a subnormal in training, and cannot keep the denominator away from "
+                "0. Use a larger epsilon, or dtype='float64'."
+            )
 
     def _make_rng(self):
         """One numpy Generator, seeded from ``random_state``, drives all randomness."""
@@ -647,6 +690,91 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             _check_representable(X.data if sp.issparse(X) else X, compute, "X")
         return X
 
+    def _training_targets(self, y, first_call, classes, incremental):
+        """The encoded targets; a target matrix in the training dtype."""
+        Y = self._encode_targets(y, first_call, classes, incremental)
+        if Y.ndim == 2:  # a target matrix; class codes stay integers
+            _check_representable(Y, _DTYPES[self.dtype], "y")
+            Y = Y.astype(_DTYPES[self.dtype], copy=False)
+        return Y
+
+    def _check_sample_weight(self, sample_weight, X, y, incremental):
+        """Validate ``sample_weight`` (None passes): finite, non-negative, not all zero.
+
+        Weights that leave a single class are fitted like a single-class y, as
+        in scikit-learn (``y`` and ``incremental`` are kept for subclasses).
+        """
+        if sample_weight is None:
+            return None
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=_DTYPES[self.dtype], ensure_non_negative=True
+        )
+        if not np.any(sample_weight > 0):  # scikit-learn < 1.9 lets it through
+            raise ValueError(
+                "Sample weights must contain at least one non-zero number."
+            )
+        if not np.isfinite(sample_weight.sum()):
+            raise ValueError(
+                f"sample_weight sums to more than the largest {self.dtype} "
+                "number; rescale it (e.g. divide it by its mean)."
+            )
+        return sample_weight
+
+    def _network_for(self, first_call, X, architecture):
+        """A new initialized network (fresh fit), or the fitted one to continue."""
+        if first_call:
+            self._rng = self._make_rng()
+            network = Network(**architecture)
+            network.initialize(
+                self._rng,
+                resolve_init(self.init, self.activation),
+                self.init_scale,
+                # The output layer is linear: "auto" gives it Glorot, not He.
+                output_init="glorot_uniform" if self.init == "auto" else None,
+            )
+            initialize_by_pretraining(self, network, X, self._rng)
+            self._reset_fit_state()
+        else:
+            network = self._network
+            if architecture != self._fitted_architecture:
+                raise ValueError(
+                    "warm_start and partial_fit can only continue training a network "
+                    "of the same architecture; depth, width, activation, "
+                    "normalization, dropout, residual or dtype changed since the "
+                    "previous fit. Set warm_start=False to train a new network."
+                )
+            if not network.params.flags.writeable:
+                # Loaded read-only (joblib.load(mmap_mode="r")): the model
+                # trains on a copy in memory; the file stays as it is.
+                network = self._network = copy.deepcopy(network)
+                self.optimizer_ = copy.deepcopy(self.optimizer_)
+                self.callbacks_ = copy.deepcopy(self.callbacks_)
+        return network
+
+    def _check_split(self, sample_weight, train_idx, val_idx):
+        """Refuse a split that leaves nothing to learn from, score, or batch-normalize."""
+        if sample_weight is not None and val_idx is not None:
+            for part, idx in (("training", train_idx), ("validation", val_idx)):
+                if not np.any(sample_weight[idx] > 0):
+                    raise ValueError(
+                        f"early_stopping=True holds out validation_fraction="
+                        f"{self.validation_fraction} of the samples, and the "
+                        f"{part} samples all have zero sample_weight: there is "
+                        f"nothing to {'learn from' if part == 'training' else 'score'}. "
+                        "Give more samples a positive weight, choose another "
+                        "validation_fraction or random_state, or set "
+                        "early_stopping=False."
+                    )
+        if self.normalization == "batch" and self._batch_size(len(train_idx), warn=False) < 2:
+            raise ValueError(
+                "normalization='batch' needs mini-batches of at least 2 samples "
+                "(the variance of one sample is 0), but with "
+                f"{len(train_idx)} training sample(s) and batch_size="
+                f"{self.batch_size!r} a mini-batch holds 1 sample. Use a larger "
+                "batch_size, more samples, or normalization='layer', which "
+                "normalizes each sample alone."
+            )
+
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
         fitted = hasattr(self, "_network")
         first_call = not fitted or (not incremental and not self.warm_start)
@@ -661,84 +789,22 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             given = (X, y)  # for scikit-learn's callbacks, which score the model
             X, y = self._validate_input(X, y, reset=first_call)
             n_samples = X.shape[0]
-            Y = self._encode_targets(y, first_call, classes, incremental)
-            if Y.ndim == 2:  # a target matrix; class codes stay integers
-                _check_representable(Y, _DTYPES[self.dtype], "y")
-                Y = Y.astype(_DTYPES[self.dtype], copy=False)
-            if sample_weight is not None:
-                sample_weight = _check_sample_weight(
-                    sample_weight, X, dtype=_DTYPES[self.dtype], ensure_non_negative=True
-                )
-                if not np.any(sample_weight > 0):  # scikit-learn < 1.9 lets it through
-                    raise ValueError(
-                        "Sample weights must contain at least one non-zero number."
-                    )
-                if not np.isfinite(sample_weight.sum()):
-                    raise ValueError(
-                        f"sample_weight sums to more than the largest {self.dtype} "
-                        "number; rescale it (e.g. divide it by its mean)."
-                    )
+            Y = self._training_targets(y, first_call, classes, incremental)
+            sample_weight = self._check_sample_weight(sample_weight, X, y, incremental)
 
             architecture = self._architecture(X.shape[1], self._n_outputs_of(Y))
-            if first_call:
-                self._rng = self._make_rng()
-                network = Network(**architecture)
-                network.initialize(
-                    self._rng,
-                    resolve_init(self.init, self.activation),
-                    self.init_scale,
-                    # The output layer is linear: "auto" gives it Glorot, not He.
-                    output_init="glorot_uniform" if self.init == "auto" else None,
-                )
-                initialize_by_pretraining(self, network, X, self._rng)
-                self._reset_fit_state()
-            else:
-                network = self._network
-                if architecture != self._fitted_architecture:
-                    raise ValueError(
-                        "warm_start and partial_fit can only continue training a network "
-                        "of the same architecture; depth, width, activation, "
-                        "normalization, dropout, residual or dtype changed since the "
-                        "previous fit. Set warm_start=False to train a new network."
-                    )
-                if not network.params.flags.writeable:
-                    # Loaded read-only (joblib.load(mmap_mode="r")): the model
-                    # trains on a copy in memory; the file stays as it is.
-                    network = self._network = copy.deepcopy(network)
-                    self.optimizer_ = copy.deepcopy(self.optimizer_)
-                    self.callbacks_ = copy.deepcopy(self.callbacks_)
+            network = self._network_for(first_call, X, architecture)
             optimizer = self._optimizer_for(first_call)
             if self.optimizer == "lbfgs":
-                self._check_lbfgs_options()
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-                    self._run_lbfgs(network, optimizer, X, Y, y, sample_weight, given)
+                    run_lbfgs(self, network, optimizer, X, Y, y, sample_weight, given)
                 return self
             self._schedule = self._schedule_for(first_call)
 
             max_epochs = 1 if incremental else self.max_iter
             early_stopping = self.early_stopping and not incremental
             train_idx, val_idx = self._split(n_samples, y, early_stopping)
-            if sample_weight is not None and val_idx is not None:
-                for part, idx in (("training", train_idx), ("validation", val_idx)):
-                    if not np.any(sample_weight[idx] > 0):
-                        raise ValueError(
-                            f"early_stopping=True holds out validation_fraction="
-                            f"{self.validation_fraction} of the samples, and the "
-                            f"{part} samples all have zero sample_weight: there is "
-                            f"nothing to {'learn from' if part == 'training' else 'score'}. "
-                            "Give more samples a positive weight, choose another "
-                            "validation_fraction or random_state, or set "
-                            "early_stopping=False."
-                        )
-            if self.normalization == "batch" and self._batch_size(len(train_idx), warn=False) < 2:
-                raise ValueError(
-                    "normalization='batch' needs mini-batches of at least 2 samples "
-                    "(the variance of one sample is 0), but with "
-                    f"{len(train_idx)} training sample(s) and batch_size="
-                    f"{self.batch_size!r} a mini-batch holds 1 sample. Use a larger "
-                    "batch_size, more samples, or normalization='layer', which "
-                    "normalizes each sample alone."
-                )
+            self._check_split(sample_weight, train_idx, val_idx)
             if not first_call:
                 self._continue_callbacks()
                 self._continue_tracking()
@@ -841,8 +907,11 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         fresh = [clone(callback) for callback in source]
         previous = getattr(self, "callbacks_", [])
         if getattr(self, "_callbacks_started", False):
+            network = getattr(self, "_network", None)
+            record = None if network is None else BatchRecord(network)
+            record = record if record is not None and record.complete else None
             for callback in previous:
-                callback.on_fit_end(self)
+                call_hook(callback, "on_fit_end", self, record=record)
         for callback in previous:
             if callback.estimator_attribute:
                 self.__dict__.pop(callback.estimator_attribute, None)
@@ -882,6 +951,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         lowered it), and a new initial rate starts a new schedule.
         """
         optimizer = self._make_optimizer()
+        self._check_optimizer_dtype(optimizer)
         previous = getattr(self, "optimizer_", None)
         if (
             not first_call
@@ -948,7 +1018,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         if self.batch_size == "auto":
             return min(200, n_train)
         if warn and self.batch_size > n_train:
-            warnings.warn(
+            warn_user(
                 f"batch_size={self.batch_size} is larger than the {n_train} training "
                 "samples; using full batches instead.",
                 UserWarning,
@@ -959,372 +1029,26 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         self, network, optimizer, X, Y, y, sample_weight, train_idx, val_idx,
         max_epochs, incremental, given,
     ):
-        """The training loop: epochs of mini-batches, early stopping, recovery.
+        """Set up the fitted state and run the training loop (``_training.Trainer``).
 
         ``given`` is the ``(X, y)`` of the call, before validation (a DataFrame
         keeps its feature names), for scikit-learn's callbacks.
         """
-        dtype = network.dtype
-        n_train = len(train_idx)
-        batch_size = self._batch_size(n_train)
         batches = MiniBatches(
-            X, Y, sample_weight, train_idx, batch_size, dtype,
+            X, Y, sample_weight, train_idx, self._batch_size(len(train_idx)), network.dtype,
             merge_small_last=self.normalization == "batch",
         )
         self._network = network
         self._fitted_architecture = self._architecture(X.shape[1], self._n_outputs_of(Y))
         self.optimizer_ = optimizer
-        schedule = self._schedule
-        self.learning_rate_ = schedule.initial_rate
+        self.learning_rate_ = self._schedule.initial_rate
         self._set_fitted_attributes(network)
-        # Epoch-wise schedules count the epochs of this fit (a warm-started fit
-        # starts a new period); partial_fit calls count every epoch so far.
-        # Callbacks count epochs over the whole fit (warm starts and partial_fit
-        # calls go on counting); n_iter_ counts this call's (as scikit-learn).
-        first_epoch = 0 if incremental else len(self.loss_curve_)
-        callbacks = self.callbacks_
-        sk_hooks = SklearnCallbackHooks(self, max_epochs, *given)
-        if not self._callbacks_started:
-            for callback in callbacks:
-                callback.on_fit_begin(self, X, y)
-            self._callbacks_started = True
-
-        # The gradient is recomputed for every batch, so the optimizer step may
-        # use it as its work array instead of a model-sized scratch vector;
-        # callbacks read it until the next batch (the gradient monitor also when
-        # the fit stops), so with callbacks it stays intact.
-        overwrite_grad = not callbacks
-        snapshot = _Snapshot(network)
-        best = None  # the best validation epoch's state, with early stopping
-        stop_reason = error = None
-        in_epoch = False  # True while an epoch's updates are incomplete
-        try:
-            for _ in range(max_epochs):
-                epoch = len(self.loss_curve_)
-                marks = self._progress_marks()
-                snapshot.save(network)
-                in_epoch = True
-                sk_hooks.epoch_begin()
-                for callback in callbacks:
-                    callback.on_epoch_begin(self, epoch)
-                optimizer.learning_rate = schedule.at_epoch(epoch - first_epoch)
-                if self.lr_schedule == "invscaling":  # per epoch, as scikit-learn:
-                    # a fit (warm-started too) starts at the initial rate, then
-                    # follows the samples seen; partial_fit calls carry on.
-                    restart = not incremental and epoch == first_epoch
-                    optimizer.learning_rate = schedule.at_step(0 if restart else self.t_)
-                if incremental and self.lr_schedule == "cosine" and optimizer.learning_rate == 0:
-                    warnings.warn(
-                        f"lr_schedule='cosine' ended after max_iter={self.max_iter} "
-                        "epochs: its learning rate is now 0, and partial_fit no longer "
-                        "changes the weights. Stream with lr_schedule='constant', or "
-                        "set max_iter to the number of partial_fit calls planned.",
-                        UserWarning,
-                    )
-
-                epoch_loss = 0.0
-                epoch_weight = 0.0
-                Xb = None
-                for batch, (Xb, Yb, wb) in enumerate(batches.epoch(self._rng, self.shuffle)):
-                    weight_sum = Xb.shape[0] if wb is None else float(wb.sum())
-                    if weight_sum <= 0:
-                        continue  # only zero-weight samples: nothing to learn
-                    loss = network.loss_and_gradient(
-                        Xb, Yb, wb, weight_sum, self.alpha, self._rng
-                    )
-                    if not math.isfinite(loss):
-                        # t_ == 0: not one step taken, the initial state overflows
-                        stop_reason = "diverged" if self.t_ else "overflow_at_init"
-                        break
-                    for callback in callbacks:
-                        callback.on_grad_computed(self, network, batch)
-                    if self.clip_grad_norm is not None:
-                        _clip_by_global_norm(network.grads, self.clip_grad_norm)
-                    optimizer.step(network.params, network.grads, overwrite_grad=overwrite_grad)
-                    self.t_ += Xb.shape[0]
-                    epoch_loss += loss * weight_sum
-                    epoch_weight += weight_sum
-                    for callback in callbacks:
-                        callback.on_batch_end(self, network, batch, loss)
-
-                if stop_reason is None and not (
-                    np.isfinite(network.params).all() and _finite_outputs(network, Xb)
-                ):
-                    stop_reason = "diverged"
-                if stop_reason in ("diverged", "overflow_at_init"):
-                    snapshot.restore(network, optimizer)
-                    self._rollback_progress(marks)
-                    in_epoch = False
-                    if stop_reason == "diverged":
-                        self._warn_divergence(epoch)
-                    break
-
-                self.n_iter_ += 1
-                self.loss_ = epoch_loss / max(epoch_weight, np.finfo(float).tiny)
-                self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-                if val_idx is not None:
-                    improved = self._track_validation(X, y, sample_weight, val_idx)
-                    if improved:
-                        best = best or _Snapshot(network)
-                        best.save(network)  # weights and batch-norm statistics
-                else:
-                    self._track_loss()
-                in_epoch = False  # the epoch is complete and recorded
-                stop = False
-                for callback in callbacks:
-                    stop = bool(callback.on_epoch_end(self, epoch, self.loss_)) or stop
-                stop = sk_hooks.epoch_end() or stop
-                if self._no_improvement_count > self.n_iter_no_change:
-                    if self.early_stopping or schedule.on_plateau():
-                        if self.verbose:
-                            print(
-                                f"Training stopped: no improvement of more than "
-                                f"tol={self.tol} for {self.n_iter_no_change} epochs."
-                            )
-                        stop_reason = "converged"
-                        break
-                    self._no_improvement_count = 0
-                    if self.verbose:
-                        print(f"Setting learning rate to {schedule.rate:f}")
-                if stop:
-                    stop_reason = "callback"
-                    break
-        except KeyboardInterrupt:
-            if in_epoch:  # undo the incomplete epoch: weights and bookkeeping
-                snapshot.restore(network, optimizer)
-                self._rollback_progress(marks)
-            warnings.warn(
-                f"Training interrupted by KeyboardInterrupt during epoch "
-                f"{self.n_iter_ + 1}; the model of the last complete epoch "
-                f"({self.n_iter_}) is kept and usable.",
-                FitInterruptedWarning,
-            )
-            stop_reason = "interrupted"
-        except BaseException as exc:  # e.g. a callback's: end as an interrupted fit
-            if in_epoch:
-                snapshot.restore(network, optimizer)
-                self._rollback_progress(marks)
-            error, stop_reason = exc, "error"
-
-        if best is not None:
-            best.restore(network)
-        if (
-            stop_reason is None
-            and not incremental
-            and self.n_iter_ >= self.max_iter
-        ):
-            warnings.warn(
-                f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
-                "and the optimization hasn't converged yet.",
-                ConvergenceWarning,
-            )
-        if not hasattr(self, "loss_"):
-            self.loss_ = np.nan  # interrupted or diverged before the first epoch ended
-        if self.early_stopping and self.best_loss_ == np.inf:
-            self.best_loss_ = None
-        # Fresh fits end their callbacks; partial_fit keeps them running.
-        if not incremental:
-            for callback in callbacks:
-                callback.on_fit_end(self)
-            self._callbacks_started = False
-        sk_hooks.fit_end()
-        self._set_fitted_attributes(network)
-        if stop_reason == "error":
-            raise error  # re-raised once the model of the last complete epoch is set
-        if stop_reason == "overflow_at_init":
-            raise ValueError(self._overflow_at_init_message(dtype, sample_weight))
-
-    # ------------------------------------------------------------------ lbfgs
-    def _check_lbfgs_options(self):
-        """Refuse what breaks L-BFGS; warn about what it ignores (as scikit-learn)."""
-        if self.dropout > 0:
-            raise ValueError(
-                f"optimizer='lbfgs' needs a deterministic loss, but dropout="
-                f"{self.dropout} draws new masks at every evaluation, which breaks "
-                "its line search. Set dropout=0, or use a stochastic optimizer "
-                "(e.g. optimizer='adam') with dropout."
-            )
-        if self.clip_grad_norm is not None:
-            raise ValueError(
-                "clip_grad_norm rescales a step's gradient, but optimizer='lbfgs' "
-                "takes no gradient step of its own (its line search needs the true "
-                "gradient). Set clip_grad_norm=None, or use a stochastic optimizer."
-            )
-        ignored = [
-            f"{name}={getattr(self, name)!r}"
-            for name, default in (("batch_size", "auto"), ("early_stopping", False))
-            if getattr(self, name) != default
-        ]
-        if ignored:
-            warnings.warn(
-                f"optimizer='lbfgs' trains on every sample at each iteration and "
-                f"holds none out: {' and '.join(ignored)} are ignored, as in "
-                "scikit-learn's MLP.",
-                UserWarning,
-                stacklevel=5,
-            )
-
-    def _run_lbfgs(self, network, optimizer, X, Y, y, sample_weight, given):
-        """Full-batch L-BFGS (see :mod:`sk_deepnet._lbfgs`); iterations count as epochs."""
-        n_samples = X.shape[0]
-        batches = MiniBatches(
-            X, Y, sample_weight, np.arange(n_samples), n_samples, network.dtype,
-            merge_small_last=False,
-        )
-        batch = next(batches.epoch(self._rng, shuffle=False))
-        self._network = network
-        self._fitted_architecture = self._architecture(X.shape[1], self._n_outputs_of(Y))
-        self.optimizer_ = optimizer
-        self.learning_rate_ = None  # L-BFGS's line search chooses each step
-        self.n_iter_ = 0  # as scikit-learn: the iterations of this call
-        if self.early_stopping or self.validation_scores_ is not None:
-            self.validation_scores_ = self.best_validation_score_ = None
-        self._set_fitted_attributes(network)
-        callbacks = self.callbacks_
-        sk_hooks = SklearnCallbackHooks(self, self.max_iter, *given)
-        if not self._callbacks_started:
-            for callback in callbacks:
-                callback.on_fit_begin(self, X, y)
-            self._callbacks_started = True
-
-        def begin_iteration():
-            sk_hooks.epoch_begin()
-            for callback in callbacks:
-                callback.on_epoch_begin(self, epochs[0])
-                callback.on_grad_computed(self, network, 0)
-
-        def end_iteration(loss):
-            for callback in callbacks:
-                callback.on_batch_end(self, network, 0, loss)
-            epoch = epochs[0]
-            epochs[0] += 1
-            self.n_iter_ += 1
-            self.t_ += n_samples
-            self.loss_ = loss
-            self.loss_curve_.append(loss)
-            self.best_loss_ = min(self.best_loss_, loss)
-            if self.verbose:
-                print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
-            stop = False
-            for callback in callbacks:
-                stop = bool(callback.on_epoch_end(self, epoch, loss)) or stop
-            return sk_hooks.epoch_end() or stop
-
-        epochs = [len(self.loss_curve_)]  # callbacks count over warm starts
-        run = LBFGSRun(network, batch, self.alpha, optimizer, begin_iteration, end_iteration)
-        error = None
-        try:
-            if not math.isfinite(run.start()):
-                error = ValueError(self._overflow_at_init_message(network.dtype, sample_weight))
-            else:
-                run.run()
-        except KeyboardInterrupt:
-            run.restore()
-            warnings.warn(
-                f"Training interrupted by KeyboardInterrupt during iteration "
-                f"{self.n_iter_ + 1}; the model of the last complete iteration "
-                f"({self.n_iter_}) is kept and usable.",
-                FitInterruptedWarning,
-                stacklevel=5,
-            )
-        except BaseException as exc:  # e.g. a callback's: keep the last iterate
-            run.restore()
-            error = exc
-        self.loss_ = np.nan if run.accepted_loss is None else run.accepted_loss
-        for callback in callbacks:
-            callback.on_fit_end(self)
-        self._callbacks_started = False
-        sk_hooks.fit_end()
-        if error is not None:
-            raise error
-        message = convergence_message(optimizer, self.n_iter_, network.dtype)
-        if message is not None and not run.stopped_by_callback:
-            warnings.warn(message, ConvergenceWarning, stacklevel=5)
-
-    def _progress_marks(self):
-        """The training bookkeeping at the start of an epoch, to undo that epoch."""
-        scores = self.validation_scores_
-        return dict(
-            n_iter_=self.n_iter_,
-            t_=self.t_,
-            loss_=getattr(self, "loss_", None),
-            best_loss_=self.best_loss_,
-            best_validation_score_=self.best_validation_score_,
-            _no_improvement_count=self._no_improvement_count,
-            n_losses=len(self.loss_curve_),
-            n_scores=None if scores is None else len(scores),
-        )
-
-    def _rollback_progress(self, marks):
-        """Undo the bookkeeping of an incomplete epoch (diverged or interrupted)."""
-        marks = dict(marks)
-        del self.loss_curve_[marks.pop("n_losses") :]
-        n_scores = marks.pop("n_scores")
-        if n_scores is not None:
-            del self.validation_scores_[n_scores:]
-        if marks["loss_"] is None:
-            marks.pop("loss_")
-            self.__dict__.pop("loss_", None)
-        for name, value in marks.items():
-            setattr(self, name, value)
-
-    def _track_loss(self):
-        if self.loss_ > self.best_loss_ - self.tol:
-            self._no_improvement_count += 1
-        else:
-            self._no_improvement_count = 0
-        self.best_loss_ = min(self.best_loss_, self.loss_)
-
-    def _track_validation(self, X, y, sample_weight, val_idx):
-        """Score the held-out samples; return True if this is the best epoch."""
-        X_val = X[val_idx]
-        w_val = None if sample_weight is None else sample_weight[val_idx]
-        score = self._validation_score(X_val, y[val_idx], w_val)
-        self.validation_scores_.append(score)
-        if score < self.best_validation_score_ + self.tol:
-            self._no_improvement_count += 1
-        else:
-            self._no_improvement_count = 0
-        if score > self.best_validation_score_:
-            self.best_validation_score_ = score
-            return True
-        return False
-
-    def _overflow_at_init_message(self, dtype, sample_weight):
-        """What can make the loss overflow before any step, and what to do."""
-        regressor = not isinstance(self, ClassifierMixin)
-        scale = f", init_scale={self.init_scale:g}" if self.init == "normal" else ""
-        causes = [
-            f"the initial weights (init={self.init!r}{scale})",
-            "the scale of X" + (" or y" if regressor else ""),
-        ]
-        remedies = ["scale X (e.g. with StandardScaler)"]
-        if regressor:
-            remedies.append("scale y (e.g. with TransformedTargetRegressor)")
-        if sample_weight is not None:
-            causes.append("the size of sample_weight")
-            remedies.append("rescale sample_weight (e.g. divide it by its mean)")
-        if self.init == "normal":
-            remedies.append("use init='auto' or a smaller init_scale")
-        elif self.init != "auto":
-            remedies.append("use init='auto'")
-        return (
-            f"The loss is not finite before any training step: {', '.join(causes[:-1])} "
-            f"or {causes[-1]} make it overflow {dtype.name}. To fix it, "
-            f"{', '.join(remedies)}, or use dtype='float64'."
-        )
-
-    def _warn_divergence(self, epoch):
-        warnings.warn(
-            f"Training diverged in epoch {epoch + 1}: the loss or the weights became "
-            "infinite or NaN. The weights of the last finite epoch were restored "
-            f"(epoch {self.n_iter_}). Try a lower learning_rate (now "
-            f"{self.learning_rate_:g}), clip_grad_norm, normalization='batch', or a "
-            "better-scaled init.",
-            DivergenceWarning,
-        )
+        dispatcher = CallbackDispatcher(self, max_epochs, given)
+        dispatcher.fit_begin(X, y)
+        validation = None if val_idx is None else (X, y, sample_weight, val_idx)
+        Trainer(
+            self, network, optimizer, batches, validation, max_epochs, incremental, dispatcher
+        ).run()
 
     def _set_fitted_attributes(self, network):
         # coefs_, intercepts_ and the running statistics read the network.
@@ -1374,7 +1098,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         finite = (np.abs(logits) <= limit).all(axis=1)  # False for inf, NaN
         logits = np.clip(logits, -limit, limit).astype(X.dtype, copy=False)
         if not finite.all():
-            warnings.warn(
+            warn_user(
                 f"The network's outputs overflow {network.dtype.name} for "
                 f"{np.count_nonzero(~finite)} of {len(finite)} samples of X; their "
                 "predictions are saturated (or NaN). Scale X like the training data, "
@@ -1387,26 +1111,6 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
-
-
-class _Snapshot:
-    """The last finite state (parameters, normalization statistics, optimizer)."""
-
-    def __init__(self, network):
-        self.params = network.params.copy()
-        self.stats = [s.copy() for s in network.running_means + network.running_vars]
-
-    def save(self, network):
-        np.copyto(self.params, network.params)
-        for saved, current in zip(self.stats, network.running_means + network.running_vars):
-            np.copyto(saved, current)
-
-    def restore(self, network, optimizer=None):
-        np.copyto(network.params, self.params)
-        for saved, current in zip(self.stats, network.running_means + network.running_vars):
-            np.copyto(current, saved)
-        if optimizer is not None:
-            optimizer.reset()  # its moments may hold the non-finite or partial step
 
 
 def _settings_but_rate(optimizer):
@@ -1427,15 +1131,6 @@ def _check_representable(values, dtype, name):
                 f"(|{name}| > {limit:.3g}), which would become infinite in training. "
                 f"Scale {name} (e.g. with StandardScaler) or use dtype='float64'."
             )
-
-
-def _finite_outputs(network, X_batch, n_rows=32):
-    """Whether inference on a few rows of the last batch stays finite.
-
-    The last step of an epoch is checked by no loss: huge but finite weights
-    would otherwise pass as the last finite state and predict NaN.
-    """
-    return X_batch is None or bool(np.isfinite(network.predict_logits(X_batch[:n_rows])).all())
 
 
 def _check_label_types(labels, name):
@@ -1472,14 +1167,6 @@ def _check_poisson_targets(Y, incremental):
             "every y equal to 0 the predictions would have to reach exp(z) = 0, "
             "which no finite weights do."
         )
-
-
-def _clip_by_global_norm(grads, max_norm):
-    """Rescale ``grads`` in place so that ``||grads||_2 <= max_norm``."""
-    norm = math.sqrt(float(grads @ grads))
-    if norm > max_norm:
-        grads *= max_norm / (norm + 1e-12)
-    return norm
 
 
 class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
@@ -1523,60 +1210,68 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
             _check_label_types(y, "y")  # before anything sorts the labels
         multilabel = type_of_target(y) == "multilabel-indicator"
         if first_call:
-            if classes is not None:
-                _check_label_types(classes, "classes")
-            self._label_binarizer = LabelBinarizer()
-            if classes is not None and not multilabel:
-                self._label_binarizer.fit(classes)
-                unseen = np.setdiff1d(unique_labels(y), self._label_binarizer.classes_)
-                if len(unseen):
-                    raise ValueError(
-                        f"y contains labels {unseen.tolist()} not in classes="
-                        f"{list(self._label_binarizer.classes_)}."
-                    )
-            else:
-                # An indicator matrix names its labels by column, as in scikit-learn.
-                self._label_binarizer.fit(y)
-                columns = self._label_binarizer.classes_
-                if classes is not None and not np.array_equal(unique_labels(classes), columns):
-                    raise ValueError(
-                        f"y is a multilabel indicator matrix of {len(columns)} columns: "
-                        f"classes must be its column indices {columns.tolist()}, or "
-                        f"None; got classes={np.asarray(classes).tolist()}."
-                    )
-            # A single class is fitted as scikit-learn's MLP does: one sigmoid
-            # output trained towards 0, every prediction that class.
-            self.classes_ = self._label_binarizer.classes_
+            self._fit_label_binarizer(y, classes, multilabel)
         else:
-            if classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
-                raise ValueError(
-                    f"classes={np.asarray(classes).tolist()} are not the classes of "
-                    f"the fitted model (classes_={self.classes_.tolist()}); partial_fit "
-                    "cannot change them."
-                )
-            if multilabel != (self._label_binarizer.y_type_ == "multilabel-indicator"):
-                raise ValueError(
-                    f"The type of target ({type_of_target(y)}) does not match the one "
-                    f"seen in the first fit ({self._label_binarizer.y_type_})."
-                )
-            if not multilabel:
-                labels = unique_labels(y)
-                if not incremental and not np.array_equal(labels, self.classes_):
-                    raise ValueError(  # scikit-learn's MLP's words
-                        "warm_start can only be used where `y` has the same classes as "
-                        f"in the previous call to fit. Previously got {self.classes_}, "
-                        f"`y` has {labels}. Set warm_start=False to train a new model."
-                    )
-                unseen = np.setdiff1d(labels, self.classes_)
-                if len(unseen):
-                    raise ValueError(
-                        f"y contains labels {unseen.tolist()} that were not seen in "
-                        f"the first fit (classes_={self.classes_.tolist()}). Pass "
-                        "every class in the first partial_fit call with `classes`."
-                    )
+            self._check_continued_targets(y, classes, incremental, multilabel)
         if self._label_binarizer.y_type_ == "multiclass":
             return np.searchsorted(self.classes_, y)  # classes_ is sorted
         return self._label_binarizer.transform(y)
+
+    def _fit_label_binarizer(self, y, classes, multilabel):
+        """First call: learn the classes from y (or ``classes``) and check them."""
+        if classes is not None:
+            _check_label_types(classes, "classes")
+        self._label_binarizer = LabelBinarizer()
+        if classes is not None and not multilabel:
+            self._label_binarizer.fit(classes)
+            unseen = np.setdiff1d(unique_labels(y), self._label_binarizer.classes_)
+            if len(unseen):
+                raise ValueError(
+                    f"y contains labels {unseen.tolist()} not in classes="
+                    f"{list(self._label_binarizer.classes_)}."
+                )
+        else:
+            # An indicator matrix names its labels by column, as in scikit-learn.
+            self._label_binarizer.fit(y)
+            columns = self._label_binarizer.classes_
+            if classes is not None and not np.array_equal(unique_labels(classes), columns):
+                raise ValueError(
+                    f"y is a multilabel indicator matrix of {len(columns)} columns: "
+                    f"classes must be its column indices {columns.tolist()}, or "
+                    f"None; got classes={np.asarray(classes).tolist()}."
+                )
+        # A single class is fitted as scikit-learn's MLP does: one sigmoid
+        # output trained towards 0, every prediction that class.
+        self.classes_ = self._label_binarizer.classes_
+
+    def _check_continued_targets(self, y, classes, incremental, multilabel):
+        """A continued fit: y (and ``classes``) must match the fitted classes."""
+        if classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
+            raise ValueError(
+                f"classes={np.asarray(classes).tolist()} are not the classes of "
+                f"the fitted model (classes_={self.classes_.tolist()}); partial_fit "
+                "cannot change them."
+            )
+        if multilabel != (self._label_binarizer.y_type_ == "multilabel-indicator"):
+            raise ValueError(
+                f"The type of target ({type_of_target(y)}) does not match the one "
+                f"seen in the first fit ({self._label_binarizer.y_type_})."
+            )
+        if not multilabel:
+            labels = unique_labels(y)
+            if not incremental and not np.array_equal(labels, self.classes_):
+                raise ValueError(  # as scikit-learn's MLP
+                    "warm_start can only be used where `y` has the same classes as "
+                    f"in the previous call to fit. Previously got {self.classes_}, "
+                    f"`y` has {labels}. Set warm_start=False to train a new model."
+                )
+            unseen = np.setdiff1d(labels, self.classes_)
+            if len(unseen):
+                raise ValueError(
+                    f"y contains labels {unseen.tolist()} that were not seen in "
+                    f"the first fit (classes_={self.classes_.tolist()}). Pass "
+                    "every class in the first partial_fit call with `classes`."
+                )
 
     def _validation_score(self, X, y, sample_weight):
         # X was validated by fit: predict from the network, without revalidating.
@@ -1757,13 +1452,13 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
         clip_grad_norm=None,
         optimizer="adam",
         learning_rate="auto",
-        momentum=0.9,
-        beta_1=0.9,
-        beta_2=0.999,
+        momentum="auto",
+        beta_1="auto",
+        beta_2="auto",
         epsilon="auto",
         rho="auto",
         weight_decay="auto",
-        momentum_decay=0.004,
+        momentum_decay="auto",
         batch_size="auto",
         alpha=0.0001,
         lr_schedule="constant",

@@ -26,11 +26,14 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._activations import BOUNDS, canonical_activation
+from ._batch_record import BatchRecord
 from ._callback_base import Callback
+from ._sklearn_compat import Interval, StrOptions
+from ._warnings import warn_user
+from .exceptions import GradientHealthWarning
 
 #: The per-record, per-layer statistics: fitted attribute ``<name>_`` each.
 STATISTICS = (
@@ -52,14 +55,6 @@ DEAD_FAMILY = ("relu", "leaky_relu", "elu", "selu", "gelu")
 
 #: The diagnosis summarizes the most recent quarter of the records.
 SUMMARY_FRACTION = 0.25
-
-
-class GradientHealthWarning(UserWarning):
-    """Gradients vanish or explode (emitted by :class:`GradientMonitor`).
-
-    Turn it into an error with
-    ``warnings.simplefilter("error", GradientHealthWarning)``.
-    """
 
 
 class GradientMonitor(Callback):
@@ -266,7 +261,7 @@ class GradientMonitor(Callback):
         self.warn = warn
 
     # ------------------------------------------------------------------- hooks
-    def on_fit_begin(self, estimator, X=None, y=None):
+    def on_fit_begin(self, estimator, X=None, y=None, **kwargs):
         """Validate the parameters; start recording (or continue a warm start)."""
         self._validate_params()
         n_layers = estimator.n_layers_ - 1
@@ -281,6 +276,7 @@ class GradientMonitor(Callback):
             self._n_batches = 0
             self._hooked = None  # the network's batch count at the last hook
             self._offsets = None  # the network layout, read on the first record
+            self._scratch_buffers = {}  # reusable work arrays (see _scratch)
             self._publish()
         self._epoch = getattr(self, "_epoch", 0)
         self._epoch_recorded = False
@@ -288,17 +284,18 @@ class GradientMonitor(Callback):
         self._pending = None  # the record whose update ratio is awaited
         self.stopped_mid_epoch_ = False
 
-    def on_epoch_begin(self, estimator, epoch):
+    def on_epoch_begin(self, estimator, epoch, **kwargs):
         """Note the epoch; with ``record_every="epoch"`` its first batch is recorded."""
         self._epoch = epoch
         self._epoch_recorded = False
         self._epoch_open = True
 
-    def on_grad_computed(self, estimator, network, batch):
+    def on_grad_computed(self, estimator, network, batch, record=None, **kwargs):
         """On a recorded batch: gradient, error-signal and activation statistics."""
+        record = _record_of(network, record)
         iteration = self._n_batches
         self._n_batches += 1
-        self._hooked = network.batches_computed  # this batch got its hook
+        self._hooked = record.batch_count  # this batch got its hook
         if self.record_every == "epoch":
             if self._epoch_recorded:
                 return
@@ -307,26 +304,27 @@ class GradientMonitor(Callback):
             return
         row = self._new_record(iteration)
         with np.errstate(all="ignore"):  # exploding values are data here
-            self._record_gradients(network, row)
-            self._record_activations(network, row)
+            self._record_gradients(record, row)
+            self._record_activations(record, row)
             # The weights before the step, for the update ratio in on_batch_end.
             n_weights = self._offsets[-1]
             before = self._scratch("weights_before", n_weights)
-            np.copyto(before, network.params[:n_weights])
+            np.copyto(before, record.coef_block)
             squares = np.square(before, out=self._scratch("weights", n_weights))
             self._weight_norms_sq = np.add.reduceat(squares, self._offsets[:-1])
         self._pending = row
 
-    def on_batch_end(self, estimator, network, batch, loss):
+    def on_batch_end(self, estimator, network, batch, loss, record=None, **kwargs):
         """On a recorded batch: the ratio of the optimizer's step to the weights."""
         if self._pending is None:
             return
+        record = _record_of(network, record)
         row, self._pending = self._pending, None
         n_weights = self._offsets[-1]
         weight_sq = self._weight_norms_sq
         with np.errstate(all="ignore"):
             step = np.subtract(
-                network.params[:n_weights],
+                record.coef_block,
                 self._scratch("weights_before", n_weights),
                 out=self._scratch("weights", n_weights),
             )
@@ -335,12 +333,12 @@ class GradientMonitor(Callback):
         ratio[weight_sq == 0] = np.nan  # no scale to compare the step with
         self._buffers["update_ratios"][row] = ratio
 
-    def on_epoch_end(self, estimator, epoch, loss):
+    def on_epoch_end(self, estimator, epoch, loss, **kwargs):
         """Publish the records and the diagnosis (also after ``partial_fit``)."""
         self._epoch_open = False
         self._publish()
 
-    def on_fit_end(self, estimator):
+    def on_fit_end(self, estimator, record=None, **kwargs):
         """Publish the records and the diagnosis; warn if it is not healthy."""
         self._pending = None
         # An epoch without on_epoch_end stopped mid-way: the estimator stops when
@@ -350,19 +348,17 @@ class GradientMonitor(Callback):
         # evidence of the explosion. A batch interrupted after its hook is
         # already recorded (or skipped), one interrupted before its gradient was
         # complete has none.
-        network = getattr(estimator, "_network", None)
-        batch = None if network is None else network.last_batch
         self.stopped_mid_epoch_ = self._epoch_open
-        unhooked = network is not None and network.batches_computed != self._hooked
-        if self._epoch_open and unhooked and batch is not None and "deltas" in batch:
+        complete = record is not None and record.complete
+        if self._epoch_open and complete and record.batch_count != self._hooked:
             row = self._new_record(self._n_batches)
             with np.errstate(all="ignore"):
-                self._record_gradients(network, row)
-                self._record_activations(network, row)
+                self._record_gradients(record, row)
+                self._record_activations(record, row)
         self._epoch_open = False
         self._publish()
         if self.warn and self.diagnosis_ != "healthy":
-            warnings.warn(self._warning_message(), GradientHealthWarning, stacklevel=2)
+            warn_user(self._warning_message(), GradientHealthWarning)
 
     # --------------------------------------------------------------- recording
     def _new_record(self, iteration):
@@ -381,7 +377,7 @@ class GradientMonitor(Callback):
         self._n_records += 1
         return row
 
-    def _layout(self, network):
+    def _layout(self, record):
         """Offsets of the weight matrices in the flat vector, and of the units.
 
         All the statistics of a record are per-layer reductions of one
@@ -389,8 +385,9 @@ class GradientMonitor(Callback):
         per record whatever the depth.
         """
         if getattr(self, "_offsets", None) is None:
-            sizes = [w.size for w in network.coefs]
-            widths = [w.shape[1] for w in network.coefs]  # units of each layer
+            weights = record.weights
+            sizes = [w.size for w in weights]
+            widths = [w.shape[1] for w in weights]  # units of each layer
             self._offsets = np.concatenate([[0], np.cumsum(sizes)])
             self._unit_starts = np.concatenate([[0], np.cumsum(widths)[:-1]])
             self._widths = np.asarray(widths)
@@ -399,23 +396,23 @@ class GradientMonitor(Callback):
     def _scratch(self, name, shape):
         """A reusable float64 work array: large fresh arrays cost page faults."""
         size = int(np.prod(shape))
-        buffers = self.__dict__.setdefault("_scratch_buffers", {})
+        buffers = self._scratch_buffers
         buffer = buffers.get(name)
         if buffer is None or buffer.size < size:
             buffer = buffers[name] = np.empty(size)
         return buffer[:size].reshape(shape)
 
-    def _record_gradients(self, network, row):
-        offsets = self._layout(network)
+    def _record_gradients(self, record, row):
+        offsets = self._layout(record)
         starts = offsets[:-1]
         buffers = self._buffers
         # float64 so that the norms of huge float32 gradients do not overflow.
-        grads = np.abs(network.grads[: offsets[-1]], out=self._scratch("weights", offsets[-1]))
+        grads = np.abs(record.coef_grad_block, out=self._scratch("weights", offsets[-1]))
         buffers["grad_mean_abs"][row] = np.add.reduceat(grads, starts) / np.diff(offsets)
         buffers["grad_max_abs"][row] = np.maximum.reduceat(grads, starts)
         np.square(grads, out=grads)
         buffers["grad_norms"][row] = np.sqrt(np.add.reduceat(grads, starts))
-        batch_deltas = network.last_batch["deltas"]
+        batch_deltas = record.error_signals
         deltas = self._scratch("units", (batch_deltas[0].shape[0], self._widths.sum()))
         np.concatenate(batch_deltas, axis=1, out=deltas)
         np.square(deltas, out=deltas)
@@ -424,15 +421,14 @@ class GradientMonitor(Callback):
         with np.errstate(divide="ignore", invalid="ignore"):
             buffers["layer_gains"][row, :-1] = norms[:-1] / norms[1:]
 
-    def _record_activations(self, network, row):
+    def _record_activations(self, record, row):
         if self.n_layers_ < 2:
             return
-        ws = network.last_batch
-        n = ws["deltas"][-1].shape[0]
+        n = record.n_samples
         starts, widths = self._unit_starts[:-1], self._widths[:-1]
         counts = n * widths
         a = self._scratch("units", (n, widths.sum()))
-        np.concatenate([h[:n] for h in ws["a"]], axis=1, out=a)
+        np.concatenate(record.activations, axis=1, out=a)
         buffers = self._buffers
         bounds = BOUNDS.get(self.activation_)
         if bounds is not None:
@@ -589,21 +585,31 @@ class GradientMonitor(Callback):
         # A copy: on Python >= 3.11 the inherited __getstate__ returns the live
         # __dict__ itself, which must keep its buffers.
         state = dict(super().__getstate__())
-        # The published attributes are views of the buffers: pickle the data
-        # once, trimmed to the records; the weight snapshot is scratch space.
-        scratch = ("_buffers", "_scratch_buffers", "_weight_norms_sq", "_offsets")
-        for name in (*scratch, "_unit_starts", "_widths", "_pending"):
+        # The published attributes are views of the growable buffers: pickle
+        # the data once, trimmed to the records, and rebuild the buffers from
+        # it on load; the work arrays are scratch space, rebuilt empty. Every
+        # other attribute travels as it is, so that a copy (deepcopy, pickle)
+        # has exactly the attributes and values of the original (issue 20:
+        # scikit-learn's checks compare a parameter with its deep copy).
+        for name in ("_buffers", "_epochs", "_iterations", "_scratch_buffers"):
             state.pop(name, None)
         return state
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        self.__dict__.setdefault("_hooked", None)  # pickled before 0.2.0
-        if "n_layers_" in state:
+        if "n_layers_" in state:  # a monitor that has started recording
             self._buffers = {name: getattr(self, name + "_") for name in STATISTICS}
             self._epochs = self.record_epochs_
             self._iterations = self.record_iterations_
-            self._pending = None
+            self._scratch_buffers = {}
+            # Pickled before 0.2.0, which did not keep these.
+            self.__dict__.setdefault("_hooked", None)
+            self.__dict__.setdefault("_pending", None)
+
+
+def _record_of(network, record):
+    """The hook's record, or one made for a direct call that passed the network only."""
+    return record if record is not None else BatchRecord(network)
 
 
 def _finite_max(values):

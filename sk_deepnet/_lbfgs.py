@@ -20,8 +20,17 @@ its gradient, as a stochastic fit's callbacks see a batch before its step) and
 ``end_iteration`` once the network holds the accepted iterate.
 """
 
+import math
+
 import numpy as np
 import scipy.optimize
+from sklearn.exceptions import ConvergenceWarning
+
+from ._batch_record import BatchRecord
+from ._batches import MiniBatches
+from ._training import CallbackDispatcher, overflow_at_init_message
+from ._warnings import warn_user
+from .exceptions import FitInterruptedWarning
 
 #: SciPy's L-BFGS-B status codes, by the reason they stand for.
 _STOPPED_BY_LIMIT = 1  # maxiter or maxfun reached
@@ -208,3 +217,120 @@ def convergence_message(settings, n_iter, dtype):
             "optimum: use dtype='float64' to converge further."
         )
     return message
+
+
+# ------------------------------------------------------------ the estimator's fit
+def check_lbfgs_options(estimator):
+    """Refuse what breaks L-BFGS; warn about what it ignores (as scikit-learn)."""
+    if estimator.dropout > 0:
+        raise ValueError(
+            f"optimizer='lbfgs' needs a deterministic loss, but dropout="
+            f"{estimator.dropout} draws new masks at every evaluation, which breaks "
+            "its line search. Set dropout=0, or use a stochastic optimizer "
+            "(e.g. optimizer='adam') with dropout."
+        )
+    if estimator.clip_grad_norm is not None:
+        raise ValueError(
+            "clip_grad_norm rescales a step's gradient, but optimizer='lbfgs' "
+            "takes no gradient step of its own (its line search needs the true "
+            "gradient). Set clip_grad_norm=None, or use a stochastic optimizer."
+        )
+    ignored = [
+        f"{name}={getattr(estimator, name)!r}"
+        for name, default in (("batch_size", "auto"), ("early_stopping", False))
+        if getattr(estimator, name) != default
+    ]
+    if ignored:
+        warn_user(
+            f"optimizer='lbfgs' trains on every sample at each iteration and "
+            f"holds none out: {' and '.join(ignored)} are ignored, as in "
+            "scikit-learn's MLP.",
+            UserWarning,
+        )
+
+
+class _IterationHooks:
+    """The bookkeeping and callbacks of each L-BFGS iteration, counted as an epoch."""
+
+    def __init__(self, estimator, network, dispatcher, n_samples):
+        self.estimator, self.network = estimator, network
+        self.dispatcher, self.n_samples = dispatcher, n_samples
+        self.record = BatchRecord(network)
+        self.epoch = len(estimator.loss_curve_)  # callbacks count over warm starts
+
+    def begin(self):
+        """The network holds the current iterate and its gradient, before the step."""
+        notify = self.dispatcher.notify
+        notify("on_epoch_begin", self.epoch)
+        notify("on_grad_computed", self.network, 0, record=self.record)
+
+    def end(self, loss):
+        """The network holds the accepted iterate; return the callbacks' stop vote."""
+        estimator, notify = self.estimator, self.dispatcher.notify
+        notify("on_batch_end", self.network, 0, loss, record=self.record)
+        estimator.n_iter_ += 1
+        estimator.t_ += self.n_samples
+        estimator.loss_ = loss
+        estimator.loss_curve_.append(loss)
+        estimator.best_loss_ = min(estimator.best_loss_, loss)
+        if estimator.verbose:
+            print(f"Iteration {estimator.n_iter_}, loss = {loss:.8f}")
+        self.epoch += 1
+        return notify("on_epoch_end", self.epoch - 1, loss)
+
+
+def run_lbfgs(estimator, network, optimizer, X, Y, y, sample_weight, given):
+    """Fit ``network`` by full-batch L-BFGS for ``estimator`` (``optimizer="lbfgs"``).
+
+    Sets the fitted attributes as a stochastic fit does; one iteration counts
+    as an epoch (``n_iter_`` counts this call's, as scikit-learn). Whatever
+    stops the fit (convergence, a limit, a callback, an exception, Ctrl-C), the
+    network ends at the last accepted iterate.
+    """
+    check_lbfgs_options(estimator)
+    n_samples = X.shape[0]
+    batches = MiniBatches(
+        X, Y, sample_weight, np.arange(n_samples), n_samples, network.dtype,
+        merge_small_last=False,
+    )
+    estimator._network = network
+    estimator._fitted_architecture = estimator._architecture(
+        X.shape[1], estimator._n_outputs_of(Y)
+    )
+    estimator.optimizer_ = optimizer
+    estimator.learning_rate_ = None  # the line search chooses each step
+    estimator.n_iter_ = 0
+    if estimator.validation_scores_ is not None:  # early_stopping is ignored
+        estimator.validation_scores_ = estimator.best_validation_score_ = None
+    estimator._set_fitted_attributes(network)
+    dispatcher = CallbackDispatcher(estimator, estimator.max_iter, given)
+    dispatcher.fit_begin(X, y)
+    hooks = _IterationHooks(estimator, network, dispatcher, n_samples)
+    batch = next(batches.epoch(estimator._rng, shuffle=False))
+    run = LBFGSRun(network, batch, estimator.alpha, optimizer, hooks.begin, hooks.end)
+    error = None
+    try:
+        if math.isfinite(run.start()):
+            run.run()
+        else:
+            error = ValueError(overflow_at_init_message(estimator, network.dtype, batches))
+    except KeyboardInterrupt:
+        run.restore()
+        warn_user(
+            f"Training interrupted by KeyboardInterrupt during iteration "
+            f"{estimator.n_iter_ + 1}; the model of the last complete iteration "
+            f"({estimator.n_iter_}) is kept and usable.",
+            FitInterruptedWarning,
+        )
+    except BaseException as exc:  # e.g. a callback's: keep the last iterate
+        run.restore()
+        error = exc
+    estimator.loss_ = np.nan if run.accepted_loss is None else run.accepted_loss
+    record = hooks.record if hooks.record.complete else None
+    dispatcher.fit_end(end_ours=True, record=record)
+    estimator._set_fitted_attributes(network)
+    if error is not None:
+        raise error
+    message = convergence_message(optimizer, estimator.n_iter_, network.dtype)
+    if message is not None and not run.stopped_by_callback:
+        warn_user(message, ConvergenceWarning)

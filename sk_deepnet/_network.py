@@ -23,6 +23,7 @@ import scipy.sparse as sp
 
 from ._activations import ACTIVATIONS, DERIVATIVES, GAINS, OUTPUT_DERIVATIVES, USES_ZEROS
 from ._initializers import INITIALIZERS
+from ._jacobian import block_jvp, block_vjp, layer_jvp, layer_vjp
 from ._layers import BatchNorm, Dense, LayerNorm, dropout_mask
 from ._losses import LOSSES
 
@@ -106,11 +107,17 @@ class Network:
         shapes += [("P", s) for s in self._projection_shapes if s[0] != s[1]]
         self.n_weights = sum(a * b for _, (a, b) in shapes)
         shapes += [("b", (s[1],)) for s in self._weight_shapes]
-        if self.normalization is not None:
-            shapes += [("gamma", (w,)) for w in self.hidden_sizes]
-            shapes += [("beta", (w,)) for w in self.hidden_sizes]
+        shapes += self._norm_shapes()
         self._shapes = shapes
         self.n_params = sum(int(np.prod(s)) for _, s in shapes)
+
+    def _norm_shapes(self):
+        """The normalization scales and shifts of the layout (none without)."""
+        if self.normalization is None:
+            return []
+        return [("gamma", (w,)) for w in self.hidden_sizes] + [
+            ("beta", (w,)) for w in self.hidden_sizes
+        ]
 
     def _views(self, flat):
         """Split a flat vector into named lists of shaped views."""
@@ -132,27 +139,8 @@ class Network:
         self.dense = [
             Dense(w, b, gw, gb) for w, b, gw, gb in zip(p["W"], p["b"], g["W"], g["b"])
         ]
-        projections = iter(zip(p["P"], g["P"]))
-        self.projections = []
-        for fan_in, fan_out in self._projection_shapes:
-            if fan_in == fan_out:  # identity skip connection
-                self.projections.append(None)
-            else:
-                weight, weight_grad = next(projections)
-                self.projections.append(Dense(weight, None, weight_grad, None))
-        self.norms = []
-        if self.normalization == "batch":
-            self.norms = [
-                BatchNorm(*args)
-                for args in zip(
-                    p["gamma"], p["beta"], g["gamma"], g["beta"],
-                    self.running_means, self.running_vars,
-                )
-            ]
-        elif self.normalization == "layer":
-            self.norms = [
-                LayerNorm(*args) for args in zip(p["gamma"], p["beta"], g["gamma"], g["beta"])
-            ]
+        self.projections = self._bind_projections(p, g)
+        self.norms = self._bind_norms(p, g)
         self.residual_scale = 1.0 / np.sqrt(len(self.blocks)) if self.blocks else 1.0
         self._block_ending_at = {end: k for k, (_, end) in enumerate(self.blocks)}
         self._block_starting_at = {start: k for k, (start, _) in enumerate(self.blocks)}
@@ -167,6 +155,30 @@ class Network:
         self._plain = not (self.norms or self.blocks or self.dropout > 0)
         self._workspace = None
         self._last_batch = None
+
+    def _bind_projections(self, p, g):
+        """The skip connection of each block: None (identity) or a projection."""
+        available = iter(zip(p["P"], g["P"]))
+        projections = []
+        for fan_in, fan_out in self._projection_shapes:
+            if fan_in == fan_out:  # identity skip connection
+                projections.append(None)
+            else:
+                weight, weight_grad = next(available)
+                projections.append(Dense(weight, None, weight_grad, None))
+        return projections
+
+    def _bind_norms(self, p, g):
+        """The normalization layer of each hidden layer (none without)."""
+        views = zip(p["gamma"], p["beta"], g["gamma"], g["beta"])
+        if self.normalization == "batch":
+            return [
+                BatchNorm(*args, mean, var)
+                for args, mean, var in zip(views, self.running_means, self.running_vars)
+            ]
+        if self.normalization == "layer":
+            return [LayerNorm(*args) for args in views]
+        return []
 
     def __getstate__(self):
         # Views and scratch buffers are rebuilt on load; only the flat vectors travel.
@@ -240,37 +252,47 @@ class Network:
             "row_views": {},
         }
         for i, w in enumerate(hidden):
-            if self.normalization is not None:
-                ws["norm_out"][i] = np.empty((n, w), dt)
-                if train:
-                    ws["norm_cache"][i] = {"normalized": np.empty((n, w), dt)}
-            # An activation whose derivative needs only its output overwrites its
-            # input: one buffer less per layer, and less memory traffic.
-            pre_activation = ws["z"][i] if self.normalization is None else ws["norm_out"][i]
-            ws["a"][i] = pre_activation if self._act_in_place else np.empty((n, w), dt)
-            if train and self.dropout > 0:
-                ws["dropped"][i] = np.empty((n, w), dt)
-                ws["dropout_mask"][i] = np.empty((n, w), dt)
-            if i in self._block_ending_at:
-                ws["block_out"][i] = np.empty((n, w), dt)
+            self._add_layer_buffers(ws, i, w, train)
         if train:
-            ws["delta_out"] = np.empty((n, self.layer_sizes[-1]), dt)
-            # d loss / d dense output of each hidden layer (the deltas).
-            ws["grad_z"] = [np.empty((n, w), dt) for w in hidden]
-            # d loss / d output of each hidden layer. It is turned into the delta
-            # in place, so it is the same buffer, except at the end of a residual
-            # block, whose unscaled gradient also flows back through the skip.
-            ws["grad_out"] = [
-                np.empty((n, w), dt) if i in self._block_ending_at else ws["grad_z"][i]
-                for i, w in enumerate(hidden)
-            ]
-            ws["grad_skip"] = [
-                None if proj is None else np.empty((n, proj.weight.shape[0]), dt)
-                for proj in self.projections
-            ]
-            ws["ones"] = np.ones(n, dt)  # bias gradients as the product ones @ delta
-            ws["l2_step"] = np.empty(min(self.n_weights, 2**17), dt)  # one block of weights
+            self._add_training_buffers(ws)
         return ws
+
+    def _add_training_buffers(self, ws):
+        """The buffers of the backward pass and the L2 penalty."""
+        dt, n, hidden = self.dtype, ws["n"], self.hidden_sizes
+        ws["delta_out"] = np.empty((n, self.layer_sizes[-1]), dt)
+        # d loss / d dense output of each hidden layer (the deltas).
+        ws["grad_z"] = [np.empty((n, w), dt) for w in hidden]
+        # d loss / d output of each hidden layer. It is turned into the delta
+        # in place, so it is the same buffer, except at the end of a residual
+        # block, whose unscaled gradient also flows back through the skip.
+        ws["grad_out"] = [
+            np.empty((n, w), dt) if i in self._block_ending_at else ws["grad_z"][i]
+            for i, w in enumerate(hidden)
+        ]
+        ws["grad_skip"] = [
+            None if proj is None else np.empty((n, proj.weight.shape[0]), dt)
+            for proj in self.projections
+        ]
+        ws["ones"] = np.ones(n, dt)  # bias gradients as the product ones @ delta
+        ws["l2_step"] = np.empty(min(self.n_weights, 2**17), dt)  # one block of weights
+
+    def _add_layer_buffers(self, ws, i, width, train):
+        """The buffers of hidden layer ``i`` that depend on its options."""
+        dt, shape = self.dtype, (ws["n"], width)
+        if self.normalization is not None:
+            ws["norm_out"][i] = np.empty(shape, dt)
+            if train:
+                ws["norm_cache"][i] = {"normalized": np.empty(shape, dt)}
+        # An activation whose derivative needs only its output overwrites its
+        # input: one buffer less per layer, and less memory traffic.
+        pre_activation = ws["z"][i] if self.normalization is None else ws["norm_out"][i]
+        ws["a"][i] = pre_activation if self._act_in_place else np.empty(shape, dt)
+        if train and self.dropout > 0:
+            ws["dropped"][i] = np.empty(shape, dt)
+            ws["dropout_mask"][i] = np.empty(shape, dt)
+        if i in self._block_ending_at:
+            ws["block_out"][i] = np.empty(shape, dt)
 
     #: Workspace entries that hold one sample per row (see :meth:`_rows`).
     _ROW_BUFFERS = (
@@ -375,14 +397,7 @@ class Network:
             g = grad_z[i]  # holds d loss / d output, unless a block ends here
             k = self._block_ending_at.get(i)
             if k is not None:
-                g_out = grad_out[i]
-                proj = self.projections[k]
-                if proj is None:
-                    pending_skip[k] = g_out  # not overwritten before the block start
-                else:
-                    proj.backward(ws["block_in"][k], g_out, ws["grad_skip"][k])
-                    pending_skip[k] = ws["grad_skip"][k]
-                np.multiply(g_out, self.residual_scale, out=g)
+                pending_skip[k] = self._backward_block_end(k, grad_out[i], g, ws)
             if masks[i] is not None:
                 g *= masks[i]
             act_grad(pre_activations[i], activations[i], g)
@@ -392,6 +407,21 @@ class Network:
             k = self._block_starting_at.get(i)
             if k is not None:
                 grad_out[i - 1] += pending_skip.pop(k)
+
+    def _backward_block_end(self, k, g_out, g, ws):
+        """At the end of block ``k``: the skip's gradient, and ``g`` of the branch.
+
+        Returns the gradient the skip connection adds at the block's input
+        (``g_out`` itself for an identity skip: it is not overwritten before
+        the block start).
+        """
+        proj = self.projections[k]
+        skip = g_out
+        if proj is not None:
+            proj.backward(ws["block_in"][k], g_out, ws["grad_skip"][k])
+            skip = ws["grad_skip"][k]
+        np.multiply(g_out, self.residual_scale, out=g)
+        return skip
 
     # A network of dense layers and activations only (the common case, and the
     # deep-narrow benchmark) runs these two instead: the same NumPy calls as
@@ -474,6 +504,39 @@ class Network:
                 block, scale, out=scratch[: block.size]
             )
         return 0.5 * scale * squared_norm
+
+    # ------------------------------------------- Jacobian-vector products
+    def jvp_layer(self, layer, h, v, train=True):
+        """Weight layer ``layer``'s output at ``h`` and its Jacobian times ``v``.
+
+        Side-effect free (see :mod:`sk_deepnet._jacobian`): no buffer, running
+        statistic or gradient changes. ``layer`` runs from 0 (the first hidden
+        layer) to ``depth`` (the output layer); ``train`` picks batch
+        normalization's batch (True) or running statistics.
+
+        Returns
+        -------
+        out, jvp : ndarray of shape (n_samples, fan_out)
+        """
+        return layer_jvp(self, layer, h, v, train)
+
+    def vjp_layer(self, layer, h, u, train=True):
+        """Weight layer ``layer``'s output at ``h`` and ``u`` times its Jacobian.
+
+        Returns
+        -------
+        out : ndarray of shape (n_samples, fan_out)
+        vjp : ndarray of shape (n_samples, fan_in)
+        """
+        return layer_vjp(self, layer, h, u, train)
+
+    def jvp_block(self, block, h, v, train=True):
+        """Residual block ``block``'s output at its input ``h`` and its JVP with ``v``."""
+        return block_jvp(self, block, h, v, train)
+
+    def vjp_block(self, block, h, u, train=True):
+        """Residual block ``block``'s output at its input ``h`` and ``u`` times its Jacobian."""
+        return block_vjp(self, block, h, u, train)
 
     @property
     def last_batch(self):

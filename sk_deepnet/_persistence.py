@@ -8,51 +8,17 @@ The scikit-learn objects inside a model (e.g. the label binarizer) carry their
 own ``_sklearn_version`` stamp and warn with scikit-learn's warning.
 """
 
-import warnings
-
-from sklearn.exceptions import InconsistentVersionWarning as _SklearnVersionWarning
+from . import _version
+from ._warnings import warn_user
+from .exceptions import InconsistentVersionWarning
 
 VERSION_KEY = "_sk_deepnet_version"
 UNKNOWN_VERSION = "unknown (pickled without a version stamp)"
 
 
-class InconsistentVersionWarning(_SklearnVersionWarning):
-    """An estimator is unpickled with another sk_deepnet version than pickled it.
-
-    A subclass of :class:`sklearn.exceptions.InconsistentVersionWarning`, so that
-    ``warnings.filterwarnings("error", category=InconsistentVersionWarning)``
-    with either class refuses such pickles.
-
-    Parameters
-    ----------
-    estimator_name : str
-        Class name of the unpickled estimator.
-    current_version : str
-        The running sk_deepnet version.
-    original_version : str
-        The sk_deepnet version that pickled the estimator.
-    """
-
-    def __init__(self, *, estimator_name, current_version, original_version):
-        UserWarning.__init__(self)
-        self.estimator_name = estimator_name
-        self.current_version = current_version
-        self.original_version = original_version
-
-    def __str__(self):
-        return (
-            f"Trying to unpickle estimator {self.estimator_name} from sk_deepnet "
-            f"version {self.original_version} when using version "
-            f"{self.current_version}. This might lead to breaking code or invalid "
-            "results. Use at your own risk; better, refit the model with this "
-            "version (or load it with the version that saved it)."
-        )
-
-
 def current_version():
-    from . import __version__  # read at call time: the package is fully imported
-
-    return __version__
+    """The running sk_deepnet version (read at call time, so that a test may patch it)."""
+    return _version.__version__
 
 
 def stamp_version(state):
@@ -66,11 +32,11 @@ def check_version(estimator, state):
     original = state.pop(VERSION_KEY, UNKNOWN_VERSION)
     current = current_version()
     if original != current:
-        warnings.warn(
+        warn_user(
             InconsistentVersionWarning(
                 estimator_name=type(estimator).__name__,
                 current_version=current,
                 original_version=original,
             ),
-            stacklevel=3,
+            InconsistentVersionWarning,
         )

@@ -16,7 +16,6 @@ halves of one visible and one hidden buffer, so that the whole weight gradient
 """
 
 import time
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -25,11 +24,13 @@ from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
-    _fit_context,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._sklearn_compat import Interval, StrOptions, _fit_context
+from ._warnings import warn_user
+from .exceptions import DivergenceWarning
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -298,7 +299,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         _, _, mean, var = column_stats(X)
         self.intercept_visible_ = self._visible_bias_init(mean).astype(dtype)
         if self._gaussian and var.size and np.sqrt(var.max()) > 4.0:
-            warnings.warn(
+            warn_user(
                 f"{type(self).__name__} models unit-variance visible units, but a "
                 f"feature of X has standard deviation {np.sqrt(var.max()):.3g}; "
                 "standardize X (e.g. with StandardScaler) or the training may "
@@ -363,8 +364,6 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             and np.isfinite(squared_error)
         )
         if not finite:
-            from ._estimators import DivergenceWarning
-
             for current, previous in zip(
                 (self.components_, self.intercept_hidden_, self.intercept_visible_), saved
             ):
@@ -372,7 +371,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             for inc in (self._weight_inc, self._hidden_inc, self._visible_inc):
                 inc[...] = 0
             self.h_samples_[...] = 0
-            warnings.warn(
+            warn_user(
                 f"{type(self).__name__} training diverged in epoch {self.n_iter_ + 1}: "
                 "the weights became infinite or NaN; the last finite epoch was kept "
                 f"({self.n_iter_}). Lower learning_rate (now {self.learning_rate:g})"

@@ -12,7 +12,7 @@ checks run in ``fit``, with the rest of the parameter validation.
 from numbers import Integral
 
 import numpy as np
-from sklearn.utils._param_validation import InvalidParameterError
+from ._sklearn_compat import InvalidParameterError
 
 GUIDE = (
     "See 'Coming from MLPClassifier' in the user guide "

@@ -13,22 +13,28 @@ exposed as that fitted attribute of the estimator.
 
 The hooks, in the order they fire::
 
-    on_fit_begin(estimator, X, y)
+    on_fit_begin(estimator, X, y, **kwargs)
     for each epoch:
-        on_epoch_begin(estimator, epoch)
+        on_epoch_begin(estimator, epoch, **kwargs)
         for each mini-batch:
-            on_grad_computed(estimator, network, batch)   # gradients ready, before
-                                                          # clipping and the step
-            on_batch_end(estimator, network, batch, loss) # after the optimizer step
-        on_epoch_end(estimator, epoch, loss)               # return True to stop
-    on_fit_end(estimator)
+            on_grad_computed(estimator, network, batch, record=..., **kwargs)
+                # gradients ready, before clipping and the step
+            on_batch_end(estimator, network, batch, loss, record=..., **kwargs)
+                # after the optimizer step
+        on_epoch_end(estimator, epoch, loss, **kwargs)   # return True to stop
+    on_fit_end(estimator, record=..., **kwargs)
 
-``network`` is the estimator's private network (flat ``params`` and ``grads``,
-per-layer views ``coefs``/``coef_grads``, and ``last_batch`` with the inputs,
-activations and back-propagated ``deltas`` of the current batch); read it, never
-keep references to its buffers, which are reused by the next batch.
+``record`` is a :class:`BatchRecord`: the documented, read-only view of the
+current batch (inputs, pre-activations, activations, error signals, weights and
+gradients by layer). Read it during the hook and copy what you keep: the next
+batch reuses its buffers. ``network``, the estimator's private network, is
+still passed for callbacks written for 0.1; new callbacks read the record.
+Hooks take ``**kwargs`` so that later versions can pass more; a hook written
+without it gets only the keyword arguments it names. See the user guide,
+"Writing a callback".
 """
 
+from ._batch_record import BatchRecord
 from ._callback_base import Callback
 from ._gradient_monitor import (
     GradientHealthWarning,
@@ -38,6 +44,7 @@ from ._gradient_monitor import (
 )
 
 __all__ = [
+    "BatchRecord",
     "Callback",
     "GradientHealthWarning",
     "GradientMonitor",

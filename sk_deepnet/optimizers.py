@@ -90,11 +90,36 @@ class Optimizer:
     #: ``_update`` never reads ``grad`` after its first write to ``work``
     _work_may_be_grad = False
 
+    #: The valid range of each hyperparameter: (low, high, low included, high included).
+    _RANGES = {
+        "learning_rate": (0.0, math.inf, True, False),
+        "weight_decay": (0.0, math.inf, True, False),
+        "momentum": (0.0, 1.0, True, False),
+        "beta_1": (0.0, 1.0, True, False),
+        "beta_2": (0.0, 1.0, True, False),
+        "rho": (0.0, 1.0, True, False),
+        "epsilon": (0.0, math.inf, False, False),
+        "momentum_decay": (0.0, math.inf, True, False),
+    }
+
     def __init__(self, learning_rate=0.01, weight_decay=0.0):
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.t_ = 0
         self.state_ = {}
+
+    def _validate(self):
+        """Raise a ValueError naming the first hyperparameter out of its range."""
+        for name in self._get_param_names():
+            value = getattr(self, name)
+            low, high, low_in, high_in = self._RANGES[name]
+            if not _in_range(value, *self._RANGES[name]):
+                interval = f"{'[' if low_in else '('}{low:g}, {high:g}{']' if high_in else ')'}"
+                raise ValueError(
+                    f"{type(self).__name__}: {name} must be a real number in "
+                    f"{interval}; got {value!r}."
+                )
+        return self
 
     # -- sklearn-like parameter handling -----------------------------------
     @classmethod
@@ -254,6 +279,14 @@ class Optimizer:
         return traj
 
 
+def _in_range(value, low, high, low_in, high_in):
+    """Whether ``value`` is a real number (not a bool) within the bounds."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        return False
+    above = low < value or (low_in and value == low)
+    return above and (value < high or (high_in and value == high))
+
+
 _MOMENTUM_NOTE = """
     Conventions: we follow PyTorch's formulation, in which the velocity
     accumulates raw gradients and the learning rate is applied when
@@ -295,6 +328,7 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate=0.01, weight_decay=0.0):
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay)
+        self._validate()
 
     def _update(self, params, grad, work):
         np.multiply(grad, self.learning_rate, out=work)
@@ -333,6 +367,7 @@ class Momentum(Optimizer):
     def __init__(self, learning_rate=0.01, momentum=0.9, weight_decay=0.0):
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay)
         self.momentum = momentum
+        self._validate()
 
     def _update(self, params, grad, work):
         v = self.state_["velocity"]
@@ -414,6 +449,7 @@ class Adagrad(Optimizer):
     def __init__(self, learning_rate=0.01, epsilon=1e-10, weight_decay=0.0):
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay)
         self.epsilon = epsilon
+        self._validate()
 
     def _update(self, params, grad, work):
         G, s = self.state_["sum_sq"], work
@@ -460,6 +496,7 @@ class Adadelta(Optimizer):
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay)
         self.rho = rho
         self.epsilon = epsilon
+        self._validate()
 
     def _update(self, params, grad, work):
         st = self.state_
@@ -516,6 +553,7 @@ class RMSprop(Optimizer):
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay)
         self.rho = rho
         self.epsilon = epsilon
+        self._validate()
 
     def _update(self, params, grad, work):
         v, s = self.state_["square_avg"], work
@@ -591,6 +629,7 @@ class Adam(Optimizer):
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
+        self._validate()
 
     #: sk_deepnet 0.1.0 stored the moments m_t and v_t: their keys, and the
     #: decayed sum and the decay rate each becomes
@@ -679,6 +718,7 @@ class AMSGrad(Adam):
             epsilon=epsilon,
             weight_decay=weight_decay,
         )
+        self._validate()
 
 
 class AdamW(Adam):
@@ -726,6 +766,7 @@ class AdamW(Adam):
             epsilon=epsilon,
             weight_decay=weight_decay,
         )
+        self._validate()
 
     def _uses_coupled_decay(self):
         return False
@@ -791,6 +832,7 @@ class NAdam(Optimizer):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.momentum_decay = momentum_decay
+        self._validate()
 
     def _init_state(self, params):
         super()._init_state(params)
@@ -848,7 +890,8 @@ def get_optimizer(name, **hyperparameters):
     hyperparameters the class does not accept are ignored (never an error)
     — the estimator passes all of ``learning_rate``, ``momentum``,
     ``beta_1``, ``beta_2``, ``epsilon``, ``rho`` and ``weight_decay`` to
-    every optimizer.  Values are not validated here.
+    every optimizer.  The class validates the values it takes (a
+    ValueError names the one out of range).
 
     Parameters
     ----------

@@ -9,6 +9,8 @@ new) matplotlib Axes and stores the artists as ``ax_``, ``figure_`` and
 
 import numpy as np
 
+from ._gradient_monitor import _find_monitor
+
 __all__ = ["GradientFlowDisplay"]
 
 _KINDS = ("history", "profile")
@@ -27,8 +29,6 @@ def _require_matplotlib(caller):
 
 def _fitted_monitor(estimator):
     """The ``gradient_monitor_`` of an estimator or of a pipeline's last step."""
-    from ._gradient_monitor import _find_monitor
-
     return _find_monitor(estimator, purpose="to plot its gradient flow")
 
 
@@ -121,18 +121,7 @@ class GradientFlowDisplay:
             This object, with ``ax_``, ``figure_`` and ``lines_`` set.
         """
         plt = _require_matplotlib("GradientFlowDisplay")
-        if kind not in _KINDS:
-            raise ValueError(f"kind must be one of {list(_KINDS)}; got {kind!r}.")
-        norms = np.asarray(self.grad_norms, dtype=float)
-        iterations = np.asarray(self.record_iterations)
-        if norms.ndim != 2 or len(iterations) != len(norms):
-            raise ValueError(
-                "grad_norms must have shape (n_records, n_layers) and "
-                "record_iterations one entry per record; got shapes "
-                f"{norms.shape} and {iterations.shape}."
-            )
-        if not (isinstance(max_profiles, (int, np.integer)) and max_profiles >= 1):
-            raise ValueError(f"max_profiles must be a positive int; got {max_profiles!r}.")
+        norms, iterations = self._checked_records(kind, max_profiles)
         if ax is None:
             _, ax = plt.subplots()
         colormap = plt.get_cmap(cmap)
@@ -170,6 +159,22 @@ class GradientFlowDisplay:
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
+
+    def _checked_records(self, kind, max_profiles):
+        """The norms and iterations to draw, after checking the plot's arguments."""
+        if kind not in _KINDS:
+            raise ValueError(f"kind must be one of {list(_KINDS)}; got {kind!r}.")
+        norms = np.asarray(self.grad_norms, dtype=float)
+        iterations = np.asarray(self.record_iterations)
+        if norms.ndim != 2 or len(iterations) != len(norms):
+            raise ValueError(
+                "grad_norms must have shape (n_records, n_layers) and "
+                "record_iterations one entry per record; got shapes "
+                f"{norms.shape} and {iterations.shape}."
+            )
+        if not (isinstance(max_profiles, (int, np.integer)) and max_profiles >= 1):
+            raise ValueError(f"max_profiles must be a positive int; got {max_profiles!r}.")
+        return norms, iterations
 
     @classmethod
     def from_monitor(cls, monitor, *, ax=None, kind="history", max_profiles=10, cmap="viridis"):

@@ -55,22 +55,19 @@ D. Erhan, Y. Bengio, A. Courville, P.-A. Manzagol, P. Vincent and S. Bengio
 (2010). Why does unsupervised pre-training help deep learning? JMLR 11, 625-660.
 """
 
-import warnings
 
 import numpy as np
 import scipy.sparse as sp
 
 from ._layers import BatchNorm
 from ._rbm import BernoulliRBM, GaussianBernoulliRBM, column_stats, sigmoid
+from ._warnings import warn_user
+from .exceptions import FitInterruptedWarning, PretrainingWarning
 
 __all__ = ["BernoulliRBM", "GaussianBernoulliRBM", "PretrainingWarning"]
 
 #: Rows per chunk when propagating data through a trained RBM.
 _CHUNK = 4096
-
-
-class PretrainingWarning(UserWarning):
-    """The pretrained RBM features are not carried over exactly into the network."""
 
 
 class _PretrainedStack:
@@ -101,7 +98,7 @@ def _visible_kind(X, visible):
     # A tolerance for rounding: MinMaxScaler may give 1.0000000000000002.
     in_unit_interval = lo.min() >= -1e-6 and hi.max() <= 1 + 1e-6
     if visible == "bernoulli" and not in_unit_interval:
-        warnings.warn(
+        warn_user(
             f"pretrain_visible='bernoulli' but X lies in [{lo.min():.7g}, {hi.max():.7g}], "
             "not [0, 1]: Bernoulli visible units read X as probabilities, and the "
             "RBM learns little. Scale X to [0, 1] (e.g. with MinMaxScaler), or use "
@@ -268,7 +265,7 @@ def _warn_about_mismatches(network, n_loaded, n_pretrained):
     if n_loaded == 0:
         return
     if network.activation not in ("sigmoid", "tanh"):
-        warnings.warn(
+        warn_user(
             f"RBM hidden units are sigmoid units, but activation="
             f"{network.activation!r}: the pretrained weights were copied as they are, "
             "so the network does not start from the pretrained features. Use "
@@ -276,14 +273,14 @@ def _warn_about_mismatches(network, n_loaded, n_pretrained):
             PretrainingWarning,
         )
     if network.normalization == "layer":
-        warnings.warn(
+        warn_user(
             "normalization='layer' re-standardizes each sample's pre-activations, "
             "so the network does not start from the pretrained features exactly.",
             PretrainingWarning,
         )
     limit = _n_pretrainable_in(network)
     if limit < network.depth and n_pretrained >= limit:
-        warnings.warn(
+        warn_user(
             f"With residual=True only the first {limit} of the {network.depth} "
             "hidden layers (the stem and the first residual block) are pretrained: "
             "later layers see sums of block inputs and outputs, not the previous "
@@ -315,9 +312,7 @@ def _pretrain_for(estimator, X, rng, hidden_sizes, n_layers, after):
         **_settings(estimator),
     )
     if stack.interrupted_layer is not None:
-        from ._estimators import FitInterruptedWarning
-
-        warnings.warn(
+        warn_user(
             "Pretraining interrupted by KeyboardInterrupt in hidden layer "
             f"{stack.interrupted_layer + 1}; the {len(stack.layers)} layer(s) "
             "pretrained before it are kept, the others keep their random "
@@ -352,7 +347,7 @@ def initialize_by_pretraining(estimator, network, X, rng):
     """
     stack = getattr(estimator, "_pretrained_stack", None)
     if stack is not None and not stack.matches(X.shape[1], network.hidden_sizes):
-        warnings.warn(
+        warn_user(
             f"The weights pretrained by pretrain_fit (n_features={stack.n_features}, "
             f"hidden widths {stack.hidden_sizes}) do not match this network "
             f"(n_features={X.shape[1]}, hidden widths {network.hidden_sizes}); "

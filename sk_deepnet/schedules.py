@@ -68,10 +68,9 @@ class LRSchedule:
         rate : float
             The learning rate of that epoch.
         """
-        if self.name == "cosine":
-            self.rate = self.initial_rate * 0.5 * (1 + math.cos(math.pi * min(epoch, self.max_iter) / self.max_iter))
-        elif self.name == "step":
-            self.rate = self.initial_rate * self.gamma ** (epoch // self.step_size)
+        rule = _EPOCH_RULES.get(self.name)
+        if rule is not None:
+            self.rate = rule(self, epoch)
         return self.rate
 
     def at_step(self, samples_seen):
@@ -90,12 +89,51 @@ class LRSchedule:
         rate : float
             The learning rate from now on.
         """
-        if self.name == "invscaling":
-            try:
-                self.rate = self.initial_rate / (samples_seen + 1) ** self.power_t
-            except OverflowError:  # a huge power_t: the rate underflows to 0
-                self.rate = 0.0
+        rule = _STEP_RULES.get(self.name)
+        if rule is not None:
+            self.rate = rule(self, samples_seen)
         return self.rate
+
+    def rate_for(self, epoch, samples_seen):
+        """The rate of an epoch that starts after ``samples_seen`` samples.
+
+        What the training loop asks at the start of every epoch: each rule
+        answers from the argument it depends on (:meth:`at_epoch`, then
+        :meth:`at_step`), so the loop never needs to know which rule it runs.
+
+        Parameters
+        ----------
+        epoch : int
+            0-based epoch (see :meth:`at_epoch`).
+        samples_seen : int
+            Training samples seen so far (see :meth:`at_step`); a fit passes 0
+            at its first epoch, so that it starts at the initial rate.
+
+        Returns
+        -------
+        rate : float
+            The learning rate of that epoch.
+        """
+        self.at_epoch(epoch)
+        return self.at_step(samples_seen)
+
+    def stalled_message(self):
+        """Why the rate is 0 for good (a cosine period ended), or None.
+
+        ``partial_fit`` warns with it: its updates no longer change the weights.
+
+        Returns
+        -------
+        message : str or None
+        """
+        if self.name == "cosine" and self.rate == 0:
+            return (
+                f"lr_schedule='cosine' ended after max_iter={self.max_iter} "
+                "epochs: its learning rate is now 0, and partial_fit no longer "
+                "changes the weights. Stream with lr_schedule='constant', or "
+                "set max_iter to the number of partial_fit calls planned."
+            )
+        return None
 
     def on_plateau(self):
         """React to a plateau; return True if training should stop."""
@@ -105,3 +143,24 @@ class LRSchedule:
             return True
         self.rate /= 5.0
         return False
+
+
+def _cosine(schedule, epoch):
+    angle = math.pi * min(epoch, schedule.max_iter) / schedule.max_iter
+    return schedule.initial_rate * 0.5 * (1 + math.cos(angle))
+
+
+def _step(schedule, epoch):
+    return schedule.initial_rate * schedule.gamma ** (epoch // schedule.step_size)
+
+
+def _invscaling(schedule, samples_seen):
+    try:
+        return schedule.initial_rate / (samples_seen + 1) ** schedule.power_t
+    except OverflowError:  # a huge power_t: the rate underflows to 0
+        return 0.0
+
+
+#: The rules that change with the epoch, and with the samples seen.
+_EPOCH_RULES = {"cosine": _cosine, "step": _step}
+_STEP_RULES = {"invscaling": _invscaling}

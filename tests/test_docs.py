@@ -27,6 +27,7 @@ PUBLIC_MODULES = [
     "sk_deepnet.optimizers",
     "sk_deepnet.schedules",
     "sk_deepnet.callbacks",
+    "sk_deepnet.exceptions",
     "sk_deepnet.plotting",
     "sk_deepnet.pretraining",
 ]

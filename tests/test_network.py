@@ -23,7 +23,7 @@ from sk_deepnet._activations import (
     SELU_SCALE,
     canonical_activation,
 )
-from sk_deepnet._estimators import _clip_by_global_norm
+from sk_deepnet._training import clip_by_global_norm as _clip_by_global_norm
 from sk_deepnet._initializers import INITIALIZERS, resolve_init
 from sk_deepnet._layers import BatchNorm, LayerNorm, dropout_mask
 from sk_deepnet._losses import LOSSES

@@ -357,3 +357,67 @@ def test_adamw_decay_is_decoupled():
     p = np.array([2.0, -4.0])
     Adam(learning_rate=0.1, weight_decay=0.5).step(p, np.zeros(2))
     assert_allclose(p, [2.0 - 0.1, -4.0 + 0.1], rtol=1e-6)
+
+
+# --- each class owns and validates its defaults; the estimator passes "auto" ----
+@pytest.mark.parametrize(
+    "cls, name, value",
+    [(Adam, "beta_1", 1.5), (Adam, "beta_2", -0.1), (AdamW, "epsilon", 0.0),
+     (Momentum, "momentum", 1.0), (Nesterov, "momentum", np.nan), (SGD, "learning_rate", -1.0),
+     (OPTIMIZERS["rmsprop"], "rho", 1.2), (NAdam, "momentum_decay", -0.5),
+     (OPTIMIZERS["adagrad"], "weight_decay", np.inf), (Adam, "beta_1", "0.9")],
+)
+def test_optimizer_classes_refuse_settings_out_of_range(cls, name, value):
+    with pytest.raises(ValueError, match=f"{cls.__name__}: {name} must be a real number in"):
+        cls(**{name: value})
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_estimator_defaults_are_the_optimizer_classes_own(name):
+    from sk_deepnet import DeepMLPClassifier
+
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    clf = DeepMLPClassifier(depth=1, width=3, max_iter=1, optimizer=name)
+    with pytest.warns(Warning):  # ConvergenceWarning
+        clf.fit(X, np.arange(30) % 2)
+    assert clf.optimizer_.get_params() == OPTIMIZERS[name]().get_params()
+
+
+def test_estimator_accepts_an_optimizer_instance_and_copies_it():
+    from sklearn.base import clone
+
+    from sk_deepnet import DeepMLPClassifier
+
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    y = np.arange(30) % 2
+    given = Adam(learning_rate=0.01, beta_2=0.99)
+    clf = DeepMLPClassifier(depth=1, width=3, max_iter=2, optimizer=given, random_state=0)
+    with pytest.warns(Warning):
+        clf.fit(X, y)
+    assert clf.optimizer_ is not given and given.t_ == 0 and given.state_ == {}
+    assert clf.optimizer_.get_params() == given.get_params() and clf.optimizer_.t_ > 0
+    assert clf.learning_rate_ == 0.01
+    # the same fit as by name with the same settings
+    named = DeepMLPClassifier(depth=1, width=3, max_iter=2, learning_rate=0.01, beta_2=0.99,
+                              random_state=0)
+    with pytest.warns(Warning):
+        named.fit(X, y)
+    assert_allclose(clf.predict_proba(X), named.predict_proba(X))
+    assert clone(clf).optimizer.get_params() == given.get_params()
+    with pytest.raises(ValueError, match="beta_1 is also set on the estimator"):
+        clf.set_params(beta_1=0.8).fit(X, y)
+
+
+@pytest.mark.parametrize("epsilon", [1e-50, 1e-40])
+def test_estimator_refuses_an_epsilon_that_vanishes_in_float32(epsilon):
+    from sk_deepnet import DeepMLPRegressor
+
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    with pytest.raises(ValueError, match="below the smallest normal float32"):
+        DeepMLPRegressor(depth=1, width=3, max_iter=1, epsilon=epsilon).fit(X, X[:, 0])
+    with pytest.raises(ValueError, match="below the smallest normal float32"):
+        DeepMLPRegressor(depth=1, width=3, optimizer=Adam(epsilon=epsilon)).fit(X, X[:, 0])
+    with pytest.warns(Warning):  # float64 keeps it: a normal float64 number
+        DeepMLPRegressor(depth=1, width=3, max_iter=1, epsilon=epsilon, dtype="float64").fit(
+            X, X[:, 0]
+        )

@@ -123,7 +123,7 @@ def test_a_model_loaded_read_only_keeps_training_on_a_copy(tmp_path):
 
 
 def test_pickle_of_another_version_warns(fitted, monkeypatch):
-    monkeypatch.setattr(sk_deepnet, "__version__", "0.0.9")
+    monkeypatch.setattr(sk_deepnet._version, "__version__", "0.0.9")
     data = pickle.dumps(fitted)
     monkeypatch.undo()
     with pytest.warns(InconsistentVersionWarning, match="from sk_deepnet version 0.0.9") as rec:
@@ -158,7 +158,7 @@ def test_pickle_without_a_version_stamp_warns(fitted):
 
 def test_version_warning_is_scikit_learns_and_can_refuse_loading(fitted, monkeypatch):
     assert issubclass(InconsistentVersionWarning, sklearn.exceptions.InconsistentVersionWarning)
-    monkeypatch.setattr(sk_deepnet, "__version__", "0.0.9")
+    monkeypatch.setattr(sk_deepnet._version, "__version__", "0.0.9")
     data = pickle.dumps(fitted)
     monkeypatch.undo()
     with warnings.catch_warnings():

@@ -14,6 +14,7 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor
+from sk_deepnet.callbacks import GradientMonitor
 
 DEEP_SIGMOID_SGD = dict(
     depth=4,
@@ -94,3 +95,18 @@ def test_sample_weight_equals_repetition_in_float64(estimator, check_name):
     from sklearn.utils import estimator_checks
 
     getattr(estimator_checks, check_name)(type(estimator).__name__, estimator)
+
+
+# Issue 20: a callback passed as a parameter must survive scikit-learn's checks,
+# which compare it with its deep copy (check_estimators_overwrite_params) and
+# clone, pickle and refit the estimator. float64, small networks; no expected
+# failure.
+MONITORED = [
+    DeepMLPClassifier(depth=2, width=16, dtype="float64", callbacks=[GradientMonitor()]),
+    DeepMLPRegressor(depth=2, width=16, dtype="float64", callbacks=[GradientMonitor()]),
+]
+
+
+@parametrize_with_checks(MONITORED)
+def test_sklearn_checks_with_a_gradient_monitor_attached(estimator, check):
+    check(estimator)

@@ -1,0 +1,497 @@
+"""The training loop: one :class:`Trainer` per ``fit`` or ``partial_fit`` call.
+
+``Trainer.run`` -> :meth:`Trainer.epoch` -> :meth:`Trainer.batch`, in the manner
+of skorch's ``fit_loop`` -> ``run_single_epoch`` -> ``train_step``: each step
+is short and does one thing. Beside them:
+
+* :class:`Snapshot`: the state at the start of an epoch (or of the best
+  validation epoch), restored when an epoch diverges or is interrupted;
+* the stop rules (:meth:`Trainer.stop_rule`): the loss or validation plateau of
+  ``n_iter_no_change`` epochs, and the callbacks' vote;
+* the divergence guard (:meth:`Trainer.finite_state`) and the gradient clipping
+  (:func:`clip_by_global_norm`);
+* :class:`CallbackDispatcher`: the ONE place that notifies the callbacks, ours
+  (``callbacks=``) and scikit-learn's (``set_callbacks``).
+
+The estimator keeps the parameters, the validation and the bookkeeping of what
+a fit has done (``n_iter_``, ``loss_curve_``, ...), which this loop updates.
+Whatever stops a fit (an exception in a hook, a KeyboardInterrupt, a diverged
+epoch) ends it at the last complete epoch: the incomplete epoch is undone.
+"""
+
+import inspect
+import math
+
+import numpy as np
+from sklearn.base import is_classifier
+from sklearn.exceptions import ConvergenceWarning
+
+from ._batch_record import BatchRecord
+from ._callback_support import SklearnCallbackHooks
+from ._warnings import warn_user
+from .exceptions import DivergenceWarning, FitInterruptedWarning
+
+__all__ = ["CallbackDispatcher", "Snapshot", "Trainer", "call_hook", "clip_by_global_norm"]
+
+
+class Snapshot:
+    """A copy of the network's state (parameters, normalization statistics)."""
+
+    def __init__(self, network):
+        self.params = network.params.copy()
+        self.stats = [s.copy() for s in network.running_means + network.running_vars]
+
+    def save(self, network):
+        np.copyto(self.params, network.params)
+        for saved, current in zip(self.stats, network.running_means + network.running_vars):
+            np.copyto(saved, current)
+
+    def restore(self, network, optimizer=None):
+        np.copyto(network.params, self.params)
+        for saved, current in zip(self.stats, network.running_means + network.running_vars):
+            np.copyto(current, saved)
+        if optimizer is not None:
+            optimizer.reset()  # its moments may hold the non-finite or partial step
+
+
+def clip_by_global_norm(grads, max_norm):
+    """Rescale ``grads`` in place so that ``||grads||_2 <= max_norm``; return the norm."""
+    norm = math.sqrt(float(grads @ grads))
+    if norm > max_norm:
+        grads *= max_norm / (norm + 1e-12)
+    return norm
+
+
+def finite_outputs(network, X_batch, n_rows=32):
+    """Whether inference on a few rows of the last batch stays finite.
+
+    The last step of an epoch is checked by no loss: huge but finite weights
+    would otherwise pass as the last finite state and predict NaN.
+    """
+    return X_batch is None or bool(np.isfinite(network.predict_logits(X_batch[:n_rows])).all())
+
+
+#: (callback class, hook) -> the keyword arguments its hook accepts (None: all).
+_ACCEPTED = {}
+
+
+def _accepted_extras(callback, hook):
+    """None if the hook takes ``**kwargs`` (every extra), else the names it takes."""
+    key = (type(callback), hook)
+    if key not in _ACCEPTED:
+        parameters = inspect.signature(getattr(callback, hook)).parameters.values()
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+            _ACCEPTED[key] = None
+        else:
+            _ACCEPTED[key] = frozenset(p.name for p in parameters)
+    return _ACCEPTED[key]
+
+
+def call_hook(callback, hook, estimator, *args, **extras):
+    """Call a callback's hook with its positional arguments and the extras it accepts.
+
+    The positional arguments are those documented since 0.1, so that callbacks
+    written then, without ``**kwargs``, keep working; the keyword extras (e.g.
+    ``record``) go to the hooks that name them or take ``**kwargs``.
+    """
+    if extras:
+        accepted = _accepted_extras(callback, hook)
+        if accepted is not None:
+            extras = {k: v for k, v in extras.items() if k in accepted}
+    return getattr(callback, hook)(estimator, *args, **extras)
+
+
+class CallbackDispatcher:
+    """Notify the callbacks of one training call: ours, then scikit-learn's.
+
+    Our hooks get their documented positional arguments (as in 0.1, so that
+    callbacks written then still work) and the newer keyword arguments (e.g.
+    ``record``) that their signature accepts: all of them with ``**kwargs``,
+    else those it names. Hooks can so gain arguments without breaking anyone.
+
+    Parameters
+    ----------
+    estimator : BaseDeepMLP
+        The estimator being fitted; ``estimator.callbacks_`` are notified.
+    max_epochs : int
+        Epochs of this call (scikit-learn's callbacks get one task per epoch).
+    given : tuple
+        ``(X, y)`` as the call was given them, for scikit-learn's callbacks.
+    """
+
+    def __init__(self, estimator, max_epochs, given):
+        self.estimator = estimator
+        self.callbacks = list(estimator.callbacks_)
+        self.sklearn = SklearnCallbackHooks(estimator, max_epochs, *given)
+        self._bridges = {
+            "on_epoch_begin": self.sklearn.epoch_begin,
+            "on_epoch_end": self.sklearn.epoch_end,
+        }
+
+    def notify(self, hook, *args, **extras):
+        """Call ``hook`` on every callback, then scikit-learn's; return their stop vote.
+
+        Parameters
+        ----------
+        hook : str
+            A hook of :class:`~sk_deepnet.callbacks.Callback`, e.g. ``"on_epoch_end"``.
+        *args
+            Its positional arguments after the estimator.
+        **extras
+            Keyword arguments, passed to the hooks that accept them.
+
+        Returns
+        -------
+        stop : bool
+            True if a callback asked to stop training.
+        """
+        stop = False
+        for callback in self.callbacks:
+            stop = bool(call_hook(callback, hook, self.estimator, *args, **extras)) or stop
+        bridge = self._bridges.get(hook)
+        if bridge is not None:
+            stop = bool(bridge()) or stop
+        return stop
+
+    def fit_begin(self, X, y):
+        """Start our callbacks, unless a ``partial_fit`` series already did."""
+        estimator = self.estimator
+        if not estimator._callbacks_started:
+            self.notify("on_fit_begin", X, y)
+            estimator._callbacks_started = True
+
+    def fit_end(self, end_ours, record=None):
+        """End our callbacks (``end_ours``: not for ``partial_fit``), then scikit-learn's.
+
+        scikit-learn's task is ended even if one of our hooks raises.
+        """
+        try:
+            if end_ours:
+                self.estimator._callbacks_started = False
+                self.notify("on_fit_end", record=record)
+        finally:
+            self.sklearn.fit_end()
+
+
+class Trainer:
+    """Train a network for up to ``max_epochs`` epochs of mini-batches.
+
+    Parameters
+    ----------
+    estimator : BaseDeepMLP
+        The estimator: parameters, random generator, bookkeeping attributes.
+    network : Network
+        The network to train, in place.
+    optimizer : Optimizer
+        The update rule (its state carries over between calls).
+    batches : MiniBatches
+        The training samples, in mini-batches.
+    validation : tuple or None
+        ``(X, y, sample_weight, val_idx)`` with early stopping, else None.
+    max_epochs : int
+        Epochs of this call.
+    incremental : bool
+        True for ``partial_fit``.
+    dispatcher : CallbackDispatcher
+        Notifies the callbacks.
+    """
+
+    def __init__(
+        self, estimator, network, optimizer, batches, validation, max_epochs, incremental,
+        dispatcher,
+    ):
+        self.estimator = estimator
+        self.network = network
+        self.optimizer = optimizer
+        self.batches = batches
+        self.validation = validation
+        self.max_epochs = max_epochs
+        self.incremental = incremental
+        self.dispatcher = dispatcher
+        self.schedule = estimator._schedule
+        # Epoch-wise schedules count the epochs of this fit (a warm-started fit
+        # starts a new period); partial_fit calls count every epoch so far.
+        # Callbacks count epochs over the whole fit (warm starts and partial_fit
+        # calls go on counting); n_iter_ counts this call's (as scikit-learn).
+        self.first_epoch = 0 if incremental else len(estimator.loss_curve_)
+        # The gradient is recomputed for every batch, so the optimizer step may
+        # use it as its work array instead of a model-sized scratch vector;
+        # callbacks read it until the next batch (the gradient monitor also when
+        # the fit stops), so with callbacks it stays intact.
+        self.overwrite_grad = not dispatcher.callbacks
+        self.snapshot = Snapshot(network)
+        self.best = None  # the best validation epoch's state, with early stopping
+        self.marks = None  # the bookkeeping at the start of an incomplete epoch
+        self.record = BatchRecord(network)  # what the hooks may read of a batch
+
+    # -------------------------------------------------------------- the loop
+    def run(self):
+        """Train; end at the last complete epoch whatever stops it.
+
+        Returns
+        -------
+        reason : str or None
+            Why training stopped before ``max_epochs``: "converged",
+            "callback", "diverged", "interrupted" (or None).
+
+        Raises
+        ------
+        Exception
+            What a hook raised, once the model of the last complete epoch is set;
+            ValueError if the loss overflows before any step.
+        """
+        reason = error = None
+        try:
+            for _ in range(self.max_epochs):
+                reason = self.epoch()
+                if reason is not None:
+                    break
+        except KeyboardInterrupt:
+            self.undo_incomplete_epoch()
+            estimator = self.estimator
+            warn_user(
+                f"Training interrupted by KeyboardInterrupt during epoch "
+                f"{estimator.n_iter_ + 1}; the model of the last complete epoch "
+                f"({estimator.n_iter_}) is kept and usable.",
+                FitInterruptedWarning,
+            )
+            reason = "interrupted"
+        except BaseException as exc:  # e.g. a callback's: end as an interrupted fit
+            self.undo_incomplete_epoch()
+            reason, error = "error", exc
+        self.finish(reason, error)
+        return reason
+
+    def epoch(self):
+        """One pass over the training batches; return a stop reason or None."""
+        estimator = self.estimator
+        epoch = len(estimator.loss_curve_)
+        self.begin_epoch(epoch)
+        loss, last_X, reason = self.run_batches()
+        if reason is None and not self.finite_state(last_X):
+            reason = "diverged"
+        if reason is not None:  # diverged (or overflowed before any step)
+            self.undo_incomplete_epoch()
+            if reason == "diverged":
+                self.warn_divergence(epoch)
+            return reason
+        self.end_epoch(loss)
+        return self.stop_rule(epoch)
+
+    def run_batches(self):
+        """Train on every batch; return the mean loss, the last batch, a stop reason."""
+        estimator = self.estimator
+        total = weight = 0.0
+        Xb = None
+        for batch, (Xb, Yb, wb) in enumerate(self.batches.epoch(estimator._rng, estimator.shuffle)):
+            weight_sum = Xb.shape[0] if wb is None else float(wb.sum())
+            if weight_sum <= 0:
+                continue  # only zero-weight samples: nothing to learn
+            loss = self.batch(batch, Xb, Yb, wb, weight_sum)
+            if loss is None:
+                # t_ == 0: not one step taken, the initial state overflows
+                return None, Xb, "diverged" if estimator.t_ else "overflow_at_init"
+            total += loss * weight_sum
+            weight += weight_sum
+        return total / max(weight, np.finfo(float).tiny), Xb, None
+
+    def batch(self, batch, Xb, Yb, wb, weight_sum):
+        """Gradient, hooks, clipping and the optimizer step; the loss (None if not finite)."""
+        estimator, network, dispatcher = self.estimator, self.network, self.dispatcher
+        loss = network.loss_and_gradient(Xb, Yb, wb, weight_sum, estimator.alpha, estimator._rng)
+        if not math.isfinite(loss):
+            return None
+        if dispatcher.callbacks:
+            dispatcher.notify("on_grad_computed", network, batch, record=self.record)
+        if estimator.clip_grad_norm is not None:
+            clip_by_global_norm(network.grads, estimator.clip_grad_norm)
+        self.optimizer.step(network.params, network.grads, overwrite_grad=self.overwrite_grad)
+        estimator.t_ += Xb.shape[0]
+        if dispatcher.callbacks:
+            dispatcher.notify("on_batch_end", network, batch, loss, record=self.record)
+        return loss
+
+    # ------------------------------------------------------- around an epoch
+    def begin_epoch(self, epoch):
+        """Save the state to return to, notify, set the epoch's learning rate."""
+        estimator = self.estimator
+        self.marks = progress_marks(estimator)
+        self.snapshot.save(self.network)
+        self.dispatcher.notify("on_epoch_begin", epoch)
+        # A fit (warm-started too) starts at the initial rate, then follows the
+        # samples seen, as scikit-learn; partial_fit calls carry on.
+        restart = not self.incremental and epoch == self.first_epoch
+        self.optimizer.learning_rate = self.schedule.rate_for(
+            epoch - self.first_epoch, 0 if restart else estimator.t_
+        )
+        message = self.schedule.stalled_message() if self.incremental else None
+        if message is not None:
+            warn_user(message, UserWarning)
+
+    def end_epoch(self, loss):
+        """Record the complete epoch: loss, validation score, best state."""
+        estimator = self.estimator
+        estimator.n_iter_ += 1
+        estimator.loss_ = loss
+        estimator.loss_curve_.append(loss)
+        if estimator.verbose:
+            print(f"Iteration {estimator.n_iter_}, loss = {loss:.8f}")
+        if self.validation is None:
+            track_loss(estimator)
+        elif track_validation(estimator, *self.validation):
+            self.best = self.best or Snapshot(self.network)
+            self.best.save(self.network)  # weights and batch-norm statistics
+        self.marks = None  # the epoch is complete and recorded
+
+    def stop_rule(self, epoch):
+        """The callbacks' vote, then the plateau rule; return a stop reason or None."""
+        estimator = self.estimator
+        stop = self.dispatcher.notify("on_epoch_end", epoch, estimator.loss_)
+        if estimator._no_improvement_count > estimator.n_iter_no_change:
+            if estimator.early_stopping or self.schedule.on_plateau():
+                if estimator.verbose:
+                    print(
+                        f"Training stopped: no improvement of more than "
+                        f"tol={estimator.tol} for {estimator.n_iter_no_change} epochs."
+                    )
+                return "converged"
+            estimator._no_improvement_count = 0
+            if estimator.verbose:
+                print(f"Setting learning rate to {self.schedule.rate:f}")
+        return "callback" if stop else None
+
+    def finite_state(self, last_X):
+        """The divergence guard: finite weights, and finite outputs on the last batch."""
+        network = self.network
+        return bool(np.isfinite(network.params).all()) and finite_outputs(network, last_X)
+
+    def undo_incomplete_epoch(self):
+        """Restore the state and bookkeeping of the start of an incomplete epoch."""
+        if self.marks is not None:
+            self.snapshot.restore(self.network, self.optimizer)
+            rollback_progress(self.estimator, self.marks)
+            self.marks = None
+
+    def warn_divergence(self, epoch):
+        estimator = self.estimator
+        warn_user(
+            f"Training diverged in epoch {epoch + 1}: the loss or the weights became "
+            "infinite or NaN. The weights of the last finite epoch were restored "
+            f"(epoch {estimator.n_iter_}). Try a lower learning_rate (now "
+            f"{estimator.learning_rate_:g}), clip_grad_norm, normalization='batch', or a "
+            "better-scaled init.",
+            DivergenceWarning,
+        )
+
+    def warn_max_iter(self):
+        estimator = self.estimator
+        if estimator.n_iter_ >= estimator.max_iter:
+            warn_user(
+                f"Stochastic optimizer: maximum iterations ({estimator.max_iter}) reached "
+                "and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+            )
+
+    # ------------------------------------------------------------- the end
+    def finish(self, reason, error):
+        """Set the final model, end the callbacks, then raise what stopped the fit."""
+        estimator = self.estimator
+        if self.best is not None:
+            self.best.restore(self.network)
+        if reason is None and not self.incremental:
+            self.warn_max_iter()
+        if not hasattr(estimator, "loss_"):
+            estimator.loss_ = np.nan  # interrupted or diverged before the first epoch ended
+        if estimator.early_stopping and estimator.best_loss_ == np.inf:
+            estimator.best_loss_ = None
+        # Fresh fits end their callbacks; partial_fit keeps them running.
+        record = self.record if self.record.complete else None
+        self.dispatcher.fit_end(end_ours=not self.incremental, record=record)
+        estimator._set_fitted_attributes(self.network)
+        if reason == "error":
+            raise error  # re-raised once the model of the last complete epoch is set
+        if reason == "overflow_at_init":
+            raise ValueError(
+                overflow_at_init_message(estimator, self.network.dtype, self.batches)
+            )
+
+
+# ------------------------------------------------------------ the bookkeeping
+def progress_marks(estimator):
+    """The training bookkeeping at the start of an epoch, to undo that epoch."""
+    scores = estimator.validation_scores_
+    return dict(
+        n_iter_=estimator.n_iter_,
+        t_=estimator.t_,
+        loss_=getattr(estimator, "loss_", None),
+        best_loss_=estimator.best_loss_,
+        best_validation_score_=estimator.best_validation_score_,
+        _no_improvement_count=estimator._no_improvement_count,
+        n_losses=len(estimator.loss_curve_),
+        n_scores=None if scores is None else len(scores),
+    )
+
+
+def rollback_progress(estimator, marks):
+    """Undo the bookkeeping of an incomplete epoch (diverged or interrupted)."""
+    marks = dict(marks)
+    del estimator.loss_curve_[marks.pop("n_losses") :]
+    n_scores = marks.pop("n_scores")
+    if n_scores is not None:
+        del estimator.validation_scores_[n_scores:]
+    if marks["loss_"] is None:
+        marks.pop("loss_")
+        estimator.__dict__.pop("loss_", None)
+    for name, value in marks.items():
+        setattr(estimator, name, value)
+
+
+def track_loss(estimator):
+    """The training-loss plateau rule: count the epochs without improvement."""
+    if estimator.loss_ > estimator.best_loss_ - estimator.tol:
+        estimator._no_improvement_count += 1
+    else:
+        estimator._no_improvement_count = 0
+    estimator.best_loss_ = min(estimator.best_loss_, estimator.loss_)
+
+
+def track_validation(estimator, X, y, sample_weight, val_idx):
+    """The validation plateau rule: score the held-out samples; True if the best epoch."""
+    X_val = X[val_idx]
+    w_val = None if sample_weight is None else sample_weight[val_idx]
+    score = estimator._validation_score(X_val, y[val_idx], w_val)
+    estimator.validation_scores_.append(score)
+    if score < estimator.best_validation_score_ + estimator.tol:
+        estimator._no_improvement_count += 1
+    else:
+        estimator._no_improvement_count = 0
+    if score > estimator.best_validation_score_:
+        estimator.best_validation_score_ = score
+        return True
+    return False
+
+
+def overflow_at_init_message(estimator, dtype, batches):
+    """What can make the loss overflow before any step, and what to do."""
+    regressor = not is_classifier(estimator)
+    init, weighted = estimator.init, batches.sample_weight is not None
+    scale = f", init_scale={estimator.init_scale:g}" if init == "normal" else ""
+    causes = [
+        f"the initial weights (init={init!r}{scale})",
+        "the scale of X" + (" or y" if regressor else ""),
+    ]
+    remedies = ["scale X (e.g. with StandardScaler)"]
+    if regressor:
+        remedies.append("scale y (e.g. with TransformedTargetRegressor)")
+    if weighted:
+        causes.append("the size of sample_weight")
+        remedies.append("rescale sample_weight (e.g. divide it by its mean)")
+    if init == "normal":
+        remedies.append("use init='auto' or a smaller init_scale")
+    elif init != "auto":
+        remedies.append("use init='auto'")
+    return (
+        f"The loss is not finite before any training step: {', '.join(causes[:-1])} "
+        f"or {causes[-1]} make it overflow {dtype.name}. To fix it, "
+        f"{', '.join(remedies)}, or use dtype='float64'."
+    )

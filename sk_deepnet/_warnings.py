@@ -1,0 +1,38 @@
+"""``warn_user``: ``warnings.warn`` with the stack level of the user's call.
+
+A warning raised deep in a fit (the training loop, a callback hook, the RBM
+pretraining) should point at the line of user code that called ``fit``,
+``partial_fit`` or ``pickle.load``, whatever the depth of the package's own
+frames. ``warn_user`` counts those frames (and scikit-learn's ``_fit_context``
+wrapper, which sits between the user and ``fit``) and passes the result as
+``stacklevel``.
+"""
+
+import os
+import sys
+import warnings
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+# The files whose frames stand between a user's call and the package's code:
+# scikit-learn's fit wrapper (sklearn/base.py) and its callback machinery.
+_WRAPPER_SUFFIXES = (os.path.join("sklearn", "base.py"),)
+
+
+def _internal(filename):
+    return filename.startswith(_PACKAGE_DIR) or filename.endswith(_WRAPPER_SUFFIXES)
+
+
+def user_stacklevel():
+    """The ``stacklevel`` of the first frame outside sk_deepnet, seen from the caller
+    of :func:`warn_user` (1 is that caller's frame)."""
+    frame = sys._getframe(2)  # the caller of warn_user()
+    level = 1
+    while frame is not None and _internal(os.path.abspath(frame.f_code.co_filename)):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def warn_user(message, category=UserWarning):
+    """``warnings.warn(message, category)`` pointing at the user's code."""
+    warnings.warn(message, category, stacklevel=user_stacklevel() + 1)

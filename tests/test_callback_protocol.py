@@ -1,0 +1,224 @@
+"""The callback protocol: hook order and arguments, the batch record, hook errors."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor
+from sk_deepnet._network import Network
+from sk_deepnet.callbacks import BatchRecord, Callback, GradientMonitor
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(60, 4))
+y = (X[:, 0] > 0).astype(int)
+
+
+class OldStyle(Callback):
+    """A 0.1 callback: hooks without **kwargs."""
+
+    def on_fit_begin(self, estimator, X=None, y=None):
+        self.calls_ = [("fit_begin",)]
+
+    def on_epoch_begin(self, estimator, epoch):
+        self.calls_.append(("epoch_begin", epoch))
+
+    def on_grad_computed(self, estimator, network, batch):
+        self.calls_.append(("grad", batch))
+
+    def on_batch_end(self, estimator, network, batch, loss):
+        self.calls_.append(("batch_end", batch))
+
+    def on_epoch_end(self, estimator, epoch, loss):
+        self.calls_.append(("epoch_end", epoch))
+
+    def on_fit_end(self, estimator):
+        self.calls_.append(("fit_end",))
+
+
+class NewStyle(Callback):
+    """Hooks with **kwargs get the record."""
+
+    def on_fit_begin(self, estimator, X=None, y=None, **kwargs):
+        self.kwargs_ = []
+
+    def on_grad_computed(self, estimator, network, batch, **kwargs):
+        self.kwargs_.append(sorted(kwargs))
+        record = kwargs["record"]
+        self.grad_norms_ = [np.linalg.norm(g) for g in record.weight_grads]
+
+    def on_fit_end(self, estimator, **kwargs):
+        self.end_record_ = kwargs["record"]
+
+
+class NamesRecord(Callback):
+    """A hook that names ``record`` without **kwargs gets it too."""
+
+    def on_batch_end(self, estimator, network, batch, loss, record=None):
+        self.seen_ = record is not None
+
+
+def test_old_style_hooks_get_their_positional_arguments_in_order():
+    clf = DeepMLPClassifier(depth=1, width=4, max_iter=2, batch_size=30, random_state=0,
+                            callbacks=[OldStyle()])
+    clf.fit(X, y)
+    per_epoch = lambda e: [("epoch_begin", e), ("grad", 0), ("batch_end", 0),  # noqa: E731
+                           ("grad", 1), ("batch_end", 1), ("epoch_end", e)]
+    assert clf.callbacks_[0].calls_ == [("fit_begin",), *per_epoch(0), *per_epoch(1), ("fit_end",)]
+
+
+def test_hooks_with_kwargs_or_naming_record_get_the_record():
+    clf = DeepMLPClassifier(depth=2, width=4, max_iter=1, batch_size=30, random_state=0,
+                            callbacks=[NewStyle(), NamesRecord()])
+    clf.fit(X, y)
+    new, named = clf.callbacks_
+    assert new.kwargs_ == [["record"], ["record"]]
+    assert len(new.grad_norms_) == 3 and all(n > 0 for n in new.grad_norms_)
+    assert isinstance(new.end_record_, BatchRecord) and named.seen_
+
+
+def test_record_is_read_only_and_matches_the_batch():
+    rng = np.random.default_rng(1)
+    net = Network([4, 5, 3, 2], "tanh", "softmax_cross_entropy", dtype=np.float64)
+    net.initialize(rng, "glorot_uniform")
+    record = BatchRecord(net)
+    assert not record.complete
+    Xb = rng.normal(size=(6, 4))
+    net.loss_and_gradient(Xb, np.eye(2)[np.arange(6) % 2], None, 6.0)
+    assert record.complete and record.n_samples == 6 and record.batch_count == 1
+    assert_array_equal(record.inputs[0], Xb)
+    # tanh runs in place: no pre-activation survives; the activations do.
+    assert record.pre_activations == [None, None]
+    assert_array_equal(record.activations[0], np.tanh(Xb @ net.coefs[0] + net.intercepts[0]))
+    assert_array_equal(record.inputs[1], record.activations[0])
+    assert [d.shape for d in record.error_signals] == [(6, 5), (6, 3), (6, 2)]
+    assert_array_equal(record.coef_grad_block, np.concatenate([g.ravel() for g in net.coef_grads]))
+    assert_array_equal(record.weights[1], net.coefs[1])
+    for array in (record.activations[0], record.weight_grads[0], record.coef_block,
+                  record.error_signals[-1], record.grads, record.logits):
+        with pytest.raises(ValueError, match="read-only"):
+            array[...] = 0
+
+
+def test_record_keeps_pre_activations_where_they_exist():
+    rng = np.random.default_rng(2)
+    net = Network([4, 5, 2], "gelu", "softmax_cross_entropy", normalization="layer",
+                  dtype=np.float64)
+    net.initialize(rng, "glorot_uniform")
+    net.loss_and_gradient(rng.normal(size=(3, 4)), np.eye(2)[[0, 1, 0]], None, 3.0)
+    record = BatchRecord(net)
+    (pre,) = record.pre_activations
+    from scipy.special import erf
+
+    assert_allclose(record.activations[0], pre * 0.5 * (1 + erf(pre / np.sqrt(2))), rtol=1e-12)
+
+
+def test_gradient_monitor_reads_only_the_record():
+    # network=None: the monitor must get everything it needs from the record.
+    rng = np.random.default_rng(3)
+    net = Network([4, 5, 2], "sigmoid", "softmax_cross_entropy", dtype=np.float64)
+    net.initialize(rng, "glorot_uniform")
+    net.loss_and_gradient(rng.normal(size=(8, 4)), np.eye(2)[np.arange(8) % 2], None, 8.0)
+    record = BatchRecord(net)
+    monitor = GradientMonitor(warn=False)
+    estimator = SimpleNamespace(n_layers_=3, activation="sigmoid")
+    monitor.on_fit_begin(estimator)
+    monitor.on_epoch_begin(estimator, 0)
+    monitor.on_grad_computed(estimator, None, 0, record=record)
+    net.params[:] *= 1.1  # a "step" of 10% of every weight
+    monitor.on_batch_end(estimator, None, 0, 1.0, record=record)
+    monitor.on_epoch_end(estimator, 0, 1.0)
+    assert_array_equal(
+        monitor.grad_norms_[0], [np.linalg.norm(g) for g in net.coef_grads]
+    )
+    assert_allclose(monitor.update_ratios_[0], 0.1, rtol=1e-12)  # step / weights before
+
+
+class Raises(Callback):
+    def __init__(self, hook="on_batch_end"):
+        self.hook = hook
+
+    def on_epoch_begin(self, estimator, epoch, **kwargs):
+        if self.hook == "on_epoch_begin" and epoch == 2:
+            raise RuntimeError("boom")
+
+    def on_batch_end(self, estimator, network, batch, loss, **kwargs):
+        if self.hook == "on_batch_end" and estimator.n_iter_ == 2 and batch == 1:
+            raise RuntimeError("boom")
+
+
+@pytest.mark.parametrize("hook", ["on_epoch_begin", "on_batch_end"])
+def test_an_error_in_a_hook_ends_the_fit_at_the_last_complete_epoch(hook):
+    # A continued fit: the error keeps the model of its last complete epoch.
+    reg = DeepMLPRegressor(depth=1, width=3, max_iter=1, batch_size=20, random_state=0)
+    reg.fit(X, X[:, 0])
+    reg.set_params(warm_start=True, max_iter=3, callbacks=[Raises(hook)])
+    # The reference: the same two epochs without an error.
+    reference = DeepMLPRegressor(depth=1, width=3, max_iter=1, batch_size=20, random_state=0)
+    reference.fit(X, X[:, 0]).set_params(warm_start=True, max_iter=1).fit(X, X[:, 0])
+    with pytest.raises(RuntimeError, match="boom"):
+        reg.fit(X, X[:, 0])
+    assert reg.n_iter_ == 2 and len(reg.loss_curve_) == 2
+    assert_allclose(reg.predict(X), reference.predict(X), rtol=1e-6)
+
+
+def test_a_fresh_fit_with_an_error_before_any_complete_epoch_is_unfitted():
+    from sklearn.exceptions import NotFittedError
+
+    class FailsAtOnce(Callback):
+        def on_grad_computed(self, estimator, network, batch, **kwargs):
+            raise RuntimeError("boom")
+
+    clf = DeepMLPClassifier(depth=1, width=3, max_iter=2, callbacks=[FailsAtOnce()])
+    with pytest.raises(RuntimeError, match="boom"):
+        clf.fit(X, y)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+
+
+def _built_in_callbacks():
+    import sk_deepnet.callbacks as module
+
+    classes = [getattr(module, name) for name in module.__all__]
+    return [c for c in classes if isinstance(c, type) and issubclass(c, Callback) and c is not Callback]
+
+
+@pytest.mark.parametrize("callback_class", _built_in_callbacks(), ids=lambda c: c.__name__)
+def test_copies_of_a_built_in_callback_are_faithful_fresh_and_fitted(callback_class):
+    # Issue 20: a copy has exactly the original's attributes and state.
+    import copy
+    import pickle
+
+    import joblib
+    from sklearn.base import clone
+
+    fresh = callback_class()
+    fitted = DeepMLPClassifier(depth=2, width=4, max_iter=2, random_state=0,
+                               callbacks=[callback_class()])
+    with pytest.warns(Warning):  # ConvergenceWarning (and maybe a health warning)
+        fitted.fit(X, y)
+    for original in (fresh, fitted.callbacks_[0]):
+        for duplicate in (copy.deepcopy(original), pickle.loads(pickle.dumps(original))):
+            assert set(vars(duplicate)) == set(vars(original))
+            assert joblib.hash(duplicate) == joblib.hash(original)
+        assert clone(original).get_params() == original.get_params()
+    assert set(vars(fitted.callbacks_[0])) > set(vars(fresh))  # it did record
+
+
+def test_the_user_guide_callback_example_runs(capsys):
+    # doc/user_guide/writing_a_callback.rst: its python block runs as shown.
+    import pathlib
+    import re
+
+    page = pathlib.Path(__file__).parents[1] / "doc" / "user_guide" / "writing_a_callback.rst"
+    if not page.is_file():
+        pytest.skip("no doc/ directory")
+    (block,) = re.findall(r"\.\. code-block:: python\n\n((?:    .*\n|\n)+)", page.read_text())
+    code = "\n".join(line[4:] for line in block.splitlines())
+    namespace = {}
+    exec(compile(code, str(page), "exec"), namespace)
+    clf, ratios = namespace["clf"], namespace["ratios"]
+    assert ratios.shape == (clf.n_iter_, 4) and (ratios > 0).all()
+    assert clf.n_iter_ < 30 and ratios[-1, -1] < 0.05 <= ratios[:-1, -1].min()  # it voted
+    assert "epochs, ratios per layer" in capsys.readouterr().out

@@ -1,0 +1,56 @@
+"""Learning-rate schedules, on their own (sk_deepnet.schedules)."""
+
+import math
+
+import pytest
+
+from sk_deepnet.schedules import SCHEDULES, LRSchedule
+
+
+def test_constant_never_changes():
+    schedule = LRSchedule("constant", 0.1)
+    assert [schedule.rate_for(epoch, 1000 * epoch) for epoch in range(5)] == [0.1] * 5
+    assert schedule.on_plateau() is True  # a plateau stops training
+    assert schedule.stalled_message() is None
+
+
+def test_invscaling_follows_the_samples_seen():
+    schedule = LRSchedule("invscaling", 0.5, power_t=0.5)
+    assert schedule.rate_for(0, 0) == 0.5
+    assert schedule.rate_for(7, 99) == pytest.approx(0.5 / math.sqrt(100))
+    assert LRSchedule("invscaling", 0.5, power_t=1e6).at_step(10) == 0.0  # underflow
+
+
+def test_cosine_and_step_follow_the_epoch():
+    cosine = LRSchedule("cosine", 1.0, max_iter=10)
+    rates = [cosine.rate_for(epoch, 0) for epoch in range(12)]
+    assert rates[0] == 1.0 and rates[5] == pytest.approx(0.5) and rates[10] == rates[11] == 0.0
+    assert all(a >= b for a, b in zip(rates, rates[1:]))
+    assert "cosine" in cosine.stalled_message()
+    step = LRSchedule("step", 1.0, step_size=3, gamma=0.5)
+    assert [step.rate_for(epoch, 0) for epoch in range(7)] == [1, 1, 1, 0.5, 0.5, 0.5, 0.25]
+    assert step.stalled_message() is None
+
+
+def test_adaptive_divides_by_five_on_plateaus_then_stops():
+    schedule = LRSchedule("adaptive", 1e-4)
+    assert schedule.on_plateau() is False and schedule.rate == pytest.approx(2e-5)
+    assert schedule.rate_for(3, 100) == pytest.approx(2e-5)  # kept between epochs
+    while not schedule.on_plateau():
+        pass
+    assert schedule.rate <= 1e-6
+
+
+@pytest.mark.parametrize("name", SCHEDULES)
+def test_rate_for_is_at_epoch_then_at_step(name):
+    a, b = LRSchedule(name, 0.3, max_iter=20), LRSchedule(name, 0.3, max_iter=20)
+    for epoch, seen in [(0, 0), (3, 120), (25, 4000)]:
+        b.at_epoch(epoch)
+        assert a.rate_for(epoch, seen) == b.at_step(seen)
+
+
+def test_unknown_name_would_keep_the_initial_rate():
+    # The loop never tests a name: a rule missing from the tables is constant.
+    schedule = LRSchedule("constant", 0.2)
+    schedule.name = "unlisted"
+    assert schedule.rate_for(10, 10_000) == 0.2
