@@ -788,7 +788,6 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             self._check_callbacks()
             given = (X, y)  # for scikit-learn's callbacks, which score the model
             X, y = self._validate_input(X, y, reset=first_call)
-            n_samples = X.shape[0]
             Y = self._training_targets(y, first_call, classes, incremental)
             sample_weight = self._check_sample_weight(sample_weight, X, y, incremental)
 
@@ -796,24 +795,13 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             network = self._network_for(first_call, X, architecture)
             optimizer = self._optimizer_for(first_call)
             if self.optimizer == "lbfgs":
+                if not first_call:
+                    self._continue_fit(incremental)
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
                     run_lbfgs(self, network, optimizer, X, Y, y, sample_weight, given)
-                return self
-            self._schedule = self._schedule_for(first_call)
-
-            max_epochs = 1 if incremental else self.max_iter
-            early_stopping = self.early_stopping and not incremental
-            train_idx, val_idx = self._split(n_samples, y, early_stopping)
-            self._check_split(sample_weight, train_idx, val_idx)
-            if not first_call:
-                self._continue_callbacks()
-                self._continue_tracking()
-                if not incremental:  # as scikit-learn: n_iter_ counts this fit's epochs
-                    self.n_iter_ = 0
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-                self._run_epochs(
-                    network, optimizer, X, Y, y, sample_weight, train_idx, val_idx,
-                    max_epochs, incremental, given,
+            else:
+                self._fit_stochastic(
+                    network, optimizer, X, Y, y, sample_weight, first_call, incremental, given
                 )
         except BaseException:
             if first_call:
@@ -823,6 +811,30 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                 self._discard_fitted_state()
             raise
         return self
+
+    def _fit_stochastic(
+        self, network, optimizer, X, Y, y, sample_weight, first_call, incremental, given
+    ):
+        """Epochs of mini-batches: schedule, validation split, the training loop."""
+        self._schedule = self._schedule_for(first_call)
+        max_epochs = 1 if incremental else self.max_iter
+        early_stopping = self.early_stopping and not incremental
+        train_idx, val_idx = self._split(X.shape[0], y, early_stopping)
+        self._check_split(sample_weight, train_idx, val_idx)
+        if not first_call:
+            self._continue_fit(incremental)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            self._run_epochs(
+                network, optimizer, X, Y, y, sample_weight, train_idx, val_idx,
+                max_epochs, incremental, given,
+            )
+
+    def _continue_fit(self, incremental):
+        """A warm start or a ``partial_fit`` goes on: callbacks, tracking, counters."""
+        self._continue_callbacks()
+        self._continue_tracking()
+        if not incremental:  # as scikit-learn: n_iter_ counts this fit's epochs
+            self.n_iter_ = 0
 
     @_fit_context(prefer_skip_nested_validation=True)
     def pretrain_fit(self, X, y=None):
