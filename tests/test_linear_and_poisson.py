@@ -2,6 +2,7 @@
 
 import pickle
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,11 +10,13 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_iris, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, PoissonRegressor, Ridge
+from sklearn.metrics import mean_poisson_deviance
 from sklearn.neural_network._base import poisson_loss
 from sklearn.preprocessing import StandardScaler
 
 from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor
 from sk_deepnet._losses import LOSSES
+from sk_deepnet._network import Network
 from sk_deepnet.callbacks import GradientMonitor
 
 X_IRIS, Y_IRIS = load_iris(return_X_y=True)
@@ -40,6 +43,21 @@ def test_poisson_loss_is_scikit_learns_half_deviance(weighted):
     assert loss == pytest.approx(poisson_loss(y, np.exp(z), w), rel=1e-12)
     expected = (np.exp(z) - y) * (1 if w is None else w[:, None]) / (30 if w is None else w.sum())
     assert_allclose(delta, expected)
+
+
+def test_poisson_network_loss_and_gradient_match_pytorch():
+    # tests/fixtures/make_poisson_fixture.py recorded them with autograd
+    ref = np.load(Path(__file__).parent / "fixtures" / "poisson_network.npz")
+    network = Network([3, 4, 2], "tanh", "poisson", dtype=np.float64)
+    for layer, (W, b) in enumerate([("W0", "b0"), ("W1", "b1")]):
+        network.coefs[layer][...] = ref[W]
+        network.intercepts[layer][...] = ref[b]
+    w = ref["w"]
+    loss = network.loss_and_gradient(ref["X"], ref["Y"], w, w.sum(), float(ref["alpha"]))
+    assert loss == pytest.approx(float(ref["loss"]), rel=1e-12)
+    for layer, (W, b) in enumerate([("W0", "b0"), ("W1", "b1")]):
+        assert_allclose(network.coef_grads[layer], ref[f"grad_{W}"], rtol=1e-10)
+        assert_allclose(network.intercept_grads[layer], ref[f"grad_{b}"], rtol=1e-10)
 
 
 def test_poisson_predicts_the_exponential_of_the_output():
@@ -85,7 +103,6 @@ def test_poisson_stochastic_fit_and_multi_output():
     assert reg.predict(X).shape == (300, 2)
     glm = PoissonRegressor(alpha=0).fit(X, y)
     # as good a deviance as the true model class, give or take
-    from sklearn.metrics import mean_poisson_deviance
     assert mean_poisson_deviance(y, reg.predict(X)[:, 0]) < 1.1 * mean_poisson_deviance(
         y, glm.predict(X)
     )
