@@ -302,6 +302,8 @@ def run_lbfgs(estimator, network, optimizer, X, Y, y, sample_weight, given):
     estimator.n_iter_ = 0
     if estimator.validation_scores_ is not None:  # early_stopping is ignored
         estimator.validation_scores_ = estimator.best_validation_score_ = None
+    if estimator.best_loss_ is None:  # a warm start after an early-stopping fit
+        estimator.best_loss_ = np.inf
     estimator._set_fitted_attributes(network)
     dispatcher = CallbackDispatcher(estimator, estimator.max_iter, given)
     dispatcher.fit_begin(X, y)

@@ -231,6 +231,20 @@ def test_warm_start_continues_and_counts_the_iterations_of_the_call():
     assert clf.loss_curve_[5] <= first_loss
 
 
+def test_switching_a_warm_start_to_lbfgs():
+    clf = DeepMLPClassifier(depth=1, width=8, max_iter=3, warm_start=True, early_stopping=True,
+                            random_state=0)
+    _quiet_fit(clf, X_IRIS, Y_IRIS)
+    assert clf.best_loss_ is None
+    with pytest.warns(UserWarning, match="early_stopping=True are ignored"):
+        _quiet_fit(clf.set_params(optimizer="lbfgs"), X_IRIS, Y_IRIS)
+    assert clf.n_iter_ == 3 and len(clf.loss_curve_) == 6
+    assert clf.best_loss_ == min(clf.loss_curve_[3:])
+    assert clf.validation_scores_ is None
+    _quiet_fit(clf.set_params(optimizer="adam", early_stopping=False), X_IRIS, Y_IRIS)
+    assert len(clf.loss_curve_) == 9 and clf.learning_rate_ == 0.001
+
+
 @pytest.mark.parametrize(
     "params, match",
     [
