@@ -1050,17 +1050,21 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             X, Y, sample_weight, train_idx, self._batch_size(len(train_idx)), network.dtype,
             merge_small_last=self.normalization == "batch",
         )
-        self._network = network
-        self._fitted_architecture = self._architecture(X.shape[1], self._n_outputs_of(Y))
-        self.optimizer_ = optimizer
-        self.learning_rate_ = self._schedule.initial_rate
-        self._set_fitted_attributes(network)
+        self._start_fitted_state(network, optimizer, X, Y, self._schedule.initial_rate)
         dispatcher = CallbackDispatcher(self, max_epochs, given)
         dispatcher.fit_begin(X, y)
         validation = None if val_idx is None else (X, y, sample_weight, val_idx)
         Trainer(
             self, network, optimizer, batches, validation, max_epochs, incremental, dispatcher
         ).run()
+
+    def _start_fitted_state(self, network, optimizer, X, Y, learning_rate):
+        """The fitted attributes a training run starts from (any optimizer)."""
+        self._network = network
+        self._fitted_architecture = self._architecture(X.shape[1], self._n_outputs_of(Y))
+        self.optimizer_ = optimizer
+        self.learning_rate_ = learning_rate
+        self._set_fitted_attributes(network)
 
     def _set_fitted_attributes(self, network):
         # coefs_, intercepts_ and the running statistics read the network.

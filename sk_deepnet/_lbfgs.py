@@ -279,6 +279,15 @@ class _IterationHooks:
         return notify("on_epoch_end", self.epoch - 1, loss)
 
 
+def _reset_tracking(estimator):
+    """This call's iterations; no validation (early_stopping is ignored)."""
+    estimator.n_iter_ = 0
+    if estimator.validation_scores_ is not None:
+        estimator.validation_scores_ = estimator.best_validation_score_ = None
+    if estimator.best_loss_ is None:  # a warm start after an early-stopping fit
+        estimator.best_loss_ = np.inf
+
+
 def run_lbfgs(estimator, network, optimizer, X, Y, y, sample_weight, given):
     """Fit ``network`` by full-batch L-BFGS for ``estimator`` (``optimizer="lbfgs"``).
 
@@ -293,18 +302,9 @@ def run_lbfgs(estimator, network, optimizer, X, Y, y, sample_weight, given):
         X, Y, sample_weight, np.arange(n_samples), n_samples, network.dtype,
         merge_small_last=False,
     )
-    estimator._network = network
-    estimator._fitted_architecture = estimator._architecture(
-        X.shape[1], estimator._n_outputs_of(Y)
-    )
-    estimator.optimizer_ = optimizer
-    estimator.learning_rate_ = None  # the line search chooses each step
-    estimator.n_iter_ = 0
-    if estimator.validation_scores_ is not None:  # early_stopping is ignored
-        estimator.validation_scores_ = estimator.best_validation_score_ = None
-    if estimator.best_loss_ is None:  # a warm start after an early-stopping fit
-        estimator.best_loss_ = np.inf
-    estimator._set_fitted_attributes(network)
+    # No learning rate: the line search chooses each step.
+    estimator._start_fitted_state(network, optimizer, X, Y, learning_rate=None)
+    _reset_tracking(estimator)
     dispatcher = CallbackDispatcher(estimator, estimator.max_iter, given)
     dispatcher.fit_begin(X, y)
     hooks = _IterationHooks(estimator, network, dispatcher, n_samples)
