@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/run_benchmarks.py            # the full suite (about a minute)
+    python benchmarks/run_benchmarks.py            # the full suite (a few minutes)
     python benchmarks/run_benchmarks.py --quick    # a smoke run of every row (seconds)
     python benchmarks/run_benchmarks.py --repeats 7 --only deep-narrow wide
 
@@ -19,18 +19,29 @@ Rows (see doc/performance.rst for what each one means):
    adam, vs ``MLPClassifier`` with the same architecture, dtype and epochs;
 2. wide: fit time per epoch, 784 float32 features, 10 classes, 3 hidden layers
    of 512, batch 256, adam, vs ``MLPClassifier`` and vs the matrix-product bound
-   (the forward and backward GEMMs of every batch alone, on preallocated arrays);
+   (the forward and backward GEMMs of every batch alone, on preallocated arrays),
+   and how much of the speedup BLAS threads give a big product the fit keeps
+   (against the same fit held to one BLAS thread);
 3. RBM: one epoch of ``sk_deepnet.pretraining.BernoulliRBM`` vs scikit-learn's
    ``BernoulliRBM`` (784 visible, 256 hidden, batch 64);
 4. GradientMonitor: the overhead of ``callbacks=[GradientMonitor()]`` (default
-   frequency) on the deep-narrow fit;
+   frequency) on the deep-narrow fit; the overheads of ``CurvatureMonitor()``
+   and of the gradient monitor's ``jacobian_spectra=True`` (defaults);
 5. predict_proba throughput of the wide network vs ``MLPClassifier`` (no target:
    both are matrix-product bound);
-6. peak memory of fit on 60000 x 784 float32, in a fresh subprocess, vs
-   X + 3 x the model + one batch of activations.
+6. under load: with two CPU-bound background processes (started and stopped by
+   the script), the medium net (make_friedman1(3000), DeepMLPRegressor(depth=3,
+   width=100)) and the deep-narrow one, each against the same fit held to one
+   BLAS thread and against scikit-learn's MLP;
+7. PyTorch: fit time per epoch of the deep-narrow and wide networks against the
+   same network, optimizer, batch and epochs in PyTorch on CPU (SKIP when torch
+   is not installed);
+8. peak memory of fit on 60000 x 784 float32, in a fresh subprocess, vs
+   X + (3 + k) x the model + one batch of activations, k = 2 (Adam's moments).
 """
 
 import argparse
+import contextlib
 import gc
 import json
 import math
@@ -49,12 +60,20 @@ FULL = dict(
     wide_repeats=3,
     narrow_epochs=10,
     monitor_epochs=10,
+    curvature_epochs=40,
     wide_samples=10000,
     wide_epochs=2,
     rbm_samples=10000,
     predict_samples=10000,
     memory_samples=60000,
     memory_epochs=2,
+    load_repeats=3,
+    load_samples=3000,  # make_friedman1, as in issue 15
+    load_medium_epochs=15,
+    load_narrow_epochs=3,  # fewer than the quiet row: sklearn's fits crawl under load
+    torch_repeats=3,
+    torch_samples=None,  # the whole data sets of the deep-narrow and wide rows
+    budget=30.0,  # seconds after which a row under load or of PyTorch stops repeating
 )
 QUICK = dict(
     repeats=1,
@@ -62,39 +81,93 @@ QUICK = dict(
     wide_repeats=1,
     narrow_epochs=1,
     monitor_epochs=1,
+    curvature_epochs=2,
     wide_samples=768,
     wide_epochs=1,
     rbm_samples=640,
     predict_samples=768,
     memory_samples=1000,
     memory_epochs=1,
+    load_repeats=1,
+    load_samples=300,
+    load_medium_epochs=1,
+    load_narrow_epochs=1,
+    torch_repeats=1,
+    torch_samples=256,
+    budget=5.0,
 )
 
 NARROW = dict(depth=10, width=64, batch_size=32)
 WIDE = dict(n_features=784, n_classes=10, depth=3, width=512, batch_size=256)
 RBM = dict(n_components=256, batch_size=64, learning_rate=0.1)
+MEDIUM = dict(depth=3, width=100)  # batch_size "auto": 200
+N_BUSY = 2  # CPU-bound background processes of the rows under load
+#: Model-sized state vectors of the optimizer, k in the memory bound
+#: X + (3 + k) x model + one batch (3: the parameters, the gradient and the
+#: snapshot that undoes a diverged epoch). Adam keeps two moments.
+OPTIMIZER_STATE = {"adam": 2}
 
 TARGETS = {
     # row: (comparison, limit)
     "deep-narrow": ("<=", 0.35),
-    "wide-sklearn": ("<=", 0.85),
-    "wide-bound": ("<=", 1.25),
+    "wide-sklearn": ("<=", 0.80),
+    "wide-bound": ("<=", 1.45),
+    "wide-threads": (">=", 1 / 3),
+    "load-pinned": ("<=", 1.30),
+    "load-sklearn": ("<=", 0.30),
+    "torch-narrow": ("<=", 0.30),
+    "torch-wide": ("<=", 0.60),
     "rbm": ("<=", 0.80),
     "monitor": ("<=", 1.10),
+    "curvature": ("<=", 1.15),
+    "jacobian": ("<=", 1.10),
     "memory": ("<=", 1.00),
 }
-ROWS = ["deep-narrow", "wide", "rbm", "monitor", "predict", "memory"]
+ROWS = ["deep-narrow", "wide", "rbm", "monitor", "curvature", "predict", "load", "torch", "memory"]
 
 
 # ----------------------------------------------------------------- helpers
-def best_of(repeats, *functions):
+@contextlib.contextmanager
+def busy_processes(n=2):
+    """Run ``n`` CPU-bound background processes (a busy machine) during the block.
+
+    Each is a Python loop that never sleeps, like a notebook cell or a second
+    search running beside the fit. They are killed when the block ends, also
+    on an error or a KeyboardInterrupt, and, should this process die first,
+    they stop by themselves when their parent goes away.
+    """
+    code = (
+        "import os\n"
+        "parent = os.getppid()\n"
+        "i = 0\n"
+        "while True:\n"
+        "    i += 1\n"
+        "    if i % 1000000 == 0 and os.getppid() != parent:\n"
+        "        break\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(n)]
+    try:
+        time.sleep(0.3)  # let them start spinning
+        yield procs
+    finally:
+        for proc in procs:
+            proc.kill()
+        for proc in procs:
+            proc.wait()
+
+
+def best_of(repeats, *functions, budget=math.inf):
     """Time each function ``repeats`` times, interleaved; return the lists of seconds.
 
     The order alternates (A B, B A, A B...) so that neither side always runs
-    right after the other.
+    right after the other. No new repeat starts once ``budget`` seconds have
+    passed (a busy machine can make a repeat take minutes).
     """
     times = [[] for _ in functions]
+    started = time.perf_counter()
     for repeat in range(repeats):
+        if repeat and time.perf_counter() - started > budget:
+            break
         pairs = list(zip(functions, times))
         for fn, record in pairs[::-1] if repeat % 2 else pairs:
             gc.collect()
@@ -127,6 +200,34 @@ def best_times(functions, loops, repeats=5, before=None):
                 total += time.perf_counter() - start
             best[name] = min(best[name], total / loops)
     return best
+
+
+def pinned(fn):
+    """``fn`` run with BLAS held to one thread."""
+    from threadpoolctl import ThreadpoolController
+
+    # Made once: a controller scans the loaded libraries, which is not the fit's time.
+    controller = ThreadpoolController()
+
+    def run():
+        with controller.limit(limits=1, user_api="blas"):
+            return fn()
+
+    return run
+
+
+def big_product(n, p, q, calls=20):
+    """A function running ``calls`` float32 products (n x p) @ (p x q) into a buffer."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, p), dtype=np.float32)
+    b = rng.standard_normal((p, q), dtype=np.float32)
+    out = np.empty((n, q), np.float32)
+
+    def run():
+        for _ in range(calls):
+            np.dot(a, b, out=out)
+
+    return run
 
 
 def sklearn_mlp(depth, width, batch_size, epochs, random_state=0):
@@ -318,8 +419,9 @@ def print_header(config, quick):
     print("environment: " + ", ".join(f"{k}={v if v is not None else '(unset)'}" for k, v in env.items()))
     print(
         f"each timing: best of {config['narrow_repeats']} (deep-narrow, monitor), "
-        f"{config['repeats']} (RBM, predict) or {config['wide_repeats']} (wide) "
-        "interleaved repeats"
+        f"{config['repeats']} (RBM, predict), {config['wide_repeats']} (wide), "
+        f"{config['load_repeats']} (load) or {config['torch_repeats']} (PyTorch) interleaved "
+        "repeats"
     )
     print()
 
@@ -357,12 +459,32 @@ def row_wide(table, config, state):
     sizes = layer_sizes(X.shape[1], WIDE["depth"], WIDE["width"], WIDE["n_classes"])
     bound = gemm_bound_epoch(sizes, X.shape[0], WIDE["batch_size"])
     bound_epochs = lambda: [bound() for _ in range(epochs)]  # noqa: E731
-    t_ours, t_ref, t_bound = best_of(
-        config["wide_repeats"], lambda: ours.fit(X, y), lambda: ref.fit(X, y), bound_epochs
+    product = big_product(WIDE["batch_size"], X.shape[1], WIDE["width"])
+    t_ours, t_ref, t_bound, t_pinned, t_prod1, t_prod = best_of(
+        config["wide_repeats"], lambda: ours.fit(X, y), lambda: ref.fit(X, y), bound_epochs,
+        pinned(lambda: ours.fit(X, y)), pinned(product), product,
     )
-    a, b, c = (min(t) / epochs for t in (t_ours, t_ref, t_bound))
+    a, b, c, d = (min(t) / epochs for t in (t_ours, t_ref, t_bound, t_pinned))
     table.add("wide fit, time/epoch", fmt_time(a), f"MLPClassifier {fmt_time(b)}", a / b, "wide-sklearn")
     table.add("wide fit vs GEMM bound", fmt_time(a), f"GEMMs alone {fmt_time(c)}", a / c, "wide-bound")
+    fit_gain, product_gain = d / a, min(t_prod1) / min(t_prod)
+    if product_gain > 1.05:
+        kept = (fit_gain - 1) / (product_gain - 1)
+        table.add(
+            "wide fit, thread speedup kept", f"{fit_gain:.2f}x vs 1 thread",
+            f"big product {product_gain:.2f}x", kept, "wide-threads",
+            ratio_text=f"{kept:.3f}",
+        )
+    else:
+        table.skip("wide fit, thread speedup kept",
+                   f"BLAS threads gave a big product only {product_gain:.2f}x here")
+    table.note(
+        f"wide threads: the fit with the thread policy (it keeps BLAS's threads here) against "
+        f"the same fit inside threadpool_limits(1) ({fmt_time(d)}/epoch), and a "
+        f"{WIDE['batch_size']}x{X.shape[1]} @ {X.shape[1]}x{WIDE['width']} product x20 with "
+        f"BLAS's threads against one ({fmt_time(min(t_prod))} vs {fmt_time(min(t_prod1))}); "
+        "kept = (fit speedup - 1) / (product speedup - 1)"
+    )
     flops = 0
     for n in [min(WIDE["batch_size"], X.shape[0] - s) for s in range(0, X.shape[0], WIDE["batch_size"])]:
         for i, (p, q) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -427,6 +549,36 @@ def row_monitor(table, config):
     )
 
 
+def row_curvature(table, config):
+    """CurvatureMonitor() and GradientMonitor(jacobian_spectra=True) overheads."""
+    try:
+        from sk_deepnet.callbacks import CurvatureMonitor, GradientMonitor
+    except Exception as exc:  # noqa: BLE001
+        table.skip("CurvatureMonitor overhead", f"not available ({exc!r})")
+        return
+    X, y = digits()
+    pairs = [
+        ("CurvatureMonitor() overhead", "curvature", config["curvature_epochs"],
+         [CurvatureMonitor(random_state=0)], None),
+        ("jacobian_spectra overhead", "jacobian", config["curvature_epochs"],
+         [GradientMonitor(jacobian_spectra=True, warn=False)], [GradientMonitor(warn=False)]),
+    ]
+    for label, target, epochs, with_cb, without_cb in pairs:
+        monitored = deep_mlp(**NARROW, epochs=epochs, callbacks=with_cb)
+        plain = deep_mlp(**NARROW, epochs=epochs, callbacks=without_cb)
+        t_mon, t_plain = best_of(
+            config["narrow_repeats"], lambda: monitored.fit(X, y), lambda: plain.fit(X, y)
+        )
+        a, b = min(t_mon) / epochs, min(t_plain) / epochs
+        table.add(label, f"with {fmt_time(a)}", f"without {fmt_time(b)}", a / b, target,
+                  ratio_text=f"{a / b:.3f}x ({(a / b - 1) * 100:+.1f}%)")
+    table.note(
+        f"curvature: deep-narrow fit of {config['curvature_epochs']} epochs (time/epoch) with "
+        "callbacks=[CurvatureMonitor()] (records at 0, 20, 40 epochs) vs without; "
+        "jacobian: GradientMonitor(jacobian_spectra=True) vs GradientMonitor()"
+    )
+
+
 def row_predict(table, config, state):
     if "wide" in state:
         X, ours, ref = state["wide"]
@@ -448,6 +600,170 @@ def row_predict(table, config, state):
     table.note(
         f"predict: predict_proba on {X.shape[0]}x{X.shape[1]} float32 with the fitted "
         f"wide networks ({WIDE['depth']}x{WIDE['width']}); ratio = ours / MLPClassifier throughput"
+    )
+
+
+def medium_data(n_samples):
+    """make_friedman1 with standardized X: the medium network's data (issue 15)."""
+    from sklearn.datasets import make_friedman1
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = make_friedman1(n_samples, random_state=0)
+    return StandardScaler().fit_transform(X), y
+
+
+def load_pair(name):
+    """The estimators of a row under load: (ours, scikit-learn's, X, y, label)."""
+    from sklearn.neural_network import MLPRegressor
+
+    from sk_deepnet import DeepMLPRegressor
+
+    if name == "medium":
+        fixed = dict(tol=0.0, n_iter_no_change=10**9, random_state=0)
+        return (
+            lambda config: DeepMLPRegressor(**MEDIUM, max_iter=config["load_medium_epochs"], **fixed),
+            lambda config: MLPRegressor(
+                hidden_layer_sizes=(MEDIUM["width"],) * MEDIUM["depth"],
+                max_iter=config["load_medium_epochs"], **fixed,
+            ),
+            lambda config: medium_data(config["load_samples"]),
+            "MLPRegressor",
+        )
+    return (
+        lambda config: deep_mlp(**NARROW, epochs=config["load_narrow_epochs"]),
+        lambda config: sklearn_mlp(**NARROW, epochs=config["load_narrow_epochs"]),
+        lambda config: digits(),
+        "MLPClassifier",
+    )
+
+
+def row_load(table, config):
+    """Fits beside N_BUSY CPU-bound processes: policy vs one thread vs scikit-learn."""
+    from sk_deepnet._threadpool import fit_flops, threads_for
+
+    results = {}
+    with busy_processes(N_BUSY):
+        for name in ("medium", "deep-narrow"):
+            make_ours, make_ref, make_data, ref_name = load_pair(name)
+            X, y = make_data(config)
+            ours, ref = make_ours(config), make_ref(config)
+            times = best_of(
+                config["load_repeats"], lambda: ours.fit(X, y), pinned(lambda: ours.fit(X, y)),
+                lambda: ref.fit(X, y), budget=config["budget"],
+            )
+            limit = threads_for(fit_flops(ours, X))
+            results[name] = ([min(t) for t in times], times, ref_name, limit, ours.max_iter)
+    for name, ((a, b, c), times, ref_name, limit, epochs) in results.items():
+        label = "medium (friedman1)" if name == "medium" else "deep-narrow"
+        table.add(f"under load: {label} fit vs 1 thread", fmt_time(a),
+                  f"1 BLAS thread {fmt_time(b)}", a / b, "load-pinned")
+        table.add(f"under load: {label} fit vs sklearn", fmt_time(a),
+                  f"{ref_name} {fmt_time(c)}", a / c, "load-sklearn")
+        table.note(
+            f"load {name}: {N_BUSY} busy processes beside; {epochs} epochs per fit, times per "
+            f"fit; the policy chose {limit or 'the library threads'} "
+            f"{'thread' if limit == 1 else ''}; ours {spread(times[0])}, pinned "
+            f"{spread(times[1])}, {ref_name} {spread(times[2])}"
+        )
+    table.note(
+        f"load: medium = make_friedman1({config['load_samples']}) with standardized X, "
+        f"DeepMLPRegressor(depth=3, width=100) against MLPRegressor((100,) * 3), batch 200, "
+        "adam; deep-narrow as the quiet row with fewer epochs. Pinned = the same fit "
+        "inside threadpool_limits(1)"
+    )
+
+
+def torch_trainer(X, y, sizes, batch_size, epochs, deadline, record):
+    """A function training a fresh PyTorch copy of the network, as sk_deepnet does.
+
+    Same layers (Linear + ReLU, softmax cross-entropy), Adam with sk_deepnet's
+    defaults (lr 1e-3, betas 0.9/0.999, eps 1e-8), the L2 penalty alpha=1e-4 as
+    weight decay of the weight matrices (``alpha / batch`` on the gradient, as
+    sk_deepnet's penalty ``alpha / (2 * batch) * ||W||^2``), shuffled batches,
+    float32, PyTorch's default threads.
+
+    A fit stops early once it has run ``deadline`` seconds (on a busy machine
+    PyTorch's threads can make one fit take many minutes); ``record`` gets the
+    fraction of the epochs it ran, by which the row scales its time.
+    """
+    import torch
+
+    Xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+    yt = torch.from_numpy(np.asarray(y, dtype=np.int64))
+    n = Xt.shape[0]
+
+    def train():
+        torch.manual_seed(0)
+        layers = []
+        for p, q in zip(sizes[:-2], sizes[1:-1]):
+            layers += [torch.nn.Linear(p, q), torch.nn.ReLU()]
+        model = torch.nn.Sequential(*layers, torch.nn.Linear(sizes[-2], sizes[-1]))
+        weights = [m.weight for m in model if isinstance(m, torch.nn.Linear)]
+        biases = [m.bias for m in model if isinstance(m, torch.nn.Linear)]
+        optimizer = torch.optim.Adam(
+            [dict(params=weights, weight_decay=1e-4 / batch_size), dict(params=biases)],
+            lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+        )
+        loss_fn = torch.nn.CrossEntropyLoss()
+        n_batches, done = epochs * math.ceil(n / batch_size), 0
+        stop = time.perf_counter() + deadline
+        for _ in range(epochs):
+            perm = torch.randperm(n)
+            for start in range(0, n, batch_size):
+                idx = perm[start : start + batch_size]
+                optimizer.zero_grad(set_to_none=True)
+                loss = loss_fn(model(Xt[idx]), yt[idx])
+                loss.backward()
+                optimizer.step()
+                done += 1
+                if time.perf_counter() > stop:
+                    break
+            if time.perf_counter() > stop:
+                break
+        record.append(done / n_batches)
+
+    return train
+
+
+def row_torch(table, config):
+    try:
+        import torch
+    except ImportError as exc:
+        for name in ("deep-narrow fit vs PyTorch", "wide fit vs PyTorch"):
+            table.skip(name, f"PyTorch is not installed ({exc}); pip install torch "
+                             "(or sk-deepnet[benchmark]) for this row")
+        return
+    cases = [
+        ("deep-narrow", digits(), NARROW, config["narrow_epochs"], "torch-narrow"),
+        ("wide", wide_data(config["wide_samples"]),
+         dict(depth=WIDE["depth"], width=WIDE["width"], batch_size=WIDE["batch_size"]),
+         config["wide_epochs"], "torch-wide"),
+    ]
+    for name, (X, y), arch, epochs, key in cases:
+        X, y = X[: config["torch_samples"]], y[: config["torch_samples"]]
+        ours = deep_mlp(**arch, epochs=epochs)
+        sizes = layer_sizes(X.shape[1], arch["depth"], arch["width"], len(np.unique(y)))
+        # Warm up: PyTorch's first step in a process sets up its kernels.
+        torch_trainer(X[:64], y[:64], sizes, arch["batch_size"], 1, 0.0, [])()
+        fractions = []
+        theirs = torch_trainer(X, y, sizes, arch["batch_size"], epochs, config["budget"], fractions)
+        t_ours, t_torch = best_of(
+            config["torch_repeats"], lambda: ours.fit(X, y), theirs, budget=config["budget"]
+        )
+        a = min(t_ours) / epochs
+        b = min(t / (f * epochs) for t, f in zip(t_torch, fractions))
+        table.add(f"{name} fit vs PyTorch, time/epoch", fmt_time(a),
+                  f"PyTorch CPU {fmt_time(b)}", a / b, key)
+        if min(fractions) < 1:
+            table.note(
+                f"torch {name}: a PyTorch fit ran out of its {config['budget']:.0f} s and "
+                f"stopped after {min(fractions):.0%} of its batches; its time per epoch "
+                "is scaled from the batches it ran"
+            )
+    table.note(
+        f"torch: PyTorch {torch.__version__} on CPU with {torch.get_num_threads()} threads; "
+        "the same network, Adam settings, L2 penalty, batch size, float32 data and number "
+        "of epochs as the sk_deepnet fit (a fresh model per fit, as fit starts afresh)"
     )
 
 
@@ -529,7 +845,11 @@ def run_memory_child(which, config):
         "--memory-samples", str(config["memory_samples"]),
         "--memory-epochs", str(config["memory_epochs"]),
     ]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    # One BLAS thread: the peak that tracemalloc counts does not depend on the
+    # threads, and on a busy machine the wide fit's threads would make this row
+    # take minutes.
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -537,7 +857,8 @@ def row_memory(table, config):
     ours = run_memory_child("ours", config)
     ref = run_memory_child("sklearn", config)
     x, model, batch = ours["x_bytes"], ours["model_bytes"], ours["batch_bytes"]
-    bound = x + 3 * model + batch
+    k = OPTIMIZER_STATE["adam"]
+    bound = x + (3 + k) * model + batch
     peak = x + ours["fit_peak"]
     table.add(
         f"peak memory of fit ({config['memory_samples']}x784)", fmt_bytes(peak),
@@ -549,7 +870,8 @@ def row_memory(table, config):
         f"memory: fit({config['memory_samples']}x784 float32, layers {ours['sizes']}, "
         f"batch 256, adam, {config['memory_epochs']} epochs) in a fresh process; peak = X "
         f"({fmt_bytes(x)}, used in place: no copy, no float64) + the tracemalloc peak during "
-        f"fit. Bound = X + 3 x model ({fmt_bytes(model)} each) + one batch of activations "
+        f"fit. Bound = X + (3 + {k}) x model ({fmt_bytes(model)} each: params, gradient, "
+        f"snapshot and Adam's {k} moments) + one batch of activations "
         f"({fmt_bytes(batch)}). Fit beyond X: ours {fmt_bytes(ours['fit_peak'])} = "
         f"{ours['fit_peak'] / model:.1f} x model, MLPClassifier {fmt_bytes(ref['fit_peak'])} = "
         f"{ref['fit_peak'] / model:.1f} x model. Ours held, in model-sized vectors: "
@@ -563,6 +885,22 @@ def row_memory(table, config):
 
 
 # --------------------------------------------------------------------- main
+def run_row(row, table, config, state):
+    """Measure one row (a name of ROWS) into ``table``."""
+    if row in ("wide", "predict"):  # the prediction row reuses the wide fits
+        {"wide": row_wide, "predict": row_predict}[row](table, config, state)
+        return
+    {
+        "deep-narrow": row_deep_narrow,
+        "rbm": row_rbm,
+        "monitor": row_monitor,
+        "curvature": row_curvature,
+        "load": row_load,
+        "torch": row_torch,
+        "memory": row_memory,
+    }[row](table, config)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny problems, one repeat: a smoke run")
@@ -578,7 +916,8 @@ def main(argv=None):
 
     config = dict(QUICK if args.quick else FULL)
     if args.repeats:
-        config["repeats"] = config["narrow_repeats"] = config["wide_repeats"] = args.repeats
+        for key in ("repeats", "narrow_repeats", "wide_repeats", "load_repeats", "torch_repeats"):
+            config[key] = args.repeats
     rows = args.only or ROWS
     print_header(config, args.quick)
     table = Table()
@@ -587,18 +926,7 @@ def main(argv=None):
         warnings.simplefilter("ignore")  # ConvergenceWarning of the fixed-epoch fits
         for row in rows:
             started = time.perf_counter()
-            if row == "deep-narrow":
-                row_deep_narrow(table, config)
-            elif row == "wide":
-                row_wide(table, config, state)
-            elif row == "rbm":
-                row_rbm(table, config)
-            elif row == "monitor":
-                row_monitor(table, config)
-            elif row == "predict":
-                row_predict(table, config, state)
-            elif row == "memory":
-                row_memory(table, config)
+            run_row(row, table, config, state)
             print(f"  {row}: measured in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     table.print()
     n_miss = sum(r[-1] == "MISS" for r in table.rows)

@@ -178,3 +178,48 @@ GAINS = {
 def canonical_activation(name):
     """Return the canonical activation name for ``name`` (resolving aliases)."""
     return ALIASES.get(name, name)
+
+
+# Second derivatives f''(z), given z and a = f(z), for exact Hessian-vector
+# products (the R-operator of sk_deepnet._curvature). Piecewise-linear
+# activations have f'' = 0 almost everywhere, as autograd takes it.
+def _dd_zero(z, a):
+    return np.zeros_like(a)
+
+
+def _dd_sigmoid(z, a):
+    return a * (1 - a) * (1 - 2 * a)
+
+
+def _dd_tanh(z, a):
+    return -2 * a * (1 - a**2)
+
+
+def _dd_elu(z, a):
+    return np.where(z > 0, 0.0, a + 1)  # exp(z) = a + 1 for z <= 0
+
+
+def _dd_selu(z, a):
+    return np.where(z > 0, 0.0, a + SELU_SCALE * SELU_ALPHA)
+
+
+def _dd_gelu(z, a):
+    return np.exp(-0.5 * z**2) * _INV_SQRT_2PI * (2 - z**2)  # phi(z) (2 - z^2)
+
+
+def _dd_softplus(z, a):
+    s = expit(z)
+    return s * (1 - s)
+
+
+SECOND_DERIVATIVES = {
+    "identity": _dd_zero,
+    "sigmoid": _dd_sigmoid,
+    "tanh": _dd_tanh,
+    "relu": _dd_zero,
+    "leaky_relu": _dd_zero,
+    "elu": _dd_elu,
+    "selu": _dd_selu,
+    "gelu": _dd_gelu,
+    "softplus": _dd_softplus,
+}

@@ -1,6 +1,33 @@
 """The Callback base class (kept apart so that callback modules can subclass it)."""
 
+import functools
+
 from sklearn.base import BaseEstimator
+
+
+def atomic_hook(method):
+    """Make a callback hook all-or-nothing: on any exception, its attributes are as before.
+
+    A hook interrupted half-way (a MemoryError while a buffer grows, a
+    KeyboardInterrupt) would otherwise leave the callback with some attributes
+    of the new state and some of the old: a pickle that cannot be loaded and a
+    next ``fit`` or ``partial_fit`` that crashes. The attributes are restored
+    from a shallow copy, so a hook must rebind (not mutate in place) the
+    containers whose consistency matters; filling a preallocated row in place
+    is fine. Copying the attribute dictionary costs about a microsecond.
+    """
+
+    @functools.wraps(method)
+    def hook(self, *args, **kwargs):
+        saved = dict(self.__dict__)
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    return hook
 
 
 class Callback(BaseEstimator):

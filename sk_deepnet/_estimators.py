@@ -48,17 +48,27 @@ from ._sklearn_compat import (
     _check_sample_weight,
     _fit_context,
 )
+from ._threadpool import blas_policy, fit_flops, predict_flops
+from ._validation import check_representable, sample_weight_in_dtype
 from ._training import CallbackDispatcher, Trainer, call_hook
 from ._warnings import warn_user
 from .exceptions import DivergenceWarning, FitInterruptedWarning  # noqa: F401 (re-exported)
 from .optimizers import OPTIMIZERS, Optimizer, get_optimizer
 from ._lbfgs import LBFGS, run_lbfgs
 from ._sklearn_spellings import check_sklearn_keywords, check_sklearn_values
-from .pretraining import initialize_by_pretraining, pretrain_fit
+from .pretraining import (
+    _PretrainedStack,
+    initialize_by_pretraining,
+    pretrain_fit,
+)
 from .schedules import SCHEDULES, LRSchedule
 
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
+
+#: Private fitted objects that an estimator pickles as their plain state
+#: dicts, so that the types a skops user must trust are public ones only.
+_PLAIN_STATE = {"_network": Network, "_pretrained_stack": _PretrainedStack}
 
 _PARAMETERS_DOC = """
     depth : int, default=3
@@ -103,7 +113,7 @@ _PARAMETERS_DOC = """
         Add skip connections: after the first hidden layer, hidden layers are
         grouped in blocks of ``residual_block_size`` whose input is added to
         their output (through a learned linear projection where the widths
-        differ). The block branches are scaled by ``1 / sqrt(n_blocks)`` so that
+        differ). The block branches are scaled by ``1 / n_blocks`` so that
         very deep residual networks stay numerically stable. With ``depth=1``
         there is no block, and ``residual`` changes nothing.
 
@@ -601,7 +611,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             dropout=float(self.dropout),
             residual=bool(self.residual),
             residual_block_size=int(self.residual_block_size),
-            dtype=np.dtype(_DTYPES[self.dtype]),
+            dtype=np.dtype(_DTYPES[self.dtype]).name,  # a name: plain pickled state
         )
 
     def _make_optimizer(self):
@@ -687,37 +697,29 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             X = X.tocsr()
         compute = _DTYPES[self.dtype]
         if X.dtype != compute:  # float64 X, float32 training: batches are cast
-            _check_representable(X.data if sp.issparse(X) else X, compute, "X")
+            check_representable(X.data if sp.issparse(X) else X, compute, "X")
         return X
 
     def _training_targets(self, y, first_call, classes, incremental):
         """The encoded targets; a target matrix in the training dtype."""
         Y = self._encode_targets(y, first_call, classes, incremental)
         if Y.ndim == 2:  # a target matrix; class codes stay integers
-            _check_representable(Y, _DTYPES[self.dtype], "y")
+            check_representable(Y, _DTYPES[self.dtype], "y")
             Y = Y.astype(_DTYPES[self.dtype], copy=False)
         return Y
 
     def _check_sample_weight(self, sample_weight, X, y, incremental):
-        """Validate ``sample_weight`` (None passes): finite, non-negative, not all zero.
+        """Validate ``sample_weight`` (None passes): finite, non-negative, in range.
 
         Weights that leave a single class are fitted like a single-class y, as
         in scikit-learn (``y`` and ``incremental`` are kept for subclasses).
         """
         if sample_weight is None:
             return None
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=_DTYPES[self.dtype], ensure_non_negative=True
+        sample_weight = sample_weight_in_dtype(  # none positive, underflow, overflow
+            _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True),
+            _DTYPES[self.dtype],
         )
-        if not np.any(sample_weight > 0):  # scikit-learn < 1.9 lets it through
-            raise ValueError(
-                "Sample weights must contain at least one non-zero number."
-            )
-        if not np.isfinite(sample_weight.sum()):
-            raise ValueError(
-                f"sample_weight sums to more than the largest {self.dtype} "
-                "number; rescale it (e.g. divide it by its mean)."
-            )
         return sample_weight
 
     def _network_for(self, first_call, X, architecture):
@@ -742,6 +744,14 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                     "of the same architecture; depth, width, activation, "
                     "normalization, dropout, residual or dtype changed since the "
                     "previous fit. Set warm_start=False to train a new network."
+                )
+            if not network.has_finite_state():
+                raise ValueError(
+                    "warm_start and partial_fit continue the fitted network, but its "
+                    "weights or batch-norm statistics are not finite (NaN or inf, e.g. "
+                    "written to coefs_ or intercepts_): training would start from "
+                    "them and cannot restore a finite state. Set warm_start=False "
+                    "and fit a new network, or restore finite weights first."
                 )
             if not network.params.flags.writeable:
                 # Loaded read-only (joblib.load(mmap_mode="r")): the model
@@ -775,6 +785,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
                 "normalizes each sample alone."
             )
 
+    @blas_policy(fit_flops)  # one BLAS thread for small products (doc/performance.rst)
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
         fitted = hasattr(self, "_network")
         first_call = not fitted or (not incremental and not self.warm_start)
@@ -837,6 +848,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
             self.n_iter_ = 0
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @blas_policy(fit_flops)
     def pretrain_fit(self, X, y=None):
         """Pretrain the hidden layers on unlabeled X, for the next fits to start from.
 
@@ -1079,15 +1091,22 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         # A copy: on Python >= 3.11 the inherited __getstate__ returns the live
         # __dict__ itself, which the version stamp must not change.
         state = dict(super().__getstate__())
+        for key in _PLAIN_STATE:  # plain arrays and values: no private type to trust
+            if key in state:
+                state[key] = state[key].__getstate__()
         return stamp_version(state)  # sk_deepnet.__version__, checked on load
 
     def __setstate__(self, state):
         check_version(self, state)  # InconsistentVersionWarning from another version
+        for key, cls in _PLAIN_STATE.items():
+            if isinstance(state.get(key), dict):  # else pickled before 0.2.0
+                state[key] = cls.from_state(state[key])
         super().__setstate__(state)
         if "_network" in state:
             self._set_fitted_attributes(self._network)
 
     # --------------------------------------------------------------- predicting
+    @blas_policy(predict_flops)
     def _predict_output(self, X):
         check_is_fitted(self)
         X = validate_data(
@@ -1136,17 +1155,6 @@ def _settings_but_rate(optimizer):
     return params
 
 
-def _check_representable(values, dtype, name):
-    """Raise if float ``values`` exceed the range of ``dtype`` (they would become inf)."""
-    values = np.asarray(values)
-    limit = np.finfo(dtype).max
-    if values.size and values.dtype.kind == "f" and np.finfo(values.dtype).max > limit:
-        if values.max() > limit or values.min() < -limit:
-            raise ValueError(
-                f"{name} has values beyond the {np.dtype(dtype).name} range "
-                f"(|{name}| > {limit:.3g}), which would become infinite in training. "
-                f"Scale {name} (e.g. with StandardScaler) or use dtype='float64'."
-            )
 
 
 def _check_label_types(labels, name):
@@ -1309,7 +1317,10 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
             Per-sample weights of the loss. Each mini-batch's loss is the
             weighted mean over its samples, as in scikit-learn's MLP, so a
             weight counts relative to the others of its batch: with
-            ``batch_size=1`` only a zero weight changes anything.
+            ``batch_size=1`` only a zero weight changes anything. With
+            ``normalization="batch"`` the batch statistics are weighted the
+            same way (a weight k counts as k copies, only ratios matter), and a
+            mini-batch with fewer than 2 positively weighted samples is refused.
 
         Returns
         -------
@@ -1590,7 +1601,10 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
             Per-sample weights of the loss. Each mini-batch's loss is the
             weighted mean over its samples, as in scikit-learn's MLP, so a
             weight counts relative to the others of its batch: with
-            ``batch_size=1`` only a zero weight changes anything.
+            ``batch_size=1`` only a zero weight changes anything. With
+            ``normalization="batch"`` the batch statistics are weighted the
+            same way (a weight k counts as k copies, only ratios matter), and a
+            mini-batch with fewer than 2 positively weighted samples is refused.
 
         Returns
         -------

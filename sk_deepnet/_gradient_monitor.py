@@ -26,11 +26,12 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
 from ._activations import BOUNDS, canonical_activation
 from ._batch_record import BatchRecord
-from ._callback_base import Callback
+from ._callback_base import Callback, atomic_hook
+from ._jacobian_spectra import jacobian_statistics
+from ._monitor_lookup import find_fitted_monitor
 from ._sklearn_compat import Interval, StrOptions
 from ._warnings import warn_user
 from .exceptions import GradientHealthWarning
@@ -47,6 +48,12 @@ STATISTICS = (
     "dead_units",
     "activation_means",
     "activation_stds",
+    # Jacobian spectra (jacobian_spectra=True; NaN otherwise), from _jacobian_spectra.py
+    "jacobian_max",
+    "jacobian_min",
+    "jacobian_mean",
+    "jacobian_spread",
+    "jacobian_rank",
 )
 
 #: Activations whose units can die: on negative inputs their slope is zero
@@ -113,6 +120,26 @@ class GradientMonitor(Callback):
         Emit a :class:`GradientHealthWarning` at the end of ``fit`` when the
         diagnosis is not ``"healthy"``.
 
+    jacobian_spectra : bool, default=False
+        Also record, at each record, the singular values of every layer's
+        Jacobian and of the Jacobians from the input to each layer (the
+        ``jacobian_*_`` attributes), on a fixed probe batch of
+        ``jacobian_probe_size`` training samples (evenly spaced rows of X),
+        exactly, per sample, in float64, in inference mode (dropout off,
+        batch normalization with its running statistics), at the first record
+        and every ``jacobian_every``-th record after it (NaN at the others).
+        Off by default.
+
+    jacobian_probe_size : int, default=4
+        Samples of the Jacobian probe batch.
+
+    jacobian_every : int, default=10
+        Records between two Jacobian records: a Jacobian record costs two
+        batched symmetric eigenvalue problems (``jacobian_probe_size``
+        matrices of the layer's width) per layer, about an epoch of the
+        deep-narrow benchmark, so that every 10th record of
+        ``record_every="epoch"`` keeps the overhead under 10%.
+
     Attributes
     ----------
     grad_norms_ : ndarray of shape (n_records, n_layers)
@@ -147,6 +174,37 @@ class GradientMonitor(Callback):
     activation_means_, activation_stds_ : ndarray of shape (n_records, n_layers)
         Mean and standard deviation of the hidden activations (before dropout);
         NaN for the output layer.
+
+    jacobian_max_, jacobian_min_, jacobian_mean_ : ndarray of shape (n_records, n_layers)
+        With ``jacobian_spectra=True`` (else NaN): the largest, smallest and
+        mean singular value, over the probe's samples, of each layer's
+        per-sample Jacobian ``d h_l / d h_{l-1}`` (for a hidden layer
+        ``diag(f'(z)) W.T``, with its normalization's Jacobian; at the end of
+        a residual block, of the branch alone; for the output layer ``W.T``).
+        Values far from 1 shrink (< 1) or amplify (> 1) signals and gradients
+        passing through the layer in some directions.
+
+    jacobian_spread_ : ndarray of shape (n_records, n_layers)
+        With ``jacobian_spectra=True`` (else NaN): the spread of the singular
+        values of the Jacobian from the network's input to layer ``l``'s
+        output (skip connections included; the last column: to the logits),
+        ``log10(s_90 / s_10)``, the width in decades of the middle 80% of its
+        non-zero singular values, the median over the probe's samples. 0 is
+        dynamical isometry (every direction passes alike); 2 means the
+        strong directions pass a hundred times more than the weak ones.
+        Zero singular values (below ``1e-6`` of the largest: the inactive
+        units of a relu layer, a layer narrower than the input) are left
+        out: they are the Jacobian's rank, not its spread. Pennington,
+        Schoenholz & Ganguli (2017) show that deep tanh networks with
+        orthogonal weights can keep the spectrum concentrated and train
+        fastest.
+
+    jacobian_rank_ : ndarray of shape (n_records, n_layers)
+        With ``jacobian_spectra=True`` (else NaN): the fraction of those
+        singular values that are not zero, the median over the probe's
+        samples. 1 is full rank; a network whose relu units mostly died
+        keeps few directions (a small rank fraction) however small its
+        spread: read the two together.
 
     record_epochs_ : ndarray of shape (n_records,)
         Epoch (from 0) of each record.
@@ -217,6 +275,10 @@ class GradientMonitor(Callback):
     A. Karpathy, CS231n notes, "Neural Networks Part 3: Learning and
     Evaluation" (ratio of weights:updates), https://cs231n.github.io/neural-networks-3/
 
+    J. Pennington, S. S. Schoenholz and S. Ganguli, "Resurrecting the sigmoid
+    in deep learning through dynamical isometry: theory and practice",
+    NeurIPS 2017.
+
     Examples
     --------
     >>> from sklearn.datasets import load_digits
@@ -239,6 +301,9 @@ class GradientMonitor(Callback):
         "growth_threshold": [Interval(Real, 1, None, closed="neither")],
         "saturation_margin": [Interval(Real, 0, 0.5, closed="left")],
         "warn": ["boolean"],
+        "jacobian_spectra": ["boolean"],
+        "jacobian_probe_size": [Interval(Integral, 1, None, closed="left")],
+        "jacobian_every": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -251,6 +316,9 @@ class GradientMonitor(Callback):
         growth_threshold=1e4,
         saturation_margin=0.01,
         warn=True,
+        jacobian_spectra=False,
+        jacobian_probe_size=4,
+        jacobian_every=10,
     ):
         self.record_every = record_every
         self.vanishing_threshold = vanishing_threshold
@@ -259,8 +327,12 @@ class GradientMonitor(Callback):
         self.growth_threshold = growth_threshold
         self.saturation_margin = saturation_margin
         self.warn = warn
+        self.jacobian_spectra = jacobian_spectra
+        self.jacobian_probe_size = jacobian_probe_size
+        self.jacobian_every = jacobian_every
 
     # ------------------------------------------------------------------- hooks
+    @atomic_hook
     def on_fit_begin(self, estimator, X=None, y=None, **kwargs):
         """Validate the parameters; start recording (or continue a warm start)."""
         self._validate_params()
@@ -278,18 +350,24 @@ class GradientMonitor(Callback):
             self._offsets = None  # the network layout, read on the first record
             self._scratch_buffers = {}  # reusable work arrays (see _scratch)
             self._publish()
+        self._jacobian_probe = None
+        if self.jacobian_spectra and X is not None:
+            rows = np.linspace(0, X.shape[0] - 1, min(self.jacobian_probe_size, X.shape[0]))
+            self._jacobian_probe = X[np.unique(rows.round().astype(np.intp))]
         self._epoch = getattr(self, "_epoch", 0)
         self._epoch_recorded = False
         self._epoch_open = False
         self._pending = None  # the record whose update ratio is awaited
         self.stopped_mid_epoch_ = False
 
+    @atomic_hook
     def on_epoch_begin(self, estimator, epoch, **kwargs):
         """Note the epoch; with ``record_every="epoch"`` its first batch is recorded."""
         self._epoch = epoch
         self._epoch_recorded = False
         self._epoch_open = True
 
+    @atomic_hook
     def on_grad_computed(self, estimator, network, batch, record=None, **kwargs):
         """On a recorded batch: gradient, error-signal and activation statistics."""
         record = _record_of(network, record)
@@ -306,6 +384,7 @@ class GradientMonitor(Callback):
         with np.errstate(all="ignore"):  # exploding values are data here
             self._record_gradients(record, row)
             self._record_activations(record, row)
+            self._record_jacobians(network, row)
             # The weights before the step, for the update ratio in on_batch_end.
             n_weights = self._offsets[-1]
             before = self._scratch("weights_before", n_weights)
@@ -314,6 +393,7 @@ class GradientMonitor(Callback):
             self._weight_norms_sq = np.add.reduceat(squares, self._offsets[:-1])
         self._pending = row
 
+    @atomic_hook
     def on_batch_end(self, estimator, network, batch, loss, record=None, **kwargs):
         """On a recorded batch: the ratio of the optimizer's step to the weights."""
         if self._pending is None:
@@ -333,11 +413,13 @@ class GradientMonitor(Callback):
         ratio[weight_sq == 0] = np.nan  # no scale to compare the step with
         self._buffers["update_ratios"][row] = ratio
 
+    @atomic_hook
     def on_epoch_end(self, estimator, epoch, loss, **kwargs):
         """Publish the records and the diagnosis (also after ``partial_fit``)."""
         self._epoch_open = False
         self._publish()
 
+    @atomic_hook
     def on_fit_end(self, estimator, record=None, **kwargs):
         """Publish the records and the diagnosis; warn if it is not healthy."""
         self._pending = None
@@ -366,12 +448,14 @@ class GradientMonitor(Callback):
         row = self._n_records
         if row == len(self._epochs):  # grow the buffers geometrically
             capacity = max(8, 2 * row)
+            grown = {}
             for name, buffer in self._buffers.items():
-                grown = np.full((capacity, self.n_layers_), np.nan)
-                grown[:row] = buffer[:row]
-                self._buffers[name] = grown
-            self._epochs = np.resize(self._epochs, capacity)
-            self._iterations = np.resize(self._iterations, capacity)
+                grown[name] = np.full((capacity, self.n_layers_), np.nan)
+                grown[name][:row] = buffer[:row]
+            epochs = np.resize(self._epochs, capacity)
+            iterations = np.resize(self._iterations, capacity)
+            # Rebound only once every allocation succeeded (see atomic_hook).
+            self._buffers, self._epochs, self._iterations = grown, epochs, iterations
         self._epochs[row] = self._epoch
         self._iterations[row] = iteration
         self._n_records += 1
@@ -450,6 +534,14 @@ class GradientMonitor(Callback):
         buffers["activation_stds"][row, :-1] = np.sqrt(
             np.add.reduceat(a.sum(axis=0), starts) / counts
         )
+
+    def _record_jacobians(self, network, row):
+        probe = getattr(self, "_jacobian_probe", None)
+        if probe is None or row % self.jacobian_every:
+            return
+        stats = jacobian_statistics(network, probe)
+        for name in ("max", "min", "mean", "spread", "rank"):
+            self._buffers["jacobian_" + name][row] = stats[name]
 
     # --------------------------------------------------------------- diagnosis
     def _publish(self):
@@ -557,6 +649,13 @@ class GradientMonitor(Callback):
             ("saturated", self._window(self.saturation_)),
             ("dead", self._window(self.dead_units_)),
         ]
+        if not np.isnan(self.jacobian_max_).all():  # jacobian_spectra=True
+            columns += [
+                ("jac max", self._window(self.jacobian_max_)),
+                ("jac min", self._window(self.jacobian_min_)),
+                ("spread", self._window(self.jacobian_spread_)),
+                ("rank", self._window(self.jacobian_rank_)),
+            ]
         flags = np.where(
             self.exploding_layers_, "EXPLODING",
             np.where(self.vanishing_layers_, "VANISHING", ""),
@@ -598,6 +697,9 @@ class GradientMonitor(Callback):
     def __setstate__(self, state):
         super().__setstate__(state)
         if "n_layers_" in state:  # a monitor that has started recording
+            for name in STATISTICS:  # pickled before the Jacobian statistics
+                if not hasattr(self, name + "_"):
+                    setattr(self, name + "_", np.full(self.grad_norms_.shape, np.nan))
             self._buffers = {name: getattr(self, name + "_") for name in STATISTICS}
             self._epochs = self.record_epochs_
             self._iterations = self.record_iterations_
@@ -605,6 +707,11 @@ class GradientMonitor(Callback):
             # Pickled before 0.2.0, which did not keep these.
             self.__dict__.setdefault("_hooked", None)
             self.__dict__.setdefault("_pending", None)
+            # The published records only: one made after them (in an epoch that
+            # an exception cut short, and the estimator undid) has no buffer row.
+            if self._n_records > len(self.record_epochs_):
+                self._n_records = len(self.record_epochs_)
+                self._pending = None
 
 
 def _record_of(network, record):
@@ -639,19 +746,9 @@ def _column_nanmedian(values):
 
 def _find_monitor(estimator, purpose="to score its gradient health"):
     """The fitted gradient monitor of ``estimator`` (or of a pipeline's last step)."""
-    seen = estimator
-    while hasattr(seen, "steps") and hasattr(seen, "named_steps"):  # a Pipeline
-        seen = seen.steps[-1][1]
-    if hasattr(seen, "fit"):  # not "passthrough" or None
-        check_is_fitted(seen)  # NotFittedError before any advice about callbacks
-    monitor = getattr(seen, "gradient_monitor_", None)
-    if monitor is None:
-        raise ValueError(
-            f"{type(seen).__name__} has no fitted gradient monitor: pass "
-            "callbacks=[GradientMonitor()] to the sk_deepnet estimator (the last "
-            f"step of a pipeline) {purpose}."
-        )
-    return monitor
+    return find_fitted_monitor(
+        estimator, "gradient_monitor_", "GradientMonitor", "gradient monitor", purpose
+    )
 
 
 def _log10(value):
@@ -663,7 +760,19 @@ _HEALTH_METRICS = {
     "vanishing_ratio": lambda m: _log10(m.vanishing_ratio_),
     "update_ratio": lambda m: _log10(float(np.nanmedian(m._window(m.update_ratios_)))),
     "healthy": lambda m: float(m.diagnosis_ == "healthy"),
+    "initial_spread": lambda m: -_initial_spread(m),
 }
+
+
+def _initial_spread(monitor):
+    """The input-output Jacobian spread of the first record (jacobian_spectra=True)."""
+    spread = monitor.jacobian_spread_
+    if not len(spread) or np.isnan(spread[0]).all():
+        raise ValueError(
+            "The gradient monitor recorded no Jacobian spectra: pass "
+            "GradientMonitor(jacobian_spectra=True) to score 'initial_spread'."
+        )
+    return float(spread[0, max(spread.shape[1] - 2, 0)])  # the last hidden layer
 
 
 class _GradientHealthScorer:
@@ -697,13 +806,17 @@ def make_gradient_health_scorer(metric="vanishing_ratio"):
 
     Parameters
     ----------
-    metric : {"vanishing_ratio", "update_ratio", "healthy"}, default="vanishing_ratio"
+    metric : {"vanishing_ratio", "update_ratio", "healthy", "initial_spread"}, \
+default="vanishing_ratio"
         ``"vanishing_ratio"``: ``log10`` of the monitor's ``vanishing_ratio_``
         (0 when the first and the output layers get gradients of the same norm,
         -3 when the first layer's is a thousand times smaller).
         ``"update_ratio"``: ``log10`` of the median over layers of the summary
         window's update ratio (about -3 by the CS231n rule of thumb).
         ``"healthy"``: 1.0 if the diagnosis is ``"healthy"``, else 0.0.
+        ``"initial_spread"``: minus ``jacobian_spread_`` of the last hidden
+        layer at the first record, the network at initialization (needs
+        ``jacobian_spectra=True``): higher is closer to dynamical isometry.
 
     Returns
     -------

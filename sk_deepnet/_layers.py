@@ -62,9 +62,21 @@ class BatchNorm:
     """Batch normalization (Ioffe & Szegedy, 2015) over the batch axis.
 
     Training normalizes with the batch statistics and updates exponential running
-    averages (``momentum`` as in PyTorch: ``running = (1 - m) * running + m * batch``,
-    unbiased batch variance); prediction uses the running statistics only, so it is
-    deterministic and independent of how samples are grouped.
+    averages (``momentum`` as in PyTorch: ``running = (1 - m) * running + m * batch``);
+    prediction uses the running statistics only, so it is deterministic and
+    independent of how samples are grouped.
+
+    With sample weights the batch statistics are weighted by the weights
+    normalized within the batch, ``p = w / sum(w)``: a weight ``k`` counts as
+    ``k`` copies of its sample, and only the weights' ratios matter (fits with
+    ``w`` and ``c * w`` are the same). The running variance averages the same
+    (biased) batch variance that training normalizes with, as Keras does, not
+    PyTorch's unbiased ``n / (n - 1)`` estimate: no count-based correction is
+    both scale-free and exact for repeated samples (the weight sum counts
+    copies only for integer weights, the effective size ``(sum w)^2 / sum w^2``
+    does not count them), and with uneven weights either would make the
+    statistics used at prediction differ from those the network was trained
+    with. See :func:`batch_weights` for batches with too few weighted samples.
     """
 
     momentum = 0.1
@@ -77,13 +89,7 @@ class BatchNorm:
 
     def forward(self, z, out, cache, train):
         if train:
-            # Weighted statistics, so that a sample of weight k counts as k copies.
-            sample_weight = cache.get("sample_weight")
-            if sample_weight is None:
-                weights, total = None, z.shape[0]
-            else:
-                total = float(sample_weight.sum())
-                weights = (sample_weight / total).astype(z.dtype)[:, None]
+            weights = cache.get("batch_weights")
             mean = z.mean(axis=0) if weights is None else weights.T @ z
             mean = mean.ravel()
             normalized = cache["normalized"]
@@ -95,10 +101,7 @@ class BatchNorm:
             self.running_mean *= 1 - m
             self.running_mean += m * mean
             self.running_var *= 1 - m
-            # Bessel's correction counts samples: weights are counts (a weight k is k
-            # copies); below 2 in total they are no counts, so no correction.
-            unbiased = total / (total - 1) if total >= 2 else 1.0
-            self.running_var += m * var * unbiased
+            self.running_var += m * var
         else:
             mean, var = self.running_mean, self.running_var
             normalized = out
@@ -127,6 +130,37 @@ class BatchNorm:
         delta -= correction
         delta *= inv_std
         return delta
+
+
+def batch_weights(sample_weight, dtype):
+    """The weights of a batch for :class:`BatchNorm`, normalized to sum to one.
+
+    Returns ``None`` without weights, else ``p = w / sum(w)`` as a column of
+    ``dtype``, computed in float64 so that it depends on the weights' ratios only.
+
+    Raises
+    ------
+    ValueError
+        If fewer than 2 samples of the batch have a positive weight. Their
+        weighted variance is 0, exactly as for a batch of one sample, which is
+        refused: normalizing by it sends the running variance towards 0 and
+        every later prediction to a constant (1 sample of weight 1 in each
+        batch of 50 gave accuracy 0.10 on digits and running variances near
+        1e-33).
+    """
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if np.count_nonzero(weights > 0) < 2:
+        raise ValueError(
+            "normalization='batch' got a mini-batch in which fewer than 2 samples "
+            "have a positive sample_weight: its weighted variance is 0, as for a "
+            "batch of one sample. Give more samples a positive sample_weight, use "
+            "a larger batch_size (or shuffle=True) so that every mini-batch holds "
+            "at least 2 of them, or use normalization='layer', which normalizes "
+            "each sample alone."
+        )
+    return (weights / weights.sum()).astype(dtype)[:, None]
 
 
 class LayerNorm:

@@ -130,6 +130,10 @@ class LBFGSRun:
         if not self._iteration_open and self.accepted_loss is not None:
             self._iteration_open = True
             self._begin()  # the network holds the accepted iterate still
+        return self._compute(x)
+
+    def _compute(self, x):
+        """Set the network's parameters to ``x``; its loss and float64 gradient."""
         network = self.network
         np.copyto(network.params, x, casting="same_kind")
         loss = network.loss_and_gradient(
@@ -183,9 +187,25 @@ class LBFGSRun:
         return result
 
     def restore(self):
-        """Put the network back at the last accepted iterate."""
-        if not np.array_equal(self.accepted, self._at):
-            np.copyto(self.network.params, self.accepted, casting="same_kind")
+        """Put the network back at the last accepted iterate.
+
+        With batch normalization, the running statistics become the full
+        batch's at that iterate: full-batch training has no other batch, and
+        the exponential averages would otherwise mix the line search's trial
+        points into what prediction uses.
+        """
+        norms = [norm for norm in self.network.norms if hasattr(norm, "running_mean")]
+        if not norms:
+            if not np.array_equal(self.accepted, self._at):
+                np.copyto(self.network.params, self.accepted, casting="same_kind")
+            return
+        for norm in norms:
+            norm.momentum = 1.0  # running = this batch's statistics
+        try:
+            self._compute(self.accepted)  # again, even at the same point
+        finally:
+            for norm in norms:
+                del norm.momentum  # back to the class default
 
     @property
     def stopped_by_callback(self):

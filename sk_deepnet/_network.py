@@ -13,9 +13,8 @@ A hidden layer is ``dense -> [normalization] -> activation -> [dropout]``. With
 ``residual=True`` the first hidden layer is a stem and the following layers are
 grouped into blocks of ``residual_block_size`` layers; each block adds its input
 (through a linear projection when the widths differ) to its output, the branch
-scaled by ``1 / sqrt(n_blocks)`` so the residual stream's variance stays bounded
-(at most a factor ``(1 + 1/n_blocks) ** n_blocks <= e`` at initialization) however
-deep the network is.
+scaled by ``1 / n_blocks`` so the residual stream stays bounded at initialization
+however deep the network is (see :func:`_residual_scale`).
 """
 
 import numpy as np
@@ -24,7 +23,7 @@ import scipy.sparse as sp
 from ._activations import ACTIVATIONS, DERIVATIVES, GAINS, OUTPUT_DERIVATIVES, USES_ZEROS
 from ._initializers import INITIALIZERS
 from ._jacobian import block_jvp, block_vjp, layer_jvp, layer_vjp
-from ._layers import BatchNorm, Dense, LayerNorm, dropout_mask
+from ._layers import BatchNorm, Dense, LayerNorm, batch_weights, dropout_mask
 from ._losses import LOSSES
 
 
@@ -64,6 +63,9 @@ class Network:
         self.dropout = dropout
         self.residual = residual
         self.residual_block_size = residual_block_size
+        # How a residual branch is scaled: "linear" (1 / n_blocks) since 0.2;
+        # networks pickled before keep their "sqrt" (see __setstate__).
+        self.residual_scaling = "linear"
         self.dtype = np.dtype(dtype)
         self.blocks = self._residual_blocks()
         self._layout()
@@ -141,7 +143,7 @@ class Network:
         ]
         self.projections = self._bind_projections(p, g)
         self.norms = self._bind_norms(p, g)
-        self.residual_scale = 1.0 / np.sqrt(len(self.blocks)) if self.blocks else 1.0
+        self.residual_scale = _residual_scale(len(self.blocks), self.residual_scaling)
         self._block_ending_at = {end: k for k, (_, end) in enumerate(self.blocks)}
         self._block_starting_at = {start: k for k, (start, _) in enumerate(self.blocks)}
         self._loss = LOSSES[self.loss]
@@ -155,6 +157,14 @@ class Network:
         self._plain = not (self.norms or self.blocks or self.dropout > 0)
         self._workspace = None
         self._last_batch = None
+
+    #: What :meth:`_bind` rebuilds: views, layers, tables and scratch buffers.
+    _DERIVED = (
+        "coefs", "intercepts", "coef_grads", "intercept_grads", "dense",
+        "projections", "norms", "residual_scale", "_block_ending_at",
+        "_block_starting_at", "_loss", "_act", "_act_in_place", "_act_uses_zeros",
+        "_dact", "_hidden_dense", "_plain", "_workspace", "_last_batch",
+    )
 
     def _bind_projections(self, p, g):
         """The skip connection of each block: None (identity) or a projection."""
@@ -181,19 +191,18 @@ class Network:
         return []
 
     def __getstate__(self):
-        # Views and scratch buffers are rebuilt on load; only the flat vectors travel.
-        state = self.__dict__.copy()
-        for key in [
-            "coefs", "intercepts", "coef_grads", "intercept_grads", "dense",
-            "projections", "norms", "_loss", "_act", "_dact", "_hidden_dense",
-            "_workspace", "_last_batch",
-        ]:
-            state.pop(key, None)
+        # Only the flat vectors, the statistics and plain values travel (the
+        # dtype as its name): a state of arrays, lists, strings and numbers that
+        # skops loads without trusting any numpy or private type.
+        state = {k: v for k, v in self.__dict__.items() if k not in self._DERIVED}
+        state["dtype"] = self.dtype.name
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        self.dtype = np.dtype(self.dtype)
         self.__dict__.setdefault("batches_computed", 0)  # pickled before 0.2.0
+        self.__dict__.setdefault("residual_scaling", "sqrt")  # pickled before 0.2.0
         self._bind()
 
     # ------------------------------------------------------------ initialization
@@ -341,6 +350,7 @@ class Network:
         ws["mask"] = masks = [None] * self.depth
         dropout = train and self.dropout > 0
         act = self._act
+        weights = self._batch_norm_weights(train, sample_weight)
         layers = zip(self._hidden_dense, ws["z"], ws["a"], ws["zeros"])
         for i, (dense, z, a, zeros) in enumerate(layers):
             k = self._block_starting_at.get(i)
@@ -352,7 +362,7 @@ class Network:
                 cache = None
                 if train:
                     cache = ws["norm_cache"][i]
-                    cache["sample_weight"] = sample_weight
+                    cache["batch_weights"] = weights
                 z = self.norms[i].forward(z, ws["norm_out"][i], cache, train)
             act(z, a, zeros)
             h = a
@@ -373,6 +383,12 @@ class Network:
                 h = out
         inputs.append(h)
         return self.dense[-1].forward(h, ws["logits"])
+
+    def _batch_norm_weights(self, train, sample_weight):
+        """Batch norm's weights of a training batch, normalized once for all its layers."""
+        if train and self.normalization == "batch":
+            return batch_weights(sample_weight, self.dtype)
+        return None
 
     def backward(self, delta_out, ws):
         """Back-propagate ``delta_out`` (d loss / d logits); fills ``self.grads``.
@@ -505,6 +521,18 @@ class Network:
             )
         return 0.5 * scale * squared_norm
 
+    def has_finite_state(self):
+        """Whether every parameter and every running statistic is finite.
+
+        A network can have finite weights and still predict one constant (or
+        NaN) for every row: batch norm's running variances can overflow on
+        their own (float32 inputs near 1e19 gave infinite ``running_vars``).
+        The divergence guard and every restore of a snapshot check this.
+        """
+        return bool(np.isfinite(self.params).all()) and all(
+            np.isfinite(stat).all() for stat in self.running_means + self.running_vars
+        )
+
     # ------------------------------------------- Jacobian-vector products
     def jvp_layer(self, layer, h, v, train=True):
         """Weight layer ``layer``'s output at ``h`` and its Jacobian times ``v``.
@@ -558,9 +586,14 @@ class Network:
         state["grads"] = np.zeros(0, dtype)
         state["running_means"] = [m.astype(dtype) for m in self.running_means]
         state["running_vars"] = [v.astype(dtype) for v in self.running_vars]
-        copy = Network.__new__(Network)
-        copy.__setstate__(state)
-        return copy
+        return Network.from_state(state)
+
+    @classmethod
+    def from_state(cls, state):
+        """A network from a :meth:`__getstate__` dict (how estimators pickle it)."""
+        network = cls.__new__(cls)
+        network.__setstate__(dict(state))
+        return network
 
     def predict_logits(self, X, chunk_size=1024):
         """Inference-mode logits, computed in the precision of X (float32 or float64).
@@ -581,6 +614,24 @@ class Network:
             chunk = X[start:stop].astype(dtype, copy=False)
             out[start:stop] = network.forward(chunk, ws, train=False)
         return out
+
+
+def _residual_scale(n_blocks, scaling):
+    """The factor of every residual branch: ``1 / n_blocks`` (or its square root).
+
+    A branch ending in an activation such as relu is positive and correlated
+    with the stream it is added to, so variances do not simply add; by the
+    triangle inequality the stream's root mean square grows at most by a factor
+    ``(1 + rho / n_blocks) ** n_blocks <= exp(rho)`` over the whole network,
+    ``rho`` bounding each branch's gain, whatever that correlation. This is the
+    step size of the forward-Euler view of a residual network (Haber & Ruthotto,
+    2017; Chen et al., 2018). ``"sqrt"`` (``1 / sqrt(n_blocks)``, Hayou et al.,
+    2021) is what networks pickled before 0.2.0 used: it bounds the growth only
+    for zero-mean branches uncorrelated with the stream.
+    """
+    if not n_blocks:
+        return 1.0
+    return 1.0 / (n_blocks if scaling == "linear" else np.sqrt(n_blocks))
 
 
 def _first_rows(buffers, n):

@@ -16,6 +16,19 @@ VERSION_KEY = "_sk_deepnet_version"
 UNKNOWN_VERSION = "unknown (pickled without a version stamp)"
 
 
+def publish(module_name, *classes):
+    """Record ``classes`` under the public module ``module_name`` that exports them.
+
+    Pickle and skops name a class by its ``__module__``: the public path keeps
+    saved models loadable when private modules are reorganized, and is the
+    type a skops user trusts (``sk_deepnet.DeepMLPClassifier``, not
+    ``sk_deepnet._estimators.DeepMLPClassifier``). Models pickled under the
+    private path still load: those modules still define the classes.
+    """
+    for cls in classes:
+        cls.__module__ = module_name
+
+
 def current_version():
     """The running sk_deepnet version (read at call time, so that a test may patch it)."""
     return _version.__version__

@@ -28,7 +28,10 @@ from sklearn.base import (
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._persistence import check_version, stamp_version
 from ._sklearn_compat import Interval, StrOptions, _fit_context
+from ._threadpool import blas_policy, rbm_fit_flops, rbm_transform_flops
+from ._validation import check_representable
 from ._warnings import warn_user
 from .exceptions import DivergenceWarning
 
@@ -112,6 +115,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     # ------------------------------------------------------------ public API
     @_fit_context(prefer_skip_nested_validation=True)
+    @blas_policy(rbm_fit_flops)  # one BLAS thread for small products
     def fit(self, X, y=None):
         """Train the RBM for ``n_iter`` epochs of mini-batch CD-k (or PCD-k).
 
@@ -128,11 +132,12 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self : object
             The fitted RBM.
         """
-        X = self._validate_X(X, reset=True)
+        X = self._validate_X(X, reset=True, training=True)
         self._fit_with_rng(X, make_generator(self.random_state))
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @blas_policy(rbm_fit_flops)
     def partial_fit(self, X, y=None):
         """Train for one epoch (one pass of mini-batches) over X.
 
@@ -154,13 +159,14 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             The updated RBM.
         """
         first = not hasattr(self, "components_")
-        X = self._validate_X(X, reset=first)
+        X = self._validate_X(X, reset=first, training=True)
         if first:
             self._rng = make_generator(self.random_state)
             self._initialize(X, self._rng)
         self._run_epoch(X, self._rng)
         return self
 
+    @blas_policy(rbm_transform_flops)
     def transform(self, X):
         """Hidden-unit probabilities ``p(h = 1 | v = X)``.
 
@@ -252,10 +258,14 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def __getstate__(self):
         state = dict(super().__getstate__())  # a copy: never alter the live object
         state.pop("_workspace", None)  # scratch buffers are rebuilt on demand
-        return state
+        return stamp_version(state)  # sk_deepnet.__version__, checked on load
+
+    def __setstate__(self, state):
+        check_version(self, state)  # InconsistentVersionWarning from another version
+        super().__setstate__(state)
 
     # ------------------------------------------------------------ validation
-    def _validate_X(self, X, reset):
+    def _validate_X(self, X, reset, training=False):
         X = validate_data(
             self,
             X,
@@ -263,6 +273,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             accept_sparse=["csr", "csc"],
             dtype=[np.float64, np.float32],  # keep the given precision
         )
+        if training:  # batches are cast to dtype: refuse what would become inf
+            check_representable(X.data if sp.issparse(X) else X, _DTYPES[self.dtype], "X")
         return X.tocsr() if sp.issparse(X) else X
 
     def _params_as(self, dtype):
@@ -296,7 +308,14 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             dtype
         )
         self.intercept_hidden_ = np.zeros(h, dtype)
-        _, _, mean, var = column_stats(X)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+            lo, hi, mean, var = column_stats(X)
+        if not (np.isfinite(mean).all() and np.isfinite(var).all()):
+            raise ValueError(
+                "X is too large to train on: the mean or variance of a feature "
+                f"overflows (|X| up to {max(-lo.min(), hi.max()):.3g}). Scale X "
+                "(e.g. with StandardScaler)."
+            )
         self.intercept_visible_ = self._visible_bias_init(mean).astype(dtype)
         if self._gaussian and var.size and np.sqrt(var.max()) > 4.0:
             warn_user(
@@ -357,27 +376,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 idx = order[start : start + batch_size]
                 v0 = self._gather(X, idx, ws["V"][: len(idx)])
                 squared_error += self._cd_update(v0, rng, ws, momentum)
-        finite = (
-            np.isfinite(self.components_).all()
-            and np.isfinite(self.intercept_hidden_).all()
-            and np.isfinite(self.intercept_visible_).all()
-            and np.isfinite(squared_error)
-        )
-        if not finite:
-            for current, previous in zip(
-                (self.components_, self.intercept_hidden_, self.intercept_visible_), saved
-            ):
-                np.copyto(current, previous)
-            for inc in (self._weight_inc, self._hidden_inc, self._visible_inc):
-                inc[...] = 0
-            self.h_samples_[...] = 0
-            warn_user(
-                f"{type(self).__name__} training diverged in epoch {self.n_iter_ + 1}: "
-                "the weights became infinite or NaN; the last finite epoch was kept "
-                f"({self.n_iter_}). Lower learning_rate (now {self.learning_rate:g})"
-                + (" or standardize X." if self._gaussian else "."),
-                DivergenceWarning,
-            )
+        if not (self._finite_parameters() and np.isfinite(squared_error)):
+            self._restore_epoch(saved)
             return False
         self.n_iter_ += 1
         error = squared_error / (n_samples * X.shape[1])
@@ -388,6 +388,30 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 f"error = {error:.6f}, time = {time.time() - begin:.2f}s"
             )
         return True
+
+    def _finite_parameters(self):
+        return bool(
+            np.isfinite(self.components_).all()
+            and np.isfinite(self.intercept_hidden_).all()
+            and np.isfinite(self.intercept_visible_).all()
+        )
+
+    def _restore_epoch(self, saved):
+        """Undo a diverged epoch: the saved parameters, no momentum, fresh chains."""
+        for current, previous in zip(
+            (self.components_, self.intercept_hidden_, self.intercept_visible_), saved
+        ):
+            np.copyto(current, previous)
+        for inc in (self._weight_inc, self._hidden_inc, self._visible_inc):
+            inc[...] = 0
+        self.h_samples_[...] = 0
+        warn_user(
+            f"{type(self).__name__} training diverged in epoch {self.n_iter_ + 1}: "
+            "the weights became infinite or NaN; the last finite epoch was kept "
+            f"({self.n_iter_}). Lower learning_rate (now {self.learning_rate:g})"
+            + (" or standardize X." if self._gaussian else "."),
+            DivergenceWarning,
+        )
 
     @staticmethod
     def _gather(X, idx, out):

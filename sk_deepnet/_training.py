@@ -30,28 +30,40 @@ from ._batch_record import BatchRecord
 from ._callback_support import SklearnCallbackHooks
 from ._warnings import warn_user
 from .exceptions import DivergenceWarning, FitInterruptedWarning
+from .pretraining import pretrained_overflow_message
 
 __all__ = ["CallbackDispatcher", "Snapshot", "Trainer", "call_hook", "clip_by_global_norm"]
 
 
 class Snapshot:
-    """A copy of the network's state (parameters, normalization statistics)."""
+    """A copy of the network's state (parameters, normalization statistics).
+
+    A snapshot that is not finite (something outside the training step, e.g. a
+    callback at the end of an epoch, wrote NaN or inf) is never restored: a
+    restore would claim to return to the last finite state.
+    """
 
     def __init__(self, network):
         self.params = network.params.copy()
         self.stats = [s.copy() for s in network.running_means + network.running_vars]
+        self.finite = network.has_finite_state()
 
     def save(self, network):
         np.copyto(self.params, network.params)
         for saved, current in zip(self.stats, network.running_means + network.running_vars):
             np.copyto(saved, current)
+        self.finite = network.has_finite_state()
 
     def restore(self, network, optimizer=None):
+        """Copy the saved state back; False (and nothing copied) if it is not finite."""
+        if not self.finite:
+            return False
         np.copyto(network.params, self.params)
         for saved, current in zip(self.stats, network.running_means + network.running_vars):
             np.copyto(current, saved)
         if optimizer is not None:
             optimizer.reset()  # its moments may hold the non-finite or partial step
+        return True
 
 
 def clip_by_global_norm(grads, max_norm):
@@ -247,14 +259,14 @@ class Trainer:
                 if reason is not None:
                     break
         except KeyboardInterrupt:
-            self.undo_incomplete_epoch()
-            estimator = self.estimator
-            warn_user(
-                f"Training interrupted by KeyboardInterrupt during epoch "
-                f"{estimator.n_iter_ + 1}; the model of the last complete epoch "
-                f"({estimator.n_iter_}) is kept and usable.",
-                FitInterruptedWarning,
-            )
+            if self.undo_incomplete_epoch():  # else finish() raises: nothing finite
+                estimator = self.estimator
+                warn_user(
+                    f"Training interrupted by KeyboardInterrupt during epoch "
+                    f"{estimator.n_iter_ + 1}; the model of the last complete epoch "
+                    f"({estimator.n_iter_}) is kept and usable.",
+                    FitInterruptedWarning,
+                )
             reason = "interrupted"
         except BaseException as exc:  # e.g. a callback's: end as an interrupted fit
             self.undo_incomplete_epoch()
@@ -269,10 +281,9 @@ class Trainer:
         self.begin_epoch(epoch)
         loss, last_X, reason = self.run_batches()
         if reason is None and not self.finite_state(last_X):
-            reason = "diverged"
+            reason = self.divergence_kind()
         if reason is not None:  # diverged (or overflowed before any step)
-            self.undo_incomplete_epoch()
-            if reason == "diverged":
+            if self.undo_incomplete_epoch() and reason == "diverged":
                 self.warn_divergence(epoch)
             return reason
         self.end_epoch(loss)
@@ -361,16 +372,32 @@ class Trainer:
         return "callback" if stop else None
 
     def finite_state(self, last_X):
-        """The divergence guard: finite weights, and finite outputs on the last batch."""
+        """The divergence guard: finite weights and batch-norm statistics (which
+        can overflow on their own), and finite outputs on the last batch."""
         network = self.network
-        return bool(np.isfinite(network.params).all()) and finite_outputs(network, last_X)
+        return network.has_finite_state() and finite_outputs(network, last_X)
+
+    def divergence_kind(self):
+        """ "statistics_overflow" if only batch norm's running statistics are not
+        finite (the pre-activations are too large for the dtype: the scale of X,
+        not the step size), else "diverged"."""
+        network = self.network
+        if np.isfinite(network.params).all() and not network.has_finite_state():
+            return "statistics_overflow"
+        return "diverged"
 
     def undo_incomplete_epoch(self):
-        """Restore the state and bookkeeping of the start of an incomplete epoch."""
-        if self.marks is not None:
-            self.snapshot.restore(self.network, self.optimizer)
-            rollback_progress(self.estimator, self.marks)
-            self.marks = None
+        """Restore the state and bookkeeping of the start of an incomplete epoch.
+
+        Returns False if that state was not finite, so not restored (the
+        bookkeeping is: the epoch did not happen); True otherwise.
+        """
+        if self.marks is None:
+            return True
+        restored = self.snapshot.restore(self.network, self.optimizer)
+        rollback_progress(self.estimator, self.marks)
+        self.marks = None
+        return restored
 
     def warn_divergence(self, epoch):
         estimator = self.estimator
@@ -404,16 +431,56 @@ class Trainer:
             estimator.loss_ = np.nan  # interrupted or diverged before the first epoch ended
         if estimator.early_stopping and estimator.best_loss_ == np.inf:
             estimator.best_loss_ = None
-        # Fresh fits end their callbacks; partial_fit keeps them running.
-        record = self.record if self.record.complete else None
-        self.dispatcher.fit_end(end_ours=not self.incremental, record=record)
+        self.end_callbacks()
         estimator._set_fitted_attributes(self.network)
+        self.raise_stop_error(reason, error)
+
+    def raise_stop_error(self, reason, error):
+        """Raise what stopped the fit, once the final model is set (if it did)."""
+        estimator = self.estimator
+        if not self.network.has_finite_state():
+            raise ValueError(NOT_FINITE_MESSAGE) from error
         if reason == "error":
             raise error  # re-raised once the model of the last complete epoch is set
+        if reason == "statistics_overflow":
+            raise ValueError(
+                "Batch normalization's running statistics overflowed "
+                f"{self.network.dtype.name} in epoch {estimator.n_iter_ + 1} (the "
+                "squares of the pre-activations exceed its range): the scale of X is "
+                "too large. Scale X (e.g. with StandardScaler) or use dtype='float64'. "
+                f"The model of the last complete epoch ({estimator.n_iter_}) is kept."
+            )
         if reason == "overflow_at_init":
             raise ValueError(
                 overflow_at_init_message(estimator, self.network.dtype, self.batches)
             )
+
+
+    def end_callbacks(self):
+        """End the callbacks (fresh fits; partial_fit keeps them running).
+
+        A KeyboardInterrupt while they end (in an ``on_fit_end``, or while
+        scikit-learn's ScoringMonitor scores the final model) comes after the
+        training: the trained model is kept, as for an interrupt in an epoch.
+        """
+        record = self.record if self.record.complete else None
+        try:
+            self.dispatcher.fit_end(end_ours=not self.incremental, record=record)
+        except KeyboardInterrupt:
+            warn_user(
+                "KeyboardInterrupt while the callbacks ended the fit; the trained "
+                f"model ({self.estimator.n_iter_} epochs) is kept and usable.",
+                FitInterruptedWarning,
+            )
+
+
+NOT_FINITE_MESSAGE = (
+    "The network's weights or batch-norm statistics are not finite at the end of "
+    "training, and no finite state of this fit can be restored: they were made "
+    "non-finite outside the training steps (by a callback, or by code that wrote "
+    "to coefs_, intercepts_ or the network). A fresh fit leaves the estimator "
+    "unfitted; find what writes the NaN or inf values and fit again."
+)
 
 
 # ------------------------------------------------------------ the bookkeeping
@@ -473,6 +540,9 @@ def track_validation(estimator, X, y, sample_weight, val_idx):
 
 def overflow_at_init_message(estimator, dtype, batches):
     """What can make the loss overflow before any step, and what to do."""
+    pretrained = pretrained_overflow_message(estimator, dtype)
+    if pretrained is not None:  # the pretrained weights, not init, are the cause
+        return pretrained
     regressor = not is_classifier(estimator)
     init, weighted = estimator.init, batches.sample_weight is not None
     scale = f", init_scale={estimator.init_scale:g}" if init == "normal" else ""

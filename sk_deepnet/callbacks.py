@@ -36,6 +36,7 @@ without it gets only the keyword arguments it names. See the user guide,
 
 from ._batch_record import BatchRecord
 from ._callback_base import Callback
+from ._curvature_monitor import CurvatureMonitor, make_curvature_scorer, never_saddle_scorer
 from ._gradient_monitor import (
     GradientHealthWarning,
     GradientMonitor,
@@ -43,11 +44,18 @@ from ._gradient_monitor import (
     vanishing_ratio_scorer,
 )
 
+from ._persistence import publish
+
+publish(__name__, Callback, GradientMonitor)
+
 __all__ = [
     "BatchRecord",
     "Callback",
+    "CurvatureMonitor",
     "GradientHealthWarning",
     "GradientMonitor",
+    "make_curvature_scorer",
     "make_gradient_health_scorer",
+    "never_saddle_scorer",
     "vanishing_ratio_scorer",
 ]

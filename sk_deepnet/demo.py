@@ -17,9 +17,31 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_info
 
-from sk_deepnet import DeepMLPClassifier
+from sk_deepnet import DeepMLPClassifier, get_config
+from sk_deepnet._threadpool import current_blas_threads, fit_flops, threads_for
 from sk_deepnet.callbacks import GradientMonitor
+
+
+def describe_blas(estimator, X):
+    """Print the BLAS library and the threads the thread policy gives ``estimator.fit(X)``.
+
+    Parameters
+    ----------
+    estimator : DeepMLPClassifier or DeepMLPRegressor
+    X : ndarray of shape (n_samples, n_features)
+    """
+    libraries = [
+        f"{info['internal_api']} {info.get('version')} ({info['num_threads']} threads)"
+        for info in threadpool_info() if info["user_api"] == "blas"
+    ]
+    limit = threads_for(fit_flops(estimator, X))
+    used = limit if limit is not None else current_blas_threads()
+    setting = get_config()["blas_threads"]
+    print(f"BLAS: {', '.join(libraries) or 'none found'}; these fits use {used} BLAS "
+          f"thread{'s' if used != 1 else ''} (sk_deepnet.set_config(blas_threads="
+          f"{setting!r}))")
 
 
 def main():
@@ -28,6 +50,7 @@ def main():
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, stratify=y, random_state=0
     )
+    describe_blas(DeepMLPClassifier(width=64), X_train)
     depths = (1, 3) if smoke else (1, 3, 6)
     optimizers = ("sgd", "adam") if smoke else ("sgd", "momentum", "rmsprop", "adam")
     max_iter = 5 if smoke else 200

@@ -9,9 +9,10 @@ new) matplotlib Axes and stores the artists as ``ax_``, ``figure_`` and
 
 import numpy as np
 
+from ._curvature_monitor import _find_curvature_monitor
 from ._gradient_monitor import _find_monitor
 
-__all__ = ["GradientFlowDisplay"]
+__all__ = ["CurvatureDisplay", "GradientFlowDisplay"]
 
 _KINDS = ("history", "profile")
 
@@ -247,3 +248,143 @@ class GradientFlowDisplay:
             _fitted_monitor(estimator), ax=ax, kind=kind, max_profiles=max_profiles,
             cmap=cmap,
         )
+
+
+class CurvatureDisplay:
+    """Hessian eigenvalues recorded by a :class:`~sk_deepnet.callbacks.CurvatureMonitor`.
+
+    Use :meth:`from_estimator` or :meth:`from_monitor` rather than the
+    constructor. Against the epoch: the largest and the smallest Hessian
+    eigenvalue estimates and the gradient norm, on a ``symlog`` y axis (linear
+    near zero, so that negative curvature shows below the axis); the records
+    at a saddle are circled in red.
+
+    Parameters
+    ----------
+    epochs : ndarray of shape (n_records,)
+        Epochs completed at each record.
+
+    hessian_max, hessian_min, grad_norm : ndarray of shape (n_records,)
+        The records (see :class:`~sk_deepnet.callbacks.CurvatureMonitor`).
+
+    phase : ndarray of str of shape (n_records,), default=None
+        The phase of each record; the saddles are marked when given.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+    lines_ : list of matplotlib Line2D
+        The lines of ``hessian_max``, ``hessian_min`` and ``grad_norm``, then
+        the saddle markers if any.
+    """
+
+    def __init__(self, epochs, hessian_max, hessian_min, grad_norm, *, phase=None):
+        self.epochs = epochs
+        self.hessian_max = hessian_max
+        self.hessian_min = hessian_min
+        self.grad_norm = grad_norm
+        self.phase = phase
+
+    def plot(self, ax=None):
+        """Draw the records.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes or None, default=None
+            Axes to draw on; a new figure and Axes if None.
+
+        Returns
+        -------
+        display : CurvatureDisplay
+            This object, with ``ax_``, ``figure_`` and ``lines_`` set.
+        """
+        plt = _require_matplotlib("CurvatureDisplay")
+        epochs = np.asarray(self.epochs)
+        series = [np.asarray(v, dtype=float) for v in
+                  (self.hessian_max, self.hessian_min, self.grad_norm)]
+        if any(v.shape != epochs.shape for v in series) or epochs.ndim != 1:
+            raise ValueError(
+                "epochs, hessian_max, hessian_min and grad_norm must be 1-D arrays "
+                f"of the same length; got shapes {[epochs.shape] + [v.shape for v in series]}."
+            )
+        if ax is None:
+            _, ax = plt.subplots()
+        styles = [
+            ("largest eigenvalue", dict(color="C0")),
+            ("smallest eigenvalue", dict(color="C3")),
+            ("gradient norm", dict(color="0.4", linestyle="--")),
+        ]
+        self.lines_ = [
+            ax.plot(epochs, values, marker=".", label=label, **style)[0]
+            for values, (label, style) in zip(series, styles)
+        ]
+        if self.phase is not None:
+            saddle = np.asarray(self.phase) == "saddle"
+            if saddle.any():
+                (marks,) = ax.plot(
+                    epochs[saddle], series[1][saddle], "o", markersize=10,
+                    markerfacecolor="none", markeredgecolor="red", label="saddle",
+                )
+                self.lines_.append(marks)
+        finite = np.abs(np.concatenate(series))
+        finite = finite[np.isfinite(finite) & (finite > 0)]
+        linthresh = max(float(finite.min()), 1e-12) if finite.size else 1.0
+        ax.set_yscale("symlog", linthresh=linthresh)
+        ax.axhline(0, color="black", linewidth=0.5)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("Hessian eigenvalue / gradient norm")
+        ax.set_title("Curvature of the training loss")
+        ax.legend(fontsize="small")
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @classmethod
+    def from_monitor(cls, monitor, *, ax=None):
+        """Plot the records of a fitted curvature monitor.
+
+        Parameters
+        ----------
+        monitor : CurvatureMonitor
+            A fitted monitor, e.g. ``estimator.curvature_monitor_``.
+
+        ax : matplotlib Axes or None, default=None
+            Axes to draw on; a new figure and Axes if None.
+
+        Returns
+        -------
+        display : CurvatureDisplay
+            The display, drawn.
+        """
+        if not hasattr(monitor, "hessian_max_"):
+            raise ValueError(
+                f"{type(monitor).__name__} is not a fitted CurvatureMonitor: use the "
+                "estimator's curvature_monitor_ after fit."
+            )
+        display = cls(
+            monitor.epochs_, monitor.hessian_max_, monitor.hessian_min_,
+            monitor.grad_norm_, phase=monitor.phase_,
+        )
+        return display.plot(ax=ax)
+
+    @classmethod
+    def from_estimator(cls, estimator, *, ax=None):
+        """Plot the curvature records of an estimator fitted with a CurvatureMonitor.
+
+        Parameters
+        ----------
+        estimator : DeepMLPClassifier, DeepMLPRegressor or Pipeline
+            Fitted with ``callbacks=[CurvatureMonitor()]`` (for a pipeline, its
+            last step).
+
+        ax : matplotlib Axes or None, default=None
+            Axes to draw on; a new figure and Axes if None.
+
+        Returns
+        -------
+        display : CurvatureDisplay
+            The display, drawn.
+        """
+        monitor = _find_curvature_monitor(estimator, purpose="to plot its curvature")
+        return cls.from_monitor(monitor, ax=ax)

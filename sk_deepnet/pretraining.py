@@ -60,11 +60,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._layers import BatchNorm
+from ._persistence import publish
 from ._rbm import BernoulliRBM, GaussianBernoulliRBM, column_stats, sigmoid
 from ._warnings import warn_user
 from .exceptions import FitInterruptedWarning, PretrainingWarning
 
 __all__ = ["BernoulliRBM", "GaussianBernoulliRBM", "PretrainingWarning"]
+
+publish(__name__, BernoulliRBM, GaussianBernoulliRBM)
 
 #: Rows per chunk when propagating data through a trained RBM.
 _CHUNK = 4096
@@ -88,6 +91,20 @@ class _PretrainedStack:
 
     def matches(self, n_features, hidden_sizes):
         return self.n_features == n_features and self.hidden_sizes == list(hidden_sizes)
+
+    def __getstate__(self):
+        # Plain values, lists and arrays: how an estimator pickles it (see from_state).
+        return dict(self.__dict__)
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
+    @classmethod
+    def from_state(cls, state):
+        """The stack of a :meth:`__getstate__` dict."""
+        stack = cls.__new__(cls)
+        stack.__setstate__(dict(state))
+        return stack
 
 
 def _visible_kind(X, visible):
@@ -338,6 +355,32 @@ def pretrain_fit(estimator, X):
     estimator._pretrained_stack = stack
     estimator.pretrain_curves_ = [list(curve) for curve in stack.curves]
     return estimator
+
+
+def pretrained_overflow_message(estimator, dtype):
+    """Why the loss overflows before any step when the network was pretrained, or None.
+
+    An RBM trained with too large a ``pretrain_learning_rate`` can end with huge
+    but finite weights (or stop at its first epoch): the error must name the
+    pretraining, not the initialization or the scale of X.
+    """
+    curves = getattr(estimator, "pretrain_curves_", None)
+    if not curves:
+        return None
+    stopped = [
+        str(i + 1) for i, curve in enumerate(curves) if len(curve) < estimator.pretrain_epochs
+    ]
+    diverged = (
+        f" The RBM of hidden layer(s) {', '.join(stopped)} diverged (see the "
+        "DivergenceWarning)." if stopped else ""
+    )
+    return (
+        "The loss is not finite before any training step: the weights from the RBM "
+        "pretraining (pretrain='rbm' or pretrain_fit) make it overflow "
+        f"{np.dtype(dtype).name}.{diverged} Lower pretrain_learning_rate (now "
+        f"{estimator.pretrain_learning_rate!r}) or pretrain_epochs, scale X (e.g. "
+        "with StandardScaler), or use dtype='float64'."
+    )
 
 
 def initialize_by_pretraining(estimator, network, X, rng):

@@ -19,9 +19,18 @@ ROWS = [
     "deep-narrow fit, time/epoch",
     "wide fit, time/epoch",
     "wide fit vs GEMM bound",
+    "wide fit, thread speedup kept",
     "RBM epoch",
     "GradientMonitor() overhead",
+    "CurvatureMonitor() overhead",
+    "jacobian_spectra overhead",
     "predict_proba throughput",
+    "under load: medium (friedman1) fit vs 1 thread",
+    "under load: medium (friedman1) fit vs sklearn",
+    "under load: deep-narrow fit vs 1 thread",
+    "under load: deep-narrow fit vs sklearn",
+    "deep-narrow fit vs PyTorch",
+    "wide fit vs PyTorch",
     "peak memory of fit",
 ]
 
@@ -53,6 +62,28 @@ def test_quick_benchmark_prints_the_table():
         assert len(matching) == 1, f"row {row!r} missing from:\n{out}"
         assert matching[0].split()[-1] in {"PASS", "MISS", "SKIP", "info"}
     assert "rows," in lines[-1] and "MISS" in lines[-1]
+
+
+def test_busy_processes_are_stopped():
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        from run_benchmarks import busy_processes
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    try:
+        with busy_processes(2) as procs:
+            assert all(proc.poll() is None for proc in procs)  # running
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        pass
+    assert all(proc.poll() is not None for proc in procs)  # stopped
+
+
+def test_quick_thread_threshold_prints_the_crossover():
+    out = _run_quick(SCRIPT.with_name("thread_threshold.py"))
+    assert "BLAS:" in out
+    if "no crossover to measure" not in out:  # BLAS has more than one thread
+        assert "crossover:" in out and "busy:" in out and "under load," in out
 
 
 def test_quick_breakdown_prints_every_part_of_a_batch():

@@ -164,11 +164,13 @@ def test_sample_weight_counts_like_repetition():
     assert_allclose(weighted.predict_proba(X_IRIS), repeated.predict_proba(X_IRIS), rtol=1e-7)
 
 
-def test_callbacks_see_each_iteration_as_an_epoch():
+@pytest.mark.parametrize("normalization", [None, "batch"])
+def test_callbacks_see_each_iteration_as_an_epoch(normalization):
     monitor = GradientMonitor()
     clf = _quiet_fit(
         DeepMLPClassifier(depth=2, width=8, optimizer="lbfgs", max_iter=12,
-                          random_state=0, callbacks=[monitor]),
+                          normalization=normalization, random_state=0,
+                          callbacks=[monitor]),
         X_IRIS, Y_IRIS,
     )
     fitted = clf.callbacks_[0]
@@ -302,6 +304,11 @@ def test_normalization_with_lbfgs(normalization):
         X_IRIS, Y_IRIS,
     )
     assert clf.score(X_IRIS, Y_IRIS) > 0.95
+    if normalization == "batch":
+        # the running statistics are the full batch's at the final weights
+        network = clf._network
+        z = X_IRIS @ network.coefs[0] + network.intercepts[0]
+        assert_allclose(network.running_means[0], z.mean(axis=0), rtol=1e-4, atol=1e-5)
 
 
 def test_sklearn_lbfgs_and_ours_agree_on_iris():

@@ -184,3 +184,118 @@ def test_pickling_leaves_the_pickled_model_intact(fitted):
     assert set(vars(fitted)) == before
     assert all(np.shares_memory(c, fitted._network.params) for c in fitted.coefs_)
     assert len(fitted.running_means_) == 2
+
+
+# ----------------------------------------------- standalone RBMs, skops
+def _rbms():
+    from sk_deepnet.pretraining import BernoulliRBM, GaussianBernoulliRBM
+
+    X_unit = (X - X.min()) / (X.max() - X.min())
+    return [BernoulliRBM(n_components=3, n_iter=2, random_state=0).fit(X_unit),
+            GaussianBernoulliRBM(n_components=3, n_iter=2, random_state=0).fit(X)]
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["BernoulliRBM", "GaussianBernoulliRBM"])
+def test_rbm_pickle_records_the_version_and_warns_from_another(index, monkeypatch):
+    rbm = _rbms()[index]
+    assert rbm.__getstate__()[VERSION_KEY] == sk_deepnet.__version__
+    loaded = pickle.loads(pickle.dumps(rbm))  # same version: silent
+    assert not hasattr(loaded, VERSION_KEY)
+    assert_array_equal(loaded.transform(X), rbm.transform(X))
+    monkeypatch.setattr(sk_deepnet._version, "__version__", "0.0.9")
+    data = pickle.dumps(rbm)
+    monkeypatch.undo()
+    with pytest.warns(InconsistentVersionWarning, match="from sk_deepnet version 0.0.9"):
+        pickle.loads(data)
+
+
+def test_fitted_state_holds_no_numpy_dtype(fitted):
+    # The dtype travels as its name: a pickle or skops file names no numpy.dtype.
+    state = fitted.__getstate__()
+    assert state["_network"]["dtype"] == "float32"
+    assert state["_fitted_architecture"]["dtype"] == "float32"
+    loaded = pickle.loads(pickle.dumps(fitted))
+    assert loaded._network.dtype == np.float32
+    assert loaded.predict_proba(X).dtype == np.float32
+
+
+def _skops_models():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from sk_deepnet.callbacks import GradientMonitor
+
+    small = dict(depth=2, width=4, max_iter=2, random_state=0)
+    y_reg = X[:, 0].astype(np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        models = {
+            "classifier": DeepMLPClassifier(**small).fit(X, Y),
+            "regressor": DeepMLPRegressor(**small).fit(X, y_reg),
+            "monitor": DeepMLPClassifier(**small, callbacks=[GradientMonitor()]).fit(X, Y),
+            "batchnorm_residual": DeepMLPClassifier(
+                **{**small, "depth": 3}, normalization="batch", residual=True
+            ).fit(X, Y),
+            "pipeline": make_pipeline(StandardScaler(), DeepMLPClassifier(**small)).fit(X, Y),
+            "pretrained": DeepMLPClassifier(**small, pretrain="rbm",
+                                            pretrain_epochs=2).pretrain_fit(X).fit(X, Y),
+        }
+    models["BernoulliRBM"], models["GaussianBernoulliRBM"] = _rbms()
+    return models
+
+
+#: The types ``skops.io.get_untrusted_types`` reports: public, stable paths only
+#: (doc/user_guide/_skops_types.rst lists them for users). A change here is a
+#: change users must make to their ``trusted=`` lists: update the docs with it.
+ESTIMATOR_TYPES = ["sk_deepnet.optimizers.Adam", "sk_deepnet.schedules.LRSchedule"]
+SKOPS_UNTRUSTED = {
+    "classifier": ["sk_deepnet.DeepMLPClassifier", *ESTIMATOR_TYPES],
+    "regressor": ["sk_deepnet.DeepMLPRegressor", *ESTIMATOR_TYPES],
+    "monitor": ["sk_deepnet.DeepMLPClassifier", "sk_deepnet.callbacks.GradientMonitor",
+                *ESTIMATOR_TYPES],
+    "batchnorm_residual": ["sk_deepnet.DeepMLPClassifier", *ESTIMATOR_TYPES],
+    "pipeline": ["sk_deepnet.DeepMLPClassifier", *ESTIMATOR_TYPES],
+    "pretrained": ["sk_deepnet.DeepMLPClassifier", *ESTIMATOR_TYPES],
+    "BernoulliRBM": ["sk_deepnet.pretraining.BernoulliRBM"],
+    "GaussianBernoulliRBM": ["sk_deepnet.pretraining.GaussianBernoulliRBM"],
+}
+
+
+def test_skops_untrusted_types_are_pinned_and_load_works():
+    sio = pytest.importorskip("skops.io")
+    for name, model in _skops_models().items():
+        data = sio.dumps(model)
+        untrusted = sio.get_untrusted_types(data=data)
+        assert sorted(untrusted) == sorted(SKOPS_UNTRUSTED[name]), name
+        loaded = sio.loads(data, trusted=untrusted)
+        if hasattr(model, "predict_proba"):
+            assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+        elif hasattr(model, "predict"):
+            assert_array_equal(loaded.predict(X), model.predict(X))
+        else:
+            assert_array_equal(loaded.transform(X), model.transform(X))
+        if hasattr(model, "partial_fit") and not hasattr(model, "transform"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                target = Y if hasattr(model, "classes_") else X[:, 0].astype(np.float64)
+                loaded.partial_fit(X, target)  # a whole model: it keeps training
+        with pytest.raises(sio.exceptions.UntrustedTypesFoundException):
+            sio.loads(data)  # nothing is trusted by default
+
+
+def test_other_optimizers_are_public_types_too():
+    sio = pytest.importorskip("skops.io")
+    from sk_deepnet import optimizers
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = DeepMLPClassifier(depth=1, width=3, max_iter=1, optimizer="rmsprop",
+                                  lr_schedule="cosine").fit(X, Y)
+    untrusted = sio.get_untrusted_types(data=sio.dumps(model))
+    assert "sk_deepnet.optimizers.RMSprop" in untrusted
+    assert all(t.split(".")[1] in ("optimizers", "schedules", "DeepMLPClassifier")
+               for t in untrusted)
+    # Every optimizer a fit can make is pickled under its public path.
+    for cls in optimizers.OPTIMIZERS.values():
+        assert cls.__module__ == "sk_deepnet.optimizers"
+        assert getattr(optimizers, cls.__name__) is cls

@@ -120,7 +120,7 @@ def test_fifty_layer_residual_relu_net_trains_without_overflow(digits):
     assert clf.n_iter_ == 40  # a DivergenceWarning would have raised
     assert np.isfinite(clf.loss_curve_).all()
     assert np.isfinite(clf._network.params).all()
-    # The 1/sqrt(n_blocks) branch scaling keeps the residual stream bounded.
+    # The 1/n_blocks branch scaling keeps the residual stream bounded.
     assert np.isfinite(clf.predict_proba(digits[1])).all()
     assert clf.loss_curve_[0] < 20
 

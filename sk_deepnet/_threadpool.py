@@ -1,0 +1,252 @@
+"""The BLAS thread policy: one thread for small products, the library's threads for big ones.
+
+OpenBLAS (NumPy's and SciPy's BLAS in the PyPI wheels) runs a product of more
+than a few thousand multiply-adds on all its threads, and its threads spin
+while they wait for work. On a quiet machine that pays from products of a few
+MFLOP on. On a machine that other processes keep busy (a notebook, a browser,
+a second search) a spinning thread loses its core and every product waits for
+it: the products of a small network then take ten to a hundred times longer
+than on one thread (``benchmarks/thread_threshold.py`` measures both).
+
+So the public entry points (``fit``, ``partial_fit``, ``pretrain_fit``, the
+prediction methods and the RBMs' ``fit``, ``partial_fit`` and ``transform``)
+decide once per call, from the shapes of the work, how many threads BLAS may
+use: one when the products of a layer are too small to take a millisecond on
+one thread, where the gain of threads is small next to their risk; else
+whatever the library has. The measurement behind :data:`MIN_THREADED_FLOPS` is
+recorded on the performance page. :func:`sk_deepnet.set_config` overrides the
+policy (``blas_threads``).
+
+The limit never rises above the one in force when the call starts (a user's
+``threadpool_limits``, a joblib worker's limits), and the calls made inside one
+of these scopes (the validation score of a fit, the RBM pretraining of a fit)
+keep the decision of the outermost one. The BLAS thread count belongs to the
+whole process: two threads of one process that fit at the same time share it.
+"""
+
+import functools
+import threading
+from contextlib import contextmanager
+
+from sklearn.utils.validation import _num_features, _num_samples
+from threadpoolctl import ThreadpoolController
+
+from ._config import get_config
+
+#: Below this many flops for the products of a network's largest layer on one
+#: mini-batch (forward and the two backward products of training: ``6 * batch *
+#: fan_in * fan_out``; the forward product of a prediction chunk: ``2 * chunk *
+#: fan_in * fan_out``), BLAS runs on one thread. It is one millisecond of products on
+#: one thread of the benchmark machine (64 GFLOP/s, ``thread_threshold.py``),
+#: above the measured crossover from which two threads gained at least 1.2x on
+#: a quiet machine (12.6 MFLOP), so that the medium products, whose gain is a
+#: fraction of a millisecond, never risk the tens of milliseconds per product
+#: that spinning threads cost on a busy one.
+MIN_THREADED_FLOPS = 64e6
+
+#: The rows a prediction runs through the network at once (``predict_logits``).
+_PREDICT_CHUNK = 1024
+
+_state = threading.local()  # .active: inside a policy scope of this thread
+_controllers = {}
+
+
+def _controller():
+    """A cached ThreadpoolController: making one scans the loaded libraries (ms)."""
+    if "blas" not in _controllers:
+        _controllers["blas"] = ThreadpoolController().select(user_api="blas")
+    return _controllers["blas"]
+
+
+def current_blas_threads():
+    """The largest thread count of the loaded BLAS libraries (None if there is none).
+
+    Returns
+    -------
+    n_threads : int or None
+    """
+    counts = [lib.num_threads for lib in _controller().lib_controllers]
+    return max(counts) if counts else None
+
+
+def threads_for(flops):
+    """The thread limit the policy sets for work whose largest layer does ``flops``.
+
+    Parameters
+    ----------
+    flops : float or None
+        Flops of the products of the largest layer on one mini-batch (None when
+        the shapes are unknown: invalid input, which the call rejects).
+
+    Returns
+    -------
+    limit : int or None
+        The limit to set, or None to leave the BLAS threads as they are.
+    """
+    setting = get_config()["blas_threads"]
+    if setting is None or flops is None:
+        return None
+    if setting == "auto":
+        return 1 if flops < MIN_THREADED_FLOPS else None
+    return setting
+
+
+@contextmanager
+def blas_limit(limit):
+    """Hold BLAS to at most ``limit`` threads in the block (never raising it).
+
+    Parameters
+    ----------
+    limit : int or None
+        None leaves the threads as they are. A limit at or above the one in
+        force changes nothing.
+
+    Yields
+    ------
+    n_threads : int or None
+        The threads BLAS runs in the block (None without a BLAS library).
+    """
+    libraries = _controller().lib_controllers
+    counts = [lib.num_threads for lib in libraries]
+    current = max(counts, default=None)
+    if limit is None or current is None or limit >= current:
+        yield current
+        return
+    # As threadpoolctl's limit(), with less around it (it runs on every predict).
+    try:
+        for lib, count in zip(libraries, counts):
+            if count > limit:
+                lib.set_num_threads(limit)
+        yield limit
+    finally:
+        for lib, count in zip(libraries, counts):
+            if count > limit:
+                lib.set_num_threads(count)
+
+
+def _shape(X):
+    """``(n_samples, n_features)`` of X as given, or None if it has no such shape."""
+    try:
+        return _num_samples(X), _num_features(X)
+    except (TypeError, ValueError):
+        return None
+
+
+def _largest_layer(sizes):
+    return max((p * q for p, q in zip(sizes[:-1], sizes[1:])), default=0)
+
+
+def fit_flops(estimator, X):
+    """Flops of the largest layer's three products on one mini-batch of a fit.
+
+    Parameters
+    ----------
+    estimator : BaseDeepMLP
+        A DeepMLPClassifier or DeepMLPRegressor with validated parameters.
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        The training data as given (not yet validated).
+
+    Returns
+    -------
+    flops : float or None
+        None when the shapes cannot be read from X (the fit rejects it).
+    """
+    shape = _shape(X)
+    try:
+        sizes = [shape[1], *estimator._hidden_sizes()]
+    except (TypeError, ValueError):  # no shape, or a bad width: fit says why
+        return None
+    return 6.0 * estimator._batch_size(shape[0], warn=False) * _largest_layer(sizes)
+
+
+def predict_flops(estimator, X):
+    """Flops of the largest layer's forward product on one chunk of a prediction.
+
+    Parameters
+    ----------
+    estimator : BaseDeepMLP
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+    Returns
+    -------
+    flops : float or None
+        None when the estimator is not fitted or X has no readable shape.
+    """
+    network = getattr(estimator, "_network", None)
+    if network is None:
+        return None
+    shape = _shape(X)
+    if shape is None:
+        return None
+    return 2.0 * min(shape[0], _PREDICT_CHUNK) * _largest_layer(network.layer_sizes)
+
+
+def rbm_fit_flops(rbm, X):
+    """Flops of one mini-batch of an RBM's contrastive divergence (CD-1).
+
+    The hidden probabilities of the data and of the reconstruction, the
+    reconstruction itself and the two-phase weight gradient: 5 products of
+    ``batch * n_features * n_components``, so ``10 * batch * p * q`` flops.
+
+    Parameters
+    ----------
+    rbm : BernoulliRBM or GaussianBernoulliRBM
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+    Returns
+    -------
+    flops : float or None
+    """
+    shape = _shape(X)
+    if shape is None:
+        return None
+    batch = min(rbm.batch_size, shape[0])
+    return 10.0 * batch * shape[1] * rbm.n_components
+
+
+def rbm_transform_flops(rbm, X):
+    """Flops of an RBM's ``transform``: one product of all of X with the weights.
+
+    Parameters
+    ----------
+    rbm : BernoulliRBM or GaussianBernoulliRBM
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+    Returns
+    -------
+    flops : float or None
+    """
+    shape = _shape(X)
+    return None if shape is None else 2.0 * shape[0] * shape[1] * rbm.n_components
+
+
+def blas_policy(flops_of):
+    """Decorate a method ``(self, X, ...)``: run it under the policy's BLAS limit.
+
+    Parameters
+    ----------
+    flops_of : callable
+        ``flops_of(self, X)``, the flops the policy decides from (see
+        :func:`threads_for`).
+
+    Returns
+    -------
+    decorator : callable
+    """
+
+    def decorator(method):
+        @functools.wraps(method)
+        def wrapper(self, X, *args, **kwargs):
+            if getattr(_state, "active", False):  # an outer call decided
+                return method(self, X, *args, **kwargs)
+            limit = threads_for(flops_of(self, X))
+            _state.active = True
+            try:
+                with blas_limit(limit):
+                    return method(self, X, *args, **kwargs)
+            finally:
+                _state.active = False
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,61 @@
+"""Range checks of the data a model trains on, shared by the estimators and the RBMs.
+
+Values that do not fit the training dtype would turn into ``inf`` or ``0`` in
+the first mini-batch, and training would then fail far from the cause; these
+checks name the input and the fix instead.
+"""
+
+import numpy as np
+
+
+def check_representable(values, dtype, name):
+    """Raise if float ``values`` exceed the range of ``dtype`` (they would become inf).
+
+    Parameters
+    ----------
+    values : array-like
+        The data (for a sparse matrix, its ``data``).
+    dtype : numpy dtype
+        The training dtype.
+    name : str
+        How the message calls the values (``"X"``, ``"y"``).
+    """
+    values = np.asarray(values)
+    limit = np.finfo(dtype).max
+    if values.size and values.dtype.kind == "f" and np.finfo(values.dtype).max > limit:
+        if values.max() > limit or values.min() < -limit:
+            raise ValueError(
+                f"{name} has values beyond the {np.dtype(dtype).name} range "
+                f"(|{name}| > {limit:.3g}), which would become infinite in training. "
+                f"Scale {name} (e.g. with StandardScaler) or use dtype='float64'."
+            )
+
+
+def sample_weight_in_dtype(sample_weight, dtype):
+    """Validated non-negative float64 weights, cast to the training ``dtype``.
+
+    Raises a ValueError that says what went wrong when no weight is positive,
+    when the positive weights all underflow ``dtype`` (below its smallest normal
+    number they become 0, or denormals of few significant bits: 1e-50 is 0 in
+    float32), and when their sum overflows it.
+    """
+    dtype = np.dtype(dtype)
+    largest = float(sample_weight.max()) if sample_weight.size else 0.0
+    if not largest > 0:  # scikit-learn < 1.9 lets it through
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    tiny = np.finfo(dtype).tiny
+    if largest < tiny:
+        raise ValueError(
+            f"sample_weight underflows the training dtype {dtype.name}: its largest "
+            f"value, {largest:.3g}, is below the smallest normal {dtype.name} number "
+            f"({tiny:.3g}), so every weight would be 0 or lose its precision in "
+            "training. Rescale sample_weight (e.g. divide it by its mean); only the "
+            "weights' ratios matter."
+        )
+    weights = sample_weight.astype(dtype, copy=False)
+    if not np.isfinite(weights.sum()):
+        raise ValueError(
+            f"sample_weight sums to more than the largest {dtype.name} "
+            "number; rescale it (e.g. divide it by its mean)."
+        )
+    return weights

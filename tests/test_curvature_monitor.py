@@ -1,0 +1,190 @@
+"""Tests of the CurvatureMonitor callback and its scorers."""
+
+import copy
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.datasets import load_digits, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor
+from sk_deepnet._curvature import LossHessian
+from sk_deepnet._curvature_monitor import PHASES, classify_phases
+from sk_deepnet.callbacks import (
+    CurvatureMonitor,
+    GradientMonitor,
+    make_curvature_scorer,
+    never_saddle_scorer,
+)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(n_class=3, return_X_y=True)
+    return X[:150] / 16, y[:150]
+
+
+def _classifier(callbacks, **kw):
+    params = dict(depth=2, width=8, max_iter=4, random_state=0, batch_size=32)
+    params.update(kw)
+    return DeepMLPClassifier(callbacks=callbacks, **params)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_records_and_attributes(digits):
+    X, y = digits
+    clf = _classifier([CurvatureMonitor(record_every=2, n_eigenvalues=4, random_state=0)])
+    m = clf.fit(X, y).curvature_monitor_
+    assert m is clf.callbacks_[0]
+    assert_array_equal(m.epochs_, [0, 2, 4])
+    for name in ("hessian_max_", "hessian_min_", "grad_norm_", "probe_loss_",
+                 "negative_curvature_", "phase_"):
+        assert getattr(m, name).shape == (3,)
+    assert m.top_eigenvalues_.shape == (3, 4)
+    assert np.all(np.diff(m.top_eigenvalues_, axis=1) <= 0)  # descending
+    assert_allclose(m.top_eigenvalues_[:, 0], m.hessian_max_)
+    assert np.all(m.hessian_min_ <= m.hessian_max_)
+    assert set(m.phase_) <= set(PHASES)
+    assert m.method_ == "exact" and m.n_params_ == clf._network.n_params
+    expected = np.maximum(-m.hessian_min_, 0) / m.hessian_max_
+    assert_allclose(m.negative_curvature_, expected)
+    text = m.report()
+    assert "lambda max" in text and "3 records" in text
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_the_monitor_does_not_change_training(digits):
+    X, y = digits
+    for kw in ({}, {"normalization": "batch", "dropout": 0.2}):
+        plain = _classifier(None, **kw).fit(X, y)
+        monitored = _classifier([CurvatureMonitor(record_every=1, random_state=0)], **kw)
+        monitored.fit(X, y)
+        for a, b in zip(plain.coefs_, monitored.coefs_):
+            assert_array_equal(a, b)
+        assert plain.loss_curve_ == monitored.loss_curve_
+        expected = "exact" if not kw else "finite_difference"
+        assert monitored.curvature_monitor_.method_ == expected
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_last_record_is_the_exact_spectrum_of_a_small_network(digits):
+    X, y = digits
+    X = X[:, :4]
+    # 4 -> 3 -> 3 classes: 4*3 + 3*3 + 3 + 3 = 27 parameters <= n_iter.
+    monitor = CurvatureMonitor(record_every=100, n_iter=40, probe_size=20, random_state=3)
+    clf = _classifier([monitor], depth=1, width=3, alpha=0.5, batch_size=25).fit(X, y)
+    m = clf.curvature_monitor_
+    assert_array_equal(m.epochs_, [0, 4])
+    # The same probe: the monitor's draw, repeated.
+    rows = np.sort(np.random.RandomState(3).choice(len(X), 20, replace=False))
+    hessian = LossHessian(clf._network, X[rows], y[rows], l2=0.5 / 25)
+    eigenvalues = np.linalg.eigvalsh(hessian.dense())
+    assert_allclose(m.hessian_max_[-1], eigenvalues[-1], rtol=1e-8)
+    assert_allclose(m.hessian_min_[-1], eigenvalues[0], rtol=1e-8, atol=1e-10)
+    assert_allclose(m.top_eigenvalues_[-1], eigenvalues[::-1][:3], rtol=1e-7, atol=1e-10)
+    assert_allclose(m.grad_norm_[-1], np.linalg.norm(hessian.gradient), rtol=1e-10)
+
+
+def test_classify_phases():
+    grad = np.array([10.0, 0.5, 0.5, 5.0, 0.2])
+    hmin = np.array([-1.0, -1.0, -0.001, -1.0, 0.3])
+    hmax = np.ones(5) * 10
+    phases = classify_phases(grad, hmin, hmax, gradient_tol=0.1, negative_tol=0.01)
+    assert list(phases) == ["descent", "saddle", "minimum", "descent", "minimum"]
+    assert classify_phases([], [], [], 0.1, 0.01).shape == (0,)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_partial_fit_and_regressor_continue_records():
+    X, y = make_regression(n_samples=60, n_features=5, random_state=0)
+    y = y / y.std()
+    reg = DeepMLPRegressor(depth=1, width=6, random_state=0,
+                           callbacks=[CurvatureMonitor(record_every=2, random_state=0)])
+    for _ in range(4):
+        reg.partial_fit(X, y)
+    assert_array_equal(reg.curvature_monitor_.epochs_, [0, 2, 4])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_clone_pickle_deepcopy(digits):
+    X, y = digits
+    monitor = CurvatureMonitor(record_every=2, random_state=0)
+    clf = _classifier([monitor]).fit(X, y)
+    assert not hasattr(monitor, "epochs_")  # fit trains a clone
+    assert clone(monitor).get_params() == monitor.get_params()
+    m = clf.curvature_monitor_
+    loaded = pickle.loads(pickle.dumps(clf)).curvature_monitor_
+    for name in ("epochs_", "hessian_max_", "hessian_min_", "top_eigenvalues_", "phase_"):
+        assert_array_equal(getattr(loaded, name), getattr(m, name))
+    assert loaded.report() == m.report()
+    assert joblib.hash(copy.deepcopy(m)) == joblib.hash(m)
+    assert joblib.hash(loaded) == joblib.hash(pickle.loads(pickle.dumps(loaded)))
+    # A loaded monitor continues to record.
+    restored = pickle.loads(pickle.dumps(clf))
+    restored.set_params(warm_start=True, max_iter=2).fit(X, y)
+    assert_array_equal(restored.curvature_monitor_.epochs_, [0, 2, 4, 6])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_grid_search_with_curvature_scorers(digits):
+    X, y = digits
+    pipe = make_pipeline(StandardScaler(), _classifier([CurvatureMonitor(random_state=0)]))
+    search = GridSearchCV(
+        pipe, {"deepmlpclassifier__depth": [1, 2]}, cv=2, refit="accuracy",
+        scoring={
+            "accuracy": "accuracy",
+            "never_saddle": never_saddle_scorer,
+            "sharpness": make_curvature_scorer("final_sharpness"),
+        },
+    ).fit(X, y)
+    scores = search.cv_results_["mean_test_never_saddle"]
+    assert np.all((scores >= 0) & (scores <= 1))
+    assert np.all(search.cv_results_["mean_test_sharpness"] < 0)
+    fitted = search.best_estimator_
+    m = fitted[-1].curvature_monitor_
+    assert never_saddle_scorer(fitted, X, y) == float(not np.any(m.phase_ == "saddle"))
+    assert make_curvature_scorer("saddle_fraction")(fitted) == -m.saddle_fraction_
+
+
+def test_errors(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match="metric must be one of"):
+        make_curvature_scorer("flatness")
+    with pytest.raises(ValueError, match="no records"):
+        CurvatureMonitor().report()
+    clf = _classifier(None, max_iter=1)
+    with pytest.warns(Warning):
+        clf.fit(X, y)
+    with pytest.raises(ValueError, match="no fitted curvature monitor"):
+        never_saddle_scorer(clf, X, y)
+    with pytest.raises(ValueError, match="record_every"):
+        _classifier([CurvatureMonitor(record_every=0)]).fit(X, y)
+
+
+# As for the gradient monitor (issue 20): the callbacks passed as parameters
+# survive scikit-learn's checks (deep-copy comparison, clone, pickle, refit).
+_MONITORED = [
+    DeepMLPClassifier(depth=2, width=16, dtype="float64", callbacks=[
+        CurvatureMonitor(record_every=100, n_iter=4, probe_size=8, random_state=0),
+        GradientMonitor(jacobian_spectra=True, warn=False),
+    ]),
+    DeepMLPRegressor(depth=2, width=16, dtype="float64", callbacks=[
+        CurvatureMonitor(record_every=100, n_iter=4, probe_size=8, random_state=0),
+    ]),
+]
+
+
+@parametrize_with_checks(_MONITORED)
+def test_sklearn_checks_with_curvature_monitor_attached(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check(estimator)

@@ -1,0 +1,162 @@
+"""Fault injection: an allocation failure or an interrupt at any point leaves a usable model.
+
+Every numpy allocation function the package calls (``np.empty``, ``np.zeros``,
+``np.full``, ``np.concatenate``, ...) and every hook of the gradient monitor is
+wrapped so that its k-th call raises MemoryError or KeyboardInterrupt, for k
+over every call a fit makes, in fresh fits, ``partial_fit`` continuations,
+warm starts and a continuation whose callbacks were switched, with and without
+a GradientMonitor, with and without batch normalization. After each, the
+estimator must be unfitted or predict finite values, pickle and load, and
+train again (``fit`` and ``partial_fit``).
+
+Faults are injected at the first call from every distinct call site
+(``_injection_points``), MemoryError and KeyboardInterrupt taking turns;
+``SK_DEEPNET_FAULT_SWEEP=full`` injects both at every call.
+``test_sweep_covers_every_call`` prints the counts.
+"""
+
+import os
+import pickle
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+from sk_deepnet import DeepMLPClassifier
+from sk_deepnet.callbacks import GradientMonitor
+
+ALLOCATORS = ("empty", "zeros", "ones", "full", "concatenate", "empty_like", "zeros_like",
+              "ones_like", "full_like", "resize", "copyto", "array", "asarray", "stack")
+MONITOR_HOOKS = ("on_fit_begin", "on_epoch_begin", "on_grad_computed", "on_batch_end",
+                 "on_epoch_end", "on_fit_end", "_new_record", "_publish", "_diagnose")
+EXCEPTIONS = (MemoryError, KeyboardInterrupt)
+#: SK_DEEPNET_FAULT_SWEEP=full: both exceptions at every call, not only at the
+#: first call of each site (about 2,700 cases; minutes instead of seconds).
+FULL = os.environ.get("SK_DEEPNET_FAULT_SWEEP") == "full"
+SCENARIOS = ["fresh", "fresh_batchnorm", "partial_fit", "partial_fit_batchnorm",
+             "warm_start", "switched_callbacks"]
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(24, 3)).astype(np.float32)
+Y = (X[:, 0] > 0).astype(int)
+
+
+class Fault:
+    """Within ``with``: the k-th call of any wrapped function raises ``exc``."""
+
+    def __init__(self, k, exc, record_sites=False):
+        self.k, self.exc, self.calls = k, exc, 0
+        self.sites = [] if record_sites else None  # the calling lines of each call
+        self._saved = [(np, name, getattr(np, name)) for name in ALLOCATORS]
+        self._saved += [(GradientMonitor, name, getattr(GradientMonitor, name))
+                        for name in MONITOR_HOOKS]
+
+    def _wrap(self, function):
+        def wrapper(*args, **kwargs):
+            self.calls += 1
+            if self.sites is not None:
+                self.sites.append(_call_site(function))
+            if self.calls == self.k:
+                raise self.exc()
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    def __enter__(self):
+        for owner, name, function in self._saved:
+            setattr(owner, name, self._wrap(function))
+        return self
+
+    def __exit__(self, *exc_info):
+        for owner, name, function in self._saved:
+            setattr(owner, name, function)
+
+
+def _call_site(function, depth=4):
+    """The function and the lines of its innermost callers: one allocation point."""
+    frame, lines = sys._getframe(2), []
+    while frame is not None and len(lines) < depth:
+        lines.append((frame.f_code.co_filename, frame.f_lineno))
+        frame = frame.f_back
+    return (function.__name__, *lines)
+
+
+def _setup(scenario, monitor):
+    """A estimator and the call to inject faults into."""
+    est = DeepMLPClassifier(
+        depth=2, width=4, max_iter=2, batch_size=12, random_state=0,
+        callbacks=[GradientMonitor()] if monitor else None,
+        normalization="batch" if scenario.endswith("batchnorm") else None,
+    )
+    if scenario.startswith("fresh"):
+        return est, lambda: est.fit(X, Y)
+    est.fit(X, Y)
+    if scenario == "warm_start":
+        est.set_params(warm_start=True)
+        return est, lambda: est.fit(X, Y)
+    if scenario == "switched_callbacks":
+        est.set_params(callbacks=[GradientMonitor()])
+    return est, lambda: est.partial_fit(X, Y)
+
+
+def _check_usable(est):
+    if hasattr(est, "_network"):
+        assert np.isfinite(est.predict_proba(X)).all()
+        loaded = pickle.loads(pickle.dumps(est))
+        loaded.partial_fit(X, Y)
+    else:
+        pickle.loads(pickle.dumps(est))
+    est.partial_fit(X, Y, classes=[0, 1])  # continues, or starts afresh
+    est.fit(X, Y)
+    assert np.isfinite(est.predict_proba(X)).all()
+
+
+def _injection_points(scenario, monitor):
+    """The first call from each distinct call site (a function called from a line,
+    reached through the same callers): later calls from the same site (the next
+    batch's) take the same path."""
+    est, call = _setup(scenario, monitor)
+    with Fault(0, MemoryError, record_sites=True) as counter:
+        call()
+    first = {}
+    for k, site in enumerate(counter.sites, start=1):
+        first.setdefault(site, k)
+    return sorted(first.values()), counter.calls
+
+
+@pytest.mark.parametrize("monitor", [False, True], ids=["plain", "monitor"])
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_a_fault_at_any_allocation_point_leaves_a_usable_estimator(scenario, monitor):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        points, n_calls = _injection_points(scenario, monitor)
+        assert len(points) > 20
+        if FULL:
+            cases = [(k, exc) for k in range(1, n_calls + 1) for exc in EXCEPTIONS]
+        else:  # the two exceptions take turns over the points
+            cases = [(k, EXCEPTIONS[i % 2]) for i, k in enumerate(points)]
+        for k, exc in cases:
+            est, call = _setup(scenario, monitor)
+            try:
+                with Fault(k, exc):
+                    call()
+            except exc:
+                pass
+            _check_usable(est)
+
+
+def test_sweep_covers_every_call():
+    """Print what the sweep covers (pytest -s shows it)."""
+    total_points = total_calls = 0
+    for scenario in SCENARIOS:
+        for monitor in (False, True):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                points, n_calls = _injection_points(scenario, monitor)
+            total_points += len(points)
+            total_calls += n_calls
+            print(f"{scenario:22} monitor={monitor!s:5} calls={n_calls:4d} "
+                  f"injection points={len(points)}")
+    print(f"total: {total_calls} calls from {total_points} call sites")
+    assert total_points > 200

@@ -1,0 +1,189 @@
+"""The BLAS thread policy: what limit fit, predict and the RBMs run under.
+
+conftest.py holds BLAS to one thread for the whole test process, so each test
+first lets BLAS have two threads (``threadpool_limits(2)``), as a process
+starts, and reads the limit in force from inside the call with threadpoolctl.
+No test times anything.
+"""
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import sk_deepnet
+from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor, config_context
+from sk_deepnet import _threadpool
+from sk_deepnet.callbacks import Callback
+from sk_deepnet.pretraining import BernoulliRBM
+
+
+def blas_threads():
+    """The largest thread count of the loaded BLAS libraries, as threadpoolctl reads it."""
+    return max(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
+
+
+@pytest.fixture
+def two_threads():
+    """BLAS with two threads for the test (as a fresh process has, on 2 cores or more)."""
+    with threadpool_limits(2, user_api="blas"):
+        if blas_threads() < 2:
+            pytest.skip("BLAS cannot run two threads here")
+        yield
+
+
+class ThreadRecorder(Callback):
+    """Records the BLAS thread count at each epoch; raises at ``raise_at`` if set."""
+
+    def __init__(self, raise_at=None):
+        self.raise_at = raise_at
+
+    def on_epoch_begin(self, estimator, epoch):
+        self.seen_ = [*getattr(self, "seen_", []), blas_threads()]
+        if epoch == self.raise_at:
+            raise RuntimeError("stop here")
+
+
+def small_data(n_features=8, n_samples=64):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n_samples, n_features))
+    return X, (X[:, 0] > 0).astype(int)
+
+
+def threads_in_fit(estimator, X, y):
+    estimator.set_params(callbacks=[ThreadRecorder()], max_iter=2)
+    with pytest.warns(Warning):  # ConvergenceWarning: two epochs
+        estimator.fit(X, y)
+    seen = estimator.callbacks_[0].seen_
+    assert len(set(seen)) == 1  # decided once per fit
+    return seen[0]
+
+
+def test_small_fit_runs_one_thread_and_restores_the_limit(two_threads):
+    X, y = small_data()
+    est = DeepMLPClassifier(depth=2, width=16, batch_size=32, random_state=0)
+    assert _threadpool.threads_for(_threadpool.fit_flops(est, X)) == 1
+    assert threads_in_fit(est, X, y) == 1
+    assert blas_threads() == 2
+
+
+def test_large_fit_keeps_the_library_threads(two_threads):
+    # One batch of 256 x 600 through 512 units: 472 MFLOP, above the threshold.
+    X, y = small_data(n_features=600, n_samples=256)
+    est = DeepMLPClassifier(depth=1, width=512, batch_size=256, random_state=0)
+    assert _threadpool.fit_flops(est, X) >= _threadpool.MIN_THREADED_FLOPS
+    assert threads_in_fit(est, X, y) == 2
+
+
+def test_the_threshold_decides(two_threads, monkeypatch):
+    X, y = small_data()
+    est = DeepMLPRegressor(depth=2, width=16, batch_size=32, random_state=0)
+    flops = _threadpool.fit_flops(est, X)
+    assert flops == 6 * 32 * 16 * 16  # the 16 x 16 layer is the largest
+    monkeypatch.setattr(_threadpool, "MIN_THREADED_FLOPS", flops)
+    assert threads_in_fit(est, X, y.astype(float)) == 2
+    monkeypatch.setattr(_threadpool, "MIN_THREADED_FLOPS", flops + 1)
+    assert threads_in_fit(est, X, y.astype(float)) == 1
+
+
+def test_a_users_lower_limit_is_never_raised(two_threads):
+    X, y = small_data(n_features=600, n_samples=256)
+    est = DeepMLPClassifier(depth=1, width=512, batch_size=256, random_state=0)
+    with threadpool_limits(1, user_api="blas"):
+        assert threads_in_fit(est, X, y) == 1
+        with config_context(blas_threads=2):
+            assert threads_in_fit(est, X, y) == 1
+        assert blas_threads() == 1
+    assert blas_threads() == 2
+
+
+@pytest.mark.parametrize("setting, small, large", [(None, 2, 2), (1, 1, 1), ("auto", 1, 2)])
+def test_the_override(two_threads, setting, small, large):
+    X, y = small_data()
+    X_large, y_large = small_data(n_features=600, n_samples=256)
+    with config_context(blas_threads=setting):
+        assert sk_deepnet.get_config()["blas_threads"] == setting
+        assert threads_in_fit(DeepMLPClassifier(depth=2, width=16, batch_size=32), X, y) == small
+        big = DeepMLPClassifier(depth=1, width=512, batch_size=256)
+        assert threads_in_fit(big, X_large, y_large) == large
+    assert sk_deepnet.get_config()["blas_threads"] == "auto"
+
+
+def test_set_config_persists_and_rejects_bad_values():
+    try:
+        sk_deepnet.set_config(blas_threads=1)
+        assert sk_deepnet.get_config() == {"blas_threads": 1}
+        sk_deepnet.set_config()  # nothing passed: nothing changes
+        assert sk_deepnet.get_config() == {"blas_threads": 1}
+    finally:
+        sk_deepnet.set_config(blas_threads="auto")
+    for bad in (0, -1, 1.5, "one", True):
+        with pytest.raises(ValueError, match="blas_threads must be"):
+            sk_deepnet.set_config(blas_threads=bad)
+    with pytest.raises(RuntimeError):
+        with config_context(blas_threads=None):
+            raise RuntimeError
+    assert sk_deepnet.get_config() == {"blas_threads": "auto"}
+
+
+def test_the_limit_is_restored_after_a_failed_fit(two_threads):
+    X, y = small_data()
+    est = DeepMLPClassifier(depth=2, width=16, callbacks=[ThreadRecorder(raise_at=1)])
+    with pytest.raises(RuntimeError, match="stop here"):
+        est.fit(X, y)
+    assert blas_threads() == 2
+    with pytest.raises(ValueError):  # rejected by validation, inside the scope
+        DeepMLPClassifier(depth=2, width=16).fit(X, y[:10])
+    assert blas_threads() == 2
+
+
+def test_predict_runs_under_the_policy_and_restores_the_limit(two_threads):
+    X, y = small_data()
+    est = DeepMLPClassifier(depth=2, width=16, max_iter=2, random_state=0)
+    with pytest.warns(Warning):
+        est.fit(X, y)
+    network = est._network
+    seen = []
+    predict_logits = network.predict_logits
+
+    def recording(*args, **kwargs):
+        seen.append(blas_threads())
+        return predict_logits(*args, **kwargs)
+
+    network.predict_logits = recording
+    est.predict(X)
+    est.predict_proba(X)
+    est.predict_log_proba(X)
+    est.score(X, y)
+    assert seen == [1, 1, 1, 1]
+    assert blas_threads() == 2
+    with config_context(blas_threads=None):
+        est.predict(X)
+    assert seen[-1] == 2
+    with pytest.raises(ValueError):  # wrong number of features
+        est.predict(X[:, :3])
+    assert blas_threads() == 2
+
+
+def test_rbm_and_pretraining_run_under_the_policy(two_threads, monkeypatch):
+    X = (small_data()[0] > 0).astype(float)
+    seen = []
+    run_epoch = BernoulliRBM._run_epoch
+
+    def recording(self, *args, **kwargs):
+        seen.append(blas_threads())
+        return run_epoch(self, *args, **kwargs)
+
+    monkeypatch.setattr(BernoulliRBM, "_run_epoch", recording)
+    rbm = BernoulliRBM(n_components=4, n_iter=1, batch_size=16, random_state=0).fit(X)
+    rbm.partial_fit(X)
+    assert seen == [1, 1]
+    with config_context(blas_threads=None):
+        rbm.fit(X)
+    assert seen[-1] == 2
+
+    est = DeepMLPClassifier(depth=1, width=4, pretrain_epochs=1, random_state=0)
+    est.pretrain_fit(X)  # its RBM keeps the decision of pretrain_fit
+    assert seen[-1] == 1
+    assert blas_threads() == 2
+    assert _threadpool.rbm_transform_flops(rbm, X) == 2 * 64 * 8 * 4
+    assert _threadpool.threads_for(_threadpool.rbm_transform_flops(rbm, X)) == 1
