@@ -39,10 +39,17 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
 # No sphinx.ext.intersphinx: the build must not touch the network.
+
+# Math renders without internet: MathJax comes from the pip package
+# sphinx-mathjax-offline (in the ``docs`` extra), which copies MathJax 3 into
+# ``_static/mathjax`` of the build; sphinx.ext.mathjax would otherwise load it
+# from a CDN and an offline reader would see raw LaTeX.
+mathjax_path = "mathjax/tex-chtml.js"
 
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "sphinxext", "user_guide/_*.rst"]
@@ -52,6 +59,9 @@ pygments_style = "sphinx"
 
 # -- autodoc / autosummary / numpydoc -----------------------------------------
 autosummary_generate = True
+# "fit()" rather than "DeepMLPClassifier.fit()" in a page's table of contents:
+# the long form does not fit the sidebar.
+toc_object_entries_show_parents = "hide"
 autodoc_typehints = "none"
 numpydoc_show_class_members = False  # autosummary templates list the members
 numpydoc_class_members_toctree = False
@@ -82,6 +92,9 @@ _previous = GALLERY_MODE_FILE.read_text().strip() if GALLERY_MODE_FILE.is_file()
 if _previous != _stamp and GALLERY_DIR.is_dir():
     shutil.rmtree(GALLERY_DIR)
 GALLERY_DIR.mkdir(exist_ok=True)
+# Execution-time pages left by an older build (see write_computation_times).
+for _stale in (HERE / "sg_execution_times.rst", GALLERY_DIR / "sg_execution_times.rst"):
+    _stale.unlink(missing_ok=True)
 GALLERY_MODE_FILE.write_text(_stamp + "\n")
 
 sphinx_gallery_conf = {
@@ -98,6 +111,9 @@ sphinx_gallery_conf = {
     "show_memory": False,
     "plot_gallery": "True",
     "abort_on_example_error": False,
+    # The execution-time pages load jQuery and DataTables from CDNs: the docs
+    # must not need the network (tests/test_docs.py checks the built HTML).
+    "write_computation_times": False,
     "only_warn_on_example_error": False,
 }
 
@@ -117,7 +133,9 @@ except ImportError:  # pragma: no cover - depends on the installed extras
 
 html_title = f"sk_deepnet {release}"
 html_show_sourcelink = False
-html_static_path = []
+html_static_path = ["_static"]
+# Report tables, warnings and long API names fit the content column.
+html_css_files = ["sk_deepnet.css"]
 
 
 # -- Docstrings inherited from scikit-learn ------------------------------------
@@ -139,6 +157,13 @@ def _unlink_sklearn_refs(app, what, name, obj, options, lines):
     lines[:] = text.split("\n")
 
 
+def _drop_stale_execution_times(app):
+    # Their pages from an older build stay in the output folder otherwise.
+    for page in ("sg_execution_times.html", "auto_examples/sg_execution_times.html"):
+        (Path(app.outdir) / page).unlink(missing_ok=True)
+
+
 def setup(app):
+    app.connect("builder-inited", _drop_stale_execution_times)
     # Before numpydoc (priority 500) reformats the docstring.
     app.connect("autodoc-process-docstring", _unlink_sklearn_refs, priority=400)

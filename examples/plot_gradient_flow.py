@@ -116,10 +116,13 @@ plt.show()
 # The per-layer reports
 # ---------------------
 # Medians over the last quarter of the records: the gradient norm, the same
-# relative to the output layer, the gain of the error signal through each
-# layer (a quarter or less for sigmoid), the update ratio ||dW|| / ||W|| of the
-# optimizer's step (about 1e-3 is the CS231n rule of thumb), saturated sigmoid
-# outputs and dead relu units.
+# relative to the output layer ("relative"), the same ratio for the
+# back-propagated error signal ("err rel"), the gain of the error signal
+# through each layer (a quarter or less for sigmoid), the update ratio
+# ||dW|| / ||W|| of the optimizer's step (about 1e-3 is the CS231n rule of
+# thumb), the growth of the gradient norm since the first record, saturated
+# sigmoid outputs ("sat.") and dead relu units. A ``*`` marks each value that flags its
+# layer; the lines under the table give the thresholds.
 for name, clf in fitted.items():
     print(f"\n{name}")
     clf.gradient_monitor_.report(file=sys.stdout)

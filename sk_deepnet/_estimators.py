@@ -37,7 +37,8 @@ from ._batch_record import BatchRecord
 from ._batches import MiniBatches
 from ._callback_base import Callback
 from ._fitted_arrays import NetworkArrays
-from ._initializers import INITIALIZERS, resolve_init
+from ._help import HelpMixin
+from ._initializers import INITIALIZERS, auto_plan
 from ._network import Network
 from ._persistence import check_version, stamp_version
 from ._sklearn_compat import (
@@ -89,13 +90,17 @@ _PARAMETERS_DOC = """
 
     init : {"auto", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", \
 "lecun_normal", "orthogonal", "normal"}, default="auto"
-        Weight initialization. ``"auto"`` takes He (uniform) for the relu family,
-        LeCun (normal) for selu and Glorot (uniform) for sigmoid, tanh and
-        identity hidden layers, and Glorot (uniform) for the linear output
-        layer (He's factor 2 compensates a relu the output layer does not
-        have); an explicit scheme applies to every layer. ``"normal"`` draws N(0, ``init_scale`` ** 2) whatever the layer
-        size: the classic bad choice that makes gradients vanish (0.01) or
-        explode (1.0). Biases start at zero.
+        Weight initialization. ``"auto"`` with the relu family starts like
+        scikit-learn's MLP, Glorot-uniform weights and biases drawn from the
+        same uniform, in the first 4 hidden layers and the output layer, and
+        takes He (uniform, zero biases) for hidden layers beyond, so that a
+        deep network keeps its gradients (see the user guide's
+        initialization section for why); LeCun (normal) for selu and Glorot
+        (uniform) for sigmoid, tanh and identity hidden layers and the
+        linear output layer. An explicit scheme applies to every layer, with
+        zero biases. ``"normal"`` draws N(0, ``init_scale`` ** 2) whatever the
+        layer size: the classic bad choice that makes gradients vanish (0.01)
+        or explode (1.0).
 
     init_scale : float, default=0.01
         Standard deviation of ``init="normal"``; ignored by the other schemes.
@@ -271,8 +276,8 @@ default="constant"
 
     pretrain_learning_rate : float or "auto", default="auto"
         RBM learning rate. ``"auto"``: 0.1 with Bernoulli visible units
-        (Hinton & Salakhutdinov 2006), 0.01 for a Gaussian first layer (Hinton
-        2010, section 13.2). A float applies to every layer.
+        (Hinton & Salakhutdinov 2006), 0.01 with Gaussian ones (Hinton 2010,
+        section 13.2). A float applies to every layer.
 
     pretrain_cd_steps : int, default=1
         k of the CD-k updates (CD-1: Hinton 2010).
@@ -296,6 +301,15 @@ default="constant"
         real-valued inputs. ``"auto"`` takes Bernoulli when every value of X
         lies in [0, 1], else Gaussian; ``"bernoulli"`` warns
         (``PretrainingWarning``) when X leaves [0, 1].
+
+    pretrain_hidden_units : {"auto", "sigmoid", "rectified"}, default="auto"
+        Hidden units of the RBMs: binary (sigmoid) units, or noisy rectified
+        linear units (Nair & Hinton 2010), whose mean-field output is a relu.
+        ``"auto"`` takes rectified units for the relu family (relu,
+        leaky_relu, elu, gelu, softplus) and sigmoid units otherwise, so that
+        the network starts from the pretrained features. Above a rectified
+        layer, RBMs have Bernoulli visible units on the features scaled to
+        [0, 1] (the scaling is folded into the copied weights).
 """
 
 _ATTRIBUTES_DOC = """
@@ -370,7 +384,7 @@ _ATTRIBUTES_DOC = """
 """
 
 
-class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
+class BaseDeepMLP(HelpMixin, CallbackSupportMixin, BaseEstimator):
     """Shared hyperparameters, validation and training loop of the deep MLPs."""
 
     coefs_ = NetworkArrays("coefs")
@@ -429,6 +443,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         "pretrain_weight_decay": [Interval(Real, 0, None, closed="left")],
         "pretrain_persistent": ["boolean"],
         "pretrain_visible": [StrOptions({"auto", "bernoulli", "gaussian"})],
+        "pretrain_hidden_units": [StrOptions({"auto", "sigmoid", "rectified"})],
     }
 
     def __new__(cls, *args, **kwargs):
@@ -512,6 +527,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         pretrain_weight_decay=2e-4,
         pretrain_persistent=False,
         pretrain_visible="auto",
+        pretrain_hidden_units="auto",
     ):
         self.depth = depth
         self.width = width
@@ -559,6 +575,7 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         self.pretrain_weight_decay = pretrain_weight_decay
         self.pretrain_persistent = pretrain_persistent
         self.pretrain_visible = pretrain_visible
+        self.pretrain_hidden_units = pretrain_hidden_units
 
     # --------------------------------------------------------------- subclasses
     def _encode_targets(self, y, first_call, classes=None, incremental=False):
@@ -727,13 +744,8 @@ class BaseDeepMLP(CallbackSupportMixin, BaseEstimator):
         if first_call:
             self._rng = self._make_rng()
             network = Network(**architecture)
-            network.initialize(
-                self._rng,
-                resolve_init(self.init, self.activation),
-                self.init_scale,
-                # The output layer is linear: "auto" gives it Glorot, not He.
-                output_init="glorot_uniform" if self.init == "auto" else None,
-            )
+            schemes, drawn_biases = auto_plan(self.init, self.activation, network.depth)
+            network.initialize(self._rng, schemes, self.init_scale, drawn_biases=drawn_biases)
             initialize_by_pretraining(self, network, X, self._rng)
             self._reset_fit_state()
         else:
@@ -1513,6 +1525,7 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
         pretrain_weight_decay=2e-4,
         pretrain_persistent=False,
         pretrain_visible="auto",
+        pretrain_hidden_units="auto",
     ):
         super().__init__(
             depth=depth,
@@ -1561,6 +1574,7 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
             pretrain_weight_decay=pretrain_weight_decay,
             pretrain_persistent=pretrain_persistent,
             pretrain_visible=pretrain_visible,
+            pretrain_hidden_units=pretrain_hidden_units,
         )
         self.loss = loss
 

@@ -22,6 +22,7 @@ next to accuracy.
 """
 
 import math
+import re
 import warnings
 from numbers import Integral, Real
 
@@ -440,7 +441,7 @@ class GradientMonitor(Callback):
         self._epoch_open = False
         self._publish()
         if self.warn and self.diagnosis_ != "healthy":
-            warn_user(self._warning_message(), GradientHealthWarning)
+            warn_user(self._warning_message(estimator), GradientHealthWarning)
 
     # --------------------------------------------------------------- recording
     def _new_record(self, iteration):
@@ -562,32 +563,66 @@ class GradientMonitor(Callback):
         """Per-layer median of ``values`` over the summary window."""
         return _column_nanmedian(values[self._window_rows()])
 
-    def _diagnose(self):
+    def _criteria(self):
+        """Per-layer values the flags are decided on, each with its threshold.
+
+        Returns ``(values, rules)``: ``values`` maps a report column to its
+        per-layer array; ``rules`` lists ``(flag, column, comparison,
+        threshold)``. :meth:`_diagnose` flags with these rules and
+        :meth:`report` shows every column and the rules that fired, so that no
+        layer is flagged by a number the report does not print.
+        """
         norms = self.grad_norms_
         with np.errstate(divide="ignore", invalid="ignore"):
-            relative = self._window(norms / norms[:, -1:])
-            relative_delta = self._window(self.delta_norms_ / self.delta_norms_[:, -1:])
-            growth = None
+            growth = np.full(self.n_layers_, np.nan)
             if len(norms):
                 # Against the network's initial scale, not the layer's own: a
                 # vanished layer that recovers is not exploding.
                 growth = norms.max(axis=0) / np.max(norms[0])
-        update = self._window(self.update_ratios_)
-        self.relative_grad_norms_ = relative
-        self.vanishing_ratio_ = float(relative[0])
-        non_finite = ~np.isfinite(norms).all(axis=0)
+            values = {
+                "relative": self._window(norms / norms[:, -1:]),
+                "err rel": self._window(self.delta_norms_ / self.delta_norms_[:, -1:]),
+                "update": self._window(self.update_ratios_),
+                "growth": growth,
+            }
+        rules = [
+            ("EXPLODING", "relative", ">", self.exploding_threshold),
+            ("EXPLODING", "err rel", ">", self.exploding_threshold),
+            ("EXPLODING", "update", ">", self.max_update_ratio),
+            ("EXPLODING", "growth", ">", self.growth_threshold),
+            ("VANISHING", "relative", "<", self.vanishing_threshold),
+            ("VANISHING", "err rel", "<", self.vanishing_threshold),
+        ]
+        return values, rules
+
+    def _non_finite_layers(self):
+        """Layers with a non-finite gradient, error signal or update anywhere."""
+        non_finite = ~np.isfinite(self.grad_norms_).all(axis=0)
         non_finite |= ~np.isfinite(self.delta_norms_).all(axis=0)
         # NaN update ratios only mean "no step recorded"; inf means divergence.
         non_finite |= np.isinf(self.update_ratios_).any(axis=0)
-        exploding = non_finite | (relative > self.exploding_threshold)
-        exploding |= relative_delta > self.exploding_threshold
-        exploding |= update > self.max_update_ratio
-        if growth is not None:
-            exploding |= growth > self.growth_threshold
+        return non_finite
+
+    def _fired(self):
+        """``{flag: {column: per-layer bool}}``: which rule flags which layer."""
+        values, rules = self._criteria()
+        fired = {"EXPLODING": {}, "VANISHING": {}}
+        with np.errstate(invalid="ignore"):
+            for flag, column, comparison, threshold in rules:
+                value = values[column]
+                hit = value > threshold if comparison == ">" else value < threshold
+                fired[flag][column] = hit
+        fired["EXPLODING"]["non-finite"] = self._non_finite_layers()
+        return fired
+
+    def _diagnose(self):
+        values, _ = self._criteria()
+        self.relative_grad_norms_ = values["relative"]
+        self.vanishing_ratio_ = float(values["relative"][0])
+        fired = self._fired()
+        exploding = np.logical_or.reduce(list(fired["EXPLODING"].values()))
+        vanishing = np.logical_or.reduce(list(fired["VANISHING"].values()))
         self.exploding_layers_ = exploding
-        vanishing = (relative < self.vanishing_threshold) | (
-            relative_delta < self.vanishing_threshold
-        )
         self.vanishing_layers_ = vanishing & ~exploding
         if exploding.any():
             self.diagnosis_ = "exploding"
@@ -600,28 +635,33 @@ class GradientMonitor(Callback):
     def _layer_names(self):
         return [f"hidden {i + 1}" for i in range(self.n_layers_ - 1)] + ["output"]
 
-    def _warning_message(self):
+    def _warning_message(self, estimator=None):
+        """The GradientHealthWarning's text: flagged layers, remedies not in use."""
         names = self._layer_names()
+        remedies = _remedies_not_in_use(estimator, self.diagnosis_, self.activation_)
         if self.diagnosis_ == "exploding":
             flagged = [n for n, f in zip(names, self.exploding_layers_) if f]
             stopped = " Training stopped mid-epoch." if self.stopped_mid_epoch_ else ""
-            return (
+            summary = (
                 f"Exploding gradients in {', '.join(flagged)}: largest finite "
                 f"gradient norm {_finite_max(self.grad_norms_):.3g}, largest update "
-                f"ratio ||dW||/||W|| {_finite_max(self.update_ratios_):.3g}.{stopped} Try a "
-                "lower learning_rate, clip_grad_norm, normalization='batch' or "
-                "init='auto'. See gradient_monitor_.report()."
+                f"ratio ||dW||/||W|| {_finite_max(self.update_ratios_):.3g}.{stopped}"
             )
-        flagged = [n for n, f in zip(names, self.vanishing_layers_) if f]
-        return (
-            f"Vanishing gradients in {', '.join(flagged)}: the first layer's gradient "
-            f"norm is {self.vanishing_ratio_:.3g} times the output layer's. Try "
-            "activation='relu' with init='auto', normalization='batch' or "
-            "residual=True. See gradient_monitor_.report()."
-        )
+        else:
+            flagged = [n for n, f in zip(names, self.vanishing_layers_) if f]
+            summary = (
+                f"Vanishing gradients in {', '.join(flagged)}: the first layer's gradient "
+                f"norm is {self.vanishing_ratio_:.3g} times the output layer's."
+            )
+        advice = f" Try {_one_of(remedies)}." if remedies else ""
+        return f"{summary}{advice} See gradient_monitor_.report()."
 
     def report(self, file=None):
         """A per-layer table of the summary window's statistics and the diagnosis.
+
+        Every value that can flag a layer is a column, and a ``*`` marks the
+        values that crossed their threshold, so the table shows why each layer
+        is flagged.
 
         Parameters
         ----------
@@ -631,22 +671,30 @@ class GradientMonitor(Callback):
         Returns
         -------
         report : str
-            One row per weight layer: medians over the summary window of the
-            gradient norm (absolute and relative to the output layer), the
-            error-signal gain, the update ratio, saturation and dead units,
-            and the layer's flag; then the diagnosis.
+            One row per weight layer, medians over the summary window: the
+            ``gradient`` norm; ``relative``, the gradient norm over the output
+            layer's; ``err rel``, the same ratio for the back-propagated error
+            signal; ``gain``, the error signal's gain through the layer;
+            ``update``, the update ratio ``||dW|| / ||W||``; ``growth``, the
+            largest gradient norm over the first record's largest (over all
+            the records); the fractions of saturated (``sat.``) and ``dead``
+            units; and the layer's flag. Then the rules and the diagnosis.
         """
         if not hasattr(self, "diagnosis_"):
             raise ValueError(
                 "This GradientMonitor has no records: report() needs a fitted "
                 "monitor, e.g. estimator.gradient_monitor_ after fit."
             )
-        columns = [
-            ("grad norm", self._window(self.grad_norms_)),
-            ("relative", self.relative_grad_norms_),
+        values, rules = self._criteria()
+        fired = self._fired()
+        columns = [  # headers of at most 8 characters: see _cell
+            ("gradient", self._window(self.grad_norms_)),
+            ("relative", values["relative"]),
+            ("err rel", values["err rel"]),
             ("gain", self._window(self.layer_gains_)),
-            ("update ratio", self._window(self.update_ratios_)),
-            ("saturated", self._window(self.saturation_)),
+            ("update", values["update"]),
+            ("growth", values["growth"]),
+            ("sat.", self._window(self.saturation_)),
             ("dead", self._window(self.dead_units_)),
         ]
         if not np.isnan(self.jacobian_max_).all():  # jacobian_spectra=True
@@ -656,28 +704,49 @@ class GradientMonitor(Callback):
                 ("spread", self._window(self.jacobian_spread_)),
                 ("rank", self._window(self.jacobian_rank_)),
             ]
+        no_mark = np.zeros(self.n_layers_, dtype=bool)
+        marks = {  # report column -> the layers its value flags
+            column: fired["EXPLODING"].get(column, no_mark)
+            | fired["VANISHING"].get(column, no_mark)
+            for column in values
+        }
         flags = np.where(
             self.exploding_layers_, "EXPLODING",
             np.where(self.vanishing_layers_, "VANISHING", ""),
-        )
-        header = f"{'layer':<10}" + "".join(f"{name:>14}" for name, _ in columns)
-        lines = [header + "  flag", "-" * (len(header) + 11)]
+        ).astype(object)
+        flags[fired["EXPLODING"]["non-finite"]] = "EXPLODING (non-finite)"
+        header = f"{'layer':<10}" + "".join(f"{name:>8} " for name, _ in columns)
+        lines = [header + "flag", "-" * (len(header) + 4)]
         for i, name in enumerate(self._layer_names()):
             cells = "".join(
-                f"{'-' if np.isnan(values[i]) else format(values[i], '.3g'):>14}"
-                for _, values in columns
+                _cell(column_values[i], marks.get(column, no_mark)[i])
+                for column, column_values in columns
             )
-            lines.append(f"{name:<10}{cells}  {flags[i]}")
-        n, k = len(self.record_epochs_), len(self._window_rows())
-        lines.append(
-            f"diagnosis: {self.diagnosis_} (vanishing ratio {self.vanishing_ratio_:.3g}; "
-            f"medians over the last {k} of {n} records, activation "
-            f"{self.activation_!r})"
-        )
+            lines.append(f"{name:<10}{cells}{flags[i]}".rstrip())
+        lines.extend(self._report_footer(rules))
         text = "\n".join(lines)
         if file is not None:
             print(text, file=file)
         return text
+
+    def _report_footer(self, rules):
+        """The rules that flag a layer (``*`` in the table) and the diagnosis."""
+        def said(flag):
+            return ", ".join(
+                f"{column} {comparison} {threshold:.3g}"
+                for rule_flag, column, comparison, threshold in rules
+                if rule_flag == flag
+            )
+
+        n, k = len(self.record_epochs_), len(self._window_rows())
+        return [
+            f"* flags the layer: {said('VANISHING')} -> VANISHING;",
+            f"  {said('EXPLODING')},",
+            "  or a non-finite value -> EXPLODING",
+            f"medians over the last {k} of {n} records; activation {self.activation_!r}",
+            f"diagnosis: {self.diagnosis_}; first/output layer gradient-norm ratio "
+            f"{self.vanishing_ratio_:.3g} (vanishing_ratio_)",
+        ]
 
     # ---------------------------------------------------------------- pickling
     def __getstate__(self):
@@ -717,6 +786,55 @@ class GradientMonitor(Callback):
 def _record_of(network, record):
     """The hook's record, or one made for a direct call that passed the network only."""
     return record if record is not None else BatchRecord(network)
+
+
+def _remedies_not_in_use(estimator, diagnosis, activation):
+    """The remedies to suggest for ``diagnosis``, leaving out those already set."""
+    def param(name, default=None):
+        return getattr(estimator, name, default)
+
+    unnormalized = param("normalization") is None
+    if diagnosis == "exploding":
+        clip = param("clip_grad_norm")
+        remedies = ["a lower learning_rate",
+                    "clip_grad_norm" if clip is None else f"a smaller clip_grad_norm than {clip:g}"]
+        if unnormalized:
+            remedies.append("normalization='batch'")
+        if param("init", "auto") != "auto":
+            remedies.append("init='auto'")
+        return remedies
+    remedies = [] if activation in DEAD_FAMILY else ["activation='relu' with init='auto'"]
+    if unnormalized:
+        remedies.append("normalization='batch'")
+    if not param("residual", False):
+        remedies.append("residual=True")
+    return remedies
+
+
+def _one_of(items):
+    """``"a, b or c"``."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
+
+
+def _short(value):
+    """``value`` in at most 7 characters, to 3 significant digits if they fit."""
+    mantissa, _, exponent = format(value, ".2e").partition("e")
+    candidates = (
+        format(value, ".3g"),  # 0.00127, 3.71e-05
+        f"{mantissa.rstrip('0').rstrip('.')}e{exponent}",  # 2.96e-04, not 0.000296
+        format(value, ".1e"),  # 1.2e-10
+    )
+    for text in candidates:
+        text = re.sub(r"e([+-])0*(\d)", r"e\1\2", text)  # 3.71e-5
+        if len(text) <= 7:
+            return text
+    return text
+
+
+def _cell(value, marked):
+    """A report cell of 9 characters: the value, ``*`` if it flags the layer, a space."""
+    text = "-" if np.isnan(value) else _short(value)
+    return f"{text:>7}{'*' if marked else ' '} "
 
 
 def _finite_max(values):
@@ -798,9 +916,9 @@ def make_gradient_health_scorer(metric="vanishing_ratio"):
     ``callbacks=[GradientMonitor()]``. Use it next to a real score to tabulate
     gradient health in ``cv_results_``::
 
-        GridSearchCV(clf, grid, scoring={"accuracy": "accuracy",
-                                         "vanishing_ratio": vanishing_ratio_scorer},
-                     refit="accuracy")
+        scoring = {"accuracy": "accuracy",
+                   "vanishing_ratio": vanishing_ratio_scorer}
+        GridSearchCV(clf, grid, scoring=scoring, refit="accuracy")
 
     The values are diagnostics, not objectives: refit on a real score.
 

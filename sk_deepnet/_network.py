@@ -206,32 +206,48 @@ class Network:
         self._bind()
 
     # ------------------------------------------------------------ initialization
-    def initialize(self, rng, init, init_scale=0.01, output_init=None):
+    def initialize(self, rng, init, init_scale=0.01, output_init=None, drawn_biases=None):
         """Draw every weight with scheme ``init``; zero biases; unit norm scales.
 
-        ``output_init``, if given, is the scheme of the output layer instead.
+        ``init`` is one scheme name, or a list of one per weight matrix
+        (hidden layers, then output). ``output_init``, if given, is the scheme
+        of the output layer instead. ``drawn_biases`` (one bool per weight
+        matrix) draws those layers' biases from ``U(-l, l)``, ``l = sqrt(6 /
+        (fan_in + fan_out))``, as scikit-learn's MLP does, instead of zero.
         """
-        gain = GAINS[self.activation]
-        n_hidden = self.depth
-        for i, (weight, (fan_in, fan_out)) in enumerate(
-            zip(self.coefs, self._weight_shapes)
-        ):
-            hidden = i < n_hidden
-            init_fn = INITIALIZERS[init if hidden or output_init is None else output_init]
-            layer_gain = gain if hidden else 1.0
-            weight[...] = init_fn(rng, fan_in, fan_out, self.dtype, init_scale, layer_gain)
-        for proj in self.projections:
-            if proj is not None:
-                fan_in, fan_out = proj.weight.shape
-                proj.weight[...] = INITIALIZERS["glorot_uniform"](rng, fan_in, fan_out, self.dtype)
-        for b in self.intercepts:
-            b[...] = 0
+        n_layers = len(self.coefs)
+        schemes = [init] * n_layers if isinstance(init, str) else list(init)
+        if output_init is not None:
+            schemes[-1] = output_init
+        self._draw_weights(rng, schemes, init_scale)
+        self._draw_biases(rng, [False] * n_layers if drawn_biases is None else drawn_biases)
         for norm in self.norms:
             norm.gamma[...] = 1
             norm.beta[...] = 0
         for mean, var in zip(self.running_means, self.running_vars):
             mean[...] = 0
             var[...] = 1
+
+    def _draw_weights(self, rng, schemes, init_scale):
+        """Each weight matrix with its scheme (hidden layers with the activation's gain)."""
+        gain = GAINS[self.activation]
+        for i, (weight, (fan_in, fan_out)) in enumerate(
+            zip(self.coefs, self._weight_shapes)
+        ):
+            layer_gain = gain if i < self.depth else 1.0
+            weight[...] = INITIALIZERS[schemes[i]](
+                rng, fan_in, fan_out, self.dtype, init_scale, layer_gain
+            )
+        for proj in self.projections:
+            if proj is not None:
+                fan_in, fan_out = proj.weight.shape
+                proj.weight[...] = INITIALIZERS["glorot_uniform"](rng, fan_in, fan_out, self.dtype)
+
+    def _draw_biases(self, rng, drawn_biases):
+        """Zero biases, or ``U(-l, l)`` with Glorot's limit where ``drawn_biases`` says so."""
+        for b, drawn, shape in zip(self.intercepts, drawn_biases, self._weight_shapes):
+            limit = np.sqrt(6.0 / sum(shape))
+            b[...] = rng.uniform(-limit, limit, b.shape) if drawn else 0
 
     # ------------------------------------------------------------------ buffers
     def _new_workspace(self, n_samples, train):

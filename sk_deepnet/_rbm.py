@@ -9,10 +9,16 @@ training kernel; they differ only in their visible units:
   units, ``p(v_i | h) = N(b_i + W_i . h, 1)`` (Hinton 2010, section 13.2); the
   data should be standardized (zero mean, unit variance per feature).
 
-Hidden units are binary (sigmoid) in both. One mini-batch update works on
-preallocated buffers: the positive and negative phases are written into the two
-halves of one visible and one hidden buffer, so that the whole weight gradient
-``<v h>_data - <v h>_model`` is a single matrix product.
+Hidden units are binary (sigmoid) by default, or noisy rectified linear units
+with ``hidden_units="rectified"`` (Nair & Hinton 2010): an infinite set of
+binary copies of one unit with shared weights and biases offset by -0.5, -1.5,
+..., approximately sampled as ``h = max(0, x + N(0, sigmoid(x)))`` with ``x``
+the unit's total input, whose mean-field value ``max(0, x)`` is exactly a relu
+unit's output. That lets a relu network start from the pretrained features.
+One mini-batch update works on preallocated buffers: the positive and
+negative phases are written into the two halves of one visible and one hidden
+buffer, so that the whole weight gradient ``<v h>_data - <v h>_model`` is a
+single matrix product.
 """
 
 import time
@@ -26,6 +32,7 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._persistence import check_version, stamp_version
@@ -52,6 +59,23 @@ def sigmoid(z, out):
     out *= 0.5
     out += 0.5
     return out
+
+
+def relu(z, out):
+    """``max(0, z)`` into ``out``."""
+    return np.maximum(z, 0, out=out)
+
+
+def _has_free_energy(rbm):
+    """Whether the free energy has a closed form: only with sigmoid hidden units."""
+    if rbm._rectified:
+        raise AttributeError(
+            "The free energy of noisy rectified hidden units (hidden_units="
+            "'rectified') has no closed form (an infinite sum of softplus terms), "
+            "so score_samples and pseudo_log_likelihood are only available with "
+            "hidden_units='sigmoid'; follow training with reconstruction_errors_."
+        )
+    return True
 
 
 def make_generator(random_state):
@@ -107,6 +131,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         "momentum_switch": [Interval(Integral, 0, None, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "init_scale": [Interval(Real, 0, None, closed="neither")],
+        "hidden_units": [StrOptions({"sigmoid", "rectified"})],
         "shuffle": ["boolean"],
         "dtype": [StrOptions(set(_DTYPES))],
         "verbose": ["verbose"],
@@ -168,7 +193,10 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     @blas_policy(rbm_transform_flops)
     def transform(self, X):
-        """Hidden-unit probabilities ``p(h = 1 | v = X)``.
+        """Hidden-unit probabilities ``p(h = 1 | v = X)`` (sigmoid hidden units).
+
+        With ``hidden_units="rectified"``: the noise-free rectified activations
+        ``max(0, c + X W^T)``, the mean-field value of noisy rectified units.
 
         Parameters
         ----------
@@ -178,15 +206,17 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         Returns
         -------
         H : ndarray of shape (n_samples, n_components)
-            Hidden probabilities, in the precision of X (float32 or float64).
+            Hidden probabilities (non-negative activations for rectified
+            units), in the precision of X (float32 or float64).
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         weight, hidden_bias, _ = self._params_as(X.dtype)
         H = np.asarray(X @ weight.T)
         H += hidden_bias
-        return sigmoid(H, out=H)
+        return self._hidden_activation(H, out=H)
 
+    @available_if(_has_free_energy)
     def score_samples(self, X):
         """Negative free energy ``-F(v)``: the log-likelihood up to ``log Z``.
 
@@ -196,6 +226,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         one-feature pseudo-likelihood estimate). ``F(v) = -b . v - sum_j
         softplus(c_j + W_j . v)`` for Bernoulli visible units and
         ``||v - b||^2 / 2 - sum_j softplus(c_j + W_j . v)`` for Gaussian ones.
+        Only available with sigmoid hidden units (the free energy of rectified
+        ones has no closed form).
 
         Parameters
         ----------
@@ -213,6 +245,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     def gibbs(self, v):
         """One block-Gibbs step: sample ``h ~ p(h | v)``, then ``v' ~ p(v | h)``.
+
+        Rectified hidden units are sampled as ``max(0, x + N(0, sigmoid(x)))``.
 
         Sampling uses the RBM's own generator (seeded from ``random_state``
         by ``fit``), so a sequence of calls is reproducible.
@@ -232,10 +266,9 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         v = self._validate_X(v, reset=False)
         weight, hidden_bias, visible_bias = self._params_as(v.dtype)
         rng = self._rng
-        h = np.asarray(v @ weight.T)
-        h += hidden_bias
-        sigmoid(h, out=h)
-        np.less(rng.random(h.shape, dtype=h.dtype), h, out=h)
+        z = np.asarray(v @ weight.T)
+        z += hidden_bias
+        h = self._sample_hidden(z, np.empty_like(z), rng)
         v_new = h @ weight
         v_new += visible_bias
         if self._gaussian:
@@ -346,7 +379,6 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 "V": np.empty((rows, n_features), dtype),
                 "H": np.empty((rows, h), dtype),
                 "h_sample": np.empty((B, h), dtype),
-                "random_h": np.empty((R, h), dtype),
                 "random_v": np.empty((R, n_features), dtype),
                 "recon": np.empty((B, n_features), dtype),
                 "grad": np.empty_like(self.components_),
@@ -427,10 +459,41 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             np.copyto(out, X[idx])
         return out
 
+    @property
+    def _rectified(self):
+        # getattr: RBMs pickled before hidden_units existed had sigmoid units.
+        return getattr(self, "hidden_units", "sigmoid") == "rectified"
+
+    def _hidden_activation(self, z, out):
+        """Mean-field hidden values from total inputs ``z``: sigmoid or relu."""
+        return relu(z, out=out) if self._rectified else sigmoid(z, out=out)
+
     def _hidden_probs(self, v, out):
         np.matmul(v, self.components_.T, out=out)
         out += self.intercept_hidden_
-        return sigmoid(out, out=out)
+        return self._hidden_activation(out, out=out)
+
+    def _sample_hidden(self, z, out, rng):
+        """Hidden samples from total inputs ``z`` into ``out``; ``z`` becomes their mean field.
+
+        Binary units: ``1`` with probability ``sigmoid(z)``. Noisy rectified
+        units (Nair & Hinton 2010): ``max(0, z + N(0, sigmoid(z)))``.
+        """
+        if not self._rectified:
+            sigmoid(z, out=z)
+            return np.less(rng.random(out=out, dtype=out.dtype), z, out=out)
+        noise_sd = sigmoid(z, out=out)
+        np.sqrt(noise_sd, out=noise_sd)
+        noise_sd *= rng.standard_normal(z.shape, dtype=z.dtype)
+        noise_sd += z
+        relu(z, out=z)
+        return relu(noise_sd, out=out)
+
+    def _hidden_and_sample(self, v, probs, sample, rng):
+        """Mean-field hidden values of ``v`` into ``probs``, a sample of them into ``sample``."""
+        np.matmul(v, self.components_.T, out=probs)
+        probs += self.intercept_hidden_
+        return probs, self._sample_hidden(probs, sample, rng)
 
     def _visible_means(self, h, out):
         np.matmul(h, self.components_, out=out)
@@ -457,9 +520,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """
         n, k = v0.shape[0], self.cd_steps
         V, H = ws["V"], ws["H"]
-        h0 = self._hidden_probs(v0, H[:n])
-        random_h = rng.random(out=ws["random_h"][:n], dtype=H.dtype)
-        h_state = self._sample(h0, random_h, ws["h_sample"][:n])
+        h0, h_state = self._hidden_and_sample(v0, H[:n], ws["h_sample"][:n], rng)
         if self.persistent:
             recon = self._visible_means(h_state, ws["recon"][:n])
             m = self.h_samples_.shape[0]
@@ -479,13 +540,12 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 else:
                     random_v = rng.random(out=ws["random_v"][:m], dtype=V.dtype)
                     self._sample(v_neg, random_v, v_neg)
-            self._hidden_probs(v_neg, h_neg)
             if self.persistent:
-                random_h = rng.random(out=ws["random_h"][:m], dtype=H.dtype)
-                self._sample(h_neg, random_h, self.h_samples_)
+                self._hidden_and_sample(v_neg, h_neg, self.h_samples_, rng)
             elif step < k - 1:
-                random_h = rng.random(out=ws["random_h"][:n], dtype=H.dtype)
-                h_state = self._sample(h_neg, random_h, ws["h_sample"][:n])
+                _, h_state = self._hidden_and_sample(v_neg, h_neg, ws["h_sample"][:n], rng)
+            else:
+                self._hidden_probs(v_neg, h_neg)
 
         recon -= v0
         squared_error = float(np.dot(recon.ravel(), recon.ravel()))
@@ -530,7 +590,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
 _COMMON_PARAMS_DOC = """
     n_components : int, default=256
-        Number of binary hidden units.
+        Number of hidden units.
 
     learning_rate : float, default={learning_rate}
         Step size of the CD update of weights and biases. {lr_source}
@@ -571,6 +631,14 @@ _COMMON_PARAMS_DOC = """
     init_scale : float, default={init_scale}
         Standard deviation of the initial weights, ``init_scale * N(0, 1)``.
         {init_source} Hidden biases start at 0; {visible_init}
+
+    hidden_units : {{"sigmoid", "rectified"}}, default="sigmoid"
+        Binary (sigmoid) hidden units, or noisy rectified linear units (Nair &
+        Hinton 2010) sampled as ``max(0, x + N(0, sigmoid(x)))`` from their
+        total input ``x``; their mean-field value ``max(0, x)`` is what
+        :meth:`transform` returns and what the CD statistics use. Rectified
+        units have no closed-form free energy: ``score_samples`` and
+        ``pseudo_log_likelihood`` are then unavailable.
 
     shuffle : bool, default=True
         Shuffle the samples before each epoch.
@@ -655,7 +723,7 @@ _GAUSSIAN_PARAMS_DOC = _COMMON_PARAMS_DOC.format(
 
 
 class BernoulliRBM(_BaseRBM):
-    __doc__ = f"""Restricted Boltzmann machine with binary visible and hidden units.
+    __doc__ = f"""Restricted Boltzmann machine with binary visible units.
 
     A scikit-learn transformer (``transform`` gives the hidden probabilities)
     trained by mini-batch contrastive divergence with momentum and weight
@@ -703,6 +771,7 @@ class BernoulliRBM(_BaseRBM):
         momentum_switch=5,
         weight_decay=2e-4,
         init_scale=0.1,
+        hidden_units="sigmoid",
         shuffle=True,
         dtype="float32",
         verbose=0,
@@ -719,6 +788,7 @@ class BernoulliRBM(_BaseRBM):
         self.momentum_switch = momentum_switch
         self.weight_decay = weight_decay
         self.init_scale = init_scale
+        self.hidden_units = hidden_units
         self.shuffle = shuffle
         self.dtype = dtype
         self.verbose = verbose
@@ -729,12 +799,14 @@ class BernoulliRBM(_BaseRBM):
         p = np.clip(mean, 1e-3, 1 - 1e-3)
         return np.log(p / (1 - p))
 
+    @available_if(_has_free_energy)
     def pseudo_log_likelihood(self, X):
         """Exact pseudo-log-likelihood ``sum_i log p(v_i | v_-i)`` of each sample.
 
         Deterministic (every feature is flipped in turn, where scikit-learn's
         ``score_samples`` flips one random feature); it costs
-        ``O(n_samples * n_features * n_components)``. Meaningful for binary X.
+        ``O(n_samples * n_features * n_components)``. Meaningful for binary X;
+        only available with sigmoid hidden units.
 
         Parameters
         ----------
@@ -765,7 +837,7 @@ class BernoulliRBM(_BaseRBM):
 
 
 class GaussianBernoulliRBM(_BaseRBM):
-    __doc__ = f"""RBM with unit-variance Gaussian visible units and binary hidden units.
+    __doc__ = f"""RBM with unit-variance Gaussian visible units.
 
     The energy is ``E(v, h) = ||v - b||^2 / 2 - c . h - v . W h``, so
     ``p(v | h) = N(b + W h, I)`` and ``p(h_j = 1 | v) = sigmoid(c_j + W_j . v)``
@@ -812,6 +884,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         momentum_switch=5,
         weight_decay=2e-4,
         init_scale=0.01,
+        hidden_units="sigmoid",
         shuffle=True,
         dtype="float32",
         verbose=0,
@@ -828,6 +901,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         self.momentum_switch = momentum_switch
         self.weight_decay = weight_decay
         self.init_scale = init_scale
+        self.hidden_units = hidden_units
         self.shuffle = shuffle
         self.dtype = dtype
         self.verbose = verbose

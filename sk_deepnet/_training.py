@@ -349,9 +349,12 @@ class Trainer:
             print(f"Iteration {estimator.n_iter_}, loss = {loss:.8f}")
         if self.validation is None:
             track_loss(estimator)
-        elif track_validation(estimator, *self.validation):
-            self.best = self.best or Snapshot(self.network)
-            self.best.save(self.network)  # weights and batch-norm statistics
+        else:
+            if track_validation(estimator, *self.validation):
+                self.best = self.best or Snapshot(self.network)
+                self.best.save(self.network)  # weights and batch-norm statistics
+            if estimator.verbose:  # as scikit-learn's MLP prints it
+                print(f"Validation score: {estimator.validation_scores_[-1]:f}")
         self.marks = None  # the epoch is complete and recorded
 
     def stop_rule(self, epoch):

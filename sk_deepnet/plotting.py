@@ -124,7 +124,9 @@ class GradientFlowDisplay:
         plt = _require_matplotlib("GradientFlowDisplay")
         norms, iterations = self._checked_records(kind, max_profiles)
         if ax is None:
-            _, ax = plt.subplots()
+            # constrained layout keeps the rotated layer names and the legend
+            # beside the axes inside the figure.
+            _, ax = plt.subplots(layout="constrained")
         colormap = plt.get_cmap(cmap)
         n_records, n_layers = norms.shape
         names = [f"hidden {i + 1}" for i in range(n_layers - 1)] + ["output"]
@@ -148,7 +150,8 @@ class GradientFlowDisplay:
                     label=f"batch {iterations[r]}",
                 )
                 self.lines_.append(line)
-            ax.set_xticks(np.arange(1, n_layers + 1), names, rotation=45, ha="right")
+            ax.set_xticks(np.arange(1, n_layers + 1), names, rotation=45, ha="right",
+                          rotation_mode="anchor")
             ax.set_xlabel("layer")
         ax.set_yscale("log")
         ax.set_ylabel("gradient norm ||dL/dW||")
@@ -156,7 +159,12 @@ class GradientFlowDisplay:
         if self.diagnosis is not None:
             title += f" ({self.diagnosis})"
         ax.set_title(title)
-        ax.legend(fontsize="small", ncol=2 if len(self.lines_) > 6 else 1)
+        # Beside the axes, not over the lines: in "history" the output
+        # layer's line runs along the top, where a legend inside would sit.
+        ax.legend(
+            fontsize="small", ncol=2 if len(self.lines_) > 12 else 1,
+            loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0,
+        )
         self.ax_ = ax
         self.figure_ = ax.figure
         return self

@@ -25,12 +25,25 @@ then 0.9, weight decay 0.0002, mini-batches of 100, 50 epochs per layer and
 initial weights ``0.1 * N(0, 1)`` (``0.01 * N(0, 1)`` for the Gaussian layer)
 (Hinton & Salakhutdinov 2006 and their code; Hinton 2010).
 
-**How pretrained layers enter the network.** RBM hidden units are sigmoid
+**Rectified hidden units.** With ``pretrain_hidden_units="auto"`` (the
+default), a network of the relu family (relu, leaky_relu, elu, gelu,
+softplus) is pretrained with noisy rectified hidden units (Nair & Hinton 2010),
+whose mean-field output ``max(0, x)`` is a relu unit's: the copy is exact for
+relu, and close for its smooth or leaky relatives. The layers above a
+rectified one see unbounded non-negative features: their RBMs have Bernoulli
+visible units on those features scaled to [0, 1] (by each feature's minimum
+and range on the pretraining data; Gaussian visible units with rectified
+hidden ones diverge easily), and the scaling is folded into the copied
+weights and biases, so the network computes exactly the features the RBMs
+learned.
+
+**How pretrained layers enter the network.** Sigmoid RBM hidden units are sigmoid
 units, so the copy is exact with ``activation="sigmoid"``. With ``"tanh"`` it is exact too, through
 ``tanh(z / 2) = 2 * sigmoid(z) - 1``: the first layer gets ``W / 2, c / 2``, the
 next ones ``W / 4`` and ``(c + sum_i W_i / 2) / 2`` (which also undoes the
 shift of their inputs to [-1, 1]); the output layer absorbs the remaining
-affine map. Any other activation gets the raw weights and biases and a
+affine map. Any other pairing of hidden units and activation (sigmoid units in a relu
+network, rectified units in a sigmoid one) gets the raw weights and biases and a
 :class:`PretrainingWarning`: the network then does not compute the
 pretrained features. With ``normalization="batch"`` each layer's scale and
 shift (and running statistics) are set to the mean and standard deviation of
@@ -59,6 +72,8 @@ D. Erhan, Y. Bengio, A. Courville, P.-A. Manzagol, P. Vincent and S. Bengio
 import numpy as np
 import scipy.sparse as sp
 
+from ._activations import canonical_activation
+from ._initializers import RELU_FAMILY
 from ._layers import BatchNorm
 from ._persistence import publish
 from ._rbm import BernoulliRBM, GaussianBernoulliRBM, column_stats, sigmoid
@@ -87,6 +102,7 @@ class _PretrainedStack:
         self.layers = []
         self.curves = []
         self.visible = None
+        self.hidden_units = "sigmoid"
         self.interrupted_layer = None
 
     def matches(self, n_features, hidden_sizes):
@@ -136,7 +152,7 @@ def _make_rbm(kind, n_components, settings):
 
 
 def _propagate(rbm, X, dtype):
-    """Hidden probabilities of X (chunk by chunk) and pre-activation mean and variance."""
+    """Hidden mean-field values of X (chunk by chunk) and pre-activation mean and variance."""
     weight = rbm.components_.T.astype(dtype, copy=False)
     bias = rbm.intercept_hidden_.astype(dtype, copy=False)
     n = X.shape[0]
@@ -154,14 +170,33 @@ def _propagate(rbm, X, dtype):
         z += bias
         total += z.sum(axis=0, dtype=np.float64)
         total_sq += np.einsum("ij,ij->j", z, z, dtype=np.float64)
-        sigmoid(z, out=z)
+        rbm._hidden_activation(z, out=z)
     mean = total / n
     return H, mean, np.maximum(total_sq / n - mean**2, 0.0)
 
 
+def _scale_to_unit_interval(H):
+    """Min-max scale the columns of ``H`` in place; return their minima and ranges.
+
+    Dead or constant features (range below 1e-6) keep range 1.
+    """
+    lo, hi, _, _ = column_stats(H)
+    scale = hi - lo
+    scale[scale < 1e-6] = 1.0
+    H -= lo.astype(H.dtype)
+    H /= scale.astype(H.dtype)
+    return lo, scale
+
+
+def _fold_scaling(weight, bias, mean, scale):
+    """Weights and bias acting on raw features, from those acting on ``(h - mean) / scale``."""
+    weight = weight / scale[:, None].astype(weight.dtype)
+    return weight, bias - (mean @ weight).astype(bias.dtype)
+
+
 def pretrain_stack(
-    X, hidden_sizes, rng, *, n_layers=None, visible="auto", dtype=np.float32,
-    verbose=False, **settings,
+    X, hidden_sizes, rng, *, n_layers=None, visible="auto", hidden_units="sigmoid",
+    dtype=np.float32, verbose=False, **settings,
 ):
     """Greedy layer-wise RBM training, bottom up.
 
@@ -176,7 +211,10 @@ def pretrain_stack(
     n_layers : int, default=None
         Number of bottom layers to pretrain (all by default).
     visible : {"auto", "bernoulli", "gaussian"}
-        Visible units of the first RBM; the others are Bernoulli.
+        Visible units of the first RBM; the others are Bernoulli (on sigmoid
+        features, or on rectified features scaled to [0, 1]).
+    hidden_units : {"sigmoid", "rectified"}
+        Hidden units of every RBM.
     dtype : numpy dtype
         Precision of training.
     verbose : bool
@@ -202,9 +240,16 @@ def pretrain_stack(
     layer = 0
     try:
         stack.visible = _visible_kind(X, visible)
+        stack.hidden_units = hidden_units
+        rectified = hidden_units == "rectified"
         for layer, width in enumerate(hidden_sizes[:n_layers]):
             kind = stack.visible if layer == 0 else "bernoulli"
-            rbm = _make_rbm(kind, width, {**settings, "dtype": dtype_name, "verbose": verbose})
+            # Rectified features are unbounded: the next RBM sees them in [0, 1].
+            scaling = _scale_to_unit_interval(H) if layer and rectified else None
+            rbm = _make_rbm(kind, width, {
+                **settings, "hidden_units": hidden_units, "dtype": dtype_name,
+                "verbose": verbose,
+            })
             if verbose:
                 print(
                     f"Pretraining layer {layer + 1}/{n_layers}: {type(rbm).__name__} "
@@ -212,9 +257,10 @@ def pretrain_stack(
                 )
             rbm._fit_with_rng(H, rng)
             H_next, z_mean, z_var = _propagate(rbm, H, dtype)
-            stack.layers.append(
-                (rbm.components_.T.copy(), rbm.intercept_hidden_.copy(), z_mean, z_var)
-            )
+            weight, bias = rbm.components_.T.copy(), rbm.intercept_hidden_.copy()
+            if scaling is not None:
+                weight, bias = _fold_scaling(weight, bias, *scaling)
+            stack.layers.append((weight, bias, z_mean, z_var))
             stack.curves.append(list(rbm.reconstruction_errors_))
             H = H_next
     except KeyboardInterrupt:
@@ -259,7 +305,8 @@ def load_stack(network, stack):
     for i, (weight, bias, z_mean, z_var) in enumerate(stack.layers[:n_layers]):
         weight = weight.astype(np.float64)
         bias = bias.astype(np.float64)
-        if activation == "tanh":  # tanh(z / 2) = 2 * sigmoid(z) - 1
+        if activation == "tanh" and stack.hidden_units == "sigmoid":
+            # tanh(z / 2) = 2 * sigmoid(z) - 1
             if i > 0:  # inputs are 2 p - 1 instead of p
                 bias = bias + weight.sum(axis=0) / 2
                 weight = weight / 2
@@ -274,19 +321,32 @@ def load_stack(network, stack):
             network.norms[i].beta[...] = mean.astype(dtype)
             network.running_means[i][...] = mean.astype(dtype)
             network.running_vars[i][...] = var.astype(dtype)
-    _warn_about_mismatches(network, n_layers, len(stack.layers))
+    _warn_about_mismatches(network, n_layers, len(stack.layers), stack.hidden_units)
     return n_layers
 
 
-def _warn_about_mismatches(network, n_loaded, n_pretrained):
+def resolve_hidden_units(hidden_units, activation):
+    """``"auto"``: rectified RBM hidden units for the relu family, sigmoid otherwise."""
+    if hidden_units != "auto":
+        return hidden_units
+    return "rectified" if canonical_activation(activation) in RELU_FAMILY else "sigmoid"
+
+
+def _warn_about_mismatches(network, n_loaded, n_pretrained, hidden_units="sigmoid"):
     if n_loaded == 0:
         return
-    if network.activation not in ("sigmoid", "tanh"):
+    suited = resolve_hidden_units("auto", network.activation)
+    exact = network.activation in ("sigmoid", "tanh") if hidden_units == "sigmoid" else (
+        suited == "rectified"
+    )
+    if not exact:
         warn_user(
-            f"RBM hidden units are sigmoid units, but activation="
+            f"RBM hidden units are {hidden_units} units, but activation="
             f"{network.activation!r}: the pretrained weights were copied as they are, "
             "so the network does not start from the pretrained features. Use "
-            "activation='sigmoid' (or 'tanh', mapped exactly) with pretraining.",
+            "activation='sigmoid' (or 'tanh', mapped exactly) with sigmoid units, "
+            "or an activation of the relu family with pretrain_hidden_units='auto' "
+            "or 'rectified'.",
             PretrainingWarning,
         )
     if network.normalization == "layer":
@@ -318,6 +378,9 @@ def _settings(estimator):
         initial_momentum=min(0.5, estimator.pretrain_momentum),
         weight_decay=estimator.pretrain_weight_decay,
         persistent=estimator.pretrain_persistent,
+        hidden_units=resolve_hidden_units(
+            getattr(estimator, "pretrain_hidden_units", "auto"), estimator.activation
+        ),
     )
 
 

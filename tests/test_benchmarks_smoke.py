@@ -121,3 +121,19 @@ def test_design_choices_runs_one_comparison_with_only():
     assert result.returncode == 0, result.stderr[-3000:]
     assert "product into a preallocated buffer" in result.stdout
     assert "Adam step" not in result.stdout
+
+
+def test_quick_defaults_prints_both_tables():
+    out = _run_quick(SCRIPT.with_name("defaults.py"))
+    assert "scikit-learn" in out and "BLAS thread" in out
+    sections = out.split("Same architecture:")
+    assert len(sections) == 2 and "Default vs default:" in sections[0]
+    names = ["digits", "breast_cancer", "wine", "iris", "make_classification", "make_moons",
+             "diabetes", "friedman1", "friedman3", "make_regression"]
+    for section in sections:
+        lines = section.splitlines()
+        for name in names:
+            row = [line for line in lines if line.startswith(name + " ")]
+            assert len(row) == 1, (name, out)
+            assert row[0].split()[-1] in {"PASS", "MISS"}
+        assert re.search(r"^\d+/10 sets meet the target", section, re.M), out

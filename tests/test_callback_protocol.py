@@ -10,6 +10,9 @@ from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor
 from sk_deepnet._network import Network
 from sk_deepnet.callbacks import BatchRecord, Callback, GradientMonitor
 
+# The hooks are exercised on fits of one or two epochs: not converging is expected.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(60, 4))
 y = (X[:, 0] > 0).astype(int)

@@ -1,19 +1,36 @@
-"""The README's demo command runs and prints its table."""
+"""The README's demo command runs and tells its story in the first screen."""
 
 import os
 import subprocess
 import sys
 
 
-def test_demo_runs_in_smoke_mode():
+def test_demo_runs_in_smoke_mode_and_tells_the_story_first():
     env = {**os.environ, "SK_DEEPNET_EXAMPLES_SMOKE": "1"}
     result = subprocess.run(
         [sys.executable, "-m", "sk_deepnet.demo"],
         capture_output=True, text=True, env=env, timeout=120, check=True,
     )
+    lines = result.stdout.splitlines()
+    first_screen = "\n".join(lines[:50])
+    # The failing network and the fixed one, each with its report.
+    assert "it does not learn" in first_screen and "it learns" in first_screen
+    assert "diagnosis 'vanishing'" in first_screen  # the deep sigmoid net
+    assert "diagnosis 'healthy'" in first_screen  # the relu net
+    assert first_screen.count("diagnosis: vanishing;") == 1
+    assert first_screen.count("diagnosis: healthy;") == 1
+    assert first_screen.count("layer     gradient relative  err rel") == 2
+    # The gradient ratio is called a ratio.
+    assert "gradient-norm ratio first/output layer" in first_screen
+    assert "(a ratio" in first_screen
+    # Then the depth x optimizer table, whose epochs column says when
+    # max_iter was reached.
     assert "depth  optimizer  accuracy" in result.stdout
-    assert "diagnosis 'vanishing'" in result.stdout  # the deep sigmoid net
-    assert "diagnosis 'healthy'" in result.stdout  # the relu net
+    assert "5 (max)" in result.stdout
+    assert "(max): training ran all max_iter=5 epochs" in result.stdout
+    # And where to read next, last.
+    tail = "\n".join(lines[-6:])
+    assert "Read next:" in tail and "vanishing_gradients.rst" in tail
 
 
 def test_demo_says_which_blas_and_how_many_threads(capsys):

@@ -375,6 +375,26 @@ def test_diagnosis_criteria(records, params, diagnosis, flagged):
     flags = monitor.exploding_layers_ if diagnosis == "exploding" else monitor.vanishing_layers_
     assert_array_equal(flags, np.array(flagged, dtype=bool))
     assert not (monitor.exploding_layers_ & monitor.vanishing_layers_).any()
+    # The report shows why: a flagged layer's row has a value marked "*" (or
+    # says non-finite), and a row with a marked value is flagged.
+    rows = [line for line in monitor.report().splitlines()
+            if line.startswith(("hidden", "output"))]
+    for row, flag in zip(rows, monitor.exploding_layers_ | monitor.vanishing_layers_):
+        shown = "*" in row or "(non-finite)" in row
+        assert shown == bool(flag), row
+
+
+def test_report_shows_the_error_signal_criterion():
+    """A layer whose weight gradient is fine but whose error signal vanishes is
+    flagged by a value the report prints and marks."""
+    monitor = _monitor_with_records(grad_norms=FLAT, delta_norms=[[1e-5, 1e-3, 1.0]] * 4)
+    text = monitor.report()
+    header, _, first, second, output = text.splitlines()[:5]
+    assert header.split() == ["layer", "gradient", "relative", "err", "rel", "gain",
+                              "update", "growth", "sat.", "dead", "flag"]
+    assert first.endswith("VANISHING") and "1e-5*" in first
+    assert "0.001*" in second and "*" not in output
+    assert "err rel < 0.01" in text and "growth > 1e+04" in text
 
 
 # ----------------------------------------------------- sklearn conventions
@@ -472,6 +492,29 @@ def test_health_warning_can_be_an_error_or_switched_off(digits):
     assert issubclass(GradientHealthWarning, UserWarning)
 
 
+@pytest.mark.parametrize("clip", [None, 1.0])
+def test_exploding_warning_suggests_only_remedies_not_in_use(digits, clip):
+    X, _, y, _ = digits
+    clf, _ = _fit(X, y, depth=10, activation="relu", init="normal", init_scale=1.0,
+                  max_iter=2, clip_grad_norm=clip, monitor=GradientMonitor(warn=False))
+    monitor = clf.gradient_monitor_
+    assert monitor.diagnosis_ == "exploding"
+    message = monitor._warning_message(clf)
+    assert "init='auto'" in message and "normalization='batch'" in message
+    if clip is None:
+        assert "clip_grad_norm or" in message or "clip_grad_norm," in message
+    else:
+        assert "a smaller clip_grad_norm than 1" in message
+
+
+def test_vanishing_warning_does_not_suggest_relu_to_a_relu_net():
+    monitor = _monitor_with_records(grad_norms=[[1e-3, 0.5, 1.0]] * 4)  # a relu net
+    estimator = SimpleNamespace(normalization="batch", residual=False)
+    message = monitor._warning_message(estimator)
+    assert "activation='relu'" not in message and "normalization" not in message
+    assert "residual=True" in message
+
+
 def test_report_is_a_per_layer_table(digits):
     X, _, y, _ = digits
     clf, _ = _fit(X, y, depth=10, activation="sigmoid", init="glorot_uniform", max_iter=2,
@@ -504,7 +547,8 @@ def test_scorer_reads_the_monitor_through_pipelines(digits):
     assert make_gradient_health_scorer("healthy")(pipe, X, y) == 1.0
     update = make_gradient_health_scorer("update_ratio")(pipe, X, y)
     assert -6 < update < 0
-    bare = DeepMLPClassifier(depth=1, width=4, max_iter=1).fit(X[:50], y[:50])
+    with pytest.warns(ConvergenceWarning):  # one epoch on purpose
+        bare = DeepMLPClassifier(depth=1, width=4, max_iter=1).fit(X[:50], y[:50])
     with pytest.raises(ValueError, match="no fitted gradient monitor.*to score its gradient"):
         vanishing_ratio_scorer(make_pipeline(StandardScaler(), bare), X, y)
     passthrough = make_pipeline(StandardScaler(), "passthrough").fit(X, y)

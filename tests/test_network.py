@@ -24,7 +24,7 @@ from sk_deepnet._activations import (
     canonical_activation,
 )
 from sk_deepnet._training import clip_by_global_norm as _clip_by_global_norm
-from sk_deepnet._initializers import INITIALIZERS, resolve_init
+from sk_deepnet._initializers import GLOROT_RELU_LAYERS, INITIALIZERS, auto_plan, resolve_init
 from sk_deepnet._layers import BatchNorm, LayerNorm, dropout_mask
 from sk_deepnet._losses import LOSSES
 from sk_deepnet._network import Network
@@ -682,3 +682,33 @@ def test_has_finite_state_covers_parameters_and_running_statistics():
     assert plain.has_finite_state()
     plain.intercepts[0][1] = -np.inf
     assert not plain.has_finite_state()
+
+
+@pytest.mark.parametrize("depth", [1, 3, 4, 10])
+def test_auto_plan_follows_scikit_learn_in_the_first_relu_layers(depth):
+    schemes, drawn = auto_plan("auto", "relu", depth)
+    n_glorot = min(depth, GLOROT_RELU_LAYERS)
+    assert schemes == (["glorot_uniform"] * n_glorot + ["he_uniform"] * (depth - n_glorot)
+                       + ["glorot_uniform"])
+    assert drawn == [True] * n_glorot + [False] * (depth - n_glorot) + [True]
+    # Other activations and explicit schemes: one scheme, zero biases.
+    assert auto_plan("auto", "tanh", depth) == (["glorot_uniform"] * (depth + 1),
+                                                [False] * (depth + 1))
+    assert auto_plan("auto", "selu", depth)[0] == ["lecun_normal"] * depth + ["glorot_uniform"]
+    assert auto_plan("he_normal", "relu", depth) == (["he_normal"] * (depth + 1),
+                                                     [False] * (depth + 1))
+
+
+def test_drawn_biases_follow_glorot_limits():
+    net = Network([10, 100, 100, 100, 100, 100, 1], "relu", "squared_error", dtype=np.float64)
+    schemes, drawn = auto_plan("auto", "relu", net.depth)
+    net.initialize(np.random.default_rng(0), schemes, drawn_biases=drawn)
+    limits = [np.sqrt(6 / (a + b)) for a, b in net._weight_shapes]
+    for i, (W, b) in enumerate(zip(net.coefs, net.intercepts)):
+        if i in (4,):  # the fifth hidden layer: He weights, zero biases
+            assert np.all(b == 0)
+            assert np.abs(W).max() > 1.2 * limits[i]  # He's limit is sqrt(2) x Glorot's here
+        else:  # scikit-learn's init: U(-l, l) weights and biases
+            assert np.abs(b).max() <= limits[i] and np.any(b != 0)
+            assert b.size == 1 or np.abs(b).max() > 0.8 * limits[i]
+            assert 0.9 * limits[i] < np.abs(W).max() <= limits[i]

@@ -359,6 +359,34 @@ def test_adamw_decay_is_decoupled():
     assert_allclose(p, [2.0 - 0.1, -4.0 + 0.1], rtol=1e-6)
 
 
+def test_amsgrad_effective_step_can_grow_with_the_bias_correction():
+    """Backs the optimizer guide: PyTorch's AMSGrad, with bias corrections, can
+    take growing effective steps (the paper's, without them, cannot).
+
+    The effective step is the factor in front of the bias-corrected first
+    moment, ``step / m_hat``; with a gradient of 1 and then 0.01, ``v_hat``
+    stays at its first value while ``1 - beta_2**t`` grows, and the effective
+    step grows about 29-fold from step 1 to step 2000.
+    """
+    optimizer = AMSGrad(learning_rate=1e-3)
+    beta_1 = optimizer.beta_1
+    params = np.zeros(1)
+    m = 0.0
+    effective = []
+    for t in range(1, 2001):
+        grad = 1.0 if t == 1 else 0.01
+        before = params.copy()
+        optimizer.step(params, np.array([grad]))
+        m = beta_1 * m + (1 - beta_1) * grad  # the first moment, computed here
+        m_hat = m / (1 - beta_1**t)
+        effective.append(float((before - params)[0] / m_hat))
+    effective = np.array(effective)
+    growth = effective[-1] / effective[0]
+    assert 28 < growth < 31, growth  # 29.4: sqrt(1 - 0.999**2000) / sqrt(1 - 0.999)
+    assert_allclose(growth, np.sqrt((1 - 0.999**2000) / (1 - 0.999)), rtol=1e-3)
+    assert np.all(np.diff(effective) > 0)  # it grows at every step here
+
+
 # --- each class owns and validates its defaults; the estimator passes "auto" ----
 @pytest.mark.parametrize(
     "cls, name, value",

@@ -66,6 +66,26 @@ def test_profile_draws_at_most_max_profiles_records(fitted):
     assert_array_equal(display.lines_[0].get_xdata(), np.arange(1, 6))
 
 
+@pytest.mark.parametrize("kind", ["history", "profile"])
+def test_legend_and_tick_labels_stay_in_the_figure_off_the_lines(kind):
+    """The legend sits beside the axes (not over the output layer's line along
+    the top) and nothing, e.g. the rotated names "hidden 1", is cut off."""
+    norms = np.logspace(-5, 0, 11)[None, :] * np.ones((8, 1))  # 10 hidden layers
+    display = GradientFlowDisplay(norms, np.arange(8) * 10).plot(kind=kind)
+    fig = display.figure_
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    figure_box = fig.bbox
+    legend_box = display.ax_.get_legend().get_window_extent(renderer)
+    axes_box = display.ax_.get_window_extent(renderer)
+    assert not legend_box.overlaps(axes_box)
+    texts = display.ax_.get_xticklabels() + [display.ax_.get_legend()]
+    for artist in texts:
+        box = artist.get_window_extent(renderer)
+        assert box.x0 >= figure_box.x0 - 1 and box.x1 <= figure_box.x1 + 1, artist
+        assert box.y0 >= figure_box.y0 - 1 and box.y1 <= figure_box.y1 + 1, artist
+
+
 def test_plot_uses_the_given_axes_and_hides_non_finite_norms():
     norms = np.array([[1.0, 2.0], [np.inf, 0.0], [np.nan, 3.0]])
     fig, ax = plt.subplots()

@@ -318,8 +318,18 @@ def test_other_activations_layer_norm_and_residual_warn(digits):
         warnings.simplefilter("ignore", category=UserWarning)
         warnings.simplefilter("error", category=PretrainingWarning)
         DeepMLPClassifier(activation="sigmoid", **small).fit(X[:200], y[:200])  # no warning
-    with pytest.warns(PretrainingWarning, match="activation='relu'"):
+    with warnings.catch_warnings():  # relu gets rectified RBM units: exact, no warning
+        warnings.simplefilter("ignore", category=UserWarning)
+        warnings.simplefilter("error", category=PretrainingWarning)
         DeepMLPClassifier(activation="relu", **small).fit(X[:200], y[:200])
+    with pytest.warns(PretrainingWarning, match="sigmoid units, but activation='relu'"):
+        DeepMLPClassifier(activation="relu", pretrain_hidden_units="sigmoid", **small).fit(
+            X[:200], y[:200]
+        )
+    with pytest.warns(PretrainingWarning, match="rectified units, but activation='tanh'"):
+        DeepMLPClassifier(activation="tanh", pretrain_hidden_units="rectified", **small).fit(
+            X[:200], y[:200]
+        )
     with pytest.warns(PretrainingWarning, match="normalization='layer'"):
         DeepMLPClassifier(activation="sigmoid", normalization="layer", **small).fit(
             X[:200], y[:200]
@@ -447,3 +457,137 @@ def test_pretrain_fit_validates_x_like_fit():
         clf.pretrain_fit(np.full((5, 4), np.nan))
     clf.set_params(dtype="float64").pretrain_fit(X / 1e39)
     assert len(clf.pretrain_curves_) == 1
+
+
+# ------------------------------------------------------ rectified hidden units
+def test_rectified_cd1_update_matches_hand_computation():
+    # One CD-1 step of noisy rectified hidden units (Nair & Hinton 2010), with
+    # the same normal draws: h0 ~ max(0, z0 + N(0, sigmoid(z0))), v1 =
+    # sigmoid(b + h0 W), z1 = c + v1 W^T; the statistics use max(0, z).
+    v0 = np.array([[1.0, 0.0, 1.0, 0.0], [1.0, 1.0, 0.0, 0.0], [0.0, 1.0, 1.0, 1.0]])
+    rbm = BernoulliRBM(
+        n_components=3, hidden_units="rectified", learning_rate=0.1, weight_decay=0.0,
+        batch_size=3, momentum=0.0, initial_momentum=0.0, shuffle=False,
+        dtype="float64", random_state=0,
+    ).partial_fit(v0)
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(3, 4))
+    c, b = np.array([0.5, -0.3, 0.1]), np.array([0.2, -0.1, 0.0, 0.3])
+    rbm.components_[...], rbm.intercept_hidden_[...], rbm.intercept_visible_[...] = W, c, b
+    rbm._rng = np.random.default_rng(7)
+    rbm.partial_fit(v0)
+
+    def sigmoid(x):
+        return 1 / (1 + np.exp(-x))
+
+    z0 = v0 @ W.T + c
+    noise = np.random.default_rng(7).standard_normal(z0.shape)
+    h0 = np.maximum(0, z0 + np.sqrt(sigmoid(z0)) * noise)
+    v1 = sigmoid(b + h0 @ W)
+    z1 = v1 @ W.T + c
+    dW = 0.1 * (np.maximum(z0, 0).T @ v0 - np.maximum(z1, 0).T @ v1) / 3
+    assert_allclose(rbm.components_ - W, dW, atol=1e-12)
+    assert_allclose(
+        rbm.intercept_hidden_ - c, 0.1 * (np.maximum(z0, 0) - np.maximum(z1, 0)).mean(axis=0),
+        atol=1e-12,
+    )
+    assert_allclose(rbm.intercept_visible_ - b, 0.1 * (v0 - v1).mean(axis=0), atol=1e-12)
+    assert rbm.reconstruction_errors_[-1] == pytest.approx(np.mean((v0 - v1) ** 2))
+
+
+def test_noisy_rectified_samples_have_the_right_mean():
+    # E[max(0, z + s e)] = z Phi(z / s) + s phi(z / s), s = sqrt(sigmoid(z)).
+    from scipy.stats import norm
+
+    rbm = BernoulliRBM(hidden_units="rectified")
+    z = np.repeat(np.array([[-2.0, -0.5, 0.0, 0.5, 3.0]]), 40000, axis=0)
+    samples = rbm._sample_hidden(z.copy(), np.empty_like(z), np.random.default_rng(0))
+    s = np.sqrt(1 / (1 + np.exp(-z[0])))
+    expected = z[0] * norm.cdf(z[0] / s) + s * norm.pdf(z[0] / s)
+    assert samples.min() >= 0
+    assert_allclose(samples.mean(axis=0), expected, atol=0.01)
+    assert_allclose(samples.std(axis=0)[-1], s[-1], atol=0.01)  # z = 3: rarely clipped
+
+
+@pytest.mark.parametrize(
+    "Rbm, data", [(BernoulliRBM, "unit"), (GaussianBernoulliRBM, "standardized")]
+)
+def test_rectified_rbm_trains_and_transforms_to_relu_features(digits, Rbm, data):
+    X = digits[data][0][:500]
+    rbm = Rbm(n_components=32, hidden_units="rectified", n_iter=6, random_state=0).fit(X)
+    errors = rbm.reconstruction_errors_
+    assert np.isfinite(errors).all() and errors[-1] < 0.95 * errors[0]
+    H = rbm.transform(X)
+    assert H.min() == 0.0 and H.max() > 0
+    assert_allclose(H, np.maximum(X @ rbm.components_.T + rbm.intercept_hidden_, 0), atol=1e-5)
+    v = rbm.gibbs(X[:5])
+    assert v.shape == (5, X.shape[1]) and np.isfinite(v).all()
+    # The free energy of rectified units has no closed form.
+    assert not hasattr(rbm, "score_samples")
+    with pytest.raises(AttributeError, match="score_samples"):
+        rbm.score_samples(X)
+    if Rbm is BernoulliRBM:
+        assert not hasattr(rbm, "pseudo_log_likelihood")
+
+
+@pytest.mark.parametrize(
+    "activation, expected",
+    [("relu", "rectified"), ("leaky_relu", "rectified"), ("elu", "rectified"),
+     ("gelu", "rectified"), ("softplus", "rectified"), ("sigmoid", "sigmoid"),
+     ("logistic", "sigmoid"), ("tanh", "sigmoid"), ("selu", "sigmoid"),
+     ("identity", "sigmoid")],
+)
+def test_auto_hidden_units_follow_the_activation(activation, expected):
+    assert pretraining.resolve_hidden_units("auto", activation) == expected
+    assert pretraining.resolve_hidden_units("sigmoid", activation) == "sigmoid"
+
+
+def test_unit_interval_scaling_fold_is_exact():
+    rng = np.random.default_rng(0)
+    H = np.maximum(rng.normal(size=(50, 6)), 0)
+    H[:, 2] = 0  # a dead feature keeps scale 1
+    raw = H.copy()
+    lo, scale = pretraining._scale_to_unit_interval(H)
+    assert scale[2] == 1.0
+    assert H.min() == 0.0 and H.max() == 1.0
+    assert_allclose(H.max(axis=0), [1, 1, 0, 1, 1, 1])
+    W, c = rng.normal(size=(6, 4)), rng.normal(size=4)
+    W2, c2 = pretraining._fold_scaling(W, c, lo, scale)
+    assert_allclose(raw @ W2 + c2, H @ W + c, atol=1e-12)
+
+
+def test_relu_network_computes_the_rectified_features(digits):
+    X = digits["unit"][0][:300]
+    stack = pretrain_stack(X, [20, 10], np.random.default_rng(0), n_iter=3,
+                           hidden_units="rectified", dtype=np.float64)
+    assert stack.hidden_units == "rectified"
+    network = Network([64, 20, 10, 3], "relu", "softmax_cross_entropy", dtype=np.float64)
+    network.initialize(np.random.default_rng(1), "he_uniform")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", category=PretrainingWarning)
+        load_stack(network, stack)
+    h = X
+    for (weight, bias, z_mean, z_var), a in zip(stack.layers, _hidden_activations(network, X)):
+        z = h @ weight + bias
+        assert_allclose(z.mean(axis=0), z_mean, atol=1e-8)
+        assert_allclose(z.var(axis=0), z_var, atol=1e-8)
+        h = np.maximum(z, 0)
+        assert_allclose(a, h, atol=1e-8)
+    assert np.isfinite(stack.curves).all()
+
+
+def test_rectified_pretraining_gives_a_relu_network_a_head_start(digits):
+    X_train, X_test, y_train, y_test = digits["unit"]
+    params = dict(
+        depth=2, width=64, activation="relu", pretrain_epochs=5,
+        pretrain_learning_rate=0.05, optimizer="sgd", learning_rate=0.1, batch_size=32,
+        max_iter=2, random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", category=PretrainingWarning)
+        pretrained = DeepMLPClassifier(pretrain="rbm", **params).fit(X_train, y_train)
+    plain = DeepMLPClassifier(**params).fit(X_train, y_train)
+    for curve in pretrained.pretrain_curves_:
+        assert curve[-1] < curve[0]
+    # After 2 epochs of fine-tuning: about 0.90 against 0.52 without pretraining.
+    assert pretrained.score(X_test, y_test) > plain.score(X_test, y_test) + 0.2

@@ -162,6 +162,7 @@ def hyperparameters(draw, n_samples):
             pretrain_batch_size=draw(st.integers(1, n_samples + 3)),
             pretrain_persistent=draw(st.booleans()),
             pretrain_visible=draw(st.sampled_from(["auto", "bernoulli", "gaussian"])),
+            pretrain_hidden_units=draw(st.sampled_from(["auto", "sigmoid", "rectified"])),
         )
     return params
 
@@ -352,6 +353,7 @@ INVALID_PARAMS = {
     "pretrain_weight_decay": [-1.0],
     "pretrain_persistent": ["yes"],
     "pretrain_visible": ["poisson"],
+    "pretrain_hidden_units": ["relu", None],
 }
 INVALID_CASES = [(name, value) for name, values in INVALID_PARAMS.items() for value in values]
 

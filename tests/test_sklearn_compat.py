@@ -1,13 +1,16 @@
 """scikit-learn's own estimator checks on both estimators, in several configurations.
 
 The only expected failures are the two sample-weight equivalence checks of the
-float32 configurations, and only for a reason of arithmetic: the check compares
-predictions with ``rtol=1e-7``, below float32 resolution (eps = 1.19e-7), and
-fitting ``k`` copies of a row instead of one row of weight ``k`` changes the order
-of float32 sums. The same checks pass, unmarked, on a float64 twin of each
-configuration (``FLOAT64_TWINS`` below), which shows that sample weights are
-exactly equivalent to repetition; with dropout they cannot be (each copy of a
-repeated row draws its own dropout mask), so that twin is left out.
+float32 configurations trained by an adaptive optimizer, and only for a reason
+of arithmetic: the check compares predictions with ``rtol=1e-7``, below float32
+resolution (eps = 1.19e-7), and fitting ``k`` copies of a row instead of one row
+of weight ``k`` changes the order of float32 sums. The float32 plain-SGD
+configurations pass these checks and are not marked. The expected failures are
+strict (``xfail_strict`` in pyproject.toml): one that starts to pass fails the
+run, so the list stays exact. The same checks pass, unmarked, on a float64 twin
+of each configuration (``FLOAT64_TWINS`` below), which shows that sample weights
+are exactly equivalent to repetition; with dropout they cannot be (each copy of
+a repeated row draws its own dropout mask), so that twin is left out.
 """
 
 import pytest
@@ -54,10 +57,12 @@ SAMPLE_WEIGHT_CHECKS = (
 
 def _expected_failures(estimator):
     failures = {}
-    if estimator.dtype == "float32":
+    # Measured: in float32 these checks fail with the adaptive optimizers
+    # (adam, adadelta) and L-BFGS, and pass with plain SGD.
+    if estimator.dtype == "float32" and estimator.optimizer != "sgd":
         reason = (
-            "float32 training: the check's rtol=1e-7 is below float32 resolution; "
-            "the float64 twin passes"
+            "fails in float32: the check's rtol=1e-7 is below float32 resolution "
+            "(eps 1.19e-7); the float64 twin passes"
         )
         failures.update(dict.fromkeys(SAMPLE_WEIGHT_CHECKS, reason))
     if estimator.optimizer == "lbfgs" and isinstance(estimator, DeepMLPClassifier):
@@ -69,7 +74,15 @@ def _expected_failures(estimator):
     return failures
 
 
+# scikit-learn's checks fit on a few dozen samples for a few epochs: the
+# estimators rightly warn that they did not converge and that batch_size=32
+# exceeds the training set. Expected here, so not reported.
+SMALL_BATCH_WARNING = r"ignore:batch_size=\d+ is larger than the \d+ training samples:UserWarning"
+
+
 @parametrize_with_checks(CONFIGURATIONS, expected_failed_checks=_expected_failures)
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.filterwarnings(SMALL_BATCH_WARNING)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
@@ -91,6 +104,7 @@ FLOAT64_TWINS = [
 
 @pytest.mark.parametrize("estimator", FLOAT64_TWINS, ids=repr)
 @pytest.mark.parametrize("check_name", SAMPLE_WEIGHT_CHECKS)
+@pytest.mark.filterwarnings(SMALL_BATCH_WARNING)
 def test_sample_weight_equals_repetition_in_float64(estimator, check_name):
     from sklearn.utils import estimator_checks
 
@@ -108,5 +122,7 @@ MONITORED = [
 
 
 @parametrize_with_checks(MONITORED)
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.filterwarnings(SMALL_BATCH_WARNING)
 def test_sklearn_checks_with_a_gradient_monitor_attached(estimator, check):
     check(estimator)

@@ -1,0 +1,65 @@
+"""Where an estimator points its user: the API docs and the missing monitor.
+
+* The HTML representation (in Jupyter) links each estimator to its page of the
+  API reference, as scikit-learn's estimators do (``_doc_link_template``).
+  The documentation is built from the sources (``doc/``); its address is
+  ``SK_DEEPNET_DOCS_URL`` when that environment variable is set (for instance
+  the address where a team serves the built docs), else the local build
+  ``doc/_build/html`` of a source checkout when it exists, else there is no
+  link.
+* ``estimator.gradient_monitor_`` of an estimator fitted without a
+  :class:`~sk_deepnet.callbacks.GradientMonitor` raises an AttributeError that
+  says how to add one, instead of Python's bare "no attribute".
+"""
+
+import os
+from pathlib import Path
+
+#: Page of one estimator in the built docs (autosummary's file name).
+PAGE = "generated/{estimator_module}.{estimator_name}.html"
+
+#: Fitted attributes that a callback provides: attribute -> the callback's class.
+CALLBACK_ATTRIBUTES = {"gradient_monitor_": "GradientMonitor"}
+
+
+def docs_base_url():
+    """The address of the built docs, or ``""`` when there is none."""
+    url = os.environ.get("SK_DEEPNET_DOCS_URL", "").strip()
+    if url:
+        return url.rstrip("/")
+    local = Path(__file__).resolve().parent.parent / "doc" / "_build" / "html"
+    return local.as_uri() if (local / "index.html").is_file() else ""
+
+
+class HelpMixin:
+    """The docs link of the HTML repr and the hint for a missing monitor."""
+
+    _doc_link_module = "sk_deepnet"
+
+    @property
+    def _doc_link_template(self):
+        base = docs_base_url()
+        default = f"{base}/{PAGE}" if base else ""
+        # The attribute name scikit-learn's setter uses, so that both agree.
+        return getattr(self, "__doc_link_template", default)
+
+    @_doc_link_template.setter
+    def _doc_link_template(self, value):
+        setattr(self, "__doc_link_template", value)
+
+    def __getattr__(self, name):
+        # Called only for attributes that do not exist.
+        callback = CALLBACK_ATTRIBUTES.get(name)
+        cls = type(self).__name__
+        if callback is None:
+            raise AttributeError(f"{cls!r} object has no attribute {name!r}", name=name, obj=self)
+        given = self.__dict__.get("callbacks") or []
+        if any(type(c).__name__ == callback for c in given):
+            advice = f"it is not fitted yet: fit it, then read {name}."
+        else:
+            advice = (
+                f"it was not given a {callback}. Add one and fit again: "
+                f"from sk_deepnet.callbacks import {callback}; "
+                f"{cls}(..., callbacks=[{callback}()])."
+            )
+        raise AttributeError(f"This {cls} has no {name}: {advice}", name=name, obj=self)
