@@ -26,7 +26,7 @@ after the same budget of 10 epochs of plain SGD.
 
 # %%
 # Train each depth, activation and initialization
-# ----------------------------------------------
+# -----------------------------------------------
 import os
 import warnings
 

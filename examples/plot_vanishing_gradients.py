@@ -10,7 +10,8 @@ signal grows at every layer and the first step blows the weights up.
 
 Every remedy is a hyperparameter of :class:`~sk_deepnet.DeepMLPClassifier`:
 
-* ``activation="relu"`` with He initialization (``init="auto"`` picks it): relu
+* ``activation="relu"`` with He initialization (``init="he_uniform"``;
+  ``init="auto"`` takes it beyond a relu network's first four layers): relu
   passes back the whole signal of its active units, and He's scale keeps its
   size from layer to layer;
 * ``residual=True``: skip connections give the signal a path around every

@@ -4,6 +4,8 @@ import functools
 
 from sklearn.base import BaseEstimator
 
+from ._sklearn_compat import StrictIntegerMixin
+
 
 def atomic_hook(method):
     """Make a callback hook all-or-nothing: on any exception, its attributes are as before.
@@ -30,7 +32,7 @@ def atomic_hook(method):
     return hook
 
 
-class Callback(BaseEstimator):
+class Callback(StrictIntegerMixin, BaseEstimator):
     """Base class of training callbacks; every hook defaults to doing nothing.
 
     Subclass it and override the hooks you need. ``__init__`` must only store

@@ -13,7 +13,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._callback_base import Callback
+from ._callback_base import Callback, atomic_hook
 from ._curvature import LossHessian, dense_float64, lanczos
 from ._monitor_lookup import MonitorScorer, find_fitted_monitor
 from ._sklearn_compat import Interval
@@ -199,6 +199,7 @@ class CurvatureMonitor(Callback):
         self.random_state = random_state
 
     # ------------------------------------------------------------------- hooks
+    @atomic_hook
     def on_fit_begin(self, estimator, X=None, y=None, **kwargs):
         """Draw the probe batch and record the network as the fit starts."""
         self._validate_params()
@@ -220,12 +221,14 @@ class CurvatureMonitor(Callback):
             self._record(estimator._network, epochs=_epochs_done(estimator))
         self._last_recorded = self._records["epochs"][-1]
 
+    @atomic_hook
     def on_epoch_end(self, estimator, epoch, loss, **kwargs):
         """Record after every ``record_every``-th epoch."""
         done = epoch + 1
         if done % self.record_every == 0 and done != self._last_recorded:
             self._record(estimator._network, done)
 
+    @atomic_hook
     def on_fit_end(self, estimator, **kwargs):
         """Record the end of the fit, unless its last epoch was just recorded."""
         done = _epochs_done(estimator)
@@ -246,13 +249,16 @@ class CurvatureMonitor(Callback):
         top = np.full(self.n_eigenvalues, np.nan)
         largest = ritz[::-1][: self.n_eigenvalues]
         top[: len(largest)] = largest
-        records = self._records
+        # New lists, bound once complete: an exception (a MemoryError, a
+        # KeyboardInterrupt) half-way leaves the old ones (see atomic_hook).
+        records = {name: list(values) for name, values in self._records.items()}
         records["epochs"].append(epochs)
         records["hessian_max"].append(float(ritz[-1]))
         records["hessian_min"].append(float(ritz[0]))
         records["grad_norm"].append(float(np.linalg.norm(hessian.gradient)))
         records["probe_loss"].append(hessian.loss)
         records["top"].append(top)
+        self._records = records
         self._last_recorded = epochs
         self.n_params_ = hessian.n_params
         self.method_ = hessian.method

@@ -45,6 +45,7 @@ from ._sklearn_compat import (
     CallbackSupportMixin,
     Interval,
     Options,
+    StrictIntegerMixin,
     StrOptions,
     _check_sample_weight,
     _fit_context,
@@ -136,7 +137,9 @@ _PARAMETERS_DOC = """
         An :class:`~sk_deepnet.optimizers.Optimizer` instance (e.g.
         ``Adam(beta_2=0.99)``) is copied at each fresh fit, like the
         callbacks, and carries its own settings: the optimizer-specific
-        parameters below must then stay ``"auto"``.
+        parameters below must then stay ``"auto"``. Every ``"auto"`` of those
+        parameters takes the default of the optimizer class, which owns and
+        validates its settings.
         ``"lbfgs"`` is full-batch L-BFGS (SciPy's L-BFGS-B over the flat
         parameter vector, as scikit-learn's ``solver="lbfgs"``): each
         iteration uses every sample, ``max_iter`` counts iterations and
@@ -176,9 +179,6 @@ _PARAMETERS_DOC = """
     momentum_decay : float or "auto", default="auto"
         NAdam's momentum-schedule constant (psi; ``"auto"``: 0.004); ignored
         by the others.
-
-    Every ``"auto"`` above takes the default of the optimizer class, which
-    owns and validates its settings (:mod:`sk_deepnet.optimizers`).
 
     batch_size : int, "auto" or None, default="auto"
         Mini-batch size. ``"auto"`` is ``min(200, n_samples)``; 1 gives pure
@@ -384,7 +384,7 @@ _ATTRIBUTES_DOC = """
 """
 
 
-class BaseDeepMLP(HelpMixin, CallbackSupportMixin, BaseEstimator):
+class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstimator):
     """Shared hyperparameters, validation and training loop of the deep MLPs."""
 
     coefs_ = NetworkArrays("coefs")

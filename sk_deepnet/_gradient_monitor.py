@@ -385,7 +385,7 @@ class GradientMonitor(Callback):
         with np.errstate(all="ignore"):  # exploding values are data here
             self._record_gradients(record, row)
             self._record_activations(record, row)
-            self._record_jacobians(network, row)
+            self._record_jacobians(record, row)
             # The weights before the step, for the update ratio in on_batch_end.
             n_weights = self._offsets[-1]
             before = self._scratch("weights_before", n_weights)
@@ -536,11 +536,14 @@ class GradientMonitor(Callback):
             np.add.reduceat(a.sum(axis=0), starts) / counts
         )
 
-    def _record_jacobians(self, network, row):
+    def _record_jacobians(self, record, row):
         probe = getattr(self, "_jacobian_probe", None)
         if probe is None or row % self.jacobian_every:
             return
-        stats = jacobian_statistics(network, probe)
+        # The network behind the record (the hook's ``network`` argument is
+        # kept only for callbacks written for 0.1, and may be None): the
+        # spectra are computed on the probe batch, not on the recorded batch.
+        stats = jacobian_statistics(record._network, probe)
         for name in ("max", "min", "mean", "spread", "rank"):
             self._buffers["jacobian_" + name][row] = stats[name]
 
@@ -562,6 +565,16 @@ class GradientMonitor(Callback):
     def _window(self, values):
         """Per-layer median of ``values`` over the summary window."""
         return _column_nanmedian(values[self._window_rows()])
+
+    def _jacobian_rows(self):
+        """Row indices of the last quarter of the records that hold Jacobian spectra.
+
+        Only every ``jacobian_every``-th record has them, so the summary window
+        of the other statistics may hold none: the Jacobian columns of the
+        report summarize the Jacobian records instead.
+        """
+        recorded = np.flatnonzero(~np.isnan(self.jacobian_max_).all(axis=1))
+        return recorded[len(recorded) - math.ceil(SUMMARY_FRACTION * len(recorded)) :]
 
     def _criteria(self):
         """Per-layer values the flags are decided on, each with its threshold.
@@ -697,12 +710,16 @@ class GradientMonitor(Callback):
             ("sat.", self._window(self.saturation_)),
             ("dead", self._window(self.dead_units_)),
         ]
-        if not np.isnan(self.jacobian_max_).all():  # jacobian_spectra=True
+        jacobian_rows = self._jacobian_rows()
+        if len(jacobian_rows):  # jacobian_spectra=True
             columns += [
-                ("jac max", self._window(self.jacobian_max_)),
-                ("jac min", self._window(self.jacobian_min_)),
-                ("spread", self._window(self.jacobian_spread_)),
-                ("rank", self._window(self.jacobian_rank_)),
+                (column, _column_nanmedian(values_[jacobian_rows]))
+                for column, values_ in (
+                    ("jac max", self.jacobian_max_),
+                    ("jac min", self.jacobian_min_),
+                    ("spread", self.jacobian_spread_),
+                    ("rank", self.jacobian_rank_),
+                )
             ]
         no_mark = np.zeros(self.n_layers_, dtype=bool)
         marks = {  # report column -> the layers its value flags
@@ -739,11 +756,17 @@ class GradientMonitor(Callback):
             )
 
         n, k = len(self.record_epochs_), len(self._window_rows())
+        jacobian = ""
+        n_jacobian = np.count_nonzero(~np.isnan(self.jacobian_max_).all(axis=1))
+        if n_jacobian:
+            jacobian = (f" (Jacobian columns: the last {len(self._jacobian_rows())} of "
+                        f"{n_jacobian} records with spectra)")
         return [
             f"* flags the layer: {said('VANISHING')} -> VANISHING;",
             f"  {said('EXPLODING')},",
             "  or a non-finite value -> EXPLODING",
-            f"medians over the last {k} of {n} records; activation {self.activation_!r}",
+            f"medians over the last {k} of {n} records{jacobian}; "
+            f"activation {self.activation_!r}",
             f"diagnosis: {self.diagnosis_}; first/output layer gradient-norm ratio "
             f"{self.vanishing_ratio_:.3g} (vanishing_ratio_)",
         ]

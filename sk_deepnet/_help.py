@@ -7,9 +7,10 @@
   the address where a team serves the built docs), else the local build
   ``doc/_build/html`` of a source checkout when it exists, else there is no
   link.
-* ``estimator.gradient_monitor_`` of an estimator fitted without a
-  :class:`~sk_deepnet.callbacks.GradientMonitor` raises an AttributeError that
-  says how to add one, instead of Python's bare "no attribute".
+* ``estimator.gradient_monitor_`` (``curvature_monitor_``) of an estimator
+  fitted without a :class:`~sk_deepnet.callbacks.GradientMonitor`
+  (:class:`~sk_deepnet.callbacks.CurvatureMonitor`) raises an AttributeError
+  that says how to add one, instead of Python's bare "no attribute".
 """
 
 import os
@@ -19,7 +20,10 @@ from pathlib import Path
 PAGE = "generated/{estimator_module}.{estimator_name}.html"
 
 #: Fitted attributes that a callback provides: attribute -> the callback's class.
-CALLBACK_ATTRIBUTES = {"gradient_monitor_": "GradientMonitor"}
+CALLBACK_ATTRIBUTES = {
+    "gradient_monitor_": "GradientMonitor",
+    "curvature_monitor_": "CurvatureMonitor",
+}
 
 
 def docs_base_url():

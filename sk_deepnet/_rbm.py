@@ -36,7 +36,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._persistence import check_version, stamp_version
-from ._sklearn_compat import Interval, StrOptions, _fit_context
+from ._sklearn_compat import Interval, StrictIntegerMixin, StrOptions, _fit_context
 from ._threadpool import blas_policy, rbm_fit_flops, rbm_transform_flops
 from ._validation import check_representable
 from ._warnings import warn_user
@@ -111,7 +111,9 @@ def column_stats(X):
     return lo, hi, mean, np.maximum(total_sq / n - mean**2, 0.0)
 
 
-class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class _BaseRBM(
+    StrictIntegerMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Shared contrastive-divergence training of the two RBMs.
 
     Subclasses set ``_gaussian`` and implement ``_visible_bias_init``.

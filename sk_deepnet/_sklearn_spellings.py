@@ -1,4 +1,4 @@
-"""Helpful errors for scikit-learn's MLP spellings and for booleans given as ints.
+"""Helpful errors for scikit-learn's MLP spellings.
 
 A user coming from ``MLPClassifier`` writes ``hidden_layer_sizes=(64, 32)`` or
 ``solver="sgd"`` out of habit. Python's own error ("__init__() got an
@@ -12,6 +12,7 @@ checks run in ``fit``, with the rest of the parameter validation.
 from numbers import Integral
 
 import numpy as np
+
 from ._sklearn_compat import InvalidParameterError
 
 GUIDE = (
@@ -21,14 +22,6 @@ GUIDE = (
 
 #: scikit-learn's learning-rate schedule names, which it passes as ``learning_rate``.
 SCHEDULE_NAMES = ("constant", "invscaling", "adaptive")
-
-#: Parameters that take an int (or an int among other options): True and
-#: False are ints to Python, never meant as a size or a count.
-INTEGER_PARAMETERS = (
-    "depth", "width", "batch_size", "max_iter", "max_fun", "n_iter_no_change",
-    "residual_block_size", "lr_step_size", "pretrain_epochs", "pretrain_cd_steps",
-    "pretrain_batch_size",
-)
 
 
 def _hidden_layer_sizes(value):
@@ -91,7 +84,7 @@ def check_sklearn_keywords(estimator_name, params, method):
 
 
 def check_sklearn_values(estimator):
-    """Raise for scikit-learn's schedule names as ``learning_rate``, and for booleans.
+    """Raise for scikit-learn's schedule names given as ``learning_rate``.
 
     Called before scikit-learn's parameter validation, whose generic message
     would not say what to write instead.
@@ -104,11 +97,3 @@ def check_sklearn_values(estimator):
             "learning_rate is the initial step size (scikit-learn's "
             f"learning_rate_init, a float or 'auto'). {GUIDE}"
         )
-    for name in INTEGER_PARAMETERS:
-        value = getattr(estimator, name, None)
-        values = value if isinstance(value, (list, tuple, np.ndarray)) else [value]
-        if any(isinstance(v, (bool, np.bool_)) for v in values):
-            raise InvalidParameterError(
-                f"The {name!r} parameter of {type(estimator).__name__} must be an "
-                f"int, not a bool; got {value!r}."
-            )

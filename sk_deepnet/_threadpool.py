@@ -28,10 +28,10 @@ import functools
 import threading
 from contextlib import contextmanager
 
-from sklearn.utils.validation import _num_features, _num_samples
 from threadpoolctl import ThreadpoolController
 
 from ._config import get_config
+from ._sklearn_compat import _num_features, _num_samples
 
 #: Below this many flops for the products of a network's largest layer on one
 #: mini-batch (forward and the two backward products of training: ``6 * batch *

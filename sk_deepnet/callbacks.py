@@ -46,7 +46,7 @@ from ._gradient_monitor import (
 
 from ._persistence import publish
 
-publish(__name__, Callback, GradientMonitor)
+publish(__name__, BatchRecord, Callback, CurvatureMonitor, GradientMonitor)
 
 __all__ = [
     "BatchRecord",

@@ -120,7 +120,7 @@ def main():
     )
     print("1. 10 sigmoid layers x 64 units, plain SGD, 5 epochs: it does not learn.")
     failing = _monitored_fit("sigmoid", X_train, y_train, X_test, y_test)
-    print("\n2. The same network with relu (He initialization): it learns.")
+    print("\n2. The same network with relu (init='auto'): it learns.")
     fixed = _monitored_fit("relu", X_train, y_train, X_test, y_test)
     print(
         f"\nThe point: with sigmoid the first layer's gradient norm is "

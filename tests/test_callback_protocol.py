@@ -1,5 +1,6 @@
 """The callback protocol: hook order and arguments, the batch record, hook errors."""
 
+import warnings
 from types import SimpleNamespace
 
 import numpy as np
@@ -226,3 +227,50 @@ def test_the_user_guide_callback_example_runs(capsys):
     assert ratios.shape == (clf.n_iter_, 4) and (ratios > 0).all()
     assert clf.n_iter_ < 30 and ratios[-1, -1] < 0.05 <= ratios[:-1, -1].min()  # it voted
     assert "epochs, ratios per layer" in capsys.readouterr().out
+
+
+def test_continued_fits_call_begin_and_end_as_the_user_guide_says():
+    # doc/user_guide/writing_a_callback.rst, "Callbacks and continued fits".
+    calls = []
+
+    class Log(Callback):
+        def on_fit_begin(self, estimator, X=None, y=None, **kwargs):
+            calls.append(("begin", id(self)))
+
+        def on_fit_end(self, estimator, **kwargs):
+            calls.append(("end", id(self)))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = DeepMLPClassifier(depth=1, width=3, max_iter=1, warm_start=True,
+                                callbacks=[Log()])
+        clf.fit(X, y)
+        first = id(clf.callbacks_[0])
+        clf.fit(X, y)  # warm start: the same clone begins and ends again
+        assert calls == [("begin", first), ("end", first)] * 2
+        calls.clear()
+        inc = DeepMLPClassifier(depth=1, width=3, callbacks=[Log()])
+        inc.partial_fit(X, y, classes=np.unique(y))
+        inc.partial_fit(X, y)
+        clone_id = id(inc.callbacks_[0])
+        assert calls == [("begin", clone_id)]
+        inc.fit(X, y)  # a fresh fit ends the partial_fit series' clone
+        assert calls[:2] == [("begin", clone_id), ("end", clone_id)]
+        assert calls[2][0] == "begin" and calls[2][1] != clone_id
+
+
+def test_gradient_monitor_with_jacobian_spectra_reads_only_the_record():
+    # As above, with jacobian_spectra=True (issue 19 on issue 16's record).
+    rng = np.random.default_rng(3)
+    net = Network([4, 5, 2], "tanh", "softmax_cross_entropy", dtype=np.float64)
+    net.initialize(rng, "glorot_uniform")
+    X_batch = rng.normal(size=(8, 4))
+    net.loss_and_gradient(X_batch, np.eye(2)[np.arange(8) % 2], None, 8.0)
+    monitor = GradientMonitor(warn=False, jacobian_spectra=True, jacobian_probe_size=3)
+    estimator = SimpleNamespace(n_layers_=3, activation="tanh")
+    monitor.on_fit_begin(estimator, X_batch)
+    monitor.on_epoch_begin(estimator, 0)
+    monitor.on_grad_computed(estimator, None, 0, record=BatchRecord(net))
+    monitor.on_batch_end(estimator, None, 0, 1.0, record=BatchRecord(net))
+    monitor.on_epoch_end(estimator, 0, 1.0)
+    assert np.isfinite(monitor.jacobian_max_[0]).all()

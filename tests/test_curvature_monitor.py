@@ -188,3 +188,40 @@ def test_sklearn_checks_with_curvature_monitor_attached(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         check(estimator)
+
+
+@pytest.mark.parametrize("exc", [MemoryError, KeyboardInterrupt])
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.filterwarnings("ignore::sk_deepnet.FitInterruptedWarning")
+def test_a_record_cut_short_leaves_the_monitor_as_before(digits, monkeypatch, exc):
+    # As the gradient monitor's hooks (issue 17): a MemoryError or a
+    # KeyboardInterrupt half-way through a record (here: after the records
+    # grew, while they are published) leaves the attributes of before the
+    # hook, all of one length; the model pickles and trains on.
+    from sk_deepnet import _curvature_monitor
+
+    X, y = digits
+    clf = _classifier([CurvatureMonitor(record_every=1, n_iter=4, probe_size=8,
+                                        random_state=0)], max_iter=1)
+    clf.partial_fit(X, y, classes=np.unique(y))
+    before = {k: v.copy() for k, v in vars(clf.curvature_monitor_).items()
+              if k.endswith("_") and isinstance(v, np.ndarray)}
+
+    def fail(*args, **kwargs):
+        raise exc()
+
+    monkeypatch.setattr(_curvature_monitor, "classify_phases", fail)
+    try:
+        clf.partial_fit(X, y)
+    except exc:
+        pass
+    monkeypatch.undo()
+    m = clf.curvature_monitor_
+    for name, value in before.items():
+        assert_array_equal(getattr(m, name), value, err_msg=name)
+    assert len(m._records["epochs"]) == len(m.epochs_)
+    loaded = pickle.loads(pickle.dumps(clf))
+    loaded.partial_fit(X, y)
+    n = len(loaded.curvature_monitor_.epochs_)
+    assert n == len(before["epochs_"]) + 1
+    assert len(loaded.curvature_monitor_.phase_) == n

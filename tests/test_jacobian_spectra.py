@@ -110,3 +110,18 @@ def test_initial_spread_scorer_in_grid_search(digits):
     plain = _fit(X, y, 1, [GradientMonitor(warn=False)])
     with pytest.raises(ValueError, match="jacobian_spectra=True"):
         scorer(plain, X, y)
+
+
+def test_report_shows_the_jacobian_records_outside_the_summary_window(digits):
+    # 20 records, spectra at records 0 and 10 only: the summary window of the
+    # other columns (records 15-19) holds none, yet the report must show them.
+    X, y = digits
+    m = _fit(X, y, 20, [GradientMonitor(jacobian_spectra=True, warn=False)]).gradient_monitor_
+    rows = m.report().splitlines()
+    # Fixed width: a 10-character layer name, then 9-character cells.
+    cells = {rows[0][10 + 9 * i : 19 + 9 * i].strip(): rows[2][10 + 9 * i : 19 + 9 * i]
+             for i in range(12)}
+    assert rows[2].startswith("hidden 1")
+    assert float(cells["spread"]) == pytest.approx(m.jacobian_spread_[10, 0], rel=1e-2)
+    assert float(cells["jac max"]) == pytest.approx(m.jacobian_max_[10, 0], rel=1e-2)
+    assert "Jacobian columns: the last 1 of 2 records with spectra" in m.report()

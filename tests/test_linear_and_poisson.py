@@ -128,7 +128,7 @@ def test_depth0_regressor_is_ridge():
 @pytest.mark.parametrize(
     "option",
     [dict(normalization="batch"), dict(normalization="layer"), dict(dropout=0.5),
-     dict(residual=True), dict(width=[]), dict(width=7), dict(activation="tanh")],
+     dict(residual=True), dict(width=[]), dict(width=7)],
     ids=repr,
 )
 def test_hidden_layer_options_change_nothing_at_depth0(option):
