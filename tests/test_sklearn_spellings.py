@@ -62,7 +62,7 @@ def test_schedule_name_as_learning_rate_points_to_lr_schedule(schedule):
 def test_booleans_are_refused_as_ints(params):
     X, y = np.random.default_rng(0).normal(size=(10, 2)), np.arange(10) % 2
     name = next(iter(k for k in params if k != "depth" or len(params) == 1))
-    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter.*bool"):
+    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter"):
         DeepMLPClassifier(**params).fit(X, y)
 
 
