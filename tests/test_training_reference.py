@@ -35,3 +35,39 @@ def test_training_is_bit_identical_to_the_reference(name):
     with np.load(REFERENCE) as ref:
         np.testing.assert_array_equal(np.asarray(est.loss_curve_), ref[f"{name}_loss"])
         np.testing.assert_array_equal(est._network.params, ref[f"{name}_params"])
+
+
+@pytest.mark.parametrize("activation", ["relu", "gelu"])
+@pytest.mark.parametrize("sizes", [[7, 5, 12, 9, 4, 3], [6, 16, 16, 16, 2]])
+def test_shared_deltas_give_the_same_gradient(sizes, activation):
+    """Deltas written into freed buffers: the same loss and gradient, bit for bit.
+
+    The first widths shrink towards the output, so that consecutive deltas
+    take spares: never the one being read (np.dot would then silently copy,
+    which costs the memory saved). The second are the benchmark's uniform
+    widths, which need a single spare. A smaller last batch runs in row views
+    of the same buffers.
+    """
+    from sk_deepnet._network import Network
+
+    rng = np.random.default_rng(0)
+    net = Network(sizes, activation, "softmax_cross_entropy")
+    net.initialize(rng, "glorot_uniform")
+    X = rng.standard_normal((13, sizes[0])).astype(np.float32)
+    y = rng.integers(sizes[-1], size=13).astype(np.int32)
+    results = {}
+    for keep in (True, False):
+        for n in (13, 9):
+            loss = net.loss_and_gradient(X[:n], y[:n], None, n, 0.01, keep_deltas=keep)
+            results[keep, n] = loss, net.grads.copy()
+        assert ("deltas" in net.last_batch) == keep
+    for n in (13, 9):
+        assert results[True, n][0] == results[False, n][0]
+        np.testing.assert_array_equal(results[True, n][1], results[False, n][1])
+    ws = net._workspace
+    assert ws["shared_deltas"]
+    separate = [d for d in ws["grad_z"] if not any(np.shares_memory(d, z) for z in ws["z"])]
+    deltas = ws["grad_z"]
+    assert not any(np.shares_memory(a, b) for a, b in zip(deltas, deltas[1:]))
+    if len(set(sizes[1:-1])) == 1:
+        assert len(separate) == 1  # one spare: the last hidden layer's delta
