@@ -36,7 +36,8 @@ _L2_BLOCK = 2**17
 #: Any size gives the same gradient (the step is elementwise). 2**16 values
 #: (256 KiB in float32, half of what a block took) still hold all the weights
 #: of a deep-narrow network (10 x 64 units: 41600) in one piece: 2**14 made its
-#: penalty 3 pieces and 6 us slower per batch (of about 270 us).
+#: penalty 3 pieces and about 10 us slower per batch (of about 270 us; see
+#: benchmarks/design_choices.py --only memory_workspace).
 _L2_STEP = 2**16
 
 
