@@ -330,9 +330,7 @@ class Network:
                 flat = above.reshape(-1)
             else:
                 busy = None if above is None else deltas[i + 1]
-                free = [b for b in spares if busy is None or not np.shares_memory(b, busy)]
-                flat = free[0] if free else np.empty(size, self.dtype)
-                spares += [] if free else [flat]
+                flat = _free_spare(spares, busy, size, self.dtype)
             deltas[i] = flat[: n * hidden[i]].reshape(n, hidden[i])
         return deltas
 
@@ -449,10 +447,7 @@ class Network:
         back-propagated error signal that a gradient monitor inspects.
         """
         ws = self._rows(ws, delta_out.shape[0])
-        if ws.get("shared_deltas"):
-            ws.pop("deltas", None)  # overwritten on the way down: not kept
-        else:
-            ws["deltas"] = [*ws["grad_z"], delta_out]
+        _record_deltas(ws, delta_out)
         if self._plain:
             return self._backward_plain(delta_out, ws)
         inputs, grad_out, ones = ws["inputs"], ws["grad_out"], ws["ones"]
@@ -696,6 +691,23 @@ def _residual_scale(n_blocks, scaling):
     if not n_blocks:
         return 1.0
     return 1.0 / (n_blocks if scaling == "linear" else np.sqrt(n_blocks))
+
+
+def _record_deltas(ws, delta_out):
+    """Keep the batch's deltas in ``ws["deltas"]``, unless the pass overwrites them."""
+    if ws.get("shared_deltas"):
+        ws.pop("deltas", None)  # overwritten on the way down: not kept
+    else:
+        ws["deltas"] = [*ws["grad_z"], delta_out]
+
+
+def _free_spare(spares, busy, size, dtype):
+    """A flat buffer of ``spares`` that does not hold ``busy`` (one added if none)."""
+    for spare in spares:
+        if busy is None or not np.shares_memory(spare, busy):
+            return spare
+    spares.append(np.empty(size, dtype))
+    return spares[-1]
 
 
 def _all_finite(values):
