@@ -1019,7 +1019,9 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
 
     def _split(self, n_samples, y, early_stopping):
         """Indices of the training and validation samples (no copy of X)."""
-        indices = np.arange(n_samples)
+        # int32 where it can: the indices, and their shuffled copy each epoch,
+        # are the largest arrays of a fit after X and the model.
+        indices = np.arange(n_samples, dtype=np.int32 if n_samples < 2**31 else np.intp)
         if not early_stopping:
             return indices, None
         stratify = None
@@ -1250,7 +1252,9 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
         else:
             self._check_continued_targets(y, classes, incremental, multilabel)
         if self._label_binarizer.y_type_ == "multiclass":
-            return np.searchsorted(self.classes_, y)  # classes_ is sorted
+            # classes_ is sorted; int32 codes (half of intp's memory) fit any
+            # number of classes
+            return np.searchsorted(self.classes_, y).astype(np.int32)
         return self._label_binarizer.transform(y)
 
     def _fit_label_binarizer(self, y, classes, multilabel):

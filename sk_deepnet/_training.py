@@ -309,7 +309,12 @@ class Trainer:
     def batch(self, batch, Xb, Yb, wb, weight_sum):
         """Gradient, hooks, clipping and the optimizer step; the loss (None if not finite)."""
         estimator, network, dispatcher = self.estimator, self.network, self.dispatcher
-        loss = network.loss_and_gradient(Xb, Yb, wb, weight_sum, estimator.alpha, estimator._rng)
+        # Without callbacks nobody reads the batch's deltas and activations
+        # afterwards: the backward pass may overwrite them (less memory).
+        loss = network.loss_and_gradient(
+            Xb, Yb, wb, weight_sum, estimator.alpha, estimator._rng,
+            keep_deltas=not self.overwrite_grad,
+        )
         if not math.isfinite(loss):
             return None
         if dispatcher.callbacks:
