@@ -409,12 +409,20 @@ class Trainer:
 
     def warn_divergence(self, epoch):
         estimator = self.estimator
+        # Suggest only the remedies not already in use.
+        remedies = [f"a lower learning_rate (now {estimator.learning_rate_:g})"]
+        if estimator.clip_grad_norm is None:
+            remedies.append("clip_grad_norm")
+        else:
+            remedies.append(f"a smaller clip_grad_norm than {estimator.clip_grad_norm:g}")
+        if estimator.normalization != "batch":
+            remedies.append("normalization='batch'")
+        remedies.append("a better-scaled init")
         warn_user(
             f"Training diverged in epoch {epoch + 1}: the loss or the weights became "
             "infinite or NaN. The weights of the last finite epoch were restored "
-            f"(epoch {estimator.n_iter_}). Try a lower learning_rate (now "
-            f"{estimator.learning_rate_:g}), clip_grad_norm, normalization='batch', or a "
-            "better-scaled init.",
+            f"(epoch {estimator.n_iter_}). Try {', '.join(remedies[:-1])} or "
+            f"{remedies[-1]}.",
             DivergenceWarning,
         )
 

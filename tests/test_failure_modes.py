@@ -641,3 +641,18 @@ def test_predict_from_many_threads_matches_serial(estimator):
         for expected, got in zip(serial, threaded):
             assert got.dtype == expected.dtype
             assert_array_equal(got, expected)
+
+
+def test_divergence_warning_suggests_only_remedies_not_in_use():
+    params = dict(depth=6, width=32, init="normal", init_scale=3.0, optimizer="sgd",
+                  learning_rate=0.1, max_iter=5, random_state=0)
+    with pytest.warns(DivergenceWarning) as plain:
+        DeepMLPRegressor(**params).fit(X, Y_REG)
+    message = str(plain[0].message)
+    assert "clip_grad_norm or" in message or "clip_grad_norm," in message
+    assert "normalization='batch'" in message
+    with pytest.warns(DivergenceWarning) as clipped:
+        DeepMLPRegressor(clip_grad_norm=1e30, **params).fit(X, Y_REG)
+    message = str(clipped[0].message)
+    assert "a smaller clip_grad_norm than 1e+30" in message
+    assert "clip_grad_norm," not in message.replace("than 1e+30,", "")
