@@ -472,6 +472,39 @@ def relu_derivative_forms(loops):
         }, k)
 
 
+def memory_workspace(loops):
+    """The memory choices of issue 15 on the training step's time: deltas in
+    per-layer buffers or in the freed buffers above them (``keep_deltas``),
+    and the L2 penalty's scratch of 2**14, 2**16 or 2**17 weights, for the
+    deep-narrow network (41600 weights) and the wide one (930816)."""
+    from sk_deepnet._network import Network
+
+    rng = np.random.default_rng(0)
+    X = RNG.random((32, 64), dtype=np.float32)
+    y = rng.integers(10, size=32).astype(np.int32)
+    nets = {}
+    for keep in (True, False):
+        net = nets[keep] = Network([64] * 11 + [10], "relu", "softmax_cross_entropy")
+        net.initialize(np.random.default_rng(0), "he_uniform")
+        net._training_workspace(32, keep_deltas=keep)
+    compare("training step of the deep-narrow Network (batch 32, alpha 1e-4)", {
+        f"keep_deltas={keep}": (
+            lambda net=net, keep=keep: net.loss_and_gradient(X, y, None, 32, 1e-4, keep_deltas=keep)
+        )
+        for keep, net in nets.items()
+    }, max(1, loops // 5))
+    for sizes, k in (([64] * 11 + [10], loops), ([784, 512, 512, 512, 10], max(1, loops // 50))):
+        net = Network(sizes, "relu", "softmax_cross_entropy")
+        net.initialize(np.random.default_rng(0), "he_uniform")
+        compare(f"L2 penalty of {net.n_weights} weights, by scratch size", {
+            f"scratch of 2**{p} weights": (
+                lambda scratch=np.empty(min(net.n_weights, 2**p), np.float32), net=net:
+                net._add_l2_penalty(1e-5, scratch)
+            )
+            for p in (14, 16, 17)
+        }, k)
+
+
 COMPARISONS = [
     dot_vs_matmul,
     bias_gradient_forms,
@@ -482,6 +515,7 @@ COMPARISONS = [
     transposed_copy,
     bias_in_the_products,
     plain_path,
+    memory_workspace,
     adam_passes,
     optimizer_step_forms,
     numexpr_step,

@@ -833,8 +833,8 @@ def memory_child(which, n_samples, epochs):
             optimizer=_array_bytes(est.optimizer_.state_, seen),
             snapshot=model_bytes,  # the copy of params kept to undo a diverged epoch
             workspace=_array_bytes(workspace, seen),
-            batch_buffers=batch * n_features * 4 + batch * np.dtype(np.intp).itemsize,
-            targets=n_samples * np.dtype(np.intp).itemsize,  # class codes, no one-hot
+            batch_buffers=batch * n_features * 4 + batch * np.dtype(np.int32).itemsize,
+            targets=n_samples * np.dtype(np.int32).itemsize,  # int32 class codes, no one-hot
         )
     print(json.dumps(result))
 

@@ -46,8 +46,11 @@ class Callback(StrictIntegerMixin, BaseEstimator):
       during the hook, copy what you keep: the next batch reuses its buffers;
     * ``network``: the estimator's private network, passed for callbacks
       written before the record existed; read the record instead;
-    * ``epoch``: 0-based epoch, counted over the whole fit (and over successive
-      ``partial_fit`` calls); ``batch``: 0-based batch within the epoch.
+    * ``epoch``: 0-based epoch, counted over the whole fit (and over
+      warm-started fits and successive ``partial_fit`` calls, whereas the
+      estimator's ``n_iter_`` counts the epochs of the last ``fit``); with
+      ``optimizer="lbfgs"`` one epoch is one L-BFGS iteration; ``batch``:
+      0-based batch within the epoch.
 
     Every hook takes ``**kwargs``: the training loop passes new keyword
     arguments to hooks that accept them, so that hooks can gain arguments

@@ -218,7 +218,7 @@ class CurvatureMonitor(Callback):
         self._l2 = float(estimator.alpha) / batch
         if fresh:
             self._records = {name: [] for name in (*_SERIES, "epochs", "top")}
-            self._record(estimator._network, epochs=int(getattr(estimator, "n_iter_", 0)))
+            self._record(estimator._network, epochs=_epochs_done(estimator))
         self._last_recorded = self._records["epochs"][-1]
 
     def _draw_probe(self, estimator, X, y, random):
@@ -246,7 +246,7 @@ class CurvatureMonitor(Callback):
     @atomic_hook
     def on_fit_end(self, estimator, **kwargs):
         """Record the end of the fit, unless its last epoch was just recorded."""
-        done = int(getattr(estimator, "n_iter_", 0))
+        done = _epochs_done(estimator)
         network = getattr(estimator, "_network", None)
         # No probe: a loaded monitor ended before it trained again (nothing to measure on).
         probed = getattr(self, "_probe_X", None) is not None
@@ -453,3 +453,12 @@ def make_curvature_scorer(metric="never_saddle"):
 
 #: 1.0 for a fitted estimator whose curvature monitor never saw a saddle, else 0.0.
 never_saddle_scorer = make_curvature_scorer("never_saddle")
+
+
+def _epochs_done(estimator):
+    """Epochs trained over the whole fit, counted as the callbacks' ``epoch`` is.
+
+    Not ``n_iter_``: a warm-started fit counts only its own epochs there, as
+    scikit-learn does, while a monitor's record goes on over the fits.
+    """
+    return len(getattr(estimator, "loss_curve_", None) or [])

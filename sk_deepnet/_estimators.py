@@ -8,6 +8,7 @@ vectorized update of that vector per mini-batch).
 """
 
 import copy
+import inspect
 from numbers import Integral, Real
 
 import numpy as np
@@ -22,6 +23,7 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import (
     check_array,
@@ -42,6 +44,7 @@ from ._persistence import check_version, stamp_version
 from ._sklearn_compat import (
     CallbackSupportMixin,
     Interval,
+    Options,
     StrictIntegerMixin,
     StrOptions,
     _check_sample_weight,
@@ -53,6 +56,8 @@ from ._training import CallbackDispatcher, Trainer, call_hook
 from ._warnings import warn_user
 from .exceptions import DivergenceWarning, FitInterruptedWarning  # noqa: F401 (re-exported)
 from .optimizers import OPTIMIZERS, Optimizer, get_optimizer
+from ._lbfgs import LBFGS, run_lbfgs
+from ._sklearn_spellings import check_sklearn_keywords, check_sklearn_values
 from .pretraining import (
     _PretrainedStack,
     initialize_by_pretraining,
@@ -69,11 +74,16 @@ _PLAIN_STATE = {"_network": Network, "_pretrained_stack": _PretrainedStack}
 
 _PARAMETERS_DOC = """
     depth : int, default=3
-        Number of hidden layers.
+        Number of hidden layers. ``depth=0`` is a linear model (logistic or
+        softmax regression for the classifier, linear or Poisson regression
+        for the regressor), scikit-learn's ``hidden_layer_sizes=()``: the
+        baseline a grid over depths can start from. The options that act on
+        hidden layers (``width``, ``activation``, ``normalization``,
+        ``dropout``, ``residual``, ``pretrain``) then change nothing.
 
     width : int or sequence of int, default=100
         Units per hidden layer: one int for every layer, or one per layer
-        (a sequence of ``depth`` ints).
+        (a sequence of ``depth`` ints; an empty one for ``depth=0``).
 
     activation : {"relu", "sigmoid", "logistic", "tanh", "identity", "leaky_relu", \
 "elu", "selu", "gelu", "softplus"}, default="relu"
@@ -122,7 +132,7 @@ _PARAMETERS_DOC = """
         most this value (Pascanu et al., 2013): the remedy for exploding gradients.
 
     optimizer : {"sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", \
-"adam", "adamw", "nadam", "amsgrad"} or Optimizer, default="adam"
+"adam", "adamw", "nadam", "amsgrad", "lbfgs"} or Optimizer, default="adam"
         Update rule; see :mod:`sk_deepnet.optimizers` for each exact rule.
         An :class:`~sk_deepnet.optimizers.Optimizer` instance (e.g.
         ``Adam(beta_2=0.99)``) is copied at each fresh fit, like the
@@ -130,6 +140,16 @@ _PARAMETERS_DOC = """
         parameters below must then stay ``"auto"``. Every ``"auto"`` of those
         parameters takes the default of the optimizer class, which owns and
         validates its settings.
+        ``"lbfgs"`` is full-batch L-BFGS (SciPy's L-BFGS-B over the flat
+        parameter vector, as scikit-learn's ``solver="lbfgs"``): each
+        iteration uses every sample, ``max_iter`` counts iterations and
+        ``max_fun`` loss evaluations, ``tol`` bounds the largest gradient
+        entry; ``learning_rate``, ``lr_schedule``, ``batch_size``,
+        ``early_stopping`` and ``n_iter_no_change`` play no part (a
+        ``batch_size`` or ``early_stopping`` that is set warns). Its loss
+        must be deterministic: ``dropout`` and ``clip_grad_norm`` are refused
+        with it, and so is ``partial_fit``. Often the best choice for small
+        data sets (see :ref:`optimizer_lbfgs`).
 
     learning_rate : float or "auto", default="auto"
         Initial step size. ``"auto"`` takes the optimizer's documented default
@@ -185,15 +205,21 @@ default="constant"
         Decay factor of the ``"step"`` schedule.
 
     max_iter : int, default=200
-        Maximum number of epochs (passes over the training data).
+        Maximum number of epochs (passes over the training data), or of
+        iterations with ``optimizer="lbfgs"``.
+
+    max_fun : int, default=15000
+        Maximum number of loss evaluations with ``optimizer="lbfgs"`` (as in
+        scikit-learn); ignored by the other optimizers.
 
     tol : float, default=1e-4
         Improvement of the loss (or validation score with ``early_stopping``)
         below which an epoch counts as no improvement.
 
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int or np.inf, default=10
         Epochs without improvement before stopping (or, with
         ``lr_schedule="adaptive"``, before dividing the learning rate by 5).
+        ``np.inf`` never stops early: training runs ``max_iter`` epochs.
 
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (stratified for
@@ -214,7 +240,9 @@ default="constant"
         Print the loss of every epoch.
 
     warm_start : bool, default=False
-        Continue from the previous fit's weights and optimizer state.
+        Continue from the previous fit's weights and optimizer state. Each
+        warm-started ``fit`` runs up to ``max_iter`` more epochs; ``n_iter_``
+        counts them, ``loss_curve_`` and the callbacks go on counting.
 
     dtype : {"float32", "float64"}, default="float32"
         Precision of training. Input data is never upcast: a float64 X is
@@ -307,7 +335,8 @@ _ATTRIBUTES_DOC = """
         Number of output units.
 
     out_activation_ : str
-        Output activation ("softmax", "logistic" or "identity").
+        Output activation ("softmax", "logistic", "identity", or "exp" for
+        the log link of ``loss="poisson"``).
 
     loss_ : float
         Training loss of the last epoch (L2 penalty included).
@@ -316,7 +345,8 @@ _ATTRIBUTES_DOC = """
         Lowest training loss reached (None with ``early_stopping``).
 
     loss_curve_ : list of float
-        Training loss of each epoch.
+        Training loss of each epoch (each L-BFGS iteration), over warm-started
+        fits and ``partial_fit`` calls too.
 
     validation_scores_ : list of float or None
         Validation score of each epoch with ``early_stopping``, else None.
@@ -325,16 +355,20 @@ _ATTRIBUTES_DOC = """
         Best validation score with ``early_stopping``, else None.
 
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs (L-BFGS iterations) run by the last ``fit``, as in
+        scikit-learn, or by all the ``partial_fit`` calls since the first.
 
     t_ : int
         Number of training samples seen (counting repeats over epochs).
 
-    learning_rate_ : float
-        The initial learning rate used (``"auto"`` resolved).
+    learning_rate_ : float or None
+        The initial learning rate used (``"auto"`` resolved); None with
+        ``optimizer="lbfgs"``, whose line search sets each step.
 
     optimizer_ : Optimizer
-        The fitted optimizer, with its state.
+        The fitted optimizer, with its state (with ``optimizer="lbfgs"``,
+        the L-BFGS settings, and SciPy's ``status_``, ``message_`` and
+        number of loss evaluations ``n_fun_`` of the last fit).
 
     callbacks_ : list of Callback
         Fitted copies of ``callbacks``.
@@ -359,7 +393,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
     running_vars_ = NetworkArrays("running_vars", batch_norm_only=True)
 
     _parameter_constraints = {
-        "depth": [Interval(Integral, 1, None, closed="left")],
+        "depth": [Interval(Integral, 0, None, closed="left")],
         "width": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "activation": [StrOptions(set(ACTIVATIONS) | set(ALIASES))],
         "init": [StrOptions({"auto"} | set(INITIALIZERS))],
@@ -369,7 +403,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         "residual": ["boolean"],
         "residual_block_size": [Interval(Integral, 1, None, closed="left")],
         "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
-        "optimizer": [StrOptions(set(OPTIMIZERS)), Optimizer],
+        "optimizer": [StrOptions(set(OPTIMIZERS) | {"lbfgs"}), Optimizer],
         "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "momentum": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
         "beta_1": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
@@ -386,7 +420,10 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         "lr_gamma": [Interval(Real, 0, 1, closed="right")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "shuffle": ["boolean"],
@@ -408,6 +445,38 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         "pretrain_visible": [StrOptions({"auto", "bernoulli", "gaussian"})],
         "pretrain_hidden_units": [StrOptions({"auto", "sigmoid", "rectified"})],
     }
+
+    def __new__(cls, *args, **kwargs):
+        # Before __init__ refuses it as an unexpected keyword: name our spelling.
+        check_sklearn_keywords(cls.__name__, kwargs, "__init__")
+        return super().__new__(cls)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # inspect.signature(cls) would otherwise show __new__'s (*args, **kwargs).
+        parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        cls.__signature__ = inspect.Signature(parameters)
+
+    def set_params(self, **params):
+        """Set the parameters of this estimator (see ``sklearn.base.BaseEstimator``).
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters; scikit-learn's MLP spellings
+            (``hidden_layer_sizes``, ``solver``...) get an error naming ours.
+
+        Returns
+        -------
+        self : estimator instance
+            Estimator instance.
+        """
+        check_sklearn_keywords(type(self).__name__, params, "set_params")
+        return super().set_params(**params)
+
+    def _validate_params(self):
+        check_sklearn_values(self)  # messages that name our parameters first
+        super()._validate_params()
 
     def __init__(
         self,
@@ -438,6 +507,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         lr_step_size=50,
         lr_gamma=0.1,
         max_iter=200,
+        max_fun=15000,
         tol=1e-4,
         n_iter_no_change=10,
         early_stopping=False,
@@ -485,6 +555,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         self.lr_step_size = lr_step_size
         self.lr_gamma = lr_gamma
         self.max_iter = max_iter
+        self.max_fun = max_fun
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
@@ -528,6 +599,8 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         if isinstance(self.width, Integral):
             return [int(self.width)] * self.depth
         widths = np.asarray(self.width)
+        if widths.size == 0 and widths.ndim == 1 and self.depth == 0:
+            return []
         if widths.ndim != 1 or len(widths) != self.depth:
             raise ValueError(
                 f"width must be an int or a sequence of depth={self.depth} ints; "
@@ -562,6 +635,8 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         """A fresh optimizer: a copy of an ``Optimizer`` instance, or one built by name."""
         if isinstance(self.optimizer, Optimizer):
             return self._copy_optimizer_instance()
+        if self.optimizer == "lbfgs":
+            return LBFGS(max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol)
         return get_optimizer(
             self.optimizer,
             learning_rate=self.learning_rate,
@@ -651,21 +726,17 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         return Y
 
     def _check_sample_weight(self, sample_weight, X, y, incremental):
-        """Validate ``sample_weight`` (None passes): finite, non-negative, in range, weighting 2 classes."""
+        """Validate ``sample_weight`` (None passes): finite, non-negative, in range.
+
+        Weights that leave a single class are fitted like a single-class y, as
+        in scikit-learn (``y`` and ``incremental`` are kept for subclasses).
+        """
         if sample_weight is None:
             return None
         sample_weight = sample_weight_in_dtype(  # none positive, underflow, overflow
             _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True),
             _DTYPES[self.dtype],
         )
-        if isinstance(self, ClassifierMixin) and y.ndim == 1 and not incremental:
-            weighted_classes = np.unique(y[sample_weight > 0])
-            if len(weighted_classes) < 2:
-                raise ValueError(
-                    "The classifier needs samples of at least 2 classes with a "
-                    "positive sample_weight, but only class "
-                    f"{weighted_classes[0]!r} has any."
-                )
         return sample_weight
 
     def _network_for(self, first_call, X, architecture):
@@ -740,26 +811,20 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
             self._check_callbacks()
             given = (X, y)  # for scikit-learn's callbacks, which score the model
             X, y = self._validate_input(X, y, reset=first_call)
-            n_samples = X.shape[0]
             Y = self._training_targets(y, first_call, classes, incremental)
             sample_weight = self._check_sample_weight(sample_weight, X, y, incremental)
 
             architecture = self._architecture(X.shape[1], self._n_outputs_of(Y))
             network = self._network_for(first_call, X, architecture)
             optimizer = self._optimizer_for(first_call)
-            self._schedule = self._schedule_for(first_call)
-
-            max_epochs = 1 if incremental else self.max_iter
-            early_stopping = self.early_stopping and not incremental
-            train_idx, val_idx = self._split(n_samples, y, early_stopping)
-            self._check_split(sample_weight, train_idx, val_idx)
-            if not first_call:
-                self._continue_callbacks()
-                self._continue_tracking()
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-                self._run_epochs(
-                    network, optimizer, X, Y, y, sample_weight, train_idx, val_idx,
-                    max_epochs, incremental, given,
+            if self.optimizer == "lbfgs":
+                if not first_call:
+                    self._continue_fit(incremental)
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                    run_lbfgs(self, network, optimizer, X, Y, y, sample_weight, given)
+            else:
+                self._fit_stochastic(
+                    network, optimizer, X, Y, y, sample_weight, first_call, incremental, given
                 )
         except BaseException:
             self._after_failed_fit(first_call)
@@ -774,6 +839,30 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         trained = self.__dict__.pop("_keep_model_on_error", False)
         if first_call and not trained:
             self._discard_fitted_state()
+
+    def _fit_stochastic(
+        self, network, optimizer, X, Y, y, sample_weight, first_call, incremental, given
+    ):
+        """Epochs of mini-batches: schedule, validation split, the training loop."""
+        self._schedule = self._schedule_for(first_call)
+        max_epochs = 1 if incremental else self.max_iter
+        early_stopping = self.early_stopping and not incremental
+        train_idx, val_idx = self._split(X.shape[0], y, early_stopping)
+        self._check_split(sample_weight, train_idx, val_idx)
+        if not first_call:
+            self._continue_fit(incremental)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            self._run_epochs(
+                network, optimizer, X, Y, y, sample_weight, train_idx, val_idx,
+                max_epochs, incremental, given,
+            )
+
+    def _continue_fit(self, incremental):
+        """A warm start or a ``partial_fit`` goes on: callbacks, tracking, counters."""
+        self._continue_callbacks()
+        self._continue_tracking()
+        if not incremental:  # as scikit-learn: n_iter_ counts this fit's epochs
+            self.n_iter_ = 0
 
     @_fit_context(prefer_skip_nested_validation=True)
     @blas_policy(fit_flops)
@@ -803,6 +892,17 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         """
         X = check_array(X, accept_sparse=["csr", "csc"], dtype=self._input_dtypes())
         return pretrain_fit(self, self._training_X(X))
+
+    def _check_stochastic(self):
+        """``partial_fit`` exists for the stochastic optimizers only (as scikit-learn)."""
+        if self.optimizer == "lbfgs":
+            raise AttributeError(
+                "partial_fit is only available for stochastic optimizers; "
+                "optimizer='lbfgs' trains on the full data set at each iteration. "
+                "Use fit (with warm_start=True to continue), or a stochastic "
+                "optimizer such as 'adam'."
+            )
+        return True
 
     def __sklearn_is_fitted__(self):
         # pretrain_fit sets attributes but leaves the estimator unable to predict.
@@ -924,7 +1024,9 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
 
     def _split(self, n_samples, y, early_stopping):
         """Indices of the training and validation samples (no copy of X)."""
-        indices = np.arange(n_samples)
+        # int32 where it can: the indices, and their shuffled copy each epoch,
+        # are the largest arrays of a fit after X and the model.
+        indices = np.arange(n_samples, dtype=np.int32 if n_samples < 2**31 else np.intp)
         if not early_stopping:
             return indices, None
         stratify = None
@@ -946,7 +1048,8 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
             ) from exc
         if len(val_idx) < 2:
             raise ValueError(
-                f"validation_fraction={self.validation_fraction} leaves fewer than 2 "
+                f"The validation set is too small: validation_fraction="
+                f"{self.validation_fraction} leaves fewer than 2 "
                 f"validation samples out of {n_samples}; increase it or set "
                 "early_stopping=False."
             )
@@ -978,17 +1081,21 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
             X, Y, sample_weight, train_idx, self._batch_size(len(train_idx)), network.dtype,
             merge_small_last=self.normalization == "batch",
         )
-        self._network = network
-        self._fitted_architecture = self._architecture(X.shape[1], self._n_outputs_of(Y))
-        self.optimizer_ = optimizer
-        self.learning_rate_ = self._schedule.initial_rate
-        self._set_fitted_attributes(network)
+        self._start_fitted_state(network, optimizer, X, Y, self._schedule.initial_rate)
         dispatcher = CallbackDispatcher(self, max_epochs, given)
         dispatcher.fit_begin(X, y)
         validation = None if val_idx is None else (X, y, sample_weight, val_idx)
         Trainer(
             self, network, optimizer, batches, validation, max_epochs, incremental, dispatcher
         ).run()
+
+    def _start_fitted_state(self, network, optimizer, X, Y, learning_rate):
+        """The fitted attributes a training run starts from (any optimizer)."""
+        self._network = network
+        self._fitted_architecture = self._architecture(X.shape[1], self._n_outputs_of(Y))
+        self.optimizer_ = optimizer
+        self.learning_rate_ = learning_rate
+        self._set_fitted_attributes(network)
 
     def _set_fitted_attributes(self, network):
         # coefs_, intercepts_ and the running statistics read the network.
@@ -1083,6 +1190,28 @@ def _check_label_types(labels, name):
             ) from exc
 
 
+def _check_poisson_targets(Y, incremental):
+    """Refuse targets the Poisson deviance is not defined for, or cannot fit.
+
+    Negative targets have no Poisson likelihood. Targets that are all zero
+    have their optimum at ``exp(z) = 0``, out of reach of any finite weights
+    (scikit-learn's ``HistGradientBoostingRegressor(loss="poisson")`` refuses
+    them too); a ``partial_fit`` batch of zeros is fine, the stream goes on.
+    """
+    if Y.size and Y.min() < 0:
+        raise ValueError(
+            f"loss='poisson' requires non-negative y (counts or rates); y has "
+            f"{np.count_nonzero(Y < 0)} negative value(s), the smallest {Y.min():g}. "
+            "Use loss='squared_error' for targets that can be negative."
+        )
+    if not incremental and Y.size and not np.any(Y > 0):
+        raise ValueError(
+            "loss='poisson' requires y with at least one positive value: with "
+            "every y equal to 0 the predictions would have to reach exp(z) = 0, "
+            "which no finite weights do."
+        )
+
+
 class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
     __doc__ = f"""Deep multilayer-perceptron classifier.
 
@@ -1128,7 +1257,9 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
         else:
             self._check_continued_targets(y, classes, incremental, multilabel)
         if self._label_binarizer.y_type_ == "multiclass":
-            return np.searchsorted(self.classes_, y)  # classes_ is sorted
+            # classes_ is sorted; int32 codes (half of intp's memory) fit any
+            # number of classes
+            return np.searchsorted(self.classes_, y).astype(np.int32)
         return self._label_binarizer.transform(y)
 
     def _fit_label_binarizer(self, y, classes, multilabel):
@@ -1154,12 +1285,9 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
                     f"classes must be its column indices {columns.tolist()}, or "
                     f"None; got classes={np.asarray(classes).tolist()}."
                 )
+        # A single class is fitted as scikit-learn's MLP does: one sigmoid
+        # output trained towards 0, every prediction that class.
         self.classes_ = self._label_binarizer.classes_
-        if len(self.classes_) < 2 and not multilabel:
-            raise ValueError(
-                "The classifier needs samples of at least 2 classes in the data, "
-                f"but the data contains only one class: {self.classes_[0]!r}."
-            )
 
     def _check_continued_targets(self, y, classes, incremental, multilabel):
         """A continued fit: y (and ``classes``) must match the fitted classes."""
@@ -1178,9 +1306,9 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
             labels = unique_labels(y)
             if not incremental and not np.array_equal(labels, self.classes_):
                 raise ValueError(  # as scikit-learn's MLP
-                    "warm_start can only be used where y has the same classes as "
-                    f"in the previous fit: classes_={self.classes_.tolist()}, y has "
-                    f"{labels.tolist()}. Set warm_start=False to train a new model."
+                    "warm_start can only be used where `y` has the same classes as "
+                    f"in the previous call to fit. Previously got {self.classes_}, "
+                    f"`y` has {labels}. Set warm_start=False to train a new model."
                 )
             unseen = np.setdiff1d(labels, self.classes_)
             if len(unseen):
@@ -1222,6 +1350,7 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
         """
         return self._fit(X, y, sample_weight)
 
+    @available_if(lambda est: est._check_stochastic())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Train for one epoch over the given samples.
@@ -1326,8 +1455,12 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
 
     Parameters
     ----------
-    loss : {{"squared_error"}}, default="squared_error"
-        Training loss: half the squared error summed over outputs.
+    loss : {{"squared_error", "poisson"}}, default="squared_error"
+        Training loss: half the squared error summed over outputs, or half
+        the Poisson deviance ``y log(y / mu) - y + mu`` summed over outputs,
+        with a log link: the network's output ``z`` predicts ``mu = exp(z)``,
+        as in scikit-learn's ``MLPRegressor(loss="poisson")``. ``"poisson"``
+        models counts and rates and needs ``y >= 0``, not all zero.
 {_PARAMETERS_DOC}
     Attributes
     ----------
@@ -1348,7 +1481,7 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
 
     _parameter_constraints = {
         **BaseDeepMLP._parameter_constraints,
-        "loss": [StrOptions({"squared_error"})],
+        "loss": [StrOptions({"squared_error", "poisson"})],
     }
 
     def __init__(
@@ -1381,6 +1514,7 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
         lr_step_size=50,
         lr_gamma=0.1,
         max_iter=200,
+        max_fun=15000,
         tol=1e-4,
         n_iter_no_change=10,
         early_stopping=False,
@@ -1429,6 +1563,7 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
             lr_step_size=lr_step_size,
             lr_gamma=lr_gamma,
             max_iter=max_iter,
+            max_fun=max_fun,
             tol=tol,
             n_iter_no_change=n_iter_no_change,
             early_stopping=early_stopping,
@@ -1464,11 +1599,14 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
                 f"y has {Y.shape[1]} outputs but the model was fitted with "
                 f"{self.n_outputs_}."
             )
+        if self.loss == "poisson":
+            _check_poisson_targets(Y, incremental)
         return Y
 
     def _validation_score(self, X, y, sample_weight):
         # X was validated by fit: predict from the network, without revalidating.
-        y_pred = self._network.predict_logits(X)
+        with np.errstate(over="ignore"):
+            y_pred = self._network._loss.predict(self._network.predict_logits(X))
         y_pred = y_pred.ravel() if y_pred.shape[1] == 1 else y_pred
         return r2_score(y, y_pred, sample_weight=sample_weight)
 
@@ -1498,6 +1636,7 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
         """
         return self._fit(X, y, sample_weight)
 
+    @available_if(lambda est: est._check_stochastic())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Train for one epoch over the given samples.
@@ -1532,6 +1671,8 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
             Predicted values.
         """
         y_pred = self._predict_output(X)
+        with np.errstate(over="ignore"):  # exp of the log link saturates to inf
+            y_pred = self._network._loss.predict(y_pred)
         return y_pred.ravel() if y_pred.shape[1] == 1 else y_pred
 
     def __sklearn_tags__(self):

@@ -8,7 +8,7 @@ takes the log of a rounded probability.
 """
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, xlogy
 
 
 def _weighted_mean(values, sample_weight, weight_sum):
@@ -103,8 +103,34 @@ class SquaredError:
         return _weighted_mean(per_sample, sample_weight, weight_sum)
 
 
+class PoissonDeviance:
+    """Half Poisson deviance with a log link, summed over outputs.
+
+    The prediction is ``exp(z)``; per sample and output the loss is
+    ``y log(y / exp(z)) - y + exp(z)`` (scikit-learn's ``poisson_loss``, whose
+    minimum is 0), and its gradient with respect to ``z`` is ``exp(z) - y``.
+    The ``y log y`` term is computed with ``xlogy`` so that ``y = 0`` counts 0.
+    """
+
+    out_activation = "exp"
+
+    @staticmethod
+    def predict(logits):
+        return np.exp(logits)
+
+    @staticmethod
+    def loss_and_delta(logits, y, sample_weight, weight_sum, delta):
+        np.exp(logits, out=delta)  # the prediction; inf where z overflows
+        # y log(y / mu) = xlogy(y, y) - y z: no division by a rounded mu
+        per_sample = (xlogy(y, y) - y * logits - y + delta).sum(axis=1)
+        delta -= y
+        _scale_delta(delta, sample_weight, weight_sum)
+        return _weighted_mean(per_sample, sample_weight, weight_sum)
+
+
 LOSSES = {
     "softmax_cross_entropy": SoftmaxCrossEntropy,
     "logistic_cross_entropy": LogisticCrossEntropy,
     "squared_error": SquaredError,
+    "poisson": PoissonDeviance,
 }

@@ -17,6 +17,8 @@ scaled by ``1 / n_blocks`` so the residual stream stays bounded at initializatio
 however deep the network is (see :func:`_residual_scale`).
 """
 
+import math
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -25,6 +27,18 @@ from ._initializers import INITIALIZERS
 from ._jacobian import block_jvp, block_vjp, layer_jvp, layer_vjp
 from ._layers import BatchNorm, Dense, LayerNorm, batch_weights, dropout_mask
 from ._losses import LOSSES
+
+
+#: Weights per term of the L2 penalty's squared norm (a float32 dot product
+#: each, summed in float64): fixed, since the loss depends on it.
+_L2_BLOCK = 2**17
+#: Size of the scratch that holds ``scale * W`` for a piece of the weights.
+#: Any size gives the same gradient (the step is elementwise). 2**16 values
+#: (256 KiB in float32, half of what a block took) still hold all the weights
+#: of a deep-narrow network (10 x 64 units: 41600) in one piece: 2**14 made its
+#: penalty 3 pieces and about 10 us slower per batch (of about 270 us; see
+#: benchmarks/design_choices.py --only memory_workspace).
+_L2_STEP = 2**16
 
 
 class Network:
@@ -250,8 +264,12 @@ class Network:
             b[...] = rng.uniform(-limit, limit, b.shape) if drawn else 0
 
     # ------------------------------------------------------------------ buffers
-    def _new_workspace(self, n_samples, train):
+    def _new_workspace(self, n_samples, train, shared_deltas=False):
         """Scratch arrays for a batch of up to ``n_samples`` rows.
+
+        ``shared_deltas`` (training only, a plain network: see
+        :meth:`_shared_deltas`) writes the backward pass's deltas into buffers
+        it no longer needs instead of one buffer per layer.
 
         Every buffer holds one sample per row (C order), so its first ``n`` rows
         are a contiguous view: a smaller batch (the last one of an epoch, the last
@@ -275,6 +293,7 @@ class Network:
             "dropout_mask": list(none),
             "block_out": list(none),
             "row_views": {},
+            "shared_deltas": shared_deltas,
         }
         for i, w in enumerate(hidden):
             self._add_layer_buffers(ws, i, w, train)
@@ -287,7 +306,10 @@ class Network:
         dt, n, hidden = self.dtype, ws["n"], self.hidden_sizes
         ws["delta_out"] = np.empty((n, self.layer_sizes[-1]), dt)
         # d loss / d dense output of each hidden layer (the deltas).
-        ws["grad_z"] = [np.empty((n, w), dt) for w in hidden]
+        if ws["shared_deltas"]:
+            ws["grad_z"] = self._shared_deltas(ws)
+        else:
+            ws["grad_z"] = [np.empty((n, w), dt) for w in hidden]
         # d loss / d output of each hidden layer. It is turned into the delta
         # in place, so it is the same buffer, except at the end of a residual
         # block, whose unscaled gradient also flows back through the skip.
@@ -300,7 +322,33 @@ class Network:
             for proj in self.projections
         ]
         ws["ones"] = np.ones(n, dt)  # bias gradients as the product ones @ delta
-        ws["l2_step"] = np.empty(min(self.n_weights, 2**17), dt)  # one block of weights
+        ws["l2_step"] = np.empty(min(self.n_weights, _L2_STEP), dt)  # one piece of a block
+
+    def _shared_deltas(self, ws):
+        """The plain backward pass's deltas, each in a buffer free when it is written.
+
+        Going down, the delta of hidden layer ``i`` is written once layer
+        ``i + 1``'s delta has its activation derivative applied: from then on
+        layer ``i + 1``'s dense output (its activation too, when computed in
+        place) is read by nobody, so its buffer takes the delta when large
+        enough. Other deltas (the last hidden layer's, and those of a layer
+        wider than the next) go to a spare buffer that does not hold the delta
+        being back-propagated. The wide benchmark network keeps one spare
+        instead of a buffer per layer: the deltas are no longer kept (the
+        batch record's error signals), so callbacks get per-layer buffers.
+        """
+        n, hidden = ws["n"], self.hidden_sizes
+        size = n * max(hidden)
+        spares, deltas = [], [None] * len(hidden)
+        for i in range(len(hidden) - 1, -1, -1):
+            above = ws["z"][i + 1] if i + 1 < len(hidden) else None
+            if above is not None and above.size >= n * hidden[i]:
+                flat = above.reshape(-1)
+            else:
+                busy = None if above is None else deltas[i + 1]
+                flat = _free_spare(spares, busy, size, self.dtype)
+            deltas[i] = flat[: n * hidden[i]].reshape(n, hidden[i])
+        return deltas
 
     def _add_layer_buffers(self, ws, i, width, train):
         """The buffers of hidden layer ``i`` that depend on its options."""
@@ -338,15 +386,17 @@ class Network:
         if views is None:
             views = {key: _first_rows(ws[key], n) for key in self._ROW_BUFFERS if key in ws}
             views["n"] = n
-            if "l2_step" in ws:
-                views["l2_step"] = ws["l2_step"]
+            for key in ("l2_step", "shared_deltas"):
+                if key in ws:
+                    views[key] = ws[key]
             ws["row_views"][n] = views
         return views
 
-    def _training_workspace(self, n_samples):
+    def _training_workspace(self, n_samples, keep_deltas=True):
         ws = self._workspace
-        if ws is None or ws["n"] < n_samples:
-            ws = self._workspace = self._new_workspace(n_samples, train=True)
+        shared = not keep_deltas and self._plain and self.depth > 0
+        if ws is None or ws["n"] < n_samples or ws.get("shared_deltas") != shared:
+            ws = self._workspace = self._new_workspace(n_samples, True, shared)
         return self._rows(ws, n_samples)
 
     # ------------------------------------------------------------- computation
@@ -413,7 +463,7 @@ class Network:
         back-propagated error signal that a gradient monitor inspects.
         """
         ws = self._rows(ws, delta_out.shape[0])
-        ws["deltas"] = [*ws["grad_z"], delta_out]
+        _record_deltas(ws, delta_out)
         if self._plain:
             return self._backward_plain(delta_out, ws)
         inputs, grad_out, ones = ws["inputs"], ws["grad_out"], ws["ones"]
@@ -504,14 +554,18 @@ class Network:
             delta = g
         self.dense[0].backward(inputs[0], delta, None, ones)  # X may be sparse
 
-    def loss_and_gradient(self, X, Y, sample_weight, weight_sum, alpha=0.0, rng=None):
+    def loss_and_gradient(
+        self, X, Y, sample_weight, weight_sum, alpha=0.0, rng=None, keep_deltas=True
+    ):
         """Forward + backward on one batch in training mode.
 
         Returns the sample-weighted mean loss (plus the L2 penalty
         ``alpha / (2 * sum(w)) * ||W||^2`` on the weight matrices, as scikit-learn's
-        MLP); ``self.grads`` then holds its gradient.
+        MLP); ``self.grads`` then holds its gradient. With ``keep_deltas=False``
+        the workspace afterwards holds neither the deltas nor the activations
+        (see :meth:`_shared_deltas`): less memory, for a fit without callbacks.
         """
-        ws = self._last_batch = self._training_workspace(X.shape[0])
+        ws = self._last_batch = self._training_workspace(X.shape[0], keep_deltas)
         logits = self.forward(X, ws, train=True, rng=rng, sample_weight=sample_weight)
         delta = ws["delta_out"]
         loss = self._loss.loss_and_delta(logits, Y, sample_weight, weight_sum, delta)
@@ -524,17 +578,22 @@ class Network:
     def _add_l2_penalty(self, scale, scratch):
         """Add ``scale * W`` to the weight gradients; return ``scale / 2 * ||W||^2``.
 
-        The contiguous weight block is processed ``scratch.size`` values at a
-        time, so that no temporary as large as the model is made.
+        The contiguous weight block is scaled ``scratch.size`` values at a
+        time, so that no temporary larger than the small scratch is made; its
+        squared norm sums the dot products of blocks of ``_L2_BLOCK`` values.
         """
         weights, grads = self.params[: self.n_weights], self.grads[: self.n_weights]
         squared_norm = 0.0
-        for start in range(0, self.n_weights, scratch.size):
-            block = weights[start : start + scratch.size]
+        for start in range(0, self.n_weights, _L2_BLOCK):
+            block = weights[start : start + _L2_BLOCK]
             squared_norm += float(block @ block)
-            grads[start : start + scratch.size] += np.multiply(
-                block, scale, out=scratch[: block.size]
-            )
+            # Pieces of the block while it is in cache; they never cross its
+            # end (scratch.size divides _L2_BLOCK or holds every weight).
+            for first in range(start, start + block.size, scratch.size):
+                piece = weights[first : first + scratch.size]
+                grads[first : first + scratch.size] += np.multiply(
+                    piece, scale, out=scratch[: piece.size]
+                )
         return 0.5 * scale * squared_norm
 
     def has_finite_state(self):
@@ -545,7 +604,7 @@ class Network:
         their own (float32 inputs near 1e19 gave infinite ``running_vars``).
         The divergence guard and every restore of a snapshot check this.
         """
-        return bool(np.isfinite(self.params).all()) and all(
+        return _all_finite(self.params) and all(
             np.isfinite(stat).all() for stat in self.running_means + self.running_vars
         )
 
@@ -648,6 +707,34 @@ def _residual_scale(n_blocks, scaling):
     if not n_blocks:
         return 1.0
     return 1.0 / (n_blocks if scaling == "linear" else np.sqrt(n_blocks))
+
+
+def _record_deltas(ws, delta_out):
+    """Keep the batch's deltas in ``ws["deltas"]``, unless the pass overwrites them."""
+    if ws.get("shared_deltas"):
+        ws.pop("deltas", None)  # overwritten on the way down: not kept
+    else:
+        ws["deltas"] = [*ws["grad_z"], delta_out]
+
+
+def _free_spare(spares, busy, size, dtype):
+    """A flat buffer of ``spares`` that does not hold ``busy`` (one added if none)."""
+    for spare in spares:
+        if busy is None or not np.shares_memory(spare, busy):
+            return spare
+    spares.append(np.empty(size, dtype))
+    return spares[-1]
+
+
+def _all_finite(values):
+    """Whether every value of a float array is finite, with no temporary array.
+
+    ``np.isfinite(values).all()`` makes a boolean array as long as ``values``:
+    for the parameter vector, checked at every epoch end, a quarter of a model
+    on top of the fit's peak memory. The minimum and maximum reduce in place,
+    propagate NaN and are infinite exactly when an infinite value is present.
+    """
+    return values.size == 0 or (math.isfinite(values.min()) and math.isfinite(values.max()))
 
 
 def _first_rows(buffers, n):

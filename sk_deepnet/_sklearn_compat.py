@@ -11,7 +11,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import _fit_context
-from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
+from sklearn.utils._param_validation import Interval, InvalidParameterError, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, _num_features, _num_samples
 
 try:  # scikit-learn >= 1.9
@@ -44,7 +44,7 @@ class StrictIntegerMixin:
             if not wants_int or "boolean" in constraints:
                 continue
             value = params.get(name)
-            items = value if isinstance(value, (list, tuple)) else [value]
+            items = value if isinstance(value, (list, tuple, np.ndarray)) else [value]
             if any(isinstance(item, (bool, np.bool_)) for item in items):
                 raise InvalidParameterError(
                     f"The {name!r} parameter of {type(self).__name__} must not be a "
@@ -59,6 +59,7 @@ __all__ = [
     "InvalidParameterError",
     "StrictIntegerMixin",
     "Interval",
+    "Options",
     "StrOptions",
     "_check_sample_weight",
     "_fit_context",

@@ -228,7 +228,9 @@ class Trainer:
         self.schedule = estimator._schedule
         # Epoch-wise schedules count the epochs of this fit (a warm-started fit
         # starts a new period); partial_fit calls count every epoch so far.
-        self.first_epoch = 0 if incremental else estimator.n_iter_
+        # Callbacks count epochs over the whole fit (warm starts and partial_fit
+        # calls go on counting); n_iter_ counts this call's (as scikit-learn).
+        self.first_epoch = 0 if incremental else len(estimator.loss_curve_)
         # The gradient is recomputed for every batch, so the optimizer step may
         # use it as its work array instead of a model-sized scratch vector;
         # callbacks read it until the next batch, so with callbacks it stays
@@ -287,7 +289,7 @@ class Trainer:
     def epoch(self):
         """One pass over the training batches; return a stop reason or None."""
         estimator = self.estimator
-        epoch = estimator.n_iter_
+        epoch = len(estimator.loss_curve_)
         self.begin_epoch(epoch)
         loss, last_X, reason = self.run_batches()
         if reason is None and not self.finite_state(last_X):
@@ -319,7 +321,12 @@ class Trainer:
     def batch(self, batch, Xb, Yb, wb, weight_sum):
         """Gradient, hooks, clipping and the optimizer step; the loss (None if not finite)."""
         estimator, network, dispatcher = self.estimator, self.network, self.dispatcher
-        loss = network.loss_and_gradient(Xb, Yb, wb, weight_sum, estimator.alpha, estimator._rng)
+        # Without callbacks nobody reads the batch's deltas and activations
+        # afterwards: the backward pass may overwrite them (less memory).
+        loss = network.loss_and_gradient(
+            Xb, Yb, wb, weight_sum, estimator.alpha, estimator._rng,
+            keep_deltas=not self.overwrite_grad,
+        )
         if not math.isfinite(loss):
             return None
         if dispatcher.callbacks:
@@ -414,12 +421,20 @@ class Trainer:
 
     def warn_divergence(self, epoch):
         estimator = self.estimator
+        # Suggest only the remedies not already in use.
+        remedies = [f"a lower learning_rate (now {estimator.learning_rate_:g})"]
+        if estimator.clip_grad_norm is None:
+            remedies.append("clip_grad_norm")
+        else:
+            remedies.append(f"a smaller clip_grad_norm than {estimator.clip_grad_norm:g}")
+        if estimator.normalization != "batch":
+            remedies.append("normalization='batch'")
+        remedies.append("a better-scaled init")
         warn_user(
             f"Training diverged in epoch {epoch + 1}: the loss or the weights became "
             "infinite or NaN. The weights of the last finite epoch were restored "
-            f"(epoch {estimator.n_iter_}). Try a lower learning_rate (now "
-            f"{estimator.learning_rate_:g}), clip_grad_norm, normalization='batch', or a "
-            "better-scaled init.",
+            f"(epoch {estimator.n_iter_}). Try {', '.join(remedies[:-1])} or "
+            f"{remedies[-1]}.",
             DivergenceWarning,
         )
 

@@ -340,7 +340,9 @@ def _network_logits(scope, operator, container):
 # ------------------------------------------------------------- converters
 def _convert_regressor(scope, operator, container):
     g, logits = _network_logits(scope, operator, container)
-    g.container.add_node("Identity", [logits], [operator.outputs[0].full_name])
+    # loss="poisson" predicts through its log link: exp of the output layer
+    link = "Exp" if operator.raw_operator.out_activation_ == "exp" else "Identity"
+    g.container.add_node(link, [logits], [operator.outputs[0].full_name])
 
 
 def _convert_classifier(scope, operator, container):

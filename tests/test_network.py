@@ -57,6 +57,8 @@ def _data(net, seed=1, weighted=False):
         Y = np.eye(n_out)[rng.integers(0, n_out, N_SAMPLES)]
     elif net.loss == "logistic_cross_entropy":
         Y = (rng.random((N_SAMPLES, n_out)) < 0.5).astype(float)
+    elif net.loss == "poisson":  # counts, zeros included
+        Y = rng.poisson(1.5, size=(N_SAMPLES, n_out)).astype(float)
     else:
         Y = rng.normal(size=(N_SAMPLES, n_out))
     sample_weight = rng.uniform(0.2, 3.0, N_SAMPLES) if weighted else None

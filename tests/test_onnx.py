@@ -158,6 +158,16 @@ def test_regressor_activations_far_from_zero(activation):
     _check_regressor(pipe, X_eval)
 
 
+@pytest.mark.parametrize("depth", [0, 2])
+def test_poisson_regressor_exports_its_log_link(depth):
+    X, X_eval, rng = _data()
+    y = rng.poisson(np.exp(0.3 * X[:, 0] / X[:, 0].std()))
+    pipe = _fit(DeepMLPRegressor(loss="poisson", depth=depth, width=8, max_iter=5,
+                                 random_state=0), X, y)
+    assert (pipe.predict(X_eval) > 0).all()
+    _check_regressor(pipe, X_eval)
+
+
 @pytest.mark.parametrize("cls", [DeepMLPClassifier, DeepMLPRegressor])
 def test_depth_zero(cls):
     X, X_eval, rng = _data()

@@ -1,0 +1,363 @@
+"""Full-batch L-BFGS over the network's flat parameter vector: the quasi-Newton rung.
+
+``optimizer="lbfgs"`` hands the whole training loss (L2 penalty included) and
+its gradient to ``scipy.optimize.minimize(method="L-BFGS-B")``, as
+scikit-learn's ``MLPClassifier(solver="lbfgs")`` does, with its options:
+``maxiter=max_iter``, ``maxfun=max_fun`` and ``gtol=tol``. SciPy works in
+float64; the network computes in its training dtype, so each evaluation copies
+the point into ``network.params`` and the gradient back out.
+
+The flat parameter vector makes this a thin layer: the network already keeps
+every weight, bias and normalization parameter in one contiguous array, which
+is exactly the ``x`` SciPy optimizes.
+
+One *iteration* of L-BFGS (an accepted step, after its line search of one or
+more evaluations) is what an *epoch* is to the stochastic optimizers: it is
+counted in ``n_iter_``, appended to ``loss_curve_`` and reported to the
+callbacks. :class:`LBFGSRun` calls ``begin_iteration`` just before the first
+evaluation of a new iteration (the network then holds the current iterate and
+its gradient, as a stochastic fit's callbacks see a batch before its step) and
+``end_iteration`` once the network holds the accepted iterate.
+"""
+
+import math
+
+import numpy as np
+import scipy.optimize
+from sklearn.exceptions import ConvergenceWarning
+
+from ._batch_record import BatchRecord
+from ._batches import MiniBatches
+from ._training import CallbackDispatcher, overflow_at_init_message
+from ._warnings import warn_user
+from .exceptions import FitInterruptedWarning
+
+#: SciPy's L-BFGS-B status codes, by the reason they stand for.
+_STOPPED_BY_LIMIT = 1  # maxiter or maxfun reached
+
+
+class LBFGS:
+    """The settings of ``optimizer="lbfgs"``, fitted as ``optimizer_``.
+
+    Parameters
+    ----------
+    max_iter : int
+        Most iterations (accepted steps) per fit.
+    max_fun : int
+        Most loss evaluations per fit (line-search trials included).
+    tol : float
+        Stop when the largest absolute gradient entry is at most ``tol``
+        (SciPy's ``gtol``).
+
+    Attributes
+    ----------
+    n_fun_ : int
+        Loss evaluations of the last fit.
+    status_ : int
+        SciPy's status of the last fit (0: converged, 1: a limit reached,
+        2: the line search failed, 99: a callback stopped it).
+    message_ : str
+        SciPy's message of the last fit.
+    """
+
+    #: L-BFGS takes no step size; the estimator's ``learning_rate`` is ignored.
+    learning_rate = None
+
+    def __init__(self, max_iter=200, max_fun=15000, tol=1e-4):
+        self.max_iter = max_iter
+        self.max_fun = max_fun
+        self.tol = tol
+        self.n_fun_ = 0
+        self.status_ = None
+        self.message_ = ""
+
+    def get_params(self):
+        """The settings, as the stochastic optimizers report theirs."""
+        return dict(max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol)
+
+    def reset(self):
+        """Nothing to forget: L-BFGS keeps no state between fits."""
+
+    def __repr__(self):
+        return f"LBFGS(max_iter={self.max_iter}, max_fun={self.max_fun}, tol={self.tol})"
+
+
+class LBFGSRun:
+    """One L-BFGS fit of ``network`` on one full batch.
+
+    Parameters
+    ----------
+    network : Network
+        Trained in place; ends at the last accepted iterate.
+    batch : tuple
+        ``(X, Y, sample_weight)`` of every training sample, X in the
+        network's dtype (or sparse).
+    alpha : float
+        L2 penalty of the loss.
+    settings : LBFGS
+        ``max_iter``, ``max_fun`` and ``tol``; its ``n_fun_``, ``status_``
+        and ``message_`` are set by :meth:`run`.
+    begin_iteration : callable
+        Called without arguments before an iteration's first evaluation.
+    end_iteration : callable
+        ``end_iteration(loss)`` once the network holds an accepted iterate;
+        a true return value stops the fit.
+    """
+
+    def __init__(self, network, batch, alpha, settings, begin_iteration, end_iteration):
+        self.network = network
+        self.X, self.Y, self.sample_weight = batch
+        self.weight_sum = (
+            self.X.shape[0] if self.sample_weight is None else float(self.sample_weight.sum())
+        )
+        self.alpha = alpha
+        self.settings = settings
+        self._begin, self._end = begin_iteration, end_iteration
+        # The accepted iterate (float64) and its loss: what an interrupted or
+        # diverged fit goes back to.
+        self.accepted = network.params.astype(np.float64)
+        self.accepted_loss = None
+        self._at = None  # the float64 point the network's state was computed at
+        self._gradient = np.empty(network.n_params, np.float64)
+        self._loss = None
+        self._iteration_open = False
+        self._stop_requested = False
+
+    def evaluate(self, x):
+        """Loss and gradient (float64) at ``x``, computed in the network's dtype."""
+        if self._at is not None and np.array_equal(x, self._at):
+            return self._loss, self._gradient.copy()
+        if not self._iteration_open and self.accepted_loss is not None:
+            self._iteration_open = True
+            self._begin()  # the network holds the accepted iterate still
+        return self._compute(x)
+
+    def _compute(self, x):
+        """Set the network's parameters to ``x``; its loss and float64 gradient."""
+        network = self.network
+        np.copyto(network.params, x, casting="same_kind")
+        loss = network.loss_and_gradient(
+            self.X, self.Y, self.sample_weight, self.weight_sum, self.alpha
+        )
+        self._at = np.array(x, dtype=np.float64, copy=True)
+        self._loss = float(loss)
+        np.copyto(self._gradient, network.grads)
+        if not np.isfinite(self._loss):
+            # The line search backtracks from an infinite value; a NaN would
+            # poison its interpolation.
+            self._loss = np.inf
+        return self._loss, self._gradient.copy()
+
+    def start(self):
+        """Evaluate the initial point; return its loss (maybe not finite)."""
+        loss, _ = self.evaluate(self.accepted)
+        self.accepted_loss = loss
+        return loss
+
+    def _iteration_done(self, intermediate_result):
+        x = intermediate_result.x
+        if not np.array_equal(x, self._at):  # the last trial was not the iterate
+            self.evaluate(x)
+        np.copyto(self.accepted, x)
+        self.accepted_loss = self._loss
+        self._iteration_open = False
+        if self._end(self._loss):
+            self._stop_requested = True
+            raise StopIteration
+
+    def run(self):
+        """Minimize; return SciPy's result (``nit`` capped at ``max_iter``)."""
+        settings = self.settings
+        result = scipy.optimize.minimize(
+            self.evaluate,
+            self.accepted.copy(),
+            method="L-BFGS-B",
+            jac=True,
+            callback=self._iteration_done,
+            options={
+                "maxfun": settings.max_fun,
+                "maxiter": settings.max_iter,
+                "gtol": settings.tol,
+            },
+        )
+        settings.n_fun_ = int(result.nfev)
+        settings.status_ = int(result.status)
+        settings.message_ = str(result.message)
+        self.restore()  # the accepted iterate, not the last line-search trial
+        return result
+
+    def restore(self):
+        """Put the network back at the last accepted iterate.
+
+        With batch normalization, the running statistics become the full
+        batch's at that iterate: full-batch training has no other batch, and
+        the exponential averages would otherwise mix the line search's trial
+        points into what prediction uses.
+        """
+        norms = [norm for norm in self.network.norms if hasattr(norm, "running_mean")]
+        if not norms:
+            if not np.array_equal(self.accepted, self._at):
+                np.copyto(self.network.params, self.accepted, casting="same_kind")
+            return
+        for norm in norms:
+            norm.momentum = 1.0  # running = this batch's statistics
+        try:
+            self._compute(self.accepted)  # again, even at the same point
+        finally:
+            for norm in norms:
+                del norm.momentum  # back to the class default
+
+    @property
+    def stopped_by_callback(self):
+        return self._stop_requested
+
+    @property
+    def diverged(self):
+        """Whether the accepted iterate is not finite (weights or loss)."""
+        return not (np.isfinite(self.accepted_loss) and np.isfinite(self.accepted).all())
+
+
+def convergence_message(settings, n_iter, dtype):
+    """The ConvergenceWarning text of an L-BFGS fit that did not converge, or None."""
+    status = settings.status_
+    if status in (0, 99, None):
+        return None
+    message = (
+        f"lbfgs failed to converge after {n_iter} iteration(s) "
+        f"(status={status}): {settings.message_}."
+    )
+    if status == _STOPPED_BY_LIMIT:
+        return message + (
+            f" Increase max_iter (now {settings.max_iter}) or max_fun (now "
+            f"{settings.max_fun}) to improve the convergence."
+        )
+    if np.dtype(dtype) == np.float32:
+        return message + (
+            " In float32 the loss is too coarse for the line search near the "
+            "optimum: use dtype='float64' to converge further."
+        )
+    return message
+
+
+# ------------------------------------------------------------ the estimator's fit
+def check_lbfgs_options(estimator):
+    """Refuse what breaks L-BFGS; warn about what it ignores (as scikit-learn)."""
+    if estimator.dropout > 0:
+        raise ValueError(
+            f"optimizer='lbfgs' needs a deterministic loss, but dropout="
+            f"{estimator.dropout} draws new masks at every evaluation, which breaks "
+            "its line search. Set dropout=0, or use a stochastic optimizer "
+            "(e.g. optimizer='adam') with dropout."
+        )
+    if estimator.clip_grad_norm is not None:
+        raise ValueError(
+            "clip_grad_norm rescales a step's gradient, but optimizer='lbfgs' "
+            "takes no gradient step of its own (its line search needs the true "
+            "gradient). Set clip_grad_norm=None, or use a stochastic optimizer."
+        )
+    ignored = [
+        f"{name}={getattr(estimator, name)!r}"
+        for name, default in (("batch_size", "auto"), ("early_stopping", False))
+        if getattr(estimator, name) != default
+    ]
+    if ignored:
+        warn_user(
+            f"optimizer='lbfgs' trains on every sample at each iteration and "
+            f"holds none out: {' and '.join(ignored)} are ignored, as in "
+            "scikit-learn's MLP.",
+            UserWarning,
+        )
+
+
+class _IterationHooks:
+    """The bookkeeping and callbacks of each L-BFGS iteration, counted as an epoch."""
+
+    def __init__(self, estimator, network, dispatcher, n_samples):
+        self.estimator, self.network = estimator, network
+        self.dispatcher, self.n_samples = dispatcher, n_samples
+        self.record = BatchRecord(network)
+        self.epoch = len(estimator.loss_curve_)  # callbacks count over warm starts
+
+    def begin(self):
+        """The network holds the current iterate and its gradient, before the step."""
+        notify = self.dispatcher.notify
+        notify("on_epoch_begin", self.epoch)
+        notify("on_grad_computed", self.network, 0, record=self.record)
+
+    def end(self, loss):
+        """The network holds the accepted iterate; return the callbacks' stop vote."""
+        estimator, notify = self.estimator, self.dispatcher.notify
+        notify("on_batch_end", self.network, 0, loss, record=self.record)
+        estimator.n_iter_ += 1
+        estimator.t_ += self.n_samples
+        estimator.loss_ = loss
+        estimator.loss_curve_.append(loss)
+        estimator.best_loss_ = min(estimator.best_loss_, loss)
+        if estimator.verbose:
+            print(f"Iteration {estimator.n_iter_}, loss = {loss:.8f}")
+        self.epoch += 1
+        return notify("on_epoch_end", self.epoch - 1, loss)
+
+
+def _reset_tracking(estimator):
+    """This call's iterations; no validation (early_stopping is ignored)."""
+    estimator.n_iter_ = 0
+    if estimator.validation_scores_ is not None:
+        estimator.validation_scores_ = estimator.best_validation_score_ = None
+    if estimator.best_loss_ is None:  # a warm start after an early-stopping fit
+        estimator.best_loss_ = np.inf
+
+
+def run_lbfgs(estimator, network, optimizer, X, Y, y, sample_weight, given):
+    """Fit ``network`` by full-batch L-BFGS for ``estimator`` (``optimizer="lbfgs"``).
+
+    Sets the fitted attributes as a stochastic fit does; one iteration counts
+    as an epoch (``n_iter_`` counts this call's, as scikit-learn). Whatever
+    stops the fit (convergence, a limit, a callback, an exception, Ctrl-C), the
+    network ends at the last accepted iterate.
+    """
+    check_lbfgs_options(estimator)
+    n_samples = X.shape[0]
+    batches = MiniBatches(
+        X, Y, sample_weight, np.arange(n_samples), n_samples, network.dtype,
+        merge_small_last=False,
+    )
+    # No learning rate: the line search chooses each step.
+    estimator._start_fitted_state(network, optimizer, X, Y, learning_rate=None)
+    _reset_tracking(estimator)
+    dispatcher = CallbackDispatcher(estimator, estimator.max_iter, given)
+    dispatcher.fit_begin(X, y)
+    hooks = _IterationHooks(estimator, network, dispatcher, n_samples)
+    batch = next(batches.epoch(estimator._rng, shuffle=False))
+    run = LBFGSRun(network, batch, estimator.alpha, optimizer, hooks.begin, hooks.end)
+    error = None
+    try:
+        if math.isfinite(run.start()):
+            run.run()
+        else:
+            error = ValueError(overflow_at_init_message(estimator, network.dtype, batches))
+    except KeyboardInterrupt:
+        run.restore()
+        warn_user(
+            f"Training interrupted by KeyboardInterrupt during iteration "
+            f"{estimator.n_iter_ + 1}; the model of the last complete iteration "
+            f"({estimator.n_iter_}) is kept and usable.",
+            FitInterruptedWarning,
+        )
+    except BaseException as exc:  # e.g. a callback's: keep the last iterate
+        run.restore()
+        error = exc
+    estimator.loss_ = np.nan if run.accepted_loss is None else run.accepted_loss
+    record = hooks.record if hooks.record.complete else None
+    estimator._set_fitted_attributes(network)  # before on_fit_end: see Trainer.finish
+    try:
+        dispatcher.fit_end(end_ours=True, record=record)
+    except BaseException:
+        if error is None and estimator.n_iter_ > 0 and network.has_finite_state():
+            estimator._keep_model_on_error = True  # an error after the training
+        raise
+    if error is not None:
+        raise error
+    message = convergence_message(optimizer, estimator.n_iter_, network.dtype)
+    if message is not None and not run.stopped_by_callback:
+        warn_user(message, ConvergenceWarning)

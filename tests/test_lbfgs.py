@@ -1,0 +1,321 @@
+"""optimizer="lbfgs": full-batch L-BFGS-B over the flat parameter vector."""
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.base import clone
+from sklearn.datasets import load_iris, make_multilabel_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.preprocessing import StandardScaler
+
+from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor
+from sk_deepnet._estimators import FitInterruptedWarning
+from sk_deepnet._lbfgs import LBFGS, LBFGSRun
+from sk_deepnet._network import Network
+from sk_deepnet.callbacks import Callback, GradientMonitor
+
+X_IRIS, Y_IRIS = load_iris(return_X_y=True)
+X_IRIS = StandardScaler().fit_transform(X_IRIS)
+
+
+def _quiet_fit(model, X, y, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, y, **kw)
+
+
+def test_full_batch_objective_gradient_matches_finite_differences():
+    # The float64 gradient SciPy gets, with sample weights and the L2 penalty.
+    rng = np.random.default_rng(0)
+    network = Network([4, 5, 3], "tanh", "softmax_cross_entropy", dtype=np.float64)
+    network.initialize(rng, "glorot_uniform")
+    X = rng.normal(size=(9, 4))
+    y = rng.integers(0, 3, 9)
+    w = rng.uniform(0.5, 2.0, 9)
+    run = LBFGSRun(network, (X, y, w), 0.3, LBFGS(), lambda: None, lambda loss: False)
+    x0 = network.params.astype(np.float64)
+    _, gradient = run.evaluate(x0)
+    numeric = np.empty_like(gradient)
+    eps = 1e-6
+    for i in range(x0.size):
+        step = np.zeros_like(x0)
+        step[i] = eps
+        numeric[i] = (run.evaluate(x0 + step)[0] - run.evaluate(x0 - step)[0]) / (2 * eps)
+    assert_allclose(gradient, numeric, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "poisson"])
+def test_same_iterates_as_scikit_learn_from_the_same_weights(loss):
+    # The same objective from the same start: SciPy's L-BFGS-B takes the same
+    # steps in scikit-learn's MLP and here.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 4))
+    y = rng.poisson(np.exp(X[:, 0] * 0.5)).astype(float)
+    params = dict(alpha=1e-3, tol=1e-12, random_state=0, warm_start=True, max_iter=1)
+    ours = DeepMLPRegressor(
+        loss=loss, depth=1, width=5, activation="tanh", optimizer="lbfgs",
+        dtype="float64", max_fun=15000, **params,
+    )
+    theirs = MLPRegressor(
+        loss=loss, hidden_layer_sizes=(5,), activation="tanh", solver="lbfgs", **params
+    )
+    _quiet_fit(ours, X, y)
+    _quiet_fit(theirs, X, y)
+    start = [rng.normal(0, 0.5, c.shape) for c in theirs.coefs_]
+    start_b = [rng.normal(0, 0.5, b.shape) for b in theirs.intercepts_]
+    for model in (ours, theirs):
+        model.coefs_ = [c.copy() for c in start]
+        model.intercepts_ = [b.copy() for b in start_b]
+        model.set_params(max_iter=15)
+        _quiet_fit(model, X, y)
+    assert ours.n_iter_ == theirs.n_iter_ == 15
+    assert_allclose(ours.loss_, theirs.loss_, rtol=1e-9)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        assert_allclose(a, b, rtol=1e-6, atol=1e-9)
+
+
+def test_lbfgs_wins_on_small_multilabel_and_multioutput_data():
+    # The numbers of the optimizer guide: scikit-learn's multilabel and
+    # multi-output tests, where full-batch L-BFGS fits what adam does not in
+    # the same number of epochs.
+    X, Y = make_multilabel_classification(n_samples=50, random_state=0, return_indicator=True)
+    scores = {}
+    for optimizer in ("lbfgs", "adam"):
+        clf = DeepMLPClassifier(
+            depth=1, width=50, activation="logistic", alpha=1e-5, max_iter=150,
+            optimizer=optimizer, random_state=0, dtype="float64",
+        )
+        scores[optimizer] = _quiet_fit(clf, X, Y).score(X, Y)
+    for solver in ("lbfgs", "adam"):
+        theirs = MLPClassifier(hidden_layer_sizes=50, activation="logistic", alpha=1e-5,
+                               max_iter=150, solver=solver, random_state=0)
+        scores[f"scikit-learn {solver}"] = _quiet_fit(theirs, X, Y).score(X, Y)
+    print("multilabel subset accuracy", scores)
+    assert scores["lbfgs"] == scores["scikit-learn lbfgs"] == 1.0
+    assert scores["adam"] < 0.7
+
+    X, Y = make_regression(n_samples=200, n_targets=5, random_state=11)
+    scores = {}
+    for optimizer in ("lbfgs", "adam"):
+        reg = DeepMLPRegressor(
+            depth=1, width=50, max_iter=200, tol=1e-2, optimizer=optimizer,
+            random_state=1, dtype="float64",
+        )
+        scores[optimizer] = _quiet_fit(reg, X, Y).score(X, Y)
+    for solver in ("lbfgs", "adam"):
+        theirs = MLPRegressor(hidden_layer_sizes=50, max_iter=200, tol=1e-2, solver=solver,
+                              random_state=1)
+        scores[f"scikit-learn {solver}"] = _quiet_fit(theirs, X, Y).score(X, Y)
+    print("multi-output R^2", scores)
+    assert scores["lbfgs"] > 0.999 and scores["scikit-learn lbfgs"] > 0.999
+    assert scores["adam"] < 0.5
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_float32_and_float64_fits_record_each_iteration(dtype):
+    clf = _quiet_fit(
+        DeepMLPClassifier(depth=2, width=8, optimizer="lbfgs", max_iter=40,
+                          random_state=0, dtype=dtype),
+        X_IRIS, Y_IRIS,
+    )
+    assert clf.coefs_[0].dtype == np.dtype(dtype)
+    assert clf.score(X_IRIS, Y_IRIS) > 0.95
+    assert 0 < clf.n_iter_ <= 40
+    assert len(clf.loss_curve_) == clf.n_iter_
+    assert clf.loss_ == clf.loss_curve_[-1]
+    assert np.all(np.diff(clf.loss_curve_) <= 1e-6)  # L-BFGS never goes up
+    assert clf.optimizer_.n_fun_ >= clf.n_iter_
+    assert clf.learning_rate_ is None
+    assert clf.t_ == clf.n_iter_ * len(X_IRIS)
+
+
+def test_max_iter_reached_warns_and_counts_iterations():
+    clf = DeepMLPClassifier(depth=1, width=10, optimizer="lbfgs", max_iter=5, random_state=0)
+    with pytest.warns(ConvergenceWarning, match=r"lbfgs failed to converge after 5 .*max_iter"):
+        clf.fit(X_IRIS, Y_IRIS)
+    assert clf.n_iter_ == 5
+
+
+def test_tol_is_the_gradient_tolerance():
+    loose = DeepMLPClassifier(depth=1, width=10, optimizer="lbfgs", tol=1e-1,
+                              random_state=0, dtype="float64").fit(X_IRIS, Y_IRIS)
+    tight = _quiet_fit(
+        DeepMLPClassifier(depth=1, width=10, optimizer="lbfgs", tol=1e-6,
+                          random_state=0, dtype="float64"),
+        X_IRIS, Y_IRIS,
+    )
+    assert loose.n_iter_ < tight.n_iter_
+    assert tight.loss_ < loose.loss_
+
+
+def test_sample_weight_counts_like_repetition():
+    rng = np.random.default_rng(0)
+    w = rng.integers(0, 3, len(X_IRIS))
+    params = dict(depth=1, width=6, optimizer="lbfgs", max_iter=30, random_state=0,
+                  dtype="float64")
+    weighted = _quiet_fit(DeepMLPClassifier(**params), X_IRIS, Y_IRIS, sample_weight=w)
+    repeated = _quiet_fit(
+        DeepMLPClassifier(**params), np.repeat(X_IRIS, w, axis=0), np.repeat(Y_IRIS, w)
+    )
+    assert_allclose(weighted.predict_proba(X_IRIS), repeated.predict_proba(X_IRIS), rtol=1e-7)
+
+
+@pytest.mark.parametrize("normalization", [None, "batch"])
+def test_callbacks_see_each_iteration_as_an_epoch(normalization):
+    monitor = GradientMonitor()
+    clf = _quiet_fit(
+        DeepMLPClassifier(depth=2, width=8, optimizer="lbfgs", max_iter=12,
+                          normalization=normalization, random_state=0,
+                          callbacks=[monitor]),
+        X_IRIS, Y_IRIS,
+    )
+    fitted = clf.callbacks_[0]
+    assert fitted.record_epochs_.tolist() == list(range(clf.n_iter_))
+    # the step of each iteration, relative to the weights, is measured
+    assert np.isfinite(fitted.update_ratios_).all()
+    assert (fitted.update_ratios_ > 0).all()
+    assert not fitted.stopped_mid_epoch_
+
+
+class _StopAt(Callback):
+    def __init__(self, epoch=3, interrupt=False):
+        self.epoch = epoch
+        self.interrupt = interrupt
+
+    def on_epoch_begin(self, estimator, epoch):
+        if self.interrupt and epoch == self.epoch:
+            raise KeyboardInterrupt
+
+    def on_epoch_end(self, estimator, epoch, loss):
+        return not self.interrupt and epoch + 1 == self.epoch
+
+
+def test_a_callback_stops_the_fit_without_convergence_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf = DeepMLPClassifier(depth=1, width=8, optimizer="lbfgs", random_state=0,
+                                callbacks=[_StopAt(3)]).fit(X_IRIS, Y_IRIS)
+    assert clf.n_iter_ == 3
+    assert clf.optimizer_.status_ == 99
+
+
+def test_interrupt_keeps_the_last_complete_iteration():
+    params = dict(depth=1, width=8, optimizer="lbfgs", random_state=0, dtype="float64")
+    with pytest.warns(FitInterruptedWarning, match="iteration 4"):
+        clf = DeepMLPClassifier(**params, callbacks=[_StopAt(3, interrupt=True)]).fit(
+            X_IRIS, Y_IRIS
+        )
+    assert clf.n_iter_ == 3
+    reference = _quiet_fit(DeepMLPClassifier(**params, max_iter=3), X_IRIS, Y_IRIS)
+    assert_allclose(clf.coefs_[0], reference.coefs_[0])
+    assert clf.loss_ == pytest.approx(reference.loss_)
+
+
+def test_verbose_prints_every_iteration(capsys):
+    _quiet_fit(DeepMLPClassifier(depth=1, width=4, optimizer="lbfgs", max_iter=3,
+                                 verbose=True, random_state=0), X_IRIS, Y_IRIS)
+    out = capsys.readouterr().out
+    assert re.findall(r"Iteration (\d+), loss", out) == ["1", "2", "3"]
+
+
+def test_warm_start_continues_and_counts_the_iterations_of_the_call():
+    clf = DeepMLPClassifier(depth=1, width=8, optimizer="lbfgs", max_iter=5,
+                            warm_start=True, random_state=0)
+    _quiet_fit(clf, X_IRIS, Y_IRIS)
+    first_loss = clf.loss_
+    _quiet_fit(clf, X_IRIS, Y_IRIS)
+    assert clf.n_iter_ == 5  # as scikit-learn: this call's iterations
+    assert len(clf.loss_curve_) == 10
+    assert clf.loss_curve_[5] <= first_loss
+
+
+def test_switching_a_warm_start_to_lbfgs():
+    clf = DeepMLPClassifier(depth=1, width=8, max_iter=3, warm_start=True, early_stopping=True,
+                            random_state=0)
+    _quiet_fit(clf, X_IRIS, Y_IRIS)
+    assert clf.best_loss_ is None
+    with pytest.warns(UserWarning, match="early_stopping=True are ignored"):
+        _quiet_fit(clf.set_params(optimizer="lbfgs"), X_IRIS, Y_IRIS)
+    assert clf.n_iter_ == 3 and len(clf.loss_curve_) == 6
+    assert clf.best_loss_ == min(clf.loss_curve_[3:])
+    assert clf.validation_scores_ is None
+    _quiet_fit(clf.set_params(optimizer="adam", early_stopping=False), X_IRIS, Y_IRIS)
+    assert len(clf.loss_curve_) == 9 and clf.learning_rate_ == 0.001
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(dropout=0.2), "dropout"),
+        (dict(clip_grad_norm=1.0), "clip_grad_norm"),
+    ],
+)
+def test_options_that_break_lbfgs_are_refused(params, match):
+    with pytest.raises(ValueError, match=match):
+        DeepMLPClassifier(optimizer="lbfgs", **params).fit(X_IRIS, Y_IRIS)
+
+
+@pytest.mark.parametrize(
+    "params", [dict(batch_size=16), dict(early_stopping=True), dict(batch_size=None)]
+)
+def test_ignored_options_warn_when_set(params):
+    clf = DeepMLPClassifier(depth=1, width=4, optimizer="lbfgs", max_iter=3, **params)
+    with pytest.warns(UserWarning, match="are ignored") as record:
+        _quiet_fit(clf, X_IRIS, Y_IRIS)
+    assert record[0].filename == __file__  # stacklevel: the user's line
+    assert clf.validation_scores_ is None
+
+
+def test_no_partial_fit_with_lbfgs():
+    clf = DeepMLPClassifier(optimizer="lbfgs")
+    assert not hasattr(clf, "partial_fit")
+    with pytest.raises(AttributeError, match="partial_fit"):
+        clf.partial_fit(X_IRIS, Y_IRIS, classes=[0, 1, 2])
+    assert hasattr(clone(clf).set_params(optimizer="adam"), "partial_fit")
+
+
+def test_overflow_at_the_initial_point_is_a_clear_error():
+    X = np.full((10, 2), 1e200)
+    y = np.arange(10.0)
+    with pytest.raises(ValueError, match="not finite before any training step"):
+        # identity: no relu unit can die and leave the loss finite
+        DeepMLPRegressor(depth=1, width=4, optimizer="lbfgs", dtype="float64",
+                         activation="identity", random_state=0).fit(X, y)
+
+
+def test_an_overflowing_line_search_backtracks():
+    # Huge targets: trial steps overflow the loss; the fit backtracks, stays finite.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = X @ [1.0, -2.0, 3.0] * 1e150
+    reg = _quiet_fit(DeepMLPRegressor(depth=1, width=4, optimizer="lbfgs", max_iter=20,
+                                      dtype="float64", random_state=0), X, y)
+    assert np.isfinite(reg.loss_)
+    assert np.isfinite(np.concatenate([c.ravel() for c in reg.coefs_])).all()
+
+
+@pytest.mark.parametrize("normalization", ["batch", "layer"])
+def test_normalization_with_lbfgs(normalization):
+    clf = _quiet_fit(
+        DeepMLPClassifier(depth=2, width=8, optimizer="lbfgs", max_iter=50,
+                          normalization=normalization, random_state=0),
+        X_IRIS, Y_IRIS,
+    )
+    assert clf.score(X_IRIS, Y_IRIS) > 0.95
+    if normalization == "batch":
+        # the running statistics are the full batch's at the final weights
+        network = clf._network
+        z = X_IRIS @ network.coefs[0] + network.intercepts[0]
+        assert_allclose(network.running_means[0], z.mean(axis=0), rtol=1e-4, atol=1e-5)
+
+
+def test_sklearn_lbfgs_and_ours_agree_on_iris():
+    ours = _quiet_fit(DeepMLPClassifier(depth=1, width=20, optimizer="lbfgs",
+                                        random_state=0), X_IRIS, Y_IRIS)
+    theirs = _quiet_fit(MLPClassifier(hidden_layer_sizes=(20,), solver="lbfgs",
+                                      random_state=0), X_IRIS, Y_IRIS)
+    assert ours.score(X_IRIS, Y_IRIS) >= theirs.score(X_IRIS, Y_IRIS) - 0.02

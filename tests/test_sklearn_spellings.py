@@ -1,0 +1,82 @@
+"""scikit-learn's MLP spellings get errors that name our parameters; booleans are no ints."""
+
+import inspect
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor
+
+ESTIMATORS = [DeepMLPClassifier, DeepMLPRegressor]
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize(
+    "keyword, value, suggestion",
+    [
+        ("hidden_layer_sizes", (64, 32), "depth=2, width=[64, 32]"),
+        ("hidden_layer_sizes", (50, 50), "depth=2, width=50"),
+        ("hidden_layer_sizes", 10, "depth=1, width=10"),
+        ("hidden_layer_sizes", (), "depth=0"),
+        ("solver", "lbfgs", "optimizer='lbfgs'"),
+        ("solver", "sgd", "optimizer='nesterov'"),
+        ("learning_rate_init", 0.01, "learning_rate=0.01"),
+        ("nesterovs_momentum", False, "optimizer='momentum'"),
+    ],
+)
+def test_sklearn_keywords_name_our_parameter(Estimator, keyword, value, suggestion):
+    with pytest.raises(TypeError) as excinfo:
+        Estimator(**{keyword: value})
+    message = str(excinfo.value)
+    assert f"{Estimator.__name__}.__init__() got scikit-learn's MLP keyword {keyword}" in message
+    assert suggestion in message
+    assert "coming_from_mlp" in message
+    with pytest.raises(TypeError, match=f"set_params.*{keyword}.*{suggestion[:8]}"):
+        Estimator().set_params(**{keyword: value})
+
+
+def test_other_unknown_keywords_keep_pythons_error():
+    with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
+        DeepMLPClassifier(colour="red")
+
+
+@pytest.mark.parametrize("schedule", ["constant", "invscaling", "adaptive"])
+def test_schedule_name_as_learning_rate_points_to_lr_schedule(schedule):
+    X, y = np.random.default_rng(0).normal(size=(10, 2)), np.arange(10) % 2
+    with pytest.raises(InvalidParameterError, match=f"lr_schedule='{schedule}'"):
+        DeepMLPClassifier(learning_rate=schedule).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [dict(depth=True), dict(width=False), dict(depth=2, width=[True, 4]),
+     dict(width=np.array([True])), dict(depth=1, width=[np.True_]), dict(batch_size=True),
+     dict(max_iter=True), dict(max_fun=True), dict(n_iter_no_change=True),
+     dict(residual_block_size=True), dict(pretrain_epochs=True)],
+    ids=repr,
+)
+def test_booleans_are_refused_as_ints(params):
+    X, y = np.random.default_rng(0).normal(size=(10, 2)), np.arange(10) % 2
+    name = next(iter(k for k in params if k != "depth" or len(params) == 1))
+    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter"):
+        DeepMLPClassifier(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_the_keyword_check_keeps_the_estimator_api(Estimator):
+    est = Estimator(depth=2, width=[8, 4], optimizer="lbfgs", max_fun=50)
+    assert list(inspect.signature(Estimator).parameters) == list(
+        inspect.signature(Estimator.__init__).parameters
+    )[1:]
+    params = est.get_params()
+    assert params["depth"] == 2 and params["max_fun"] == 50
+    assert clone(est).get_params() == params
+    assert pickle.loads(pickle.dumps(est)).get_params() == params
+    assert "max_fun=50" in repr(est)
+    X, y = np.random.default_rng(0).normal(size=(30, 2)), np.arange(30) % 2
+    grid = GridSearchCV(Estimator(max_iter=3), {"depth": [0, 1]}, cv=2).fit(X, y)
+    assert grid.best_params_["depth"] in (0, 1)
