@@ -308,6 +308,21 @@ def _reset_tracking(estimator):
         estimator.best_loss_ = np.inf
 
 
+def _end_callbacks(estimator, network, dispatcher, record, trained):
+    """Set the fitted model, then end the callbacks (as ``Trainer.finish``).
+
+    An error of an ``on_fit_end`` after a training that ended normally
+    (``trained``) keeps the trained model: the estimator does not discard it.
+    """
+    estimator._set_fitted_attributes(network)
+    try:
+        dispatcher.fit_end(end_ours=True, record=record)
+    except BaseException:
+        if trained and estimator.n_iter_ > 0 and network.has_finite_state():
+            estimator._keep_model_on_error = True
+        raise
+
+
 def run_lbfgs(estimator, network, optimizer, X, Y, y, sample_weight, given):
     """Fit ``network`` by full-batch L-BFGS for ``estimator`` (``optimizer="lbfgs"``).
 
@@ -349,13 +364,7 @@ def run_lbfgs(estimator, network, optimizer, X, Y, y, sample_weight, given):
         error = exc
     estimator.loss_ = np.nan if run.accepted_loss is None else run.accepted_loss
     record = hooks.record if hooks.record.complete else None
-    estimator._set_fitted_attributes(network)  # before on_fit_end: see Trainer.finish
-    try:
-        dispatcher.fit_end(end_ours=True, record=record)
-    except BaseException:
-        if error is None and estimator.n_iter_ > 0 and network.has_finite_state():
-            estimator._keep_model_on_error = True  # an error after the training
-        raise
+    _end_callbacks(estimator, network, dispatcher, record, trained=error is None)
     if error is not None:
         raise error
     message = convergence_message(optimizer, estimator.n_iter_, network.dtype)
