@@ -325,7 +325,7 @@ class Trainer:
         # afterwards: the backward pass may overwrite them (less memory).
         loss = network.loss_and_gradient(
             Xb, Yb, wb, weight_sum, estimator.alpha, estimator._rng,
-            keep_deltas=not self.overwrite_grad,
+            keep_deltas=bool(dispatcher.callbacks),
         )
         if not math.isfinite(loss):
             return None
