@@ -24,7 +24,6 @@ next to accuracy.
 import copy
 import math
 import re
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -33,7 +32,7 @@ from ._activations import BOUNDS, canonical_activation
 from ._batch_record import BatchRecord
 from ._callback_base import Callback, atomic_hook
 from ._jacobian_spectra import jacobian_statistics
-from ._monitor_lookup import find_fitted_monitor
+from ._monitor_lookup import MonitorScorer, find_fitted_monitor
 from ._sklearn_compat import Interval, StrOptions
 from ._warnings import warn_user
 from .exceptions import GradientHealthWarning
@@ -968,16 +967,11 @@ def _initial_spread(monitor):
     return float(spread[0, max(spread.shape[1] - 2, 0)])  # the last hidden layer
 
 
-class _GradientHealthScorer:
+class _GradientHealthScorer(MonitorScorer):
     """Scorer ``scorer(estimator, X, y) -> float`` reading the gradient monitor."""
 
-    def __init__(self, metric):
-        self.metric = metric
-
-    def __call__(self, estimator, X=None, y=None, **kwargs):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN medians
-            return _HEALTH_METRICS[self.metric](_find_monitor(estimator))
+    metrics = _HEALTH_METRICS
+    find = staticmethod(_find_monitor)
 
     def __repr__(self):
         return f"make_gradient_health_scorer(metric={self.metric!r})"
@@ -1017,11 +1011,7 @@ default="vanishing_ratio"
         ``scorer(estimator, X, y) -> float``. It raises a ValueError for an
         estimator without a fitted gradient monitor.
     """
-    if not isinstance(metric, str) or metric not in _HEALTH_METRICS:
-        raise ValueError(
-            f"metric must be one of {sorted(_HEALTH_METRICS)}; got {metric!r}."
-        )
-    return _GradientHealthScorer(metric)
+    return _GradientHealthScorer(metric)  # validates metric
 
 
 #: ``log10`` of the first-layer over output-layer gradient norm of a fitted estimator.
