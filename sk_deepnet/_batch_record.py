@@ -32,6 +32,12 @@ class BatchRecord:
     maps the input of layer ``l`` to its dense output; layers ``0`` to
     ``depth - 1`` are hidden, layer ``depth`` is the output layer.
 
+    Parameters
+    ----------
+    network : object
+        The network being trained. The training loop builds the record and
+        passes it to the hooks; callbacks do not make their own.
+
     Attributes
     ----------
     n_samples : int
@@ -87,18 +93,22 @@ class BatchRecord:
 
     @property
     def n_samples(self):
+        """int: rows of the batch."""
         return self._ws["deltas"][-1].shape[0]
 
     @property
     def batch_count(self):
+        """int: batches whose gradient the network has computed, this one included."""
         return self._network.batches_computed
 
     @property
     def inputs(self):
+        """list of arrays: the input of each weight layer (``inputs[0]`` is the batch of X)."""
         return [_readonly(x) for x in self._ws["inputs"]]
 
     @property
     def pre_activations(self):
+        """list of ndarray or None: each hidden activation's input, None where computed in place."""
         ws, network = self._ws, self._network
         if network._act_in_place:  # the activations overwrote them
             return [None] * network.depth
@@ -108,49 +118,60 @@ class BatchRecord:
 
     @property
     def activations(self):
+        """list of ndarray: each hidden layer's activation output, before dropout."""
         n = self.n_samples
         return [_readonly(a[:n]) for a in self._ws["a"]]
 
     @property
     def logits(self):
+        """ndarray: the output layer's dense output, before the output activation."""
         return _readonly(self._ws["logits"][: self.n_samples])
 
     @property
     def error_signals(self):
+        """list of ndarray: d loss / d (dense output) of each weight layer."""
         return [_readonly(d) for d in self._ws["deltas"]]
 
     @property
     def weights(self):
+        """list of ndarray: the weight matrix ``(fan_in, fan_out)`` of each weight layer."""
         return [_readonly(w) for w in self._network.coefs]
 
     @property
     def intercepts(self):
+        """list of ndarray: the bias of each weight layer."""
         return [_readonly(b) for b in self._network.intercepts]
 
     @property
     def weight_grads(self):
+        """list of ndarray: the gradient of each weight matrix."""
         return [_readonly(g) for g in self._network.coef_grads]
 
     @property
     def intercept_grads(self):
+        """list of ndarray: the gradient of each bias."""
         return [_readonly(g) for g in self._network.intercept_grads]
 
     @property
     def coef_block(self):
+        """ndarray: every weight matrix as one flat vector, layer after layer."""
         network = self._network
         return _readonly(network.params[: _n_coefs(network)])
 
     @property
     def coef_grad_block(self):
+        """ndarray: the gradients of ``coef_block``, in the same order."""
         network = self._network
         return _readonly(network.grads[: _n_coefs(network)])
 
     @property
     def params(self):
+        """ndarray: every trainable value, flat."""
         return _readonly(self._network.params)
 
     @property
     def grads(self):
+        """ndarray: the gradient of every trainable value, flat."""
         return _readonly(self._network.grads)
 
     def __repr__(self):

@@ -1,6 +1,7 @@
 """The Callback base class (kept apart so that callback modules can subclass it)."""
 
 import functools
+import inspect
 
 from sklearn.base import BaseEstimator
 
@@ -32,6 +33,68 @@ def atomic_hook(method):
     return hook
 
 
+#: The hooks of :class:`Callback`, in the order a fit calls them.
+HOOKS = (
+    "on_fit_begin", "on_epoch_begin", "on_grad_computed", "on_batch_end",
+    "on_epoch_end", "on_fit_end",
+)
+
+
+def _sections(doc):
+    """``doc`` cleaned, cut into its summary and its numpydoc sections (by title)."""
+    lines = inspect.cleandoc(doc or "").splitlines()
+    starts = [
+        i for i in range(1, len(lines))
+        if lines[i] and set(lines[i]) == {"-"} and lines[i - 1].strip()
+    ]
+    summary = "\n".join(lines[: starts[0] - 1] if starts else lines).strip()
+    bounds = [i - 1 for i in starts] + [len(lines)]
+    sections = {
+        lines[a]: "\n".join(lines[a + 2 : b]).strip("\n") for a, b in zip(bounds, bounds[1:])
+    }
+    return summary, sections
+
+
+def _parameter_entries(section):
+    """The entries of a Parameters section, by parameter name (``**`` kept)."""
+    entries, name = {}, None
+    for line in section.splitlines():
+        if line and not line[0].isspace():
+            name = line.split(" : ")[0].strip()
+            entries[name] = [line]
+        elif name is not None:
+            entries[name].append(line)
+    return {key: "\n".join(value) for key, value in entries.items()}
+
+
+def _inherited_hook_doc(override, base):
+    """``override``'s docstring completed with ``base``'s sections it lacks.
+
+    An override usually says in one line what it does; its parameters are
+    the base hook's. They are copied for the parameters its signature names,
+    so that the API reference documents every argument without repeating the
+    base class's text in every callback.
+    """
+    summary, sections = _sections(override.__doc__)
+    base_summary, base_sections = _sections(base.__doc__)
+    if "Parameters" in sections:
+        return override.__doc__
+    entries = _parameter_entries(base_sections.get("Parameters", ""))
+    named = [
+        ("**" if p.kind is p.VAR_KEYWORD else "") + name
+        for name, p in inspect.signature(override).parameters.items() if name != "self"
+    ]
+    parameters = "\n".join(entries[name] for name in named if name in entries)
+    parts = [summary or base_summary]
+    if parameters:
+        parts.append("Parameters\n----------\n" + parameters)
+    for title, body in sections.items():
+        parts.append(f"{title}\n{'-' * len(title)}\n{body}")
+    if "Returns" in base_sections and "Returns" not in sections:
+        parts.append("Returns\n-------\n" + base_sections["Returns"])
+    return "\n\n".join(parts) + "\n"  # closing quotes on their own line (numpydoc GL02)
+
+
 class Callback(StrictIntegerMixin, BaseEstimator):
     """Base class of training callbacks; every hook defaults to doing nothing.
 
@@ -60,6 +123,14 @@ class Callback(StrictIntegerMixin, BaseEstimator):
 
     #: Name of the fitted estimator attribute that exposes this callback, if any.
     estimator_attribute = None
+
+    def __init_subclass__(cls, **kwargs):
+        """Give the subclass's hooks the base hooks' parameter documentation."""
+        super().__init_subclass__(**kwargs)
+        for name in HOOKS:
+            override = cls.__dict__.get(name)
+            if inspect.isfunction(override):
+                override.__doc__ = _inherited_hook_doc(override, getattr(Callback, name))
 
     def on_fit_begin(self, estimator, X=None, y=None, **kwargs):
         """Called once when ``fit`` (or the first ``partial_fit``) starts training.
@@ -92,7 +163,7 @@ class Callback(StrictIntegerMixin, BaseEstimator):
             Reserved for arguments later versions may add.
         """
 
-    def on_grad_computed(self, estimator, network, batch, **kwargs):
+    def on_grad_computed(self, estimator, network, batch, record=None, **kwargs):
         """Called when a batch's gradients are computed, before clipping and the step.
 
         Parameters
@@ -103,12 +174,14 @@ class Callback(StrictIntegerMixin, BaseEstimator):
             The private network (read ``record`` instead).
         batch : int
             0-based batch number within the epoch.
+        record : BatchRecord, default=None
+            The :class:`~sk_deepnet.callbacks.BatchRecord` of the batch, its
+            gradients as computed (before clipping).
         **kwargs : dict
-            ``record``: the :class:`~sk_deepnet.callbacks.BatchRecord` of the
-            batch, its gradients as computed (before clipping).
+            Reserved for arguments later versions may add.
         """
 
-    def on_batch_end(self, estimator, network, batch, loss, **kwargs):
+    def on_batch_end(self, estimator, network, batch, loss, record=None, **kwargs):
         """Called after the optimizer step of a batch.
 
         Parameters
@@ -121,10 +194,12 @@ class Callback(StrictIntegerMixin, BaseEstimator):
             0-based batch number within the epoch.
         loss : float
             The batch's loss (before the step).
+        record : BatchRecord, default=None
+            The :class:`~sk_deepnet.callbacks.BatchRecord` of the batch, with
+            the updated weights; its gradients are those of the step (after
+            clipping).
         **kwargs : dict
-            ``record``: the :class:`~sk_deepnet.callbacks.BatchRecord` of the
-            batch, with the updated weights; its gradients are those of the
-            step (after clipping).
+            Reserved for arguments later versions may add.
         """
 
     def on_epoch_end(self, estimator, epoch, loss, **kwargs):
@@ -147,7 +222,7 @@ class Callback(StrictIntegerMixin, BaseEstimator):
             True to stop training after this epoch.
         """
 
-    def on_fit_end(self, estimator, **kwargs):
+    def on_fit_end(self, estimator, record=None, **kwargs):
         """Called once when training ends (also after early stopping or divergence).
 
         ``partial_fit`` calls do not end a fit: their callbacks keep running
@@ -158,9 +233,11 @@ class Callback(StrictIntegerMixin, BaseEstimator):
         ----------
         estimator : DeepMLPClassifier or DeepMLPRegressor
             The fitted estimator.
+        record : BatchRecord, default=None
+            The :class:`~sk_deepnet.callbacks.BatchRecord` of the last batch
+            whose gradient was computed (None if there is none). A fit that
+            stopped on a non-finite loss leaves that batch's gradient in it,
+            with no ``on_grad_computed`` call.
         **kwargs : dict
-            ``record``: the :class:`~sk_deepnet.callbacks.BatchRecord` of the
-            last batch whose gradient was computed (None if there is none).
-            A fit that stopped on a non-finite loss leaves that batch's
-            gradient in it, with no ``on_grad_computed`` call.
+            Reserved for arguments later versions may add.
         """

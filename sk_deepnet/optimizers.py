@@ -69,11 +69,17 @@ class Optimizer:
     ``_update`` took ``(params, grad)`` and every optimizer allocated
     ``state_["scratch"]`` on its first step.)
 
-    Attributes
+    Parameters
     ----------
-    learning_rate : float
+    learning_rate : float, default=0.01
         Step size.  It is read at every :meth:`step`, so learning-rate
         schedules may change it between steps.
+    weight_decay : float, default=0.0
+        Coupled L2 penalty added to the gradient, ``g <- g + weight_decay * p``
+        (PyTorch style); :class:`AdamW` decouples it instead.
+
+    Attributes
+    ----------
     t_ : int
         Number of steps taken since construction or the last :meth:`reset`.
     state_ : dict of str to ndarray
@@ -167,7 +173,13 @@ class Optimizer:
         self.state_.pop("scratch", None)
 
     def reset(self):
-        """Forget all state (moments, accumulators and the step count)."""
+        """Forget all state (moments, accumulators and the step count).
+
+        Returns
+        -------
+        self : Optimizer
+            The optimizer, ready for a fresh fit.
+        """
         self.t_ = 0
         self.state_ = {}
         return self

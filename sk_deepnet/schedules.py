@@ -125,6 +125,7 @@ class LRSchedule:
         Returns
         -------
         message : str or None
+            The warning's text, or None while the rate can still change.
         """
         if self.name == "cosine" and self.rate == 0:
             return (
@@ -136,7 +137,16 @@ class LRSchedule:
         return None
 
     def on_plateau(self):
-        """React to a plateau; return True if training should stop."""
+        """React to a plateau of the monitored loss or score.
+
+        The ``"adaptive"`` schedule divides its rate by 5 until it falls to
+        1e-6; every other schedule stops at the first plateau.
+
+        Returns
+        -------
+        stop : bool
+            True if training should stop.
+        """
         if self.name != "adaptive":
             return True
         if self.rate <= 1e-6:
