@@ -1,5 +1,6 @@
 """The Callback base class (kept apart so that callback modules can subclass it)."""
 
+import copy
 import functools
 import inspect
 
@@ -241,3 +242,41 @@ class Callback(StrictIntegerMixin, BaseEstimator):
         **kwargs : dict
             Reserved for arguments later versions may add.
         """
+
+
+class ProbeCallback(Callback):
+    """A callback that keeps rows of the training data (a probe batch).
+
+    Training rows stay out of saved models (privacy, size): pickles carry
+    the attributes named in ``_probe_attributes`` as None, and the next
+    ``fit`` or ``partial_fit`` draws the probe again. A copy within the
+    process (``clone`` of a fitted estimator, ``GridSearchCV``) keeps a copy
+    of them. Attributes named in ``_rebuilt_attributes`` are not pickled at
+    all: ``__setstate__`` rebuilds them from the published ones.
+    """
+
+    #: Attributes that hold training rows.
+    _probe_attributes = ()
+    #: Attributes that ``__setstate__`` rebuilds (work buffers, private copies).
+    _rebuilt_attributes = ()
+
+    def __getstate__(self):
+        # A copy: on Python >= 3.11 the inherited __getstate__ returns the live
+        # __dict__ itself, which must keep its buffers.
+        state = dict(super().__getstate__())
+        for name in self._rebuilt_attributes:
+            state.pop(name, None)
+        for name in self._probe_attributes:
+            if name in state:
+                state[name] = None
+        return state
+
+    def __deepcopy__(self, memo):
+        # The pickled state without the probe, plus copies of the probe.
+        duplicate = memo[id(self)] = type(self).__new__(type(self))
+        duplicate.__setstate__(copy.deepcopy(self.__getstate__(), memo))
+        for name in self._probe_attributes:
+            probe = self.__dict__.get(name)
+            if probe is not None:
+                setattr(duplicate, name, probe.copy())
+        return duplicate

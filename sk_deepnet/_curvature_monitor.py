@@ -8,13 +8,12 @@ and labels each record ``"descent"``, ``"saddle"`` or ``"minimum"``.
 ``GridSearchCV``.
 """
 
-import copy
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._callback_base import Callback, atomic_hook
+from ._callback_base import ProbeCallback, atomic_hook
 from ._curvature import LossHessian, dense_float64, lanczos
 from ._monitor_lookup import MonitorScorer, find_fitted_monitor
 from ._sklearn_compat import Interval
@@ -26,7 +25,7 @@ PHASES = ("descent", "saddle", "minimum")
 _SERIES = ("hessian_max", "hessian_min", "grad_norm", "probe_loss")
 
 
-class CurvatureMonitor(Callback):
+class CurvatureMonitor(ProbeCallback):
     """Record the loss Hessian's extreme eigenvalues and tell saddles from minima.
 
     Pass it as ``DeepMLPClassifier(callbacks=[CurvatureMonitor()])``; after
@@ -339,26 +338,10 @@ class CurvatureMonitor(Callback):
         return text
 
     # ---------------------------------------------------------------- pickling
-    def __getstate__(self):
-        state = dict(super().__getstate__())
-        state.pop("_records", None)  # the published arrays hold the same values
-        # Training rows stay out of saved models (privacy, size): the probe is
-        # redrawn by the next fit or partial_fit (on_fit_begin, _redraw_probe).
-        for name in ("_probe_X", "_probe_Y"):
-            if name in state:
-                state[name] = None
-        return state
-
-    def __deepcopy__(self, memo):
-        # A copy within the process (clone of a fitted estimator, GridSearchCV)
-        # keeps the probe: the pickled state without it, plus copies of it.
-        duplicate = memo[id(self)] = type(self).__new__(type(self))
-        duplicate.__setstate__(copy.deepcopy(self.__getstate__(), memo))
-        for name in ("_probe_X", "_probe_Y"):
-            probe = self.__dict__.get(name)
-            if probe is not None:
-                setattr(duplicate, name, probe.copy())
-        return duplicate
+    #: Training rows (see ProbeCallback); the records are rebuilt from the
+    #: published arrays, which hold the same values.
+    _probe_attributes = ("_probe_X", "_probe_Y")
+    _rebuilt_attributes = ("_records",)
 
     def __setstate__(self, state):
         super().__setstate__(state)

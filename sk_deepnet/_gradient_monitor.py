@@ -21,7 +21,6 @@ diagnosis into a scorer, so that ``GridSearchCV`` tabulates gradient health
 next to accuracy.
 """
 
-import copy
 import math
 import re
 from numbers import Integral, Real
@@ -30,7 +29,7 @@ import numpy as np
 
 from ._activations import BOUNDS, canonical_activation
 from ._batch_record import BatchRecord
-from ._callback_base import Callback, atomic_hook
+from ._callback_base import ProbeCallback, atomic_hook
 from ._jacobian_spectra import jacobian_statistics
 from ._monitor_lookup import MonitorScorer, find_fitted_monitor
 from ._sklearn_compat import Interval, StrOptions
@@ -65,7 +64,7 @@ DEAD_FAMILY = ("relu", "leaky_relu", "elu", "selu", "gelu")
 SUMMARY_FRACTION = 0.25
 
 
-class GradientMonitor(Callback):
+class GradientMonitor(ProbeCallback):
     """Record per-layer gradient statistics and diagnose vanishing or exploding.
 
     Pass it as ``DeepMLPClassifier(callbacks=[GradientMonitor()])``. The
@@ -809,33 +808,15 @@ class GradientMonitor(Callback):
         ]
 
     # ---------------------------------------------------------------- pickling
-    def __getstate__(self):
-        # A copy: on Python >= 3.11 the inherited __getstate__ returns the live
-        # __dict__ itself, which must keep its buffers.
-        state = dict(super().__getstate__())
-        # The published attributes are views of the growable buffers: pickle
-        # the data once, trimmed to the records, and rebuild the buffers from
-        # it on load; the work arrays are scratch space, rebuilt empty. Every
-        # other attribute travels as it is, so that a copy (deepcopy, pickle)
-        # has exactly the attributes and values of the original (issue 20:
-        # scikit-learn's checks compare a parameter with its deep copy).
-        for name in ("_buffers", "_epochs", "_iterations", "_scratch_buffers"):
-            state.pop(name, None)
-        # Training rows stay out of saved models (privacy, size): the Jacobian
-        # probe is redrawn by the next fit or partial_fit (_redraw_probe).
-        if "_jacobian_probe" in state:
-            state["_jacobian_probe"] = None
-        return state
-
-    def __deepcopy__(self, memo):
-        # A copy within the process (clone of a fitted estimator, GridSearchCV)
-        # keeps the probe: the pickled state without it, plus a copy of it.
-        duplicate = memo[id(self)] = type(self).__new__(type(self))
-        duplicate.__setstate__(copy.deepcopy(self.__getstate__(), memo))
-        probe = self.__dict__.get("_jacobian_probe")
-        if probe is not None:
-            duplicate._jacobian_probe = probe.copy()
-        return duplicate
+    # The published attributes are views of the growable buffers: pickles
+    # carry the data once, trimmed to the records, and __setstate__ rebuilds
+    # the buffers from it; the work arrays are scratch space, rebuilt empty.
+    # Every other attribute travels as it is, so that a copy (deepcopy,
+    # pickle) has exactly the attributes and values of the original (issue
+    # 20: scikit-learn's checks compare a parameter with its deep copy). The
+    # Jacobian probe holds training rows (see ProbeCallback).
+    _probe_attributes = ("_jacobian_probe",)
+    _rebuilt_attributes = ("_buffers", "_epochs", "_iterations", "_scratch_buffers")
 
     def __setstate__(self, state):
         super().__setstate__(state)
