@@ -57,11 +57,12 @@ class LossHessian:
     """The Hessian of a network's training loss on a fixed batch, as an operator.
 
     The loss is the one a training step minimizes on the batch ``(X, Y)``: the
-    mean loss over its samples plus the L2 penalty ``l2 / 2 * ||W||^2`` on the
-    weight matrices (a fit with ``alpha`` and mini-batches of ``B`` samples
-    penalizes with ``l2 = alpha / B``). Batch normalization normalizes with
-    the batch's statistics, as in training; dropout is off (see
-    :func:`float64_copy`).
+    mean loss over its samples, weighted by ``sample_weight`` if given
+    (``sum_i w_i l_i / sum_i w_i``), plus the L2 penalty ``l2 / 2 * ||W||^2``
+    on the weight matrices (a fit with ``alpha`` penalizes a mini-batch with
+    ``l2 = alpha / sum_i w_i``: ``alpha / B`` for ``B`` unweighted samples).
+    Batch normalization normalizes with the batch's statistics, weighted as in
+    training; dropout is off (see :func:`float64_copy`).
 
     Parameters
     ----------
@@ -89,6 +90,11 @@ class LossHessian:
         kink of a piecewise-linear activation (relu) the difference can
         straddle it and be wrong. ``"auto"``: exact where it applies, else
         finite differences.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the batch's samples (non-negative, finite, with a positive
+        sum), as in ``fit(X, y, sample_weight=...)``: only their ratios
+        matter, an integer weight counts as that many copies of its row and a
+        zero weight as a row left out. None: every sample weighs 1.
 
     Attributes
     ----------
@@ -107,7 +113,7 @@ class LossHessian:
     Computation 6(1), 1994.
     """
 
-    def __init__(self, network, X, Y, l2=0.0, method="auto"):
+    def __init__(self, network, X, Y, l2=0.0, method="auto", sample_weight=None):
         if method not in ("auto", "exact", "finite_difference"):
             raise ValueError(
                 "method must be 'auto', 'exact' or 'finite_difference'; "
@@ -127,6 +133,9 @@ class LossHessian:
         self._X = dense_float64(X)
         self._Y = Y if Y.ndim == 1 else np.asarray(Y, dtype=np.float64)
         self._n = self._X.shape[0]
+        self._w = check_batch_weights(sample_weight, self._n)
+        # The batch's weight sum: what training divides the loss and alpha by.
+        self._weight_sum = self._n if self._w is None else float(self._w.sum())
         self.l2 = float(l2)
         self._theta = self._net.params.copy()
         self.n_params = self._net.n_params
@@ -139,10 +148,12 @@ class LossHessian:
         net = self._net
         net.params[...] = theta
         if self.method == "exact":
-            self._plain = _PlainPass(net, self._X, self._Y, self.l2)
+            self._plain = _PlainPass(net, self._X, self._Y, self.l2, self._w)
             return float(self._plain.loss), self._plain.gradient
-        # The network's own training pass: its penalty is alpha / n * W.
-        loss = net.loss_and_gradient(self._X, self._Y, None, self._n, self.l2 * self._n)
+        # The network's own training pass: its penalty is alpha / sum(w) * W.
+        loss = net.loss_and_gradient(
+            self._X, self._Y, self._w, self._weight_sum, self.l2 * self._weight_sum
+        )
         return float(loss), net.grads.copy()
 
     # ------------------------------------------------------------ product
@@ -186,6 +197,42 @@ class LossHessian:
         return 0.5 * (columns + columns.T)
 
 
+def check_batch_weights(sample_weight, n_samples):
+    """``sample_weight`` as float64 weights of ``n_samples`` rows, or None.
+
+    Raises
+    ------
+    ValueError
+        If the weights are not one finite, non-negative value per sample with
+        a positive sum (the loss divides by it).
+    """
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight)
+    if weights.dtype.kind not in "biuf":
+        raise ValueError(
+            f"sample_weight must be numbers; got an array of dtype {weights.dtype}."
+        )
+    weights = weights.astype(np.float64)
+    if weights.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},), one weight per sample "
+            f"of X; got shape {weights.shape}."
+        )
+    if not np.isfinite(weights).all():
+        raise ValueError("sample_weight must be finite; it holds NaN or infinity.")
+    if (weights < 0).any():
+        raise ValueError("sample_weight must be non-negative; it holds negative values.")
+    with np.errstate(over="ignore"):
+        total = float(weights.sum())
+    if not (total > 0 and np.isfinite(total)):
+        raise ValueError(
+            "sample_weight must have a positive, finite sum (the loss is divided by "
+            f"it); got a sum of {total!r}."
+        )
+    return weights
+
+
 def _output_hessian_product(loss, logits, r):
     """``d^2 loss_i / d logits_i^2 @ r_i`` per sample (before the mean)."""
     if loss == "softmax_cross_entropy":
@@ -218,8 +265,14 @@ class _PlainPass:
     two matrix products per layer forward and four backward.
     """
 
-    def __init__(self, net, X, Y, l2):
-        self.loss_name, self.l2, self.n = net.loss, l2, X.shape[0]
+    def __init__(self, net, X, Y, l2, sample_weight=None):
+        self.loss_name, self.l2 = net.loss, l2
+        # Each sample's share of the loss: 1 / n, or w_i / sum(w) with weights.
+        self.n = weight_sum = X.shape[0]
+        self.share = None
+        if sample_weight is not None:
+            weight_sum = float(sample_weight.sum())
+            self.share = (sample_weight / weight_sum)[:, None]
         self.n_params, self.n_weights = net.n_params, net.n_weights
         self.W = [w.copy() for w in net.coefs]
         self.weights = net.params[: net.n_weights].copy()
@@ -243,7 +296,9 @@ class _PlainPass:
             self.slopes.append(d1)
             self.curvatures.append(d2)
         delta = np.empty_like(self.logits)
-        self.loss = LOSSES[net.loss].loss_and_delta(self.logits, Y, None, self.n, delta)
+        self.loss = LOSSES[net.loss].loss_and_delta(
+            self.logits, Y, sample_weight, weight_sum, delta
+        )
         self.loss += 0.5 * l2 * float(self.weights @ self.weights)
         # Backward: the error signal of each layer's dense output (deltas) and
         # d loss / d (each hidden output) (the upstream gradients).
@@ -274,7 +329,9 @@ class _PlainPass:
             r_z.append(rz)
             if i < len(self.slopes):
                 r_h.append(self.slopes[i] * rz)
-        r_delta = _output_hessian_product(self.loss_name, self.logits, r_z[-1]) / self.n
+        r_delta = _output_hessian_product(self.loss_name, self.logits, r_z[-1])
+        # A new array (squared error returns r_z[-1] itself): not in place.
+        r_delta = r_delta / self.n if self.share is None else r_delta * self.share
         hv = np.empty(self.n_params)  # a plain network: weights and biases only
         for i in range(len(self.W) - 1, -1, -1):
             r_weight = self.h[i].T @ r_delta
