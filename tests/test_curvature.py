@@ -1,6 +1,7 @@
 """Tests of the curvature and Jacobian numerics (sk_deepnet._curvature, _jacobian_spectra).
 
-Hessian-vector products, losses, gradients and eigenvalues are compared with
+Hessian-vector products, losses, gradients and eigenvalues (of unweighted and
+weighted batches) are compared with
 PyTorch's autograd through a recorded fixture
 (``tests/fixtures/make_curvature_fixtures.py`` writes it; torch is not needed
 here), the Lanczos routine with the analytic Hessians of the 2-D surfaces of
@@ -48,12 +49,31 @@ def _fixture_network(config):
     return net
 
 
+def _sample_weight(config):
+    """The recorded sample weights of a weighted configuration, else None."""
+    if not config.get("weighted"):
+        return None
+    return _DATA[config["name"] + "__sample_weight"]
+
+
+def test_fixture_has_weighted_configurations():
+    """Weighted batches (one zero weight) checked against torch, exact and FD."""
+    weighted = [c for c in _CONFIGS if c.get("weighted")]
+    assert {c["normalization"] for c in weighted} == {None, "batch"}
+    for config in weighted:
+        w = _sample_weight(config)
+        assert (w == 0).sum() == 1 and len(np.unique(w)) == w.size
+
+
 @pytest.mark.parametrize("config", _CONFIGS, ids=[c["name"] for c in _CONFIGS])
 @pytest.mark.parametrize("method", ["auto", "finite_difference"])
 def test_hessian_vector_products_match_torch(config, method):
     name = config["name"]
     net = _fixture_network(config)
-    hessian = LossHessian(net, _DATA[name + "__X"], _DATA[name + "__Y"], config["l2"], method)
+    hessian = LossHessian(
+        net, _DATA[name + "__X"], _DATA[name + "__Y"], config["l2"], method,
+        sample_weight=_sample_weight(config),
+    )
     exact = hessian.method == "exact"
     assert exact == (method == "auto" and config["normalization"] is None)
     assert_allclose(hessian.loss, float(_DATA[name + "__loss"]), rtol=1e-12)
@@ -68,7 +88,10 @@ def test_hessian_vector_products_match_torch(config, method):
 def test_lanczos_eigenvalues_match_torch(config):
     name = config["name"]
     net = _fixture_network(config)
-    hessian = LossHessian(net, _DATA[name + "__X"], _DATA[name + "__Y"], config["l2"])
+    hessian = LossHessian(
+        net, _DATA[name + "__X"], _DATA[name + "__Y"], config["l2"],
+        sample_weight=_sample_weight(config),
+    )
     eigenvalues = _DATA[name + "__eigenvalues"]
     scale = np.abs(eigenvalues).max()
     # A full Krylov space: every eigenvalue (multiplicities collapse).
