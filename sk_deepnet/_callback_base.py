@@ -133,7 +133,7 @@ class Callback(StrictIntegerMixin, BaseEstimator):
             if inspect.isfunction(override):
                 override.__doc__ = _inherited_hook_doc(override, getattr(Callback, name))
 
-    def on_fit_begin(self, estimator, X=None, y=None, **kwargs):
+    def on_fit_begin(self, estimator, X=None, y=None, sample_weight=None, **kwargs):
         """Called once when ``fit`` (or the first ``partial_fit``) starts training.
 
         Also when a continued fit starts with callbacks replaced by
@@ -147,6 +147,10 @@ class Callback(StrictIntegerMixin, BaseEstimator):
             The validated training data.
         y : ndarray, default=None
             The validated targets.
+        sample_weight : ndarray of shape (n_samples,) or None, default=None
+            The validated sample weights of the call (in the training dtype),
+            None without weights. Passed as a keyword: hooks written without
+            this parameter or ``**kwargs`` do not get it.
         **kwargs : dict
             Reserved for arguments later versions may add.
         """

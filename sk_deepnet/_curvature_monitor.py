@@ -40,12 +40,19 @@ class CurvatureMonitor(ProbeCallback):
       ``n_iter`` steps of Lanczos on Hessian-vector products. The loss is the
       training loss of a batch: the mean loss of the probe's samples plus the
       L2 penalty ``alpha / (2 B) * ||W||^2`` of a mini-batch of ``B``
-      samples. Networks of dense layers and activations get exact products
-      (Pearlmutter's R-operator); with normalization or residual blocks they
-      are central differences of gradients in float64 (see
-      :class:`~sk_deepnet._curvature.LossHessian`). Batch normalization
-      normalizes with the probe's statistics, as in training; dropout is off;
-      sample weights are not applied (every probe sample counts once).
+      samples (all of them with ``optimizer="lbfgs"``). Networks of dense
+      layers and activations get exact products (Pearlmutter's R-operator);
+      with normalization or residual blocks they are central differences of
+      gradients in float64 (see :class:`~sk_deepnet._curvature.LossHessian`).
+      Batch normalization normalizes with the probe's statistics, as in
+      training; dropout is off.
+
+    Sample weights are honoured, as training honours them: with
+    ``fit(X, y, sample_weight=w)`` the probe is drawn from the samples of
+    positive weight and keeps their weights, its loss is the weighted mean
+    ``sum_i w_i l_i / sum_i w_i`` (batch normalization's statistics weighted
+    too), and the penalty is ``alpha / (2 B mean(w)) * ||W||^2``: training
+    divides ``alpha`` by a mini-batch's weight sum, ``B mean(w)`` on average.
 
     The training itself is untouched: the monitor works on a float64 copy of
     the network and draws from its own random generator.
@@ -62,6 +69,8 @@ class CurvatureMonitor(ProbeCallback):
         the file); a loaded monitor draws it again from the data of its next
         ``fit`` or ``partial_fit`` (the same rows for the same data and an int
         ``random_state``). Copies within the process (``copy.deepcopy``) keep it.
+        The probe's sample weights are training data too: they are left out
+        and drawn again with it.
 
     n_eigenvalues : int, default=3
         How many of the largest eigenvalues to keep (``top_eigenvalues_``).
@@ -204,36 +213,47 @@ class CurvatureMonitor(ProbeCallback):
 
     # ------------------------------------------------------------------- hooks
     @atomic_hook
-    def on_fit_begin(self, estimator, X=None, y=None, **kwargs):
-        """Draw the probe batch and record the network as the fit starts."""
+    def on_fit_begin(self, estimator, X=None, y=None, sample_weight=None, **kwargs):
+        """Draw the probe batch (and its weights) and record the network as the fit starts."""
         self._validate_params()
         if X is None or y is None:
             raise ValueError("CurvatureMonitor needs the training data X and y.")
         fresh = not hasattr(self, "epochs_")
         self._random = check_random_state(self.random_state)
-        n = X.shape[0]
-        self._draw_probe(estimator, X, y, self._random)
-        batch = estimator._batch_size(n, warn=False)
-        self._l2 = float(estimator.alpha) / batch
+        self._draw_probe(estimator, X, y, sample_weight, self._random)
+        self._l2 = _probe_l2(estimator, X.shape[0], sample_weight)
         if fresh:
             self._records = {name: [] for name in (*_SERIES, "epochs", "top")}
             self._record(estimator._network, epochs=_epochs_done(estimator))
         self._last_recorded = self._records["epochs"][-1]
 
-    def _draw_probe(self, estimator, X, y, random):
-        n = X.shape[0]
-        rows = np.sort(random.choice(n, min(self.probe_size, n), replace=False))
+    def _draw_probe(self, estimator, X, y, sample_weight, random):
+        # Rows of zero weight add nothing to the loss: the probe is drawn
+        # among the others (all rows without weights: the same draw as before
+        # weights were honoured, and the same for unit weights).
+        candidates = (
+            np.arange(X.shape[0]) if sample_weight is None
+            else np.flatnonzero(np.asarray(sample_weight) > 0)
+        )
+        n = len(candidates)
+        rows = candidates[np.sort(random.choice(n, min(self.probe_size, n), replace=False))]
         # The targets as the network's loss takes them (class codes, or a matrix).
         Y = estimator._encode_targets(y[rows], first_call=False, incremental=True)
         self._probe_Y = Y if Y.ndim == 1 else np.asarray(Y, dtype=np.float64)
         self._probe_X = dense_float64(X[rows])
+        self._probe_weight = (
+            None if sample_weight is None
+            else np.asarray(sample_weight, dtype=np.float64)[rows]
+        )
 
-    def _redraw_probe(self, estimator, X, y):
+    def _redraw_probe(self, estimator, X, y, sample_weight=None):
         """Draw the probe batch again if a loaded monitor has none (a
         ``partial_fit`` series continued after loading: pickles carry no
         training rows, see ``__getstate__``), as ``on_fit_begin`` draws it."""
         if getattr(self, "_probe_X", None) is None and X is not None and y is not None:
-            self._draw_probe(estimator, X, y, check_random_state(self.random_state))
+            self._draw_probe(
+                estimator, X, y, sample_weight, check_random_state(self.random_state)
+            )
 
     @atomic_hook
     def on_epoch_end(self, estimator, epoch, loss, **kwargs):
@@ -254,7 +274,10 @@ class CurvatureMonitor(ProbeCallback):
 
     # --------------------------------------------------------------- recording
     def _record(self, network, epochs):
-        hessian = LossHessian(network, self._probe_X, self._probe_Y, l2=self._l2)
+        hessian = LossHessian(
+            network, self._probe_X, self._probe_Y, l2=self._l2,
+            sample_weight=getattr(self, "_probe_weight", None),
+        )
         if np.isfinite(hessian.loss) and np.isfinite(hessian.gradient).all():
             with np.errstate(all="ignore"):
                 ritz = lanczos(
@@ -340,7 +363,7 @@ class CurvatureMonitor(ProbeCallback):
     # ---------------------------------------------------------------- pickling
     #: Training rows (see ProbeCallback); the records are rebuilt from the
     #: published arrays, which hold the same values.
-    _probe_attributes = ("_probe_X", "_probe_Y")
+    _probe_attributes = ("_probe_X", "_probe_Y", "_probe_weight")
     _rebuilt_attributes = ("_records",)
 
     def __setstate__(self, state):
@@ -436,6 +459,28 @@ def make_curvature_scorer(metric="never_saddle"):
 
 #: 1.0 for a fitted estimator whose curvature monitor never saw a saddle, else 0.0.
 never_saddle_scorer = make_curvature_scorer("never_saddle")
+
+
+def _probe_l2(estimator, n_samples, sample_weight):
+    """The L2 coefficient of the probe's loss: the one a training step uses.
+
+    A training step on a mini-batch penalizes with ``alpha / sum(w_batch)``
+    (``Network.loss_and_gradient``; the estimator only validates the weights
+    and casts them, never rescales them): ``alpha / B`` for ``B`` unweighted
+    samples, and on average ``alpha / (B * mean(w))`` with weights, since a
+    mini-batch of ``B`` rows drawn from the data has the weight sum
+    ``B * mean(w)`` in expectation. The probe's own weight sum would not do:
+    it is that of ``probe_size`` rows, not of a training batch. L-BFGS takes
+    one batch of every sample: ``alpha / sum(w)`` exactly.
+    """
+    if isinstance(estimator.optimizer, str) and estimator.optimizer == "lbfgs":
+        batch = n_samples
+    else:
+        batch = estimator._batch_size(n_samples, warn=False)
+    mean_weight = (
+        1.0 if sample_weight is None else float(np.mean(sample_weight, dtype=np.float64))
+    )
+    return float(estimator.alpha) / (batch * mean_weight)
 
 
 def _epochs_done(estimator):

@@ -1083,7 +1083,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         )
         self._start_fitted_state(network, optimizer, X, Y, self._schedule.initial_rate)
         dispatcher = CallbackDispatcher(self, max_epochs, given)
-        dispatcher.fit_begin(X, y)
+        dispatcher.fit_begin(X, y, sample_weight)
         validation = None if val_idx is None else (X, y, sample_weight, val_idx)
         Trainer(
             self, network, optimizer, batches, validation, max_epochs, incremental, dispatcher

@@ -165,17 +165,23 @@ class CallbackDispatcher:
             stop = bool(bridge()) or stop
         return stop
 
-    def fit_begin(self, X, y):
-        """Start our callbacks, unless a ``partial_fit`` series already did."""
+    def fit_begin(self, X, y, sample_weight=None):
+        """Start our callbacks, unless a ``partial_fit`` series already did.
+
+        ``sample_weight`` (the validated weights, or None) goes to the hooks
+        that accept it as a keyword, as every extra does (see ``call_hook``).
+        """
         estimator = self.estimator
         if not estimator._callbacks_started:
-            self.notify("on_fit_begin", X, y)
+            self.notify("on_fit_begin", X, y, sample_weight=sample_weight)
             estimator._callbacks_started = True
         else:  # a partial_fit series: a loaded monitor draws its probe again
             for callback in self.callbacks:
-                redraw = getattr(callback, "_redraw_probe", None)
-                if redraw is not None:
-                    redraw(estimator, X, y)
+                if getattr(callback, "_redraw_probe", None) is not None:
+                    call_hook(
+                        callback, "_redraw_probe", estimator, X, y,
+                        sample_weight=sample_weight,
+                    )
 
     def fit_end(self, end_ours, record=None):
         """End our callbacks (``end_ours``: not for ``partial_fit``), then scikit-learn's.

@@ -13,7 +13,7 @@ exposed as that fitted attribute of the estimator.
 
 The hooks, in the order they fire::
 
-    on_fit_begin(estimator, X, y, **kwargs)
+    on_fit_begin(estimator, X, y, sample_weight=..., **kwargs)
     for each epoch:
         on_epoch_begin(estimator, epoch, **kwargs)
         for each mini-batch:
