@@ -19,7 +19,9 @@ class MiniBatches:
         The targets; integer class codes for a softmax output.
     sample_weight : ndarray of shape (n_samples,) or None
     train_idx : ndarray of int
-        The samples to train on (the others are held out for validation).
+        The samples to train on (the others are held out for validation), in
+        increasing order. Each shuffled epoch shuffles this array in place
+        and sorts it back at its end.
     batch_size : int
         Rows per batch (at most ``len(train_idx)``).
     dtype : numpy dtype
@@ -63,9 +65,21 @@ class MiniBatches:
         # A full batch is the same whatever its row order: keeping the data's order
         # makes it identical to the direct path.
         shuffle = shuffle and not self.full_batch
-        order = rng.permutation(self.train_idx) if shuffle else self.train_idx
-        for idx in np.split(order, self._splits):
-            yield self._gather(idx)
+        if not shuffle:
+            for idx in np.split(self.train_idx, self._splits):
+                yield self._gather(idx)
+            return
+        # train_idx itself is shuffled, not a copy of it (4 bytes a sample,
+        # issue 15): the same draws and the same order as
+        # rng.permutation(train_idx), which shuffles a copy. Sorting puts it
+        # back after the epoch, finished or not (the generator's close).
+        order = self.train_idx
+        rng.shuffle(order)
+        try:
+            for idx in np.split(order, self._splits):
+                yield self._gather(idx)
+        finally:
+            order.sort()
 
     def _gather(self, idx):
         X, n = self.X, len(idx)

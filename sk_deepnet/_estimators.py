@@ -1257,9 +1257,11 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
         else:
             self._check_continued_targets(y, classes, incremental, multilabel)
         if self._label_binarizer.y_type_ == "multiclass":
-            # classes_ is sorted; int32 codes (half of intp's memory) fit any
-            # number of classes
-            return np.searchsorted(self.classes_, y).astype(np.int32)
+            # classes_ is sorted; the codes are held for the whole fit, so in
+            # the smallest unsigned dtype for the classes (uint8 up to 256: an
+            # eighth of intp's memory, 0.06 MiB for 60000 samples).
+            dtype = np.min_scalar_type(len(self.classes_) - 1)
+            return np.searchsorted(self.classes_, y).astype(dtype)
         return self._label_binarizer.transform(y)
 
     def _fit_label_binarizer(self, y, classes, multilabel):
