@@ -1024,9 +1024,10 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
 
     def _split(self, n_samples, y, early_stopping):
         """Indices of the training and validation samples (no copy of X)."""
-        # int32 where it can: the indices, and their shuffled copy each epoch,
-        # are the largest arrays of a fit after X and the model.
-        indices = np.arange(n_samples, dtype=np.int32 if n_samples < 2**31 else np.intp)
+        # In the smallest unsigned dtype that holds them (uint16 up to 65536
+        # samples, uint32 up to 2**32): after X, the model and one batch, the
+        # indices (shuffled in place each epoch) are the largest array of a fit.
+        indices = np.arange(n_samples, dtype=np.min_scalar_type(max(n_samples - 1, 0)))
         if not early_stopping:
             return indices, None
         stratify = None

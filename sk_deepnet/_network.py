@@ -591,6 +591,7 @@ class Network:
                 mask = self._act_mask(a)
                 dot(delta, weight.T, out=g)
                 g *= mask  # the same product as act_grad's
+                mask = None  # not alive beside the next layer's
             else:
                 dot(delta, weight.T, out=g)  # d loss / d input of this layer
                 act_grad(z, a, g)  # ... and of the layer below's dense output
