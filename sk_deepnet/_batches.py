@@ -42,7 +42,7 @@ class MiniBatches:
         ends = list(range(batch_size, n_train, batch_size)) + [n_train]
         if merge_small_last and len(ends) > 1 and n_train - ends[-2] < max(2, batch_size / 2):
             del ends[-2]
-        self._splits = ends[:-1]
+        self._ends = np.array(ends)  # where each batch stops (8 bytes a batch)
         self.full_batch = len(ends) == 1
         self._sparse = sp.issparse(X)
         # One full batch of all samples needs no gathering when X is dense in dtype.
@@ -66,8 +66,7 @@ class MiniBatches:
         # makes it identical to the direct path.
         shuffle = shuffle and not self.full_batch
         if not shuffle:
-            for idx in np.split(self.train_idx, self._splits):
-                yield self._gather(idx)
+            yield from self._batches(self.train_idx)
             return
         # train_idx itself is shuffled, not a copy of it (4 bytes a sample,
         # issue 15): the same draws and the same order as
@@ -76,10 +75,17 @@ class MiniBatches:
         order = self.train_idx
         rng.shuffle(order)
         try:
-            for idx in np.split(order, self._splits):
-                yield self._gather(idx)
+            yield from self._batches(order)
         finally:
             order.sort()
+
+    def _batches(self, order):
+        # One slice at a time: np.split would hold a view object per batch
+        # (25 KiB for the 235 batches of 60000 samples).
+        start = 0
+        for stop in self._ends:
+            yield self._gather(order[start:stop])
+            start = stop
 
     def _gather(self, idx):
         X, n = self.X, len(idx)
