@@ -364,9 +364,10 @@ class Network:
         place) is read by nobody, so its buffer takes the delta when large
         enough. Other deltas (the last hidden layer's, and those of a layer
         wider than the next) go to a spare buffer that does not hold the delta
-        being back-propagated. The wide benchmark network keeps one spare
-        instead of a buffer per layer: the deltas are no longer kept (the
-        batch record's error signals), so callbacks get per-layer buffers.
+        being back-propagated. For relu (:data:`OUTPUT_MASKS`) each delta goes
+        over its own layer's output instead, and there is no spare at all. The
+        deltas are no longer kept (the batch record's error signals), so
+        callbacks get per-layer buffers.
         """
         n, hidden = ws["n"], self.hidden_sizes
         if self._act_mask is not None:
