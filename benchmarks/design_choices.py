@@ -68,7 +68,7 @@ def dot_vs_matmul(loops):
 def relu_forms(loops):
     for n, width, k in ((32, 64, loops), (256, 512, max(1, loops // 50))):
         z, out = normal(n, width), np.empty((n, width), np.float32)
-        zeros = np.zeros_like(z)
+        zeros, zeros_row = np.zeros_like(z), np.zeros((1, width), np.float32)
 
         def fill_then_max():
             out.fill(0)
@@ -78,6 +78,9 @@ def relu_forms(loops):
             "np.maximum(z, 0, out=out)": lambda: np.maximum(z, 0, out=out),
             "out.fill(0); np.maximum(z, out, out=out)": fill_then_max,
             "np.maximum(z, zeros, out=out)": lambda: np.maximum(z, zeros, out=out),
+            "np.maximum(z, zeros_row, out=out)": (  # a 1 x width row
+                lambda: np.maximum(z, zeros_row, out=out)
+            ),
         }, k)
 
 
@@ -474,25 +477,31 @@ def relu_derivative_forms(loops):
 
 def memory_workspace(loops):
     """The memory choices of issue 15 on the training step's time: deltas in
-    per-layer buffers or in the freed buffers above them (``keep_deltas``),
-    and the L2 penalty's scratch of 2**14, 2**16 or 2**17 weights, for the
-    deep-narrow network (41600 weights) and the wide one (930816)."""
+    per-layer buffers (``keep_deltas=True``, as with callbacks) or each over
+    its own layer's relu output once its mask is taken (``False``, with the
+    L2 scratch a freed buffer where one is large enough), for the deep-narrow
+    network (batch 32) and the wide one (batch 256); and the L2 penalty's
+    scratch of 2**14, 2**16 or 2**17 weights, for the deep-narrow network
+    (41600 weights) and the wide one (930816)."""
     from sk_deepnet._network import Network
 
     rng = np.random.default_rng(0)
-    X = RNG.random((32, 64), dtype=np.float32)
-    y = rng.integers(10, size=32).astype(np.int32)
-    nets = {}
-    for keep in (True, False):
-        net = nets[keep] = Network([64] * 11 + [10], "relu", "softmax_cross_entropy")
-        net.initialize(np.random.default_rng(0), "he_uniform")
-        net._training_workspace(32, keep_deltas=keep)
-    compare("training step of the deep-narrow Network (batch 32, alpha 1e-4)", {
-        f"keep_deltas={keep}": (
-            lambda net=net, keep=keep: net.loss_and_gradient(X, y, None, 32, 1e-4, keep_deltas=keep)
-        )
-        for keep, net in nets.items()
-    }, max(1, loops // 5))
+    for sizes, n, k in (([64] * 11 + [10], 32, max(1, loops // 5)),
+                        ([784, 512, 512, 512, 10], 256, max(1, loops // 200))):
+        X = RNG.random((n, sizes[0]), dtype=np.float32)
+        y = rng.integers(10, size=n).astype(np.uint8)
+        nets = {}
+        for keep in (True, False):
+            net = nets[keep] = Network(sizes, "relu", "softmax_cross_entropy")
+            net.initialize(np.random.default_rng(0), "he_uniform")
+            net._training_workspace(n, keep_deltas=keep)
+        compare(f"training step of the {sizes[1]}-wide Network (batch {n}, alpha 1e-4)", {
+            f"keep_deltas={keep}": (
+                lambda net=net, keep=keep, X=X, y=y, n=n:
+                net.loss_and_gradient(X, y, None, n, 1e-4, keep_deltas=keep)
+            )
+            for keep, net in nets.items()
+        }, k)
     for sizes, k in (([64] * 11 + [10], loops), ([784, 512, 512, 512, 10], max(1, loops // 50))):
         net = Network(sizes, "relu", "softmax_cross_entropy")
         net.initialize(np.random.default_rng(0), "he_uniform")

@@ -331,7 +331,7 @@ def fmt_time(seconds):
 
 
 def fmt_bytes(n):
-    return f"{n / 2**20:.1f} MiB"
+    return f"{n / 2**20:.{1 if n >= 2**20 else 2}f} MiB"  # 0.06 MiB, not 0.1
 
 
 class Table:
@@ -793,6 +793,11 @@ def _array_bytes(obj, seen):
     return 0
 
 
+def batch_rows_mask(sizes, batch=256):
+    """Bytes of relu's derivative mask (one bool a unit) of the widest hidden layer."""
+    return batch * max(sizes[1:-1])
+
+
 def memory_child(which, n_samples, epochs):
     """Run in a fresh process: the peak memory of one fit, as JSON on stdout."""
     import resource
@@ -839,13 +844,18 @@ def memory_child(which, n_samples, epochs):
         # the X batch among them, and masks), which are not its own buffers.
         per_batch = ("inputs", "block_in", "deltas", "mask", "row_views")
         workspace = {k: v for k, v in network._workspace.items() if k not in per_batch}
+        # Class codes and sample indices are held in the smallest unsigned
+        # dtype (uint8 for 10 classes, uint16 for up to 65536 samples).
+        code_size = np.min_scalar_type(n_classes - 1).itemsize
         result["parts"] = dict(
             network=_array_bytes([network.params, network.grads], seen),
             optimizer=_array_bytes(est.optimizer_.state_, seen),
             snapshot=model_bytes,  # the copy of params kept to undo a diverged epoch
             workspace=_array_bytes(workspace, seen),
-            batch_buffers=batch * n_features * 4 + batch * np.dtype(np.int32).itemsize,
-            targets=n_samples * np.dtype(np.int32).itemsize,  # int32 class codes, no one-hot
+            batch_buffers=batch * n_features * 4 + batch * code_size,
+            targets=n_samples * code_size,  # class codes, no one-hot
+            # the sample indices, shuffled in place each epoch
+            indices=n_samples * np.min_scalar_type(n_samples - 1).itemsize,
         )
     print(json.dumps(result))
 
@@ -889,8 +899,10 @@ def row_memory(table, config):
         f"params + grads {parts['network'] / model:.0f}, Adam state "
         f"{parts['optimizer'] / model:.0f}, divergence snapshot 1; plus workspace "
         f"{fmt_bytes(parts['workspace'])}, batch buffers {fmt_bytes(parts['batch_buffers'])}, "
-        f"class codes {fmt_bytes(parts['targets'])} (total {fmt_bytes(accounted)}; the "
-        f"rest is transient). Whole-process ru_maxrss (interpreter, libraries and X "
+        f"class codes {fmt_bytes(parts['targets'])}, sample indices (shuffled in place) "
+        f"{fmt_bytes(parts['indices'])} (total {fmt_bytes(accounted)}; the rest is "
+        f"transient: relu's derivative mask, {fmt_bytes(batch_rows_mask(ours['sizes']))} at "
+        f"batch 256, and smaller arrays). Whole-process ru_maxrss (interpreter, libraries and X "
         f"included): ours {fmt_bytes(ours['max_rss'])}, MLPClassifier {fmt_bytes(ref['max_rss'])}"
     )
 

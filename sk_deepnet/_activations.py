@@ -1,7 +1,8 @@
 """Hidden-layer activation functions as a table of (forward, derivative) pairs.
 
 Each forward writes ``f(z)`` into ``out``, which may be ``z`` itself. The
-optional ``zeros``, an array of zeros of ``z``'s shape, lets the functions of
+optional ``zeros``, an array of zeros of ``z``'s shape (or a single row of
+them, which broadcasts), lets the functions of
 :data:`USES_ZEROS` take the maximum of two arrays, which NumPy vectorizes,
 instead of the maximum of an array and a scalar, which it does not (2 to 3
 times slower on a 256 x 512 batch). Each derivative multiplies the
@@ -151,6 +152,13 @@ DERIVATIVES = {
 #: Activations whose derivative is a function of the output ``a`` alone (their
 #: derivatives never read ``z``), so they can be computed in place.
 OUTPUT_DERIVATIVES = frozenset({"identity", "sigmoid", "tanh", "relu"})
+
+#: For the activations whose derivative is a 0/1 function of the output ``a``
+#: alone: that mask. The training pass without callbacks takes it before it
+#: writes a layer's delta over ``a`` (see ``Network._shared_deltas``), so that
+#: the delta needs no buffer of its own; ``delta *= mask`` is what the
+#: derivative computes (bit for bit).
+OUTPUT_MASKS = {"relu": lambda a: a > 0}
 
 #: Activations that use the ``zeros`` array when they are given one.
 USES_ZEROS = frozenset({"relu", "elu", "selu"})

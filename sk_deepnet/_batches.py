@@ -19,7 +19,9 @@ class MiniBatches:
         The targets; integer class codes for a softmax output.
     sample_weight : ndarray of shape (n_samples,) or None
     train_idx : ndarray of int
-        The samples to train on (the others are held out for validation).
+        The samples to train on (the others are held out for validation), in
+        increasing order. Each shuffled epoch shuffles this array in place
+        and sorts it back at its end.
     batch_size : int
         Rows per batch (at most ``len(train_idx)``).
     dtype : numpy dtype
@@ -40,7 +42,7 @@ class MiniBatches:
         ends = list(range(batch_size, n_train, batch_size)) + [n_train]
         if merge_small_last and len(ends) > 1 and n_train - ends[-2] < max(2, batch_size / 2):
             del ends[-2]
-        self._splits = ends[:-1]
+        self._ends = np.array(ends)  # where each batch stops (8 bytes a batch)
         self.full_batch = len(ends) == 1
         self._sparse = sp.issparse(X)
         # One full batch of all samples needs no gathering when X is dense in dtype.
@@ -63,9 +65,27 @@ class MiniBatches:
         # A full batch is the same whatever its row order: keeping the data's order
         # makes it identical to the direct path.
         shuffle = shuffle and not self.full_batch
-        order = rng.permutation(self.train_idx) if shuffle else self.train_idx
-        for idx in np.split(order, self._splits):
-            yield self._gather(idx)
+        if not shuffle:
+            yield from self._batches(self.train_idx)
+            return
+        # train_idx itself is shuffled, not a copy of it (4 bytes a sample,
+        # issue 15): the same draws and the same order as
+        # rng.permutation(train_idx), which shuffles a copy. Sorting puts it
+        # back after the epoch, finished or not (the generator's close).
+        order = self.train_idx
+        rng.shuffle(order)
+        try:
+            yield from self._batches(order)
+        finally:
+            order.sort()
+
+    def _batches(self, order):
+        # One slice at a time: np.split would hold a view object per batch
+        # (25 KiB for the 235 batches of 60000 samples).
+        start = 0
+        for stop in self._ends:
+            yield self._gather(order[start:stop])
+            start = stop
 
     def _gather(self, idx):
         X, n = self.X, len(idx)

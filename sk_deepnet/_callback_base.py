@@ -6,6 +6,7 @@ import inspect
 
 from sklearn.base import BaseEstimator
 
+from ._docstrings import inherited_doc
 from ._sklearn_compat import StrictIntegerMixin
 
 
@@ -39,61 +40,6 @@ HOOKS = (
     "on_fit_begin", "on_epoch_begin", "on_grad_computed", "on_batch_end",
     "on_epoch_end", "on_fit_end",
 )
-
-
-def _sections(doc):
-    """``doc`` cleaned, cut into its summary and its numpydoc sections (by title)."""
-    lines = inspect.cleandoc(doc or "").splitlines()
-    starts = [
-        i for i in range(1, len(lines))
-        if lines[i] and set(lines[i]) == {"-"} and lines[i - 1].strip()
-    ]
-    summary = "\n".join(lines[: starts[0] - 1] if starts else lines).strip()
-    bounds = [i - 1 for i in starts] + [len(lines)]
-    sections = {
-        lines[a]: "\n".join(lines[a + 2 : b]).strip("\n") for a, b in zip(bounds, bounds[1:])
-    }
-    return summary, sections
-
-
-def _parameter_entries(section):
-    """The entries of a Parameters section, by parameter name (``**`` kept)."""
-    entries, name = {}, None
-    for line in section.splitlines():
-        if line and not line[0].isspace():
-            name = line.split(" : ")[0].strip()
-            entries[name] = [line]
-        elif name is not None:
-            entries[name].append(line)
-    return {key: "\n".join(value) for key, value in entries.items()}
-
-
-def _inherited_hook_doc(override, base):
-    """``override``'s docstring completed with ``base``'s sections it lacks.
-
-    An override usually says in one line what it does; its parameters are
-    the base hook's. They are copied for the parameters its signature names,
-    so that the API reference documents every argument without repeating the
-    base class's text in every callback.
-    """
-    summary, sections = _sections(override.__doc__)
-    base_summary, base_sections = _sections(base.__doc__)
-    if "Parameters" in sections:
-        return override.__doc__
-    entries = _parameter_entries(base_sections.get("Parameters", ""))
-    named = [
-        ("**" if p.kind is p.VAR_KEYWORD else "") + name
-        for name, p in inspect.signature(override).parameters.items() if name != "self"
-    ]
-    parameters = "\n".join(entries[name] for name in named if name in entries)
-    parts = [summary or base_summary]
-    if parameters:
-        parts.append("Parameters\n----------\n" + parameters)
-    for title, body in sections.items():
-        parts.append(f"{title}\n{'-' * len(title)}\n{body}")
-    if "Returns" in base_sections and "Returns" not in sections:
-        parts.append("Returns\n-------\n" + base_sections["Returns"])
-    return "\n\n".join(parts) + "\n"  # closing quotes on their own line (numpydoc GL02)
 
 
 class Callback(StrictIntegerMixin, BaseEstimator):
@@ -131,7 +77,7 @@ class Callback(StrictIntegerMixin, BaseEstimator):
         for name in HOOKS:
             override = cls.__dict__.get(name)
             if inspect.isfunction(override):
-                override.__doc__ = _inherited_hook_doc(override, getattr(Callback, name))
+                override.__doc__ = inherited_doc(override, getattr(Callback, name))
 
     def on_fit_begin(self, estimator, X=None, y=None, sample_weight=None, **kwargs):
         """Called once when ``fit`` (or the first ``partial_fit``) starts training.

@@ -22,7 +22,9 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
-from ._activations import ACTIVATIONS, DERIVATIVES, GAINS, OUTPUT_DERIVATIVES, USES_ZEROS
+from ._activations import (
+    ACTIVATIONS, DERIVATIVES, GAINS, OUTPUT_DERIVATIVES, OUTPUT_MASKS, USES_ZEROS,
+)
 from ._initializers import INITIALIZERS
 from ._jacobian import block_jvp, block_vjp, layer_jvp, layer_vjp
 from ._layers import BatchNorm, Dense, LayerNorm, batch_weights, dropout_mask
@@ -37,8 +39,18 @@ _L2_BLOCK = 2**17
 #: (256 KiB in float32, half of what a block took) still hold all the weights
 #: of a deep-narrow network (10 x 64 units: 41600) in one piece: 2**14 made its
 #: penalty 3 pieces and about 10 us slower per batch (of about 270 us; see
-#: benchmarks/design_choices.py --only memory_workspace).
+#: benchmarks/design_choices.py --only memory_workspace). Without callbacks
+#: the scratch is a buffer the backward pass has freed, when one is that large
+#: (see :meth:`Network._add_training_buffers`).
 _L2_STEP = 2**16
+#: Largest ``batch x width`` (values) for which relu, elu and selu get an
+#: array of zeros of the batch's shape: at 32 x 64 ``np.maximum(z, zeros)``
+#: took 0.85 us against 1.9 us with one broadcast row of zeros, at 256 x 512
+#: 17 us against 25 us (69 us with a scalar 0). Above it the row is used: the
+#: full array would be a whole activation buffer more (0.5 MiB for the wide
+#: network) for about 0.1% of its training time (benchmarks/design_choices.py
+#: --only relu_forms).
+_FULL_ZEROS = 2**14
 
 
 class Network:
@@ -165,6 +177,7 @@ class Network:
         self._act_in_place = self.activation in OUTPUT_DERIVATIVES
         self._act_uses_zeros = self.activation in USES_ZEROS
         self._dact = DERIVATIVES[self.activation]
+        self._act_mask = OUTPUT_MASKS.get(self.activation)
         self._hidden_dense = self.dense[:-1]
         # Dense layers and activations only: forward and backward take a
         # shorter path (see _forward_plain).
@@ -177,7 +190,7 @@ class Network:
         "coefs", "intercepts", "coef_grads", "intercept_grads", "dense",
         "projections", "norms", "residual_scale", "_block_ending_at",
         "_block_starting_at", "_loss", "_act", "_act_in_place", "_act_uses_zeros",
-        "_dact", "_hidden_dense", "_plain", "_workspace", "_last_batch",
+        "_dact", "_act_mask", "_hidden_dense", "_plain", "_workspace", "_last_batch",
     )
 
     def _bind_projections(self, p, g):
@@ -279,8 +292,11 @@ class Network:
         hidden = self.hidden_sizes
         none = [None] * len(hidden)
         # One array of zeros per width, shared by the layers (read only), for
-        # the activations that compare with 0.
-        zeros = {w: np.zeros((n, w), dt) for w in set(hidden)} if self._act_uses_zeros else {}
+        # the activations that compare with 0: a single row where a whole
+        # batch of them would be large (see _FULL_ZEROS).
+        zeros = {
+            w: np.zeros((n if n * w <= _FULL_ZEROS else 1, w), dt) for w in set(hidden)
+        } if self._act_uses_zeros else {}
         ws = {
             "n": n,
             "z": [np.empty((n, w), dt) for w in hidden],  # dense outputs
@@ -322,7 +338,22 @@ class Network:
             for proj in self.projections
         ]
         ws["ones"] = np.ones(n, dt)  # bias gradients as the product ones @ delta
-        ws["l2_step"] = np.empty(min(self.n_weights, _L2_STEP), dt)  # one piece of a block
+        ws["l2_step"] = self._l2_scratch(ws)
+
+    def _l2_scratch(self, ws):
+        """The L2 penalty's scratch: ``min(n_weights, _L2_STEP)`` values.
+
+        With shared deltas nobody reads the dense outputs once the backward
+        pass is done (the batch record keeps neither them nor the deltas), and
+        the penalty runs after it: the largest of them is the scratch when it
+        is large enough (the wide network's 256 x 512), else one of its own.
+        """
+        size = min(self.n_weights, _L2_STEP)
+        if ws["shared_deltas"]:
+            freed = max(ws["z"], key=np.size)
+            if freed.size >= size:
+                return freed.reshape(-1)[:size]
+        return np.empty(size, self.dtype)
 
     def _shared_deltas(self, ws):
         """The plain backward pass's deltas, each in a buffer free when it is written.
@@ -333,11 +364,17 @@ class Network:
         place) is read by nobody, so its buffer takes the delta when large
         enough. Other deltas (the last hidden layer's, and those of a layer
         wider than the next) go to a spare buffer that does not hold the delta
-        being back-propagated. The wide benchmark network keeps one spare
-        instead of a buffer per layer: the deltas are no longer kept (the
-        batch record's error signals), so callbacks get per-layer buffers.
+        being back-propagated. For relu (:data:`OUTPUT_MASKS`) each delta goes
+        over its own layer's output instead, and there is no spare at all. The
+        deltas are no longer kept (the batch record's error signals), so
+        callbacks get per-layer buffers.
         """
         n, hidden = ws["n"], self.hidden_sizes
+        if self._act_mask is not None:
+            # Each delta overwrites its own layer's output, once that output's
+            # weight gradient is computed and its derivative mask taken (see
+            # _backward_plain): no spare buffer at all.
+            return list(ws["z"])
         size = n * max(hidden)
         spares, deltas = [], [None] * len(hidden)
         for i in range(len(hidden) - 1, -1, -1):
@@ -539,6 +576,8 @@ class Network:
     def _backward_plain(self, delta_out, ws):
         inputs, ones = ws["inputs"], ws["ones"]
         act_grad, dot = self._dact, np.dot
+        if ws["shared_deltas"] and self._act_mask is not None:
+            act_grad = None  # each delta goes over its own layer's output
         # Every layer but the first, from the output down: its parameter
         # gradients, then the delta of the layer below.
         layers = zip(
@@ -549,8 +588,14 @@ class Network:
         for weight, weight_grad, bias_grad, x, z, a, g in layers:
             dot(x.T, delta, out=weight_grad)
             dot(ones, delta, out=bias_grad)
-            dot(delta, weight.T, out=g)  # d loss / d input of this layer
-            act_grad(z, a, g)  # ... and of the layer below's dense output
+            if act_grad is None:  # g is a: x (= a) is read for the last time
+                mask = self._act_mask(a)
+                dot(delta, weight.T, out=g)
+                g *= mask  # the same product as act_grad's
+                mask = None  # not alive beside the next layer's
+            else:
+                dot(delta, weight.T, out=g)  # d loss / d input of this layer
+                act_grad(z, a, g)  # ... and of the layer below's dense output
             delta = g
         self.dense[0].backward(inputs[0], delta, None, ones)  # X may be sparse
 

@@ -70,3 +70,19 @@ def test_one_full_batch_of_matching_dtype_is_the_data_itself():
     assert batches.direct and batches.full_batch
     (xb, yb, wb), = batches.epoch(np.random.default_rng(0), shuffle=True)
     assert xb is X32 and yb is Y and wb is None
+
+
+def test_an_epoch_shuffles_the_indices_in_place_and_sorts_them_back():
+    """No shuffled copy of the indices (issue 15's memory bound): the order is
+    rng.permutation's, and the indices are sorted again after an epoch, even
+    one that stops early."""
+    train_idx = np.arange(1, 21, dtype=np.int32)
+    batches = MiniBatches(X, Y, None, train_idx, 6, np.float64, merge_small_last=False)
+    order = np.concatenate([yb for _, yb, _ in _epoch(batches, seed=3)]).ravel()
+    assert_array_equal(order, np.random.default_rng(3).permutation(np.arange(1, 21)))
+    assert_array_equal(train_idx, np.arange(1, 21))
+    epoch = batches.epoch(np.random.default_rng(4), shuffle=True)
+    next(epoch)
+    assert not np.array_equal(train_idx, np.arange(1, 21))  # shuffled, in place
+    epoch.close()  # e.g. a fit that diverged or was interrupted mid-epoch
+    assert_array_equal(train_idx, np.arange(1, 21))

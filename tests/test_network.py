@@ -712,3 +712,46 @@ def test_drawn_biases_follow_glorot_limits():
             assert np.abs(b).max() <= limits[i] and np.any(b != 0)
             assert b.size == 1 or np.abs(b).max() > 0.8 * limits[i]
             assert 0.9 * limits[i] < np.abs(W).max() <= limits[i]
+
+
+def test_training_workspace_of_a_wide_relu_fit_holds_no_spare_buffers():
+    """Without callbacks (keep_deltas=False) a wide relu network keeps no array
+    of batch x width zeros, no delta buffer beside its layers' outputs and no
+    L2 scratch of its own, and its gradient (L2 included) still matches
+    finite differences (issue 15's memory bound)."""
+    rng = np.random.default_rng(0)
+    net = Network([4, 40, 40, 3], "relu", "softmax_cross_entropy", dtype=np.float64)
+    net.initialize(rng, "he_uniform")
+    n = 500  # 500 x 40 values: above the size that gets a full array of zeros
+    X = rng.normal(size=(n, 4))
+    y = rng.integers(0, 3, n)
+
+    def loss():
+        return net.loss_and_gradient(X, y, None, n, 0.3, keep_deltas=False)
+
+    loss()
+    ws = net._workspace
+    assert all(zeros.shape == (1, 40) for zeros in ws["zeros"])
+    assert all(any(d is z for z in ws["z"]) for d in ws["grad_z"])
+    assert any(np.shares_memory(ws["l2_step"], z) for z in ws["z"])
+    analytic = net.grads.copy()
+    numeric = np.empty_like(analytic)
+    eps = 1e-6
+    for i in range(net.params.size):
+        old = net.params[i]
+        net.params[i] = old + eps
+        plus = loss()
+        net.params[i] = old - eps
+        minus = loss()
+        net.params[i] = old
+        numeric[i] = (plus - minus) / (2 * eps)
+    assert np.count_nonzero(numeric) > 0.75 * numeric.size
+    assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-7 * max(1.0, np.abs(numeric).max()))
+
+
+def test_small_batches_keep_a_full_array_of_zeros():
+    """The deep-narrow network's 32 x 64 batches keep the faster full array."""
+    net = Network([64] * 3 + [10], "relu", "softmax_cross_entropy")
+    net.initialize(np.random.default_rng(0), "he_uniform")
+    ws = net._training_workspace(32, keep_deltas=False)
+    assert all(zeros.shape == (32, 64) for zeros in ws["zeros"])
