@@ -4,8 +4,10 @@ Every numpy allocation function the package calls (``np.empty``, ``np.zeros``,
 ``np.full``, ``np.concatenate``, ...) and every hook of the gradient monitor is
 wrapped so that its k-th call raises MemoryError or KeyboardInterrupt, for k
 over every call a fit makes, in fresh fits, ``partial_fit`` continuations,
-warm starts and a continuation whose callbacks were switched, with and without
-a GradientMonitor, with and without batch normalization. After each, the
+warm starts and a continuation whose callbacks were switched, and in
+``optimizer="lbfgs"`` fits (fresh and warm-started; the faults then land in
+SciPy's L-BFGS-B iterations too, which call numpy), with and without a
+GradientMonitor, with and without batch normalization. After each, the
 estimator must be unfitted or predict finite values, pickle and load, and
 train again (``fit`` and ``partial_fit``).
 
@@ -35,7 +37,8 @@ EXCEPTIONS = (MemoryError, KeyboardInterrupt)
 #: first call of each site (about 2,700 cases; minutes instead of seconds).
 FULL = os.environ.get("SK_DEEPNET_FAULT_SWEEP") == "full"
 SCENARIOS = ["fresh", "fresh_batchnorm", "partial_fit", "partial_fit_batchnorm",
-             "warm_start", "switched_callbacks"]
+             "warm_start", "switched_callbacks", "lbfgs", "lbfgs_batchnorm",
+             "lbfgs_warm_start"]
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(24, 3)).astype(np.float32)
@@ -84,15 +87,17 @@ def _call_site(function, depth=4):
 
 def _setup(scenario, monitor):
     """A estimator and the call to inject faults into."""
+    lbfgs = scenario.startswith("lbfgs")
     est = DeepMLPClassifier(
-        depth=2, width=4, max_iter=2, batch_size=12, random_state=0,
+        depth=2, width=4, max_iter=2, batch_size="auto" if lbfgs else 12, random_state=0,
         callbacks=[GradientMonitor()] if monitor else None,
         normalization="batch" if scenario.endswith("batchnorm") else None,
+        optimizer="lbfgs" if lbfgs else "adam",
     )
-    if scenario.startswith("fresh"):
+    if scenario.startswith("fresh") or scenario in ("lbfgs", "lbfgs_batchnorm"):
         return est, lambda: est.fit(X, Y)
     est.fit(X, Y)
-    if scenario == "warm_start":
+    if scenario.endswith("warm_start"):
         est.set_params(warm_start=True)
         return est, lambda: est.fit(X, Y)
     if scenario == "switched_callbacks":
@@ -103,11 +108,14 @@ def _setup(scenario, monitor):
 def _check_usable(est):
     if hasattr(est, "_network"):
         assert np.isfinite(est.predict_proba(X)).all()
+        # consistent bookkeeping: one loss per epoch (or L-BFGS iteration)
+        assert len(est.loss_curve_) >= est.n_iter_
         loaded = pickle.loads(pickle.dumps(est))
-        loaded.partial_fit(X, Y)
+        loaded.fit(X, Y) if est.optimizer == "lbfgs" else loaded.partial_fit(X, Y)
     else:
         pickle.loads(pickle.dumps(est))
-    est.partial_fit(X, Y, classes=[0, 1])  # continues, or starts afresh
+    if est.optimizer != "lbfgs":  # L-BFGS has no partial_fit
+        est.partial_fit(X, Y, classes=[0, 1])  # continues, or starts afresh
     est.fit(X, Y)
     assert np.isfinite(est.predict_proba(X)).all()
 
