@@ -50,7 +50,7 @@ from ._sklearn_compat import (
     _check_sample_weight,
     _fit_context,
 )
-from ._threadpool import blas_policy, fit_flops, predict_flops
+from ._threadpool import blas_policy, fit_flops, predict_flops, pretrain_flops
 from ._validation import check_representable, sample_weight_in_dtype
 from ._training import CallbackDispatcher, Trainer, call_hook
 from ._warnings import warn_user
@@ -865,7 +865,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
             self.n_iter_ = 0
 
     @_fit_context(prefer_skip_nested_validation=True)
-    @blas_policy(fit_flops)
+    @blas_policy(pretrain_flops)  # the pretraining's batch size, not the fit's
     def pretrain_fit(self, X, y=None):
         """Pretrain the hidden layers on unlabeled X, for the next fits to start from.
 

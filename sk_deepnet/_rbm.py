@@ -37,7 +37,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._persistence import check_version, stamp_version
 from ._sklearn_compat import Interval, StrictIntegerMixin, StrOptions, _fit_context
-from ._threadpool import blas_policy, rbm_fit_flops, rbm_transform_flops
+from ._threadpool import blas_policy, rbm_fit_flops, rbm_gibbs_flops, rbm_transform_flops
 from ._validation import check_representable
 from ._warnings import warn_user
 from .exceptions import DivergenceWarning
@@ -219,6 +219,7 @@ class _BaseRBM(
         return self._hidden_activation(H, out=H)
 
     @available_if(_has_free_energy)
+    @blas_policy(rbm_transform_flops)  # the free energy's one product, as transform
     def score_samples(self, X):
         """Negative free energy ``-F(v)``: the log-likelihood up to ``log Z``.
 
@@ -245,6 +246,7 @@ class _BaseRBM(
         X = self._validate_X(X, reset=False)
         return -self._free_energy(X)
 
+    @blas_policy(rbm_gibbs_flops)
     def gibbs(self, v):
         """One block-Gibbs step: sample ``h ~ p(h | v)``, then ``v' ~ p(v | h)``.
 
@@ -802,6 +804,7 @@ class BernoulliRBM(_BaseRBM):
         return np.log(p / (1 - p))
 
     @available_if(_has_free_energy)
+    @blas_policy(rbm_transform_flops)  # one product with all of X, then flips
     def pseudo_log_likelihood(self, X):
         """Exact pseudo-log-likelihood ``sum_i log p(v_i | v_-i)`` of each sample.
 
