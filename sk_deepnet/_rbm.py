@@ -120,6 +120,12 @@ class _BaseRBM(
     """
 
     _gaussian = False
+    #: What a divergence warning tells the user to lower, and in whose words:
+    #: the estimator's pretraining renames it to its own parameter (its
+    #: ``pretrain_learning_rate``) and names the hidden layer (``_role``).
+    _rate_parameter = "learning_rate"
+    _rate_setting = None  # the value as the user set it, if not learning_rate
+    _role = None
 
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
@@ -441,10 +447,16 @@ class _BaseRBM(
         for inc in (self._weight_inc, self._hidden_inc, self._visible_inc):
             inc[...] = 0
         self.h_samples_[...] = 0
+        rbm = type(self).__name__
+        if self._role is not None:
+            rbm = f"The {rbm} of {self._role}"
+        now = f"{self.learning_rate:g}"
+        if self._rate_setting is not None:
+            now = f"{self._rate_setting!r}, {now} for this RBM"
         warn_user(
-            f"{type(self).__name__} training diverged in epoch {self.n_iter_ + 1}: "
+            f"{rbm} training diverged in epoch {self.n_iter_ + 1}: "
             "the weights became infinite or NaN; the last finite epoch was kept "
-            f"({self.n_iter_}). Lower learning_rate (now {self.learning_rate:g})"
+            f"({self.n_iter_}). Lower {self._rate_parameter} (now {now})"
             + (" or standardize X." if self._gaussian else "."),
             DivergenceWarning,
         )
