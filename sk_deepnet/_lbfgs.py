@@ -142,7 +142,7 @@ class LBFGSRun:
         self._stop_requested = False
 
     def evaluate(self, x):
-        """Loss and gradient (float64) at ``x``, computed in the network's dtype."""
+        """Loss and gradient at ``x``, computed in float64 (by the float64 twin)."""
         if self._at is not None and np.array_equal(x, self._at):
             return self._loss, self._gradient.copy()
         if not self._iteration_open and self.accepted_loss is not None:
@@ -160,13 +160,11 @@ class LBFGSRun:
         loss = network.loss_and_gradient(
             self.X, self.Y, self.sample_weight, self.weight_sum, self.alpha
         )
-        self._at = np.array(x, dtype=np.float64, copy=True)
-        self._loss = float(loss)
         np.copyto(self._gradient, network.grads)
-        if not np.isfinite(self._loss):
-            # The line search backtracks from an infinite value; a NaN would
-            # poison its interpolation.
-            self._loss = np.inf
+        # The line search backtracks from an infinite value; a NaN would
+        # poison its interpolation.
+        self._loss = float(loss) if math.isfinite(loss) else np.inf
+        self._at = np.array(x, dtype=np.float64, copy=True)  # last: all is set
         return self._loss, self._gradient.copy()
 
     def start(self):

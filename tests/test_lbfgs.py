@@ -403,3 +403,41 @@ def test_an_error_in_on_fit_end_keeps_the_lbfgs_model():
         _quiet_fit(clf, X_IRIS, Y_IRIS)
     assert clf.n_iter_ == 5
     assert np.isfinite(clf.predict_proba(X_IRIS)).all()
+
+
+class _InterruptIn(Callback):
+    """Raise KeyboardInterrupt in ``hook`` during epoch (iteration) ``epoch``."""
+
+    def __init__(self, hook, epoch=3):
+        self.hook, self.epoch, self.current = hook, epoch, None
+
+    def on_epoch_begin(self, estimator, epoch):
+        self.current = epoch
+        if self.hook == "on_epoch_begin" and epoch == self.epoch:
+            raise KeyboardInterrupt
+
+    def on_grad_computed(self, estimator, network, batch, **kwargs):
+        if self.hook == "on_grad_computed" and self.current == self.epoch:
+            raise KeyboardInterrupt
+
+    def on_batch_end(self, estimator, network, batch, loss, **kwargs):
+        if self.hook == "on_batch_end" and self.current == self.epoch:
+            raise KeyboardInterrupt
+
+    def on_epoch_end(self, estimator, epoch, loss):
+        if self.hook == "on_epoch_end" and epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("hook, kept", [
+    ("on_epoch_begin", 3), ("on_grad_computed", 3), ("on_batch_end", 3),
+    ("on_epoch_end", 4),  # the iteration is complete when its epoch ends, as the Trainer
+])
+def test_an_interrupt_in_any_hook_keeps_a_consistent_iteration(hook, kept):
+    params = dict(depth=1, width=8, optimizer="lbfgs", random_state=0)
+    with pytest.warns(FitInterruptedWarning):
+        clf = DeepMLPClassifier(**params, callbacks=[_InterruptIn(hook)]).fit(X_IRIS, Y_IRIS)
+    assert clf.n_iter_ == len(clf.loss_curve_) == kept
+    reference = _quiet_fit(DeepMLPClassifier(**params, max_iter=kept), X_IRIS, Y_IRIS)
+    assert_allclose(clf.coefs_[0], reference.coefs_[0])
+    assert clf.loss_ == pytest.approx(reference.loss_)
