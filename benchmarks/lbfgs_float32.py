@@ -1,8 +1,12 @@
 """optimizer="lbfgs" in float32 against float64: iterations, final loss, stop reason.
 
-SciPy's L-BFGS-B works in float64. This prints, for a few smooth problems,
-what a float32 fit does (iterations, evaluations, final loss, SciPy's status
-and the warnings) next to a float64 fit from the same initial weights.
+SciPy's L-BFGS-B works in float64. This prints, for a few problems, what a
+float32 fit does (iterations, evaluations, final loss, SciPy's status and the
+warnings) next to a float64 fit (the initial weights are drawn in each dtype,
+so the two runs start from nearly, not exactly, the same point). Now
+both evaluate the loss in float64; before, the float32 fit evaluated it in
+float32 and stopped as "converged" on iris with tol=1e-8 after 25 iterations
+at a loss of 0.46 (float64: 175 iterations, 0.037).
 
 Run: ``PYTHONPATH=. python benchmarks/lbfgs_float32.py``
 """
@@ -42,8 +46,8 @@ def fit(estimator_class, X, y, dtype, alpha, tol):
 
 
 def main():
-    print(f"{'problem':20} {'alpha':5} {'tol':5} {'dtype':8} {'n_iter':>6} {'n_fun':>6} {'loss':>12} "
-          f"{'status':>6} {'time s':>7}  warnings / SciPy's message")
+    print(f"{'problem':20} {'alpha':5} {'tol':5} {'dtype':8} {'n_iter':>6} {'n_fun':>6} "
+          f"{'loss':>12} {'status':>6} {'time s':>7}  warnings / SciPy's message")
     for (name, cls, X, y), (alpha, tol) in itertools.product(
         problems(), [(1e-4, 1e-4), (1e-4, 1e-8)]
     ):

@@ -37,7 +37,6 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._batch_record import BatchRecord
 from ._batches import MiniBatches
-from ._network import Network
 from ._training import (
     CallbackDispatcher,
     overflow_at_init_message,
@@ -260,20 +259,15 @@ class LBFGSRun:
 def float64_twin(network):
     """``network`` itself if it computes in float64, else a float64 copy that trains.
 
-    The copy has its own parameters, gradient and statistics (float64 casts
-    of the network's, which are exact); :meth:`LBFGSRun.publish` casts them back.
+    The copy (:meth:`Network.astype`, for inference) gets a gradient vector of
+    its own; its parameters and statistics are exact float64 casts of the
+    network's, and :meth:`LBFGSRun.publish` casts them back.
     """
-    if network.dtype == np.float64:
-        return network
-    state = network.__getstate__()
-    state.update(
-        dtype=np.dtype(np.float64),
-        params=network.params.astype(np.float64),
-        grads=np.zeros(network.n_params, np.float64),
-        running_means=[m.astype(np.float64) for m in network.running_means],
-        running_vars=[v.astype(np.float64) for v in network.running_vars],
-    )
-    return Network.from_state(state)
+    twin = network.astype(np.float64)
+    if twin is not network:
+        twin.grads = np.zeros(network.n_params, np.float64)
+        twin._bind()  # the layers' gradient views into the new vector
+    return twin
 
 
 def convergence_message(settings, n_iter):

@@ -1,7 +1,11 @@
 """optimizer="lbfgs": full-batch L-BFGS-B over the flat parameter vector."""
 
+import os
 import re
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -441,3 +445,18 @@ def test_an_interrupt_in_any_hook_keeps_a_consistent_iteration(hook, kept):
     reference = _quiet_fit(DeepMLPClassifier(**params, max_iter=kept), X_IRIS, Y_IRIS)
     assert_allclose(clf.coefs_[0], reference.coefs_[0])
     assert clf.loss_ == pytest.approx(reference.loss_)
+
+
+def test_the_float32_benchmark_runs_and_reports_every_fit():
+    # benchmarks/lbfgs_float32.py backs the float32 numbers of the optimizer
+    # guide; it must run (it times nothing that a test checks).
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "lbfgs_float32.py"
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(script.parents[1])}, check=True,
+    )
+    rows = [line for line in result.stdout.splitlines()[1:] if line.strip()]
+    assert len(rows) == 16, result.stdout
+    iris_tight = [row.split() for row in rows if row.startswith("iris") and " 1e-08 " in row]
+    losses = {row[3]: float(row[6]) for row in iris_tight}
+    assert losses["float32"] < 0.1 and losses["float64"] < 0.1, result.stdout
