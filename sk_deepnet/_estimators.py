@@ -50,7 +50,7 @@ from ._sklearn_compat import (
     _check_sample_weight,
     _fit_context,
 )
-from ._threadpool import blas_policy, fit_flops, predict_flops
+from ._threadpool import blas_policy, fit_flops, predict_flops, pretrain_flops
 from ._validation import check_representable, sample_weight_in_dtype
 from ._training import CallbackDispatcher, Trainer, call_hook
 from ._warnings import warn_user
@@ -148,8 +148,11 @@ _PARAMETERS_DOC = """
         ``early_stopping`` and ``n_iter_no_change`` play no part (a
         ``batch_size`` or ``early_stopping`` that is set warns). Its loss
         must be deterministic: ``dropout`` and ``clip_grad_norm`` are refused
-        with it, and so is ``partial_fit``. Often the best choice for small
-        data sets (see :ref:`optimizer_lbfgs`).
+        with it, and so is ``partial_fit``. Its loss and gradient are computed
+        in float64 whatever ``dtype`` (SciPy's precision; in float32 short
+        steps round away and it stops early), the fitted weights keep
+        ``dtype``. Often the best choice for small data sets (see
+        :ref:`optimizer_lbfgs`).
 
     learning_rate : float or "auto", default="auto"
         Initial step size. ``"auto"`` takes the optimizer's documented default
@@ -246,7 +249,9 @@ default="constant"
 
     dtype : {"float32", "float64"}, default="float32"
         Precision of training. Input data is never upcast: a float64 X is
-        converted to float32 one mini-batch at a time. Prediction runs in the
+        converted to float32 one mini-batch at a time (``optimizer="lbfgs"``
+        excepted: it computes in float64 on a float64 copy of X and keeps
+        weights in ``dtype``). Prediction runs in the
         precision of the X it is given (float32 or float64), as scikit-learn's
         MLP does.
 
@@ -865,7 +870,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
             self.n_iter_ = 0
 
     @_fit_context(prefer_skip_nested_validation=True)
-    @blas_policy(fit_flops)
+    @blas_policy(pretrain_flops)  # the pretraining's batch size, not the fit's
     def pretrain_fit(self, X, y=None):
         """Pretrain the hidden layers on unlabeled X, for the next fits to start from.
 

@@ -3,9 +3,18 @@
 ``optimizer="lbfgs"`` hands the whole training loss (L2 penalty included) and
 its gradient to ``scipy.optimize.minimize(method="L-BFGS-B")``, as
 scikit-learn's ``MLPClassifier(solver="lbfgs")`` does, with its options:
-``maxiter=max_iter``, ``maxfun=max_fun`` and ``gtol=tol``. SciPy works in
-float64; the network computes in its training dtype, so each evaluation copies
-the point into ``network.params`` and the gradient back out.
+``maxiter=max_iter``, ``maxfun=max_fun`` and ``gtol=tol``.
+
+SciPy works in float64, and so does the loss and gradient it is given, whatever
+the estimator's ``dtype``: a float32 model is trained through a float64 twin of
+its network (:func:`float64_twin`) and gets the accepted iterates cast back.
+Evaluated in float32, the loss rounds each trial point to float32 and is
+itself rounded: a short step may change neither, which L-BFGS-B reads as "no
+relative reduction of f", a *converged* status, and stops far from the optimum
+with no warning (on iris, ``depth=2, width=8, tol=1e-8``: 25 iterations and a
+loss of 0.46 where float64 goes on to 0.037; ``benchmarks/lbfgs_float32.py``
+prints such runs). L-BFGS is meant for small data sets, where the float64 copy
+of X and of the network costs little.
 
 The flat parameter vector makes this a thin layer: the network already keeps
 every weight, bias and normalization parameter in one contiguous array, which
@@ -28,7 +37,12 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._batch_record import BatchRecord
 from ._batches import MiniBatches
-from ._training import CallbackDispatcher, overflow_at_init_message
+from ._training import (
+    CallbackDispatcher,
+    overflow_at_init_message,
+    progress_marks,
+    rollback_progress,
+)
 from ._warnings import warn_user
 from .exceptions import FitInterruptedWarning
 
@@ -88,31 +102,34 @@ class LBFGSRun:
     Parameters
     ----------
     network : Network
-        Trained in place; ends at the last accepted iterate.
+        Trained in place (through its float64 twin when it is float32): it
+        holds each accepted iterate, and ends at the last one.
     batch : tuple
-        ``(X, Y, sample_weight)`` of every training sample, X in the
-        network's dtype (or sparse).
+        ``(X, Y, sample_weight)`` of every training sample, X in float64 (or
+        sparse).
     alpha : float
         L2 penalty of the loss.
     settings : LBFGS
         ``max_iter``, ``max_fun`` and ``tol``; its ``n_fun_``, ``status_``
         and ``message_`` are set by :meth:`run`.
-    begin_iteration : callable
-        Called without arguments before an iteration's first evaluation.
-    end_iteration : callable
-        ``end_iteration(loss)`` once the network holds an accepted iterate;
-        a true return value stops the fit.
+    hooks : object
+        ``hooks.begin()`` before an iteration's first evaluation;
+        ``hooks.count(loss)`` once the network holds a new iterate (it counts
+        it, all or nothing), ``hooks.uncount()`` if it cannot be accepted
+        after all, and ``hooks.vote(loss)`` once it is: a true vote stops the
+        fit.
     """
 
-    def __init__(self, network, batch, alpha, settings, begin_iteration, end_iteration):
-        self.network = network
+    def __init__(self, network, batch, alpha, settings, hooks):
+        self.target = network  # the estimator's network, in its own dtype
+        self.network = float64_twin(network)  # what the loss is computed with
         self.X, self.Y, self.sample_weight = batch
         self.weight_sum = (
             self.X.shape[0] if self.sample_weight is None else float(self.sample_weight.sum())
         )
         self.alpha = alpha
         self.settings = settings
-        self._begin, self._end = begin_iteration, end_iteration
+        self.hooks = hooks
         # The accepted iterate (float64) and its loss: what an interrupted or
         # diverged fit goes back to.
         self.accepted = network.params.astype(np.float64)
@@ -124,28 +141,29 @@ class LBFGSRun:
         self._stop_requested = False
 
     def evaluate(self, x):
-        """Loss and gradient (float64) at ``x``, computed in the network's dtype."""
+        """Loss and gradient at ``x``, computed in float64 (by the float64 twin)."""
         if self._at is not None and np.array_equal(x, self._at):
             return self._loss, self._gradient.copy()
         if not self._iteration_open and self.accepted_loss is not None:
             self._iteration_open = True
-            self._begin()  # the network holds the accepted iterate still
+            self.hooks.begin()  # the network holds the accepted iterate still
         return self._compute(x)
 
     def _compute(self, x):
         """Set the network's parameters to ``x``; its loss and float64 gradient."""
         network = self.network
+        # Forget the point first: an interrupt between the copy and the end of
+        # the evaluation must not let restore() believe the network is at _at.
+        self._at = None
         np.copyto(network.params, x, casting="same_kind")
         loss = network.loss_and_gradient(
             self.X, self.Y, self.sample_weight, self.weight_sum, self.alpha
         )
-        self._at = np.array(x, dtype=np.float64, copy=True)
-        self._loss = float(loss)
         np.copyto(self._gradient, network.grads)
-        if not np.isfinite(self._loss):
-            # The line search backtracks from an infinite value; a NaN would
-            # poison its interpolation.
-            self._loss = np.inf
+        # The line search backtracks from an infinite value; a NaN would
+        # poison its interpolation.
+        self._loss = float(loss) if math.isfinite(loss) else np.inf
+        self._at = np.array(x, dtype=np.float64, copy=True)  # last: all is set
         return self._loss, self._gradient.copy()
 
     def start(self):
@@ -158,10 +176,18 @@ class LBFGSRun:
         x = intermediate_result.x
         if not np.array_equal(x, self._at):  # the last trial was not the iterate
             self.evaluate(x)
-        np.copyto(self.accepted, x)
+        # The estimator's network holds the iterate its hooks see (restore()
+        # puts back the accepted one if the iteration does not complete).
+        self.publish()
+        self.hooks.count(self._loss)
+        try:
+            np.copyto(self.accepted, x)
+        except BaseException:
+            self.hooks.uncount()
+            raise
         self.accepted_loss = self._loss
         self._iteration_open = False
-        if self._end(self._loss):
+        if self.hooks.vote(self._loss):
             self._stop_requested = True
             raise StopIteration
 
@@ -196,16 +222,29 @@ class LBFGSRun:
         """
         norms = [norm for norm in self.network.norms if hasattr(norm, "running_mean")]
         if not norms:
-            if not np.array_equal(self.accepted, self._at):
+            if self._at is None or not np.array_equal(self.accepted, self._at):
                 np.copyto(self.network.params, self.accepted, casting="same_kind")
-            return
-        for norm in norms:
-            norm.momentum = 1.0  # running = this batch's statistics
-        try:
-            self._compute(self.accepted)  # again, even at the same point
-        finally:
+        else:
             for norm in norms:
-                del norm.momentum  # back to the class default
+                norm.momentum = 1.0  # running = this batch's statistics
+            try:
+                self._compute(self.accepted)  # again, even at the same point
+            finally:
+                for norm in norms:
+                    del norm.momentum  # back to the class default
+        self.publish()
+
+    def publish(self):
+        """Cast the float64 twin's parameters and statistics into the estimator's network."""
+        target, source = self.target, self.network
+        if target is source:
+            return
+        np.copyto(target.params, source.params, casting="same_kind")
+        for mine, theirs in zip(
+            target.running_means + target.running_vars,
+            source.running_means + source.running_vars,
+        ):
+            np.copyto(mine, theirs, casting="same_kind")
 
     @property
     def stopped_by_callback(self):
@@ -217,7 +256,21 @@ class LBFGSRun:
         return not (np.isfinite(self.accepted_loss) and np.isfinite(self.accepted).all())
 
 
-def convergence_message(settings, n_iter, dtype):
+def float64_twin(network):
+    """``network`` itself if it computes in float64, else a float64 copy that trains.
+
+    The copy (:meth:`Network.astype`, for inference) gets a gradient vector of
+    its own; its parameters and statistics are exact float64 casts of the
+    network's, and :meth:`LBFGSRun.publish` casts them back.
+    """
+    twin = network.astype(np.float64)
+    if twin is not network:
+        twin.grads = np.zeros(network.n_params, np.float64)
+        twin._bind()  # the layers' gradient views into the new vector
+    return twin
+
+
+def convergence_message(settings, n_iter):
     """The ConvergenceWarning text of an L-BFGS fit that did not converge, or None."""
     status = settings.status_
     if status in (0, 99, None):
@@ -230,11 +283,6 @@ def convergence_message(settings, n_iter, dtype):
         return message + (
             f" Increase max_iter (now {settings.max_iter}) or max_fun (now "
             f"{settings.max_fun}) to improve the convergence."
-        )
-    if np.dtype(dtype) == np.float32:
-        return message + (
-            " In float32 the loss is too coarse for the line search near the "
-            "optimum: use dtype='float64' to converge further."
         )
     return message
 
@@ -270,13 +318,19 @@ def check_lbfgs_options(estimator):
 
 
 class _IterationHooks:
-    """The bookkeeping and callbacks of each L-BFGS iteration, counted as an epoch."""
+    """The bookkeeping and callbacks of each L-BFGS iteration, counted as an epoch.
+
+    An iteration counts (``n_iter_``, ``loss_curve_``, ...) all at once or not
+    at all: :meth:`count` undoes its part-made bookkeeping when interrupted,
+    and :meth:`uncount` the whole of it when the run cannot accept the iterate.
+    """
 
     def __init__(self, estimator, network, dispatcher, n_samples):
         self.estimator, self.network = estimator, network
         self.dispatcher, self.n_samples = dispatcher, n_samples
         self.record = BatchRecord(network)
         self.epoch = len(estimator.loss_curve_)  # callbacks count over warm starts
+        self.marks = None
 
     def begin(self):
         """The network holds the current iterate and its gradient, before the step."""
@@ -284,19 +338,32 @@ class _IterationHooks:
         notify("on_epoch_begin", self.epoch)
         notify("on_grad_computed", self.network, 0, record=self.record)
 
-    def end(self, loss):
-        """The network holds the accepted iterate; return the callbacks' stop vote."""
-        estimator, notify = self.estimator, self.dispatcher.notify
-        notify("on_batch_end", self.network, 0, loss, record=self.record)
-        estimator.n_iter_ += 1
-        estimator.t_ += self.n_samples
-        estimator.loss_ = loss
-        estimator.loss_curve_.append(loss)
-        estimator.best_loss_ = min(estimator.best_loss_, loss)
-        if estimator.verbose:
-            print(f"Iteration {estimator.n_iter_}, loss = {loss:.8f}")
+    def count(self, loss):
+        """The network holds the new iterate: notify, then count the iteration."""
+        estimator = self.estimator
+        self.dispatcher.notify("on_batch_end", self.network, 0, loss, record=self.record)
+        self.marks = progress_marks(estimator)
+        try:
+            estimator.n_iter_ += 1
+            estimator.t_ += self.n_samples
+            estimator.loss_ = loss
+            estimator.loss_curve_.append(loss)
+            estimator.best_loss_ = min(estimator.best_loss_, loss)
+            if estimator.verbose:
+                print(f"Iteration {estimator.n_iter_}, loss = {loss:.8f}")
+        except BaseException:
+            self.uncount()
+            raise
         self.epoch += 1
-        return notify("on_epoch_end", self.epoch - 1, loss)
+
+    def uncount(self):
+        """Undo the bookkeeping of the last :meth:`count`."""
+        rollback_progress(self.estimator, self.marks)
+        self.epoch = len(self.estimator.loss_curve_)
+
+    def vote(self, loss):
+        """The iteration is complete: the callbacks' stop vote."""
+        return self.dispatcher.notify("on_epoch_end", self.epoch - 1, loss)
 
 
 def _reset_tracking(estimator):
@@ -311,46 +378,35 @@ def _reset_tracking(estimator):
 def _end_callbacks(estimator, network, dispatcher, record, trained):
     """Set the fitted model, then end the callbacks (as ``Trainer.finish``).
 
-    An error of an ``on_fit_end`` after a training that ended normally
-    (``trained``) keeps the trained model: the estimator does not discard it.
+    A KeyboardInterrupt while the callbacks end comes after the training: it
+    warns and keeps the model, as ``Trainer.end_callbacks``. Another error of
+    an ``on_fit_end`` after a training that ended normally (``trained``) keeps
+    the trained model too: the estimator does not discard it.
     """
     estimator._set_fitted_attributes(network)
     try:
         dispatcher.fit_end(end_ours=True, record=record)
+    except KeyboardInterrupt:
+        warn_user(
+            "KeyboardInterrupt while the callbacks ended the fit; the trained "
+            f"model ({estimator.n_iter_} iterations) is kept and usable.",
+            FitInterruptedWarning,
+        )
     except BaseException:
         if trained and estimator.n_iter_ > 0 and network.has_finite_state():
             estimator._keep_model_on_error = True
         raise
 
 
-def run_lbfgs(estimator, network, optimizer, X, Y, y, sample_weight, given):
-    """Fit ``network`` by full-batch L-BFGS for ``estimator`` (``optimizer="lbfgs"``).
+def _minimize(run, estimator, network, batches):
+    """Run L-BFGS; the error that stopped it (None: finished or interrupted).
 
-    Sets the fitted attributes as a stochastic fit does; one iteration counts
-    as an epoch (``n_iter_`` counts this call's, as scikit-learn). Whatever
-    stops the fit (convergence, a limit, a callback, an exception, Ctrl-C), the
-    network ends at the last accepted iterate.
+    Whatever stops it, the network ends at the last accepted iterate.
     """
-    check_lbfgs_options(estimator)
-    n_samples = X.shape[0]
-    batches = MiniBatches(
-        X, Y, sample_weight, np.arange(n_samples), n_samples, network.dtype,
-        merge_small_last=False,
-    )
-    # No learning rate: the line search chooses each step.
-    estimator._start_fitted_state(network, optimizer, X, Y, learning_rate=None)
-    _reset_tracking(estimator)
-    dispatcher = CallbackDispatcher(estimator, estimator.max_iter, given)
-    dispatcher.fit_begin(X, y, sample_weight)
-    hooks = _IterationHooks(estimator, network, dispatcher, n_samples)
-    batch = next(batches.epoch(estimator._rng, shuffle=False))
-    run = LBFGSRun(network, batch, estimator.alpha, optimizer, hooks.begin, hooks.end)
-    error = None
     try:
-        if math.isfinite(run.start()):
-            run.run()
-        else:
-            error = ValueError(overflow_at_init_message(estimator, network.dtype, batches))
+        if not math.isfinite(run.start()):
+            return ValueError(overflow_at_init_message(estimator, network.dtype, batches))
+        run.run()
     except KeyboardInterrupt:
         run.restore()
         warn_user(
@@ -361,12 +417,41 @@ def run_lbfgs(estimator, network, optimizer, X, Y, y, sample_weight, given):
         )
     except BaseException as exc:  # e.g. a callback's: keep the last iterate
         run.restore()
-        error = exc
+        return exc
+    return None
+
+
+def run_lbfgs(estimator, network, optimizer, X, Y, y, sample_weight, given):
+    """Fit ``network`` by full-batch L-BFGS for ``estimator`` (``optimizer="lbfgs"``).
+
+    Sets the fitted attributes as a stochastic fit does; one iteration counts
+    as an epoch (``n_iter_`` counts this call's, as scikit-learn). Whatever
+    stops the fit (convergence, a limit, a callback, an exception, Ctrl-C), the
+    network ends at the last accepted iterate, and the bookkeeping at that
+    iteration. The loss and gradient are computed in float64 (see the module).
+    """
+    check_lbfgs_options(estimator)
+    n_samples = X.shape[0]
+    if np.issubdtype(Y.dtype, np.floating):
+        Y = Y.astype(np.float64, copy=False)
+    batches = MiniBatches(
+        X, Y, sample_weight, np.arange(n_samples), n_samples, np.float64,
+        merge_small_last=False,
+    )
+    # No learning rate: the line search chooses each step.
+    estimator._start_fitted_state(network, optimizer, X, Y, learning_rate=None)
+    _reset_tracking(estimator)
+    dispatcher = CallbackDispatcher(estimator, estimator.max_iter, given)
+    dispatcher.fit_begin(X, y, sample_weight)
+    batch = next(batches.epoch(estimator._rng, shuffle=False))
+    run = LBFGSRun(network, batch, estimator.alpha, optimizer, None)
+    hooks = run.hooks = _IterationHooks(estimator, run.network, dispatcher, n_samples)
+    error = _minimize(run, estimator, network, batches)
     estimator.loss_ = np.nan if run.accepted_loss is None else run.accepted_loss
     record = hooks.record if hooks.record.complete else None
     _end_callbacks(estimator, network, dispatcher, record, trained=error is None)
     if error is not None:
         raise error
-    message = convergence_message(optimizer, estimator.n_iter_, network.dtype)
+    message = convergence_message(optimizer, estimator.n_iter_)
     if message is not None and not run.stopped_by_callback:
         warn_user(message, ConvergenceWarning)

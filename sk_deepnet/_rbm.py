@@ -37,7 +37,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._persistence import check_version, stamp_version
 from ._sklearn_compat import Interval, StrictIntegerMixin, StrOptions, _fit_context
-from ._threadpool import blas_policy, rbm_fit_flops, rbm_transform_flops
+from ._threadpool import blas_policy, rbm_fit_flops, rbm_gibbs_flops, rbm_transform_flops
 from ._validation import check_representable
 from ._warnings import warn_user
 from .exceptions import DivergenceWarning
@@ -120,6 +120,12 @@ class _BaseRBM(
     """
 
     _gaussian = False
+    #: What a divergence warning tells the user to lower, and in whose words:
+    #: the estimator's pretraining renames it to its own parameter (its
+    #: ``pretrain_learning_rate``) and names the hidden layer (``_role``).
+    _rate_parameter = "learning_rate"
+    _rate_setting = None  # the value as the user set it, if not learning_rate
+    _role = None
 
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
@@ -219,6 +225,7 @@ class _BaseRBM(
         return self._hidden_activation(H, out=H)
 
     @available_if(_has_free_energy)
+    @blas_policy(rbm_transform_flops)  # the free energy's one product, as transform
     def score_samples(self, X):
         """Negative free energy ``-F(v)``: the log-likelihood up to ``log Z``.
 
@@ -245,6 +252,7 @@ class _BaseRBM(
         X = self._validate_X(X, reset=False)
         return -self._free_energy(X)
 
+    @blas_policy(rbm_gibbs_flops)
     def gibbs(self, v):
         """One block-Gibbs step: sample ``h ~ p(h | v)``, then ``v' ~ p(v | h)``.
 
@@ -439,10 +447,16 @@ class _BaseRBM(
         for inc in (self._weight_inc, self._hidden_inc, self._visible_inc):
             inc[...] = 0
         self.h_samples_[...] = 0
+        rbm = type(self).__name__
+        if self._role is not None:
+            rbm = f"The {rbm} of {self._role}"
+        now = f"{self.learning_rate:g}"
+        if self._rate_setting is not None:
+            now = f"{self._rate_setting!r}, {now} for this RBM"
         warn_user(
-            f"{type(self).__name__} training diverged in epoch {self.n_iter_ + 1}: "
+            f"{rbm} training diverged in epoch {self.n_iter_ + 1}: "
             "the weights became infinite or NaN; the last finite epoch was kept "
-            f"({self.n_iter_}). Lower learning_rate (now {self.learning_rate:g})"
+            f"({self.n_iter_}). Lower {self._rate_parameter} (now {now})"
             + (" or standardize X." if self._gaussian else "."),
             DivergenceWarning,
         )
@@ -802,6 +816,7 @@ class BernoulliRBM(_BaseRBM):
         return np.log(p / (1 - p))
 
     @available_if(_has_free_energy)
+    @blas_policy(rbm_transform_flops)  # one product with all of X, then flips
     def pseudo_log_likelihood(self, X):
         """Exact pseudo-log-likelihood ``sum_i log p(v_i | v_-i)`` of each sample.
 

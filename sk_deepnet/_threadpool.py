@@ -9,7 +9,8 @@ it: the products of a small network then take ten to a hundred times longer
 than on one thread (``benchmarks/thread_threshold.py`` measures both).
 
 So the public entry points (``fit``, ``partial_fit``, ``pretrain_fit``, the
-prediction methods and the RBMs' ``fit``, ``partial_fit`` and ``transform``)
+prediction methods and the RBMs' ``fit``, ``partial_fit``, ``transform``,
+``score_samples``, ``pseudo_log_likelihood`` and ``gibbs``)
 decide once per call, from the shapes of the work, how many threads BLAS may
 use: one when the products of a layer are too small to take a millisecond on
 one thread, where the gain of threads is small next to their risk; else
@@ -218,6 +219,50 @@ def rbm_transform_flops(rbm, X):
     """
     shape = _shape(X)
     return None if shape is None else 2.0 * shape[0] * shape[1] * rbm.n_components
+
+
+def rbm_gibbs_flops(rbm, X):
+    """Flops of an RBM's ``gibbs`` step: the product to the hidden units and back.
+
+    Parameters
+    ----------
+    rbm : BernoulliRBM or GaussianBernoulliRBM
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+    Returns
+    -------
+    flops : float or None
+    """
+    flops = rbm_transform_flops(rbm, X)
+    return None if flops is None else 2.0 * flops
+
+
+def pretrain_flops(estimator, X):
+    """Flops of one mini-batch of CD-1 on the largest RBM that ``pretrain_fit`` trains.
+
+    The RBM of hidden layer ``l`` maps the widths ``sizes[l] -> sizes[l + 1]``
+    in mini-batches of ``pretrain_batch_size`` (not the fit's ``batch_size``),
+    as :func:`rbm_fit_flops` counts them.
+
+    Parameters
+    ----------
+    estimator : BaseDeepMLP
+        A DeepMLPClassifier or DeepMLPRegressor with validated parameters.
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        The unlabeled data as given (not yet validated).
+
+    Returns
+    -------
+    flops : float or None
+        None when the shapes cannot be read from X (``pretrain_fit`` rejects it).
+    """
+    shape = _shape(X)
+    try:
+        sizes = [shape[1], *estimator._hidden_sizes()]
+    except (TypeError, ValueError):  # no shape, or a bad width: pretrain_fit says why
+        return None
+    batch = min(estimator.pretrain_batch_size, shape[0])
+    return 10.0 * batch * _largest_layer(sizes)
 
 
 def blas_policy(flops_of):

@@ -143,12 +143,20 @@ def _visible_kind(X, visible):
     return "bernoulli" if in_unit_interval else "gaussian"
 
 
-def _make_rbm(kind, n_components, settings):
+def _make_rbm(kind, n_components, settings, rate_parameter, layer):
+    """The RBM of hidden layer ``layer`` (from 0), whose warnings name ``rate_parameter``."""
     cls = GaussianBernoulliRBM if kind == "gaussian" else BernoulliRBM
     params = dict(settings)
-    if params.get("learning_rate") == "auto":
+    auto = params.get("learning_rate") == "auto"
+    if auto:
         params.pop("learning_rate")  # the class default: 0.1 Bernoulli, 0.01 Gaussian
-    return cls(n_components=n_components, **params)
+    rbm = cls(n_components=n_components, **params)
+    # A divergence names what the caller sets (the estimator's
+    # pretrain_learning_rate), not the RBM's own learning_rate.
+    rbm._rate_parameter = rate_parameter
+    rbm._rate_setting = "auto" if auto else None
+    rbm._role = f"hidden layer {layer + 1} (RBM pretraining)"
+    return rbm
 
 
 def _propagate(rbm, X, dtype):
@@ -196,7 +204,7 @@ def _fold_scaling(weight, bias, mean, scale):
 
 def pretrain_stack(
     X, hidden_sizes, rng, *, n_layers=None, visible="auto", hidden_units="sigmoid",
-    dtype=np.float32, verbose=False, **settings,
+    dtype=np.float32, verbose=False, rate_parameter="learning_rate", **settings,
 ):
     """Greedy layer-wise RBM training, bottom up.
 
@@ -219,6 +227,9 @@ def pretrain_stack(
         Precision of training.
     verbose : bool
         Print each layer's reconstruction errors.
+    rate_parameter : str, default="learning_rate"
+        The caller's name of ``learning_rate``, which a divergence warning
+        tells the user to lower (the estimator's ``pretrain_learning_rate``).
     **settings
         RBM parameters (``n_iter``, ``learning_rate`` or ``"auto"``,
         ``cd_steps``, ``batch_size``, ``momentum``, ``initial_momentum``,
@@ -249,7 +260,7 @@ def pretrain_stack(
             rbm = _make_rbm(kind, width, {
                 **settings, "hidden_units": hidden_units, "dtype": dtype_name,
                 "verbose": verbose,
-            })
+            }, rate_parameter, layer)
             if verbose:
                 print(
                     f"Pretraining layer {layer + 1}/{n_layers}: {type(rbm).__name__} "
@@ -389,7 +400,7 @@ def _pretrain_for(estimator, X, rng, hidden_sizes, n_layers, after):
     stack = pretrain_stack(
         X, hidden_sizes, rng, n_layers=n_layers, visible=estimator.pretrain_visible,
         dtype=np.dtype(estimator.dtype), verbose=bool(estimator.verbose),
-        **_settings(estimator),
+        rate_parameter="pretrain_learning_rate", **_settings(estimator),
     )
     if stack.interrupted_layer is not None:
         warn_user(

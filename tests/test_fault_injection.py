@@ -4,10 +4,14 @@ Every numpy allocation function the package calls (``np.empty``, ``np.zeros``,
 ``np.full``, ``np.concatenate``, ...) and every hook of the gradient monitor is
 wrapped so that its k-th call raises MemoryError or KeyboardInterrupt, for k
 over every call a fit makes, in fresh fits, ``partial_fit`` continuations,
-warm starts and a continuation whose callbacks were switched, with and without
-a GradientMonitor, with and without batch normalization. After each, the
+warm starts and a continuation whose callbacks were switched, and in
+``optimizer="lbfgs"`` fits (fresh and warm-started; the faults then land in
+SciPy's L-BFGS-B iterations too, which call numpy), with and without a
+GradientMonitor, with and without batch normalization. After each, the
 estimator must be unfitted or predict finite values, pickle and load, and
-train again (``fit`` and ``partial_fit``).
+train again (``fit`` and ``partial_fit``); an L-BFGS model must hold the
+weights of the iteration its ``n_iter_`` counts (as a fit stopped there by
+``max_iter``).
 
 Faults are injected at the first call from every distinct call site
 (``_injection_points``), MemoryError and KeyboardInterrupt taking turns;
@@ -35,7 +39,8 @@ EXCEPTIONS = (MemoryError, KeyboardInterrupt)
 #: first call of each site (about 2,700 cases; minutes instead of seconds).
 FULL = os.environ.get("SK_DEEPNET_FAULT_SWEEP") == "full"
 SCENARIOS = ["fresh", "fresh_batchnorm", "partial_fit", "partial_fit_batchnorm",
-             "warm_start", "switched_callbacks"]
+             "warm_start", "switched_callbacks", "lbfgs", "lbfgs_batchnorm",
+             "lbfgs_warm_start"]
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(24, 3)).astype(np.float32)
@@ -84,15 +89,17 @@ def _call_site(function, depth=4):
 
 def _setup(scenario, monitor):
     """A estimator and the call to inject faults into."""
+    lbfgs = scenario.startswith("lbfgs")
     est = DeepMLPClassifier(
-        depth=2, width=4, max_iter=2, batch_size=12, random_state=0,
+        depth=2, width=4, max_iter=2, batch_size="auto" if lbfgs else 12, random_state=0,
         callbacks=[GradientMonitor()] if monitor else None,
         normalization="batch" if scenario.endswith("batchnorm") else None,
+        optimizer="lbfgs" if lbfgs else "adam",
     )
-    if scenario.startswith("fresh"):
+    if scenario.startswith("fresh") or scenario in ("lbfgs", "lbfgs_batchnorm"):
         return est, lambda: est.fit(X, Y)
     est.fit(X, Y)
-    if scenario == "warm_start":
+    if scenario.endswith("warm_start"):
         est.set_params(warm_start=True)
         return est, lambda: est.fit(X, Y)
     if scenario == "switched_callbacks":
@@ -104,12 +111,46 @@ def _check_usable(est):
     if hasattr(est, "_network"):
         assert np.isfinite(est.predict_proba(X)).all()
         loaded = pickle.loads(pickle.dumps(est))
-        loaded.partial_fit(X, Y)
+        loaded.fit(X, Y) if est.optimizer == "lbfgs" else loaded.partial_fit(X, Y)
     else:
         pickle.loads(pickle.dumps(est))
-    est.partial_fit(X, Y, classes=[0, 1])  # continues, or starts afresh
+    if est.optimizer != "lbfgs":  # L-BFGS has no partial_fit
+        est.partial_fit(X, Y, classes=[0, 1])  # continues, or starts afresh
     est.fit(X, Y)
     assert np.isfinite(est.predict_proba(X)).all()
+
+
+_REFERENCES = {}
+
+
+def _lbfgs_reference(scenario, n_iter):
+    """The weights of the L-BFGS scenario's call stopped after ``n_iter`` iterations
+    without a fault (None for a fresh fit stopped before its first one), and the
+    iterations that the scenario's setup recorded before the call."""
+    key = (scenario, n_iter)
+    if key not in _REFERENCES:
+        est, call = _setup(scenario, monitor=False)
+        before = len(getattr(est, "loss_curve_", []))
+        if n_iter > 0:
+            est.set_params(max_iter=n_iter)
+            call()
+        coefs = [c.copy() for c in est.coefs_] if hasattr(est, "coefs_") else None
+        _REFERENCES[key] = coefs, before
+    return _REFERENCES[key]
+
+
+def _check_lbfgs_consistent(scenario, est):
+    """After a fault, an L-BFGS model is at the iterate its bookkeeping counts:
+    the state before the call, or the call's last complete iteration."""
+    if not scenario.startswith("lbfgs") or not hasattr(est, "_network"):
+        return
+    _, before = _lbfgs_reference(scenario, 0)
+    n_iter = len(est.loss_curve_) - before  # the iterations this call recorded
+    assert 0 <= n_iter <= est.max_iter and est.n_iter_ in (n_iter, before)
+    reference, _ = _lbfgs_reference(scenario, n_iter)
+    if reference is not None:
+        for mine, theirs in zip(est.coefs_, reference):
+            np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
 
 
 def _injection_points(scenario, monitor):
@@ -143,6 +184,7 @@ def test_a_fault_at_any_allocation_point_leaves_a_usable_estimator(scenario, mon
                     call()
             except exc:
                 pass
+            _check_lbfgs_consistent(scenario, est)
             _check_usable(est)
 
 

@@ -1,7 +1,11 @@
 """optimizer="lbfgs": full-batch L-BFGS-B over the flat parameter vector."""
 
+import os
 import re
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,7 +40,7 @@ def test_full_batch_objective_gradient_matches_finite_differences():
     X = rng.normal(size=(9, 4))
     y = rng.integers(0, 3, 9)
     w = rng.uniform(0.5, 2.0, 9)
-    run = LBFGSRun(network, (X, y, w), 0.3, LBFGS(), lambda: None, lambda loss: False)
+    run = LBFGSRun(network, (X, y, w), 0.3, LBFGS(), None)
     x0 = network.params.astype(np.float64)
     _, gradient = run.evaluate(x0)
     numeric = np.empty_like(gradient)
@@ -319,3 +323,140 @@ def test_sklearn_lbfgs_and_ours_agree_on_iris():
     theirs = _quiet_fit(MLPClassifier(hidden_layer_sizes=(20,), solver="lbfgs",
                                       random_state=0), X_IRIS, Y_IRIS)
     assert ours.score(X_IRIS, Y_IRIS) >= theirs.score(X_IRIS, Y_IRIS) - 0.02
+
+
+def test_float32_fits_compute_the_loss_in_float64_and_do_not_stop_early():
+    # Evaluated in float32, a short step rounds away: L-BFGS-B read it as a
+    # converged "relative reduction of f" after 25 iterations at a loss of 0.46
+    # (float64: 0.037). The float64 twin reaches the float64 fit's loss.
+    X, y = load_iris(return_X_y=True)  # unscaled, as benchmarks/lbfgs_float32.py
+    params = dict(depth=2, width=8, optimizer="lbfgs", tol=1e-8, max_iter=3000,
+                  random_state=0)
+    fits = {dtype: _quiet_fit(DeepMLPClassifier(**params, dtype=dtype), X, y)
+            for dtype in ("float32", "float64")}
+    print({dtype: (clf.n_iter_, clf.loss_) for dtype, clf in fits.items()})
+    single = fits["float32"]
+    assert single.loss_ < 0.1 and single.loss_ < 1.5 * fits["float64"].loss_
+    assert single.coefs_[0].dtype == np.float32 and single._network.dtype == np.float32
+    # The fitted float32 weights are the float64 optimum's, cast.
+    assert single.score(X, y) >= fits["float64"].score(X, y) - 0.02
+
+
+def _interrupting_evaluation(k, exc=KeyboardInterrupt):
+    """``Network.loss_and_gradient``, whose k-th call raises ``exc``."""
+    original, calls = Network.loss_and_gradient, []
+
+    def loss_and_gradient(network, *args, **kwargs):
+        calls.append(None)
+        if len(calls) == k:
+            raise exc
+        return original(network, *args, **kwargs)
+
+    return loss_and_gradient
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("normalization", [None, "batch"])
+def test_an_interrupt_inside_the_line_search_keeps_the_last_iteration(
+    monkeypatch, dtype, normalization
+):
+    # The interrupt lands inside SciPy's iterations, once the evaluation has
+    # moved the network to a trial point: the network must go back to the
+    # accepted iterate, consistent with n_iter_, loss_ and loss_curve_.
+    params = dict(depth=1, width=8, optimizer="lbfgs", random_state=0, dtype=dtype,
+                  normalization=normalization)
+    for k in (1, 2, 5, 9):
+        monkeypatch.setattr(Network, "loss_and_gradient", _interrupting_evaluation(k))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            clf = DeepMLPClassifier(**params).fit(X_IRIS, Y_IRIS)
+        monkeypatch.undo()
+        assert any(issubclass(w.category, FitInterruptedWarning) for w in caught)
+        n_iter = clf.n_iter_
+        assert len(clf.loss_curve_) == n_iter
+        if n_iter == 0:
+            continue
+        reference = _quiet_fit(DeepMLPClassifier(**params, max_iter=n_iter), X_IRIS, Y_IRIS)
+        assert_allclose(clf.coefs_[0], reference.coefs_[0])
+        assert clf.loss_ == pytest.approx(reference.loss_)
+        assert clf.loss_curve_ == pytest.approx(reference.loss_curve_)
+
+
+class _InterruptAtFitEnd(Callback):
+    def __init__(self, exc=KeyboardInterrupt):
+        self.exc = exc
+
+    def on_fit_end(self, estimator, **kwargs):
+        raise self.exc
+
+
+def test_an_interrupt_in_on_fit_end_keeps_the_trained_model_as_the_trainer():
+    for optimizer in ("lbfgs", "adam"):
+        clf = DeepMLPClassifier(depth=1, width=8, optimizer=optimizer, max_iter=5,
+                                random_state=0, callbacks=[_InterruptAtFitEnd()])
+        with pytest.warns(FitInterruptedWarning, match="callbacks ended the fit"):
+            _quiet_fit(clf, X_IRIS, Y_IRIS)
+        assert clf.n_iter_ == 5
+        assert np.isfinite(clf.predict_proba(X_IRIS)).all()
+
+
+def test_an_error_in_on_fit_end_keeps_the_lbfgs_model():
+    clf = DeepMLPClassifier(depth=1, width=8, optimizer="lbfgs", max_iter=5,
+                            random_state=0, callbacks=[_InterruptAtFitEnd(RuntimeError)])
+    with pytest.raises(RuntimeError):
+        _quiet_fit(clf, X_IRIS, Y_IRIS)
+    assert clf.n_iter_ == 5
+    assert np.isfinite(clf.predict_proba(X_IRIS)).all()
+
+
+class _InterruptIn(Callback):
+    """Raise KeyboardInterrupt in ``hook`` during epoch (iteration) ``epoch``."""
+
+    def __init__(self, hook, epoch=3):
+        self.hook, self.epoch, self.current = hook, epoch, None
+
+    def on_epoch_begin(self, estimator, epoch):
+        self.current = epoch
+        if self.hook == "on_epoch_begin" and epoch == self.epoch:
+            raise KeyboardInterrupt
+
+    def on_grad_computed(self, estimator, network, batch, **kwargs):
+        if self.hook == "on_grad_computed" and self.current == self.epoch:
+            raise KeyboardInterrupt
+
+    def on_batch_end(self, estimator, network, batch, loss, **kwargs):
+        if self.hook == "on_batch_end" and self.current == self.epoch:
+            raise KeyboardInterrupt
+
+    def on_epoch_end(self, estimator, epoch, loss):
+        if self.hook == "on_epoch_end" and epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("hook, kept", [
+    ("on_epoch_begin", 3), ("on_grad_computed", 3), ("on_batch_end", 3),
+    ("on_epoch_end", 4),  # the iteration is complete when its epoch ends, as the Trainer
+])
+def test_an_interrupt_in_any_hook_keeps_a_consistent_iteration(hook, kept):
+    params = dict(depth=1, width=8, optimizer="lbfgs", random_state=0)
+    with pytest.warns(FitInterruptedWarning):
+        clf = DeepMLPClassifier(**params, callbacks=[_InterruptIn(hook)]).fit(X_IRIS, Y_IRIS)
+    assert clf.n_iter_ == len(clf.loss_curve_) == kept
+    reference = _quiet_fit(DeepMLPClassifier(**params, max_iter=kept), X_IRIS, Y_IRIS)
+    assert_allclose(clf.coefs_[0], reference.coefs_[0])
+    assert clf.loss_ == pytest.approx(reference.loss_)
+
+
+def test_the_float32_benchmark_runs_and_reports_every_fit():
+    # benchmarks/lbfgs_float32.py backs the float32 numbers of the optimizer
+    # guide; it must run (it times nothing that a test checks).
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "lbfgs_float32.py"
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(script.parents[1])}, check=True,
+    )
+    rows = [line for line in result.stdout.splitlines()[1:] if line.strip()]
+    assert len(rows) == 16, result.stdout
+    iris_tight = [row.split() for row in rows if row.startswith("iris") and " 1e-08 " in row]
+    losses = {row[3]: float(row[6]) for row in iris_tight}
+    assert losses["float32"] < 0.1 and losses["float64"] < 0.1, result.stdout

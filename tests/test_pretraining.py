@@ -217,6 +217,28 @@ def test_gaussian_rbm_warns_on_unstandardized_data_and_recovers_from_divergence(
     assert "standardize X" in messages[0] and "last finite epoch" in messages[1]
     assert np.isfinite(rbm.components_).all()
     assert rbm.n_iter_ == len(rbm.reconstruction_errors_) < 5
+    assert "Lower learning_rate (now 100)" in messages[1]
+
+
+@pytest.mark.parametrize("rate", [100.0, "auto"])
+def test_a_divergence_in_pretraining_names_pretrain_learning_rate(digits, rate):
+    # The user sets the estimator's pretrain_learning_rate, not an RBM's
+    # learning_rate: the warning names what to change, and the hidden layer.
+    X = digits["unit"][0][:300] * 16  # unstandardized: Gaussian visible units
+    if rate == "auto":  # the class default diverges on data scaled up further
+        X = X * 1e3
+    est = DeepMLPClassifier(depth=1, width=8, pretrain="rbm", pretrain_epochs=5,
+                            pretrain_learning_rate=rate, pretrain_visible="gaussian",
+                            random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.pretrain_fit(X)
+    messages = [str(w.message) for w in caught if w.category is DivergenceWarning]
+    assert messages, [str(w.message) for w in caught]
+    assert "GaussianBernoulliRBM of hidden layer 1" in messages[0]
+    expected = "(now 100)" if rate != "auto" else "(now 'auto', 0.01 for this RBM)"
+    assert f"Lower pretrain_learning_rate {expected}" in messages[0], messages[0]
+    assert "Lower learning_rate" not in messages[0]
 
 
 # ------------------------------------------------------ layer-wise pretraining

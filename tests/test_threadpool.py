@@ -187,3 +187,59 @@ def test_rbm_and_pretraining_run_under_the_policy(two_threads, monkeypatch):
     assert blas_threads() == 2
     assert _threadpool.rbm_transform_flops(rbm, X) == 2 * 64 * 8 * 4
     assert _threadpool.threads_for(_threadpool.rbm_transform_flops(rbm, X)) == 1
+
+
+def test_rbm_scoring_and_sampling_run_under_the_policy(two_threads, monkeypatch):
+    # score_samples, pseudo_log_likelihood and gibbs decide from their shapes,
+    # as transform does: one thread for these small products, restored after.
+    X = (small_data()[0] > 0).astype(float)
+    rbm = BernoulliRBM(n_components=4, n_iter=1, batch_size=16, random_state=0).fit(X)
+    seen = []
+    free_energy = BernoulliRBM._free_energy
+    params_as = BernoulliRBM._params_as
+
+    def record_free_energy(self, *args, **kwargs):
+        seen.append(("free energy", blas_threads()))
+        return free_energy(self, *args, **kwargs)
+
+    def record_params(self, *args, **kwargs):
+        seen.append(("params", blas_threads()))
+        return params_as(self, *args, **kwargs)
+
+    monkeypatch.setattr(BernoulliRBM, "_free_energy", record_free_energy)
+    monkeypatch.setattr(BernoulliRBM, "_params_as", record_params)
+    for method in (rbm.score_samples, rbm.pseudo_log_likelihood, rbm.gibbs, rbm.transform):
+        seen.clear()
+        method(X)
+        assert seen and all(threads == 1 for _, threads in seen), (method.__name__, seen)
+        assert blas_threads() == 2
+    with config_context(blas_threads=None):
+        seen.clear()
+        rbm.gibbs(X)
+        assert all(threads == 2 for _, threads in seen)
+    assert _threadpool.rbm_gibbs_flops(rbm, X) == 2 * _threadpool.rbm_transform_flops(rbm, X)
+
+
+def test_pretrain_fit_decides_from_the_pretraining_batch_size(two_threads, monkeypatch):
+    # The fit's batch_size=64 makes its products large enough for threads; the
+    # pretraining's own mini-batches of 2 rows are far below the threshold.
+    X = (small_data(n_features=64, n_samples=256)[0] > 0).astype(float)
+    est = DeepMLPClassifier(depth=1, width=256, batch_size=256, pretrain_batch_size=2,
+                            pretrain_epochs=1, random_state=0)
+    monkeypatch.setattr(_threadpool, "MIN_THREADED_FLOPS", 1e6)
+    assert _threadpool.fit_flops(est, X) >= 1e6  # the old decision: threads
+    assert _threadpool.pretrain_flops(est, X) == 10 * 2 * 64 * 256 < 1e6
+    seen = []
+    run_epoch = BernoulliRBM._run_epoch
+
+    def recording(self, *args, **kwargs):
+        seen.append(blas_threads())
+        return run_epoch(self, *args, **kwargs)
+
+    monkeypatch.setattr(BernoulliRBM, "_run_epoch", recording)
+    est.pretrain_fit(X)
+    assert seen == [1]
+    est.set_params(pretrain_batch_size=256)  # now the pretraining's products are large
+    est.pretrain_fit(X)
+    assert seen[-1] == 2
+    assert blas_threads() == 2
