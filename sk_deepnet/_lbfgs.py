@@ -236,11 +236,15 @@ class LBFGSRun:
         self.publish()
 
     def publish(self):
-        """Cast the float64 twin's parameters and statistics into the estimator's network."""
+        """Cast the float64 twin's parameters and statistics into the estimator's network.
+
+        Its count of computed batches too (``Network.batches_computed``).
+        """
         target, source = self.target, self.network
         if target is source:
             return
         np.copyto(target.params, source.params, casting="same_kind")
+        target.batches_computed = source.batches_computed  # the twin computed them
         for mine, theirs in zip(
             target.running_means + target.running_vars,
             source.running_means + source.running_vars,

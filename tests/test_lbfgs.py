@@ -460,3 +460,16 @@ def test_the_float32_benchmark_runs_and_reports_every_fit():
     iris_tight = [row.split() for row in rows if row.startswith("iris") and " 1e-08 " in row]
     losses = {row[3]: float(row[6]) for row in iris_tight}
     assert losses["float32"] < 0.1 and losses["float64"] < 0.1, result.stdout
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_fitted_network_counts_the_evaluations_of_its_float64_twin(dtype):
+    # Network.batches_computed counts the batches whose gradient was computed
+    # since the network was built; a float32 fit computes them on its float64
+    # twin, whose count must come back with the weights (as with float64).
+    clf = _quiet_fit(DeepMLPClassifier(depth=1, width=8, optimizer="lbfgs", max_iter=5,
+                                       random_state=0, dtype=dtype), X_IRIS, Y_IRIS)
+    first = clf._network.batches_computed
+    assert first >= clf.n_iter_ == 5
+    _quiet_fit(clf.set_params(warm_start=True), X_IRIS, Y_IRIS)
+    assert clf._network.batches_computed >= first + 5
