@@ -68,10 +68,12 @@ class MiniBatches:
         if not shuffle:
             yield from self._batches(self.train_idx)
             return
-        # train_idx itself is shuffled, not a copy of it (4 bytes a sample,
+        # train_idx itself is shuffled, not a copy of it (one index a sample,
         # issue 15): the same draws and the same order as
         # rng.permutation(train_idx), which shuffles a copy. Sorting puts it
-        # back after the epoch, finished or not (the generator's close).
+        # back after the epoch, finished or not (the generator's close; one
+        # held by an exception's traceback closes when that is freed, and
+        # nothing but this generator reads train_idx in the meantime).
         order = self.train_idx
         rng.shuffle(order)
         try:

@@ -23,10 +23,11 @@ is exactly the ``x`` SciPy optimizes.
 One *iteration* of L-BFGS (an accepted step, after its line search of one or
 more evaluations) is what an *epoch* is to the stochastic optimizers: it is
 counted in ``n_iter_``, appended to ``loss_curve_`` and reported to the
-callbacks. :class:`LBFGSRun` calls ``begin_iteration`` just before the first
-evaluation of a new iteration (the network then holds the current iterate and
-its gradient, as a stochastic fit's callbacks see a batch before its step) and
-``end_iteration`` once the network holds the accepted iterate.
+callbacks. :class:`LBFGSRun` calls its ``hooks.begin()`` just before the
+first evaluation of a new iteration (the network then holds the current
+iterate and its gradient, as a stochastic fit's callbacks see a batch before
+its step), ``hooks.count(loss)`` once the network holds the new iterate and
+``hooks.vote(loss)`` once it is accepted (see :class:`_IterationHooks`).
 """
 
 import math
@@ -235,11 +236,15 @@ class LBFGSRun:
         self.publish()
 
     def publish(self):
-        """Cast the float64 twin's parameters and statistics into the estimator's network."""
+        """Cast the float64 twin's parameters and statistics into the estimator's network.
+
+        Its count of computed batches too (``Network.batches_computed``).
+        """
         target, source = self.target, self.network
         if target is source:
             return
         np.copyto(target.params, source.params, casting="same_kind")
+        target.batches_computed = source.batches_computed  # the twin computed them
         for mine, theirs in zip(
             target.running_means + target.running_vars,
             source.running_means + source.running_vars,

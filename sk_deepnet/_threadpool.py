@@ -26,6 +26,7 @@ whole process: two threads of one process that fit at the same time share it.
 """
 
 import functools
+import inspect
 import threading
 from contextlib import contextmanager
 
@@ -280,15 +281,19 @@ def blas_policy(flops_of):
     """
 
     def decorator(method):
+        # X by its own name too: gibbs(v=...) is scikit-learn's spelling.
+        name = list(inspect.signature(method).parameters)[1]
+
         @functools.wraps(method)
-        def wrapper(self, X, *args, **kwargs):
+        def wrapper(self, *args, **kwargs):
             if getattr(_state, "active", False):  # an outer call decided
-                return method(self, X, *args, **kwargs)
+                return method(self, *args, **kwargs)
+            X = args[0] if args else kwargs.get(name)
             limit = threads_for(flops_of(self, X))
             _state.active = True
             try:
                 with blas_limit(limit):
-                    return method(self, X, *args, **kwargs)
+                    return method(self, *args, **kwargs)
             finally:
                 _state.active = False
 

@@ -154,6 +154,7 @@ def test_on_fit_begin_gets_the_sample_weights(digits, optimizer):
     clf = DeepMLPClassifier(depth=1, width=3, max_iter=1, optimizer=optimizer,
                             random_state=0, callbacks=[_Spy(), _OldStyle()])
     spy, old = clf.fit(X, y, sample_weight=w).callbacks_
-    assert_array_equal(spy.got, w) and old.called
+    assert_array_equal(spy.got, w)
+    assert old.called
     spy, _ = clf.fit(X, y).callbacks_
     assert spy.got is None

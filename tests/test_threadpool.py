@@ -243,3 +243,14 @@ def test_pretrain_fit_decides_from_the_pretraining_batch_size(two_threads, monke
     est.pretrain_fit(X)
     assert seen[-1] == 2
     assert blas_threads() == 2
+
+
+def test_the_policy_keeps_keyword_calls_working():
+    # The decorated methods keep their own signatures: BernoulliRBM.gibbs(v=...)
+    # is scikit-learn's spelling, and X=... the others'.
+    X = (small_data()[0] > 0).astype(float)
+    rbm = BernoulliRBM(n_components=4, n_iter=1, batch_size=16, random_state=0)
+    rbm.fit(X=X)
+    assert rbm.gibbs(v=X).shape == X.shape
+    assert rbm.transform(X=X).shape == (X.shape[0], 4)
+    assert rbm.score_samples(X=X).shape == (X.shape[0],)
