@@ -282,6 +282,15 @@ def test_no_partial_fit_with_lbfgs():
     assert hasattr(clone(clf).set_params(optimizer="adam"), "partial_fit")
 
 
+def test_no_partial_fit_with_lbfgs_says_why():
+    # The estimator's __getattr__ (the missing-monitor hint) used to replace
+    # available_if's explanation with a bare "has no attribute 'partial_fit'".
+    with pytest.raises(AttributeError, match="only available for stochastic optimizers"):
+        DeepMLPRegressor(optimizer="lbfgs").partial_fit(X_IRIS, Y_IRIS)
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_thing'"):
+        DeepMLPClassifier().no_such_thing
+
+
 def test_overflow_at_the_initial_point_is_a_clear_error():
     X = np.full((10, 2), 1e200)
     y = np.arange(10.0)
