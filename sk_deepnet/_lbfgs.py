@@ -311,7 +311,8 @@ def check_lbfgs_options(estimator):
     if ignored:
         warn_user(
             f"optimizer='lbfgs' trains on every sample at each iteration and "
-            f"holds none out: {' and '.join(ignored)} are ignored, as in "
+            f"holds none out: {' and '.join(ignored)} "
+            f"{'is' if len(ignored) == 1 else 'are'} ignored, as in "
             "scikit-learn's MLP.",
             UserWarning,
         )

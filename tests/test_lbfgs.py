@@ -242,7 +242,7 @@ def test_switching_a_warm_start_to_lbfgs():
                             random_state=0)
     _quiet_fit(clf, X_IRIS, Y_IRIS)
     assert clf.best_loss_ is None
-    with pytest.warns(UserWarning, match="early_stopping=True are ignored"):
+    with pytest.warns(UserWarning, match="early_stopping=True is ignored"):
         _quiet_fit(clf.set_params(optimizer="lbfgs"), X_IRIS, Y_IRIS)
     assert clf.n_iter_ == 3 and len(clf.loss_curve_) == 6
     assert clf.best_loss_ == min(clf.loss_curve_[3:])
@@ -268,10 +268,17 @@ def test_options_that_break_lbfgs_are_refused(params, match):
 )
 def test_ignored_options_warn_when_set(params):
     clf = DeepMLPClassifier(depth=1, width=4, optimizer="lbfgs", max_iter=3, **params)
-    with pytest.warns(UserWarning, match="are ignored") as record:
+    with pytest.warns(UserWarning, match=r"=\S+ is ignored") as record:
         _quiet_fit(clf, X_IRIS, Y_IRIS)
     assert record[0].filename == __file__  # stacklevel: the user's line
     assert clf.validation_scores_ is None
+
+
+def test_ignored_options_warn_together():
+    clf = DeepMLPClassifier(depth=1, width=4, optimizer="lbfgs", max_iter=3,
+                            batch_size=16, early_stopping=True)
+    with pytest.warns(UserWarning, match="batch_size=16 and early_stopping=True are ignored"):
+        _quiet_fit(clf, X_IRIS, Y_IRIS)
 
 
 def test_no_partial_fit_with_lbfgs():
