@@ -48,6 +48,7 @@ from .exceptions import FitInterruptedWarning
 
 #: SciPy's L-BFGS-B status codes, by the reason they stand for.
 _STOPPED_BY_LIMIT = 1  # maxiter or maxfun reached
+_ABNORMAL = 2  # the line search found no step that lowers the loss
 
 
 class LBFGS:
@@ -275,10 +276,18 @@ def convergence_message(settings, n_iter):
     status = settings.status_
     if status in (0, 99, None):
         return None
+    # SciPy >= 1.15 says only "ABNORMAL: " (its detail was dropped).
+    reason = settings.message_.strip().rstrip(":").strip()
     message = (
         f"lbfgs failed to converge after {n_iter} iteration(s) "
-        f"(status={status}): {settings.message_}."
+        f"(status={status}): {reason}."
     )
+    if status == _ABNORMAL:
+        return message + (
+            " The line search found no step that lowers the loss: X or y may "
+            "be badly scaled (scale them, e.g. with StandardScaler), or the "
+            "loss is already as low as the precision allows."
+        )
     if status == _STOPPED_BY_LIMIT:
         return message + (
             f" Increase max_iter (now {settings.max_iter}) or max_fun (now "

@@ -144,6 +144,21 @@ def test_max_iter_reached_warns_and_counts_iterations():
     assert clf.n_iter_ == 5
 
 
+def test_failed_line_search_warns_with_a_reason():
+    # y of 1e38 fits float32 but its squares do not: the float64 loss is finite
+    # and the line search fails at once. SciPy says only "ABNORMAL: "; the
+    # warning used to end in "ABNORMAL: ." with no hint of the cause.
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(40, 3), rng.randn(40) * 1e38
+    reg = DeepMLPRegressor(depth=2, width=4, max_iter=3, optimizer="lbfgs", random_state=0)
+    with pytest.warns(ConvergenceWarning) as record:
+        reg.fit(X, y)
+    message = str(record[0].message)
+    assert reg.optimizer_.status_ == 2
+    assert "ABNORMAL." in message and ": ." not in message
+    assert "badly scaled" in message
+
+
 def test_tol_is_the_gradient_tolerance():
     loose = DeepMLPClassifier(depth=1, width=10, optimizer="lbfgs", tol=1e-1,
                               random_state=0, dtype="float64").fit(X_IRIS, Y_IRIS)
