@@ -853,6 +853,9 @@ def _remedies_not_in_use(estimator, diagnosis, activation):
         clip = param("clip_grad_norm")
         remedies = ["a lower learning_rate",
                     "clip_grad_norm" if clip is None else f"a smaller clip_grad_norm than {clip:g}"]
+        if param("optimizer") == "lbfgs":
+            # Its line search sets each step (no learning rate) and it refuses clip_grad_norm.
+            remedies = []
         if unnormalized:
             remedies.append("normalization='batch'")
         if param("init", "auto") != "auto":

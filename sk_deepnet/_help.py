@@ -11,8 +11,11 @@
   fitted without a :class:`~sk_deepnet.callbacks.GradientMonitor`
   (:class:`~sk_deepnet.callbacks.CurvatureMonitor`) raises an AttributeError
   that says how to add one, instead of Python's bare "no attribute".
+* A class attribute whose descriptor refuses (``partial_fit`` with
+  ``optimizer='lbfgs'``) keeps its reason in the error.
 """
 
+import inspect
 import os
 from pathlib import Path
 
@@ -33,6 +36,26 @@ def docs_base_url():
         return url.rstrip("/")
     local = Path(__file__).resolve().parent.parent / "doc" / "_build" / "html"
     return local.as_uri() if (local / "index.html").is_file() else ""
+
+
+def _explain_descriptor_error(obj, name):
+    """Get the class attribute ``name`` of ``obj`` again; raise why it is missing.
+
+    A descriptor that raised AttributeError brings Python to ``__getattr__``,
+    which would replace its error with a bare "no attribute". scikit-learn's
+    ``available_if`` (``partial_fit`` with ``optimizer='lbfgs'``) says why
+    only in the chained cause: the message raised here says it too.
+    """
+    descriptor = inspect.getattr_static(type(obj), name, None)
+    if not hasattr(descriptor, "__get__"):
+        return
+    try:
+        descriptor.__get__(obj, type(obj))
+    except AttributeError as exc:
+        reason = exc.__cause__
+        if not isinstance(reason, AttributeError):
+            raise
+        raise AttributeError(f"{exc}: {reason}", name=name, obj=obj) from reason
 
 
 class HelpMixin:
@@ -56,6 +79,7 @@ class HelpMixin:
         callback = CALLBACK_ATTRIBUTES.get(name)
         cls = type(self).__name__
         if callback is None:
+            _explain_descriptor_error(self, name)
             raise AttributeError(f"{cls!r} object has no attribute {name!r}", name=name, obj=self)
         given = self.__dict__.get("callbacks") or []
         if any(type(c).__name__ == callback for c in given):

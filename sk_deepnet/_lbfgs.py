@@ -49,6 +49,7 @@ from .exceptions import FitInterruptedWarning
 
 #: SciPy's L-BFGS-B status codes, by the reason they stand for.
 _STOPPED_BY_LIMIT = 1  # maxiter or maxfun reached
+_ABNORMAL = 2  # the line search found no step that lowers the loss
 
 
 class LBFGS:
@@ -280,10 +281,18 @@ def convergence_message(settings, n_iter):
     status = settings.status_
     if status in (0, 99, None):
         return None
+    # SciPy >= 1.15 says only "ABNORMAL: " (its detail was dropped).
+    reason = settings.message_.strip().rstrip(":").strip()
     message = (
         f"lbfgs failed to converge after {n_iter} iteration(s) "
-        f"(status={status}): {settings.message_}."
+        f"(status={status}): {reason}."
     )
+    if status == _ABNORMAL:
+        return message + (
+            " The line search found no step that lowers the loss: X or y may "
+            "be badly scaled (scale them, e.g. with StandardScaler), or the "
+            "loss is already as low as the precision allows."
+        )
     if status == _STOPPED_BY_LIMIT:
         return message + (
             f" Increase max_iter (now {settings.max_iter}) or max_fun (now "
@@ -316,7 +325,8 @@ def check_lbfgs_options(estimator):
     if ignored:
         warn_user(
             f"optimizer='lbfgs' trains on every sample at each iteration and "
-            f"holds none out: {' and '.join(ignored)} are ignored, as in "
+            f"holds none out: {' and '.join(ignored)} "
+            f"{'is' if len(ignored) == 1 else 'are'} ignored, as in "
             "scikit-learn's MLP.",
             UserWarning,
         )

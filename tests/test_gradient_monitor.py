@@ -564,6 +564,23 @@ def test_exploding_warning_suggests_only_remedies_not_in_use(digits, clip):
         assert "a smaller clip_grad_norm than 1" in message
 
 
+def test_exploding_warning_with_lbfgs_suggests_no_learning_rate_or_clipping():
+    # L-BFGS has no learning rate and refuses clip_grad_norm: the warning used
+    # to suggest both. Two iterations of a linear model from small weights:
+    # the line search's first steps are larger than the weights.
+    rng = np.random.RandomState(0)
+    X = rng.randn(50, 3)
+    clf = DeepMLPClassifier(depth=0, max_iter=2, optimizer="lbfgs", random_state=0,
+                            callbacks=[GradientMonitor(warn=False)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, (X[:, 0] > 0).astype(int))
+    monitor = clf.gradient_monitor_
+    assert monitor.diagnosis_ == "exploding"
+    message = monitor._warning_message(clf)
+    assert "learning_rate" not in message and "clip_grad_norm" not in message
+
+
 def test_vanishing_warning_does_not_suggest_relu_to_a_relu_net():
     monitor = _monitor_with_records(grad_norms=[[1e-3, 0.5, 1.0]] * 4)  # a relu net
     estimator = SimpleNamespace(normalization="batch", residual=False)

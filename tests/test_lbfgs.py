@@ -144,6 +144,21 @@ def test_max_iter_reached_warns_and_counts_iterations():
     assert clf.n_iter_ == 5
 
 
+def test_failed_line_search_warns_with_a_reason():
+    # y of 1e38 fits float32 but its squares do not: the float64 loss is finite
+    # and the line search fails at once. SciPy says only "ABNORMAL: "; the
+    # warning used to end in "ABNORMAL: ." with no hint of the cause.
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(40, 3), rng.randn(40) * 1e38
+    reg = DeepMLPRegressor(depth=2, width=4, max_iter=3, optimizer="lbfgs", random_state=0)
+    with pytest.warns(ConvergenceWarning) as record:
+        reg.fit(X, y)
+    message = str(record[0].message)
+    assert reg.optimizer_.status_ == 2
+    assert "ABNORMAL." in message and ": ." not in message
+    assert "badly scaled" in message
+
+
 def test_tol_is_the_gradient_tolerance():
     loose = DeepMLPClassifier(depth=1, width=10, optimizer="lbfgs", tol=1e-1,
                               random_state=0, dtype="float64").fit(X_IRIS, Y_IRIS)
@@ -242,7 +257,7 @@ def test_switching_a_warm_start_to_lbfgs():
                             random_state=0)
     _quiet_fit(clf, X_IRIS, Y_IRIS)
     assert clf.best_loss_ is None
-    with pytest.warns(UserWarning, match="early_stopping=True are ignored"):
+    with pytest.warns(UserWarning, match="early_stopping=True is ignored"):
         _quiet_fit(clf.set_params(optimizer="lbfgs"), X_IRIS, Y_IRIS)
     assert clf.n_iter_ == 3 and len(clf.loss_curve_) == 6
     assert clf.best_loss_ == min(clf.loss_curve_[3:])
@@ -268,10 +283,17 @@ def test_options_that_break_lbfgs_are_refused(params, match):
 )
 def test_ignored_options_warn_when_set(params):
     clf = DeepMLPClassifier(depth=1, width=4, optimizer="lbfgs", max_iter=3, **params)
-    with pytest.warns(UserWarning, match="are ignored") as record:
+    with pytest.warns(UserWarning, match=r"=\S+ is ignored") as record:
         _quiet_fit(clf, X_IRIS, Y_IRIS)
     assert record[0].filename == __file__  # stacklevel: the user's line
     assert clf.validation_scores_ is None
+
+
+def test_ignored_options_warn_together():
+    clf = DeepMLPClassifier(depth=1, width=4, optimizer="lbfgs", max_iter=3,
+                            batch_size=16, early_stopping=True)
+    with pytest.warns(UserWarning, match="batch_size=16 and early_stopping=True are ignored"):
+        _quiet_fit(clf, X_IRIS, Y_IRIS)
 
 
 def test_no_partial_fit_with_lbfgs():
@@ -280,6 +302,15 @@ def test_no_partial_fit_with_lbfgs():
     with pytest.raises(AttributeError, match="partial_fit"):
         clf.partial_fit(X_IRIS, Y_IRIS, classes=[0, 1, 2])
     assert hasattr(clone(clf).set_params(optimizer="adam"), "partial_fit")
+
+
+def test_no_partial_fit_with_lbfgs_says_why():
+    # The estimator's __getattr__ (the missing-monitor hint) used to replace
+    # available_if's explanation with a bare "has no attribute 'partial_fit'".
+    with pytest.raises(AttributeError, match="only available for stochastic optimizers"):
+        DeepMLPRegressor(optimizer="lbfgs").partial_fit(X_IRIS, Y_IRIS)
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_thing'"):
+        DeepMLPClassifier().no_such_thing
 
 
 def test_overflow_at_the_initial_point_is_a_clear_error():
