@@ -256,11 +256,6 @@ class LBFGSRun:
     def stopped_by_callback(self):
         return self._stop_requested
 
-    @property
-    def diverged(self):
-        """Whether the accepted iterate is not finite (weights or loss)."""
-        return not (np.isfinite(self.accepted_loss) and np.isfinite(self.accepted).all())
-
 
 def float64_twin(network):
     """``network`` itself if it computes in float64, else a float64 copy that trains.

@@ -11,11 +11,14 @@ finite differences of the network's own forward pass.
 
 import json
 import os
+import warnings
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
+from sk_deepnet import DeepMLPRegressor
+from sk_deepnet import _curvature as curvature_module
 from sk_deepnet._activations import ACTIVATIONS, DERIVATIVES, SECOND_DERIVATIVES
 from sk_deepnet._curvature import LossHessian, float64_copy, lanczos
 from sk_deepnet._jacobian_spectra import (
@@ -26,6 +29,7 @@ from sk_deepnet._jacobian_spectra import (
     spread,
 )
 from sk_deepnet._network import Network
+from sk_deepnet.callbacks import CurvatureMonitor
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "curvature_hessians.npz")
 
@@ -314,3 +318,35 @@ def test_spread_leaves_out_zeros_and_no_hidden_layers():
     net = Network([3, 2], "tanh", "squared_error", dtype=np.float64)
     stats = jacobian_statistics(net, np.ones((2, 3)))
     assert np.isnan(stats["io_spread"]) and stats["max"].shape == (1,)
+
+
+def _relu_batchnorm_extremes(random_state):
+    """The recorded Hessian extremes of a small relu + batch-norm fit whose
+    probe directions (random_state 80 and 99) straddle a relu kink at the
+    default finite-difference step."""
+    rng = np.random.RandomState(0)
+    X, w = rng.randn(60, 3), rng.rand(60)
+    monitor = CurvatureMonitor(record_every=1, random_state=random_state)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = DeepMLPRegressor(
+            loss="poisson", depth=2, width=5, max_iter=1, normalization="batch",
+            random_state=0, callbacks=[monitor],
+        ).fit(X, np.abs(X[:, 0]), sample_weight=w)
+    fitted = est.curvature_monitor_
+    return np.concatenate([fitted.hessian_min_, fitted.hessian_max_])
+
+
+@pytest.mark.parametrize("random_state", [80, 99])
+def test_finite_differences_do_not_straddle_a_relu_kink(random_state):
+    # Straddling a kink gave 1681 (80) and -3803 (99); a step 100 or 10^4
+    # times smaller, which straddles nothing, gives values within 6 of zero.
+    extremes = _relu_batchnorm_extremes(random_state)
+    assert np.all(np.abs(extremes) < 10), extremes
+
+
+def test_the_kink_check_is_what_keeps_the_products_right(monkeypatch):
+    # Without the retries the same fits record the jump (the check above can fail).
+    monkeypatch.setattr(curvature_module, "FD_KINK_RETRIES", 0)
+    extremes = np.concatenate([_relu_batchnorm_extremes(80), _relu_batchnorm_extremes(99)])
+    assert np.max(np.abs(extremes)) > 100
