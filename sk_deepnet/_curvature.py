@@ -41,16 +41,7 @@ def float64_copy(network):
     curvature is that of the deterministic network that predicts (the mean
     network of inverted dropout), not of one random mask.
     """
-    state = network.__getstate__()
-    state["dtype"] = np.dtype(np.float64)
-    state["params"] = network.params.astype(np.float64)  # always a copy
-    state["grads"] = np.zeros(network.n_params)
-    state["running_means"] = [m.astype(np.float64) for m in network.running_means]
-    state["running_vars"] = [v.astype(np.float64) for v in network.running_vars]
-    state["dropout"] = 0.0
-    copy = type(network).__new__(type(network))
-    copy.__setstate__(state)
-    return copy
+    return network.trainable_copy(np.float64, dropout=0.0)
 
 
 def _same_pattern(first, second):

@@ -260,15 +260,13 @@ class LBFGSRun:
 def float64_twin(network):
     """``network`` itself if it computes in float64, else a float64 copy that trains.
 
-    The copy (:meth:`Network.astype`, for inference) gets a gradient vector of
-    its own; its parameters and statistics are exact float64 casts of the
+    The copy (:meth:`Network.trainable_copy`) has a gradient vector of its
+    own; its parameters and statistics are exact float64 casts of the
     network's, and :meth:`LBFGSRun.publish` casts them back.
     """
-    twin = network.astype(np.float64)
-    if twin is not network:
-        twin.grads = np.zeros(network.n_params, np.float64)
-        twin._bind()  # the layers' gradient views into the new vector
-    return twin
+    if network.dtype == np.float64:
+        return network
+    return network.trainable_copy(np.float64)
 
 
 def convergence_message(settings, n_iter):

@@ -700,12 +700,26 @@ class Network:
         dtype = np.dtype(dtype)
         if dtype == self.dtype:
             return self
+        return self._cast_copy(dtype, trainable=False)
+
+    def trainable_copy(self, dtype, dropout=None):
+        """A copy computing in ``dtype`` with a gradient vector of its own.
+
+        Its parameters and running statistics are new arrays (casts of this
+        network's, exact when widening): nothing done with the copy changes
+        this network. ``dropout``, if given, replaces the dropout rate.
+        """
+        return self._cast_copy(np.dtype(dtype), trainable=True, dropout=dropout)
+
+    def _cast_copy(self, dtype, trainable, dropout=None):
         state = self.__getstate__()
         state["dtype"] = dtype
-        state["params"] = self.params.astype(dtype)
-        state["grads"] = np.zeros(0, dtype)
+        state["params"] = self.params.astype(dtype)  # always a copy
+        state["grads"] = np.zeros(self.n_params if trainable else 0, dtype)
         state["running_means"] = [m.astype(dtype) for m in self.running_means]
         state["running_vars"] = [v.astype(dtype) for v in self.running_vars]
+        if dropout is not None:
+            state["dropout"] = dropout
         return Network.from_state(state)
 
     @classmethod
