@@ -840,7 +840,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         """A failed fresh fit leaves an unfitted estimator, never a mix of the new
         targets or features with the old network, nor a network that cannot
         predict; unless the training loop kept the trained model of this fit
-        (an error while the callbacks ended it: Trainer.keep_trained_model)."""
+        (an error while the callbacks ended it: _training.end_callbacks)."""
         trained = self.__dict__.pop("_keep_model_on_error", False)
         if first_call and not trained:
             self._discard_fitted_state()

@@ -40,6 +40,7 @@ from ._batch_record import BatchRecord
 from ._batches import MiniBatches
 from ._training import (
     CallbackDispatcher,
+    end_callbacks,
     overflow_at_init_message,
     progress_marks,
     rollback_progress,
@@ -384,26 +385,12 @@ def _reset_tracking(estimator):
 
 
 def _end_callbacks(estimator, network, dispatcher, record, trained):
-    """Set the fitted model, then end the callbacks (as ``Trainer.finish``).
-
-    A KeyboardInterrupt while the callbacks end comes after the training: it
-    warns and keeps the model, as ``Trainer.end_callbacks``. Another error of
-    an ``on_fit_end`` after a training that ended normally (``trained``) keeps
-    the trained model too: the estimator does not discard it.
-    """
+    """Set the fitted model, then end the callbacks (as ``Trainer.finish``)."""
     estimator._set_fitted_attributes(network)
-    try:
-        dispatcher.fit_end(end_ours=True, record=record)
-    except KeyboardInterrupt:
-        warn_user(
-            "KeyboardInterrupt while the callbacks ended the fit; the trained "
-            f"model ({estimator.n_iter_} iterations) is kept and usable.",
-            FitInterruptedWarning,
-        )
-    except BaseException:
-        if trained and estimator.n_iter_ > 0 and network.has_finite_state():
-            estimator._keep_model_on_error = True
-        raise
+    end_callbacks(
+        dispatcher, estimator, network, end_ours=True, record=record, trained=trained,
+        unit="iterations",
+    )
 
 
 def _minimize(run, estimator, network, batches):

@@ -476,24 +476,13 @@ class Trainer:
         # The model first: an error of a callback's on_fit_end (e.g. a
         # GradientHealthWarning turned into an error) comes after the training.
         estimator._set_fitted_attributes(self.network)
-        try:
-            self.end_callbacks()
-        except BaseException:
-            if reason != "error":  # training ended; else a hook's error ended it
-                self.keep_trained_model()
-            raise
+        end_callbacks(
+            self.dispatcher, estimator, self.network,
+            end_ours=not self.incremental,
+            record=self.record if self.record.complete else None,
+            trained=reason != "error",  # else a hook's error ended the training
+        )
         self.raise_stop_error(reason, error)
-
-    def keep_trained_model(self):
-        """Before an error of the callbacks' end propagates: keep the trained model.
-
-        The estimator discards the state of a fresh fit that raises (an error
-        during training leaves it unfitted). An error while the callbacks end
-        comes after the training: a finite model of at least one complete
-        epoch is kept, fitted and usable.
-        """
-        if self.estimator.n_iter_ > 0 and self.network.has_finite_state():
-            self.estimator._keep_model_on_error = True
 
     def raise_stop_error(self, reason, error):
         """Raise what stopped the fit, once the final model is set (if it did)."""
@@ -516,22 +505,32 @@ class Trainer:
             )
 
 
-    def end_callbacks(self):
-        """End the callbacks (fresh fits; partial_fit keeps them running).
 
-        A KeyboardInterrupt while they end (in an ``on_fit_end``, or while
-        scikit-learn's ScoringMonitor scores the final model) comes after the
-        training: the trained model is kept, as for an interrupt in an epoch.
-        """
-        record = self.record if self.record.complete else None
-        try:
-            self.dispatcher.fit_end(end_ours=not self.incremental, record=record)
-        except KeyboardInterrupt:
-            warn_user(
-                "KeyboardInterrupt while the callbacks ended the fit; the trained "
-                f"model ({self.estimator.n_iter_} epochs) is kept and usable.",
-                FitInterruptedWarning,
-            )
+
+def end_callbacks(dispatcher, estimator, network, end_ours, record, trained, unit="epochs"):
+    """End the callbacks once the fitted model is set, keeping that model.
+
+    Used by the Trainer and by L-BFGS (``unit="iterations"``). A
+    KeyboardInterrupt while the callbacks end (in an ``on_fit_end``, or while
+    scikit-learn's ScoringMonitor scores the final model) comes after the
+    training: it warns and the trained model is kept, as for an interrupt in
+    an epoch. Another error propagates; after a training that ended
+    (``trained``), a finite model of at least one complete epoch is kept,
+    fitted and usable (the estimator otherwise discards the state of a fresh
+    fit that raises).
+    """
+    try:
+        dispatcher.fit_end(end_ours=end_ours, record=record)
+    except KeyboardInterrupt:
+        warn_user(
+            "KeyboardInterrupt while the callbacks ended the fit; the trained "
+            f"model ({estimator.n_iter_} {unit}) is kept and usable.",
+            FitInterruptedWarning,
+        )
+    except BaseException:
+        if trained and estimator.n_iter_ > 0 and network.has_finite_state():
+            estimator._keep_model_on_error = True
+        raise
 
 
 NOT_FINITE_MESSAGE = (
