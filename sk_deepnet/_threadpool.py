@@ -38,10 +38,10 @@ from ._sklearn_compat import _num_features, _num_samples
 #: Below this many flops for the products of a network's largest layer on one
 #: mini-batch (forward and the two backward products of training: ``6 * batch *
 #: fan_in * fan_out``; the forward product of a prediction chunk: ``2 * chunk *
-#: fan_in * fan_out``), BLAS runs on one thread. It is one millisecond of products on
-#: one thread of the benchmark machine (64 GFLOP/s, ``thread_threshold.py``),
+#: fan_in * fan_out``), BLAS runs on one thread. It is 0.6 to 1 ms of products on
+#: one thread of the benchmark machine (65 to 104 GFLOP/s, ``thread_threshold.py``),
 #: above the measured crossover from which two threads gained at least 1.2x on
-#: a quiet machine (12.6 MFLOP), so that the medium products, whose gain is a
+#: a quiet machine (6.3 to 12.6 MFLOP), so that the medium products, whose gain is a
 #: fraction of a millisecond, never risk the tens of milliseconds per product
 #: that spinning threads cost on a busy one.
 MIN_THREADED_FLOPS = 64e6
