@@ -497,6 +497,39 @@ def test_pickle_keeps_every_attribute_and_recording_continues(digits):
     assert_array_equal(clf.gradient_monitor_.grad_norms_, restored.gradient_monitor_.grad_norms_)
 
 
+def test_diagnosis_is_computed_once_per_fit_and_on_demand_after_partial_fit(
+    digits, monkeypatch
+):
+    X, _, y, _ = digits
+    calls = []
+    diagnose = GradientMonitor._diagnose
+    monkeypatch.setattr(
+        GradientMonitor, "_diagnose", lambda self: (calls.append(1), diagnose(self))[1]
+    )
+    clf, _ = _fit(X[:300], y[:300], depth=2, width=8, max_iter=4,
+                  monitor=GradientMonitor(warn=False))
+    monitor = clf.gradient_monitor_
+    # Once at the end of the fit, not after each of its 4 epochs; listed in vars().
+    assert len(calls) == 1 and "diagnosis_" in vars(monitor)
+    # partial_fit publishes the new record; the diagnosis of the grown records
+    # is computed when read, and equals a fresh computation.
+    clf.partial_fit(X[:300], y[:300])
+    assert "diagnosis_" not in vars(monitor) and len(calls) == 1
+    ratio, layers = monitor.vanishing_ratio_, monitor.vanishing_layers_.copy()
+    assert len(calls) == 2 and len(monitor.grad_norms_) == 5
+    monitor._diagnose()
+    assert monitor.vanishing_ratio_ == ratio
+    assert_array_equal(monitor.vanishing_layers_, layers)
+    # A pickle made before the diagnosis was read carries it.
+    clf.partial_fit(X[:300], y[:300])
+    state = monitor.__getstate__()
+    assert state["diagnosis_"] == monitor.diagnosis_ and "diagnosis_" in vars(monitor)
+    with pytest.raises(AttributeError, match="no attribute 'not_an_attribute_'"):
+        monitor.not_an_attribute_  # noqa: B018
+    with pytest.raises(AttributeError, match="diagnosis_"):
+        GradientMonitor().diagnosis_  # noqa: B018 (unfitted)
+
+
 def test_warm_start_continues_the_records(digits):
     X, _, y, _ = digits
     clf, _ = _fit(X[:300], y[:300], depth=2, width=8, max_iter=2, warm_start=True,
