@@ -79,24 +79,45 @@ class Callback(StrictIntegerMixin, BaseEstimator):
             if inspect.isfunction(override):
                 override.__doc__ = inherited_doc(override, getattr(Callback, name))
 
-    def on_fit_begin(self, estimator, X=None, y=None, sample_weight=None, **kwargs):
+    def on_fit_begin(
+        self, estimator, X=None, y=None, sample_weight=None, train_indices=None,
+        batch_size=None, **kwargs,
+    ):
         """Called once when ``fit`` (or the first ``partial_fit``) starts training.
 
         Also when a continued fit starts with callbacks replaced by
         ``set_params(callbacks=...)``: the new copies start then.
+
+        With ``early_stopping=True`` the fit holds out ``validation_fraction``
+        of the rows; ``X``, ``y`` and ``sample_weight`` are then the training
+        rows only (a copy of them, taken once for all the hooks that need it),
+        unless the hook names ``train_indices`` in its signature: it gets the
+        whole data and the indices of the training rows, and no copy is made.
 
         Parameters
         ----------
         estimator : DeepMLPClassifier or DeepMLPRegressor
             The estimator being fitted.
         X : {ndarray, sparse matrix} of shape (n_samples, n_features), default=None
-            The validated training data.
+            The validated training data: the rows the fit trains on (all the
+            rows of the call for a hook that names ``train_indices``).
         y : ndarray, default=None
-            The validated targets.
+            The validated targets of those rows.
         sample_weight : ndarray of shape (n_samples,) or None, default=None
-            The validated sample weights of the call (in the training dtype),
-            None without weights. Passed as a keyword: hooks written without
-            this parameter or ``**kwargs`` do not get it.
+            The validated sample weights of those rows (in the training
+            dtype), None without weights. Passed as a keyword: hooks written
+            without this parameter or ``**kwargs`` do not get it.
+        train_indices : ndarray of int or None, default=None
+            The rows of ``X`` the fit trains on, sorted; None if it trains on
+            all of them (no ``early_stopping``). Passed only to hooks that name
+            it in their signature (``**kwargs`` is not enough, as such a hook
+            may have been written before this argument existed): they get
+            all the rows in ``X``, ``y`` and ``sample_weight``.
+        batch_size : int or None, default=None
+            The rows of a training mini-batch: the ``batch_size`` parameter
+            resolved for the training rows (all of them with
+            ``batch_size=None`` and with ``optimizer="lbfgs"``). Passed as a
+            keyword, as ``sample_weight``.
         **kwargs : dict
             Reserved for arguments later versions may add.
         """

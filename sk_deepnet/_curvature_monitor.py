@@ -31,7 +31,8 @@ class CurvatureMonitor(ProbeCallback):
     Pass it as ``DeepMLPClassifier(callbacks=[CurvatureMonitor()])``; after
     ``fit`` the fitted monitor is the estimator's ``curvature_monitor_``.
     On a probe batch of ``probe_size`` training samples, drawn once when the
-    fit begins, it records the network at initialization, then every
+    fit begins (with ``early_stopping``, from the training rows: never from
+    those held out for validation), it records the network at initialization, then every
     ``record_every`` epochs and at the end of the fit:
 
     * the loss and the norm of its gradient on the probe batch;
@@ -40,7 +41,8 @@ class CurvatureMonitor(ProbeCallback):
       ``n_iter`` steps of Lanczos on Hessian-vector products. The loss is the
       training loss of a batch: the mean loss of the probe's samples plus the
       L2 penalty ``alpha / (2 B) * ||W||^2`` of a mini-batch of ``B``
-      samples (all of them with ``optimizer="lbfgs"``). Networks of dense
+      samples (the fit's own batch size for its training rows; all the
+      samples with ``optimizer="lbfgs"``). Networks of dense
       layers and activations get exact products (Pearlmutter's R-operator);
       with normalization or residual blocks they are central differences of
       gradients in float64 (see :class:`~sk_deepnet._curvature.LossHessian`).
@@ -51,8 +53,9 @@ class CurvatureMonitor(ProbeCallback):
     ``fit(X, y, sample_weight=w)`` the probe is drawn from the samples of
     positive weight and keeps their weights, its loss is the weighted mean
     ``sum_i w_i l_i / sum_i w_i`` (batch normalization's statistics weighted
-    too), and the penalty is ``alpha / (2 B mean(w)) * ||W||^2``: training
-    divides ``alpha`` by a mini-batch's weight sum, ``B mean(w)`` on average.
+    too), and the penalty is ``alpha / (2 B mean(w)) * ||W||^2`` (the mean
+    over the training rows): training divides ``alpha`` by a mini-batch's
+    weight sum, ``B mean(w)`` on average.
 
     The training itself is untouched: the monitor works on a float64 copy of
     the network and draws from its own random generator.
@@ -213,28 +216,27 @@ class CurvatureMonitor(ProbeCallback):
 
     # ------------------------------------------------------------------- hooks
     @atomic_hook
-    def on_fit_begin(self, estimator, X=None, y=None, sample_weight=None, **kwargs):
+    def on_fit_begin(
+        self, estimator, X=None, y=None, sample_weight=None, train_indices=None,
+        batch_size=None, **kwargs,
+    ):
         """Draw the probe batch (and its weights) and record the network as the fit starts."""
         self._validate_params()
         if X is None or y is None:
             raise ValueError("CurvatureMonitor needs the training data X and y.")
         fresh = not hasattr(self, "epochs_")
         self._random = check_random_state(self.random_state)
-        self._draw_probe(estimator, X, y, sample_weight, self._random)
-        self._l2 = _probe_l2(estimator, X.shape[0], sample_weight)
+        rows = _training_rows(X, sample_weight, train_indices)
+        self._draw_probe(estimator, X, y, sample_weight, rows, self._random)
+        self._l2 = _probe_l2(estimator, X, sample_weight, train_indices, batch_size)
         if fresh:
             self._records = {name: [] for name in (*_SERIES, "epochs", "top")}
             self._record(estimator._network, epochs=_epochs_done(estimator))
         self._last_recorded = self._records["epochs"][-1]
 
-    def _draw_probe(self, estimator, X, y, sample_weight, random):
-        # Rows of zero weight add nothing to the loss: the probe is drawn
-        # among the others (all rows without weights: the same draw as before
-        # weights were honoured, and the same for unit weights).
-        candidates = (
-            np.arange(X.shape[0]) if sample_weight is None
-            else np.flatnonzero(np.asarray(sample_weight) > 0)
-        )
+    def _draw_probe(self, estimator, X, y, sample_weight, candidates, random):
+        # Drawn among the training rows ``candidates`` (see _training_rows):
+        # the same draw as from the training rows themselves.
         n = len(candidates)
         rows = candidates[np.sort(random.choice(n, min(self.probe_size, n), replace=False))]
         # The targets as the network's loss takes them (class codes, or a matrix).
@@ -246,13 +248,14 @@ class CurvatureMonitor(ProbeCallback):
             else np.asarray(sample_weight, dtype=np.float64)[rows]
         )
 
-    def _redraw_probe(self, estimator, X, y, sample_weight=None):
+    def _redraw_probe(self, estimator, X, y, sample_weight=None, train_indices=None):
         """Draw the probe batch again if a loaded monitor has none (a
         ``partial_fit`` series continued after loading: pickles carry no
         training rows, see ``__getstate__``), as ``on_fit_begin`` draws it."""
         if getattr(self, "_probe_X", None) is None and X is not None and y is not None:
+            rows = _training_rows(X, sample_weight, train_indices)
             self._draw_probe(
-                estimator, X, y, sample_weight, check_random_state(self.random_state)
+                estimator, X, y, sample_weight, rows, check_random_state(self.random_state)
             )
 
     @atomic_hook
@@ -461,26 +464,44 @@ def make_curvature_scorer(metric="never_saddle"):
 never_saddle_scorer = make_curvature_scorer("never_saddle")
 
 
-def _probe_l2(estimator, n_samples, sample_weight):
+def _training_rows(X, sample_weight, train_indices):
+    """The rows of ``X`` the probe is drawn among: the training rows of positive weight.
+
+    ``train_indices`` are those the fit trains on (None: all): the rows that
+    early stopping holds out for validation are not training data. Rows of
+    zero weight add nothing to the loss. Without weights and validation these
+    are all the rows: the same draw as before either was honoured.
+    """
+    rows = np.arange(X.shape[0]) if train_indices is None else np.asarray(train_indices)
+    if sample_weight is not None:
+        rows = rows[np.asarray(sample_weight)[rows] > 0]
+    return rows
+
+
+def _probe_l2(estimator, X, sample_weight, train_indices, batch_size):
     """The L2 coefficient of the probe's loss: the one a training step uses.
 
     A training step on a mini-batch penalizes with ``alpha / sum(w_batch)``
     (``Network.loss_and_gradient``; the estimator only validates the weights
     and casts them, never rescales them): ``alpha / B`` for ``B`` unweighted
     samples, and on average ``alpha / (B * mean(w))`` with weights, since a
-    mini-batch of ``B`` rows drawn from the data has the weight sum
+    mini-batch of ``B`` rows drawn from the training rows has the weight sum
     ``B * mean(w)`` in expectation. The probe's own weight sum would not do:
     it is that of ``probe_size`` rows, not of a training batch. L-BFGS takes
-    one batch of every sample: ``alpha / sum(w)`` exactly.
+    one batch of every sample: ``alpha / sum(w)`` exactly. ``B`` is the
+    ``batch_size`` the fit passes to the hook; a hook called without it works
+    it out from the estimator's parameters, as the fit does.
     """
-    if isinstance(estimator.optimizer, str) and estimator.optimizer == "lbfgs":
-        batch = n_samples
+    n_train = X.shape[0] if train_indices is None else len(train_indices)
+    if batch_size is None:
+        lbfgs = isinstance(estimator.optimizer, str) and estimator.optimizer == "lbfgs"
+        batch_size = n_train if lbfgs else estimator._batch_size(n_train, warn=False)
+    if sample_weight is None:
+        mean_weight = 1.0
     else:
-        batch = estimator._batch_size(n_samples, warn=False)
-    mean_weight = (
-        1.0 if sample_weight is None else float(np.mean(sample_weight, dtype=np.float64))
-    )
-    return float(estimator.alpha) / (batch * mean_weight)
+        weights = sample_weight if train_indices is None else sample_weight[train_indices]
+        mean_weight = float(np.mean(weights, dtype=np.float64))
+    return float(estimator.alpha) / (batch_size * mean_weight)
 
 
 def _epochs_done(estimator):

@@ -1083,13 +1083,18 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         ``given`` is the ``(X, y)`` of the call, before validation (a DataFrame
         keeps its feature names), for scikit-learn's callbacks.
         """
+        batch_size = self._batch_size(len(train_idx))
         batches = MiniBatches(
-            X, Y, sample_weight, train_idx, self._batch_size(len(train_idx)), network.dtype,
+            X, Y, sample_weight, train_idx, batch_size, network.dtype,
             merge_small_last=self.normalization == "batch",
         )
         self._start_fitted_state(network, optimizer, X, Y, self._schedule.initial_rate)
         dispatcher = CallbackDispatcher(self, max_epochs, given)
-        dispatcher.fit_begin(X, y, sample_weight)
+        # The callbacks see the training rows only, not those held out for validation.
+        dispatcher.fit_begin(
+            X, y, sample_weight, batch_size=batch_size,
+            train_indices=None if val_idx is None else train_idx,
+        )
         validation = None if val_idx is None else (X, y, sample_weight, val_idx)
         Trainer(
             self, network, optimizer, batches, validation, max_epochs, incremental, dispatcher

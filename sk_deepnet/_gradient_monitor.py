@@ -133,7 +133,8 @@ class GradientMonitor(ProbeCallback):
         Also record, at each record, the singular values of every layer's
         Jacobian and of the Jacobians from the input to each layer (the
         ``jacobian_*_`` attributes), on a fixed probe batch of
-        ``jacobian_probe_size`` training samples (evenly spaced rows of X),
+        ``jacobian_probe_size`` training samples (evenly spaced rows of X;
+        with ``early_stopping``, of its training rows, not the validation ones),
         exactly, per sample, in float64, in inference mode (dropout off,
         batch normalization with its running statistics), at the first record
         and every ``jacobian_every``-th record after it (NaN at the others).
@@ -353,7 +354,7 @@ class GradientMonitor(ProbeCallback):
 
     # ------------------------------------------------------------------- hooks
     @atomic_hook
-    def on_fit_begin(self, estimator, X=None, y=None, **kwargs):
+    def on_fit_begin(self, estimator, X=None, y=None, train_indices=None, **kwargs):
         """Validate the parameters; start recording (or continue a warm start)."""
         self._validate_params()
         n_layers = estimator.n_layers_ - 1
@@ -371,20 +372,26 @@ class GradientMonitor(ProbeCallback):
             self._scratch_buffers = {}  # reusable work arrays (see _scratch)
             self._publish()
         self._jacobian_probe = None
-        self._redraw_probe(estimator, X, y)
+        self._redraw_probe(estimator, X, y, train_indices=train_indices)
         self._epoch = getattr(self, "_epoch", 0)
         self._epoch_recorded = False
         self._epoch_open = False
         self._pending = None  # the record whose update ratio is awaited
         self.stopped_mid_epoch_ = False
 
-    def _redraw_probe(self, estimator, X, y=None):
+    def _redraw_probe(self, estimator, X, y=None, train_indices=None):
         """Draw the Jacobian probe batch if there is none (a fit begins, or a
         ``partial_fit`` series continues after loading: pickles carry no
-        training rows, see ``__getstate__``)."""
+        training rows, see ``__getstate__``): rows spread evenly over the
+        training rows ``train_indices`` of ``X`` (None: all of them)."""
         if self.jacobian_spectra and X is not None and getattr(self, "_jacobian_probe", None) is None:
-            rows = np.linspace(0, X.shape[0] - 1, min(self.jacobian_probe_size, X.shape[0]))
-            self._jacobian_probe = X[np.unique(rows.round().astype(np.intp))]
+            n = X.shape[0] if train_indices is None else len(train_indices)
+            rows = np.unique(
+                np.linspace(0, n - 1, min(self.jacobian_probe_size, n)).round().astype(np.intp)
+            )
+            if train_indices is not None:  # not the rows held out for validation
+                rows = np.asarray(train_indices)[rows]
+            self._jacobian_probe = X[rows]
 
     @atomic_hook
     def on_epoch_begin(self, estimator, epoch, **kwargs):

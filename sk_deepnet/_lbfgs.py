@@ -437,7 +437,8 @@ def run_lbfgs(estimator, network, optimizer, X, Y, y, sample_weight, given):
     estimator._start_fitted_state(network, optimizer, X, Y, learning_rate=None)
     _reset_tracking(estimator)
     dispatcher = CallbackDispatcher(estimator, estimator.max_iter, given)
-    dispatcher.fit_begin(X, y, sample_weight)
+    # Every sample trains (no early stopping), in one batch.
+    dispatcher.fit_begin(X, y, sample_weight, batch_size=n_samples)
     batch = next(batches.epoch(estimator._rng, shuffle=False))
     run = LBFGSRun(network, batch, estimator.alpha, optimizer, None)
     hooks = run.hooks = _IterationHooks(estimator, run.network, dispatcher, n_samples)

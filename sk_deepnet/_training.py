@@ -32,7 +32,10 @@ from ._warnings import warn_user
 from .exceptions import DivergenceWarning, FitInterruptedWarning
 from .pretraining import pretrained_overflow_message
 
-__all__ = ["CallbackDispatcher", "Snapshot", "Trainer", "call_hook", "clip_by_global_norm"]
+__all__ = [
+    "CallbackDispatcher", "Snapshot", "Trainer", "TrainingRows", "call_hook",
+    "clip_by_global_norm",
+]
 
 
 class Snapshot:
@@ -91,20 +94,25 @@ def finite_outputs(network, X_batch, n_rows=32):
     return bool(np.isfinite(logits).all())
 
 
-#: (callback class, hook) -> the keyword arguments its hook accepts (None: all).
-_ACCEPTED = {}
+#: (callback class, hook) -> (the names of its parameters, whether it takes **kwargs).
+_SIGNATURES = {}
+
+
+def _signature(callback, hook):
+    key = (type(callback), hook)
+    if key not in _SIGNATURES:
+        parameters = inspect.signature(getattr(callback, hook)).parameters.values()
+        _SIGNATURES[key] = (
+            frozenset(p.name for p in parameters),
+            any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters),
+        )
+    return _SIGNATURES[key]
 
 
 def _accepted_extras(callback, hook):
     """None if the hook takes ``**kwargs`` (every extra), else the names it takes."""
-    key = (type(callback), hook)
-    if key not in _ACCEPTED:
-        parameters = inspect.signature(getattr(callback, hook)).parameters.values()
-        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-            _ACCEPTED[key] = None
-        else:
-            _ACCEPTED[key] = frozenset(p.name for p in parameters)
-    return _ACCEPTED[key]
+    names, takes_kwargs = _signature(callback, hook)
+    return None if takes_kwargs else names
 
 
 def call_hook(callback, hook, estimator, *args, **extras):
@@ -119,6 +127,40 @@ def call_hook(callback, hook, estimator, *args, **extras):
         if accepted is not None:
             extras = {k: v for k, v in extras.items() if k in accepted}
     return getattr(callback, hook)(estimator, *args, **extras)
+
+
+class TrainingRows:
+    """The rows a fit trains on, as the callbacks' ``on_fit_begin`` gets them.
+
+    With ``early_stopping`` the fit trains on the rows ``train_indices`` of
+    ``X`` and holds the others out for validation; a callback must not see
+    those as training data. A hook that names ``train_indices`` in its
+    signature gets the whole data and the indices, and takes the rows it
+    needs (no copy of ``X``). Any other hook gets the training rows
+    themselves: ``X[train_indices]``, taken once (a copy) for all such hooks,
+    when the first one is called. ``train_indices=None``: every row trains.
+    """
+
+    def __init__(self, X, y, sample_weight=None, train_indices=None):
+        self.data = (X, y, sample_weight)
+        self.train_indices = train_indices
+        self._subset = None
+
+    def arguments(self, callback, hook):
+        """The positional arguments ``(X, y)`` and the keyword ``sample_weight``
+        (and ``train_indices``, if it names it) of ``callback``'s ``hook``."""
+        X, y, sample_weight = self.data
+        if "train_indices" in _signature(callback, hook)[0]:
+            extras = {"sample_weight": sample_weight, "train_indices": self.train_indices}
+            return (X, y), extras
+        if self.train_indices is not None:
+            if self._subset is None:
+                rows = self.train_indices
+                self._subset = (
+                    X[rows], y[rows], None if sample_weight is None else sample_weight[rows]
+                )
+            X, y, sample_weight = self._subset
+        return (X, y), {"sample_weight": sample_weight}
 
 
 class CallbackDispatcher:
@@ -173,23 +215,29 @@ class CallbackDispatcher:
             stop = bool(bridge()) or stop
         return stop
 
-    def fit_begin(self, X, y, sample_weight=None):
+    def fit_begin(self, X, y, sample_weight=None, *, train_indices=None, batch_size=None):
         """Start our callbacks, unless a ``partial_fit`` series already did.
 
-        ``sample_weight`` (the validated weights, or None) goes to the hooks
-        that accept it as a keyword, as every extra does (see ``call_hook``).
+        The hooks see the training rows only (see :class:`TrainingRows`):
+        ``train_indices`` are the rows of ``X`` the fit trains on (None: all).
+        ``sample_weight`` (the validated weights, or None) and ``batch_size``
+        (the rows of a training mini-batch) go to the hooks that accept them
+        as keywords, as every extra does (see ``call_hook``).
         """
         estimator = self.estimator
+        rows = TrainingRows(X, y, sample_weight, train_indices)
         if not estimator._callbacks_started:
-            self.notify("on_fit_begin", X, y, sample_weight=sample_weight)
+            for callback in self.callbacks:
+                args, extras = rows.arguments(callback, "on_fit_begin")
+                call_hook(
+                    callback, "on_fit_begin", estimator, *args, batch_size=batch_size, **extras
+                )
             estimator._callbacks_started = True
         else:  # a partial_fit series: a loaded monitor draws its probe again
             for callback in self.callbacks:
                 if getattr(callback, "_redraw_probe", None) is not None:
-                    call_hook(
-                        callback, "_redraw_probe", estimator, X, y,
-                        sample_weight=sample_weight,
-                    )
+                    args, extras = rows.arguments(callback, "_redraw_probe")
+                    call_hook(callback, "_redraw_probe", estimator, *args, **extras)
 
     def fit_end(self, end_ours, record=None):
         """End our callbacks (``end_ours``: not for ``partial_fit``), then scikit-learn's.

@@ -13,7 +13,7 @@ exposed as that fitted attribute of the estimator.
 
 The hooks, in the order they fire::
 
-    on_fit_begin(estimator, X, y, sample_weight=..., **kwargs)
+    on_fit_begin(estimator, X, y, sample_weight=..., batch_size=..., **kwargs)
     for each epoch:
         on_epoch_begin(estimator, epoch, **kwargs)
         for each mini-batch:
@@ -23,6 +23,11 @@ The hooks, in the order they fire::
                 # after the optimizer step
         on_epoch_end(estimator, epoch, loss, **kwargs)   # return True to stop
     on_fit_end(estimator, record=..., **kwargs)
+
+``on_fit_begin`` gets the training rows: with ``early_stopping=True`` not those
+held out for validation (a copy of the others), unless the hook names
+``train_indices``: then it gets all the rows and the indices of the training
+ones, with no copy. ``batch_size`` is the rows of a training mini-batch.
 
 ``record`` is a :class:`BatchRecord`: the documented, read-only view of the
 current batch (inputs, pre-activations, activations, error signals, weights and
