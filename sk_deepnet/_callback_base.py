@@ -194,7 +194,7 @@ class Callback(StrictIntegerMixin, BaseEstimator):
             True to stop training after this epoch.
         """
 
-    def on_fit_end(self, estimator, record=None, **kwargs):
+    def on_fit_end(self, estimator, record=None, restored_epochs=None, **kwargs):
         """Called once when training ends (also after early stopping or divergence).
 
         ``partial_fit`` calls do not end a fit: their callbacks keep running
@@ -210,6 +210,14 @@ class Callback(StrictIntegerMixin, BaseEstimator):
             whose gradient was computed (None if there is none). A fit that
             stopped on a non-finite loss leaves that batch's gradient in it,
             with no ``on_grad_computed`` call.
+        restored_epochs : int or None, default=None
+            None if the fitted model is the one of the last epoch trained.
+            With ``early_stopping=True``, when the fit restored the weights of
+            an earlier epoch (the best validation score), the number of
+            epochs those weights had trained, counted as the hooks' ``epoch``
+            is (over the whole fit: ``len(estimator.loss_curve_)`` then).
+            Passed as a keyword: hooks written without this parameter or
+            ``**kwargs`` do not get it.
         **kwargs : dict
             Reserved for arguments later versions may add.
         """

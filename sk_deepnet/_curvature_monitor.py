@@ -32,8 +32,10 @@ class CurvatureMonitor(ProbeCallback):
     ``fit`` the fitted monitor is the estimator's ``curvature_monitor_``.
     On a probe batch of ``probe_size`` training samples, drawn once when the
     fit begins (with ``early_stopping``, from the training rows: never from
-    those held out for validation), it records the network at initialization, then every
-    ``record_every`` epochs and at the end of the fit:
+    those held out for validation), it records the network at initialization,
+    then every ``record_every`` epochs and at the end of the fit (the final
+    model: with ``early_stopping``, the weights of the best validation epoch
+    that the fit restores, recorded with that epoch's number):
 
     * the loss and the norm of its gradient on the probe batch;
     * the largest and the smallest eigenvalue of the loss's Hessian with
@@ -266,9 +268,11 @@ class CurvatureMonitor(ProbeCallback):
             self._record(estimator._network, done)
 
     @atomic_hook
-    def on_fit_end(self, estimator, **kwargs):
-        """Record the end of the fit, unless its last epoch was just recorded."""
-        done = _epochs_done(estimator)
+    def on_fit_end(self, estimator, restored_epochs=None, **kwargs):
+        """Record the final model, unless the last record is of it already."""
+        # With early stopping the final model may be an earlier epoch's: its
+        # record is labelled with that epoch (it may repeat an earlier record).
+        done = _epochs_done(estimator) if restored_epochs is None else restored_epochs
         network = getattr(estimator, "_network", None)
         # No probe: a loaded monitor ended before it trained again (nothing to measure on).
         probed = getattr(self, "_probe_X", None) is not None

@@ -239,15 +239,17 @@ class CallbackDispatcher:
                     args, extras = rows.arguments(callback, "_redraw_probe")
                     call_hook(callback, "_redraw_probe", estimator, *args, **extras)
 
-    def fit_end(self, end_ours, record=None):
+    def fit_end(self, end_ours, record=None, restored_epochs=None):
         """End our callbacks (``end_ours``: not for ``partial_fit``), then scikit-learn's.
 
-        scikit-learn's task is ended even if one of our hooks raises.
+        ``record`` and ``restored_epochs`` are the extras of ``on_fit_end``
+        (see :meth:`~sk_deepnet.callbacks.Callback.on_fit_end`). scikit-learn's
+        task is ended even if one of our hooks raises.
         """
         try:
             if end_ours:
                 self.estimator._callbacks_started = False
-                self.notify("on_fit_end", record=record)
+                self.notify("on_fit_end", record=record, restored_epochs=restored_epochs)
         finally:
             self.sklearn.fit_end()
 
@@ -304,6 +306,7 @@ class Trainer:
         )
         self.snapshot = Snapshot(network)
         self.best = None  # the best validation epoch's state, with early stopping
+        self.best_epochs = None  # the epochs (over the whole fit) that state had trained
         self.marks = None  # the bookkeeping at the start of an incomplete epoch
         self.record = BatchRecord(network)  # what the hooks may read of a batch
 
@@ -432,6 +435,7 @@ class Trainer:
             if track_validation(estimator, *self.validation):
                 self.best = self.best or Snapshot(self.network)
                 self.best.save(self.network)  # weights and batch-norm statistics
+                self.best_epochs = len(estimator.loss_curve_)
             if estimator.verbose:  # as scikit-learn's MLP prints it
                 print(f"Validation score: {estimator.validation_scores_[-1]:f}")
         self.marks = None  # the epoch is complete and recorded
@@ -513,8 +517,11 @@ class Trainer:
     def finish(self, reason, error):
         """Set the final model, end the callbacks, then raise what stopped the fit."""
         estimator = self.estimator
+        restored_epochs = None  # the final model is the last epoch's
         if self.best is not None:
             self.best.restore(self.network)
+            if self.best_epochs != len(estimator.loss_curve_):
+                restored_epochs = self.best_epochs
         if reason is None and not self.incremental:
             self.warn_max_iter()
         if not hasattr(estimator, "loss_"):
@@ -529,6 +536,7 @@ class Trainer:
             end_ours=not self.incremental,
             record=self.record if self.record.complete else None,
             trained=reason != "error",  # else a hook's error ended the training
+            restored_epochs=restored_epochs,
         )
         self.raise_stop_error(reason, error)
 
@@ -555,7 +563,10 @@ class Trainer:
 
 
 
-def end_callbacks(dispatcher, estimator, network, end_ours, record, trained, unit="epochs"):
+def end_callbacks(
+    dispatcher, estimator, network, end_ours, record, trained, unit="epochs",
+    restored_epochs=None,
+):
     """End the callbacks once the fitted model is set, keeping that model.
 
     Used by the Trainer and by L-BFGS (``unit="iterations"``). A
@@ -565,10 +576,10 @@ def end_callbacks(dispatcher, estimator, network, end_ours, record, trained, uni
     an epoch. Another error propagates; after a training that ended
     (``trained``), a finite model of at least one complete epoch is kept,
     fitted and usable (the estimator otherwise discards the state of a fresh
-    fit that raises).
+    fit that raises). ``restored_epochs``: see ``CallbackDispatcher.fit_end``.
     """
     try:
-        dispatcher.fit_end(end_ours=end_ours, record=record)
+        dispatcher.fit_end(end_ours=end_ours, record=record, restored_epochs=restored_epochs)
     except KeyboardInterrupt:
         warn_user(
             "KeyboardInterrupt while the callbacks ended the fit; the trained "

@@ -11,6 +11,7 @@ import pickle
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import load_digits
 
 from sk_deepnet import DeepMLPClassifier
 from sk_deepnet._curvature import LossHessian
@@ -193,3 +194,30 @@ def test_a_loaded_monitor_redraws_its_probe_from_the_training_rows(data):
     train = loaded.callbacks_[1].redrawn
     assert len(train) == N_TRAIN
     assert_array_equal(_ids(loaded.curvature_monitor_._probe_X), train)
+
+
+class EndSpy(Callback):
+    def on_fit_end(self, estimator, restored_epochs=None, **kwargs):
+        self.restored_epochs = restored_epochs
+
+
+def test_the_last_curvature_record_is_of_the_restored_best_epoch():
+    # Digits, lr 0.05: the validation score peaks before the last of 12 epochs.
+    X, y = load_digits(return_X_y=True)
+    spy, monitor = EndSpy(), CurvatureMonitor(record_every=100, random_state=0)
+    clf = _classifier([spy, monitor], depth=2, width=16, max_iter=12,
+                      validation_fraction=0.1, n_iter_no_change=3, learning_rate=0.05)
+    clf.fit(X / 16, y)
+    best = int(np.argmax(clf.validation_scores_)) + 1
+    assert best < len(clf.loss_curve_)  # the fit restored an earlier epoch
+    spy = clf.callbacks_[0]
+    assert spy.restored_epochs == best
+    m = clf.curvature_monitor_
+    # Recorded with that epoch's number, on the final (restored) model.
+    assert_array_equal(m.epochs_, [0, best])
+    hessian = LossHessian(clf._network, m._probe_X, m._probe_Y, l2=m._l2)
+    assert_allclose(m.probe_loss_[-1], hessian.loss, rtol=1e-12)
+    # Without early stopping the model is the last epoch's: None.
+    clf.set_params(early_stopping=False, max_iter=2).fit(X / 16, y)
+    assert clf.callbacks_[0].restored_epochs is None
+    assert_array_equal(clf.curvature_monitor_.epochs_, [0, 2])
