@@ -187,6 +187,18 @@ def test_partial_fit_returns_self_and_keeps_float32(digits):
     assert_allclose(rbm.transform(X.astype(np.float32)), rbm.transform(X), atol=1e-6)
 
 
+def test_float32_transform_keeps_small_probabilities_accurate():
+    # Total inputs from -30 to 5: probabilities down to 1e-13, which the tanh
+    # form of the sigmoid (training's) would round to multiples of 6e-8 in float32.
+    rbm = BernoulliRBM(n_components=36, n_iter=1, random_state=0).fit([[0.0], [1.0]])
+    rbm.components_ = np.full((36, 1), 0.5)
+    rbm.intercept_hidden_ = np.linspace(-30.0, 5.0, 36)
+    X = np.array([[0.0], [1.0]])
+    exact = 1 / (1 + np.exp(-(X @ rbm.components_.T + rbm.intercept_hidden_)))
+    assert_allclose(rbm.transform(X.astype(np.float32)), exact, rtol=1e-6)
+    assert_allclose(rbm.transform(X), exact, rtol=1e-13)
+
+
 def test_one_random_state_drives_everything(digits):
     X = digits["unit"][0][:200]
     a = BernoulliRBM(n_components=8, n_iter=3, random_state=7).fit(X)
