@@ -63,6 +63,7 @@ def BernoulliRBM(n_components=256, **params):
     """sk_deepnet's BernoulliRBM with scikit-learn's recipe and defaults."""
     return DeepnetBernoulliRBM(n_components, **{**SKLEARN_RECIPE, **params})
 
+
 Xdigits, _ = load_digits(return_X_y=True)
 Xdigits -= Xdigits.min()
 Xdigits /= Xdigits.max()
