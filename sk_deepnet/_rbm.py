@@ -26,6 +26,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.special import expit
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -51,8 +52,11 @@ _CHUNK = 4096
 def sigmoid(z, out):
     """Logistic function into ``out``, as ``(1 + tanh(z / 2)) / 2``.
 
-    Exact to float rounding and overflow-free like ``scipy.special.expit``,
-    but faster in float32 (numpy's tanh is SIMD-vectorized).
+    Overflow-free like ``scipy.special.expit`` and five times faster in
+    float32 (numpy's tanh is SIMD-vectorized), which matters in training. Its
+    error is float rounding of 1, not of the result: small probabilities lose
+    their relative precision (below about 6e-8 in float32 they are 0 or a
+    multiple of it), so ``transform`` uses ``expit``.
     """
     np.multiply(z, 0.5, out=out)
     np.tanh(out, out=out)
@@ -222,7 +226,12 @@ class _BaseRBM(
         weight, hidden_bias, _ = self._params_as(X.dtype)
         H = np.asarray(X @ weight.T)
         H += hidden_bias
-        return self._hidden_activation(H, out=H)
+        if self._rectified:
+            return relu(H, out=H)
+        # expit, not the training's sigmoid: the output keeps its relative
+        # precision near 0 (scikit-learn's float32 and float64 transforms agree
+        # to rtol=1e-6, tests/test_sklearn_rbm_port.py)
+        return expit(H, out=H)
 
     @available_if(_has_free_energy)
     @blas_policy(rbm_transform_flops)  # the free energy's one product, as transform
@@ -745,10 +754,8 @@ class BernoulliRBM(_BaseRBM):
     trained by mini-batch contrastive divergence with momentum and weight
     decay, with the defaults of Hinton & Salakhutdinov (2006). Inputs should
     lie in [0, 1] (binary values or probabilities, e.g. pixel intensities
-    scaled to [0, 1]); this is not checked. Compared with
-    :class:`sklearn.neural_network.BernoulliRBM`, it adds momentum, weight
-    decay, CD-k, float32 training and a data-driven visible-bias init, and
-    ``partial_fit`` runs one epoch of mini-batches.
+    scaled to [0, 1]); this is not checked. It differs from
+    :class:`sklearn.neural_network.BernoulliRBM` in a few ways (see Notes).
 
     Parameters
     ----------
@@ -760,6 +767,41 @@ class BernoulliRBM(_BaseRBM):
     --------
     GaussianBernoulliRBM : For real-valued, standardized inputs.
     sk_deepnet.DeepMLPClassifier : Its ``pretrain="rbm"`` stacks these machines.
+
+    Notes
+    -----
+    Differences from :class:`sklearn.neural_network.BernoulliRBM`, each
+    checked by ``tests/test_sklearn_rbm_port.py`` (scikit-learn's own tests,
+    ported) or ``tests/test_pretraining.py``:
+
+    * ``score_samples`` is the negative free energy ``-F(v)``, exact and
+      deterministic. scikit-learn's is a pseudo-likelihood estimate,
+      ``n_features * log p(v_j | v_-j)`` for one random feature ``j`` per
+      sample; its expectation over ``j`` is :meth:`pseudo_log_likelihood`,
+      computed exactly here.
+    * The training recipe. The defaults add momentum (0.5, then 0.9 after
+      ``momentum_switch`` epochs) and weight decay (2e-4), use CD-1, draw the
+      initial weights from ``0.1 * N(0, 1)``, start the visible biases at the
+      log-odds of each feature's mean, shuffle the samples each epoch and
+      train ``n_iter=50`` epochs of ``batch_size=100``. scikit-learn runs
+      PCD-1 with plain gradient steps from ``0.01 * N(0, 1)`` weights and
+      zero biases, with its batches in order, 10 epochs of 10. The
+      ``learning_rate`` (0.1) is the same: a step of ``learning_rate`` times
+      the batch-mean gradient. ``BernoulliRBM(persistent=True, momentum=0,
+      initial_momentum=0, weight_decay=0, init_scale=0.01, shuffle=False,
+      batch_size=10, n_iter=10, dtype="float64")`` makes scikit-learn's
+      updates; the visible-bias init, the random draws and the size of the
+      last mini-batch still differ. So configured, it passes scikit-learn's
+      tests of the pseudo-likelihood reached on the digits (-21 +/- 1.5), but
+      no exact value of scikit-learn's is reproduced.
+    * Training is in ``dtype`` (float32 by default), whatever the precision
+      of X, which is cast one mini-batch at a time; the fitted model does not
+      depend on X's dtype. ``transform``, ``score_samples`` and ``gibbs``
+      compute in X's precision, as scikit-learn's ``transform`` does.
+    * ``partial_fit(X)`` trains one epoch of mini-batches of ``batch_size``
+      over X; scikit-learn's takes one step on all of X.
+    * ``verbose`` prints each epoch's mean reconstruction error, where
+      scikit-learn prints its pseudo-likelihood estimate.
 {_REFERENCES}
     Examples
     --------

@@ -12,6 +12,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import train_test_split
+from sklearn.neural_network import BernoulliRBM as SklearnRBM
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
@@ -164,6 +165,39 @@ def test_free_energy_and_pseudo_likelihood_match_brute_force():
     assert_allclose(rbm.pseudo_log_likelihood(X), pll, rtol=1e-10)
 
 
+def test_pseudo_log_likelihood_is_the_mean_of_sklearns_estimate(digits):
+    # scikit-learn's score_samples flips one random feature j per sample and
+    # returns n_features * log p(v_j | v_-j): on copies of one row its mean
+    # tends to the exact sum over j, pseudo_log_likelihood.
+    X = (digits["unit"][0][:5, 20:28] > 0.5).astype(float)
+    rbm = BernoulliRBM(n_components=6, n_iter=3, dtype="float64", random_state=0)
+    rbm.fit(digits["unit"][0][:300, 20:28])
+    theirs = SklearnRBM(n_components=6, random_state=0)
+    theirs.components_ = rbm.components_
+    theirs.intercept_hidden_ = rbm.intercept_hidden_
+    theirs.intercept_visible_ = rbm.intercept_visible_
+    theirs.n_features_in_ = X.shape[1]
+    estimates = theirs.score_samples(np.tile(X, (4000, 1))).reshape(4000, len(X))
+    standard_error = estimates.std(axis=0) / np.sqrt(len(estimates))
+    difference = np.abs(estimates.mean(axis=0) - rbm.pseudo_log_likelihood(X))
+    assert np.all(difference < 4 * standard_error)
+    assert standard_error.max() < 0.1  # a test that can tell
+
+
+def test_initialization_follows_the_recipe(digits):
+    # A vanishing learning rate leaves the initial parameters after one epoch:
+    # weights init_scale * N(0, 1), hidden biases 0, visible biases the
+    # log-odds of each feature's mean (clipped to [0.001, 0.999]).
+    X = digits["unit"][0]
+    rbm = BernoulliRBM(n_components=64, learning_rate=1e-12, dtype="float64", random_state=0)
+    rbm.partial_fit(X)
+    p = np.clip(X.mean(axis=0), 1e-3, 1 - 1e-3)
+    assert_allclose(rbm.intercept_visible_, np.log(p / (1 - p)), atol=1e-9)
+    assert_allclose(rbm.intercept_hidden_, 0, atol=1e-9)
+    assert rbm.components_.std() == pytest.approx(0.1, rel=0.05)
+    assert abs(rbm.components_.mean()) < 0.01
+
+
 @pytest.mark.parametrize("Rbm", RBMS)
 def test_pickle_round_trip_keeps_transform_exact(digits, Rbm):
     X = digits["standardized" if Rbm is GaussianBernoulliRBM else "unit"][0][:300]
@@ -185,6 +219,30 @@ def test_partial_fit_returns_self_and_keeps_float32(digits):
     assert rbm.transform(X).dtype == np.float64  # prediction in the precision of X
     assert rbm.transform(X.astype(np.float32)).dtype == np.float32
     assert_allclose(rbm.transform(X.astype(np.float32)), rbm.transform(X), atol=1e-6)
+
+
+def test_partial_fit_is_one_epoch_of_mini_batches(digits):
+    # scikit-learn's partial_fit takes one step on all of X; this one runs
+    # len(X) / batch_size steps, exactly fit's first epoch.
+    X = digits["unit"][0][:95]
+    params = dict(n_components=8, batch_size=10, random_state=3)
+    one_epoch = BernoulliRBM(n_iter=1, **params).fit(X)
+    partial = BernoulliRBM(**params).partial_fit(X)
+    assert_array_equal(partial.components_, one_epoch.components_)
+    assert_array_equal(partial.intercept_visible_, one_epoch.intercept_visible_)
+    assert partial.n_iter_ == 1
+
+
+def test_float32_transform_keeps_small_probabilities_accurate():
+    # Total inputs from -30 to 5: probabilities down to 1e-13, which the tanh
+    # form of the sigmoid (training's) would round to multiples of 6e-8 in float32.
+    rbm = BernoulliRBM(n_components=36, n_iter=1, random_state=0).fit([[0.0], [1.0]])
+    rbm.components_ = np.full((36, 1), 0.5)
+    rbm.intercept_hidden_ = np.linspace(-30.0, 5.0, 36)
+    X = np.array([[0.0], [1.0]])
+    exact = 1 / (1 + np.exp(-(X @ rbm.components_.T + rbm.intercept_hidden_)))
+    assert_allclose(rbm.transform(X.astype(np.float32)), exact, rtol=1e-6)
+    assert_allclose(rbm.transform(X), exact, rtol=1e-13)
 
 
 def test_one_random_state_drives_everything(digits):
