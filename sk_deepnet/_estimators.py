@@ -137,7 +137,9 @@ _PARAMETERS_DOC = """
         An :class:`~sk_deepnet.optimizers.Optimizer` instance (e.g.
         ``Adam(beta_2=0.99)``) is copied at each fresh fit, like the
         callbacks, and carries its own settings: the optimizer-specific
-        parameters below must then stay ``"auto"``. Every ``"auto"`` of those
+        parameters below must then stay ``"auto"``; its own are the nested
+        parameters ``optimizer__learning_rate`` etc. of ``set_params`` and
+        grid searches. Every ``"auto"`` of those
         parameters takes the default of the optimizer class, which owns and
         validates its settings.
         ``"lbfgs"`` is full-batch L-BFGS (SciPy's L-BFGS-B over the flat
