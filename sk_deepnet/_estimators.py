@@ -1475,7 +1475,8 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
         the Poisson deviance ``y log(y / mu) - y + mu`` summed over outputs,
         with a log link: the network's output ``z`` predicts ``mu = exp(z)``,
         as in scikit-learn's ``MLPRegressor(loss="poisson")``. ``"poisson"``
-        models counts and rates and needs ``y >= 0``, not all zero.
+        models counts and rates and needs ``y >= 0``, not all zero (its
+        ``target_tags.positive_only`` tag says so, as PoissonRegressor's).
 {_PARAMETERS_DOC}
     Attributes
     ----------
@@ -1694,4 +1695,6 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
+        # As PoissonRegressor: the Poisson deviance refuses negative targets.
+        tags.target_tags.positive_only = self.loss == "poisson"
         return tags
