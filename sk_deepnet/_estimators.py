@@ -137,7 +137,9 @@ _PARAMETERS_DOC = """
         An :class:`~sk_deepnet.optimizers.Optimizer` instance (e.g.
         ``Adam(beta_2=0.99)``) is copied at each fresh fit, like the
         callbacks, and carries its own settings: the optimizer-specific
-        parameters below must then stay ``"auto"``. Every ``"auto"`` of those
+        parameters below must then stay ``"auto"``; its own are the nested
+        parameters ``optimizer__learning_rate`` etc. of ``set_params`` and
+        grid searches. Every ``"auto"`` of those
         parameters takes the default of the optimizer class, which owns and
         validates its settings.
         ``"lbfgs"`` is full-batch L-BFGS (SciPy's L-BFGS-B over the flat
@@ -1201,6 +1203,25 @@ def _check_label_types(labels, name):
             ) from exc
 
 
+def _check_classes(classes):
+    """Refuse a ``classes`` that is not a non-empty 1-D array-like of labels.
+
+    scikit-learn's MLP flattens a 2-D one silently, or fails with an
+    unhashable-type error deep inside ``unique_labels``.
+    """
+    try:
+        shape = np.shape(classes)
+    except ValueError:  # ragged nested sequences
+        shape = None
+    if shape is None or len(shape) != 1 or not shape[0]:
+        got = "ragged nested sequences" if shape is None else f"shape {shape}"
+        raise ValueError(
+            "classes must be a non-empty 1-D array-like of class labels (for a "
+            "multilabel indicator y, its column indices), e.g. classes=[0, 1]; "
+            f"got a {type(classes).__name__} of {got}."
+        )
+
+
 def _check_poisson_targets(Y, incremental):
     """Refuse targets the Poisson deviance is not defined for, or cannot fit.
 
@@ -1286,7 +1307,7 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
             if len(unseen):
                 raise ValueError(
                     f"y contains labels {unseen.tolist()} not in classes="
-                    f"{list(self._label_binarizer.classes_)}."
+                    f"{self._label_binarizer.classes_.tolist()}."
                 )
         else:
             # An indicator matrix names its labels by column, as in scikit-learn.
@@ -1314,6 +1335,12 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
             raise ValueError(
                 f"The type of target ({type_of_target(y)}) does not match the one "
                 f"seen in the first fit ({self._label_binarizer.y_type_})."
+            )
+        if multilabel and y.shape[1] != len(self.classes_):
+            raise ValueError(
+                f"y is a multilabel indicator matrix of {y.shape[1]} columns, but "
+                f"the model was fitted on {len(self.classes_)} label columns; a "
+                "continued fit needs the same labels, in the same columns."
             )
         if not multilabel:
             labels = unique_labels(y)
@@ -1377,16 +1404,19 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights of the loss (see ``fit``).
         classes : array-like of shape (n_classes,), default=None
-            Every class label. Required on the first call (unless y is a
-            multilabel indicator matrix, whose classes are its column
-            indices); on later calls, None or the same classes.
+            Every class label, in a 1-D array-like (a nested one is refused,
+            where scikit-learn's MLP flattens it). Required on the first call
+            (unless y is a multilabel indicator matrix, whose classes are its
+            column indices); on later calls, None or the same classes.
 
         Returns
         -------
         self : DeepMLPClassifier
             The updated estimator.
         """
-        if not hasattr(self, "_network") and classes is None:
+        if classes is not None:
+            _check_classes(classes)
+        elif not hasattr(self, "_network"):
             if type_of_target(y) != "multilabel-indicator":
                 raise ValueError(
                     "classes must be passed on the first call to partial_fit."
@@ -1473,7 +1503,8 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
         the Poisson deviance ``y log(y / mu) - y + mu`` summed over outputs,
         with a log link: the network's output ``z`` predicts ``mu = exp(z)``,
         as in scikit-learn's ``MLPRegressor(loss="poisson")``. ``"poisson"``
-        models counts and rates and needs ``y >= 0``, not all zero.
+        models counts and rates and needs ``y >= 0``, not all zero (its
+        ``target_tags.positive_only`` tag says so, as PoissonRegressor's).
 {_PARAMETERS_DOC}
     Attributes
     ----------
@@ -1692,4 +1723,6 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
+        # As PoissonRegressor: the Poisson deviance refuses negative targets.
+        tags.target_tags.positive_only = self.loss == "poisson"
         return tags

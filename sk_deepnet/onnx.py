@@ -20,7 +20,9 @@ the identity at inference). A classifier has the two outputs of scikit-learn's
 classifiers in skl2onnx: the labels (from the logits, as :meth:`predict`
 takes them) and the probabilities of :meth:`predict_proba` (a ZipMap of them
 unless ``options={id(clf): {"zipmap": False}}``); a multilabel classifier's
-labels are its 0/1 indicator matrix. A regressor's output is of shape
+labels are its 0/1 indicator matrix. A classifier fitted on a single class
+has the two probability columns of its ``predict_proba``, which a ZipMap of
+one class cannot hold: it converts with ``"zipmap": False`` only. A regressor's output is of shape
 ``(n_samples, n_outputs)``, also for one output (``predict`` ravels that one).
 
 The graph computes in the precision of its input, as ``predict`` does:
@@ -31,12 +33,14 @@ its ``Erf`` in float32 (its probabilities agree with ``predict_proba`` within
 """
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 from ._activations import LEAKY_RELU_SLOPE, SELU_ALPHA, SELU_SCALE
 from ._estimators import DeepMLPClassifier, DeepMLPRegressor
 
 try:
     from skl2onnx import update_registered_converter
+    from skl2onnx._parse import _parse_sklearn_classifier
     from skl2onnx.common.data_types import (
         BooleanTensorType,
         DoubleTensorType,
@@ -99,6 +103,7 @@ def register_onnx_converters():
         _ALIASES[DeepMLPClassifier],
         _classifier_shapes,
         _convert_classifier,
+        parser=_parse_classifier,
         options={
             "zipmap": [True, False, "columns"],
             "output_class_labels": [False, True],
@@ -108,6 +113,15 @@ def register_onnx_converters():
     update_registered_converter(
         DeepMLPRegressor, _ALIASES[DeepMLPRegressor], _regressor_shapes, _convert_regressor
     )
+
+
+# ----------------------------------------------------------------- parsing
+def _parse_classifier(scope, model, inputs, custom_parsers=None):
+    """skl2onnx's parser of classifiers (labels, probabilities, ZipMap), once
+    the classifier is known to be fitted: the ZipMap reads ``classes_``, and an
+    unfitted one would fail there with an error that does not say why."""
+    check_is_fitted(model)
+    return _parse_sklearn_classifier(scope, model, inputs, custom_parsers=custom_parsers)
 
 
 # ------------------------------------------------------------------ shapes
@@ -124,6 +138,7 @@ def _tensor_type(dtype):
 
 
 def _check_input(operator):
+    check_is_fitted(operator.raw_operator)  # NotFittedError before any fitted attribute
     check_input_and_output_numbers(operator, input_count_range=1, output_count_range=None)
     input_type = operator.inputs[0].type
     accepted = (FloatTensorType, DoubleTensorType, Int64TensorType, BooleanTensorType)
@@ -142,10 +157,32 @@ def _classifier_shapes(operator):
     n = operator.inputs[0].get_first_dimension()
     classes = _class_labels(operator.scope_inst, clf)
     label_type = StringTensorType if classes.dtype.kind in "OSU" else Int64TensorType
-    multilabel = clf._label_binarizer.y_type_ == "multilabel-indicator"
-    operator.outputs[0].type = label_type([n, len(classes)] if multilabel else [n])
+    y_type = clf._label_binarizer.y_type_
+    operator.outputs[0].type = label_type(
+        [n, len(classes)] if y_type == "multilabel-indicator" else [n]
+    )
+    # Binary targets have two probability columns, also with a single class.
+    n_columns = 2 if y_type == "binary" else len(classes)
+    if n_columns != len(classes):
+        _check_no_zipmap(operator.scope_inst, clf)
     dtype = _compute_dtype(operator.inputs[0].type)
-    operator.outputs[1].type = _tensor_type(dtype)([n, len(classes)])
+    operator.outputs[1].type = _tensor_type(dtype)([n, n_columns])
+
+
+def _check_no_zipmap(scope, clf):
+    """Refuse a ZipMap of a one-class classifier, which cannot hold its probabilities.
+
+    ``predict_proba`` has two columns, as in scikit-learn's MLP, but a ZipMap
+    has one key per class, and onnxruntime refuses more columns than keys.
+    """
+    if scope.get_options(clf, dict(zipmap=True))["zipmap"] is not False:
+        raise ValueError(
+            f"{type(clf).__name__} was fitted on a single class "
+            f"(classes_={clf.classes_.tolist()}) and its predict_proba has two "
+            "columns, which a ZipMap of one class cannot hold. Convert it with "
+            "options={id(clf): {'zipmap': False}} to get the probabilities as "
+            "an array of shape (n_samples, 2)."
+        )
 
 
 def _regressor_shapes(operator):
@@ -367,5 +404,9 @@ def _convert_classifier(scope, operator, container):
     if y_type == "binary":
         index = g.node("Reshape", index, g.const([-1], np.int64))
     classes = _class_labels(scope, clf)
+    if len(classes) == 1:
+        # One class (fitted as scikit-learn's MLP fits it): predict says that
+        # class whatever the logit, as LabelBinarizer.inverse_transform does.
+        index = g.node("Mul", index, g.const(0, np.int64))
     classes = g.const(classes, dtype=classes.dtype, name="classes")
     container.add_node("Gather", [classes, index], [label_out], axis=0)

@@ -155,6 +155,55 @@ class Optimizer:
         """
         return {name: getattr(self, name) for name in self._get_param_names()}
 
+    def set_params(self, **params):
+        """Set hyperparameters, as scikit-learn's ``set_params`` does.
+
+        So an optimizer instance passed as an estimator's ``optimizer`` has
+        its hyperparameters set through the estimator
+        (``est.set_params(optimizer__learning_rate=0.1)``) and searched by
+        :class:`~sklearn.model_selection.GridSearchCV`. The values are
+        validated as the constructor validates them; on an error nothing
+        changes. The state (``t_``, ``state_``) is kept: a schedule may also
+        change ``learning_rate`` between steps.
+
+        Parameters
+        ----------
+        **params : dict
+            Hyperparameters, among the names :meth:`get_params` returns.
+
+        Returns
+        -------
+        self : Optimizer
+            The optimizer.
+
+        Raises
+        ------
+        ValueError
+            If a name is not a hyperparameter of the class, or a value is out
+            of its range.
+
+        Examples
+        --------
+        >>> from sk_deepnet.optimizers import Adam
+        >>> Adam().set_params(learning_rate=0.01, beta_2=0.99)
+        Adam(learning_rate=0.01, beta_2=0.99)
+        """
+        valid = self._get_param_names()
+        unknown = sorted(set(params) - set(valid))
+        if unknown:
+            raise ValueError(
+                f"Invalid parameter {unknown[0]!r} for optimizer {self!r}. "
+                f"Valid parameters are: {valid!r}."
+            )
+        previous = self.get_params()
+        vars(self).update(params)
+        try:
+            self._validate()
+        except ValueError:
+            vars(self).update(previous)
+            raise
+        return self
+
     def __repr__(self):
         # like scikit-learn's default ``print_changed_only=True``
         defaults = self._get_defaults()

@@ -263,6 +263,42 @@ def test_partial_fit_of_a_multilabel_matrix_with_classes_keeps_sigmoid_outputs()
         DeepMLPClassifier(depth=1, width=8).partial_fit(X, Y, classes=["a", "b", "c", "d"])
 
 
+@pytest.mark.parametrize(
+    "classes, got",
+    [([[0, 1, 2]], r"list of shape \(1, 3\)"), ([[0], [1], [2]], r"list of shape \(3, 1\)"),
+     ([[0], [1, 2]], "list of ragged"), (np.array([]), r"ndarray of shape \(0,\)"),
+     (2, r"int of shape \(\)")],
+)
+def test_partial_fit_refuses_classes_that_are_not_1d(small_classification, classes, got):
+    # scikit-learn's MLP flattens [[0, 1, 2]] and fails on [[0], [1], [2]]
+    # with "unhashable type: 'list'".
+    X, y = small_classification
+    clf = DeepMLPClassifier(depth=1, width=8, random_state=0)
+    with pytest.raises(ValueError, match=f"classes must be a non-empty 1-D.*got a {got}"):
+        clf.partial_fit(X, y, classes=classes)
+    assert not hasattr(clf, "classes_")
+    clf.partial_fit(X, y, classes=[0, 1, 2])
+    params = clf._network.params.copy()
+    with pytest.raises(ValueError, match="classes must be a non-empty 1-D"):
+        clf.partial_fit(X, y, classes=classes)  # on a later call too
+    assert clf.n_iter_ == 1 and np.array_equal(params, clf._network.params)
+
+
+@pytest.mark.parametrize("method", ["partial_fit", "warm_start"])
+def test_continued_multilabel_fit_refuses_another_number_of_columns(method):
+    X, Y = make_multilabel_classification(60, 5, n_classes=3, random_state=0)
+    clf = DeepMLPClassifier(depth=1, width=8, max_iter=2, random_state=0,
+                            warm_start=method == "warm_start")
+    fit = clf.partial_fit if method == "partial_fit" else clf.fit
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit(X, Y)
+        with pytest.raises(ValueError, match="matrix of 4 columns, but the model was "
+                                             "fitted on 3 label columns"):
+            fit(X, np.c_[Y, Y[:, 0]])
+    assert list(clf.classes_) == [0, 1, 2] and clf.predict(X).shape == (60, 3)
+
+
 def test_partial_fit_refuses_early_stopping(small_classification):
     X, y = small_classification
     with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):

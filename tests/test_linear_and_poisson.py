@@ -93,6 +93,13 @@ def test_poisson_refuses_negative_and_all_zero_targets():
         reg.partial_fit(X, -y - 1)
 
 
+def test_poisson_declares_positive_only_targets():
+    # As PoissonRegressor: scikit-learn's checks then give it targets above 0.
+    assert PoissonRegressor().__sklearn_tags__().target_tags.positive_only
+    assert DeepMLPRegressor(loss="poisson").__sklearn_tags__().target_tags.positive_only
+    assert not DeepMLPRegressor().__sklearn_tags__().target_tags.positive_only
+
+
 def test_poisson_stochastic_fit_and_multi_output():
     X, y = _poisson_data(300)
     Y = np.c_[y, y + 1]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -287,6 +287,34 @@ def test_options_nocl_class_labels_and_zipmap_columns(target):
     np.testing.assert_allclose(
         np.column_stack(columns), pipe.predict_proba(X_eval), rtol=0, atol=1e-5
     )
+
+
+@pytest.mark.parametrize("label", [3, "only"])
+def test_one_class_classifier(label):
+    # Fitted on a single class as scikit-learn's MLP: predict_proba has two
+    # columns, predict says that class. The graph gives the same.
+    X, X_eval, _ = _data()
+    clf = _fit(_make(DeepMLPClassifier), X, np.full(len(X), label))
+    assert clf.predict_proba(X_eval).shape == (len(X_eval), 2)
+    _check_classifier(clf, X_eval)
+    X_eval = X_eval.astype(np.float32)
+    options = {id(clf[-1]): {"zipmap": False, "nocl": True}}
+    codes, _ = _run(to_onnx(clf, X_eval[:1], options=options), X_eval)
+    np.testing.assert_array_equal(codes, np.zeros(len(X_eval)))
+    # A ZipMap has a key per class: it cannot hold the two columns.
+    for zipmap in [True, "columns"]:
+        with pytest.raises(ValueError, match=r"single class.*'zipmap': False"):
+            to_onnx(clf, X_eval[:1], options={id(clf[-1]): {"zipmap": zipmap}})
+
+
+@pytest.mark.parametrize("cls, options", [
+    (DeepMLPClassifier, None), (DeepMLPClassifier, {"zipmap": False}), (DeepMLPRegressor, None),
+])
+def test_unfitted_estimator_raises_not_fitted_error(cls, options):
+    X = np.zeros((2, 3), np.float32)
+    for model in [cls(), make_pipeline(StandardScaler().fit(X), cls())]:
+        with pytest.raises(NotFittedError, match=f"This {cls.__name__} instance is not fitted"):
+            to_onnx(model, X, options=options)
 
 
 def test_missing_skl2onnx_gives_a_clear_error(monkeypatch):

@@ -8,10 +8,12 @@ needed to run these tests.
 import json
 import os
 import pickle
+import warnings
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
 
 from sk_deepnet.optimizers import (
     OPTIMIZERS,
@@ -434,6 +436,54 @@ def test_estimator_accepts_an_optimizer_instance_and_copies_it():
     assert clone(clf).optimizer.get_params() == given.get_params()
     with pytest.raises(ValueError, match="beta_1 is also set on the estimator"):
         clf.set_params(beta_1=0.8).fit(X, y)
+
+
+@pytest.mark.parametrize("cls", list(OPTIMIZERS.values()))
+def test_set_params_validates_as_the_constructor(cls):
+    opt = cls()
+    assert opt.set_params(learning_rate=0.5, weight_decay=0.1) is opt
+    assert opt.get_params() == cls(learning_rate=0.5, weight_decay=0.1).get_params()
+    before = opt.get_params()
+    for bad in [{"learning_rate": -1.0}, {"learning_rate": 0.2, "weight_decay": "big"}]:
+        with pytest.raises(ValueError, match=f"{cls.__name__}: .* must be a real number"):
+            opt.set_params(**bad)
+        assert opt.get_params() == before  # nothing changed, not even learning_rate
+    with pytest.raises(ValueError, match="Invalid parameter 'nope' for optimizer"):
+        opt.set_params(nope=1)
+    assert opt.get_params() == before
+
+
+def test_set_params_keeps_the_state():
+    opt = Adam()
+    opt.step(np.zeros(2), np.ones(2))
+    opt.set_params(learning_rate=0.1)
+    assert opt.t_ == 1 and set(opt.state_) >= {"grad_sum", "sq_grad_sum"}
+
+
+def test_nested_optimizer_params_set_clone_and_grid_search():
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV
+
+    from sk_deepnet import DeepMLPClassifier
+
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    given = Adam(learning_rate=0.01, beta_2=0.99)
+    est = DeepMLPClassifier(depth=1, width=4, max_iter=3, optimizer=given, random_state=0)
+    copy = clone(est).set_params(optimizer__learning_rate=0.1, optimizer__beta_1=0.5)
+    assert copy.optimizer.get_params() == Adam(0.1, 0.5, 0.99).get_params()
+    assert given.get_params() == Adam(0.01, beta_2=0.99).get_params()  # clone copied it
+    with pytest.raises(ValueError, match="learning_rate must be a real number"):
+        copy.set_params(optimizer__learning_rate=-0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search = GridSearchCV(est, {"optimizer__learning_rate": [0.01, 0.1]}, cv=2).fit(X, y)
+    assert [p["optimizer__learning_rate"] for p in search.cv_results_["params"]] == [0.01, 0.1]
+    best = search.best_params_["optimizer__learning_rate"]
+    assert search.best_estimator_.optimizer.learning_rate == best
+    assert search.best_estimator_.optimizer_.learning_rate == best  # it trained at that rate
+    assert search.best_estimator_.optimizer_.beta_2 == 0.99
+    assert given.learning_rate == 0.01 and given.t_ == 0
 
 
 @pytest.mark.parametrize("epsilon", [1e-50, 1e-40])
