@@ -40,7 +40,6 @@ from ._estimators import DeepMLPClassifier, DeepMLPRegressor
 
 try:
     from skl2onnx import update_registered_converter
-    from skl2onnx._parse import _parse_sklearn_classifier
     from skl2onnx.common.data_types import (
         BooleanTensorType,
         DoubleTensorType,
@@ -57,6 +56,11 @@ except ImportError as exc:  # the optional dependency is missing
         'models): install them with pip install "sk-deepnet[onnx]" or '
         "pip install skl2onnx onnxruntime."
     ) from exc
+
+try:  # private: skl2onnx has no public access to its default classifier parser
+    from skl2onnx._parse import _parse_sklearn_classifier
+except ImportError:  # a later skl2onnx: its own parser, and its error if unfitted
+    _parse_sklearn_classifier = None
 
 __all__ = ["register_onnx_converters"]
 
@@ -103,7 +107,7 @@ def register_onnx_converters():
         _ALIASES[DeepMLPClassifier],
         _classifier_shapes,
         _convert_classifier,
-        parser=_parse_classifier,
+        parser=None if _parse_sklearn_classifier is None else _parse_classifier,
         options={
             "zipmap": [True, False, "columns"],
             "output_class_labels": [False, True],
