@@ -199,7 +199,7 @@ class Optimizer:
         vars(self).update(params)
         try:
             self._validate()
-        except ValueError:
+        except BaseException:  # a TypeError too: nothing changes
             vars(self).update(previous)
             raise
         return self
