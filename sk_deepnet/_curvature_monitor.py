@@ -90,7 +90,7 @@ class CurvatureMonitor(ProbeCallback):
         The gradient is *small* at a record when its norm is at most this
         fraction of the largest gradient norm recorded during the fit. (The
         largest, not the first: a network started near a saddle, as from
-        small initial weights, has a small gradient from the start.)
+        small initial weights, has a small gradient from the start).
 
     negative_tol : float, default=0.01
         The curvature is *clearly negative* when the smallest eigenvalue is
@@ -140,8 +140,8 @@ class CurvatureMonitor(ProbeCallback):
 
     See Also
     --------
-    sk_deepnet.callbacks.GradientMonitor : per-layer gradient statistics.
-    sk_deepnet.plotting.CurvatureDisplay : plots these records.
+    sk_deepnet.callbacks.GradientMonitor : Per-layer gradient statistics.
+    sk_deepnet.plotting.CurvatureDisplay : Plots these records.
 
     Notes
     -----

@@ -287,7 +287,7 @@ default="constant"
         section 13.2). A float applies to every layer.
 
     pretrain_cd_steps : int, default=1
-        k of the CD-k updates (CD-1: Hinton 2010).
+        The k of the CD-k updates (CD-1: Hinton 2010).
 
     pretrain_batch_size : int, default=100
         RBM mini-batch size (100: Hinton & Salakhutdinov 2006).
