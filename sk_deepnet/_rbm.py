@@ -884,8 +884,9 @@ _ATTRIBUTES_DOC = """
         Mean squared error between each training batch and its one-step
         reconstruction ``E[v | h]`` (``h`` sampled from ``p(h | v)``), averaged
         over samples and features, for each epoch of ``fit`` and each
-        ``partial_fit`` call. It is the usual (rough) progress monitor of
-        CD training (Hinton 2010, section 5).
+        ``partial_fit`` call (a weighted mean with ``sample_weight``). It is
+        the usual (rough) progress monitor of CD training (Hinton 2010,
+        section 5).
 
     n_iter_ : int
         Number of epochs run (``fit`` epochs plus ``partial_fit`` calls).
@@ -988,6 +989,11 @@ class BernoulliRBM(_BaseRBM):
       over X; scikit-learn's takes one step on all of X.
     * ``verbose`` prints each epoch's mean reconstruction error, where
       scikit-learn prints its pseudo-likelihood estimate.
+    * ``fit`` and ``partial_fit`` take a ``sample_weight`` (scikit-learn's
+      have none): weighted CD statistics and visible-bias initialization;
+      rows of zero weight are dropped, exactly as if absent.
+    * A failed ``fit`` leaves the RBM as it was; a KeyboardInterrupt during
+      training keeps the last complete epoch (FitInterruptedWarning).
 {_REFERENCES}
     Examples
     --------

@@ -25,6 +25,20 @@ then 0.9, weight decay 0.0002, mini-batches of 100, 50 epochs per layer and
 initial weights ``0.1 * N(0, 1)`` (``0.01 * N(0, 1)`` for the Gaussian layer)
 (Hinton & Salakhutdinov 2006 and their code; Hinton 2010).
 
+**Sample weights.** ``fit(X, y, sample_weight=w)`` (and
+``pretrain_fit(X, sample_weight=w)``) weighs the pretraining too. Rows of zero
+weight are dropped before it starts, so they change nothing, not even the
+random draws: the pretrained layers are exactly those of the positively
+weighted rows alone. The other weights weigh every RBM's contrastive-divergence
+statistics (each mini-batch's weighted mean, as the network's loss is), the
+visible-bias initialization (weighted feature means) and the pre-activation
+means and variances that initialize batch normalization; the [0, 1] scaling
+of rectified features takes the minimum and maximum over the rows kept. A
+weight k counts as k copies of a row in expectation only, not exactly: each
+copy would draw its own Gibbs samples and fill its own place in the
+mini-batches. (With the sampling replaced by its mean field, integer weights
+and repeated rows give the same stack: ``tests/test_pretraining_weights.py``.)
+
 **Rectified hidden units.** With ``pretrain_hidden_units="auto"`` (the
 default), a network of the relu family (relu, leaky_relu, elu, gelu,
 softplus) is pretrained with noisy rectified hidden units (Nair & Hinton 2010),
