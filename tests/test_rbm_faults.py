@@ -114,7 +114,7 @@ SCENARIOS = {
 
 
 def _check_outcome(cls, params, scenario, rbm, before, raised, caught):
-    setup, method, data = SCENARIOS[scenario]
+    _, method, data = SCENARIOS[scenario]
     after = _state(rbm)
     if raised is not None:  # the call failed: nothing changed
         assert not any(issubclass(w.category, FitInterruptedWarning) for w in caught)
