@@ -273,9 +273,12 @@ default="constant"
         backpropagation (see :mod:`sk_deepnet.pretraining`, which also says
         how the sigmoid RBM features enter other activations, normalization
         and residual networks). Pretraining uses X only (every row, including
-        the early-stopping validation rows, never their targets) and ignores
-        ``sample_weight``; it does not run when warm_start or partial_fit
-        continue a fit. A KeyboardInterrupt during pretraining keeps the
+        the early-stopping validation rows, never their targets), weighted by
+        ``sample_weight``: rows of zero weight are left out (as if absent, the
+        random draws included), the others weigh the RBMs' statistics (a
+        weight k counts as k copies in expectation, not exactly: the Gibbs
+        samples are drawn per row); it does not run when warm_start or
+        partial_fit continue a fit. A KeyboardInterrupt during pretraining keeps the
         layers completed so far and goes on to fine-tuning.
 
     pretrain_epochs : int, default=50
@@ -746,14 +749,14 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         )
         return sample_weight
 
-    def _network_for(self, first_call, X, architecture):
+    def _network_for(self, first_call, X, architecture, sample_weight=None):
         """A new initialized network (fresh fit), or the fitted one to continue."""
         if first_call:
             self._rng = self._make_rng()
             network = Network(**architecture)
             schemes, drawn_biases = auto_plan(self.init, self.activation, network.depth)
             network.initialize(self._rng, schemes, self.init_scale, drawn_biases=drawn_biases)
-            initialize_by_pretraining(self, network, X, self._rng)
+            initialize_by_pretraining(self, network, X, self._rng, sample_weight)
             self._reset_fit_state()
         else:
             network = self._network
@@ -822,7 +825,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
             sample_weight = self._check_sample_weight(sample_weight, X, y, incremental)
 
             architecture = self._architecture(X.shape[1], self._n_outputs_of(Y))
-            network = self._network_for(first_call, X, architecture)
+            network = self._network_for(first_call, X, architecture, sample_weight)
             optimizer = self._optimizer_for(first_call)
             if self.optimizer == "lbfgs":
                 if not first_call:
@@ -873,7 +876,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
 
     @_fit_context(prefer_skip_nested_validation=True)
     @blas_policy(pretrain_flops)  # the pretraining's batch size, not the fit's
-    def pretrain_fit(self, X, y=None):
+    def pretrain_fit(self, X, y=None, sample_weight=None):
         """Pretrain the hidden layers on unlabeled X, for the next fits to start from.
 
         Trains the RBM stack of ``pretrain="rbm"`` (with the ``pretrain_*``
@@ -891,6 +894,9 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
             Unlabeled training data.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows, as ``fit`` uses them in its
+            pretraining (see ``pretrain``): zero-weighted rows are left out.
 
         Returns
         -------
@@ -898,7 +904,8 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
             The estimator, with ``pretrain_curves_`` set.
         """
         X = check_array(X, accept_sparse=["csr", "csc"], dtype=self._input_dtypes())
-        return pretrain_fit(self, self._training_X(X))
+        X = self._training_X(X)
+        return pretrain_fit(self, X, self._check_sample_weight(sample_weight, X, None, False))
 
     def _check_stochastic(self):
         """``partial_fit`` exists for the stochastic optimizers only (as scikit-learn)."""
@@ -1382,6 +1389,7 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
             ``normalization="batch"`` the batch statistics are weighted the
             same way (a weight k counts as k copies, only ratios matter), and a
             mini-batch with fewer than 2 positively weighted samples is refused.
+            ``pretrain="rbm"`` weighs its RBMs by them too (see ``pretrain``).
 
         Returns
         -------
@@ -1672,6 +1680,7 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
             ``normalization="batch"`` the batch statistics are weighted the
             same way (a weight k counts as k copies, only ratios matter), and a
             mini-batch with fewer than 2 positively weighted samples is refused.
+            ``pretrain="rbm"`` weighs its RBMs by them too (see ``pretrain``).
 
         Returns
         -------

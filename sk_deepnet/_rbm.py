@@ -37,11 +37,17 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._persistence import check_version, stamp_version
-from ._sklearn_compat import Interval, StrictIntegerMixin, StrOptions, _fit_context
+from ._sklearn_compat import (
+    Interval,
+    StrictIntegerMixin,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+)
 from ._threadpool import blas_policy, rbm_fit_flops, rbm_gibbs_flops, rbm_transform_flops
-from ._validation import check_representable
+from ._validation import check_representable, sample_weight_in_dtype
 from ._warnings import warn_user
-from .exceptions import DivergenceWarning
+from .exceptions import DivergenceWarning, FitInterruptedWarning
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -88,18 +94,21 @@ def make_generator(random_state):
     return np.random.default_rng(seed)
 
 
-def column_stats(X):
+def column_stats(X, sample_weight=None):
     """Min, max, mean and variance of each column, one chunk of rows at a time.
 
     Works on dense and CSR input without densifying or upcasting the whole X
-    (each chunk is reduced in float64).
+    (each chunk is reduced in float64). With ``sample_weight`` the mean and
+    variance are weighted (a weight k counts as k copies of the row; only
+    ratios matter); the minimum and maximum are over every row, so rows of
+    zero weight must be dropped first (:func:`positive_rows`).
     """
     n, d = X.shape
+    weight = None if sample_weight is None else np.asarray(sample_weight, np.float64)
     if sp.issparse(X):  # reductions that count the implicit zeros
-        mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
-        mean_sq = np.asarray(X.multiply(X).mean(axis=0), dtype=np.float64).ravel()
         lo = X.min(axis=0).toarray().astype(np.float64).ravel()
         hi = X.max(axis=0).toarray().astype(np.float64).ravel()
+        mean, mean_sq = (_column_mean(Z, weight) for Z in (X, X.multiply(X)))
         return lo, hi, mean, np.maximum(mean_sq - mean**2, 0.0)
     lo = np.full(d, np.inf)
     hi = np.full(d, -np.inf)
@@ -109,10 +118,70 @@ def column_stats(X):
         chunk = np.asarray(X[start : start + _CHUNK], dtype=np.float64)
         np.minimum(lo, chunk.min(axis=0), out=lo)
         np.maximum(hi, chunk.max(axis=0), out=hi)
-        total += chunk.sum(axis=0)
-        total_sq += np.einsum("ij,ij->j", chunk, chunk)
-    mean = total / n
-    return lo, hi, mean, np.maximum(total_sq / n - mean**2, 0.0)
+        if weight is None:
+            total += chunk.sum(axis=0)
+            total_sq += np.einsum("ij,ij->j", chunk, chunk)
+        else:
+            w = weight[start : start + _CHUNK]
+            total += w @ chunk
+            total_sq += np.einsum("i,ij,ij->j", w, chunk, chunk)
+    count = n if weight is None else weight.sum()
+    mean = total / count
+    return lo, hi, mean, np.maximum(total_sq / count - mean**2, 0.0)
+
+
+def _column_mean(X, weight):
+    """Column means of a sparse X (weighted by the rows' ``weight``), float64."""
+    if weight is None:
+        return np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
+    return np.asarray(X.T @ weight, dtype=np.float64).ravel() / weight.sum()
+
+
+def positive_rows(X, sample_weight):
+    """X and validated weights without the rows of zero weight.
+
+    The weights become None when the remaining ones are all equal (only
+    ratios matter), so that training is then exactly the unweighted one on
+    those rows: zero-weighted rows change nothing, not even the random draws
+    (which depend on the number of rows). Dropping them copies the other rows.
+
+    Parameters
+    ----------
+    X : {ndarray, CSR matrix} of shape (n_samples, n_features)
+        The training data.
+    sample_weight : ndarray of shape (n_samples,) or None
+        Validated non-negative weights, at least one positive.
+
+    Returns
+    -------
+    X, sample_weight
+        The rows of positive weight, and their weights (or None).
+    """
+    if sample_weight is None:
+        return X, None
+    keep = sample_weight > 0
+    if not keep.all():
+        X, sample_weight = X[keep], sample_weight[keep]
+    if sample_weight.min() == sample_weight.max():
+        return X, None
+    return X, sample_weight
+
+
+def _sum_of_squares(residual, weight):
+    """Sum of the squared ``residual`` entries, each row's weighted by ``weight``."""
+    if weight is None:
+        return float(np.dot(residual.ravel(), residual.ravel()))
+    return float(weight @ np.einsum("ij,ij->i", residual, residual))
+
+
+def _scale_rows(h, v, share, factor):
+    """Scale the rows of ``h`` by ``factor`` times their ``share`` of the phase
+    (``1 / len(h)`` when None); return the matching mean of the rows of ``v``."""
+    if share is None:
+        h *= factor / len(h)
+        return v.mean(axis=0)
+    h *= (factor * share)[:, None]
+    return share @ v
 
 
 class _BaseRBM(
@@ -153,8 +222,14 @@ class _BaseRBM(
     # ------------------------------------------------------------ public API
     @_fit_context(prefer_skip_nested_validation=True)
     @blas_policy(rbm_fit_flops)  # one BLAS thread for small products
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Train the RBM for ``n_iter`` epochs of mini-batch CD-k (or PCD-k).
+
+        All or nothing: an error (invalid input, an exception during training)
+        leaves the RBM as it was before the call (fitted or not). A
+        KeyboardInterrupt during the training epochs keeps the model of the
+        last complete epoch (its ``n_iter_``), with a FitInterruptedWarning, as
+        the estimators' ``fit`` does.
 
         Parameters
         ----------
@@ -163,25 +238,45 @@ class _BaseRBM(
             are converted to ``dtype`` one at a time; X is never copied whole).
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples (an addition: scikit-learn's
+            BernoulliRBM has none). Each mini-batch's contrastive-divergence
+            statistics are the weighted means over its samples (the data
+            phase, and the negative phase started from them; the persistent
+            chains of ``persistent=True`` are unweighted), the visible-bias
+            initialization uses the weighted feature means and the
+            reconstruction errors are weighted means. Rows of zero weight are
+            dropped before training (which copies the other rows), so they
+            change nothing, not even the random draws. Only ratios matter. A
+            weight k equals k copies of a row in expectation only: with
+            stochastic Gibbs sampling the copies draw their own samples, and
+            mini-batches differ.
 
         Returns
         -------
         self : object
             The fitted RBM.
         """
-        X = self._validate_X(X, reset=True, training=True)
-        self._fit_with_rng(X, make_generator(self.random_state))
+        previous = dict(self.__dict__)
+        try:
+            X, sample_weight = self._training_data(X, sample_weight, reset=True)
+            self._fit_with_rng(X, make_generator(self.random_state), sample_weight)
+        except BaseException:
+            self._restore_state(previous)
+            raise
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     @blas_policy(rbm_fit_flops)
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, sample_weight=None):
         """Train for one epoch (one pass of mini-batches) over X.
 
         The first call initializes the model from X; later calls continue it
         (weights, momentum increments, the persistent chain and the momentum
         schedule, which counts these passes as epochs). The parameters keep
-        their ``dtype`` whatever the dtype of X.
+        their ``dtype`` whatever the dtype of X. An error leaves the RBM as it
+        was before the call; a KeyboardInterrupt during the epoch keeps the
+        model of before the epoch, with a FitInterruptedWarning.
 
         Parameters
         ----------
@@ -189,18 +284,25 @@ class _BaseRBM(
             Training data.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples, as in :meth:`fit`.
 
         Returns
         -------
         self : object
             The updated RBM.
         """
+        previous = dict(self.__dict__)
         first = not hasattr(self, "components_")
-        X = self._validate_X(X, reset=first, training=True)
-        if first:
-            self._rng = make_generator(self.random_state)
-            self._initialize(X, self._rng)
-        self._run_epoch(X, self._rng)
+        try:
+            X, sample_weight = self._training_data(X, sample_weight, reset=first)
+            if first:
+                rng = make_generator(self.random_state)
+                self._bind(self._initial_state(X, rng, sample_weight), _rng=rng)
+            self._run_interruptible_epochs(X, 1, sample_weight)
+        except BaseException:
+            self._restore_state(previous)
+            raise
         return self
 
     @blas_policy(rbm_transform_flops)
@@ -329,6 +431,18 @@ class _BaseRBM(
             check_representable(X.data if sp.issparse(X) else X, _DTYPES[self.dtype], "X")
         return X.tocsr() if sp.issparse(X) else X
 
+    def _training_data(self, X, sample_weight, reset):
+        """Validated X and weights, without the rows of zero weight (:func:`positive_rows`)."""
+        X = self._validate_X(X, reset=reset, training=True)
+        if sample_weight is not None:
+            sample_weight = sample_weight_in_dtype(  # none positive, underflow, overflow
+                _check_sample_weight(
+                    sample_weight, X, dtype=np.float64, ensure_non_negative=True
+                ),
+                _DTYPES[self.dtype],
+            )
+        return positive_rows(X, sample_weight)
+
     def _params_as(self, dtype):
         """Weights and biases in ``dtype`` (cast copies only when needed)."""
         return (
@@ -338,37 +452,71 @@ class _BaseRBM(
         )
 
     # -------------------------------------------------------------- training
-    def _fit_with_rng(self, X, rng):
+    #: The arrays that training updates in place (saved at the start of an epoch).
+    _TRAINED = (
+        "components_", "intercept_hidden_", "intercept_visible_",
+        "_weight_inc", "_hidden_inc", "_visible_inc", "h_samples_",
+    )
+
+    def _fit_with_rng(self, X, rng, sample_weight=None, *, keep_interrupted=True):
         """Initialize from X and train ``n_iter`` epochs with the Generator ``rng``.
 
         Used by ``fit`` and by the layer-wise pretraining of the estimators
-        (which passes the estimator's own generator).
+        (which passes the estimator's own generator). The fitted attributes
+        are bound at once, after the initialization has succeeded.
+        ``keep_interrupted``: a KeyboardInterrupt during an epoch keeps the
+        last complete one (with a warning); else it propagates, once the
+        interrupted epoch is undone (the pretraining then stops).
         """
-        self._rng = rng
-        self._initialize(X, rng)
-        for _ in range(self.n_iter):
-            if not self._run_epoch(X, rng):
-                break  # diverged: the last finite epoch was restored
+        self._bind(self._initial_state(X, rng, sample_weight), _rng=rng)
+        if keep_interrupted:
+            self._run_interruptible_epochs(X, self.n_iter, sample_weight)
+        else:
+            self._run_epochs(X, self.n_iter, sample_weight)
         return self
 
-    def _initialize(self, X, rng):
-        """Weights ``init_scale * N(0, 1)``, zero hidden biases, data-driven visible biases."""
+    def _run_epochs(self, X, n_epochs, sample_weight):
+        for _ in range(n_epochs):
+            if not self._run_epoch(X, sample_weight):
+                break  # diverged: the last finite epoch was restored
+
+    def _run_interruptible_epochs(self, X, n_epochs, sample_weight):
+        """Epochs that a KeyboardInterrupt stops at the last complete one, as the MLPs'."""
+        try:
+            self._run_epochs(X, n_epochs, sample_weight)
+        except KeyboardInterrupt:
+            warn_user(
+                f"{type(self).__name__} training interrupted by KeyboardInterrupt "
+                f"during epoch {self.n_iter_ + 1}; the model of the last complete "
+                f"epoch ({self.n_iter_}) is kept and usable.",
+                FitInterruptedWarning,
+            )
+
+    def _bind(self, state, **more):
+        # One dict update: an interrupt never finds half of the attributes set.
+        self.__dict__.update(state, **more)
+
+    def _restore_state(self, previous):
+        """Undo a failed call: the attributes of before it (one assignment, as ``_bind``)."""
+        self.__dict__ = previous
+
+    def _initial_state(self, X, rng, sample_weight=None):
+        """The fitted attributes at the start of training, computed but not set.
+
+        Weights ``init_scale * N(0, 1)``, zero hidden biases, visible biases
+        from the (weighted) feature means. Raises before drawing anything if X
+        is too large for its statistics.
+        """
         dtype = _DTYPES[self.dtype]
-        n_features = X.shape[1]
         h = self.n_components
-        self.components_ = (rng.standard_normal((h, n_features)) * self.init_scale).astype(
-            dtype
-        )
-        self.intercept_hidden_ = np.zeros(h, dtype)
         with np.errstate(over="ignore", invalid="ignore"):  # checked just below
-            lo, hi, mean, var = column_stats(X)
+            lo, hi, mean, var = column_stats(X, sample_weight)
         if not (np.isfinite(mean).all() and np.isfinite(var).all()):
             raise ValueError(
                 "X is too large to train on: the mean or variance of a feature "
                 f"overflows (|X| up to {max(-lo.min(), hi.max()):.3g}). Scale X "
                 "(e.g. with StandardScaler)."
             )
-        self.intercept_visible_ = self._visible_bias_init(mean).astype(dtype)
         if self._gaussian and var.size and np.sqrt(var.max()) > 4.0:
             warn_user(
                 f"{type(self).__name__} models unit-variance visible units, but a "
@@ -377,13 +525,20 @@ class _BaseRBM(
                 "diverge.",
                 UserWarning,
             )
-        self.h_samples_ = np.zeros((self.batch_size, h), dtype)
-        self._weight_inc = np.zeros_like(self.components_)
-        self._hidden_inc = np.zeros_like(self.intercept_hidden_)
-        self._visible_inc = np.zeros_like(self.intercept_visible_)
-        self.reconstruction_errors_ = []
-        self.n_iter_ = 0
-        self._workspace = None
+        components = (rng.standard_normal((h, X.shape[1])) * self.init_scale).astype(dtype)
+        visible_bias = self._visible_bias_init(mean).astype(dtype)
+        return {
+            "components_": components,
+            "intercept_hidden_": np.zeros(h, dtype),
+            "intercept_visible_": visible_bias,
+            "h_samples_": np.zeros((self.batch_size, h), dtype),
+            "_weight_inc": np.zeros_like(components),
+            "_hidden_inc": np.zeros(h, dtype),
+            "_visible_inc": np.zeros_like(visible_bias),
+            "reconstruction_errors_": [],
+            "n_iter_": 0,
+            "_workspace": None,
+        }
 
     def _buffers(self, n_features):
         """Scratch arrays for one mini-batch, allocated once per fit."""
@@ -405,40 +560,53 @@ class _BaseRBM(
             }
         return ws
 
-    def _run_epoch(self, X, rng):
-        """One pass of mini-batches over X; returns False if training diverged."""
+    def _run_epoch(self, X, sample_weight=None):
+        """One pass of mini-batches over X; returns False if training diverged.
+
+        Whatever stops the epoch (an exception, a KeyboardInterrupt) first
+        restores the state of its start, then propagates.
+        """
         begin = time.time()
         n_samples = X.shape[0]
         batch_size = min(self.batch_size, n_samples)
         ws = self._buffers(X.shape[1])
-        saved = (
-            self.components_.copy(),
-            self.intercept_hidden_.copy(),
-            self.intercept_visible_.copy(),
-        )
+        saved = tuple(getattr(self, name).copy() for name in self._TRAINED)
         momentum = (
             self.initial_momentum if self.n_iter_ < self.momentum_switch else self.momentum
         )
-        order = rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
-        squared_error = 0.0
-        # Overflow only happens when training diverges, which is handled below.
-        with np.errstate(over="ignore", invalid="ignore"):
-            for start in range(0, n_samples, batch_size):
-                idx = order[start : start + batch_size]
-                v0 = self._gather(X, idx, ws["V"][: len(idx)])
-                squared_error += self._cd_update(v0, rng, ws, momentum)
-        if not (self._finite_parameters() and np.isfinite(squared_error)):
-            self._restore_epoch(saved)
-            return False
-        self.n_iter_ += 1
-        error = squared_error / (n_samples * X.shape[1])
-        self.reconstruction_errors_.append(error)
+        order = self._rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
+        try:
+            squared_error = self._run_batches(X, order, batch_size, ws, momentum, sample_weight)
+            if not (self._finite_parameters() and np.isfinite(squared_error)):
+                self._restore_epoch(saved)
+                return False
+            total_weight = n_samples if sample_weight is None else float(sample_weight.sum())
+            error = squared_error / (total_weight * X.shape[1])
+            self._bind({
+                "n_iter_": self.n_iter_ + 1,
+                "reconstruction_errors_": [*self.reconstruction_errors_, error],
+            })
+        except BaseException:
+            self._restore_trained(saved)
+            raise
         if self.verbose:
             print(
                 f"[{type(self).__name__}] Iteration {self.n_iter_}, reconstruction "
                 f"error = {error:.6f}, time = {time.time() - begin:.2f}s"
             )
         return True
+
+    def _run_batches(self, X, order, batch_size, ws, momentum, sample_weight):
+        """CD updates on the mini-batches of X in ``order``; the summed squared error."""
+        squared_error = 0.0
+        # Overflow only happens when training diverges, which the caller handles.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                v0 = self._gather(X, idx, ws["V"][: len(idx)])
+                weight = None if sample_weight is None else sample_weight[idx]
+                squared_error += self._cd_update(v0, self._rng, ws, momentum, weight)
+        return squared_error
 
     def _finite_parameters(self):
         return bool(
@@ -447,12 +615,14 @@ class _BaseRBM(
             and np.isfinite(self.intercept_visible_).all()
         )
 
+    def _restore_trained(self, saved):
+        """Copy the arrays ``saved`` at the start of an epoch back (see ``_TRAINED``)."""
+        for name, previous in zip(self._TRAINED, saved):
+            np.copyto(getattr(self, name), previous)
+
     def _restore_epoch(self, saved):
         """Undo a diverged epoch: the saved parameters, no momentum, fresh chains."""
-        for current, previous in zip(
-            (self.components_, self.intercept_hidden_, self.intercept_visible_), saved
-        ):
-            np.copyto(current, previous)
+        self._restore_trained(saved)
         for inc in (self._weight_inc, self._hidden_inc, self._visible_inc):
             inc[...] = 0
         self.h_samples_[...] = 0
@@ -533,8 +703,11 @@ class _BaseRBM(
         np.less(random, probs, out=out)
         return out
 
-    def _cd_update(self, v0, rng, ws, momentum):
+    def _cd_update(self, v0, rng, ws, momentum, weight=None):
         """One CD-k (or PCD-k) step on the batch ``v0``; returns its squared error.
+
+        ``weight``: the rows' sample weights (None: all equal), which weigh
+        their statistics and squared errors.
 
         Following Hinton (2010): the data-driven hidden units are sampled, the
         reconstructions use probabilities (means for Gaussian units), and the
@@ -573,13 +746,12 @@ class _BaseRBM(
                 self._hidden_probs(v_neg, h_neg)
 
         recon -= v0
-        squared_error = float(np.dot(recon.ravel(), recon.ravel()))
+        squared_error = _sum_of_squares(recon, weight)
 
         # lr * (<v h>_data - <v h>_model) as ONE product: scale the hidden rows
-        # by +lr/n (data) and -lr/m (model), then H^T V sums both phases.
+        # (see _scale_phases), then H^T V sums both phases.
         lr = self.learning_rate
-        h0 *= lr / n
-        h_neg *= -lr / m
+        visible_step = self._scale_phases(h0, v0, h_neg, v_neg, weight)
         step = np.matmul(H[: n + m].T, V[: n + m], out=ws["grad"])
         np.multiply(self.components_, lr * self.weight_decay, out=ws["decay"])
         step -= ws["decay"]
@@ -588,8 +760,6 @@ class _BaseRBM(
         self.components_ += self._weight_inc
 
         hidden_step = H[: n + m].sum(axis=0)
-        visible_step = v0.mean(axis=0)
-        visible_step -= v_neg.mean(axis=0)
         visible_step *= lr
         self._hidden_inc *= momentum
         self._hidden_inc += hidden_step
@@ -598,6 +768,22 @@ class _BaseRBM(
         self._visible_inc += visible_step
         self.intercept_visible_ += self._visible_inc
         return squared_error
+
+    def _scale_phases(self, h_data, v_data, h_model, v_model, weight):
+        """Scale the hidden rows of both phases; return ``<v>_data - <v>_model``.
+
+        The rows of the data phase are scaled by ``+lr / n`` and those of the
+        model phase by ``-lr / m`` (or by +-lr times each row's share of the
+        batch's ``weight``), so that ``H^T V`` is ``lr * (<v h>_data - <v
+        h>_model)``. The persistent chains sample the model, not the data:
+        they are never weighted.
+        """
+        lr = self.learning_rate
+        data = None if weight is None else weight / weight.sum()
+        model = None if self.persistent else data
+        visible_step = _scale_rows(h_data, v_data, data, lr)
+        visible_step -= _scale_rows(h_model, v_model, model, -lr)
+        return visible_step
 
     def _free_energy(self, X):
         weight, hidden_bias, visible_bias = self._params_as(X.dtype)
@@ -698,8 +884,9 @@ _ATTRIBUTES_DOC = """
         Mean squared error between each training batch and its one-step
         reconstruction ``E[v | h]`` (``h`` sampled from ``p(h | v)``), averaged
         over samples and features, for each epoch of ``fit`` and each
-        ``partial_fit`` call. It is the usual (rough) progress monitor of
-        CD training (Hinton 2010, section 5).
+        ``partial_fit`` call (a weighted mean with ``sample_weight``). It is
+        the usual (rough) progress monitor of CD training (Hinton 2010,
+        section 5).
 
     n_iter_ : int
         Number of epochs run (``fit`` epochs plus ``partial_fit`` calls).
@@ -802,6 +989,11 @@ class BernoulliRBM(_BaseRBM):
       over X; scikit-learn's takes one step on all of X.
     * ``verbose`` prints each epoch's mean reconstruction error, where
       scikit-learn prints its pseudo-likelihood estimate.
+    * ``fit`` and ``partial_fit`` take a ``sample_weight`` (scikit-learn's
+      have none): weighted CD statistics and visible-bias initialization;
+      rows of zero weight are dropped, exactly as if absent.
+    * A failed ``fit`` leaves the RBM as it was; a KeyboardInterrupt during
+      training keeps the last complete epoch (FitInterruptedWarning).
 {_REFERENCES}
     Examples
     --------

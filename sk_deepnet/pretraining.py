@@ -25,6 +25,20 @@ then 0.9, weight decay 0.0002, mini-batches of 100, 50 epochs per layer and
 initial weights ``0.1 * N(0, 1)`` (``0.01 * N(0, 1)`` for the Gaussian layer)
 (Hinton & Salakhutdinov 2006 and their code; Hinton 2010).
 
+**Sample weights.** ``fit(X, y, sample_weight=w)`` (and
+``pretrain_fit(X, sample_weight=w)``) weighs the pretraining too. Rows of zero
+weight are dropped before it starts, so they change nothing, not even the
+random draws: the pretrained layers are exactly those of the positively
+weighted rows alone. The other weights weigh every RBM's contrastive-divergence
+statistics (each mini-batch's weighted mean, as the network's loss is), the
+visible-bias initialization (weighted feature means) and the pre-activation
+means and variances that initialize batch normalization; the [0, 1] scaling
+of rectified features takes the minimum and maximum over the rows kept. A
+weight k counts as k copies of a row in expectation only, not exactly: each
+copy would draw its own Gibbs samples and fill its own place in the
+mini-batches. (With the sampling replaced by its mean field, integer weights
+and repeated rows give the same stack: ``tests/test_pretraining_weights.py``.)
+
 **Rectified hidden units.** With ``pretrain_hidden_units="auto"`` (the
 default), a network of the relu family (relu, leaky_relu, elu, gelu,
 softplus) is pretrained with noisy rectified hidden units (Nair & Hinton 2010),
@@ -76,7 +90,7 @@ from ._activations import canonical_activation
 from ._initializers import RELU_FAMILY
 from ._layers import BatchNorm
 from ._persistence import publish
-from ._rbm import BernoulliRBM, GaussianBernoulliRBM, column_stats, sigmoid
+from ._rbm import BernoulliRBM, GaussianBernoulliRBM, column_stats, positive_rows, sigmoid
 from ._warnings import warn_user
 from .exceptions import FitInterruptedWarning, PretrainingWarning
 
@@ -159,8 +173,11 @@ def _make_rbm(kind, n_components, settings, rate_parameter, layer):
     return rbm
 
 
-def _propagate(rbm, X, dtype):
-    """Hidden mean-field values of X (chunk by chunk) and pre-activation mean and variance."""
+def _propagate(rbm, X, dtype, sample_weight=None):
+    """Hidden mean-field values of X (chunk by chunk) and pre-activation mean and variance.
+
+    The mean and variance are weighted by ``sample_weight`` (None: unweighted).
+    """
     weight = rbm.components_.T.astype(dtype, copy=False)
     bias = rbm.intercept_hidden_.astype(dtype, copy=False)
     n = X.shape[0]
@@ -176,11 +193,17 @@ def _propagate(rbm, X, dtype):
         else:
             np.matmul(chunk, weight, out=z)
         z += bias
-        total += z.sum(axis=0, dtype=np.float64)
-        total_sq += np.einsum("ij,ij->j", z, z, dtype=np.float64)
+        if sample_weight is None:
+            total += z.sum(axis=0, dtype=np.float64)
+            total_sq += np.einsum("ij,ij->j", z, z, dtype=np.float64)
+        else:
+            w = np.asarray(sample_weight[start : start + _CHUNK], np.float64)
+            total += w @ z.astype(np.float64)
+            total_sq += np.einsum("i,ij,ij->j", w, z, z, dtype=np.float64)
         rbm._hidden_activation(z, out=z)
-    mean = total / n
-    return H, mean, np.maximum(total_sq / n - mean**2, 0.0)
+    count = n if sample_weight is None else float(np.sum(sample_weight, dtype=np.float64))
+    mean = total / count
+    return H, mean, np.maximum(total_sq / count - mean**2, 0.0)
 
 
 def _scale_to_unit_interval(H):
@@ -204,7 +227,8 @@ def _fold_scaling(weight, bias, mean, scale):
 
 def pretrain_stack(
     X, hidden_sizes, rng, *, n_layers=None, visible="auto", hidden_units="sigmoid",
-    dtype=np.float32, verbose=False, rate_parameter="learning_rate", **settings,
+    dtype=np.float32, verbose=False, rate_parameter="learning_rate", sample_weight=None,
+    **settings,
 ):
     """Greedy layer-wise RBM training, bottom up.
 
@@ -230,6 +254,13 @@ def pretrain_stack(
     rate_parameter : str, default="learning_rate"
         The caller's name of ``learning_rate``, which a divergence warning
         tells the user to lower (the estimator's ``pretrain_learning_rate``).
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Validated non-negative weights of the rows (at least one positive).
+        Rows of zero weight are dropped before anything else (they change
+        nothing, not even the random draws); the others weigh every RBM's
+        statistics (``BernoulliRBM.fit``'s ``sample_weight``) and the
+        pre-activation means and variances. The [0, 1] scaling of rectified
+        features uses the minimum and maximum over the rows kept.
     **settings
         RBM parameters (``n_iter``, ``learning_rate`` or ``"auto"``,
         ``cd_steps``, ``batch_size``, ``momentum``, ``initial_momentum``,
@@ -246,6 +277,7 @@ def pretrain_stack(
     """
     stack = _PretrainedStack(X.shape[1], hidden_sizes)
     n_layers = len(hidden_sizes) if n_layers is None else n_layers
+    X, sample_weight = positive_rows(X, sample_weight)  # a copy if some weights are 0
     dtype_name = np.dtype(dtype).name
     H = X
     layer = 0
@@ -266,8 +298,9 @@ def pretrain_stack(
                     f"Pretraining layer {layer + 1}/{n_layers}: {type(rbm).__name__} "
                     f"{H.shape[1]} -> {width}"
                 )
-            rbm._fit_with_rng(H, rng)
-            H_next, z_mean, z_var = _propagate(rbm, H, dtype)
+            # An interrupted RBM is not kept: its layer keeps the random init.
+            rbm._fit_with_rng(H, rng, sample_weight, keep_interrupted=False)
+            H_next, z_mean, z_var = _propagate(rbm, H, dtype, sample_weight)
             weight, bias = rbm.components_.T.copy(), rbm.intercept_hidden_.copy()
             if scaling is not None:
                 weight, bias = _fold_scaling(weight, bias, *scaling)
@@ -395,12 +428,13 @@ def _settings(estimator):
     )
 
 
-def _pretrain_for(estimator, X, rng, hidden_sizes, n_layers, after):
+def _pretrain_for(estimator, X, rng, hidden_sizes, n_layers, after, sample_weight):
     """Run the stack with the estimator's settings; warn if it was interrupted."""
     stack = pretrain_stack(
         X, hidden_sizes, rng, n_layers=n_layers, visible=estimator.pretrain_visible,
         dtype=np.dtype(estimator.dtype), verbose=bool(estimator.verbose),
-        rate_parameter="pretrain_learning_rate", **_settings(estimator),
+        rate_parameter="pretrain_learning_rate", sample_weight=sample_weight,
+        **_settings(estimator),
     )
     if stack.interrupted_layer is not None:
         warn_user(
@@ -413,10 +447,12 @@ def _pretrain_for(estimator, X, rng, hidden_sizes, n_layers, after):
     return stack
 
 
-def pretrain_fit(estimator, X):
+def pretrain_fit(estimator, X, sample_weight=None):
     """Implementation of ``BaseDeepMLP.pretrain_fit`` (see its docstring).
 
-    X has been validated by the estimator (dense or CSR, float32 or float64).
+    X and ``sample_weight`` have been validated by the estimator (X dense or
+    CSR, float32 or float64). The estimator changes only once the stack is
+    complete (or interrupted): an error leaves its previous pretraining.
     """
     hidden_sizes = estimator._hidden_sizes()
     n_layers = n_pretrainable(
@@ -424,10 +460,12 @@ def pretrain_fit(estimator, X):
     )
     stack = _pretrain_for(
         estimator, X, estimator._make_rng(), hidden_sizes, n_layers,
-        after="pretrain_fit returns",
+        after="pretrain_fit returns", sample_weight=sample_weight,
     )
-    estimator._pretrained_stack = stack
-    estimator.pretrain_curves_ = [list(curve) for curve in stack.curves]
+    # Both at once: an interrupt never leaves the curves of another stack.
+    estimator.__dict__.update(
+        _pretrained_stack=stack, pretrain_curves_=[list(curve) for curve in stack.curves]
+    )
     return estimator
 
 
@@ -457,10 +495,11 @@ def pretrained_overflow_message(estimator, dtype):
     )
 
 
-def initialize_by_pretraining(estimator, network, X, rng):
+def initialize_by_pretraining(estimator, network, X, rng, sample_weight=None):
     """On a fresh fit: load ``pretrain_fit``'s weights, or pretrain if asked.
 
     Sets ``estimator.pretrain_curves_`` (None when nothing was pretrained).
+    ``sample_weight`` (validated) weighs the pretraining.
     """
     stack = getattr(estimator, "_pretrained_stack", None)
     if stack is not None and not stack.matches(X.shape[1], network.hidden_sizes):
@@ -476,6 +515,7 @@ def initialize_by_pretraining(estimator, network, X, rng):
         stack = _pretrain_for(
             estimator, X, rng, network.hidden_sizes, _n_pretrainable_in(network),
             after="fine-tuning continues (interrupt again to stop it)",
+            sample_weight=sample_weight,
         )
     if stack is None:
         estimator.pretrain_curves_ = None

@@ -55,8 +55,20 @@ def digits():
 
 
 # ---------------------------------------------------------------- the RBMs
+def _rbm_expected_failures(estimator):
+    # A weight k equals k copies of a row only in expectation: each copy draws
+    # its own Gibbs samples and the mini-batches differ (the deterministic
+    # equivalence is test_integer_weights_equal_repeated_rows_with_mean_field).
+    reason = "stochastic CD: integer weights equal repeated rows in expectation only"
+    return dict.fromkeys(
+        ["check_sample_weight_equivalence_on_dense_data",
+         "check_sample_weight_equivalence_on_sparse_data"], reason
+    )
+
+
 @parametrize_with_checks(
-    [BernoulliRBM(n_components=4, n_iter=3), GaussianBernoulliRBM(n_components=4, n_iter=3)]
+    [BernoulliRBM(n_components=4, n_iter=3), GaussianBernoulliRBM(n_components=4, n_iter=3)],
+    expected_failed_checks=_rbm_expected_failures,
 )
 def test_sklearn_compatible_rbm(estimator, check):
     with warnings.catch_warnings():
