@@ -814,7 +814,7 @@ _COMMON_PARAMS_DOC = """
         (50 per layer in Hinton & Salakhutdinov's 2006 classification code).
 
     cd_steps : int, default=1
-        k of CD-k: Gibbs steps of the negative phase. CD-1 is the recipe
+        The k of CD-k: Gibbs steps of the negative phase. CD-1 is the recipe
         (Hinton 2010, section 3).
 
     persistent : bool, default=False
@@ -915,7 +915,7 @@ _REFERENCES = """
 
 _BERNOULLI_PARAMS_DOC = _COMMON_PARAMS_DOC.format(
     learning_rate=0.1,
-    lr_source="(Hinton & Salakhutdinov 2006.)",
+    lr_source="Hinton & Salakhutdinov (2006) use it.",
     init_scale=0.1,
     init_source="0.1 as in Hinton & Salakhutdinov's ``rbm.m``\n"
     "        (Hinton 2010, section 8, suggests 0.01).",
