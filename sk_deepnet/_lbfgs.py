@@ -28,6 +28,11 @@ first evaluation of a new iteration (the network then holds the current
 iterate and its gradient, as a stochastic fit's callbacks see a batch before
 its step), ``hooks.count(loss)`` once the network holds the new iterate and
 ``hooks.vote(loss)`` once it is accepted (see :class:`_IterationHooks`).
+
+SciPy's line search may accept a point that is not finite (a gradient that
+overflows makes the next trial point NaN). Such an iterate is never counted:
+the fit goes back to the last accepted one and warns with a
+DivergenceWarning, as a diverged epoch of the stochastic optimizers does.
 """
 
 import contextlib
@@ -265,9 +270,9 @@ class LBFGSRun:
         """Put the network back at the last accepted iterate.
 
         With batch normalization, the running statistics become the full
-        batch's at that iterate: full-batch training has no other batch, and
-        the exponential averages would otherwise mix the line search's trial
-        points into what prediction uses.
+        batch's at that iterate (every evaluation sets them so: full-batch
+        training has no other batch, and exponential averages would mix the
+        line search's trial points into what prediction uses).
         """
         if not self._norms:
             # Always: a callback may have written to the network since.
@@ -464,7 +469,7 @@ def _minimize(run, estimator, network, batches):
 
 
 def warn_divergence(estimator, network):
-    """The DivergenceWarning of an L-BFGS iterate that is not finite, as the stochastic fits'."""
+    """Warn that an iterate was not finite (a DivergenceWarning, as a stochastic fit's)."""
     remedies = ["scale X (e.g. with StandardScaler)"]
     if not is_classifier(estimator):
         remedies.append("scale y (e.g. with TransformedTargetRegressor)")
@@ -480,7 +485,7 @@ def warn_divergence(estimator, network):
 
 
 def _final_state_error(network, error):
-    """A ValueError if the final network is not finite (e.g. a callback wrote NaN), else ``error``."""
+    """``error``, or a ValueError if there is none and the final network is not finite."""
     if error is None and not network.has_finite_state():
         return ValueError(NOT_FINITE_MESSAGE)
     return error
@@ -491,9 +496,10 @@ def run_lbfgs(estimator, network, optimizer, X, Y, y, sample_weight, given):
 
     Sets the fitted attributes as a stochastic fit does; one iteration counts
     as an epoch (``n_iter_`` counts this call's, as scikit-learn). Whatever
-    stops the fit (convergence, a limit, a callback, an exception, Ctrl-C), the
-    network ends at the last accepted iterate, and the bookkeeping at that
-    iteration. The loss and gradient are computed in float64 (see the module).
+    stops the fit (convergence, a limit, a callback, an exception, Ctrl-C, an
+    iterate that is not finite), the network ends at the last accepted
+    iterate, and the bookkeeping at that iteration. The loss and gradient are
+    computed in float64 (see the module).
     """
     check_lbfgs_options(estimator)
     n_samples = X.shape[0]

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import NotFittedError
 
 from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor, FitInterruptedWarning
 from sk_deepnet.callbacks import Callback, GradientHealthWarning, GradientMonitor
@@ -23,13 +23,7 @@ RNG = np.random.default_rng(0)
 X = RNG.normal(size=(40, 3))
 Y = (X[:, 0] > 0).astype(int)
 SMALL = dict(depth=1, width=4, random_state=0)
-
-
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 def _params(estimator):
@@ -153,8 +147,10 @@ def test_the_documented_health_warning_as_error_pattern_with_partial_fit():
         with pytest.raises(GradientHealthWarning, match="Vanishing gradients"):
             clf.partial_fit(Xs, ys)
         assert_array_equal(_params(clf), before)
+        assert clf.gradient_monitor_.diagnosis_ == "vanishing"  # the records stay
         clf.partial_fit(Xs, ys)
         assert clf.n_iter_ == 4
+        assert not hasattr(clf, "gradient_monitor_")  # replaced by callbacks=None
         clf.fit(Xs, ys)  # and a fresh fit trains
         assert clf.n_iter_ == 5
 
