@@ -993,6 +993,8 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
             return True
         if not first_call and not self._callbacks_changed():
             return True  # they keep running
+        for callback in self.callbacks or []:
+            clone(callback)  # a new callback that cannot be copied: end nothing yet
         try:
             self._end_running_callbacks()
         except KeyboardInterrupt:

@@ -625,7 +625,15 @@ def restored_model(estimator, unit):
             f"The weights of the last finite {unit} were restored "
             f"({unit} {estimator.n_iter_})."
         )
-    return kept_model(estimator, unit)
+    if estimator.loss_curve_:  # a warm start or partial_fit
+        return (
+            f"The weights this call started from were restored: no {unit} of it "
+            f"completed ({len(estimator.loss_curve_)} {unit}s trained before)."
+        )
+    return (
+        f"The initial weights were restored: no {unit} completed, the model is the "
+        "untrained initialization (n_iter_=0), not a trained model."
+    )
 
 
 def call_every(callbacks, hook, estimator, *args, **extras):

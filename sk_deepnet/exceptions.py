@@ -24,8 +24,11 @@ class DivergenceWarning(RuntimeWarning):
 
 
 class FitInterruptedWarning(UserWarning):
-    """``fit`` was interrupted (KeyboardInterrupt); the model of the last complete
-    epoch was kept (or, if none completed, the one the call started from)."""
+    """``fit`` was interrupted (KeyboardInterrupt); the last complete epoch was kept.
+
+    If no epoch of the call completed, the model is the one the call started
+    from: the untrained initialization of a fresh fit.
+    """
 
 
 class GradientHealthWarning(UserWarning):

@@ -223,3 +223,18 @@ def test_an_interrupt_in_the_first_lbfgs_iteration_says_the_model_is_untrained()
     message = str(record[0].message)
     assert "No iteration completed: the model is the untrained initialization" in message
     assert clf.n_iter_ == 0 and clf.loss_curve_ == []
+
+
+def test_a_warm_start_diverging_in_its_first_epoch_says_it_went_back_to_its_start():
+    from sk_deepnet import DivergenceWarning
+
+    reg = DeepMLPRegressor(**SMALL, max_iter=2, optimizer="sgd", learning_rate=1e-3,
+                           warm_start=True).fit(X, X[:, 1])
+    before = _params(reg)
+    reg.set_params(learning_rate=1e30)
+    with pytest.warns(DivergenceWarning) as record:
+        reg.fit(X, X[:, 1])
+    message = str(record[0].message)
+    assert "The weights this call started from were restored" in message
+    assert "(2 epochs trained before)" in message and "(epoch 0)" not in message
+    assert_array_equal(_params(reg), before)

@@ -541,7 +541,8 @@ def test_a_non_finite_first_iterate_keeps_the_initialization_and_warns(estimator
     assert DivergenceWarning in categories and ConvergenceWarning not in categories
     message = str(caught[categories.index(DivergenceWarning)].message)
     assert "diverged in iteration 1" in message
-    assert "No iteration completed: the model is the untrained initialization" in message
+    assert "initial weights were restored: no iteration completed" in message
+    assert "the model is the untrained initialization" in message
     assert model.n_iter_ == 0 and model.loss_curve_ == [] and model.best_loss_ == np.inf
     np.testing.assert_array_equal(model._network.params, model.callbacks_[0].params_)
     outputs = getattr(model, "predict_proba", model.predict)(X / scale)
