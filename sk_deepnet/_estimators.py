@@ -41,6 +41,7 @@ from ._help import HelpMixin
 from ._initializers import INITIALIZERS, auto_plan
 from ._network import Network
 from ._persistence import check_version, stamp_version
+from ._reentrancy import not_reentrant
 from ._sklearn_compat import (
     CallbackSupportMixin,
     Interval,
@@ -52,7 +53,7 @@ from ._sklearn_compat import (
 )
 from ._threadpool import blas_policy, fit_flops, predict_flops, pretrain_flops
 from ._validation import check_representable, sample_weight_in_dtype
-from ._training import CallbackDispatcher, Trainer, call_hook
+from ._training import CallbackDispatcher, Trainer, call_every
 from ._warnings import warn_user
 from .exceptions import DivergenceWarning, FitInterruptedWarning  # noqa: F401 (re-exported)
 from .optimizers import OPTIMIZERS, Optimizer, get_optimizer
@@ -807,6 +808,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
                 "normalizes each sample alone."
             )
 
+    @not_reentrant  # a callback's hook must not fit the estimator it is fitting
     @blas_policy(fit_flops)  # one BLAS thread for small products (doc/performance.rst)
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
         fitted = hasattr(self, "_network")
@@ -819,6 +821,8 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
                     "early_stopping=False to continue with partial_fit."
                 )
             self._check_callbacks()
+            if not self._end_replaced_callbacks(first_call):
+                return self  # interrupted while ending them: this call trained nothing
             given = (X, y)  # for scikit-learn's callbacks, which score the model
             X, y = self._validate_input(X, y, reset=first_call)
             Y = self._training_targets(y, first_call, classes, incremental)
@@ -961,18 +965,81 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         source = list(self.callbacks or [])  # the objects the copies come from
         fresh = [clone(callback) for callback in source]
         previous = getattr(self, "callbacks_", [])
-        if getattr(self, "_callbacks_started", False):
-            network = getattr(self, "_network", None)
-            record = None if network is None else BatchRecord(network)
-            record = record if record is not None and record.complete else None
-            for callback in previous:
-                call_hook(callback, "on_fit_end", self, record=record)
+        self._end_running_callbacks()
         for callback in previous:
             if callback.estimator_attribute:
                 self.__dict__.pop(callback.estimator_attribute, None)
         self._callbacks_source = source
         self.callbacks_ = fresh
         self._callbacks_started = False
+
+    def _end_running_callbacks(self):
+        """End the copies a ``partial_fit`` series left running (``on_fit_end``).
+
+        They count as ended whatever their hooks do: each one's ``on_fit_end``
+        is called even if another's raises, and they are never ended again;
+        then the first error is raised.
+        """
+        if not getattr(self, "_callbacks_started", False):
+            return
+        self._callbacks_started = False
+        network = getattr(self, "_network", None)
+        record = None if network is None else BatchRecord(network)
+        record = record if record is not None and record.complete else None
+        call_every(self.callbacks_, "on_fit_end", self, record=record)
+
+    def _end_replaced_callbacks(self, first_call):
+        """End the running callbacks this call replaces, before it changes anything.
+
+        A fresh ``fit``, or a continued one after ``set_params(callbacks=...)``,
+        replaces the copies a ``partial_fit`` series left running. An error of
+        their ``on_fit_end`` is raised before this call trains, with the fitted
+        model kept unchanged (the error is the previous series'); a
+        KeyboardInterrupt warns instead. Either way they are ended, and the
+        next call goes on without them. Returns False if interrupted.
+        """
+        if not getattr(self, "_callbacks_started", False):
+            return True
+        if not first_call and not self._callbacks_changed():
+            return True  # they keep running
+        for callback in self.callbacks or []:
+            clone(callback)  # a new callback that cannot be copied: end nothing yet
+        try:
+            self._end_running_callbacks()
+        except KeyboardInterrupt:
+            warn_user(
+                "KeyboardInterrupt while the callbacks of the previous partial_fit "
+                "calls ended; they are ended, and the fitted model is kept "
+                "unchanged: this call trained nothing.",
+                FitInterruptedWarning,
+            )
+            return False
+        except BaseException as exc:
+            self._keep_model_on_error = True  # the model is not this error's
+            add_note = getattr(exc, "add_note", None)  # Python >= 3.11
+            if add_note is not None:
+                add_note(
+                    "Raised by on_fit_end of the callbacks of the previous partial_fit "
+                    "calls, ended by this call before it trained: they are ended and "
+                    "the fitted model is kept unchanged. Call it again to train."
+                )
+            raise
+        return True
+
+    def _callbacks_changed(self):
+        """Whether ``callbacks`` are no longer the objects the running copies came from."""
+        current = list(self.callbacks or [])
+        source = getattr(self, "_callbacks_source", None)
+        if source is None:
+            # Pickled before 0.2.0, which did not keep the objects copied:
+            # compare the classes and parameters of the copies instead.
+            def settings(callbacks):
+                return [(type(c), c.get_params(deep=False)) for c in callbacks]
+
+            return settings(self.callbacks_) != settings(current)
+        return len(source) != len(current) or any(
+            a is not b for a, b in zip(source, current)
+        )
 
     def _continue_callbacks(self):
         """The callbacks of a continued fit (warm start, ``partial_fit``).
@@ -982,20 +1049,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         from. After ``set_params(callbacks=...)`` the running copies are ended
         and copies of the new callbacks start.
         """
-        current = list(self.callbacks or [])
-        source = getattr(self, "_callbacks_source", None)
-        if source is None:
-            # Pickled before 0.2.0, which did not keep the objects copied:
-            # compare the classes and parameters of the copies instead.
-            def settings(callbacks):
-                return [(type(c), c.get_params(deep=False)) for c in callbacks]
-
-            unchanged = settings(self.callbacks_) == settings(current)
-        else:
-            unchanged = len(source) == len(current) and all(
-                a is b for a, b in zip(source, current)
-            )
-        if not unchanged:
+        if self._callbacks_changed():
             self._start_new_callbacks()
 
     def _optimizer_for(self, first_call):

@@ -28,29 +28,48 @@ first evaluation of a new iteration (the network then holds the current
 iterate and its gradient, as a stochastic fit's callbacks see a batch before
 its step), ``hooks.count(loss)`` once the network holds the new iterate and
 ``hooks.vote(loss)`` once it is accepted (see :class:`_IterationHooks`).
+
+SciPy's line search may accept a point that is not finite (a gradient that
+overflows makes the next trial point NaN). Such an iterate is never counted:
+the fit goes back to the last accepted one and warns with a
+DivergenceWarning, as a diverged epoch of the stochastic optimizers does.
 """
 
+import contextlib
 import math
 
 import numpy as np
 import scipy.optimize
+from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 
 from ._batch_record import BatchRecord
 from ._batches import MiniBatches
 from ._training import (
+    NOT_FINITE_MESSAGE,
     CallbackDispatcher,
     end_callbacks,
+    finite_outputs,
+    interrupted_message,
     overflow_at_init_message,
     progress_marks,
+    restored_model,
     rollback_progress,
 )
 from ._warnings import warn_user
-from .exceptions import FitInterruptedWarning
+from .exceptions import DivergenceWarning, FitInterruptedWarning
 
 #: SciPy's L-BFGS-B status codes, by the reason they stand for.
 _STOPPED_BY_LIMIT = 1  # maxiter or maxfun reached
 _ABNORMAL = 2  # the line search found no step that lowers the loss
+
+
+class _NonFiniteIterate(Exception):
+    """SciPy accepted an iterate whose loss, weights or outputs are not finite.
+
+    Its line search can: a gradient that overflows gives a NaN trial point,
+    whose loss (NaN, passed on as inf) SciPy may still accept.
+    """
 
 
 class LBFGS:
@@ -137,6 +156,10 @@ class LBFGSRun:
         # diverged fit goes back to.
         self.accepted = network.params.astype(np.float64)
         self.accepted_loss = None
+        # Batch norm's running statistics are those of the full batch at the
+        # point last computed (momentum 1): the state of that point alone, so
+        # that a NaN trial point does not stay in them (see _compute).
+        self._norms = [norm for norm in self.network.norms if hasattr(norm, "running_mean")]
         self._at = None  # the float64 point the network's state was computed at
         self._gradient = np.empty(network.n_params, np.float64)
         self._loss = None
@@ -159,15 +182,33 @@ class LBFGSRun:
         # the evaluation must not let restore() believe the network is at _at.
         self._at = None
         np.copyto(network.params, x, casting="same_kind")
-        loss = network.loss_and_gradient(
-            self.X, self.Y, self.sample_weight, self.weight_sum, self.alpha
-        )
+        with self._full_batch_statistics():
+            loss = network.loss_and_gradient(
+                self.X, self.Y, self.sample_weight, self.weight_sum, self.alpha
+            )
         np.copyto(self._gradient, network.grads)
         # The line search backtracks from an infinite value; a NaN would
         # poison its interpolation.
         self._loss = float(loss) if math.isfinite(loss) else np.inf
         self._at = np.array(x, dtype=np.float64, copy=True)  # last: all is set
         return self._loss, self._gradient.copy()
+
+    @contextlib.contextmanager
+    def _full_batch_statistics(self):
+        """Batch norm's running statistics become this evaluation's, nothing older.
+
+        With momentum 1 the update is ``0 * running + batch``; the running
+        statistics are zeroed first, as ``0 * NaN`` would be NaN.
+        """
+        for norm in self._norms:
+            norm.momentum = 1.0
+            norm.running_mean.fill(0)
+            norm.running_var.fill(0)
+        try:
+            yield
+        finally:
+            for norm in self._norms:
+                del norm.momentum  # back to the class default
 
     def start(self):
         """Evaluate the initial point; return its loss (maybe not finite)."""
@@ -179,9 +220,13 @@ class LBFGSRun:
         x = intermediate_result.x
         if not np.array_equal(x, self._at):  # the last trial was not the iterate
             self.evaluate(x)
+        if not (math.isfinite(self._loss) and self.network.has_finite_state()):
+            raise _NonFiniteIterate
         # The estimator's network holds the iterate its hooks see (restore()
         # puts back the accepted one if the iteration does not complete).
         self.publish()
+        if self.target is not self.network and not self._target_finite():
+            raise _NonFiniteIterate  # finite in float64, not once cast to float32
         self.hooks.count(self._loss)
         try:
             np.copyto(self.accepted, x)
@@ -193,6 +238,12 @@ class LBFGSRun:
         if self.hooks.vote(self._loss):
             self._stop_requested = True
             raise StopIteration
+
+    def _target_finite(self):
+        """Whether the estimator's network (float32) is finite and predicts finite outputs."""
+        target = self.target
+        rows = self.X[:32].astype(target.dtype)
+        return target.has_finite_state() and finite_outputs(target, rows)
 
     def run(self):
         """Minimize; return SciPy's result (``nit`` capped at ``max_iter``)."""
@@ -219,22 +270,17 @@ class LBFGSRun:
         """Put the network back at the last accepted iterate.
 
         With batch normalization, the running statistics become the full
-        batch's at that iterate: full-batch training has no other batch, and
-        the exponential averages would otherwise mix the line search's trial
-        points into what prediction uses.
+        batch's at that iterate (every evaluation sets them so: full-batch
+        training has no other batch, and exponential averages would mix the
+        line search's trial points into what prediction uses).
         """
-        norms = [norm for norm in self.network.norms if hasattr(norm, "running_mean")]
-        if not norms:
-            if self._at is None or not np.array_equal(self.accepted, self._at):
-                np.copyto(self.network.params, self.accepted, casting="same_kind")
+        if not self._norms:
+            # Always: a callback may have written to the network since.
+            if self._at is not None and not np.array_equal(self.accepted, self._at):
+                self._at = None
+            np.copyto(self.network.params, self.accepted, casting="same_kind")
         else:
-            for norm in norms:
-                norm.momentum = 1.0  # running = this batch's statistics
-            try:
-                self._compute(self.accepted)  # again, even at the same point
-            finally:
-                for norm in norms:
-                    del norm.momentum  # back to the class default
+            self._compute(self.accepted)  # again, even at the same point
         self.publish()
 
     def publish(self):
@@ -401,19 +447,48 @@ def _minimize(run, estimator, network, batches):
     try:
         if not math.isfinite(run.start()):
             return ValueError(overflow_at_init_message(estimator, network.dtype, batches))
+        if not run.network.has_finite_state():  # batch norm's statistics overflow
+            return ValueError(
+                "Batch normalization's running statistics overflow float64 at the "
+                "initial weights (the squares of the pre-activations exceed its "
+                "range): the scale of X is too large. Scale X (e.g. with StandardScaler)."
+            )
         run.run()
     except KeyboardInterrupt:
         run.restore()
-        warn_user(
-            f"Training interrupted by KeyboardInterrupt during iteration "
-            f"{estimator.n_iter_ + 1}; the model of the last complete iteration "
-            f"({estimator.n_iter_}) is kept and usable.",
-            FitInterruptedWarning,
-        )
+        warn_user(interrupted_message(estimator, "iteration"), FitInterruptedWarning)
+    except _NonFiniteIterate:
+        run.restore()
+        run.settings.status_ = None  # SciPy's run did not end: no status of its own
+        run.settings.message_ = "stopped: an iterate was not finite"
+        warn_divergence(estimator, network)
     except BaseException as exc:  # e.g. a callback's: keep the last iterate
         run.restore()
         return exc
     return None
+
+
+def warn_divergence(estimator, network):
+    """Warn that an iterate was not finite (a DivergenceWarning, as a stochastic fit's)."""
+    remedies = ["scale X (e.g. with StandardScaler)"]
+    if not is_classifier(estimator):
+        remedies.append("scale y (e.g. with TransformedTargetRegressor)")
+    if network.dtype != np.float64:
+        remedies.append("use dtype='float64'")
+    warn_user(
+        f"Training diverged in iteration {estimator.n_iter_ + 1}: the loss or the "
+        "weights became infinite or NaN (the line search stepped out of the "
+        f"{network.dtype.name} range). {restored_model(estimator, 'iteration')} "
+        f"To fix it, {', '.join(remedies)}.",
+        DivergenceWarning,
+    )
+
+
+def _final_state_error(network, error):
+    """``error``, or a ValueError if there is none and the final network is not finite."""
+    if error is None and not network.has_finite_state():
+        return ValueError(NOT_FINITE_MESSAGE)
+    return error
 
 
 def run_lbfgs(estimator, network, optimizer, X, Y, y, sample_weight, given):
@@ -421,9 +496,10 @@ def run_lbfgs(estimator, network, optimizer, X, Y, y, sample_weight, given):
 
     Sets the fitted attributes as a stochastic fit does; one iteration counts
     as an epoch (``n_iter_`` counts this call's, as scikit-learn). Whatever
-    stops the fit (convergence, a limit, a callback, an exception, Ctrl-C), the
-    network ends at the last accepted iterate, and the bookkeeping at that
-    iteration. The loss and gradient are computed in float64 (see the module).
+    stops the fit (convergence, a limit, a callback, an exception, Ctrl-C, an
+    iterate that is not finite), the network ends at the last accepted
+    iterate, and the bookkeeping at that iteration. The loss and gradient are
+    computed in float64 (see the module).
     """
     check_lbfgs_options(estimator)
     n_samples = X.shape[0]
@@ -442,7 +518,7 @@ def run_lbfgs(estimator, network, optimizer, X, Y, y, sample_weight, given):
     batch = next(batches.epoch(estimator._rng, shuffle=False))
     run = LBFGSRun(network, batch, estimator.alpha, optimizer, None)
     hooks = run.hooks = _IterationHooks(estimator, run.network, dispatcher, n_samples)
-    error = _minimize(run, estimator, network, batches)
+    error = _final_state_error(network, _minimize(run, estimator, network, batches))
     estimator.loss_ = np.nan if run.accepted_loss is None else run.accepted_loss
     record = hooks.record if hooks.record.complete else None
     _end_callbacks(estimator, network, dispatcher, record, trained=error is None)

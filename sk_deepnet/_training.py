@@ -249,7 +249,10 @@ class CallbackDispatcher:
         try:
             if end_ours:
                 self.estimator._callbacks_started = False
-                self.notify("on_fit_end", record=record, restored_epochs=restored_epochs)
+                call_every(
+                    self.callbacks, "on_fit_end", self.estimator,
+                    record=record, restored_epochs=restored_epochs,
+                )
         finally:
             self.sklearn.fit_end()
 
@@ -337,13 +340,7 @@ class Trainer:
                     break
         except KeyboardInterrupt:
             if self.undo_incomplete_epoch():  # else finish() raises: nothing finite
-                estimator = self.estimator
-                warn_user(
-                    f"Training interrupted by KeyboardInterrupt during epoch "
-                    f"{estimator.n_iter_ + 1}; the model of the last complete epoch "
-                    f"({estimator.n_iter_}) is kept and usable.",
-                    FitInterruptedWarning,
-                )
+                warn_user(interrupted_message(self.estimator, "epoch"), FitInterruptedWarning)
             reason = "interrupted"
         except BaseException as exc:  # e.g. a callback's: end as an interrupted fit
             self.undo_incomplete_epoch()
@@ -498,9 +495,8 @@ class Trainer:
         remedies.append("a better-scaled init")
         warn_user(
             f"Training diverged in epoch {epoch + 1}: the loss or the weights became "
-            "infinite or NaN. The weights of the last finite epoch were restored "
-            f"(epoch {estimator.n_iter_}). Try {', '.join(remedies[:-1])} or "
-            f"{remedies[-1]}.",
+            f"infinite or NaN. {restored_model(estimator, 'epoch')} Try "
+            f"{', '.join(remedies[:-1])} or {remedies[-1]}.",
             DivergenceWarning,
         )
 
@@ -590,6 +586,79 @@ def end_callbacks(
         if trained and estimator.n_iter_ > 0 and network.has_finite_state():
             estimator._keep_model_on_error = True
         raise
+
+
+def kept_model(estimator, unit):
+    """The sentence saying which model an interrupted or diverged call keeps.
+
+    ``unit`` is "epoch" (or "iteration" for L-BFGS). With no complete
+    ``unit`` in this call the model is no trained model of this call: the
+    untrained initialization of a fresh fit (random, or pretrained, weights),
+    or the model a continued fit started from.
+    """
+    done = estimator.n_iter_
+    if done > 0:
+        return f"The model of the last complete {unit} ({done}) is kept and usable."
+    if estimator.loss_curve_:  # a warm start or partial_fit: the model it continued
+        return (
+            f"No {unit} of this call completed: the model it started from "
+            f"({len(estimator.loss_curve_)} {unit}s trained before) is kept, unchanged."
+        )
+    return (
+        f"No {unit} completed: the model is the untrained initialization "
+        "(n_iter_=0), not a trained model."
+    )
+
+
+def interrupted_message(estimator, unit):
+    """The FitInterruptedWarning text of a KeyboardInterrupt in a ``unit``."""
+    return (
+        f"Training interrupted by KeyboardInterrupt during {unit} "
+        f"{estimator.n_iter_ + 1}. {kept_model(estimator, unit)}"
+    )
+
+
+def restored_model(estimator, unit):
+    """The DivergenceWarning sentence on the state a diverged ``unit`` went back to."""
+    if estimator.n_iter_ > 0:
+        return (
+            f"The weights of the last finite {unit} were restored "
+            f"({unit} {estimator.n_iter_})."
+        )
+    if estimator.loss_curve_:  # a warm start or partial_fit
+        return (
+            f"The weights this call started from were restored: no {unit} of it "
+            f"completed ({len(estimator.loss_curve_)} {unit}s trained before)."
+        )
+    return (
+        f"The initial weights were restored: no {unit} completed, the model is the "
+        "untrained initialization (n_iter_=0), not a trained model."
+    )
+
+
+def call_every(callbacks, hook, estimator, *args, **extras):
+    """Call ``hook`` of every callback, even after one raised; then raise the first error.
+
+    Ending callbacks (``on_fit_end``) must end each of them: one callback's
+    error must not leave another unended. The errors of the later callbacks
+    are added to the first one's notes (Python >= 3.11).
+    """
+    errors = []
+    for callback in callbacks:
+        try:
+            call_hook(callback, hook, estimator, *args, **extras)
+        except BaseException as exc:  # KeyboardInterrupt too: end the others first
+            errors.append((callback, exc))
+    if errors:
+        first = errors[0][1]
+        add_note = getattr(first, "add_note", None)  # Python >= 3.11
+        for callback, exc in errors[1:]:
+            if add_note is not None:
+                add_note(
+                    f"{type(callback).__name__}.{hook} raised too: "
+                    f"{type(exc).__name__}: {exc}"
+                )
+        raise first
 
 
 NOT_FINITE_MESSAGE = (

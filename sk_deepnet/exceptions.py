@@ -24,7 +24,11 @@ class DivergenceWarning(RuntimeWarning):
 
 
 class FitInterruptedWarning(UserWarning):
-    """``fit`` was interrupted (KeyboardInterrupt); the last complete epoch was kept."""
+    """``fit`` was interrupted (KeyboardInterrupt); the last complete epoch was kept.
+
+    If no epoch of the call completed, the model is the one the call started
+    from: the untrained initialization of a fresh fit.
+    """
 
 
 class GradientHealthWarning(UserWarning):
@@ -34,6 +38,10 @@ class GradientHealthWarning(UserWarning):
     ``warnings.simplefilter("error", GradientHealthWarning)``: ``fit`` then
     raises it at the end of the training, and the estimator keeps the trained
     model (fitted, it predicts; ``gradient_monitor_`` holds the records).
+    After ``partial_fit`` calls the monitor diagnoses when the call that
+    replaces it (a fresh ``fit``, or any call after
+    ``set_params(callbacks=...)``) ends it: that call raises before it trains,
+    once, and the model of the ``partial_fit`` calls is kept.
     """
 
 

@@ -508,3 +508,140 @@ def test_the_fitted_network_counts_the_evaluations_of_its_float64_twin(dtype):
     assert first >= clf.n_iter_ == 5
     _quiet_fit(clf.set_params(warm_start=True), X_IRIS, Y_IRIS)
     assert clf._network.batches_computed >= first + 5
+
+
+# ------------------------------------------------------- non-finite iterates
+class _InitialParams(Callback):
+    def on_fit_begin(self, estimator, X=None, y=None, **kwargs):
+        self.params_ = estimator._network.params.copy()
+
+
+def _fit_recording(model, X, y):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(X, y)
+    return caught
+
+
+@pytest.mark.parametrize("estimator, scale", [(DeepMLPRegressor, 1e150),
+                                              (DeepMLPClassifier, 1e160)])
+def test_a_non_finite_first_iterate_keeps_the_initialization_and_warns(estimator, scale):
+    # A gradient that overflows makes SciPy's next trial point NaN, which its
+    # line search accepted: the fit returned NaN weights, loss_curve_ == [inf],
+    # and no warning. It must go back to the last finite state, as adam does.
+    from sk_deepnet import DivergenceWarning
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(30, 4) * scale
+    y = rng.randn(30) if estimator is DeepMLPRegressor else (X[:, 0] > 0).astype(int)
+    model = estimator(depth=3, width=8, max_iter=5, optimizer="lbfgs", dtype="float64",
+                      random_state=0, callbacks=[_InitialParams()])
+    caught = _fit_recording(model, X, y)
+    categories = [w.category for w in caught]
+    assert DivergenceWarning in categories and ConvergenceWarning not in categories
+    message = str(caught[categories.index(DivergenceWarning)].message)
+    assert "diverged in iteration 1" in message
+    assert "initial weights were restored: no iteration completed" in message
+    assert "the model is the untrained initialization" in message
+    assert model.n_iter_ == 0 and model.loss_curve_ == [] and model.best_loss_ == np.inf
+    np.testing.assert_array_equal(model._network.params, model.callbacks_[0].params_)
+    outputs = getattr(model, "predict_proba", model.predict)(X / scale)
+    assert np.isfinite(outputs).all()
+
+
+def _overflowing_gradient_at(k):
+    """Network.loss_and_gradient whose k-th call returns a gradient of 1e300s."""
+    original = Network.loss_and_gradient
+    calls = []
+
+    def loss_and_gradient(self, *args, **kwargs):
+        loss = original(self, *args, **kwargs)
+        calls.append(loss)
+        if len(calls) == k:
+            self.grads[:] = 1e300  # the next trial point overflows to NaN
+        return loss
+
+    return loss_and_gradient
+
+
+def test_a_non_finite_iterate_after_some_iterations_keeps_the_last_finite_one(monkeypatch):
+    from sk_deepnet import DivergenceWarning
+
+    params = dict(depth=1, width=8, optimizer="lbfgs", max_iter=20, random_state=0)
+    monkeypatch.setattr(Network, "loss_and_gradient", _overflowing_gradient_at(6))
+    clf = DeepMLPClassifier(**params)
+    caught = _fit_recording(clf, X_IRIS, Y_IRIS)
+    monkeypatch.undo()
+    n_iter = clf.n_iter_
+    messages = [str(w.message) for w in caught if w.category is DivergenceWarning]
+    assert len(messages) == 1 and 0 < n_iter < 20
+    assert f"The weights of the last finite iteration were restored (iteration {n_iter})" in (
+        messages[0]
+    )
+    assert np.isfinite(clf.loss_curve_).all() and len(clf.loss_curve_) == n_iter
+    reference = _quiet_fit(DeepMLPClassifier(**{**params, "max_iter": n_iter}), X_IRIS, Y_IRIS)
+    assert_allclose(clf._network.params, reference._network.params)
+    assert clf.loss_ == pytest.approx(reference.loss_)
+
+
+def test_an_iterate_that_is_not_finite_in_float32_is_not_accepted(monkeypatch):
+    # The float64 twin is finite, its cast into the float32 model is not (a
+    # weight beyond 3.4e38): the float32 model keeps the last finite iterate.
+    from sk_deepnet import DivergenceWarning
+
+    published = []
+    original = LBFGSRun.publish
+
+    def publish(self):
+        original(self)
+        published.append(1)
+        if len(published) == 3:
+            self.target.params[0] = np.inf  # as a cast that overflows
+    monkeypatch.setattr(LBFGSRun, "publish", publish)
+    params = dict(depth=1, width=8, optimizer="lbfgs", max_iter=10, random_state=0,
+                  dtype="float32")
+    clf = DeepMLPClassifier(**params)
+    with pytest.warns(DivergenceWarning, match="iteration 3.*restored .iteration 2."):
+        clf.fit(X_IRIS, Y_IRIS)
+    monkeypatch.undo()
+    assert clf.n_iter_ == 2 and np.isfinite(clf._network.params).all()
+    reference = _quiet_fit(DeepMLPClassifier(**{**params, "max_iter": 2}), X_IRIS, Y_IRIS)
+    np.testing.assert_array_equal(clf._network.params, reference._network.params)
+
+
+def test_batchnorm_statistics_that_overflow_at_the_start_are_a_clear_error():
+    # The pre-activations' squares overflow float64 while the loss is finite:
+    # the fit went on and ended with infinite running variances.
+    rng = np.random.RandomState(0)
+    X = rng.randn(30, 4) * 1e160
+    reg = DeepMLPRegressor(depth=3, width=8, max_iter=5, optimizer="lbfgs", dtype="float64",
+                           normalization="batch", random_state=0)
+    with pytest.raises(ValueError, match="running statistics overflow float64"):
+        reg.fit(X, rng.randn(30))
+    assert not hasattr(reg, "coefs_")
+
+
+def test_a_callback_writing_nan_into_the_last_iterate_does_not_reach_the_model():
+    class WritesNaN(Callback):
+        def on_epoch_end(self, estimator, epoch, loss, **kwargs):
+            if epoch == 2:
+                estimator._network.params[:] = np.nan
+
+    params = dict(depth=1, width=8, optimizer="lbfgs", max_iter=3, random_state=0,
+                  dtype="float64")
+    clf = _quiet_fit(DeepMLPClassifier(**params, callbacks=[WritesNaN()]), X_IRIS, Y_IRIS)
+    reference = _quiet_fit(DeepMLPClassifier(**params), X_IRIS, Y_IRIS)
+    np.testing.assert_array_equal(clf._network.params, reference._network.params)
+
+
+@pytest.mark.parametrize("k", [3, 6, 11])
+def test_batchnorm_running_statistics_recover_from_a_nan_trial_point(monkeypatch, k):
+    # A NaN trial point stayed in the running statistics (momentum 1 still
+    # multiplies them by 0, and 0 * NaN is NaN), whatever iterate was restored.
+    monkeypatch.setattr(Network, "loss_and_gradient", _overflowing_gradient_at(k))
+    clf = DeepMLPClassifier(depth=1, width=8, optimizer="lbfgs", max_iter=20,
+                            normalization="batch", random_state=0)
+    caught = _fit_recording(clf, X_IRIS, Y_IRIS)
+    monkeypatch.undo()
+    assert clf._network.has_finite_state(), [str(w.message) for w in caught]
+    assert np.isfinite(clf.predict_proba(X_IRIS)).all()

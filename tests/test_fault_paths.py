@@ -1,0 +1,240 @@
+"""Fault paths around the training loop: callbacks ended late, nested fits, interrupt messages.
+
+* The running copies a ``partial_fit`` series leaves are ended (``on_fit_end``)
+  by the call that replaces them; an error there must neither cost the fitted
+  model nor stay stuck in the estimator, and every copy is ended.
+* A hook that calls ``fit`` on the estimator being fitted gets a clear error.
+* The FitInterruptedWarning says which model is kept when no epoch completed.
+"""
+
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor, FitInterruptedWarning
+from sk_deepnet.callbacks import Callback, GradientHealthWarning, GradientMonitor
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(40, 3))
+Y = (X[:, 0] > 0).astype(int)
+SMALL = dict(depth=1, width=4, random_state=0)
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _params(estimator):
+    return estimator._network.params.copy()
+
+
+class EndsWith(Callback):
+    """``on_fit_end`` logs itself in ``ENDED`` (shared by its copies), then raises ``exc``."""
+
+    ENDED = []
+
+    def __init__(self, name="a", exc=None):
+        self.name = name
+        self.exc = exc
+
+    def on_fit_end(self, estimator, **kwargs):
+        EndsWith.ENDED.append(self.name)
+        if self.exc is not None:
+            raise self.exc(f"{self.name} failed")
+
+
+@pytest.fixture(autouse=True)
+def _clear_log():
+    EndsWith.ENDED.clear()
+    yield
+
+
+def _series(callbacks):
+    """A classifier after a partial_fit series: its callback copies are running."""
+    clf = DeepMLPClassifier(**SMALL, max_iter=3, callbacks=callbacks)
+    clf.partial_fit(X, Y, classes=[0, 1])
+    clf.partial_fit(X, Y)
+    assert EndsWith.ENDED == []
+    return clf
+
+
+# ------------------------------------------------ callbacks a new call ends
+@pytest.mark.parametrize("new_callbacks", ["same", "none"])
+def test_a_fresh_fit_whose_stale_callback_raises_keeps_the_model_then_trains(new_callbacks):
+    clf = _series([EndsWith("a", RuntimeError)])
+    before, n_iter = _params(clf), clf.n_iter_
+    if new_callbacks == "none":
+        clf.set_params(callbacks=[])
+    with pytest.raises(RuntimeError, match="a failed") as info:
+        clf.fit(X, Y)
+    # the error is the previous series': the fitted model is kept, unchanged
+    assert_array_equal(_params(clf), before)
+    assert clf.n_iter_ == n_iter == len(clf.loss_curve_)
+    assert np.isfinite(clf.predict_proba(X)).all()
+    if sys.version_info >= (3, 11):
+        assert any("previous partial_fit" in note for note in info.value.__notes__)
+    assert EndsWith.ENDED == ["a"]
+    # ended once and for all: the next fit trains (and does not end them again)
+    clf.set_params(callbacks=[])
+    clf.fit(X, Y)
+    assert EndsWith.ENDED == ["a"]
+    assert clf.n_iter_ == 3
+
+
+def test_partial_fit_after_switching_callbacks_raises_once_then_goes_on():
+    clf = _series([EndsWith("a", RuntimeError)])
+    before, n_iter = _params(clf), clf.n_iter_
+    clf.set_params(callbacks=None)
+    with pytest.raises(RuntimeError, match="a failed"):
+        clf.partial_fit(X, Y)
+    assert_array_equal(_params(clf), before)  # this call trained nothing
+    assert clf.n_iter_ == n_iter
+    clf.partial_fit(X, Y)  # it used to raise at every later call
+    clf.partial_fit(X, Y)
+    assert clf.n_iter_ == n_iter + 2
+    assert EndsWith.ENDED == ["a"]
+
+
+def test_every_stale_callback_is_ended_even_if_one_raises():
+    clf = _series([EndsWith("a", RuntimeError), EndsWith("b"), EndsWith("c", ValueError)])
+    with pytest.raises(RuntimeError, match="a failed") as info:
+        clf.fit(X, Y)
+    assert EndsWith.ENDED == ["a", "b", "c"]
+    if sys.version_info >= (3, 11):
+        assert any("ValueError: c failed" in note for note in info.value.__notes__)
+
+
+def test_every_callback_is_ended_at_the_end_of_a_fit_even_if_one_raises():
+    clf = DeepMLPClassifier(**SMALL, max_iter=2,
+                            callbacks=[EndsWith("a", RuntimeError), EndsWith("b")])
+    with pytest.raises(RuntimeError, match="a failed"):
+        clf.fit(X, Y)
+    assert EndsWith.ENDED == ["a", "b"]
+    assert clf.n_iter_ == 2  # the trained model is kept (an error after training)
+    assert np.isfinite(clf.predict_proba(X)).all()
+
+
+def test_a_keyboard_interrupt_while_stale_callbacks_end_warns_and_keeps_the_model():
+    clf = _series([EndsWith("a", KeyboardInterrupt), EndsWith("b")])
+    before, n_iter = _params(clf), clf.n_iter_
+    with pytest.warns(FitInterruptedWarning, match="this call trained nothing"):
+        assert clf.fit(X, Y) is clf
+    assert EndsWith.ENDED == ["a", "b"]
+    assert_array_equal(_params(clf), before)
+    assert clf.n_iter_ == n_iter
+    clf.set_params(callbacks=[]).fit(X, Y)  # the next fit trains, not ending them again
+    assert EndsWith.ENDED == ["a", "b"]
+    assert clf.n_iter_ == 3
+
+
+def test_the_documented_health_warning_as_error_pattern_with_partial_fit():
+    # writing_a_callback.rst / GradientMonitor: warnings.simplefilter("error",
+    # GradientHealthWarning). The monitor of a partial_fit series diagnoses at its
+    # end, when a later call ends it: that call raises once, the model is kept.
+    Xs = RNG.normal(size=(30, 4))
+    ys = (Xs[:, 0] > 0).astype(int)
+    clf = DeepMLPClassifier(depth=8, width=8, activation="sigmoid", random_state=0,
+                            max_iter=5, callbacks=[GradientMonitor()])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("error", GradientHealthWarning)
+        for _ in range(3):
+            clf.partial_fit(Xs, ys, classes=[0, 1])
+        before = _params(clf)
+        clf.set_params(callbacks=None)
+        with pytest.raises(GradientHealthWarning, match="Vanishing gradients"):
+            clf.partial_fit(Xs, ys)
+        assert_array_equal(_params(clf), before)
+        assert clf.gradient_monitor_.diagnosis_ == "vanishing"  # the records stay
+        clf.partial_fit(Xs, ys)
+        assert clf.n_iter_ == 4
+        assert not hasattr(clf, "gradient_monitor_")  # replaced by callbacks=None
+        clf.fit(Xs, ys)  # and a fresh fit trains
+        assert clf.n_iter_ == 5
+
+
+# ------------------------------------------------ a fit from inside a hook
+class FitsInside(Callback):
+    def __init__(self, method="fit", on_a_clone=False):
+        self.method = method
+        self.on_a_clone = on_a_clone
+
+    def on_epoch_end(self, estimator, epoch, loss, **kwargs):
+        if estimator.n_iter_ == 2:  # the second epoch of this fit
+            target = clone(estimator).set_params(callbacks=None) if self.on_a_clone else estimator
+            if self.method == "fit":
+                target.fit(X, Y)
+            else:
+                target.partial_fit(X, Y, classes=[0, 1])
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_fit_from_inside_a_hook_is_a_clear_error_and_a_fresh_fit_stays_unfitted(method):
+    clf = DeepMLPClassifier(**SMALL, max_iter=3, callbacks=[FitsInside(method)])
+    with pytest.raises(RuntimeError, match="cannot be called on the DeepMLPClassifier "
+                                           "being fitted, from inside its callback hook"):
+        clf.fit(X, Y)
+    with pytest.raises(NotFittedError):  # a hook's error stops a fresh fit: unfitted
+        clf.predict(X)
+    clf.set_params(callbacks=None)
+    assert clf.fit(X, Y).n_iter_ == 3  # nothing stays locked
+
+
+def test_fit_from_inside_a_hook_of_a_warm_start_keeps_its_last_complete_epoch():
+    reg = DeepMLPRegressor(**SMALL, max_iter=2, warm_start=True).fit(X, X[:, 1])
+    reg.set_params(max_iter=3, callbacks=[FitsInside("fit")])
+    with pytest.raises(RuntimeError, match="being fitted"):
+        reg.fit(X, X[:, 1])
+    # the error came in the on_epoch_end of the warm start's second epoch
+    assert reg.n_iter_ == 2 and len(reg.loss_curve_) == 4
+    assert np.isfinite(reg.predict(X)).all()
+
+
+def test_a_hook_may_fit_a_clone():
+    clf = DeepMLPClassifier(**SMALL, max_iter=3, callbacks=[FitsInside("fit", on_a_clone=True)])
+    assert clf.fit(X, Y).n_iter_ == 3
+
+
+# ------------------------------------------ interrupts before any epoch
+class InterruptFirstBatch(Callback):
+    def on_batch_end(self, estimator, network, batch, loss, **kwargs):
+        raise KeyboardInterrupt
+
+
+def test_an_interrupt_in_the_first_epoch_of_a_warm_start_says_the_model_is_unchanged():
+    clf = DeepMLPClassifier(**SMALL, max_iter=2, warm_start=True).fit(X, Y)
+    before = _params(clf)
+    clf.set_params(callbacks=[InterruptFirstBatch()])
+    with pytest.warns(FitInterruptedWarning) as record:
+        clf.fit(X, Y)
+    message = str(record[0].message)
+    assert "No epoch of this call completed" in message
+    assert "(2 epochs trained before) is kept, unchanged" in message
+    assert "last complete epoch" not in message
+    assert_array_equal(_params(clf), before)
+
+
+def test_an_interrupt_in_the_first_lbfgs_iteration_says_the_model_is_untrained():
+    clf = DeepMLPClassifier(**SMALL, optimizer="lbfgs", callbacks=[InterruptFirstBatch()])
+    with pytest.warns(FitInterruptedWarning) as record:
+        clf.fit(X, Y)
+    message = str(record[0].message)
+    assert "No iteration completed: the model is the untrained initialization" in message
+    assert clf.n_iter_ == 0 and clf.loss_curve_ == []
+
+
+def test_a_warm_start_diverging_in_its_first_epoch_says_it_went_back_to_its_start():
+    from sk_deepnet import DivergenceWarning
+
+    reg = DeepMLPRegressor(**SMALL, max_iter=2, optimizer="sgd", learning_rate=1e-3,
+                           warm_start=True).fit(X, X[:, 1])
+    before = _params(reg)
+    reg.set_params(learning_rate=1e30)
+    with pytest.warns(DivergenceWarning) as record:
+        reg.fit(X, X[:, 1])
+    message = str(record[0].message)
+    assert "The weights this call started from were restored" in message
+    assert "(2 epochs trained before)" in message and "(epoch 0)" not in message
+    assert_array_equal(_params(reg), before)
