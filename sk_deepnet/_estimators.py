@@ -808,7 +808,6 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
                 "normalizes each sample alone."
             )
 
-    @not_reentrant  # a callback's hook must not fit the estimator it is fitting
     @blas_policy(fit_flops)  # one BLAS thread for small products (doc/performance.rst)
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
         fitted = hasattr(self, "_network")
@@ -878,6 +877,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         if not incremental:  # as scikit-learn: n_iter_ counts this fit's epochs
             self.n_iter_ = 0
 
+    @not_reentrant  # outside _fit_context: a refused call must not end the running fit's context
     @_fit_context(prefer_skip_nested_validation=True)
     @blas_policy(pretrain_flops)  # the pretraining's batch size, not the fit's
     def pretrain_fit(self, X, y=None, sample_weight=None):
@@ -1424,6 +1424,7 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
         labels = self._labels(self._network.predict_logits(X))
         return accuracy_score(y, labels, sample_weight=sample_weight)
 
+    @not_reentrant  # outside _fit_context: a refused call must not end the running fit's context
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model to data matrix X and targets y.
@@ -1453,6 +1454,7 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
         return self._fit(X, y, sample_weight)
 
     @available_if(lambda est: est._check_stochastic())
+    @not_reentrant  # outside _fit_context: a refused call must not end the running fit's context
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Train for one epoch over the given samples.
@@ -1716,6 +1718,7 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
         y_pred = y_pred.ravel() if y_pred.shape[1] == 1 else y_pred
         return r2_score(y, y_pred, sample_weight=sample_weight)
 
+    @not_reentrant  # outside _fit_context: a refused call must not end the running fit's context
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model to data matrix X and targets y.
@@ -1744,6 +1747,7 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
         return self._fit(X, y, sample_weight)
 
     @available_if(lambda est: est._check_stochastic())
+    @not_reentrant  # outside _fit_context: a refused call must not end the running fit's context
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Train for one epoch over the given samples.

@@ -192,6 +192,52 @@ def test_fit_from_inside_a_hook_of_a_warm_start_keeps_its_last_complete_epoch():
     assert np.isfinite(reg.predict(X)).all()
 
 
+class RecordingSklearnCallback:
+    """A scikit-learn callback (the ``set_callbacks`` protocol) that logs its calls."""
+
+    def __init__(self):
+        self.log = []
+
+    def setup(self, estimator, context):
+        self.log.append("setup")
+
+    def teardown(self, estimator, context):
+        self.log.append("teardown")
+
+    def on_fit_task_begin(self, estimator, context, **kwargs):
+        self.log.append("begin")
+
+    def on_fit_task_end(self, estimator, context, **kwargs):
+        self.log.append("end")
+        return False
+
+
+class FitsInsideAndCatches(Callback):
+    def __init__(self, method="fit"):
+        self.method = method
+
+    def on_epoch_end(self, estimator, epoch, loss, **kwargs):
+        if epoch == 1:
+            with pytest.raises(RuntimeError, match="being fitted"):
+                if self.method == "pretrain_fit":
+                    estimator.pretrain_fit(X)
+                else:
+                    getattr(estimator, self.method)(X, Y)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit", "pretrain_fit"])
+def test_a_refused_fit_inside_a_hook_leaves_the_running_sklearn_callbacks(method):
+    pytest.importorskip("sklearn.callback")
+    spy = RecordingSklearnCallback()
+    clf = DeepMLPClassifier(**SMALL, max_iter=3, callbacks=[FitsInsideAndCatches(method)])
+    clf.set_callbacks(spy).fit(X, Y)
+    assert clf.n_iter_ == 3
+    # One setup and one teardown, at the ends of the outer fit: the refused
+    # call did not end its context half-way.
+    assert spy.log[0] == "setup" and spy.log[-1] == "teardown"
+    assert spy.log.count("setup") == spy.log.count("teardown") == 1
+
+
 def test_a_hook_may_fit_a_clone():
     clf = DeepMLPClassifier(**SMALL, max_iter=3, callbacks=[FitsInside("fit", on_a_clone=True)])
     assert clf.fit(X, Y).n_iter_ == 3
