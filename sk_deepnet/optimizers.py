@@ -117,6 +117,8 @@ class Optimizer:
     def _validate(self):
         """Raise a ValueError naming the first hyperparameter out of its range."""
         for name in self._get_param_names():
+            if name not in self._RANGES:  # a subclass's own: its constructor checks it
+                continue
             value = getattr(self, name)
             low, high, low_in, high_in = self._RANGES[name]
             if not _in_range(value, *self._RANGES[name]):
@@ -195,13 +197,10 @@ class Optimizer:
                 f"Invalid parameter {unknown[0]!r} for optimizer {self!r}. "
                 f"Valid parameters are: {valid!r}."
             )
-        previous = self.get_params()
+        # A new instance validates the values as the constructor does (a
+        # subclass's own hyperparameters included) before any is set.
+        type(self)(**{**self.get_params(), **params})._validate()
         vars(self).update(params)
-        try:
-            self._validate()
-        except BaseException:  # a TypeError too: nothing changes
-            vars(self).update(previous)
-            raise
         return self
 
     def __repr__(self):

@@ -13,8 +13,11 @@ import warnings
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
 
+from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor
 from sk_deepnet.optimizers import (
     OPTIMIZERS,
     SGD,
@@ -404,8 +407,6 @@ def test_optimizer_classes_refuse_settings_out_of_range(cls, name, value):
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_estimator_defaults_are_the_optimizer_classes_own(name):
-    from sk_deepnet import DeepMLPClassifier
-
     X = np.random.default_rng(0).normal(size=(30, 3))
     clf = DeepMLPClassifier(depth=1, width=3, max_iter=1, optimizer=name)
     with pytest.warns(Warning):  # ConvergenceWarning
@@ -414,10 +415,6 @@ def test_estimator_defaults_are_the_optimizer_classes_own(name):
 
 
 def test_estimator_accepts_an_optimizer_instance_and_copies_it():
-    from sklearn.base import clone
-
-    from sk_deepnet import DeepMLPClassifier
-
     X = np.random.default_rng(0).normal(size=(30, 3))
     y = np.arange(30) % 2
     given = Adam(learning_rate=0.01, beta_2=0.99)
@@ -460,12 +457,36 @@ def test_set_params_keeps_the_state():
     assert opt.t_ == 1 and set(opt.state_) >= {"grad_sum", "sq_grad_sum"}
 
 
+class ScaledSignSGD(Optimizer):
+    """A subclass with a hyperparameter of its own, which its constructor checks."""
+
+    def __init__(self, learning_rate=0.01, scale=1.0, weight_decay=0.0):
+        super().__init__(learning_rate=learning_rate, weight_decay=weight_decay)
+        if not scale > 0:
+            raise ValueError(f"scale must be positive; got {scale!r}.")
+        self.scale = scale
+
+    def _update(self, params, grad, work):
+        params -= self.learning_rate * self.scale * np.sign(grad)
+
+
+def test_set_params_of_a_subclass_with_its_own_hyperparameter():
+    opt = ScaledSignSGD()
+    assert opt.set_params(learning_rate=0.1, scale=2.0).get_params() == {
+        "learning_rate": 0.1, "scale": 2.0, "weight_decay": 0.0,
+    }
+    with pytest.raises(ValueError, match="scale must be positive"):
+        opt.set_params(learning_rate=0.5, scale=-1.0)
+    assert opt.get_params()["learning_rate"] == 0.1  # nothing changed
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    reg = DeepMLPRegressor(depth=1, width=4, max_iter=2, optimizer=opt, random_state=0)
+    assert reg.set_params(optimizer__scale=3.0).optimizer.scale == 3.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert reg.fit(X, X[:, 0]).n_iter_ == 2
+
+
 def test_nested_optimizer_params_set_clone_and_grid_search():
-    from sklearn.base import clone
-    from sklearn.model_selection import GridSearchCV
-
-    from sk_deepnet import DeepMLPClassifier
-
     X = np.random.default_rng(0).normal(size=(40, 3))
     y = (X[:, 0] > 0).astype(int)
     given = Adam(learning_rate=0.01, beta_2=0.99)
@@ -488,8 +509,6 @@ def test_nested_optimizer_params_set_clone_and_grid_search():
 
 @pytest.mark.parametrize("epsilon", [1e-50, 1e-40])
 def test_estimator_refuses_an_epsilon_that_vanishes_in_float32(epsilon):
-    from sk_deepnet import DeepMLPRegressor
-
     X = np.random.default_rng(0).normal(size=(30, 3))
     with pytest.raises(ValueError, match="below the smallest normal float32"):
         DeepMLPRegressor(depth=1, width=3, max_iter=1, epsilon=epsilon).fit(X, X[:, 0])
