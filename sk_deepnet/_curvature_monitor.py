@@ -102,7 +102,11 @@ class CurvatureMonitor(ProbeCallback):
     Attributes
     ----------
     epochs_ : ndarray of shape (n_records,)
-        Epochs completed at each record (0: at initialization).
+        Epochs completed at each record (0: at initialization), in the order
+        of the records. The last record is of the fitted model: when early
+        stopping restored the weights of its best validation epoch, its epoch
+        is that one, earlier than the records before it (and possibly the
+        epoch of one of them, whose values it then repeats).
 
     hessian_max_, hessian_min_ : ndarray of shape (n_records,)
         The largest and the smallest eigenvalue estimates. ``hessian_max_``

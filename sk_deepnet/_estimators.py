@@ -851,6 +851,13 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         (an error while the callbacks ended it: _training.end_callbacks)."""
         trained = self.__dict__.pop("_keep_model_on_error", False)
         if first_call and not trained:
+            # A first partial_fit started its callbacks, which no later call
+            # will end once the state is gone: end them now. The fit's own
+            # error is the one raised; theirs would hide it.
+            try:
+                self._end_running_callbacks()
+            except BaseException:  # noqa: S110
+                pass
             self._discard_fitted_state()
 
     def _fit_stochastic(

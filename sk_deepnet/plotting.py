@@ -270,7 +270,9 @@ class CurvatureDisplay:
     Parameters
     ----------
     epochs : ndarray of shape (n_records,)
-        Epochs completed at each record.
+        Epochs completed at each record. The lines join the records in epoch
+        order (with early stopping, a monitor's last record is of the restored
+        best epoch, earlier than the records before it).
 
     hessian_max, hessian_min, grad_norm : ndarray of shape (n_records,)
         The records (see :class:`~sk_deepnet.callbacks.CurvatureMonitor`).
@@ -318,13 +320,16 @@ class CurvatureDisplay:
             )
         if ax is None:
             _, ax = plt.subplots()
+        # In epoch order: with early stopping the last record is of the restored
+        # best epoch's model, an earlier epoch than the records before it.
+        order = np.argsort(epochs, kind="stable")
         styles = [
             ("largest eigenvalue", dict(color="C0")),
             ("smallest eigenvalue", dict(color="C3")),
             ("gradient norm", dict(color="0.4", linestyle="--")),
         ]
         self.lines_ = [
-            ax.plot(epochs, values, marker=".", label=label, **style)[0]
+            ax.plot(epochs[order], values[order], marker=".", label=label, **style)[0]
             for values, (label, style) in zip(series, styles)
         ]
         if self.phase is not None:

@@ -54,3 +54,12 @@ def test_saddles_are_marked_and_bad_input():
         CurvatureDisplay([0, 1], [1.0], [0.0], [1.0]).plot()
     with pytest.raises(ValueError, match="not a fitted CurvatureMonitor"):
         CurvatureDisplay.from_monitor(CurvatureMonitor())
+
+
+def test_the_lines_join_the_records_in_epoch_order():
+    # As a monitor records when early stopping restored epoch 5 after 8.
+    display = CurvatureDisplay(
+        [0, 2, 4, 6, 8, 5], [1.0, 2.0, 3.0, 4.0, 5.0, 3.5], [0.0] * 6, [1.0] * 6,
+    ).plot()
+    assert_array_equal(display.lines_[0].get_xdata(), [0, 2, 4, 5, 6, 8])
+    assert_array_equal(display.lines_[0].get_ydata(), [1.0, 2.0, 3.0, 3.5, 4.0, 5.0])

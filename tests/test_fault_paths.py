@@ -284,3 +284,35 @@ def test_a_warm_start_diverging_in_its_first_epoch_says_it_went_back_to_its_star
     assert "The weights this call started from were restored" in message
     assert "(2 epochs trained before)" in message and "(epoch 0)" not in message
     assert_array_equal(_params(reg), before)
+
+
+#: What EndLog's hooks did, in order (the fit's copies log here: clone deep-copies
+#: a list parameter).
+END_LOG = []
+
+
+class EndLog(Callback):
+    def __init__(self, fail=False):
+        self.fail = fail
+
+    def on_fit_begin(self, estimator, X=None, y=None, **kwargs):
+        END_LOG.append("begin")
+
+    def on_epoch_end(self, estimator, epoch, loss, **kwargs):
+        if self.fail:
+            raise ValueError("hook failed")
+
+    def on_fit_end(self, estimator, **kwargs):
+        END_LOG.append("end")
+
+
+def test_a_failed_first_partial_fit_ends_the_callbacks_it_started():
+    END_LOG.clear()
+    clf = DeepMLPClassifier(**SMALL, callbacks=[EndLog(fail=True)])
+    with pytest.raises(ValueError, match="hook failed"):
+        clf.partial_fit(X, Y, classes=[0, 1])
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    assert END_LOG == ["begin", "end"]  # ended with the discarded state, once
+    clf.set_params(callbacks=[EndLog()]).fit(X, Y)
+    assert END_LOG == ["begin", "end", "begin", "end"]
