@@ -257,7 +257,7 @@ class _BaseRBM(
         self : object
             The fitted RBM.
         """
-        previous = dict(self.__dict__)
+        previous = self._saved_state()
         try:
             X, sample_weight = self._training_data(X, sample_weight, reset=True)
             self._fit_with_rng(X, make_generator(self.random_state), sample_weight)
@@ -292,7 +292,7 @@ class _BaseRBM(
         self : object
             The updated RBM.
         """
-        previous = dict(self.__dict__)
+        previous = self._saved_state()
         first = not hasattr(self, "components_")
         try:
             X, sample_weight = self._training_data(X, sample_weight, reset=first)
@@ -485,10 +485,15 @@ class _BaseRBM(
         try:
             self._run_epochs(X, n_epochs, sample_weight)
         except KeyboardInterrupt:
+            kept = (
+                f"the model of the last complete epoch ({self.n_iter_}) is kept and usable."
+                if self.n_iter_ else
+                "no epoch completed: the model is the untrained initialization "
+                "(n_iter_=0), not a trained model."
+            )
             warn_user(
                 f"{type(self).__name__} training interrupted by KeyboardInterrupt "
-                f"during epoch {self.n_iter_ + 1}; the model of the last complete "
-                f"epoch ({self.n_iter_}) is kept and usable.",
+                f"during epoch {self.n_iter_ + 1}; {kept}",
                 FitInterruptedWarning,
             )
 
@@ -496,9 +501,22 @@ class _BaseRBM(
         # One dict update: an interrupt never finds half of the attributes set.
         self.__dict__.update(state, **more)
 
+    def _saved_state(self):
+        """The attributes before a call, and the position of its random stream.
+
+        A shallow copy: training rebinds the fitted arrays (see ``_TRAINED``),
+        but the Generator ``_rng`` is the same object, whose state advances.
+        """
+        rng = self.__dict__.get("_rng")
+        return dict(self.__dict__), None if rng is None else rng.bit_generator.state
+
     def _restore_state(self, previous):
-        """Undo a failed call: the attributes of before it (one assignment, as ``_bind``)."""
-        self.__dict__ = previous
+        """Undo a failed call: the attributes of before it (one assignment, as
+        ``_bind``), and its random stream where it was."""
+        attributes, rng_state = previous
+        self.__dict__ = attributes
+        if rng_state is not None:
+            self._rng.bit_generator.state = rng_state
 
     def _initial_state(self, X, rng, sample_weight=None):
         """The fitted attributes at the start of training, computed but not set.

@@ -199,12 +199,39 @@ def test_the_sweep_interrupts_inside_the_training_epochs():
         for k in range(1, counter.calls + 1):
             rbm = _make(BernoulliRBM)
             try:
-                with Fault(k, KeyboardInterrupt):
-                    rbm.fit(X)
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    with Fault(k, KeyboardInterrupt):
+                        rbm.fit(X)
             except KeyboardInterrupt:
                 continue
             kept.add(rbm.n_iter_)
+            # The warning says which model is kept: the untrained one in epoch 1.
+            message = str(caught[-1].message)
+            if rbm.n_iter_:
+                assert f"last complete epoch ({rbm.n_iter_}) is kept" in message
+            else:
+                assert "no epoch completed: the model is the untrained" in message
     assert kept == {0, 1, 2}
+
+
+@pytest.mark.parametrize("persistent", [False, True], ids=["cd", "pcd"])
+def test_a_failed_partial_fit_leaves_the_random_stream_where_it_was(persistent):
+    # The Generator is the same object before and after the call: its state is
+    # put back too, so the next call draws what it would have drawn.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference, failed, counted = (
+            _make(BernoulliRBM, persistent=persistent).fit(X) for _ in range(3)
+        )
+        with Fault(0) as counter:
+            counted.partial_fit(X_OTHER)
+        with pytest.raises(MemoryError):  # mid-epoch, after random draws
+            with Fault(counter.calls // 2):
+                failed.partial_fit(X_OTHER)
+        reference.partial_fit(X_OTHER)
+        failed.partial_fit(X_OTHER)
+    _assert_same(_state(failed), _state(reference))
 
 
 # ------------------------------------------------------------ pretraining
