@@ -640,8 +640,10 @@ def call_every(callbacks, hook, estimator, *args, **extras):
     """Call ``hook`` of every callback, even after one raised; then raise the first error.
 
     Ending callbacks (``on_fit_end``) must end each of them: one callback's
-    error must not leave another unended. The errors of the later callbacks
-    are added to the first one's notes (Python >= 3.11).
+    error must not leave another unended. The first error that is not a
+    KeyboardInterrupt is raised (the callers turn an interrupt into a
+    warning, which must not hide an error), else the first interrupt; the
+    others are added to its notes (Python >= 3.11).
     """
     errors = []
     for callback in callbacks:
@@ -650,6 +652,7 @@ def call_every(callbacks, hook, estimator, *args, **extras):
         except BaseException as exc:  # KeyboardInterrupt too: end the others first
             errors.append((callback, exc))
     if errors:
+        errors.sort(key=lambda error: isinstance(error[1], KeyboardInterrupt))  # stable
         first = errors[0][1]
         add_note = getattr(first, "add_note", None)  # Python >= 3.11
         for callback, exc in errors[1:]:

@@ -316,3 +316,27 @@ def test_a_failed_first_partial_fit_ends_the_callbacks_it_started():
     assert END_LOG == ["begin", "end"]  # ended with the discarded state, once
     clf.set_params(callbacks=[EndLog()]).fit(X, Y)
     assert END_LOG == ["begin", "end", "begin", "end"]
+
+
+class RaisesAtEnd(Callback):
+    def __init__(self, error="value"):
+        self.error = error
+
+    def on_fit_end(self, estimator, **kwargs):
+        END_LOG.append(self.error)
+        raise KeyboardInterrupt if self.error == "interrupt" else ValueError("end failed")
+
+
+def test_an_error_at_the_end_is_not_hidden_by_an_interrupt_of_another_callback():
+    # The interrupt alone would become a FitInterruptedWarning; the error must
+    # still be raised, whatever the order, and both callbacks are ended.
+    for order in (["interrupt", "value"], ["value", "interrupt"]):
+        END_LOG.clear()
+        clf = DeepMLPClassifier(**SMALL, max_iter=2,
+                                callbacks=[RaisesAtEnd(kind) for kind in order])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with pytest.raises(ValueError, match="end failed"):
+                clf.fit(X, Y)
+        assert END_LOG == order
+        assert clf.n_iter_ == 2  # the trained model is kept (its error came after)
