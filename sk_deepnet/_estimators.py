@@ -934,13 +934,20 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         return hasattr(self, "_network")
 
     def _discard_fitted_state(self):
-        """Forget everything a fit sets (the constructor parameters stay)."""
+        """Forget everything a fit sets (the constructor parameters stay).
+
+        What ``pretrain_fit`` set stays, as it was before the fit: its weights
+        (``_pretrained_stack``) and their ``pretrain_curves_``.
+        """
         for name in list(vars(self)):
             if name.endswith("_") and not name.startswith("__") or name in (
                 "_network", "_label_binarizer", "_fitted_architecture", "_rng",
                 "_schedule", "_callbacks_source", "_callbacks_started",
             ):
                 delattr(self, name)
+        stack = getattr(self, "_pretrained_stack", None)
+        if stack is not None:
+            self.pretrain_curves_ = [list(curve) for curve in stack.curves]
 
     def _reset_fit_state(self):
         self.n_iter_ = 0

@@ -285,3 +285,19 @@ def test_a_failed_pretrain_fit_keeps_the_previous_pretraining():
                 if new.interrupted_layer is None:
                     assert len(new.layers) == 2
                 clf._pretrained_stack, clf.pretrain_curves_ = stack, curves
+
+
+def test_a_failed_fit_after_pretrain_fit_keeps_that_pretraining_and_its_curves():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = _classifier().pretrain_fit(X)
+        stack, curves = clf._pretrained_stack, [list(c) for c in clf.pretrain_curves_]
+        with pytest.raises(MemoryError):
+            with Fault(40, MemoryError):  # during the fine-tuning's first epoch
+                clf.fit(X, Y)
+    assert not hasattr(clf, "_network")
+    # As after pretrain_fit: its weights and their curves, for the next fit.
+    assert clf._pretrained_stack is stack and clf.pretrain_curves_ == curves
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert clf.fit(X, Y).pretrain_curves_ == curves
