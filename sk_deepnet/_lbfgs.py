@@ -89,11 +89,14 @@ class LBFGS:
     ----------
     n_fun_ : int
         Loss evaluations of the last fit.
-    status_ : int
+    status_ : int or None
         SciPy's status of the last fit (0: converged, 1: a limit reached,
-        2: the line search failed, 99: a callback stopped it).
+        2: the line search failed, 99: a callback stopped it); None when
+        something else stopped it (a KeyboardInterrupt, an iterate that is
+        not finite, an error).
     message_ : str
-        SciPy's message of the last fit.
+        SciPy's message of the last fit, or why it stopped before SciPy's
+        run ended.
     """
 
     #: L-BFGS takes no step size; the estimator's ``learning_rate`` is ignored.
@@ -443,7 +446,11 @@ def _minimize(run, estimator, network, batches):
     """Run L-BFGS; the error that stopped it (None: finished or interrupted).
 
     Whatever stops it, the network ends at the last accepted iterate.
+    ``status_`` and ``message_`` are this run's: SciPy's when it ends its
+    run, None and a reason when something else stops it.
     """
+    run.settings.status_ = None
+    run.settings.message_ = "stopped before SciPy's run ended"
     try:
         if not math.isfinite(run.start()):
             return ValueError(overflow_at_init_message(estimator, network.dtype, batches))
@@ -456,6 +463,7 @@ def _minimize(run, estimator, network, batches):
         run.run()
     except KeyboardInterrupt:
         run.restore()
+        run.settings.message_ = "stopped: interrupted by KeyboardInterrupt"
         warn_user(interrupted_message(estimator, "iteration"), FitInterruptedWarning)
     except _NonFiniteIterate:
         run.restore()

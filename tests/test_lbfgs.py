@@ -232,6 +232,10 @@ def test_interrupt_keeps_the_last_complete_iteration():
     reference = _quiet_fit(DeepMLPClassifier(**params, max_iter=3), X_IRIS, Y_IRIS)
     assert_allclose(clf.coefs_[0], reference.coefs_[0])
     assert clf.loss_ == pytest.approx(reference.loss_)
+    # The optimizer's status is this fit's, not the previous run's.
+    assert clf.optimizer_.status_ is None
+    assert clf.optimizer_.message_ == "stopped: interrupted by KeyboardInterrupt"
+    assert reference.optimizer_.status_ == 1  # the limit of 3 iterations
 
 
 def test_verbose_prints_every_iteration(capsys):
