@@ -1005,8 +1005,11 @@ class BernoulliRBM(_BaseRBM):
       compute in X's precision, as scikit-learn's ``transform`` does.
     * ``partial_fit(X)`` trains one epoch of mini-batches of ``batch_size``
       over X; scikit-learn's takes one step on all of X.
-    * ``verbose`` prints each epoch's mean reconstruction error, where
-      scikit-learn prints its pseudo-likelihood estimate.
+    * ``verbose`` prints each epoch's mean reconstruction error (also the
+      epoch of each ``partial_fit`` call), where scikit-learn prints its
+      pseudo-likelihood estimate in ``fit`` only.
+    * ``h_samples_`` holds the persistent chains with ``persistent=True``
+      only (scikit-learn always trains with them); with CD it stays zeros.
     * ``fit`` and ``partial_fit`` take a ``sample_weight`` (scikit-learn's
       have none): weighted CD statistics and visible-bias initialization;
       rows of zero weight are dropped, exactly as if absent.

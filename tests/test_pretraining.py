@@ -683,3 +683,20 @@ def test_rectified_pretraining_gives_a_relu_network_a_head_start(digits):
         assert curve[-1] < curve[0]
     # After 2 epochs of fine-tuning: about 0.90 against 0.52 without pretraining.
     assert pretrained.score(X_test, y_test) > plain.score(X_test, y_test) + 0.2
+
+
+def test_verbose_prints_every_epoch_and_h_samples_holds_persistent_chains_only(capsys):
+    # Two of the Notes' differences from scikit-learn's BernoulliRBM.
+    X = np.random.default_rng(0).random((20, 4))
+    rbm = pretraining.BernoulliRBM(n_components=2, n_iter=1, batch_size=10, verbose=1,
+                                   random_state=0).fit(X)
+    rbm.partial_fit(X)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(",")[0] for line in lines] == [
+        "[BernoulliRBM] Iteration 1", "[BernoulliRBM] Iteration 2",
+    ]
+    assert "reconstruction error" in lines[0]
+    assert not rbm.h_samples_.any()  # CD: no chains
+    pcd = pretraining.BernoulliRBM(n_components=2, n_iter=1, batch_size=10, persistent=True,
+                                   random_state=0).fit(X)
+    assert pcd.h_samples_.any()
