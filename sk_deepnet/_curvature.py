@@ -267,7 +267,11 @@ def _output_hessian_product(loss, logits, r):
     if loss == "logistic_cross_entropy":
         p = expit(logits)
         return p * (1 - p) * r
-    return r  # squared error
+    if loss == "poisson":  # exp(z) - y z: its second derivative is exp(z)
+        return np.exp(logits) * r
+    if loss == "squared_error":  # (z - y)^2 / 2
+        return r
+    raise ValueError(f"No exact output Hessian for the loss {loss!r}.")
 
 
 def _activation_derivatives(activation, z):

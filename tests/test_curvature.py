@@ -350,3 +350,33 @@ def test_the_kink_check_is_what_keeps_the_products_right(monkeypatch):
     monkeypatch.setattr(curvature_module, "FD_KINK_RETRIES", 0)
     extremes = np.concatenate([_relu_batchnorm_extremes(80), _relu_batchnorm_extremes(99)])
     assert np.max(np.abs(extremes)) > 100
+
+
+@pytest.mark.parametrize("loss", ["poisson", "squared_error", "logistic_cross_entropy"])
+def test_exact_hessian_of_each_loss_matches_finite_differences(loss):
+    # The exact R-operator takes each loss's output curvature; central
+    # differences of the gradient (the other method) do not. poisson had
+    # squared error's (1 instead of exp(z)): its eigenvalues were off 3-fold.
+    net, rng = _random_network([3, 5, 5, 2], activation="tanh", loss=loss, dtype=np.float64)
+    X = rng.standard_normal((12, 3))
+    Y = rng.poisson(1.0, (12, 2)).astype(float) if loss == "poisson" else (
+        rng.integers(0, 2, (12, 2)).astype(float)
+    )
+    w = rng.random(12) + 0.5
+    exact = LossHessian(net, X, Y, l2=0.1, method="exact", sample_weight=w).dense()
+    fd = LossHessian(net, X, Y, l2=0.1, method="finite_difference", sample_weight=w).dense()
+    assert_allclose(exact, fd, rtol=1e-5, atol=1e-7)
+
+
+def test_exact_poisson_hessian_of_a_linear_model_is_the_glm_one():
+    # depth 0, one output: H = X1' diag(w exp(z)) X1 / sum(w) (+ l2 on the weights),
+    # X1 = [X, 1] in the network's order (the weights, then the bias).
+    net, rng = _random_network([3, 1], loss="poisson", dtype=np.float64)
+    X, w = rng.standard_normal((10, 3)), rng.random(10) + 0.5
+    Y = rng.poisson(2.0, (10, 1)).astype(float)
+    z = X @ net.coefs[0][:, 0] + net.intercepts[0][0]
+    X1 = np.column_stack([X, np.ones(10)])
+    expected = X1.T @ (X1 * (w * np.exp(z))[:, None]) / w.sum()
+    expected[:3, :3] += 0.1 * np.eye(3)
+    hessian = LossHessian(net, X, Y, l2=0.1, method="exact", sample_weight=w).dense()
+    assert_allclose(hessian, expected, rtol=1e-12)
