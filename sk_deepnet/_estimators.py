@@ -56,8 +56,8 @@ from ._validation import check_representable, sample_weight_in_dtype
 from ._training import CallbackDispatcher, Trainer, call_every
 from ._warnings import warn_user
 from .exceptions import DivergenceWarning, FitInterruptedWarning  # noqa: F401 (re-exported)
-from .optimizers import OPTIMIZERS, Optimizer, get_optimizer
-from ._lbfgs import LBFGS, run_lbfgs
+from .optimizers import LBFGS, OPTIMIZERS, Optimizer, get_optimizer
+from ._lbfgs import run_lbfgs
 from ._sklearn_spellings import check_sklearn_keywords, check_sklearn_values
 from .pretraining import (
     _PretrainedStack,

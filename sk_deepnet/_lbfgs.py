@@ -58,6 +58,7 @@ from ._training import (
 )
 from ._warnings import warn_user
 from .exceptions import DivergenceWarning, FitInterruptedWarning
+from .optimizers import LBFGS  # noqa: F401 (models pickled before 0.2.0 name it here)
 
 #: SciPy's L-BFGS-B status codes, by the reason they stand for.
 _STOPPED_BY_LIMIT = 1  # maxiter or maxfun reached
@@ -70,55 +71,6 @@ class _NonFiniteIterate(Exception):
     Its line search can: a gradient that overflows gives a NaN trial point,
     whose loss (NaN, passed on as inf) SciPy may still accept.
     """
-
-
-class LBFGS:
-    """The settings of ``optimizer="lbfgs"``, fitted as ``optimizer_``.
-
-    Parameters
-    ----------
-    max_iter : int
-        Most iterations (accepted steps) per fit.
-    max_fun : int
-        Most loss evaluations per fit (line-search trials included).
-    tol : float
-        Stop when the largest absolute gradient entry is at most ``tol``
-        (SciPy's ``gtol``).
-
-    Attributes
-    ----------
-    n_fun_ : int
-        Loss evaluations of the last fit.
-    status_ : int or None
-        SciPy's status of the last fit (0: converged, 1: a limit reached,
-        2: the line search failed, 99: a callback stopped it); None when
-        something else stopped it (a KeyboardInterrupt, an iterate that is
-        not finite, an error).
-    message_ : str
-        SciPy's message of the last fit, or why it stopped before SciPy's
-        run ended.
-    """
-
-    #: L-BFGS takes no step size; the estimator's ``learning_rate`` is ignored.
-    learning_rate = None
-
-    def __init__(self, max_iter=200, max_fun=15000, tol=1e-4):
-        self.max_iter = max_iter
-        self.max_fun = max_fun
-        self.tol = tol
-        self.n_fun_ = 0
-        self.status_ = None
-        self.message_ = ""
-
-    def get_params(self):
-        """The settings, as the stochastic optimizers report theirs."""
-        return dict(max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol)
-
-    def reset(self):
-        """Nothing to forget: L-BFGS keeps no state between fits."""
-
-    def __repr__(self):
-        return f"LBFGS(max_iter={self.max_iter}, max_fun={self.max_fun}, tol={self.tol})"
 
 
 class LBFGSRun:

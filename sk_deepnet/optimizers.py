@@ -40,6 +40,7 @@ import math
 import numpy as np
 
 __all__ = [
+    "LBFGS",
     "Optimizer",
     "SGD",
     "Momentum",
@@ -983,3 +984,63 @@ def get_optimizer(name, **hyperparameters):
         if k in accepted and not (isinstance(v, str) and v == "auto")
     }
     return cls(**kwargs)
+
+
+class LBFGS:
+    """The settings of ``optimizer="lbfgs"``, fitted as ``optimizer_``.
+
+    Not an :class:`Optimizer`: L-BFGS takes no steps of its own on a
+    gradient, the estimator runs SciPy's L-BFGS-B over the whole parameter
+    vector with these settings (the estimator's ``max_iter``, ``max_fun`` and
+    ``tol``).
+
+    Parameters
+    ----------
+    max_iter : int
+        Most iterations (accepted steps) per fit.
+    max_fun : int
+        Most loss evaluations per fit (line-search trials included).
+    tol : float
+        Stop when the largest absolute gradient entry is at most ``tol``
+        (SciPy's ``gtol``).
+
+    Attributes
+    ----------
+    n_fun_ : int
+        Loss evaluations of the last fit.
+    status_ : int or None
+        SciPy's status of the last fit (0: converged, 1: a limit reached,
+        2: the line search failed, 99: a callback stopped it); None when
+        something else stopped it (a KeyboardInterrupt, an iterate that is
+        not finite, an error).
+    message_ : str
+        SciPy's message of the last fit, or why it stopped before SciPy's
+        run ended.
+    """
+
+    #: L-BFGS takes no step size; the estimator's ``learning_rate`` is ignored.
+    learning_rate = None
+
+    def __init__(self, max_iter=200, max_fun=15000, tol=1e-4):
+        self.max_iter = max_iter
+        self.max_fun = max_fun
+        self.tol = tol
+        self.n_fun_ = 0
+        self.status_ = None
+        self.message_ = ""
+
+    def get_params(self):
+        """The settings, as the stochastic optimizers report theirs.
+
+        Returns
+        -------
+        params : dict
+            ``max_iter``, ``max_fun`` and ``tol``.
+        """
+        return dict(max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol)
+
+    def reset(self):
+        """Nothing to forget: L-BFGS keeps no state between fits."""
+
+    def __repr__(self):
+        return f"LBFGS(max_iter={self.max_iter}, max_fun={self.max_fun}, tol={self.tol})"

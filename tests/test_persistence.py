@@ -242,6 +242,7 @@ def _skops_models():
             "pipeline": make_pipeline(StandardScaler(), DeepMLPClassifier(**small)).fit(X, Y),
             "pretrained": DeepMLPClassifier(**small, pretrain="rbm",
                                             pretrain_epochs=2).pretrain_fit(X).fit(X, Y),
+            "lbfgs": DeepMLPClassifier(**small, optimizer="lbfgs").fit(X, Y),
         }
     models["BernoulliRBM"], models["GaussianBernoulliRBM"] = _rbms()
     return models
@@ -261,6 +262,7 @@ SKOPS_UNTRUSTED = {
     "batchnorm_residual": ["sk_deepnet.DeepMLPClassifier", *ESTIMATOR_TYPES],
     "pipeline": ["sk_deepnet.DeepMLPClassifier", *ESTIMATOR_TYPES],
     "pretrained": ["sk_deepnet.DeepMLPClassifier", *ESTIMATOR_TYPES],
+    "lbfgs": ["sk_deepnet.DeepMLPClassifier", "sk_deepnet.optimizers.LBFGS"],
     "BernoulliRBM": ["sk_deepnet.pretraining.BernoulliRBM"],
     "GaussianBernoulliRBM": ["sk_deepnet.pretraining.GaussianBernoulliRBM"],
 }
