@@ -403,11 +403,14 @@ class Trainer:
 
     # ------------------------------------------------------- around an epoch
     def begin_epoch(self, epoch):
-        """Save the state to return to, notify, set the epoch's learning rate."""
+        """Save the state to return to, set the epoch's learning rate, notify.
+
+        The rate is set first: ``on_epoch_begin`` sees the rate of the epoch,
+        and a callback may change it for the epoch (a warm-up).
+        """
         estimator = self.estimator
         self.marks = progress_marks(estimator)
         self.snapshot.save(self.network)
-        self.dispatcher.notify("on_epoch_begin", epoch)
         # A fit (warm-started too) starts at the initial rate, then follows the
         # samples seen, as scikit-learn; partial_fit calls carry on.
         restart = not self.incremental and epoch == self.first_epoch
@@ -417,6 +420,7 @@ class Trainer:
         message = self.schedule.stalled_message() if self.incremental else None
         if message is not None:
             warn_user(message, UserWarning)
+        self.dispatcher.notify("on_epoch_begin", epoch)
 
     def end_epoch(self, loss):
         """Record the complete epoch: loss, validation score, best state."""

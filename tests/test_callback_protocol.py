@@ -274,3 +274,32 @@ def test_gradient_monitor_with_jacobian_spectra_reads_only_the_record():
     monitor.on_batch_end(estimator, None, 0, 1.0, record=BatchRecord(net))
     monitor.on_epoch_end(estimator, 0, 1.0)
     assert np.isfinite(monitor.jacobian_max_[0]).all()
+
+
+class _RateSpy(Callback):
+    def __init__(self, warmup=None):
+        self.warmup = warmup
+
+    def on_fit_begin(self, estimator, X=None, y=None, **kwargs):
+        self.seen, self.used = [], []
+
+    def on_epoch_begin(self, estimator, epoch, **kwargs):
+        self.seen.append(estimator.optimizer_.learning_rate)
+        if self.warmup is not None and epoch == 0:
+            estimator.optimizer_.learning_rate = self.warmup
+
+    def on_batch_end(self, estimator, network, batch, loss, **kwargs):
+        if batch == 0:
+            self.used.append(estimator.optimizer_.learning_rate)
+
+
+def test_on_epoch_begin_sees_the_epochs_learning_rate_and_may_change_it():
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    reg = DeepMLPRegressor(depth=1, width=4, optimizer="sgd", learning_rate=0.1,
+                           lr_schedule="step", lr_step_size=1, lr_gamma=0.5, max_iter=3,
+                           batch_size=20, random_state=0, callbacks=[_RateSpy(warmup=1e-3)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        spy = reg.fit(X, X.sum(axis=1)).callbacks_[0]
+    assert spy.seen == pytest.approx([0.1, 0.05, 0.025])
+    assert spy.used == pytest.approx([1e-3, 0.05, 0.025])  # the warm-up, then the schedule
