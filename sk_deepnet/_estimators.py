@@ -50,6 +50,7 @@ from ._sklearn_compat import (
     StrOptions,
     _check_sample_weight,
     _fit_context,
+    _get_feature_names,
 )
 from ._threadpool import blas_policy, fit_flops, predict_flops, pretrain_flops
 from ._validation import check_representable, sample_weight_in_dtype
@@ -896,7 +897,8 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         features and hidden widths then starts from these weights instead of
         a random initialization, and does not pretrain again: pretrain on
         plenty of unlabeled data, fine-tune on fewer labels. A fit with another
-        architecture warns and ignores them; ``clone`` forgets them. It does
+        architecture, or whose X has other column names than a DataFrame X
+        given here, warns and ignores them; ``clone`` forgets them. It does
         not change an already fitted network.
 
         Parameters
@@ -914,9 +916,12 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         self : object
             The estimator, with ``pretrain_curves_`` set.
         """
+        feature_names = _get_feature_names(X)  # a later fit checks its X has them
         X = check_array(X, accept_sparse=["csr", "csc"], dtype=self._input_dtypes())
         X = self._training_X(X)
-        return pretrain_fit(self, X, self._check_sample_weight(sample_weight, X, None, False))
+        return pretrain_fit(
+            self, X, self._check_sample_weight(sample_weight, X, None, False), feature_names
+        )
 
     def _check_stochastic(self):
         """``partial_fit`` exists for the stochastic optimizers only (as scikit-learn)."""

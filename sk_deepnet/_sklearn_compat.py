@@ -2,7 +2,7 @@
 
 scikit-learn may move or change its private helpers (``_fit_context``,
 ``_param_validation``, ``_check_sample_weight``, ``_num_samples``,
-``_num_features``) and its experimental callback
+``_num_features``, ``_get_feature_names``) and its experimental callback
 API (``sklearn.callback``, >= 1.9) between releases; the rest of the package
 imports them from here, so that a change is mended in this module alone.
 """
@@ -12,7 +12,12 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, InvalidParameterError, Options, StrOptions
-from sklearn.utils.validation import _check_sample_weight, _num_features, _num_samples
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    _get_feature_names,
+    _num_features,
+    _num_samples,
+)
 
 try:  # scikit-learn >= 1.9
     from sklearn.callback import CallbackSupportMixin
@@ -63,6 +68,7 @@ __all__ = [
     "StrOptions",
     "_check_sample_weight",
     "_fit_context",
+    "_get_feature_names",
     "_num_features",
     "_num_samples",
 ]

@@ -118,9 +118,21 @@ class _PretrainedStack:
         self.visible = None
         self.hidden_units = "sigmoid"
         self.interrupted_layer = None
+        self.feature_names = None  # of pretrain_fit's X, when it had string column names
 
     def matches(self, n_features, hidden_sizes):
         return self.n_features == n_features and self.hidden_sizes == list(hidden_sizes)
+
+    def names_differ(self, feature_names):
+        """Whether a fit's ``feature_names_in_`` are not the pretraining's.
+
+        Only when both X had string column names: without names on one side
+        there is nothing to compare (a numpy array of the same columns).
+        """
+        mine = getattr(self, "feature_names", None)  # stacks pickled before 0.2.0 have none
+        if mine is None or feature_names is None:
+            return False
+        return list(mine) != [str(name) for name in feature_names]
 
     def __getstate__(self):
         # Plain values, lists and arrays: how an estimator pickles it (see from_state).
@@ -447,12 +459,14 @@ def _pretrain_for(estimator, X, rng, hidden_sizes, n_layers, after, sample_weigh
     return stack
 
 
-def pretrain_fit(estimator, X, sample_weight=None):
+def pretrain_fit(estimator, X, sample_weight=None, feature_names=None):
     """Implementation of ``BaseDeepMLP.pretrain_fit`` (see its docstring).
 
     X and ``sample_weight`` have been validated by the estimator (X dense or
-    CSR, float32 or float64). The estimator changes only once the stack is
-    complete (or interrupted): an error leaves its previous pretraining.
+    CSR, float32 or float64); ``feature_names`` are those of the X it was
+    given (None without string column names), which a later fit checks. The
+    estimator changes only once the stack is complete (or interrupted): an
+    error leaves its previous pretraining.
     """
     hidden_sizes = estimator._hidden_sizes()
     n_layers = n_pretrainable(
@@ -462,6 +476,8 @@ def pretrain_fit(estimator, X, sample_weight=None):
         estimator, X, estimator._make_rng(), hidden_sizes, n_layers,
         after="pretrain_fit returns", sample_weight=sample_weight,
     )
+    # A list of str: plain values in pickles and skops files (see __getstate__).
+    stack.feature_names = None if feature_names is None else [str(n) for n in feature_names]
     # Both at once: an interrupt never leaves the curves of another stack.
     estimator.__dict__.update(
         _pretrained_stack=stack, pretrain_curves_=[list(curve) for curve in stack.curves]
@@ -502,6 +518,18 @@ def initialize_by_pretraining(estimator, network, X, rng, sample_weight=None):
     ``sample_weight`` (validated) weighs the pretraining.
     """
     stack = getattr(estimator, "_pretrained_stack", None)
+    names = getattr(estimator, "feature_names_in_", None)
+    if stack is not None and stack.matches(X.shape[1], network.hidden_sizes) and (
+        stack.names_differ(names)
+    ):
+        warn_user(
+            "The weights pretrained by pretrain_fit were learned on X with the "
+            f"feature names {list(stack.feature_names)!r}, and this fit's X has "
+            f"{list(names)!r}: they are ignored (the first layer's weights would "
+            "meet other features).",
+            PretrainingWarning,
+        )
+        stack = None
     if stack is not None and not stack.matches(X.shape[1], network.hidden_sizes):
         warn_user(
             f"The weights pretrained by pretrain_fit (n_features={stack.n_features}, "

@@ -700,3 +700,26 @@ def test_verbose_prints_every_epoch_and_h_samples_holds_persistent_chains_only(c
     pcd = pretraining.BernoulliRBM(n_components=2, n_iter=1, batch_size=10, persistent=True,
                                    random_state=0).fit(X)
     assert pcd.h_samples_.any()
+
+
+def test_a_fit_whose_columns_are_not_pretrain_fits_ignores_its_weights():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.random((40, 4)), columns=["a", "b", "c", "d"])
+    y = (X["a"] > 0.5).astype(int)
+    params = dict(depth=1, width=3, max_iter=2, pretrain_epochs=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        # The same columns: the pretrained weights are loaded, without a warning.
+        clf = DeepMLPClassifier(**params).pretrain_fit(X)
+        curves = clf.pretrain_curves_
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pretraining.PretrainingWarning)
+            assert clf.fit(X, y).pretrain_curves_ == curves
+        # An unnamed X of the same shape: nothing to compare, loaded too.
+        assert DeepMLPClassifier(**params).pretrain_fit(X.to_numpy()).fit(X, y).pretrain_curves_
+        # Reordered columns: the first layer would meet other features.
+        clf = DeepMLPClassifier(**params).pretrain_fit(X)
+        with pytest.warns(pretraining.PretrainingWarning, match=r"feature names \['a'"):
+            clf.fit(X[["d", "c", "b", "a"]], y)
+    assert clf.pretrain_curves_ is None  # ignored (pretrain=None: nothing pretrained)
