@@ -132,6 +132,8 @@ _PARAMETERS_DOC = """
     clip_grad_norm : float or None, default=None
         If set, rescale each mini-batch gradient so that its global L2 norm is at
         most this value (Pascanu et al., 2013): the remedy for exploding gradients.
+        The factor is PyTorch's ``clip_grad_norm_``'s, ``clip_grad_norm / (norm +
+        1e-6)`` when below one.
 
     optimizer : {"sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", \
 "adam", "adamw", "nadam", "amsgrad", "lbfgs"} or Optimizer, default="adam"

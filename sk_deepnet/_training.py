@@ -70,10 +70,15 @@ class Snapshot:
 
 
 def clip_by_global_norm(grads, max_norm):
-    """Rescale ``grads`` in place so that ``||grads||_2 <= max_norm``; return the norm."""
+    """Rescale ``grads`` in place so that ``||grads||_2 <= max_norm``; return the norm.
+
+    As ``torch.nn.utils.clip_grad_norm_``: the factor is
+    ``max_norm / (norm + 1e-6)``, applied when it is below one.
+    """
     norm = math.sqrt(float(grads @ grads))
-    if norm > max_norm:
-        grads *= max_norm / (norm + 1e-12)
+    factor = max_norm / (norm + 1e-6)
+    if factor < 1.0:
+        grads *= factor
     return norm
 
 

@@ -755,3 +755,21 @@ def test_small_batches_keep_a_full_array_of_zeros():
     net.initialize(np.random.default_rng(0), "he_uniform")
     ws = net._training_workspace(32, keep_deltas=False)
     assert all(zeros.shape == (32, 64) for zeros in ws["zeros"])
+
+
+def test_clip_by_global_norm_is_torchs_clip_grad_norm():
+    # torch.nn.utils.clip_grad_norm_ multiplies by max_norm / (norm + 1e-6) when
+    # that is below one: a gradient exactly at the limit is scaled by 1 / (1 + 1e-6).
+    g = np.array([0.6, 0.8])
+    _clip_by_global_norm(g, 1.0)
+    assert_array_equal(g, np.array([0.6, 0.8]) * (1.0 / (1.0 + 1e-6)))
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    for scale, max_norm in [(10.0, 1.5), (1.0, 1.0), (1e-3, 0.5)]:
+        g = rng.normal(size=50) * scale
+        ours = g.copy()
+        _clip_by_global_norm(ours, max_norm)
+        tensor = torch.tensor(g, requires_grad=True)
+        tensor.grad = torch.tensor(g)
+        torch.nn.utils.clip_grad_norm_([tensor], max_norm)
+        assert_allclose(ours, tensor.grad.numpy(), rtol=1e-15, atol=0)
