@@ -20,7 +20,6 @@ however deep the network is (see :func:`_residual_scale`).
 import math
 
 import numpy as np
-import scipy.sparse as sp
 
 from ._activations import (
     ACTIVATIONS, DERIVATIVES, GAINS, OUTPUT_DERIVATIVES, OUTPUT_MASKS, USES_ZEROS,

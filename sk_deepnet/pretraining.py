@@ -90,7 +90,7 @@ from ._activations import canonical_activation
 from ._initializers import RELU_FAMILY
 from ._layers import BatchNorm
 from ._persistence import publish
-from ._rbm import BernoulliRBM, GaussianBernoulliRBM, column_stats, positive_rows, sigmoid
+from ._rbm import BernoulliRBM, GaussianBernoulliRBM, column_stats, positive_rows
 from ._warnings import warn_user
 from .exceptions import FitInterruptedWarning, PretrainingWarning
 
