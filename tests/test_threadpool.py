@@ -164,16 +164,21 @@ def test_predict_runs_under_the_policy_and_restores_the_limit(two_threads):
     assert blas_threads() == 2
 
 
+def _record_threads(monkeypatch, cls, name, seen, label=None):
+    """Make ``cls.name`` append the BLAS threads in force (with ``label``) to ``seen``."""
+    method = getattr(cls, name)
+
+    def recording(self, *args, **kwargs):
+        seen.append(blas_threads() if label is None else (label, blas_threads()))
+        return method(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, name, recording)
+
+
 def test_rbm_and_pretraining_run_under_the_policy(two_threads, monkeypatch):
     X = (small_data()[0] > 0).astype(float)
     seen = []
-    run_epoch = BernoulliRBM._run_epoch
-
-    def recording(self, *args, **kwargs):
-        seen.append(blas_threads())
-        return run_epoch(self, *args, **kwargs)
-
-    monkeypatch.setattr(BernoulliRBM, "_run_epoch", recording)
+    _record_threads(monkeypatch, BernoulliRBM, "_run_epoch", seen)
     rbm = BernoulliRBM(n_components=4, n_iter=1, batch_size=16, random_state=0).fit(X)
     rbm.partial_fit(X)
     assert seen == [1, 1]
@@ -195,19 +200,8 @@ def test_rbm_scoring_and_sampling_run_under_the_policy(two_threads, monkeypatch)
     X = (small_data()[0] > 0).astype(float)
     rbm = BernoulliRBM(n_components=4, n_iter=1, batch_size=16, random_state=0).fit(X)
     seen = []
-    free_energy = BernoulliRBM._free_energy
-    params_as = BernoulliRBM._params_as
-
-    def record_free_energy(self, *args, **kwargs):
-        seen.append(("free energy", blas_threads()))
-        return free_energy(self, *args, **kwargs)
-
-    def record_params(self, *args, **kwargs):
-        seen.append(("params", blas_threads()))
-        return params_as(self, *args, **kwargs)
-
-    monkeypatch.setattr(BernoulliRBM, "_free_energy", record_free_energy)
-    monkeypatch.setattr(BernoulliRBM, "_params_as", record_params)
+    _record_threads(monkeypatch, BernoulliRBM, "_free_energy", seen, "free energy")
+    _record_threads(monkeypatch, BernoulliRBM, "_params_as", seen, "params")
     for method in (rbm.score_samples, rbm.pseudo_log_likelihood, rbm.gibbs, rbm.transform):
         seen.clear()
         method(X)
@@ -230,13 +224,7 @@ def test_pretrain_fit_decides_from_the_pretraining_batch_size(two_threads, monke
     assert _threadpool.fit_flops(est, X) >= 1e6  # the old decision: threads
     assert _threadpool.pretrain_flops(est, X) == 10 * 2 * 64 * 256 < 1e6
     seen = []
-    run_epoch = BernoulliRBM._run_epoch
-
-    def recording(self, *args, **kwargs):
-        seen.append(blas_threads())
-        return run_epoch(self, *args, **kwargs)
-
-    monkeypatch.setattr(BernoulliRBM, "_run_epoch", recording)
+    _record_threads(monkeypatch, BernoulliRBM, "_run_epoch", seen)
     est.pretrain_fit(X)
     assert seen == [1]
     est.set_params(pretrain_batch_size=256)  # now the pretraining's products are large
