@@ -845,6 +845,8 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         except BaseException:
             self._after_failed_fit(first_call)
             raise
+        finally:  # copies of _end_replaced_callbacks the call did not start (an error)
+            self.__dict__.pop("_callback_copies", None)
         return self
 
     def _after_failed_fit(self, first_call):
@@ -981,10 +983,11 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         Copies that are still running (a ``partial_fit`` series) are ended
         first, and the estimator attributes they exposed are removed. The
         copies are made before anything changes, so a callback that cannot be
-        cloned leaves the running ones as they were.
+        cloned leaves the running ones as they were; those that
+        ``_end_replaced_callbacks`` made for this call are taken, not made again.
         """
-        source = list(self.callbacks or [])  # the objects the copies come from
-        fresh = [clone(callback) for callback in source]
+        # source: the objects the copies come from.
+        source, fresh = self.__dict__.pop("_callback_copies", None) or self._copy_callbacks()
         previous = getattr(self, "callbacks_", [])
         self._end_running_callbacks()
         for callback in previous:
@@ -1023,8 +1026,9 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
             return True
         if not first_call and not self._callbacks_changed():
             return True  # they keep running
-        for callback in self.callbacks or []:
-            clone(callback)  # a new callback that cannot be copied: end nothing yet
+        # Copied before anything ends: a new callback that cannot be copied ends
+        # nothing. _start_new_callbacks takes these copies (one clone per call).
+        copies = self._copy_callbacks()
         try:
             self._end_running_callbacks()
         except KeyboardInterrupt:
@@ -1045,7 +1049,13 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
                     "the fitted model is kept unchanged. Call it again to train."
                 )
             raise
+        self._callback_copies = copies  # only once ended: their hooks never see it
         return True
+
+    def _copy_callbacks(self):
+        """``(source, copies)``: the objects of ``callbacks`` and a clone of each."""
+        source = list(self.callbacks or [])
+        return source, [clone(callback) for callback in source]
 
     def _callbacks_changed(self):
         """Whether ``callbacks`` are no longer the objects the running copies came from."""

@@ -546,6 +546,39 @@ def test_replacing_callbacks_ends_the_running_copies_once(small_classification):
     assert all(c.events_[-1] == "fit_end" for c in running)
 
 
+class CloneCounter(Recorder):
+    """Counts the copies made of it (sklearn.base.clone calls __sklearn_clone__)."""
+
+    def __sklearn_clone__(self):
+        self.clones = getattr(self, "clones", 0) + 1
+        return super().__sklearn_clone__()
+
+
+def test_replacing_running_callbacks_copies_each_new_one_once(small_classification):
+    # The copies that check that the new callbacks can be copied, before the
+    # running ones end, are the ones the fit then runs: one clone per call.
+    X, y = small_classification
+    clf = DeepMLPClassifier(depth=1, width=8, batch_size=100, max_iter=1, random_state=0,
+                            callbacks=[Recorder()])
+    clf.partial_fit(X, y, classes=np.unique(y))
+    new = CloneCounter()
+    clf.set_params(callbacks=[new]).partial_fit(X, y)  # a continued call replaces them
+    assert new.clones == 1
+    running = clf.callbacks_[0]
+    clf.fit(X, y)  # a fresh fit ends the running copy, then starts a new one
+    assert new.clones == 2
+    assert running.events_.count("fit_end") == 1
+    assert clf.callbacks_[0] is not running and clf.callbacks_[0].events_[-1] == "fit_end"
+    # An input the fit rejects after the running copies ended: the copies made
+    # for that call do not outlive it; the next fit copies the callback again.
+    clf.partial_fit(X, y, classes=np.unique(y))
+    with pytest.raises(ValueError):
+        clf.fit(X[:, :3] * np.nan, y)
+    assert "_callback_copies" not in vars(clf)
+    clf.fit(X, y)
+    assert new.clones == 4 and clf.callbacks_[0].events_[0] == "fit_begin"
+
+
 def test_replaced_gradient_monitor_is_no_longer_exposed(small_classification):
     X, y = small_classification
 
