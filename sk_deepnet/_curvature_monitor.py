@@ -103,10 +103,10 @@ class CurvatureMonitor(ProbeCallback):
     ----------
     epochs_ : ndarray of shape (n_records,)
         Epochs completed at each record (0: at initialization), in the order
-        of the records. The last record is of the fitted model: when early
-        stopping restored the weights of its best validation epoch, its epoch
-        is that one, earlier than the records before it (and possibly the
-        epoch of one of them, whose values it then repeats).
+        of the records, each once. The last record is of the fitted model:
+        when early stopping restored the weights of its best validation epoch,
+        its epoch is that one, earlier than the records before it; if that
+        epoch was recorded already, this record replaces the earlier one.
 
     hessian_max_, hessian_min_ : ndarray of shape (n_records,)
         The largest and the smallest eigenvalue estimates. ``hessian_max_``
@@ -158,6 +158,14 @@ class CurvatureMonitor(ProbeCallback):
     the ends of the spectrum, but ``hessian_min_`` of a large network with
     ``n_iter`` steps is an upper bound of the smallest eigenvalue (an estimate
     from inside the spectrum), so a saddle can be missed, not invented.
+
+    With ``early_stopping=True`` the fitted model is the best validation
+    epoch's, and its record comes last, with that epoch's number. When that
+    epoch was recorded already (e.g. ``record_every=1``), the record of the
+    fitted model replaces the earlier one instead of repeating it, so that
+    ``phase_``, ``saddle_fraction_`` and the scorers count each model once;
+    :class:`~sk_deepnet.plotting.CurvatureDisplay` draws the records in epoch
+    order.
 
     A record costs ``n_iter`` Hessian-vector products and a gradient on the
     probe batch; at the defaults it adds about a tenth to the time of the
@@ -275,7 +283,7 @@ class CurvatureMonitor(ProbeCallback):
     def on_fit_end(self, estimator, restored_epochs=None, **kwargs):
         """Record the final model, unless the last record is of it already."""
         # With early stopping the final model may be an earlier epoch's: its
-        # record is labelled with that epoch (it may repeat an earlier record).
+        # record is labelled with that epoch (and replaces an earlier record of it).
         done = _epochs_done(estimator) if restored_epochs is None else restored_epochs
         network = getattr(estimator, "_network", None)
         # No probe: a loaded monitor ended before it trained again (nothing to measure on).
@@ -302,6 +310,12 @@ class CurvatureMonitor(ProbeCallback):
         # New lists, bound once complete: an exception (a MemoryError, a
         # KeyboardInterrupt) half-way leaves the old ones (see atomic_hook).
         records = {name: list(values) for name, values in self._records.items()}
+        if epochs in records["epochs"]:
+            # The fitted model of an early-stopped fit, restored from a recorded
+            # epoch: its record replaces that one, so that each model counts once.
+            index = records["epochs"].index(epochs)
+            for values in records.values():
+                del values[index]
         records["epochs"].append(epochs)
         records["hessian_max"].append(float(ritz[-1]))
         records["hessian_min"].append(float(ritz[0]))

@@ -113,6 +113,26 @@ def test_partial_fit_and_regressor_continue_records():
     assert_array_equal(reg.curvature_monitor_.epochs_, [0, 2, 4])
 
 
+def test_early_stopping_records_the_restored_model_once(digits):
+    # Recorded at every epoch, the best validation epoch has a record when the
+    # fit restores it: the record of the fitted model replaces that one, so
+    # that the records (the phases, saddle_fraction_) count each model once.
+    X, y = digits
+    monitor = CurvatureMonitor(record_every=1, random_state=0)
+    clf = _classifier([monitor], max_iter=20, early_stopping=True, validation_fraction=0.2,
+                      n_iter_no_change=3, learning_rate=0.05).fit(X, y)
+    best, trained = int(np.argmax(clf.validation_scores_)) + 1, len(clf.loss_curve_)
+    assert best < trained  # the fit restored an earlier epoch (3 of 7)
+    m = clf.curvature_monitor_
+    assert_array_equal(m.epochs_, [*range(best), *range(best + 1, trained + 1), best])
+    assert len(m.phase_) == len(m.hessian_max_) == len(m.top_eigenvalues_) == trained + 1
+    assert m.saddle_fraction_ == np.mean(m.phase_ == "saddle")
+    assert m.report().splitlines()[-1].startswith(f"{trained + 1} records")
+    # The last record is still the fitted model's.
+    hessian = LossHessian(clf._network, m._probe_X, m._probe_Y, l2=m._l2)
+    assert_allclose(m.probe_loss_[-1], hessian.loss, rtol=1e-12)
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_clone_pickle_deepcopy(digits):
     X, y = digits
