@@ -27,6 +27,7 @@ whole process: two threads of one process that fit at the same time share it.
 
 import functools
 import inspect
+import math
 import threading
 from contextlib import contextmanager
 
@@ -158,7 +159,23 @@ def fit_flops(estimator, X):
         sizes = [shape[1], *estimator._hidden_sizes()]
     except (TypeError, ValueError):  # no shape, or a bad width: fit says why
         return None
-    return 6.0 * estimator._batch_size(shape[0], warn=False) * _largest_layer(sizes)
+    return 6.0 * _fit_batch_size(estimator, shape[0]) * _largest_layer(sizes)
+
+
+def _fit_batch_size(estimator, n_samples):
+    """The mini-batch size a fit on ``n_samples`` rows trains with.
+
+    L-BFGS takes every row at once. The other optimizers take ``batch_size``
+    of the training rows: with ``early_stopping`` (never in ``partial_fit``,
+    which refuses it), those that ``validation_fraction`` leaves, counted as
+    ``train_test_split`` counts them (``ceil(fraction * n)`` held out).
+    """
+    if isinstance(estimator.optimizer, str) and estimator.optimizer == "lbfgs":
+        return n_samples
+    n_train = n_samples
+    if estimator.early_stopping:
+        n_train -= math.ceil(estimator.validation_fraction * n_samples)
+    return estimator._batch_size(n_train, warn=False)
 
 
 def predict_flops(estimator, X):

@@ -85,6 +85,46 @@ def test_the_threshold_decides(two_threads, monkeypatch):
     assert threads_in_fit(est, X, y.astype(float)) == 1
 
 
+class BatchSizeSpy(Callback):
+    """Records the mini-batch size the fit trains with (``on_fit_begin``'s batch_size)."""
+
+    def on_fit_begin(self, estimator, X=None, y=None, batch_size=None, **kwargs):
+        self.batch_size_ = batch_size
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("params, batch_size", [
+    # batch_size="auto" is min(200, training rows): validation_fraction=0.2 of 150
+    # rows leaves 120 (the decision was from 150, all the rows).
+    (dict(early_stopping=True, validation_fraction=0.2), 120),
+    (dict(early_stopping=True, validation_fraction=0.25, batch_size=None), 112),
+    (dict(early_stopping=False), 150),
+    # L-BFGS takes every row at once, whatever batch_size (it was min(200, n)).
+    (dict(optimizer="lbfgs"), 250),
+])
+def test_the_fit_decides_from_the_batch_size_it_trains_with(params, batch_size):
+    n_samples = 250 if params.get("optimizer") == "lbfgs" else 150
+    X, y = small_data(n_samples=n_samples)
+    est = DeepMLPClassifier(depth=1, width=16, max_iter=1, random_state=0,
+                            callbacks=[BatchSizeSpy()], **params)
+    flops = _threadpool.fit_flops(est, X)
+    est.fit(X, y)
+    assert est.callbacks_[0].batch_size_ == batch_size
+    assert flops == 6 * batch_size * 8 * 16  # the 8 x 16 layer is the largest
+
+
+def test_early_stopping_decides_from_the_training_rows(two_threads, monkeypatch):
+    # A threshold between the products of 120 rows (the training rows' batch)
+    # and of 150 (all the rows): one thread.
+    X, y = small_data(n_samples=150)
+    est = DeepMLPClassifier(depth=1, width=16, early_stopping=True,
+                            validation_fraction=0.2, random_state=0)
+    monkeypatch.setattr(_threadpool, "MIN_THREADED_FLOPS", 6 * 135 * 8 * 16)
+    assert threads_in_fit(est, X, y) == 1
+    est.set_params(early_stopping=False)
+    assert threads_in_fit(est, X, y) == 2
+
+
 def test_a_users_lower_limit_is_never_raised(two_threads):
     X, y = small_data(n_features=600, n_samples=256)
     est = DeepMLPClassifier(depth=1, width=512, batch_size=256, random_state=0)
