@@ -31,6 +31,7 @@ import math
 import threading
 from contextlib import contextmanager
 
+import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
 from ._config import get_config
@@ -139,8 +140,21 @@ def _largest_layer(sizes):
     return max((p * q for p, q in zip(sizes[:-1], sizes[1:])), default=0)
 
 
+def _blas_sizes(sizes, X):
+    """The layer widths whose products run in BLAS, for the network's input X.
+
+    A sparse X's first layer multiplies in SciPy's sparse kernels (``X @ W``
+    and ``X.T @ delta``), on one thread and without BLAS: however wide X is,
+    the threads can only speed up the layers above it.
+    """
+    return sizes[1:] if sp.issparse(X) else sizes
+
+
 def fit_flops(estimator, X):
     """Flops of the largest layer's three products on one mini-batch of a fit.
+
+    The layers counted are those whose products run in BLAS (not the first
+    layer of a sparse X).
 
     Parameters
     ----------
@@ -159,7 +173,7 @@ def fit_flops(estimator, X):
         sizes = [shape[1], *estimator._hidden_sizes()]
     except (TypeError, ValueError):  # no shape, or a bad width: fit says why
         return None
-    return 6.0 * _fit_batch_size(estimator, shape[0]) * _largest_layer(sizes)
+    return 6.0 * _fit_batch_size(estimator, shape[0]) * _largest_layer(_blas_sizes(sizes, X))
 
 
 def _fit_batch_size(estimator, n_samples):
@@ -181,6 +195,8 @@ def _fit_batch_size(estimator, n_samples):
 def predict_flops(estimator, X):
     """Flops of the largest layer's forward product on one chunk of a prediction.
 
+    As in :func:`fit_flops`, a sparse X's first layer is not counted.
+
     Parameters
     ----------
     estimator : BaseDeepMLP
@@ -197,7 +213,8 @@ def predict_flops(estimator, X):
     shape = _shape(X)
     if shape is None:
         return None
-    return 2.0 * min(shape[0], _PREDICT_CHUNK) * _largest_layer(network.layer_sizes)
+    largest = _largest_layer(_blas_sizes(network.layer_sizes, X))
+    return 2.0 * min(shape[0], _PREDICT_CHUNK) * largest
 
 
 def rbm_fit_flops(rbm, X):

@@ -8,6 +8,7 @@ No test times anything.
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import sk_deepnet
@@ -72,6 +73,33 @@ def test_large_fit_keeps_the_library_threads(two_threads):
     est = DeepMLPClassifier(depth=1, width=512, batch_size=256, random_state=0)
     assert _threadpool.fit_flops(est, X) >= _threadpool.MIN_THREADED_FLOPS
     assert threads_in_fit(est, X, y) == 2
+
+
+def test_a_sparse_inputs_first_layer_does_not_count(two_threads):
+    # The dense fit of test_large_fit_keeps_the_library_threads, on a sparse X:
+    # its wide first layer multiplies in SciPy's sparse kernels (no BLAS), and
+    # the 512-unit layer above it is its only dense one: one thread.
+    X, y = small_data(n_features=600, n_samples=256)
+    X_sparse = sp.csr_matrix(np.where(np.abs(X) > 2, X, 0.0))
+    est = DeepMLPClassifier(depth=2, width=512, batch_size=256, random_state=0)
+    assert _threadpool.fit_flops(est, X) == 6 * 256 * 600 * 512
+    assert _threadpool.fit_flops(est, X_sparse) == 6 * 256 * 512 * 512
+    est.set_params(depth=1)
+    assert _threadpool.fit_flops(est, X_sparse) == 0
+    assert threads_in_fit(est, X_sparse, y) == 1
+    assert threads_in_fit(est, X, y) == 2
+    seen = []
+    predict_logits = est._network.predict_logits
+
+    def recording(*args, **kwargs):
+        seen.append(blas_threads())
+        return predict_logits(*args, **kwargs)
+
+    est._network.predict_logits = recording
+    est.predict(X_sparse[:1])  # 1 x 600 -> 512 -> 1 logit: only 512 x 1 in BLAS
+    assert _threadpool.predict_flops(est, X_sparse) == 2 * 256 * 512 * 1
+    assert _threadpool.predict_flops(est, X) == 2 * 256 * 600 * 512
+    assert seen == [1]
 
 
 def test_the_threshold_decides(two_threads, monkeypatch):
