@@ -14,8 +14,8 @@ it records, per weight layer (a few numpy reductions over all the layers):
 * hidden activation statistics: the fraction of saturated sigmoid/tanh
   outputs, the fraction of dead relu-family units, their mean and std.
 
-From the records it diagnoses the net as ``"vanishing"``, ``"exploding"`` or
-``"healthy"``, flags layers, prints a per-layer report and warns with a
+From the records it diagnoses the net as ``"exploding"``, ``"vanishing"``,
+``"dead_units"`` or ``"healthy"``, flags layers, prints a per-layer report and warns with a
 :class:`GradientHealthWarning`. :func:`make_gradient_health_scorer` turns the
 diagnosis into a scorer, so that ``GridSearchCV`` tabulates gradient health
 next to accuracy.
@@ -26,6 +26,9 @@ import re
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
+from sklearn.utils import gen_batches
+from sklearn.utils.sparsefuncs import mean_variance_axis
 
 from ._activations import BOUNDS, canonical_activation
 from ._batch_record import BatchRecord
@@ -62,6 +65,7 @@ DIAGNOSIS_ATTRIBUTES = (
     "vanishing_ratio_",
     "exploding_layers_",
     "vanishing_layers_",
+    "dead_layers_",
     "diagnosis_",
 )
 
@@ -71,6 +75,14 @@ DEAD_FAMILY = ("relu", "leaky_relu", "elu", "selu", "gelu")
 
 #: The diagnosis summarizes the most recent quarter of the records.
 SUMMARY_FRACTION = 0.25
+
+#: Inputs are far from standardized when a feature's root mean square exceeds
+#: this (a standardized feature's is 1): then a diagnosis that is not healthy
+#: names standardizing X as the first remedy.
+UNSCALED_INPUT = 3.0
+
+#: Rows of X squared at a time by _input_scale (bounded scratch memory).
+_SCALE_CHUNK = 4096
 
 
 class GradientMonitor(ProbeCallback):
@@ -125,9 +137,21 @@ class GradientMonitor(ProbeCallback):
         saturated: its local derivative is then below 4% (2%) of its maximum,
         the saturation Glorot & Bengio (2010) observe in deep sigmoid nets.
 
+    dead_threshold : float, default=0.5
+        A hidden layer of the relu family (relu, leaky_relu, elu, selu, gelu)
+        is dead when at least this fraction of its units is dead (no positive
+        output on a whole recorded batch, see ``dead_units_``; the median over
+        the summary window). Half the units: well-trained networks on
+        standardized data stay below it (up to 0.42 in the measurements of
+        ``benchmarks/dead_units.py``), networks trained on raw wine or breast
+        cancer features mostly reach it (0.49 to 0.70). Layers of other
+        activations are never dead.
+
     warn : bool, default=True
         Emit a :class:`GradientHealthWarning` at the end of ``fit`` when the
-        diagnosis is not ``"healthy"``.
+        diagnosis is not ``"healthy"``. Its remedies start with standardizing
+        ``X`` when the inputs are far from standardized (``input_scale_``
+        above 3); a healthy fit on unscaled inputs gets no warning.
 
     jacobian_spectra : bool, default=False
         Also record, at each record, the singular values of every layer's
@@ -251,9 +275,25 @@ class GradientMonitor(ProbeCallback):
         The layers flagged by the thresholds above (a layer flagged as
         exploding is not also flagged as vanishing).
 
-    diagnosis_ : {"vanishing", "exploding", "healthy"}
-        ``"exploding"`` if any layer explodes (divergence is the more urgent
-        problem), else ``"vanishing"`` if any layer vanishes, else ``"healthy"``.
+    dead_layers_ : ndarray of bool of shape (n_layers,)
+        The hidden relu-family layers whose fraction of dead units (the median
+        over the summary window) is at least ``dead_threshold``. A dead layer
+        may also vanish or explode.
+
+    input_scale_ : float
+        The largest root mean square of a feature, ``sqrt(mean(x ** 2))``,
+        over the rows of the ``X`` passed to the last ``fit`` or
+        ``partial_fit`` (with ``early_stopping``, its validation rows
+        included): 1 for standardized features. Above 3 the inputs count as
+        far from standardized. NaN when the monitor got no ``X``.
+
+    diagnosis_ : {"exploding", "vanishing", "dead_units", "healthy"}
+        ``"exploding"`` if any layer explodes (divergence is the most urgent
+        problem), else ``"vanishing"`` if any layer vanishes (no gradient
+        reaches the first layers: nothing there trains), else
+        ``"dead_units"`` if any layer is dead (the gradient flows through the
+        live units: the net trains with fewer units, often to a worse fit),
+        else ``"healthy"``.
 
     Notes
     -----
@@ -273,6 +313,17 @@ class GradientMonitor(ProbeCallback):
     the estimator restores the last finite weights and stops, but the monitor
     has recorded the steps that led there and the gradients of the batch where
     it stopped (see ``stopped_mid_epoch_``).
+
+    A relu unit that outputs zero for every sample of a batch passes back no
+    gradient and its weights stop changing: it is dead, and stays so while
+    the layer below keeps its pre-activation negative. Unscaled inputs cause
+    it: a feature of scale 800 (raw wine) gives the first layer's
+    pre-activations a common offset far larger than their spread over the
+    samples, so that a unit is on for every sample or for none, and the large
+    gradients of the first steps push many units past zero. The root mean
+    square, not the standard deviation, measures the scale in
+    ``input_scale_``, because a feature's offset matters as much as its
+    spread (raw iris: standard deviations up to 1.8, offsets up to 5.8).
 
     A recorded batch costs a few dozen numpy calls whatever the depth (each
     statistic is one reduction over all the layers at once); the other
@@ -321,6 +372,7 @@ class GradientMonitor(ProbeCallback):
         "max_update_ratio": [Interval(Real, 0, None, closed="neither")],
         "growth_threshold": [Interval(Real, 1, None, closed="neither")],
         "saturation_margin": [Interval(Real, 0, 0.5, closed="left")],
+        "dead_threshold": [Interval(Real, 0, 1, closed="right")],
         "warn": ["boolean"],
         "jacobian_spectra": ["boolean"],
         "jacobian_probe_size": [Interval(Integral, 1, None, closed="left")],
@@ -336,6 +388,7 @@ class GradientMonitor(ProbeCallback):
         max_update_ratio=1.0,
         growth_threshold=1e4,
         saturation_margin=0.01,
+        dead_threshold=0.5,
         warn=True,
         jacobian_spectra=False,
         jacobian_probe_size=4,
@@ -347,6 +400,7 @@ class GradientMonitor(ProbeCallback):
         self.max_update_ratio = max_update_ratio
         self.growth_threshold = growth_threshold
         self.saturation_margin = saturation_margin
+        self.dead_threshold = dead_threshold
         self.warn = warn
         self.jacobian_spectra = jacobian_spectra
         self.jacobian_probe_size = jacobian_probe_size
@@ -373,6 +427,10 @@ class GradientMonitor(ProbeCallback):
             self._publish()
         self._jacobian_probe = None
         self._redraw_probe(estimator, X, y, train_indices=train_indices)
+        if X is not None or not hasattr(self, "input_scale_"):
+            # All the rows, validation ones included: no copy of X, and the
+            # scale of a feature does not depend on the split.
+            self.input_scale_ = _input_scale(X)
         self._epoch = getattr(self, "_epoch", 0)
         self._epoch_recorded = False
         self._epoch_open = False
@@ -664,6 +722,7 @@ class GradientMonitor(ProbeCallback):
                 "err rel": medians[n_layers : 2 * n_layers],
                 "update": medians[2 * n_layers :],
                 "growth": growth,
+                "dead": _column_nanmedian(self.dead_units_[rows]),
             }
         rules = [
             ("EXPLODING", "relative", ">", self.exploding_threshold),
@@ -672,6 +731,7 @@ class GradientMonitor(ProbeCallback):
             ("EXPLODING", "growth", ">", self.growth_threshold),
             ("VANISHING", "relative", "<", self.vanishing_threshold),
             ("VANISHING", "err rel", "<", self.vanishing_threshold),
+            ("DEAD", "dead", ">=", self.dead_threshold),
         ]
         return values, rules
 
@@ -690,12 +750,11 @@ class GradientMonitor(ProbeCallback):
         caller has them already (computed once per published epoch).
         """
         values, rules = self._criteria() if criteria is None else criteria
-        fired = {"EXPLODING": {}, "VANISHING": {}}
-        with np.errstate(invalid="ignore"):
+        compare = {">": np.greater, "<": np.less, ">=": np.greater_equal}
+        fired = {"EXPLODING": {}, "VANISHING": {}, "DEAD": {}}
+        with np.errstate(invalid="ignore"):  # NaN (no such statistic) never fires
             for flag, column, comparison, threshold in rules:
-                value = values[column]
-                hit = value > threshold if comparison == ">" else value < threshold
-                fired[flag][column] = hit
+                fired[flag][column] = compare[comparison](values[column], threshold)
         fired["EXPLODING"]["non-finite"] = self._non_finite_layers()
         return fired
 
@@ -709,10 +768,17 @@ class GradientMonitor(ProbeCallback):
         vanishing = np.logical_or.reduce(list(fired["VANISHING"].values()))
         self.exploding_layers_ = exploding
         self.vanishing_layers_ = vanishing & ~exploding
+        # Not exclusive: dead units are a state of the activations, the other
+        # flags of the gradients, and dead units are often why a layer vanishes.
+        self.dead_layers_ = np.logical_or.reduce(list(fired["DEAD"].values()))
+        # The most urgent first: divergence; then no gradient reaching the
+        # first layers; then a net that trains on its live units only.
         if exploding.any():
             self.diagnosis_ = "exploding"
         elif self.vanishing_layers_.any():
             self.diagnosis_ = "vanishing"
+        elif self.dead_layers_.any():
+            self.diagnosis_ = "dead_units"
         else:
             self.diagnosis_ = "healthy"
 
@@ -723,23 +789,56 @@ class GradientMonitor(ProbeCallback):
     def _warning_message(self, estimator=None):
         """The GradientHealthWarning's text: flagged layers, remedies not in use."""
         names = self._layer_names()
-        remedies = _remedies_not_in_use(estimator, self.diagnosis_, self.activation_)
+        remedies = self._standardize_remedy() + _remedies_not_in_use(
+            estimator, self.diagnosis_, self.activation_
+        )
+        summaries = []
         if self.diagnosis_ == "exploding":
-            flagged = [n for n, f in zip(names, self.exploding_layers_) if f]
-            stopped = " Training stopped mid-epoch." if self.stopped_mid_epoch_ else ""
-            summary = (
-                f"Exploding gradients in {', '.join(flagged)}: largest finite "
-                f"gradient norm {_finite_max(self.grad_norms_):.3g}, largest update "
-                f"ratio ||dW||/||W|| {_finite_max(self.update_ratios_):.3g}.{stopped}"
-            )
-        else:
-            flagged = [n for n, f in zip(names, self.vanishing_layers_) if f]
-            summary = (
-                f"Vanishing gradients in {', '.join(flagged)}: the first layer's gradient "
-                f"norm is {self.vanishing_ratio_:.3g} times the output layer's."
-            )
+            summaries.append(self._exploding_summary(names))
+        elif self.diagnosis_ == "vanishing":
+            summaries.append(self._vanishing_summary(names))
+        if self.dead_layers_.any():  # the diagnosis, or often why a layer vanishes
+            summaries.append(self._dead_summary(names))
         advice = f" Try {_one_of(remedies)}." if remedies else ""
-        return f"{summary}{advice} See gradient_monitor_.report()."
+        return f"{' '.join(summaries)}{advice} See gradient_monitor_.report()."
+
+    def _exploding_summary(self, names):
+        flagged = [n for n, f in zip(names, self.exploding_layers_) if f]
+        stopped = " Training stopped mid-epoch." if self.stopped_mid_epoch_ else ""
+        return (
+            f"Exploding gradients in {', '.join(flagged)}: largest finite "
+            f"gradient norm {_finite_max(self.grad_norms_):.3g}, largest update "
+            f"ratio ||dW||/||W|| {_finite_max(self.update_ratios_):.3g}.{stopped}"
+        )
+
+    def _vanishing_summary(self, names):
+        flagged = [n for n, f in zip(names, self.vanishing_layers_) if f]
+        return (
+            f"Vanishing gradients in {', '.join(flagged)}: the first layer's gradient "
+            f"norm is {self.vanishing_ratio_:.3g} times the output layer's."
+        )
+
+    def _dead_summary(self, names):
+        """``Dead units in hidden 2 (63%), ...``: the dead layers and their fractions."""
+        dead = self._window(self.dead_units_)
+        flagged = [f"{n} ({dead[i]:.0%})" for i, n in enumerate(names) if self.dead_layers_[i]]
+        return (
+            f"Dead {self.activation_} units in {', '.join(flagged)}: they output "
+            f"nothing on a whole batch and pass back no gradient."
+        )
+
+    def _inputs_unscaled(self):
+        """Whether the last X was far from standardized (see ``UNSCALED_INPUT``)."""
+        return getattr(self, "input_scale_", math.nan) > UNSCALED_INPUT
+
+    def _standardize_remedy(self):
+        """The first remedy of a diagnosis that is not healthy, for unscaled inputs."""
+        if self.diagnosis_ == "healthy" or not self._inputs_unscaled():
+            return []
+        return [
+            f"standardizing X with StandardScaler (a feature's root mean square is "
+            f"{self.input_scale_:.3g}, input_scale_)"
+        ]
 
     def report(self, file=None):
         """A per-layer table of the summary window's statistics and the diagnosis.
@@ -780,7 +879,7 @@ class GradientMonitor(ProbeCallback):
             ("update", values["update"]),
             ("growth", values["growth"]),
             ("sat.", self._window(self.saturation_)),
-            ("dead", self._window(self.dead_units_)),
+            ("dead", values["dead"]),
         ]
         jacobian_rows = self._jacobian_rows()
         if len(jacobian_rows):  # jacobian_spectra=True
@@ -795,15 +894,13 @@ class GradientMonitor(ProbeCallback):
             ]
         no_mark = np.zeros(self.n_layers_, dtype=bool)
         marks = {  # report column -> the layers its value flags
-            column: fired["EXPLODING"].get(column, no_mark)
-            | fired["VANISHING"].get(column, no_mark)
+            column: np.logical_or.reduce([rules.get(column, no_mark) for rules in fired.values()])
             for column in values
         }
-        flags = np.where(
-            self.exploding_layers_, "EXPLODING",
-            np.where(self.vanishing_layers_, "VANISHING", ""),
-        ).astype(object)
-        flags[fired["EXPLODING"]["non-finite"]] = "EXPLODING (non-finite)"
+        flags = _flag_column(
+            self.exploding_layers_, fired["EXPLODING"]["non-finite"],
+            self.vanishing_layers_, self.dead_layers_,
+        )
         header = f"{'layer':<10}" + "".join(f"{name:>8} " for name, _ in columns)
         lines = [header + "flag", "-" * (len(header) + 4)]
         for i, name in enumerate(self._layer_names()):
@@ -833,8 +930,8 @@ class GradientMonitor(ProbeCallback):
         if n_jacobian:
             jacobian = (f" (Jacobian columns: the last {len(self._jacobian_rows())} of "
                         f"{n_jacobian} records with spectra)")
-        return [
-            f"* flags the layer: {said('VANISHING')} -> VANISHING;",
+        lines = [
+            f"* flags the layer: {said('VANISHING')} -> VANISHING; {said('DEAD')} -> DEAD;",
             f"  {said('EXPLODING')},",
             "  or a non-finite value -> EXPLODING",
             f"medians over the last {k} of {n} records{jacobian}; "
@@ -842,6 +939,12 @@ class GradientMonitor(ProbeCallback):
             f"diagnosis: {self.diagnosis_}; first/output layer gradient-norm ratio "
             f"{self.vanishing_ratio_:.3g} (vanishing_ratio_)",
         ]
+        if self._standardize_remedy():
+            lines.append(
+                f"inputs far from standardized (input_scale_ {self.input_scale_:.3g} > "
+                f"{UNSCALED_INPUT:g}): standardize X (StandardScaler) first"
+            )
+        return lines
 
     # ---------------------------------------------------------------- pickling
     # The published attributes are views of the growable buffers: pickles
@@ -863,7 +966,15 @@ class GradientMonitor(ProbeCallback):
 
     def __setstate__(self, state):
         super().__setstate__(state)
+        # Pickled before the dead-unit diagnosis: its default threshold, and
+        # the diagnosis computed again from the records when read, so that
+        # dead_layers_ and diagnosis_ agree.
+        self.__dict__.setdefault("dead_threshold", 0.5)
+        if "diagnosis_" in state and "dead_layers_" not in state:
+            for name in DIAGNOSIS_ATTRIBUTES:
+                self.__dict__.pop(name, None)
         if "n_layers_" in state:  # a monitor that has started recording
+            self.__dict__.setdefault("input_scale_", math.nan)
             for name in STATISTICS:  # pickled before the Jacobian statistics
                 if not hasattr(self, name + "_"):
                     setattr(self, name + "_", np.full(self.grad_norms_.shape, np.nan))
@@ -886,12 +997,43 @@ def _record_of(network, record):
     return record if record is not None else BatchRecord(network)
 
 
+def _input_scale(X):
+    """The largest root mean square of a column of ``X`` (NaN for None).
+
+    One pass over X: sparse matrices through their stored values, dense ones
+    in chunks of rows, in float64 (no copy of X, no overflow of float32).
+    """
+    if X is None or X.shape[0] == 0:
+        return math.nan
+    if sp.issparse(X):
+        X = X if X.format in ("csr", "csc") else X.tocsr()
+        mean, var = mean_variance_axis(X, axis=0)
+        return float(np.sqrt(np.max(var + mean**2)))
+    X = np.asarray(X)
+    squares = np.zeros(X.shape[1])
+    for rows in gen_batches(X.shape[0], _SCALE_CHUNK):
+        chunk = X[rows].astype(np.float64, copy=False)
+        squares += np.einsum("ij,ij->j", chunk, chunk)
+    return float(np.sqrt(squares.max() / X.shape[0]))
+
+
+def _flag_column(exploding, non_finite, vanishing, dead):
+    """The report's flag of each layer: EXPLODING or VANISHING, and DEAD."""
+    flags = np.where(exploding, "EXPLODING", np.where(vanishing, "VANISHING", "")).astype(object)
+    flags[non_finite] = "EXPLODING (non-finite)"
+    for i in np.flatnonzero(dead):
+        flags[i] = f"{flags[i]}, DEAD" if flags[i] else "DEAD"
+    return flags
+
+
 def _remedies_not_in_use(estimator, diagnosis, activation):
     """The remedies to suggest for ``diagnosis``, leaving out those already set."""
     def param(name, default=None):
         return getattr(estimator, name, default)
 
     unnormalized = param("normalization") is None
+    if diagnosis == "dead_units":
+        return _dead_unit_remedies(param, activation, unnormalized)
     if diagnosis == "exploding":
         clip = param("clip_grad_norm")
         remedies = ["a lower learning_rate",
@@ -909,6 +1051,19 @@ def _remedies_not_in_use(estimator, diagnosis, activation):
         remedies.append("normalization='batch'")
     if not param("residual", False):
         remedies.append("residual=True")
+    return remedies
+
+
+def _dead_unit_remedies(param, activation, unnormalized):
+    """Remedies for dead relu-family units, leaving out those already set."""
+    # L-BFGS has no learning rate (its line search sets each step).
+    remedies = [] if param("optimizer") == "lbfgs" else ["a lower learning_rate"]
+    if activation == "relu":
+        remedies.append("activation='leaky_relu' or 'elu' (their units keep a gradient on negative inputs)")
+    if param("init", "auto") != "auto":
+        remedies.append("init='auto' (He initialization)")
+    if unnormalized:
+        remedies.append("normalization='batch'")
     return remedies
 
 
