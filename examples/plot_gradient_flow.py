@@ -6,7 +6,7 @@ A :class:`~sk_deepnet.callbacks.GradientMonitor` passed in ``callbacks`` records
 once per epoch, the gradient norm of every weight layer, the back-propagated
 error signal, the size of the optimizer's steps and the state of the hidden
 units. After ``fit`` the estimator exposes it as ``gradient_monitor_``, with a
-diagnosis (``"vanishing"``, ``"exploding"`` or ``"healthy"``) and a per-layer
+diagnosis (``"exploding"``, ``"vanishing"``, ``"dead_units"`` or ``"healthy"``) and a per-layer
 :meth:`~sk_deepnet.callbacks.GradientMonitor.report`;
 :class:`~sk_deepnet.plotting.GradientFlowDisplay` draws the gradient norms.
 

@@ -56,9 +56,16 @@ def test_raw_wine_is_diagnosed_dead_units_with_standardize_first(wine):
     assert not monitor.vanishing_layers_.any() and not monitor.exploding_layers_.any()
     # Wine's proline feature has values near 750: far from standardized.
     assert monitor.input_scale_ == pytest.approx(np.sqrt((X**2).mean(axis=0)).max())
-    assert monitor.input_scale_ > 700
+    assert monitor.input_scale_ == pytest.approx(810.2, rel=1e-4)
+    assert clf.score(X, y) < 0.6  # the user guide: 0.45
+    assert ((0.5 <= dead[1:3]) & (dead[1:3] <= 0.7)).all()  # the user guide: 56%, 63%
     [message] = health
-    assert message.startswith("Dead relu units in hidden 2 (")
+    assert message.startswith(
+        f"Dead relu units in hidden 2 ({dead[1]:.0%}), hidden 3 ({dead[2]:.0%}): no "
+        "positive output on a whole batch, they pass back no gradient. Try standardizing "
+        "X with StandardScaler (a feature's root mean square is 810, input_scale_), a "
+        "lower learning_rate, activation='leaky_relu' or 'elu' (their units keep a "
+        "gradient on negative inputs) or normalization='batch'. See")
     assert "Try standardizing X with StandardScaler" in message
     assert message.index("StandardScaler") < message.index("a lower learning_rate")
     assert "activation='leaky_relu' or 'elu'" in message
@@ -76,6 +83,7 @@ def test_standardized_wine_is_healthy_and_unscaled_healthy_fits_do_not_warn(wine
     clf, health = _fit(StandardScaler().fit_transform(X), y)
     monitor = clf.gradient_monitor_
     assert monitor.diagnosis_ == "healthy" and not monitor.dead_layers_.any()
+    assert np.nanmax(monitor._window(monitor.dead_units_)) <= 0.07  # the user guide
     assert not health and monitor.input_scale_ == pytest.approx(1.0)
     assert "standardize" not in monitor.report()
     # Raw digits (pixel values 0 to 16) train well: unscaled inputs alone do
