@@ -28,6 +28,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._batch_record import BatchRecord
 from ._callback_support import SklearnCallbackHooks
+from ._scale import is_unscaled, largest_std
 from ._warnings import warn_user
 from .exceptions import DivergenceWarning, FitInterruptedWarning
 from .pretraining import pretrained_overflow_message
@@ -493,8 +494,10 @@ class Trainer:
 
     def warn_divergence(self, epoch):
         estimator = self.estimator
-        # Suggest only the remedies not already in use.
-        remedies = [f"a lower learning_rate (now {estimator.learning_rate_:g})"]
+        # Suggest only the remedies not already in use, data scaling first
+        # when the data is far from standardized (the commonest cause).
+        remedies = scaling_remedies(estimator, self.batches.X, self.batches.Y)
+        remedies.append(f"a lower learning_rate (now {estimator.learning_rate_:g})")
         if estimator.clip_grad_norm is None:
             remedies.append("clip_grad_norm")
         else:
@@ -625,6 +628,24 @@ def interrupted_message(estimator, unit):
         f"Training interrupted by KeyboardInterrupt during {unit} "
         f"{estimator.n_iter_ + 1}. {kept_model(estimator, unit)}"
     )
+
+
+def scaling_remedies(estimator, X, Y):
+    """"scale X" and "scale y" for a diverged fit, each if that data is far from unit scale.
+
+    Not y of a classifier (class codes) nor of ``loss="poisson"``, whose counts
+    keep their scale.
+    """
+    remedies = []
+    if is_unscaled(X):
+        remedies.append(f"scaling X (StandardScaler; a feature's std is {largest_std(X):.3g})")
+    if not is_classifier(estimator) and getattr(estimator, "loss", None) != "poisson":
+        if is_unscaled(Y):
+            remedies.append(
+                "scaling y (TransformedTargetRegressor with StandardScaler; "
+                f"its std is {largest_std(Y):.3g})"
+            )
+    return remedies
 
 
 def restored_model(estimator, unit):
