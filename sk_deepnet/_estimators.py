@@ -57,6 +57,7 @@ from ._validation import check_representable, sample_weight_in_dtype
 from ._training import CallbackDispatcher, Trainer, call_every
 from ._warnings import warn_user
 from .exceptions import DivergenceWarning, FitInterruptedWarning  # noqa: F401 (re-exported)
+from .exceptions import PretrainingWarning
 from .optimizers import LBFGS, OPTIMIZERS, Optimizer, get_optimizer
 from ._lbfgs import run_lbfgs
 from ._sklearn_spellings import check_sklearn_keywords, check_sklearn_values
@@ -902,8 +903,16 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         a random initialization, and does not pretrain again: pretrain on
         plenty of unlabeled data, fine-tune on fewer labels. A fit with another
         architecture, or whose X has other column names than a DataFrame X
-        given here, warns and ignores them; ``clone`` forgets them. It does
-        not change an already fitted network.
+        given here, warns and ignores them. It does not change an already
+        fitted network.
+
+        ``clone`` forgets these weights, as it forgets everything fitted, and
+        warns (:class:`~sk_deepnet.exceptions.PretrainingWarning`): the fits of
+        ``cross_val_score``, ``GridSearchCV`` and every other tool that fits
+        clones start from random weights. Carrying them into the folds would
+        not measure the model either when their unlabeled X holds the test
+        folds' rows. To evaluate pretraining, set ``pretrain="rbm"``, which
+        pretrains inside each fit on that fit's rows.
 
         Parameters
         ----------
@@ -926,6 +935,21 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         return pretrain_fit(
             self, X, self._check_sample_weight(sample_weight, X, None, False), feature_names
         )
+
+    def __sklearn_clone__(self):
+        # A clone is unfitted (scikit-learn's contract), so it drops pretrain_fit's
+        # weights; say so, since the clone's fits then differ from self.fit's.
+        if getattr(self, "_pretrained_stack", None) is not None:
+            warn_user(
+                f"clone drops the weights that pretrain_fit pretrained for this "
+                f"{type(self).__name__}, as it drops everything fitted: fits of the "
+                "clone (cross_val_score, GridSearchCV...) start from random weights, "
+                "not from them. To evaluate pretraining, set pretrain='rbm', which "
+                "pretrains inside each fit (in cross-validation, on each fold's "
+                "training rows).",
+                PretrainingWarning,
+            )
+        return super().__sklearn_clone__()
 
     def _check_stochastic(self):
         """``partial_fit`` exists for the stochastic optimizers only (as scikit-learn)."""
