@@ -36,6 +36,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._help import DocLinkMixin
 from ._persistence import check_version, stamp_version
 from ._sklearn_compat import (
     Interval,
@@ -185,7 +186,8 @@ def _scale_rows(h, v, share, factor):
 
 
 class _BaseRBM(
-    StrictIntegerMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    StrictIntegerMixin, DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
+    BaseEstimator,
 ):
     """Shared contrastive-divergence training of the two RBMs.
 
