@@ -766,9 +766,9 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         else:
             network = self._network
             if architecture != self._fitted_architecture:
-                raise ValueError(
-                    _architecture_change_message(self._fitted_architecture, architecture, incremental)
-                )
+                raise ValueError(_architecture_change_message(
+                    self._fitted_architecture, architecture, incremental
+                ))
             if not network.has_finite_state():
                 raise ValueError(
                     "warm_start and partial_fit continue the fitted network, but its "

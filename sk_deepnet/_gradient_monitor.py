@@ -1014,8 +1014,8 @@ def make_gradient_health_scorer(metric="vanishing_ratio"):
     search's ``best_estimator_`` (nested cross-validation) and as the single
     ``estimator_`` of a wrapper such as ``FixedThresholdClassifier``; a wrapper
     of several fitted models (``CalibratedClassifierCV``, ``BaggingClassifier``,
-    ``OneVsRestClassifier``...) gets a ValueError that names it. Use it next to a real score to tabulate
-    gradient health in ``cv_results_``::
+    ``OneVsRestClassifier``...) gets a ValueError that names it. Use it next
+    to a real score to tabulate gradient health in ``cv_results_``::
 
         scoring = {"accuracy": "accuracy",
                    "vanishing_ratio": vanishing_ratio_scorer}

@@ -33,7 +33,8 @@ def test_only_the_changed_optimizer_parameters_are_user_set(Estimator):
     assert {"optimizer__beta_1", "optimizer__epsilon", "optimizer__weight_decay"} <= set(names)
     assert names[:len(user_set)] == user_set
     # The same inside a pipeline, and for other optimizers and values of other types.
-    pipe = make_pipeline(StandardScaler(), Estimator(optimizer=Nesterov(momentum=0.5, weight_decay=1e-3)))
+    nesterov = Nesterov(momentum=0.5, weight_decay=1e-3)
+    pipe = make_pipeline(StandardScaler(), Estimator(optimizer=nesterov))
     user_set, _ = _user_set(estimator_html_repr(pipe))
     assert "optimizer__momentum" in user_set and "optimizer__weight_decay" in user_set
     assert "optimizer__learning_rate" not in user_set

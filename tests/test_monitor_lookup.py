@@ -89,3 +89,16 @@ def test_a_search_without_refit_or_not_fitted():
         r"\(refit=True\)"
     )):
         vanishing_ratio_scorer(search, X, y)
+
+
+def test_the_display_reads_a_searchs_best_estimator():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sk_deepnet.plotting import GradientFlowDisplay
+
+    search = GridSearchCV(_mlp(), {"width": [4]}, cv=2).fit(X, y)
+    display = GradientFlowDisplay.from_estimator(search)
+    assert display.grad_norms.shape[1] == len(search.best_estimator_.coefs_)
+    matplotlib.pyplot.close("all")
