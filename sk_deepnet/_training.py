@@ -28,7 +28,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._batch_record import BatchRecord
 from ._callback_support import SklearnCallbackHooks
-from ._scale import is_unscaled, largest_std
+from ._scale import scaling_remedies
 from ._warnings import warn_user
 from .exceptions import DivergenceWarning, FitInterruptedWarning
 from .pretraining import pretrained_overflow_message
@@ -630,24 +630,6 @@ def interrupted_message(estimator, unit):
     )
 
 
-def scaling_remedies(estimator, X, Y):
-    """"scale X" and "scale y" for a diverged fit, each if that data is far from unit scale.
-
-    Not y of a classifier (class codes) nor of ``loss="poisson"``, whose counts
-    keep their scale.
-    """
-    remedies = []
-    if is_unscaled(X):
-        remedies.append(f"scaling X (StandardScaler; a feature's std is {largest_std(X):.3g})")
-    if not is_classifier(estimator) and getattr(estimator, "loss", None) != "poisson":
-        if is_unscaled(Y):
-            remedies.append(
-                "scaling y (TransformedTargetRegressor with StandardScaler; "
-                f"its std is {largest_std(Y):.3g})"
-            )
-    return remedies
-
-
 def restored_model(estimator, unit):
     """The DivergenceWarning sentence on the state a diverged ``unit`` went back to."""
     if estimator.n_iter_ > 0:
@@ -770,18 +752,17 @@ def overflow_at_init_message(estimator, dtype, batches):
         f"the initial weights (init={init!r}{scale})",
         "the scale of X" + (" or y" if regressor else ""),
     ]
-    remedies = ["scale X (e.g. with StandardScaler)"]
-    if regressor:
-        remedies.append("scale y (e.g. with TransformedTargetRegressor)")
+    remedies = scaling_remedies(estimator, batches.X, batches.Y)
     if weighted:
         causes.append("the size of sample_weight")
-        remedies.append("rescale sample_weight (e.g. divide it by its mean)")
+        remedies.append("rescaling sample_weight (e.g. dividing it by its mean)")
     if init == "normal":
-        remedies.append("use init='auto' or a smaller init_scale")
+        remedies.append("init='auto' or a smaller init_scale")
     elif init != "auto":
-        remedies.append("use init='auto'")
+        remedies.append("init='auto'")
+    remedies.append("dtype='float64'")
     return (
         f"The loss is not finite before any training step: {', '.join(causes[:-1])} "
-        f"or {causes[-1]} make it overflow {dtype.name}. To fix it, "
-        f"{', '.join(remedies)}, or use dtype='float64'."
+        f"or {causes[-1]} make it overflow {dtype.name}. Try "
+        f"{', '.join(remedies[:-1])}{' or ' if len(remedies) > 1 else ''}{remedies[-1]}."
     )
