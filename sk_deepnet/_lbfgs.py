@@ -55,8 +55,8 @@ from ._training import (
     restored_model,
     rollback_progress,
 )
-from ._scale import scaling_remedies
-from ._warnings import warn_user
+from ._scale import scaling_hint, scaling_remedies
+from ._warnings import or_list, warn_user
 from .exceptions import DivergenceWarning, FitInterruptedWarning
 from .optimizers import LBFGS  # noqa: F401 (models pickled before 0.2.0 name it here)
 
@@ -284,9 +284,8 @@ def convergence_message(settings, n_iter):
     )
     if status == _ABNORMAL:
         return message + (
-            " The line search found no step that lowers the loss: X or y may "
-            "be badly scaled (scale them, e.g. with StandardScaler), or the "
-            "loss is already as low as the precision allows."
+            " The line search found no step that lowers the loss: the loss is "
+            "as low as the precision allows, or the data is badly scaled."
         )
     if status == _STOPPED_BY_LIMIT:
         return message + (
@@ -434,7 +433,7 @@ def warn_divergence(estimator, network, run):
     if network.dtype != np.float64:
         remedies.append("dtype='float64'")
     advice = (
-        f" Try {', '.join(remedies[:-1])}{' or ' if len(remedies) > 1 else ''}{remedies[-1]}."
+        f" Try {or_list(remedies)}."
         if remedies else ""
     )
     warn_user(
@@ -487,4 +486,4 @@ def run_lbfgs(estimator, network, optimizer, X, Y, y, sample_weight, given):
         raise error
     message = convergence_message(optimizer, estimator.n_iter_)
     if message is not None and not run.stopped_by_callback:
-        warn_user(message, ConvergenceWarning)
+        warn_user(message + scaling_hint(estimator, run.X, run.Y), ConvergenceWarning)

@@ -12,13 +12,15 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import is_classifier
 
+from ._warnings import or_list
+
 #: Rows read to estimate a scale: evenly spaced over the data, enough for a
 #: mean and a standard deviation within a few percent.
 SCALE_SAMPLE_ROWS = 10_000
 
-#: Rows summed at a time: the float64 temporaries stay this many rows high
-#: however many rows are read.
-_CHUNK_ROWS = 256
+#: Values summed at a time (rows times columns, at least one row): the
+#: float64 temporaries stay under half a MiB however large the data.
+_CHUNK_VALUES = 2**16
 
 #: A column whose mean or standard deviation is above this (in absolute value)
 #: is far from standardized (StandardScaler gives 0 and 1): wine's proline
@@ -30,7 +32,7 @@ def column_scale(data):
     """The largest absolute mean and the largest standard deviation of a column of ``data``.
 
     Estimated on at most :data:`SCALE_SAMPLE_ROWS` evenly spaced rows, summed
-    in float64 a few rows at a time.
+    in float64 a few rows at a time (a temporary of at most half a MiB).
 
     Parameters
     ----------
@@ -49,11 +51,12 @@ def column_scale(data):
     if data.shape[0] == 0 or math.prod(data.shape[1:]) == 0:
         return 0.0, 0.0
     rows = range(0, data.shape[0], max(1, math.ceil(data.shape[0] / SCALE_SAMPLE_ROWS)))
+    chunk_rows = max(1, _CHUNK_VALUES // math.prod(data.shape[1:]))
     total = squares = 0.0
-    for start in range(0, len(rows), _CHUNK_ROWS):
-        chunk = data[rows[start : start + _CHUNK_ROWS]]
+    for start in range(0, len(rows), chunk_rows):
+        chunk = data[rows[start : start + chunk_rows]]
         chunk = chunk.toarray() if sp.issparse(chunk) else chunk
-        chunk = chunk.astype(np.float64).reshape(chunk.shape[0], -1)
+        chunk = chunk.astype(np.float64, copy=False).reshape(chunk.shape[0], -1)
         total = total + chunk.sum(axis=0)
         squares = squares + np.einsum("ij,ij->j", chunk, chunk)
     mean = total / len(rows)
@@ -107,3 +110,23 @@ def scaling_remedies(estimator, X, Y):
         if far is not None:
             remedies.append(f"scaling y (TransformedTargetRegressor with StandardScaler; {far})")
     return remedies
+
+
+def scaling_hint(estimator, X, Y):
+    """A sentence for a ConvergenceWarning: what to scale, or "" when X and y are near standardized.
+
+    Parameters
+    ----------
+    estimator : BaseDeepMLP
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+    Y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+
+    Returns
+    -------
+    hint : str
+        Starts with a space, to follow the warning's own sentences.
+    """
+    remedies = scaling_remedies(estimator, X, Y)
+    if not remedies:
+        return ""
+    return f" Networks converge faster on standardized data: try {or_list(remedies)}."

@@ -28,8 +28,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._batch_record import BatchRecord
 from ._callback_support import SklearnCallbackHooks
-from ._scale import scaling_remedies
-from ._warnings import warn_user
+from ._scale import scaling_hint, scaling_remedies
+from ._warnings import or_list, warn_user
 from .exceptions import DivergenceWarning, FitInterruptedWarning
 from .pretraining import pretrained_overflow_message
 
@@ -508,7 +508,7 @@ class Trainer:
         warn_user(
             f"Training diverged in epoch {epoch + 1}: the loss or the weights became "
             f"infinite or NaN. {restored_model(estimator, 'epoch')} Try "
-            f"{', '.join(remedies[:-1])} or {remedies[-1]}.",
+            f"{or_list(remedies)}.",
             DivergenceWarning,
         )
 
@@ -517,7 +517,8 @@ class Trainer:
         if estimator.n_iter_ >= estimator.max_iter:
             warn_user(
                 f"Stochastic optimizer: maximum iterations ({estimator.max_iter}) reached "
-                "and the optimization hasn't converged yet.",
+                "and the optimization hasn't converged yet."
+                + scaling_hint(estimator, self.batches.X, self.batches.Y),
                 ConvergenceWarning,
             )
 
@@ -764,5 +765,5 @@ def overflow_at_init_message(estimator, dtype, batches):
     return (
         f"The loss is not finite before any training step: {', '.join(causes[:-1])} "
         f"or {causes[-1]} make it overflow {dtype.name}. Try "
-        f"{', '.join(remedies[:-1])}{' or ' if len(remedies) > 1 else ''}{remedies[-1]}."
+        f"{or_list(remedies)}."
     )

@@ -3,10 +3,14 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.datasets import load_wine
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import StandardScaler
 
 from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor, DivergenceWarning
 from sk_deepnet import _scale
 from sk_deepnet._scale import column_scale, scaling_remedies
+from sk_deepnet._warnings import or_list
 
 
 @pytest.mark.parametrize("kind", ["dense", "csr", "coo", "float32"])
@@ -24,10 +28,10 @@ def test_column_scale_estimates_the_largest_mean_and_std(kind):
 
 
 def test_column_scale_sums_a_few_rows_at_a_time(monkeypatch):
-    # The same values whether the rows are summed 7 or 256 at a time.
+    # The same values whether the rows are summed 7 or all at a time.
     X = np.random.default_rng(1).standard_normal((1000, 4)) * 30 + 5
     expected = column_scale(X)
-    monkeypatch.setattr(_scale, "_CHUNK_ROWS", 7)
+    monkeypatch.setattr(_scale, "_CHUNK_VALUES", 7 * 4)
     assert column_scale(X) == pytest.approx(expected, rel=1e-12)
     assert expected == pytest.approx((np.abs(X.mean(0)).max(), X.std(0).max()), rel=1e-12)
 
@@ -91,3 +95,22 @@ def test_lbfgs_suggests_scaling_only_data_that_is_far_from_standardized():
     message = str(record[0].message)
     assert "Try scaling X (StandardScaler; a feature's std is" in message
     assert "scaling y" not in message and "dtype='float64'" not in message
+
+
+def test_the_convergence_warning_says_what_to_scale():
+    # Raw wine (proline's std is about 315) stopped by max_iter: the warning
+    # names X; standardized, it says what scikit-learn's says.
+    X, y = load_wine(return_X_y=True)
+    clf = DeepMLPClassifier(depth=1, width=8, max_iter=2, random_state=0)
+    with pytest.warns(ConvergenceWarning) as record:
+        clf.fit(X, y)
+    message = str(record[0].message)
+    assert message.startswith("Stochastic optimizer: maximum iterations (2) reached")
+    assert message.endswith(
+        "Networks converge faster on standardized data: try scaling X "
+        "(StandardScaler; a feature's std is 314)."
+    )
+    with pytest.warns(ConvergenceWarning) as record:
+        clf.fit(StandardScaler().fit_transform(X), y)
+    assert str(record[0].message).endswith("hasn't converged yet.")
+    assert or_list(["a", "b", "c"]) == "a, b or c" and or_list(["a"]) == "a"
