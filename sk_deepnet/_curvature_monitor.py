@@ -427,7 +427,8 @@ def _span(epochs):
 
 
 def _find_curvature_monitor(estimator, purpose="to score its curvature"):
-    """The fitted curvature monitor of ``estimator`` (or of a pipeline's last step)."""
+    """The fitted curvature monitor of ``estimator`` (or of the model inside, see
+    ``find_fitted_monitor``)."""
     return find_fitted_monitor(
         estimator, "curvature_monitor_", "CurvatureMonitor", "curvature monitor", purpose
     )
@@ -456,11 +457,13 @@ def make_curvature_scorer(metric="never_saddle"):
     """Make a scorer from a fitted estimator's curvature records.
 
     The scorer ignores ``X`` and ``y``: it reads the ``curvature_monitor_`` of
-    the fitted estimator (the last step of a pipeline), which needs
-    ``callbacks=[CurvatureMonitor()]``. Greater is better for every metric,
-    so ``GridSearchCV(..., scoring={"accuracy": "accuracy", "never_saddle":
-    make_curvature_scorer()}, refit="accuracy")`` tabulates it next to a real
-    score.
+    the fitted estimator, which needs ``callbacks=[CurvatureMonitor()]``; it
+    finds the estimator as
+    :func:`~sk_deepnet.callbacks.make_gradient_health_scorer` does (through
+    pipelines, a search's ``best_estimator_`` and a single ``estimator_``).
+    Greater is better for every metric, so ``GridSearchCV(..., scoring=
+    {"accuracy": "accuracy", "never_saddle": make_curvature_scorer()},
+    refit="accuracy")`` tabulates it next to a real score.
 
     Parameters
     ----------

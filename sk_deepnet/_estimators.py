@@ -57,6 +57,7 @@ from ._validation import check_representable, sample_weight_in_dtype
 from ._training import CallbackDispatcher, Trainer, call_every
 from ._warnings import warn_user
 from .exceptions import DivergenceWarning, FitInterruptedWarning  # noqa: F401 (re-exported)
+from .exceptions import PretrainingWarning
 from .optimizers import LBFGS, OPTIMIZERS, Optimizer, get_optimizer
 from ._lbfgs import run_lbfgs
 from ._sklearn_spellings import check_sklearn_keywords, check_sklearn_values
@@ -753,7 +754,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         )
         return sample_weight
 
-    def _network_for(self, first_call, X, architecture, sample_weight=None):
+    def _network_for(self, first_call, X, architecture, sample_weight=None, incremental=False):
         """A new initialized network (fresh fit), or the fitted one to continue."""
         if first_call:
             self._rng = self._make_rng()
@@ -765,12 +766,9 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         else:
             network = self._network
             if architecture != self._fitted_architecture:
-                raise ValueError(
-                    "warm_start and partial_fit can only continue training a network "
-                    "of the same architecture; depth, width, activation, "
-                    "normalization, dropout, residual or dtype changed since the "
-                    "previous fit. Set warm_start=False to train a new network."
-                )
+                raise ValueError(_architecture_change_message(
+                    self._fitted_architecture, architecture, incremental
+                ))
             if not network.has_finite_state():
                 raise ValueError(
                     "warm_start and partial_fit continue the fitted network, but its "
@@ -831,7 +829,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
             sample_weight = self._check_sample_weight(sample_weight, X, y, incremental)
 
             architecture = self._architecture(X.shape[1], self._n_outputs_of(Y))
-            network = self._network_for(first_call, X, architecture, sample_weight)
+            network = self._network_for(first_call, X, architecture, sample_weight, incremental)
             optimizer = self._optimizer_for(first_call)
             if self.optimizer == "lbfgs":
                 if not first_call:
@@ -902,8 +900,16 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         a random initialization, and does not pretrain again: pretrain on
         plenty of unlabeled data, fine-tune on fewer labels. A fit with another
         architecture, or whose X has other column names than a DataFrame X
-        given here, warns and ignores them; ``clone`` forgets them. It does
-        not change an already fitted network.
+        given here, warns and ignores them. It does not change an already
+        fitted network.
+
+        ``clone`` forgets these weights, as it forgets everything fitted, and
+        warns (:class:`~sk_deepnet.exceptions.PretrainingWarning`): the fits of
+        ``cross_val_score``, ``GridSearchCV`` and every other tool that fits
+        clones start from random weights. Carrying them into the folds would
+        not measure the model either when their unlabeled X holds the test
+        folds' rows. To evaluate pretraining, set ``pretrain="rbm"``, which
+        pretrains inside each fit on that fit's rows.
 
         Parameters
         ----------
@@ -926,6 +932,21 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         return pretrain_fit(
             self, X, self._check_sample_weight(sample_weight, X, None, False), feature_names
         )
+
+    def __sklearn_clone__(self):
+        # A clone is unfitted (scikit-learn's contract), so it drops pretrain_fit's
+        # weights; say so, since the clone's fits then differ from self.fit's.
+        if getattr(self, "_pretrained_stack", None) is not None:
+            warn_user(
+                f"clone drops the weights that pretrain_fit pretrained for this "
+                f"{type(self).__name__}, as it drops everything fitted: fits of the "
+                "clone (cross_val_score, GridSearchCV...) start from random weights, "
+                "not from them. To evaluate pretraining, set pretrain='rbm', which "
+                "pretrains inside each fit (in cross-validation, on each fold's "
+                "training rows).",
+                PretrainingWarning,
+            )
+        return super().__sklearn_clone__()
 
     def _check_stochastic(self):
         """``partial_fit`` exists for the stochastic optimizers only (as scikit-learn)."""
@@ -1270,6 +1291,50 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _width_value(hidden_sizes):
+    """The ``width`` parameter that gives these hidden sizes (an int when all equal)."""
+    return hidden_sizes[0] if len(set(hidden_sizes)) == 1 else list(hidden_sizes)
+
+
+def _architecture_changes(old, new):
+    """``(parameter, old value, new value)`` for each setting that differs.
+
+    ``old`` and ``new`` are ``_architecture`` dicts. The numbers of features
+    and outputs are checked (with their own messages) before.
+    """
+    changes = []
+    old_hidden, new_hidden = old["layer_sizes"][1:-1], new["layer_sizes"][1:-1]
+    if len(old_hidden) != len(new_hidden):
+        changes.append(("depth", len(old_hidden), len(new_hidden)))
+    elif old_hidden != new_hidden:
+        changes.append(("width", _width_value(old_hidden), _width_value(new_hidden)))
+    for key in ("activation", "loss", "normalization", "dropout", "residual",
+                "residual_block_size", "dtype"):
+        if old[key] != new[key]:
+            changes.append((key, old[key], new[key]))
+    return changes
+
+
+def _architecture_change_message(old, new, incremental):
+    """Why a fitted network cannot be continued: what changed, and what to do.
+
+    ``partial_fit`` always continues (whatever ``warm_start``), so its advice
+    is ``fit``; a warm-started ``fit``'s is ``warm_start=False``.
+    """
+    changes = _architecture_changes(old, new)
+    changed = "; ".join(f"{name} changed from {a!r} to {b!r}" for name, a, b in changes)
+    back = " and ".join(f"{name} back to {a!r}" for name, a, _ in changes)
+    if incremental:
+        caller, advice = "partial_fit", "call fit to train a new network"
+    else:
+        caller, advice = "fit with warm_start=True", "set warm_start=False to train a new network"
+    return (
+        f"{caller} continues the fitted network, which needs the same architecture: "
+        f"{changed or 'its layer sizes changed'} since the network was fitted. To "
+        f"go on, {advice}{f', or set {back}' if back else ''}."
+    )
 
 
 def _settings_but_rate(optimizer):

@@ -1121,7 +1121,8 @@ def _column_nanmedian(values):
 
 
 def _find_monitor(estimator, purpose="to score its gradient health"):
-    """The fitted gradient monitor of ``estimator`` (or of a pipeline's last step)."""
+    """The fitted gradient monitor of ``estimator`` (or of the model inside, see
+    ``find_fitted_monitor``)."""
     return find_fitted_monitor(
         estimator, "gradient_monitor_", "GradientMonitor", "gradient monitor", purpose
     )
@@ -1165,9 +1166,13 @@ def make_gradient_health_scorer(metric="vanishing_ratio"):
     """Make a scorer that reports a fitted estimator's gradient health.
 
     The scorer ignores ``X`` and ``y``: it reads the ``gradient_monitor_`` of the
-    fitted estimator (the last step of a pipeline), so the estimator needs
-    ``callbacks=[GradientMonitor()]``. Use it next to a real score to tabulate
-    gradient health in ``cv_results_``::
+    fitted estimator, so the estimator needs ``callbacks=[GradientMonitor()]``.
+    It finds the estimator as the last step of a pipeline, as a fitted
+    search's ``best_estimator_`` (nested cross-validation) and as the single
+    ``estimator_`` of a wrapper such as ``FixedThresholdClassifier``; a wrapper
+    of several fitted models (``CalibratedClassifierCV``, ``BaggingClassifier``,
+    ``OneVsRestClassifier``...) gets a ValueError that names it. Use it next
+    to a real score to tabulate gradient health in ``cv_results_``::
 
         scoring = {"accuracy": "accuracy",
                    "vanishing_ratio": vanishing_ratio_scorer}

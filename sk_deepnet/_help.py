@@ -19,6 +19,8 @@ import inspect
 import os
 from pathlib import Path
 
+from ._sklearn_compat import NestedDefaultsHTMLMixin
+
 #: Page of one estimator in the built docs (autosummary's file name).
 PAGE = "generated/{estimator_module}.{estimator_name}.html"
 
@@ -58,8 +60,12 @@ def _explain_descriptor_error(obj, name):
         raise AttributeError(f"{exc}: {reason}", name=name, obj=obj) from reason
 
 
-class HelpMixin:
-    """The docs link of the HTML repr and the hint for a missing monitor."""
+class DocLinkMixin(NestedDefaultsHTMLMixin):
+    """The docs link of the HTML repr (the MLPs' and the RBMs').
+
+    Its base marks an ``optimizer__*`` row of the HTML parameter table user-set
+    only when the optimizer's parameter differs from its default.
+    """
 
     _doc_link_module = "sk_deepnet"
 
@@ -73,6 +79,10 @@ class HelpMixin:
     @_doc_link_template.setter
     def _doc_link_template(self, value):
         setattr(self, "__doc_link_template", value)
+
+
+class HelpMixin(DocLinkMixin):
+    """The docs link of the HTML repr and the hint for a missing monitor."""
 
     def __getattr__(self, name):
         # Called only for attributes that do not exist.

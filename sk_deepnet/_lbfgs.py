@@ -40,7 +40,6 @@ import math
 
 import numpy as np
 import scipy.optimize
-from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 
 from ._batch_record import BatchRecord
@@ -56,7 +55,8 @@ from ._training import (
     restored_model,
     rollback_progress,
 )
-from ._warnings import warn_user
+from ._scale import scaling_hint, scaling_remedies
+from ._warnings import or_list, warn_user
 from .exceptions import DivergenceWarning, FitInterruptedWarning
 from .optimizers import LBFGS  # noqa: F401 (models pickled before 0.2.0 name it here)
 
@@ -284,9 +284,8 @@ def convergence_message(settings, n_iter):
     )
     if status == _ABNORMAL:
         return message + (
-            " The line search found no step that lowers the loss: X or y may "
-            "be badly scaled (scale them, e.g. with StandardScaler), or the "
-            "loss is already as low as the precision allows."
+            " The line search found no step that lowers the loss: the loss is "
+            "as low as the precision allows, or the data is badly scaled."
         )
     if status == _STOPPED_BY_LIMIT:
         return message + (
@@ -421,25 +420,26 @@ def _minimize(run, estimator, network, batches):
         run.restore()
         run.settings.status_ = None  # SciPy's run did not end: no status of its own
         run.settings.message_ = "stopped: an iterate was not finite"
-        warn_divergence(estimator, network)
+        warn_divergence(estimator, network, run)
     except BaseException as exc:  # e.g. a callback's: keep the last iterate
         run.restore()
         return exc
     return None
 
 
-def warn_divergence(estimator, network):
+def warn_divergence(estimator, network, run):
     """Warn that an iterate was not finite (a DivergenceWarning, as a stochastic fit's)."""
-    remedies = ["scale X (e.g. with StandardScaler)"]
-    if not is_classifier(estimator):
-        remedies.append("scale y (e.g. with TransformedTargetRegressor)")
+    remedies = scaling_remedies(estimator, run.X, run.Y)
     if network.dtype != np.float64:
-        remedies.append("use dtype='float64'")
+        remedies.append("dtype='float64'")
+    advice = (
+        f" Try {or_list(remedies)}."
+        if remedies else ""
+    )
     warn_user(
         f"Training diverged in iteration {estimator.n_iter_ + 1}: the loss or the "
         "weights became infinite or NaN (the line search stepped out of the "
-        f"{network.dtype.name} range). {restored_model(estimator, 'iteration')} "
-        f"To fix it, {', '.join(remedies)}.",
+        f"{network.dtype.name} range). {restored_model(estimator, 'iteration')}{advice}",
         DivergenceWarning,
     )
 
@@ -486,4 +486,4 @@ def run_lbfgs(estimator, network, optimizer, X, Y, y, sample_weight, given):
         raise error
     message = convergence_message(optimizer, estimator.n_iter_)
     if message is not None and not run.stopped_by_callback:
-        warn_user(message, ConvergenceWarning)
+        warn_user(message + scaling_hint(estimator, run.X, run.Y), ConvergenceWarning)

@@ -5,12 +5,59 @@ import warnings
 from sklearn.utils.validation import check_is_fitted
 
 
+#: Fitted attributes of wrappers that hold several fitted models (Bagging,
+#: OneVsRest, Voting, Stacking, MultiOutput; CalibratedClassifierCV): a scorer
+#: cannot tell which one to read. Looked for before ``estimator_``, which
+#: Bagging and AdaBoost hold unfitted.
+_MODEL_LISTS = ("estimators_", "calibrated_classifiers_")
+
+#: Where a scorer looks, for the error messages.
+_WHERE = (
+    "an sk_deepnet estimator, the last step of a pipeline, a fitted search's "
+    "best_estimator_ (refit=True) or a wrapper's single fitted estimator_"
+)
+
+
+def _is_pipeline(estimator):
+    return hasattr(estimator, "steps") and hasattr(estimator, "named_steps")
+
+
+def _fitted_model(estimator, purpose):
+    """The model inside ``estimator`` that holds the monitor.
+
+    Goes through a Pipeline's last step, a fitted search's ``best_estimator_``
+    and a wrapper's single ``estimator_``; refuses a wrapper of several models.
+    """
+    seen = estimator
+    while True:
+        if _is_pipeline(seen):
+            seen = seen.steps[-1][1]
+            continue
+        several = [name for name in _MODEL_LISTS if hasattr(seen, name)]
+        if several:
+            raise ValueError(
+                f"{type(seen).__name__} holds several fitted models (in {several[0]}), "
+                f"and there is no choosing among them {purpose}: the monitor is read "
+                f"from {_WHERE}. Pass the sk_deepnet estimator itself, or read the "
+                f"monitor of each model in {several[0]}."
+            )
+        inner = getattr(seen, "best_estimator_", None)
+        inner = getattr(seen, "estimator_", None) if inner is None else inner
+        if inner is None or not hasattr(inner, "fit"):
+            return seen
+        seen = inner
+
+
 def find_fitted_monitor(estimator, attribute, callback_name, what, purpose):
-    """The fitted callback exposed as ``attribute`` by ``estimator`` (or a pipeline's last step).
+    """The fitted callback exposed as ``attribute`` by the model inside ``estimator``.
+
+    The model is ``estimator`` itself, a pipeline's last step, a fitted
+    search's ``best_estimator_`` or a wrapper's single ``estimator_`` (and so
+    on, nested).
 
     Parameters
     ----------
-    estimator : estimator or Pipeline
+    estimator : estimator, Pipeline or meta-estimator
     attribute : str
         The estimator attribute, e.g. ``"gradient_monitor_"``.
     callback_name : str
@@ -24,12 +71,15 @@ def find_fitted_monitor(estimator, attribute, callback_name, what, purpose):
     -------
     monitor : Callback
     """
-    seen = estimator
-    while hasattr(seen, "steps") and hasattr(seen, "named_steps"):  # a Pipeline
-        seen = seen.steps[-1][1]
+    seen = _fitted_model(estimator, purpose)
     if hasattr(seen, "fit"):  # not "passthrough" or None
         check_is_fitted(seen)  # NotFittedError before any advice about callbacks
     monitor = getattr(seen, attribute, None)
+    if monitor is None and not hasattr(seen, "callbacks"):  # not an sk_deepnet estimator
+        raise ValueError(
+            f"{type(seen).__name__} has no fitted {what} and is not an sk_deepnet "
+            f"estimator: the {what} is read, {purpose}, from {_WHERE}."
+        )
     if monitor is None:
         raise ValueError(
             f"{type(seen).__name__} has no fitted {what}: pass "

@@ -36,6 +36,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._help import DocLinkMixin
 from ._persistence import check_version, stamp_version
 from ._sklearn_compat import (
     Interval,
@@ -185,7 +186,8 @@ def _scale_rows(h, v, share, factor):
 
 
 class _BaseRBM(
-    StrictIntegerMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    StrictIntegerMixin, DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
+    BaseEstimator,
 ):
     """Shared contrastive-divergence training of the two RBMs.
 
@@ -274,9 +276,12 @@ class _BaseRBM(
         The first call initializes the model from X; later calls continue it
         (weights, momentum increments, the persistent chain and the momentum
         schedule, which counts these passes as epochs). The parameters keep
-        their ``dtype`` whatever the dtype of X. An error leaves the RBM as it
-        was before the call; a KeyboardInterrupt during the epoch keeps the
-        model of before the epoch, with a FitInterruptedWarning.
+        their ``dtype`` whatever the dtype of X. A later call refuses (with a
+        ValueError) a changed ``n_components``, ``dtype`` or ``hidden_units``,
+        which the fitted RBM cannot follow: ``fit`` trains a new one. An error
+        leaves the RBM as it was before the call; a KeyboardInterrupt during
+        the epoch keeps the model of before the epoch, with a
+        FitInterruptedWarning.
 
         Parameters
         ----------
@@ -295,6 +300,8 @@ class _BaseRBM(
         previous = self._saved_state()
         first = not hasattr(self, "components_")
         try:
+            if not first:
+                self._check_unchanged()
             X, sample_weight = self._training_data(X, sample_weight, reset=first)
             if first:
                 rng = make_generator(self.random_state)
@@ -304,6 +311,31 @@ class _BaseRBM(
             self._restore_state(previous)
             raise
         return self
+
+    def _check_unchanged(self):
+        """Refuse a continued ``partial_fit`` whose parameters no longer describe the RBM.
+
+        ``n_components``, ``dtype`` and ``hidden_units`` define the fitted
+        machine (the shape and precision of its weights, the units they were
+        trained for); a later call would silently go on with the old ones.
+        """
+        fitted = {
+            "n_components": self.components_.shape[0],
+            "dtype": self.components_.dtype.name,
+            # Not recorded by RBMs pickled by earlier versions: not checked for them.
+            "hidden_units": self.__dict__.get("_fitted_hidden_units", self._hidden_units),
+        }
+        changes = [
+            (name, old, getattr(self, name)) for name, old in fitted.items()
+            if getattr(self, name, old) != old
+        ]
+        if changes:
+            changed = "; ".join(f"{name} changed from {a!r} to {b!r}" for name, a, b in changes)
+            back = " and ".join(f"{name} back to {a!r}" for name, a, _ in changes)
+            raise ValueError(
+                f"partial_fit continues the fitted {type(self).__name__}: {changed} "
+                f"since it was fitted. To go on, call fit to train a new RBM, or set {back}."
+            )
 
     @blas_policy(rbm_transform_flops)
     def transform(self, X):
@@ -556,6 +588,7 @@ class _BaseRBM(
             "reconstruction_errors_": [],
             "n_iter_": 0,
             "_workspace": None,
+            "_fitted_hidden_units": self.hidden_units,  # for a later partial_fit
         }
 
     def _buffers(self, n_features):
@@ -673,9 +706,13 @@ class _BaseRBM(
         return out
 
     @property
-    def _rectified(self):
+    def _hidden_units(self):
         # getattr: RBMs pickled before hidden_units existed had sigmoid units.
-        return getattr(self, "hidden_units", "sigmoid") == "rectified"
+        return getattr(self, "hidden_units", "sigmoid")
+
+    @property
+    def _rectified(self):
+        return self._hidden_units == "rectified"
 
     def _hidden_activation(self, z, out):
         """Mean-field hidden values from total inputs ``z``: sigmoid or relu."""
@@ -1002,9 +1039,18 @@ class BernoulliRBM(_BaseRBM):
     * Training is in ``dtype`` (float32 by default), whatever the precision
       of X, which is cast one mini-batch at a time; the fitted model does not
       depend on X's dtype. ``transform``, ``score_samples`` and ``gibbs``
-      compute in X's precision, as scikit-learn's ``transform`` does.
+      compute and return in X's precision, whatever ``dtype`` (the fitted
+      parameters are cast to it): a float32 X gives float32 results after a
+      float64 fit. scikit-learn's fitted parameters take the precision of the
+      X it was fitted on, and its results that of the wider of the two: a
+      float32 X gives float64 results after a float64 fit.
     * ``partial_fit(X)`` trains one epoch of mini-batches of ``batch_size``
       over X; scikit-learn's takes one step on all of X.
+    * A ``partial_fit`` after ``set_params`` changed ``n_components``,
+      ``dtype`` or ``hidden_units`` raises a ValueError that names the change
+      and leaves the RBM as it was, as the estimators refuse a changed
+      architecture; scikit-learn's goes on silently with the components of
+      its first call.
     * ``verbose`` prints each epoch's mean reconstruction error (also the
       epoch of each ``partial_fit`` call), where scikit-learn prints its
       pseudo-likelihood estimate in ``fit`` only.

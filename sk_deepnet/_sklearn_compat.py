@@ -2,11 +2,14 @@
 
 scikit-learn may move or change its private helpers (``_fit_context``,
 ``_param_validation``, ``_check_sample_weight``, ``_num_samples``,
-``_num_features``, ``_get_feature_names``) and its experimental callback
-API (``sklearn.callback``, >= 1.9) between releases; the rest of the package
+``_num_features``, ``_get_feature_names``), its experimental callback
+API (``sklearn.callback``, >= 1.9) and the private method of the HTML
+parameter table (``BaseEstimator._get_params_html``, see
+:class:`NestedDefaultsHTMLMixin`) between releases; the rest of the package
 imports them from here, so that a change is mended in this module alone.
 """
 
+import inspect
 from numbers import Integral
 
 import numpy as np
@@ -58,10 +61,55 @@ class StrictIntegerMixin:
                 )
 
 
+class NestedDefaultsHTMLMixin:
+    """The HTML parameter table marks a nested object's parameter user-set only if changed.
+
+    scikit-learn's ``BaseEstimator._get_params_html`` (a private method, read
+    by the HTML repr in Jupyter) lists the parameters of a nested object, such
+    as ``optimizer=Adam(learning_rate=0.1)``, as ``optimizer__*`` rows and marks
+    them all user-set, being no keywords of the estimator's ``__init__``; the
+    rows are compared here with the defaults of the nested object's own
+    ``__init__`` instead. A scikit-learn whose table has no ``non_default``
+    keeps its table as it is.
+    """
+
+    def _get_params_html(self, deep=True, doc_link=""):
+        table = super()._get_params_html(deep=deep, doc_link=doc_link)
+        non_default = getattr(table, "non_default", None)
+        if not non_default or not hasattr(table, "data"):
+            return table
+        params = self.get_params(deep=deep)
+        kept = tuple(name for name in non_default if not _nested_default(params, name))
+        if kept != tuple(non_default):
+            rows = dict(table.data)  # user-set rows first, as scikit-learn orders them
+            table.data = {name: rows[name] for name in kept}
+            table.data.update((name, value) for name, value in rows.items() if name not in kept)
+            table.non_default = kept
+        return table
+
+
+def _nested_default(params, name):
+    """Whether the row ``name`` (``"<param>__<key>"``) holds its nested object's default."""
+    owner, nested, key = name.rpartition("__")
+    if not nested or owner not in params:
+        return False
+    parameter = inspect.signature(type(params[owner])).parameters.get(key)
+    if parameter is None or parameter.default is inspect.Parameter.empty:
+        return False
+    value, default = params[name], parameter.default
+    if hasattr(value, "get_params"):  # an object: its own rows say what changed
+        return type(value) is type(default)
+    try:  # as scikit-learn compares a parameter with its default
+        return bool(np.array_equal(value, default)) or (value != value and default != default)
+    except Exception:  # noqa: BLE001 - values that cannot be compared: user-set
+        return False
+
+
 __all__ = [
     "HAS_SKLEARN_CALLBACKS",
     "CallbackSupportMixin",
     "InvalidParameterError",
+    "NestedDefaultsHTMLMixin",
     "StrictIntegerMixin",
     "Interval",
     "Options",

@@ -39,7 +39,10 @@ def _solver(value):
         return (
             "optimizer='nesterov' (scikit-learn's sgd with its default "
             "nesterovs_momentum=True), optimizer='momentum' "
-            "(nesterovs_momentum=False) or optimizer='sgd' (momentum=0)"
+            "(nesterovs_momentum=False) or optimizer='sgd' (momentum=0); "
+            "their learning_rate='auto' is 0.01 (PyTorch's default), ten times "
+            "scikit-learn's learning_rate_init=0.001: pass learning_rate=0.001 "
+            "for scikit-learn's step"
         )
     return f"optimizer={value!r}"
 

@@ -154,7 +154,9 @@ def fit_flops(estimator, X):
     """Flops of the largest layer's three products on one mini-batch of a fit.
 
     The layers counted are those whose products run in BLAS (not the first
-    layer of a sparse X).
+    layer of a sparse X). With ``pretrain="rbm"``, the RBM pretraining that
+    runs inside the fit counts too (:func:`pretrain_flops`: its RBMs train on
+    dense copies of the batches, a sparse X's too).
 
     Parameters
     ----------
@@ -173,7 +175,10 @@ def fit_flops(estimator, X):
         sizes = [shape[1], *estimator._hidden_sizes()]
     except (TypeError, ValueError):  # no shape, or a bad width: fit says why
         return None
-    return 6.0 * _fit_batch_size(estimator, shape[0]) * _largest_layer(_blas_sizes(sizes, X))
+    flops = 6.0 * _fit_batch_size(estimator, shape[0]) * _largest_layer(_blas_sizes(sizes, X))
+    if estimator.pretrain == "rbm":  # its RBMs train inside the fit, under its decision
+        flops = max(flops, pretrain_flops(estimator, X))
+    return flops
 
 
 def _fit_batch_size(estimator, n_samples):

@@ -28,7 +28,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._batch_record import BatchRecord
 from ._callback_support import SklearnCallbackHooks
-from ._warnings import warn_user
+from ._scale import scaling_hint, scaling_remedies
+from ._warnings import or_list, warn_user
 from .exceptions import DivergenceWarning, FitInterruptedWarning
 from .pretraining import pretrained_overflow_message
 
@@ -493,8 +494,10 @@ class Trainer:
 
     def warn_divergence(self, epoch):
         estimator = self.estimator
-        # Suggest only the remedies not already in use.
-        remedies = [f"a lower learning_rate (now {estimator.learning_rate_:g})"]
+        # Suggest only the remedies not already in use, data scaling first
+        # when the data is far from standardized (the commonest cause).
+        remedies = scaling_remedies(estimator, self.batches.X, self.batches.Y)
+        remedies.append(f"a lower learning_rate (now {estimator.learning_rate_:g})")
         if estimator.clip_grad_norm is None:
             remedies.append("clip_grad_norm")
         else:
@@ -505,7 +508,7 @@ class Trainer:
         warn_user(
             f"Training diverged in epoch {epoch + 1}: the loss or the weights became "
             f"infinite or NaN. {restored_model(estimator, 'epoch')} Try "
-            f"{', '.join(remedies[:-1])} or {remedies[-1]}.",
+            f"{or_list(remedies)}.",
             DivergenceWarning,
         )
 
@@ -514,7 +517,8 @@ class Trainer:
         if estimator.n_iter_ >= estimator.max_iter:
             warn_user(
                 f"Stochastic optimizer: maximum iterations ({estimator.max_iter}) reached "
-                "and the optimization hasn't converged yet.",
+                "and the optimization hasn't converged yet."
+                + scaling_hint(estimator, self.batches.X, self.batches.Y),
                 ConvergenceWarning,
             )
 
@@ -749,18 +753,17 @@ def overflow_at_init_message(estimator, dtype, batches):
         f"the initial weights (init={init!r}{scale})",
         "the scale of X" + (" or y" if regressor else ""),
     ]
-    remedies = ["scale X (e.g. with StandardScaler)"]
-    if regressor:
-        remedies.append("scale y (e.g. with TransformedTargetRegressor)")
+    remedies = scaling_remedies(estimator, batches.X, batches.Y)
     if weighted:
         causes.append("the size of sample_weight")
-        remedies.append("rescale sample_weight (e.g. divide it by its mean)")
+        remedies.append("rescaling sample_weight (e.g. dividing it by its mean)")
     if init == "normal":
-        remedies.append("use init='auto' or a smaller init_scale")
+        remedies.append("init='auto' or a smaller init_scale")
     elif init != "auto":
-        remedies.append("use init='auto'")
+        remedies.append("init='auto'")
+    remedies.append("dtype='float64'")
     return (
         f"The loss is not finite before any training step: {', '.join(causes[:-1])} "
-        f"or {causes[-1]} make it overflow {dtype.name}. To fix it, "
-        f"{', '.join(remedies)}, or use dtype='float64'."
+        f"or {causes[-1]} make it overflow {dtype.name}. Try "
+        f"{or_list(remedies)}."
     )

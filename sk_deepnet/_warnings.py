@@ -1,5 +1,7 @@
 """``warn_user``: ``warnings.warn`` with the stack level of the user's call.
 
+Also ``or_list``, which words a list of remedies in the package's messages.
+
 A warning raised deep in a fit (the training loop, a callback hook, the RBM
 pretraining) should point at the line of user code that called ``fit``,
 ``partial_fit`` or ``pickle.load``, whatever the depth of the package's own
@@ -36,3 +38,9 @@ def user_stacklevel():
 def warn_user(message, category=UserWarning):
     """``warnings.warn(message, category)`` pointing at the user's code."""
     warnings.warn(message, category, stacklevel=user_stacklevel() + 1)
+
+
+def or_list(items):
+    """``"a, b or c"``: the items of a message's list of remedies, in order."""
+    items = list(items)
+    return " or ".join([", ".join(items[:-1]), items[-1]]) if len(items) > 1 else "".join(items)

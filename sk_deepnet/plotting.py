@@ -29,7 +29,7 @@ def _require_matplotlib(caller):
 
 
 def _fitted_monitor(estimator):
-    """The ``gradient_monitor_`` of an estimator or of a pipeline's last step."""
+    """The ``gradient_monitor_`` of an estimator or of the model inside it."""
     return _find_monitor(estimator, purpose="to plot its gradient flow")
 
 
@@ -231,9 +231,10 @@ class GradientFlowDisplay:
 
         Parameters
         ----------
-        estimator : DeepMLPClassifier, DeepMLPRegressor or Pipeline
+        estimator : DeepMLPClassifier, DeepMLPRegressor, Pipeline or search
             Fitted with ``callbacks=[GradientMonitor()]`` (for a pipeline, its
-            last step).
+            last step; for a fitted search, its ``best_estimator_``; for a
+            wrapper of a single model, its ``estimator_``).
 
         ax : matplotlib Axes or None, default=None
             Axes to draw on; a new figure and Axes if None.
@@ -387,9 +388,10 @@ class CurvatureDisplay:
 
         Parameters
         ----------
-        estimator : DeepMLPClassifier, DeepMLPRegressor or Pipeline
+        estimator : DeepMLPClassifier, DeepMLPRegressor, Pipeline or search
             Fitted with ``callbacks=[CurvatureMonitor()]`` (for a pipeline, its
-            last step).
+            last step; for a fitted search, its ``best_estimator_``; for a
+            wrapper of a single model, its ``estimator_``).
 
         ax : matplotlib Axes or None, default=None
             Axes to draw on; a new figure and Axes if None.

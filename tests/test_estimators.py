@@ -10,6 +10,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.datasets import (
+    load_diabetes,
     load_digits,
     make_classification,
     make_friedman1,
@@ -888,6 +889,27 @@ def test_bad_data_errors(small_classification):
 
 
 # ---------------------------------------------------------------- divergence
+def test_divergence_suggests_scaling_only_the_data_that_is_unscaled():
+    # scikit-learn's sgd translated as nesterov (learning_rate="auto" is 0.01)
+    # on diabetes with standardized X and its raw target (std 77) diverges in
+    # its second epoch; scaling y (TransformedTargetRegressor) is the remedy.
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    reg = DeepMLPRegressor(depth=1, optimizer="nesterov", random_state=0)
+    with pytest.warns(DivergenceWarning) as record:
+        reg.fit(X, y)
+    message = str(record[0].message)
+    assert "Try scaling y (TransformedTargetRegressor" in message
+    assert "std is 77" in message and "scaling X" not in message
+    # Raw X (a feature std above 10) and a classifier: scale X, never y.
+    X_raw = X * 1e3
+    clf = DeepMLPClassifier(depth=1, optimizer="sgd", learning_rate=10.0, random_state=0)
+    with pytest.warns(DivergenceWarning) as record:
+        clf.fit(X_raw, (y > np.median(y)).astype(int))
+    message = str(record[0].message)
+    assert "Try scaling X (StandardScaler" in message and "scaling y" not in message
+
+
 def test_divergence_restores_last_finite_epoch(small_classification):
     X, y = small_classification
     with pytest.warns(DivergenceWarning, match="learning_rate"):

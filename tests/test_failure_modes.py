@@ -319,7 +319,8 @@ def test_regression_targets_whose_squares_overflow_are_refused_with_advice_on_y(
     with pytest.raises(ValueError, match="TransformedTargetRegressor") as excinfo:
         reg.fit(X, Y_REG * 1e20)  # finite in float32, its square is not
     message = str(excinfo.value)
-    assert "scale of X or y" in message and "scale y" in message
+    assert "scale of X or y" in message and "Try scaling y" in message
+    assert "scaling X" not in message  # X is near standardized
     assert "init_scale" not in message  # init="auto" has none
     assert "sample_weight" not in message
     assert not hasattr(reg, "n_iter_")
@@ -327,7 +328,7 @@ def test_regression_targets_whose_squares_overflow_are_refused_with_advice_on_y(
 
 def test_sample_weight_that_overflows_the_loss_is_named_in_the_error():
     reg = DeepMLPRegressor(depth=1, width=4, random_state=0)
-    with pytest.raises(ValueError, match="rescale sample_weight"):
+    with pytest.raises(ValueError, match="rescaling sample_weight"):
         reg.fit(X[:3], [10.0, -10.0, 10.0], sample_weight=np.full(3, 1e38))
     assert not hasattr(reg, "n_iter_")
 

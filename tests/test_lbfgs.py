@@ -157,6 +157,9 @@ def test_failed_line_search_warns_with_a_reason():
     assert reg.optimizer_.status_ == 2
     assert "ABNORMAL." in message and ": ." not in message
     assert "badly scaled" in message
+    # ... and which: y (std 1e38), not X (standardized)
+    assert "try scaling y (TransformedTargetRegressor" in message
+    assert "scaling X" not in message
 
 
 def test_tol_is_the_gradient_tolerance():

@@ -723,3 +723,75 @@ def test_a_fit_whose_columns_are_not_pretrain_fits_ignores_its_weights():
         with pytest.warns(pretraining.PretrainingWarning, match=r"feature names \['a'"):
             clf.fit(X[["d", "c", "b", "a"]], y)
     assert clf.pretrain_curves_ is None  # ignored (pretrain=None: nothing pretrained)
+
+
+# --------------------------------------- RBM partial_fit and dtypes (tester s4t2 #5, #6)
+@pytest.mark.parametrize("RBM", RBMS)
+@pytest.mark.parametrize("change", [
+    {"n_components": 6}, {"dtype": "float64"}, {"hidden_units": "rectified"},
+    {"n_components": 3, "dtype": "float64"},
+])
+def test_rbm_partial_fit_refuses_a_changed_machine_and_stays_as_it_was(RBM, change):
+    X = (np.random.RandomState(0).rand(30, 5) > 0.5).astype(float)
+    rbm = RBM(n_components=4, batch_size=10, random_state=0).partial_fit(X)
+    before = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in vars(rbm).items()
+              if k != "_rng"}
+    rng_state = rbm._rng.bit_generator.state
+    original = rbm.get_params()
+    rbm.set_params(**change)
+    with pytest.raises(ValueError) as info:
+        rbm.partial_fit(X)
+    message = str(info.value)
+    for name, value in change.items():
+        assert f"{name} changed from {original[name]!r} to {value!r}" in message
+        assert f"{name} back to {original[name]!r}" in message
+    assert "call fit to train a new RBM" in message
+    # All or nothing: the fitted state, its random stream and n_iter_ are untouched.
+    assert rbm._rng.bit_generator.state == rng_state
+    assert set(vars(rbm)) == set(before) | {"_rng"}
+    for key, value in before.items():
+        if isinstance(value, np.ndarray):
+            assert_array_equal(getattr(rbm, key), value)
+    assert rbm.n_iter_ == 1
+    # The advice works: the old values continue, fit trains the new machine.
+    rbm.set_params(**{name: original[name] for name in change}).partial_fit(X)
+    assert rbm.n_iter_ == 2
+    rbm.set_params(**change, n_iter=1).fit(X)
+    assert rbm.components_.shape[0] == rbm.n_components
+    assert rbm.components_.dtype == np.dtype(rbm.dtype)
+
+
+def test_rbm_partial_fit_goes_on_when_other_parameters_change():
+    X = (np.random.RandomState(0).rand(30, 5) > 0.5).astype(float)
+    rbm = BernoulliRBM(n_components=4, batch_size=10, random_state=0).partial_fit(X)
+    rbm.set_params(learning_rate=0.01, batch_size=7, cd_steps=2).partial_fit(X.astype(np.float32))
+    assert rbm.n_iter_ == 2
+    # An RBM pickled without the record of its hidden units is not refused.
+    del rbm.__dict__["_fitted_hidden_units"]
+    assert pickle.loads(pickle.dumps(rbm)).partial_fit(X).n_iter_ == 3
+
+
+@pytest.mark.parametrize("RBM", RBMS)
+@pytest.mark.parametrize("fit_dtype, dtype", [
+    ("float64", np.float32), ("float32", np.float64), ("float64", np.float64),
+])
+def test_rbm_methods_compute_in_xs_precision_whatever_the_fit(RBM, fit_dtype, dtype):
+    # The Notes of BernoulliRBM: results in X's precision, whatever dtype and the fit's X.
+    X = (np.random.RandomState(0).rand(30, 5) > 0.5).astype(np.float64)
+    rbm = RBM(n_components=3, n_iter=1, dtype=fit_dtype, random_state=0).fit(X)
+    assert rbm.components_.dtype == np.dtype(fit_dtype)
+    Xd = X.astype(dtype)
+    for method in (rbm.transform, rbm.score_samples, rbm.gibbs):
+        assert method(Xd).dtype == dtype, method.__name__
+    assert rbm.transform(sp.csr_matrix(Xd)).dtype == dtype
+
+
+def test_sklearns_rbm_returns_the_wider_precision():
+    # The contrast the Notes draw: scikit-learn upcasts a float32 X after a float64 fit.
+    X = (np.random.RandomState(0).rand(30, 5) > 0.5).astype(np.float64)
+    sk = SklearnRBM(n_components=3, n_iter=1, random_state=0).fit(X)
+    assert sk.transform(X.astype(np.float32)).dtype == np.float64
+    assert sk.score_samples(X.astype(np.float32)).dtype == np.float64
+    sk32 = SklearnRBM(n_components=3, n_iter=1, random_state=0).fit(X.astype(np.float32))
+    assert sk32.components_.dtype == np.float32
+    assert sk32.transform(X.astype(np.float32)).dtype == np.float32

@@ -24,6 +24,8 @@ ESTIMATORS = [DeepMLPClassifier, DeepMLPRegressor]
         ("hidden_layer_sizes", (), "depth=0"),
         ("solver", "lbfgs", "optimizer='lbfgs'"),
         ("solver", "sgd", "optimizer='nesterov'"),
+        # ... and that its learning_rate="auto" is ten times scikit-learn's step
+        ("solver", "sgd", "pass learning_rate=0.001"),
         ("learning_rate_init", 0.01, "learning_rate=0.01"),
         ("nesterovs_momentum", False, "optimizer='momentum'"),
     ],

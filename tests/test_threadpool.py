@@ -96,10 +96,29 @@ def test_a_sparse_inputs_first_layer_does_not_count(two_threads):
         return predict_logits(*args, **kwargs)
 
     est._network.predict_logits = recording
-    est.predict(X_sparse[:1])  # 1 x 600 -> 512 -> 1 logit: only 512 x 1 in BLAS
+    # 256 x 600 -> 512 -> 1 logit: only 512 x 1 in BLAS (157 MFLOP if counted dense)
+    est.predict(X_sparse)
     assert _threadpool.predict_flops(est, X_sparse) == 2 * 256 * 512 * 1
     assert _threadpool.predict_flops(est, X) == 2 * 256 * 600 * 512
     assert seen == [1]
+    # The performance page's example: 3000 sparse features, 3 layers of 100, batch 200.
+    wide = sp.random(200, 3000, density=0.005, format="csr", random_state=0)
+    default = DeepMLPClassifier()
+    assert _threadpool.fit_flops(default, wide.toarray()) == 6 * 200 * 3000 * 100  # 360 MFLOP
+    assert _threadpool.fit_flops(default, wide) == 6 * 200 * 100 * 100  # 12 MFLOP
+    assert _threadpool.threads_for(_threadpool.fit_flops(default, wide)) == 1
+
+
+def test_pretraining_on_a_sparse_input_keeps_its_dense_products(two_threads):
+    # The RBMs train on dense copies of the sparse batches: all five CD-1
+    # products of the first RBM run in BLAS, so a fit with pretrain="rbm"
+    # decides from them too (its RBM pretraining keeps the fit's decision).
+    X, _ = small_data(n_features=600, n_samples=256)
+    X_sparse = sp.csr_matrix(np.where(np.abs(X) > 2, X, 0.0))
+    est = DeepMLPClassifier(depth=1, width=512, pretrain="rbm", pretrain_batch_size=256)
+    assert _threadpool.fit_flops(est, X_sparse) == _threadpool.pretrain_flops(est, X_sparse)
+    assert _threadpool.threads_for(_threadpool.fit_flops(est, X_sparse)) is None
+    assert _threadpool.fit_flops(est.set_params(pretrain=None), X_sparse) == 0
 
 
 def test_the_threshold_decides(two_threads, monkeypatch):

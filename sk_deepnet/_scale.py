@@ -1,0 +1,132 @@
+"""How far data is from standardized: the checks behind a remedy that says "scale X".
+
+A network trains on features and targets of about zero mean and unit spread
+(what ``StandardScaler`` gives). The messages of a fit that diverged or
+overflowed suggest scaling X or y only when that data is far from it, as
+:func:`column_scale` measures it.
+"""
+
+import math
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import is_classifier
+
+from ._warnings import or_list
+
+#: Rows read to estimate a scale: evenly spaced over the data, enough for a
+#: mean and a standard deviation within a few percent.
+SCALE_SAMPLE_ROWS = 10_000
+
+#: Values summed at a time (rows times columns, at least one row): the
+#: float64 temporaries stay under half a MiB however large the data.
+_CHUNK_VALUES = 2**16
+
+#: A column whose mean or standard deviation is above this (in absolute value)
+#: is far from standardized (StandardScaler gives 0 and 1): wine's proline
+#: (std about 315), a year (mean about 2000) or diabetes' target (std 77).
+UNSCALED = 10.0
+
+
+def column_scale(data):
+    """The largest absolute mean and the largest standard deviation of a column of ``data``.
+
+    Estimated on at most :data:`SCALE_SAMPLE_ROWS` evenly spaced rows, summed
+    in float64 a few rows at a time (a temporary of at most half a MiB).
+
+    Parameters
+    ----------
+    data : {ndarray, sparse matrix} of shape (n_samples,) or (n_samples, n_columns)
+        Finite values (validated features or targets).
+
+    Returns
+    -------
+    largest_mean, largest_std : float
+        Both 0.0 for data without rows or columns.
+    """
+    if sp.issparse(data):
+        data = sp.csr_matrix(data)  # slicing rows needs CSR (not COO, DIA, BSR)
+    else:
+        data = np.asarray(data)
+    if data.shape[0] == 0 or math.prod(data.shape[1:]) == 0:
+        return 0.0, 0.0
+    rows = range(0, data.shape[0], max(1, math.ceil(data.shape[0] / SCALE_SAMPLE_ROWS)))
+    chunk_rows = max(1, _CHUNK_VALUES // math.prod(data.shape[1:]))
+    total = squares = 0.0
+    for start in range(0, len(rows), chunk_rows):
+        chunk = data[rows[start : start + chunk_rows]]
+        chunk = chunk.toarray() if sp.issparse(chunk) else chunk
+        chunk = chunk.astype(np.float64, copy=False).reshape(chunk.shape[0], -1)
+        total = total + chunk.sum(axis=0)
+        squares = squares + np.einsum("ij,ij->j", chunk, chunk)
+    mean = total / len(rows)
+    variance = np.maximum(squares / len(rows) - mean**2, 0.0)
+    return float(np.max(np.abs(mean))), float(np.sqrt(np.max(variance)))
+
+
+def _far_from_standardized(data, what):
+    """How ``data`` is far from standardized, for a message ("its std is 315"), or None."""
+    try:
+        largest_mean, largest_std = column_scale(data)
+    except MemoryError:  # a message must not fail for want of its hint
+        return None
+    if largest_std > UNSCALED:
+        return f"{what} std is {largest_std:.3g}"
+    if largest_mean > UNSCALED:
+        return f"{what} mean is {largest_mean:.3g}"
+    return None
+
+
+def scaling_remedies(estimator, X, Y):
+    """The remedies "scale X" and "scale y", each when that data is far from standardized.
+
+    Not y of a classifier (class codes) nor of ``loss="poisson"``, whose
+    counts must stay non-negative.
+
+    Parameters
+    ----------
+    estimator : BaseDeepMLP
+        The estimator being fitted.
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Its validated training data.
+    Y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        Its training targets.
+
+    Returns
+    -------
+    remedies : list of str
+        Empty when both are near standardized.
+    """
+    remedies = []
+    far = _far_from_standardized(X, "a feature's")
+    if far is not None:
+        # StandardScaler cannot center a sparse matrix.
+        scaler = "MaxAbsScaler or StandardScaler(with_mean=False)" if sp.issparse(X) else (
+            "StandardScaler"
+        )
+        remedies.append(f"scaling X ({scaler}; {far})")
+    if not is_classifier(estimator) and getattr(estimator, "loss", None) != "poisson":
+        far = _far_from_standardized(Y, "a target's" if np.ndim(Y) > 1 else "its")
+        if far is not None:
+            remedies.append(f"scaling y (TransformedTargetRegressor with StandardScaler; {far})")
+    return remedies
+
+
+def scaling_hint(estimator, X, Y):
+    """A sentence for a ConvergenceWarning: what to scale, or "" when X and y are near standardized.
+
+    Parameters
+    ----------
+    estimator : BaseDeepMLP
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+    Y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+
+    Returns
+    -------
+    hint : str
+        Starts with a space, to follow the warning's own sentences.
+    """
+    remedies = scaling_remedies(estimator, X, Y)
+    if not remedies:
+        return ""
+    return f" Networks converge faster on standardized data: try {or_list(remedies)}."
