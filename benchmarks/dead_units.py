@@ -13,7 +13,7 @@ activations (100 epochs at most, ``random_state=0``) with a
 dead units of a hidden layer over the monitor's summary window (the median
 that ``dead_threshold`` is compared with; ``-`` for tanh, whose units cannot
 die), the training score and the diagnosis, and per dataset the monitor's
-``input_scale_`` (largest feature root mean square). The last lines give the
+``input_scale_`` (a feature's largest absolute mean or standard deviation). The last lines give the
 range of the dead fractions of the standardized and the raw fits. The user
 guide (doc/user_guide/vanishing_gradients.rst) quotes them.
 """

@@ -26,15 +26,13 @@ import re
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.utils import gen_batches
-from sklearn.utils.sparsefuncs import mean_variance_axis
 
 from ._activations import BOUNDS, canonical_activation
 from ._batch_record import BatchRecord
 from ._callback_base import ProbeCallback, atomic_hook
 from ._jacobian_spectra import jacobian_statistics
 from ._monitor_lookup import MonitorScorer, find_fitted_monitor
+from ._scale import column_scale, scaling_remedies
 from ._sklearn_compat import Interval, StrOptions
 from ._warnings import warn_user
 from .exceptions import GradientHealthWarning
@@ -75,14 +73,6 @@ DEAD_FAMILY = ("relu", "leaky_relu", "elu", "selu", "gelu")
 
 #: The diagnosis summarizes the most recent quarter of the records.
 SUMMARY_FRACTION = 0.25
-
-#: Inputs are far from standardized when a feature's root mean square exceeds
-#: this (a standardized feature's is 1): then a diagnosis that is not healthy
-#: names standardizing X as the first remedy.
-UNSCALED_INPUT = 3.0
-
-#: Rows of X squared at a time by _input_scale (bounded scratch memory).
-_SCALE_CHUNK = 4096
 
 
 class GradientMonitor(ProbeCallback):
@@ -149,9 +139,11 @@ class GradientMonitor(ProbeCallback):
 
     warn : bool, default=True
         Emit a :class:`GradientHealthWarning` at the end of ``fit`` when the
-        diagnosis is not ``"healthy"``. Its remedies start with standardizing
-        ``X`` when the inputs are far from standardized (``input_scale_``
-        above 3); a healthy fit on unscaled inputs gets no warning.
+        diagnosis is not ``"healthy"``. Its remedies start with scaling ``X``
+        (or a regressor's ``y``) when a feature's (a target's) mean or
+        standard deviation is above 10 in absolute value, the rule of the
+        :class:`~sk_deepnet.exceptions.DivergenceWarning`'s advice; a healthy
+        fit on unscaled data gets no warning.
 
     jacobian_spectra : bool, default=False
         Also record, at each record, the singular values of every layer's
@@ -281,11 +273,12 @@ class GradientMonitor(ProbeCallback):
         may also vanish or explode.
 
     input_scale_ : float
-        The largest root mean square of a feature, ``sqrt(mean(x ** 2))``,
-        over the rows of the ``X`` passed to the last ``fit`` or
-        ``partial_fit`` (with ``early_stopping``, its validation rows
-        included): 1 for standardized features. Above 3 the inputs count as
-        far from standardized. NaN when the monitor got no ``X``.
+        The largest absolute mean or standard deviation of a feature of the
+        ``X`` passed to the last ``fit`` or ``partial_fit`` (estimated on at
+        most 10000 evenly spaced rows; with ``early_stopping``, the
+        validation rows included): 1 for standardized features. Above 10 the
+        inputs count as far from standardized. NaN when the monitor got no
+        ``X``.
 
     diagnosis_ : {"exploding", "vanishing", "dead_units", "healthy"}
         ``"exploding"`` if any layer explodes (divergence is the most urgent
@@ -317,13 +310,11 @@ class GradientMonitor(ProbeCallback):
     A relu unit that outputs zero for every sample of a batch passes back no
     gradient and its weights stop changing: it is dead, and stays so while
     the layer below keeps its pre-activation negative. Unscaled inputs cause
-    it: a feature of scale 800 (raw wine) gives the first layer's
+    it: a feature of mean 750 (raw wine) gives the first layer's
     pre-activations a common offset far larger than their spread over the
-    samples, so that a unit is on for every sample or for none, and the large
-    gradients of the first steps push many units past zero. The root mean
-    square, not the standard deviation, measures the scale in
-    ``input_scale_``, because a feature's offset matters as much as its
-    spread (raw iris: standard deviations up to 1.8, offsets up to 5.8).
+    samples, so that a unit tends to be on for every sample or for none.
+    That is why
+    ``input_scale_`` counts a feature's mean as well as its spread.
 
     A recorded batch costs a few dozen numpy calls whatever the depth (each
     statistic is one reduction over all the layers at once); the other
@@ -430,7 +421,7 @@ class GradientMonitor(ProbeCallback):
         if X is not None or not hasattr(self, "input_scale_"):
             # All the rows, validation ones included: no copy of X, and the
             # scale of a feature does not depend on the split.
-            self.input_scale_ = _input_scale(X)
+            self.input_scale_, self._scaling_remedies = _input_scale(estimator, X, y)
         self._epoch = getattr(self, "_epoch", 0)
         self._epoch_recorded = False
         self._epoch_open = False
@@ -829,18 +820,12 @@ class GradientMonitor(ProbeCallback):
             f"output on a whole batch, they pass back {passed}."
         )
 
-    def _inputs_unscaled(self):
-        """Whether the last X was far from standardized (see ``UNSCALED_INPUT``)."""
-        return getattr(self, "input_scale_", math.nan) > UNSCALED_INPUT
-
     def _standardize_remedy(self):
-        """The first remedy of a diagnosis that is not healthy, for unscaled inputs."""
-        if self.diagnosis_ == "healthy" or not self._inputs_unscaled():
+        """The first remedies of a diagnosis that is not healthy: scale X (or y)
+        when they are far from standardized, as the DivergenceWarning says."""
+        if self.diagnosis_ == "healthy":
             return []
-        return [
-            f"standardizing X with StandardScaler (a feature's root mean square is "
-            f"{self.input_scale_:.3g}, input_scale_)"
-        ]
+        return list(getattr(self, "_scaling_remedies", []))
 
     def report(self, file=None):
         """A per-layer table of the summary window's statistics and the diagnosis.
@@ -941,11 +926,9 @@ class GradientMonitor(ProbeCallback):
             f"diagnosis: {self.diagnosis_}; first/output layer gradient-norm ratio "
             f"{self.vanishing_ratio_:.3g} (vanishing_ratio_)",
         ]
-        if self._standardize_remedy():
-            lines.append(
-                f"inputs far from standardized (input_scale_ {self.input_scale_:.3g} > "
-                f"{UNSCALED_INPUT:g}): standardize X (StandardScaler) first"
-            )
+        scaling = self._standardize_remedy()
+        if scaling:
+            lines.append(f"data far from standardized: try {_one_of(scaling)} first")
         return lines
 
     # ---------------------------------------------------------------- pickling
@@ -977,6 +960,7 @@ class GradientMonitor(ProbeCallback):
                 self.__dict__.pop(name, None)
         if "n_layers_" in state:  # a monitor that has started recording
             self.__dict__.setdefault("input_scale_", math.nan)
+            self.__dict__.setdefault("_scaling_remedies", [])
             for name in STATISTICS:  # pickled before the Jacobian statistics
                 if not hasattr(self, name + "_"):
                     setattr(self, name + "_", np.full(self.grad_norms_.shape, np.nan))
@@ -999,24 +983,21 @@ def _record_of(network, record):
     return record if record is not None else BatchRecord(network)
 
 
-def _input_scale(X):
-    """The largest root mean square of a column of ``X`` (NaN for None).
-
-    One pass over X: sparse matrices through their stored values, dense ones
-    in chunks of rows, in float64 (no copy of X, no overflow of float32).
+def _input_scale(estimator, X, y):
+    """``(input_scale_, remedies)``: X's largest absolute mean or standard
+    deviation of a feature, and the remedies "scale X" and "scale y" for data
+    far from standardized (:func:`scaling_remedies`, as the DivergenceWarning
+    says). ``(NaN, [])`` without X.
     """
-    if X is None or X.shape[0] == 0:
-        return math.nan
-    if sp.issparse(X):
-        X = X if X.format in ("csr", "csc") else X.tocsr()
-        mean, var = mean_variance_axis(X, axis=0)
-        return float(np.sqrt(np.max(var + mean**2)))
-    X = np.asarray(X)
-    squares = np.zeros(X.shape[1])
-    for rows in gen_batches(X.shape[0], _SCALE_CHUNK):
-        chunk = X[rows].astype(np.float64, copy=False)
-        squares += np.einsum("ij,ij->j", chunk, chunk)
-    return float(np.sqrt(squares.max() / X.shape[0]))
+    if X is None:
+        return math.nan, []
+    try:
+        scale = max(column_scale(X))
+        # y is None in a direct call of the hook: no target to scale.
+        remedies = scaling_remedies(estimator, X, np.zeros(0) if y is None else y)
+    except MemoryError:  # a diagnosis must not fail for want of its hint
+        return math.nan, []
+    return scale, remedies
 
 
 def _flag_column(exploding, non_finite, vanishing, dead):
@@ -1061,7 +1042,9 @@ def _dead_unit_remedies(param, activation, unnormalized):
     # L-BFGS has no learning rate (its line search sets each step).
     remedies = [] if param("optimizer") == "lbfgs" else ["a lower learning_rate"]
     if activation == "relu":
-        remedies.append("activation='leaky_relu' or 'elu' (their units keep a gradient on negative inputs)")
+        remedies.append(
+            "activation='leaky_relu' or 'elu' (their units keep a gradient on negative inputs)"
+        )
     if param("init", "auto") != "auto":
         remedies.append("init='auto' (He initialization)")
     if unnormalized:

@@ -2,7 +2,7 @@
 
 A tester swapped ``MLPClassifier`` for ``DeepMLPClassifier`` on raw wine: a fold
 stopped at a training accuracy of 0.64 with half the relu units dead, and the
-monitor said "healthy". Raw wine now gets ``"dead_units"`` with "standardize X"
+monitor said "healthy". Raw wine now gets ``"dead_units"`` with "scaling X"
 first among the remedies; the standardized fit stays healthy.
 """
 
@@ -18,8 +18,7 @@ from sklearn.datasets import load_digits, load_wine
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
-from sk_deepnet import DeepMLPClassifier
-from sk_deepnet import _gradient_monitor
+from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor
 from sk_deepnet._gradient_monitor import DIAGNOSIS_ATTRIBUTES, _input_scale
 from sk_deepnet.callbacks import (
     GradientHealthWarning,
@@ -44,7 +43,7 @@ def _fit(X, y, monitor=None, **params):
     return clf, health
 
 
-def test_raw_wine_is_diagnosed_dead_units_with_standardize_first(wine):
+def test_raw_wine_is_diagnosed_dead_units_with_scaling_first(wine):
     X, y = wine
     clf, health = _fit(X, y)
     monitor = clf.gradient_monitor_
@@ -54,25 +53,23 @@ def test_raw_wine_is_diagnosed_dead_units_with_standardize_first(wine):
     assert_array_equal(monitor.dead_layers_, dead >= 0.5)
     assert_array_equal(monitor.dead_layers_, [False, True, True, False])
     assert not monitor.vanishing_layers_.any() and not monitor.exploding_layers_.any()
-    # Wine's proline feature has values near 750: far from standardized.
-    assert monitor.input_scale_ == pytest.approx(np.sqrt((X**2).mean(axis=0)).max())
-    assert monitor.input_scale_ == pytest.approx(810.2, rel=1e-4)
+    # Wine's proline feature has a mean of 747 and a std of 314: far from standardized.
+    assert monitor.input_scale_ == pytest.approx(np.abs(X.mean(axis=0)).max(), rel=1e-12)
     assert clf.score(X, y) < 0.6  # the user guide: 0.45
     assert ((0.5 <= dead[1:3]) & (dead[1:3] <= 0.7)).all()  # the user guide: 56%, 63%
     [message] = health
     assert message.startswith(
         f"Dead relu units in hidden 2 ({dead[1]:.0%}), hidden 3 ({dead[2]:.0%}): no "
-        "positive output on a whole batch, they pass back no gradient. Try standardizing "
-        "X with StandardScaler (a feature's root mean square is 810, input_scale_), a "
-        "lower learning_rate, activation='leaky_relu' or 'elu' (their units keep a "
-        "gradient on negative inputs) or normalization='batch'. See")
-    assert "Try standardizing X with StandardScaler" in message
-    assert message.index("StandardScaler") < message.index("a lower learning_rate")
+        "positive output on a whole batch, they pass back no gradient. Try scaling X "
+        "(StandardScaler; a feature's std is 314), a lower learning_rate, "
+        "activation='leaky_relu' or 'elu' (their units keep a gradient on negative "
+        "inputs) or normalization='batch'. See")
     assert "activation='leaky_relu' or 'elu'" in message
     report = monitor.report()
     assert "dead >= 0.5 -> DEAD" in report
     assert "diagnosis: dead_units;" in report
-    assert "standardize X (StandardScaler) first" in report
+    assert report.endswith("data far from standardized: try scaling X (StandardScaler; "
+                           "a feature's std is 314) first")
     rows = [line for line in report.splitlines() if line.startswith(("hidden", "output"))]
     assert [row.endswith("* DEAD") for row in rows] == [False, True, True, False]
     assert make_gradient_health_scorer("healthy")(clf) == 0.0
@@ -85,16 +82,16 @@ def test_standardized_wine_is_healthy_and_unscaled_healthy_fits_do_not_warn(wine
     assert monitor.diagnosis_ == "healthy" and not monitor.dead_layers_.any()
     assert np.nanmax(monitor._window(monitor.dead_units_)) <= 0.07  # the user guide
     assert not health and monitor.input_scale_ == pytest.approx(1.0)
-    assert "standardize" not in monitor.report()
+    assert "far from standardized" not in monitor.report()
     # Raw digits (pixel values 0 to 16) train well: unscaled inputs alone do
     # not make the monitor warn.
     X, y = load_digits(return_X_y=True)
     clf, health = _fit(X[:500], y[:500], depth=3, width=32)
-    assert clf.gradient_monitor_.input_scale_ > 3
+    assert clf.gradient_monitor_.input_scale_ > 10  # a pixel's mean is 12.2
     assert clf.gradient_monitor_.diagnosis_ == "healthy" and not health
 
 
-def _monitor_with(dead, grad_norms=None, activation="relu", input_scale=1.0, **params):
+def _monitor_with(dead, grad_norms=None, activation="relu", scaling=(), **params):
     """A monitor with four identical records: these dead fractions per hidden layer."""
     n_layers = len(dead) + 1
     monitor = GradientMonitor(warn=False, **params)
@@ -106,7 +103,7 @@ def _monitor_with(dead, grad_norms=None, activation="relu", input_scale=1.0, **p
     buffers["delta_norms"][:4] = buffers["grad_norms"][:4]
     buffers["update_ratios"][:4] = 1e-3
     buffers["dead_units"][:4] = list(dead) + [np.nan]
-    monitor.input_scale_ = input_scale
+    monitor._scaling_remedies = list(scaling)
     monitor._publish()
     return monitor
 
@@ -142,22 +139,26 @@ def test_precedence_exploding_then_vanishing_then_dead():
     assert monitor.diagnosis_ == "exploding" and monitor.dead_layers_[0]
 
 
-def test_remedies_name_standardizing_only_for_unscaled_inputs_and_leave_out_those_in_use():
-    monitor = _monitor_with([0.6, 0.1], input_scale=50.0)
+def test_remedies_name_scaling_only_for_unscaled_data_and_leave_out_those_in_use():
+    scale_x = "scaling X (StandardScaler; a feature's std is 50)"
+    monitor = _monitor_with([0.6, 0.1], scaling=[scale_x])
     adam = SimpleNamespace(optimizer="adam", normalization=None, init="auto")
     message = monitor._warning_message(adam)
-    assert "Try standardizing X with StandardScaler (a feature's root mean square is 50" in message
-    assert "a lower learning_rate" in message and "normalization='batch'" in message
-    monitor = _monitor_with([0.6, 0.1], activation="leaky_relu", input_scale=2.0)
+    assert f"Try {scale_x}, a lower learning_rate, activation=" in message
+    assert "normalization='batch'" in message
+    monitor = _monitor_with([0.6, 0.1], activation="leaky_relu")
     lbfgs = SimpleNamespace(optimizer="lbfgs", normalization="batch", init="he_normal")
     message = monitor._warning_message(lbfgs)
-    assert "StandardScaler" not in message and "learning_rate" not in message
     assert "only the small gradient of their negative side. Try init='auto' (He " \
         "initialization). See" in message
-    # A vanishing or exploding net on unscaled inputs gets the remedy first too.
-    monitor = _monitor_with([0.1, 0.1], grad_norms=[1e4, 1.0, 1.0], input_scale=50.0)
-    assert monitor._warning_message(adam).index("Try standardizing X") > 0
-    assert "standardize X (StandardScaler) first" in monitor.report()
+    assert "far from standardized" not in monitor.report()
+    # A vanishing or exploding net on unscaled data gets the remedy first too.
+    monitor = _monitor_with([0.1, 0.1], grad_norms=[1e4, 1.0, 1.0], scaling=[scale_x])
+    assert f"Try {scale_x}, a lower learning_rate" in monitor._warning_message(adam)
+    assert f"data far from standardized: try {scale_x} first" in monitor.report()
+    # A healthy one gets neither warning nor remedy, whatever the scale.
+    monitor = _monitor_with([0.1, 0.1], scaling=[scale_x])
+    assert monitor.diagnosis_ == "healthy" and "far from" not in monitor.report()
 
 
 @pytest.mark.parametrize("value", [0, -0.1, 1.5, "half"])
@@ -169,18 +170,26 @@ def test_dead_threshold_is_validated(wine, value):
         clf.fit(X[:50], y[:50])
 
 
-def test_input_scale_dense_sparse_chunked_and_all_rows(wine, monkeypatch):
+def test_input_scale_and_the_scaling_remedies(wine):
     X, y = wine
-    expected = np.sqrt((X**2).mean(axis=0)).max()
-    assert _input_scale(X) == pytest.approx(expected, rel=1e-12)
-    assert _input_scale(X.astype(np.float32)) == pytest.approx(expected, rel=1e-6)
-    for fmt in ("csr", "csc", "coo"):
-        assert _input_scale(sp.random(5, 3, 0.5, fmt, random_state=0) * 0) == 0.0
-        assert _input_scale(sp.csr_matrix(X).asformat(fmt)) == pytest.approx(expected,
-                                                                             rel=1e-12)
-    monkeypatch.setattr(_gradient_monitor, "_SCALE_CHUNK", 7)  # 178 rows: 26 chunks
-    assert _input_scale(X) == pytest.approx(expected, rel=1e-12)
-    assert np.isnan(_input_scale(None))
+    expected = np.abs(X.mean(axis=0)).max()  # proline's mean, above its std
+    classifier = DeepMLPClassifier()
+    scale, remedies = _input_scale(classifier, X, y)
+    assert scale == pytest.approx(expected, rel=1e-12)
+    assert remedies == ["scaling X (StandardScaler; a feature's std is 314)"]
+    scale, remedies = _input_scale(classifier, sp.csr_matrix(X), y)
+    assert scale == pytest.approx(expected, rel=1e-12)
+    assert remedies == ["scaling X (MaxAbsScaler or StandardScaler(with_mean=False); "
+                        "a feature's std is 314)"]
+    # A regressor's target too; none for standardized data.
+    Xs = StandardScaler().fit_transform(X)
+    scale, remedies = _input_scale(DeepMLPRegressor(), Xs, 100 * y)
+    assert scale == pytest.approx(1.0)
+    assert remedies == ["scaling y (TransformedTargetRegressor with StandardScaler; "
+                        "its std is 77.3)"]
+    assert _input_scale(classifier, Xs, None) == (pytest.approx(1.0), [])
+    scale, remedies = _input_scale(classifier, None, None)
+    assert np.isnan(scale) and remedies == []
     # With early stopping: every row of X, the validation rows included (no copy).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -214,7 +223,7 @@ def test_a_pickle_from_before_the_dead_unit_diagnosis_loads(wine):
         clf = DeepMLPClassifier(max_iter=12, random_state=0,
                                 callbacks=[GradientMonitor(warn=False)]).fit(X, y)
     state = clf.gradient_monitor_.__getstate__()
-    for name in ("dead_threshold", "dead_layers_", "input_scale_"):
+    for name in ("dead_threshold", "dead_layers_", "input_scale_", "_scaling_remedies"):
         del state[name]
     state["diagnosis_"] = "healthy"  # what the older version said
     old = GradientMonitor.__new__(GradientMonitor)
