@@ -15,7 +15,6 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_array_equal
 from sklearn.datasets import load_digits, load_wine
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
 from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor
@@ -32,12 +31,12 @@ def wine():
     return load_wine(return_X_y=True)
 
 
-def _fit(X, y, monitor=None, **params):
+def _fit(X, y, monitor=None, max_iter=12, **params):
     """A default DeepMLPClassifier (3 x 100 relu, adam) for 12 epochs; its warnings."""
     monitor = GradientMonitor() if monitor is None else monitor
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        clf = DeepMLPClassifier(max_iter=12, random_state=0, callbacks=[monitor],
+        clf = DeepMLPClassifier(max_iter=max_iter, random_state=0, callbacks=[monitor],
                                 **params).fit(X, y)
     health = [str(w.message) for w in caught if w.category is GradientHealthWarning]
     return clf, health
@@ -200,10 +199,7 @@ def test_input_scale_and_the_scaling_remedies(wine):
 
 def test_dead_layers_are_computed_on_demand_and_pickled(wine):
     X, y = wine
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf = DeepMLPClassifier(max_iter=4, random_state=0,
-                                callbacks=[GradientMonitor(warn=False)]).fit(X, y)
+    clf, _ = _fit(X, y, GradientMonitor(warn=False), max_iter=4)
     monitor = clf.gradient_monitor_
     assert "dead_layers_" in DIAGNOSIS_ATTRIBUTES and "dead_layers_" in vars(monitor)
     clf.partial_fit(X, y)
@@ -218,10 +214,7 @@ def test_dead_layers_are_computed_on_demand_and_pickled(wine):
 
 def test_a_pickle_from_before_the_dead_unit_diagnosis_loads(wine):
     X, y = wine
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf = DeepMLPClassifier(max_iter=12, random_state=0,
-                                callbacks=[GradientMonitor(warn=False)]).fit(X, y)
+    clf, _ = _fit(X, y, GradientMonitor(warn=False))
     state = clf.gradient_monitor_.__getstate__()
     for name in ("dead_threshold", "dead_layers_", "input_scale_", "_scaling_remedies"):
         del state[name]
