@@ -26,6 +26,7 @@ import re
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ._activations import BOUNDS, canonical_activation
 from ._batch_record import BatchRecord
@@ -983,6 +984,11 @@ def _record_of(network, record):
     return record if record is not None else BatchRecord(network)
 
 
+class _FeaturesOnly(ClassifierMixin, BaseEstimator):
+    """What :func:`scaling_remedies` gets for an estimator it cannot read:
+    a classifier, so that it checks the features only."""
+
+
 def _input_scale(estimator, X, y):
     """``(input_scale_, remedies)``: X's largest absolute mean or standard
     deviation of a feature, and the remedies "scale X" and "scale y" for data
@@ -991,10 +997,13 @@ def _input_scale(estimator, X, y):
     """
     if X is None:
         return math.nan, []
+    if y is None or not hasattr(estimator, "__sklearn_tags__"):
+        # A direct call of the hook (no y, or a stand-in for the estimator):
+        # the features only, as for a classifier, whose y is never scaled.
+        estimator, y = _FeaturesOnly(), None
     try:
         scale = max(column_scale(X))
-        # y is None in a direct call of the hook: no target to scale.
-        remedies = scaling_remedies(estimator, X, np.zeros(0) if y is None else y)
+        remedies = scaling_remedies(estimator, X, y)
     except MemoryError:  # a diagnosis must not fail for want of its hint
         return math.nan, []
     return scale, remedies

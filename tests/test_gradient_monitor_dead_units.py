@@ -189,6 +189,11 @@ def test_input_scale_and_the_scaling_remedies(wine):
     assert _input_scale(classifier, Xs, None) == (pytest.approx(1.0), [])
     scale, remedies = _input_scale(classifier, None, None)
     assert np.isnan(scale) and remedies == []
+    # A direct call of the hook with a stand-in estimator or without y: X only.
+    stand_in = SimpleNamespace(n_layers_=3, activation="relu")
+    for estimator, target in [(stand_in, 100 * y), (DeepMLPRegressor(), None)]:
+        scale, remedies = _input_scale(estimator, X, target)
+        assert remedies == ["scaling X (StandardScaler; a feature's std is 314)"]
     # With early stopping: every row of X, the validation rows included (no copy).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
