@@ -15,7 +15,8 @@ it records, per weight layer (a few numpy reductions over all the layers):
   outputs, the fraction of dead relu-family units, their mean and std.
 
 From the records it diagnoses the net as ``"exploding"``, ``"vanishing"``,
-``"dead_units"`` or ``"healthy"``, flags layers, prints a per-layer report and warns with a
+``"dead_units"`` or ``"healthy"``, flags layers, prints a per-layer report and
+warns with a
 :class:`GradientHealthWarning`. :func:`make_gradient_health_scorer` turns the
 diagnosis into a scorer, so that ``GridSearchCV`` tabulates gradient health
 next to accuracy.
@@ -314,8 +315,8 @@ class GradientMonitor(ProbeCallback):
     it: a feature of mean 750 (raw wine) gives the first layer's
     pre-activations a common offset far larger than their spread over the
     samples, so that a unit tends to be on for every sample or for none.
-    That is why
-    ``input_scale_`` counts a feature's mean as well as its spread.
+    That is why ``input_scale_`` counts a feature's mean as well as its
+    spread.
 
     A recorded batch costs a few dozen numpy calls whatever the depth (each
     statistic is one reduction over all the layers at once); the other
