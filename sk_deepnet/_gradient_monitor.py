@@ -36,7 +36,7 @@ from ._jacobian_spectra import jacobian_statistics
 from ._monitor_lookup import MonitorScorer, find_fitted_monitor
 from ._scale import column_scale, scaling_remedies
 from ._sklearn_compat import Interval, StrOptions
-from ._warnings import warn_user
+from ._warnings import or_list, warn_user
 from .exceptions import GradientHealthWarning
 
 #: The per-record, per-layer statistics: fitted attribute ``<name>_`` each.
@@ -792,7 +792,7 @@ class GradientMonitor(ProbeCallback):
             summaries.append(self._vanishing_summary(names))
         if self.dead_layers_.any():  # the diagnosis, or often why a layer vanishes
             summaries.append(self._dead_summary(names))
-        advice = f" Try {_one_of(remedies)}." if remedies else ""
+        advice = f" Try {or_list(remedies)}." if remedies else ""
         return f"{' '.join(summaries)}{advice} See gradient_monitor_.report()."
 
     def _exploding_summary(self, names):
@@ -930,7 +930,7 @@ class GradientMonitor(ProbeCallback):
         ]
         scaling = self._standardize_remedy()
         if scaling:
-            lines.append(f"data far from standardized: try {_one_of(scaling)} first")
+            lines.append(f"data far from standardized: try {or_list(scaling)} first")
         return lines
 
     # ---------------------------------------------------------------- pickling
@@ -1060,11 +1060,6 @@ def _dead_unit_remedies(param, activation, unnormalized):
     if unnormalized:
         remedies.append("normalization='batch'")
     return remedies
-
-
-def _one_of(items):
-    """``"a, b or c"``."""
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
 
 
 def _short(value):
