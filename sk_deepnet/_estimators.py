@@ -814,6 +814,11 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         fitted = hasattr(self, "_network")
         first_call = not fitted or (not incremental and not self.warm_start)
         try:
+            if incremental and fitted:
+                # scikit-learn's _fit_context validates a fitted estimator's
+                # parameters in fit only, not in partial_fit: set_params(alpha=-1)
+                # between calls went on, batch_size=0 crashed inside range().
+                self._validate_params()
             if incremental and self.early_stopping:  # as scikit-learn's MLP
                 raise ValueError(
                     "partial_fit does not support early_stopping=True: it trains on "
@@ -936,7 +941,11 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
     def __sklearn_clone__(self):
         # A clone is unfitted (scikit-learn's contract), so it drops pretrain_fit's
         # weights; say so, since the clone's fits then differ from self.fit's.
-        if getattr(self, "_pretrained_stack", None) is not None:
+        # Once per pretraining: cross_val_score clones once a fold, each in a
+        # fresh warnings context that would show it again.
+        stack = getattr(self, "_pretrained_stack", None)
+        if stack is not None and not getattr(stack, "clone_warned", False):
+            stack.clone_warned = True
             warn_user(
                 f"clone drops the weights that pretrain_fit pretrained for this "
                 f"{type(self).__name__}, as it drops everything fitted: fits of the "

@@ -276,11 +276,11 @@ class GradientMonitor(ProbeCallback):
 
     input_scale_ : float
         The largest absolute mean or standard deviation of a feature of the
-        ``X`` passed to the last ``fit`` or ``partial_fit`` (estimated on at
-        most 10000 evenly spaced rows; with ``early_stopping``, the
-        validation rows included): 1 for standardized features. Above 10 the
-        inputs count as far from standardized. NaN when the monitor got no
-        ``X``.
+        ``X`` the monitor started recording on: that of ``fit``, or of the
+        first ``partial_fit`` of a series (estimated on at most 10000 evenly
+        spaced rows; with ``early_stopping``, the validation rows included):
+        1 for standardized features. Above 10 the inputs count as far from
+        standardized. NaN when the monitor got no ``X``.
 
     diagnosis_ : {"exploding", "vanishing", "dead_units", "healthy"}
         ``"exploding"`` if any layer explodes (divergence is the most urgent
@@ -417,13 +417,13 @@ class GradientMonitor(ProbeCallback):
             self._hooked = None  # the network's batch count at the last hook
             self._offsets = None  # the network layout, read on the first record
             self._scratch_buffers = {}  # reusable work arrays (see _scratch)
+            # Once a series (not at each partial_fit), of all the rows,
+            # validation ones included: no copy of X, and the scale of a
+            # feature does not depend on the split.
+            self.input_scale_, self._scaling_remedies = _input_scale(estimator, X, y)
             self._publish()
         self._jacobian_probe = None
         self._redraw_probe(estimator, X, y, train_indices=train_indices)
-        if X is not None or not hasattr(self, "input_scale_"):
-            # All the rows, validation ones included: no copy of X, and the
-            # scale of a feature does not depend on the split.
-            self.input_scale_, self._scaling_remedies = _input_scale(estimator, X, y)
         self._epoch = getattr(self, "_epoch", 0)
         self._epoch_recorded = False
         self._epoch_open = False
@@ -815,8 +815,7 @@ class GradientMonitor(ProbeCallback):
         """``Dead units in hidden 2 (63%), ...``: the dead layers and their fractions."""
         dead = self._window(self.dead_units_)
         flagged = [f"{n} ({dead[i]:.0%})" for i, n in enumerate(names) if self.dead_layers_[i]]
-        passed = ("no gradient" if self.activation_ == "relu"
-                  else "only the small gradient of their negative side")
+        passed = _NEGATIVE_SIDE_GRADIENT.get(self.activation_, _SHRINKING)
         return (
             f"Dead {self.activation_} units in {', '.join(flagged)}: no positive "
             f"output on a whole batch, they pass back {passed}."
@@ -1003,11 +1002,11 @@ def _input_scale(estimator, X, y):
         # the features only, as for a classifier, whose y is never scaled.
         estimator, y = _FeaturesOnly(), None
     try:
-        scale = max(column_scale(X))
-        remedies = scaling_remedies(estimator, X, y)
+        scale = column_scale(X)
+        remedies = scaling_remedies(estimator, X, y, x_scale=scale)
     except MemoryError:  # a diagnosis must not fail for want of its hint
         return math.nan, []
-    return scale, remedies
+    return max(scale), remedies
 
 
 def _flag_column(exploding, non_finite, vanishing, dead):
@@ -1017,6 +1016,15 @@ def _flag_column(exploding, non_finite, vanishing, dead):
     for i in np.flatnonzero(dead):
         flags[i] = f"{flags[i]}, DEAD" if flags[i] else "DEAD"
     return flags
+
+
+#: What a unit of the relu family passes back on its negative side, for the
+#: dead-unit warning (elu, selu, gelu and softplus: ``_SHRINKING``).
+_NEGATIVE_SIDE_GRADIENT = {
+    "relu": "no gradient",
+    "leaky_relu": "1% of the gradient",
+}
+_SHRINKING = "a gradient that shrinks the further below zero their inputs are"
 
 
 def _remedies_not_in_use(estimator, diagnosis, activation):

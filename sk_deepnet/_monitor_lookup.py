@@ -11,10 +11,16 @@ from sklearn.utils.validation import check_is_fitted
 #: Bagging and AdaBoost hold unfitted.
 _MODEL_LISTS = ("estimators_", "calibrated_classifiers_")
 
+#: Fitted attributes of wrappers that hold one fitted model: a search's
+#: refitted best model, a wrapper's fitted estimator, TransformedTargetRegressor's
+#: regressor (which the advice to scale y recommends).
+_SINGLE_MODELS = ("best_estimator_", "estimator_", "regressor_")
+
 #: Where a scorer looks, for the error messages.
 _WHERE = (
     "an sk_deepnet estimator, the last step of a pipeline, a fitted search's "
-    "best_estimator_ (refit=True) or a wrapper's single fitted estimator_"
+    "best_estimator_ (refit=True), a wrapper's single fitted estimator_ or a "
+    "TransformedTargetRegressor's regressor_"
 )
 
 
@@ -25,11 +31,13 @@ def _is_pipeline(estimator):
 def _fitted_model(estimator, purpose):
     """The model inside ``estimator`` that holds the monitor.
 
-    Goes through a Pipeline's last step, a fitted search's ``best_estimator_``
-    and a wrapper's single ``estimator_``; refuses a wrapper of several models.
+    Goes through a Pipeline's last step, a fitted search's ``best_estimator_``,
+    a wrapper's single ``estimator_`` and a TransformedTargetRegressor's
+    ``regressor_``; refuses a wrapper of several models.
     """
-    seen = estimator
-    while True:
+    seen, visited = estimator, set()
+    while id(seen) not in visited:  # an estimator_ that is itself would loop
+        visited.add(id(seen))
         if _is_pipeline(seen):
             seen = seen.steps[-1][1]
             continue
@@ -41,11 +49,15 @@ def _fitted_model(estimator, purpose):
                 f"from {_WHERE}. Pass the sk_deepnet estimator itself, or read the "
                 f"monitor of each model in {several[0]}."
             )
-        inner = getattr(seen, "best_estimator_", None)
-        inner = getattr(seen, "estimator_", None) if inner is None else inner
-        if inner is None or not hasattr(inner, "fit"):
+        inner = next(
+            (getattr(seen, name) for name in _SINGLE_MODELS
+             if hasattr(getattr(seen, name, None), "fit")),
+            None,
+        )
+        if inner is None:
             return seen
         seen = inner
+    return seen
 
 
 def find_fitted_monitor(estimator, attribute, callback_name, what, purpose):

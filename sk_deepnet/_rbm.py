@@ -301,6 +301,8 @@ class _BaseRBM(
         first = not hasattr(self, "components_")
         try:
             if not first:
+                # As the MLPs' (scikit-learn's _fit_context validates in fit only).
+                self._validate_params()
                 self._check_unchanged()
             X, sample_weight = self._training_data(X, sample_weight, reset=first)
             if first:

@@ -11,6 +11,7 @@ import math
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import is_classifier
+from sklearn.utils.sparsefuncs import mean_variance_axis
 
 from ._warnings import or_list
 
@@ -31,8 +32,9 @@ UNSCALED = 10.0
 def column_scale(data):
     """The largest absolute mean and the largest standard deviation of a column of ``data``.
 
-    Estimated on at most :data:`SCALE_SAMPLE_ROWS` evenly spaced rows, summed
-    in float64 a few rows at a time (a temporary of at most half a MiB).
+    Estimated on at most :data:`SCALE_SAMPLE_ROWS` evenly spaced rows: of a
+    dense array summed in float64 a few rows at a time (a temporary of at
+    most half a MiB), of a sparse matrix without making it dense.
 
     Parameters
     ----------
@@ -44,18 +46,20 @@ def column_scale(data):
     largest_mean, largest_std : float
         Both 0.0 for data without rows or columns.
     """
-    if sp.issparse(data):
-        data = sp.csr_matrix(data)  # slicing rows needs CSR (not COO, DIA, BSR)
-    else:
-        data = np.asarray(data)
+    sparse = sp.issparse(data)
+    data = sp.csr_matrix(data) if sparse else np.asarray(data)  # CSR slices rows
     if data.shape[0] == 0 or math.prod(data.shape[1:]) == 0:
         return 0.0, 0.0
-    rows = range(0, data.shape[0], max(1, math.ceil(data.shape[0] / SCALE_SAMPLE_ROWS)))
+    step = max(1, math.ceil(data.shape[0] / SCALE_SAMPLE_ROWS))
+    if sparse:  # never dense: a hashed X can have a million columns
+        rows = data[::step].astype(np.float64)
+        mean, variance = mean_variance_axis(rows, axis=0)
+        return float(np.max(np.abs(mean))), float(np.sqrt(np.max(variance)))
+    rows = range(0, data.shape[0], step)
     chunk_rows = max(1, _CHUNK_VALUES // math.prod(data.shape[1:]))
     total = squares = 0.0
     for start in range(0, len(rows), chunk_rows):
         chunk = data[rows[start : start + chunk_rows]]
-        chunk = chunk.toarray() if sp.issparse(chunk) else chunk
         chunk = chunk.astype(np.float64, copy=False).reshape(chunk.shape[0], -1)
         total = total + chunk.sum(axis=0)
         squares = squares + np.einsum("ij,ij->j", chunk, chunk)
@@ -64,10 +68,13 @@ def column_scale(data):
     return float(np.max(np.abs(mean))), float(np.sqrt(np.max(variance)))
 
 
-def _far_from_standardized(data, what):
-    """How ``data`` is far from standardized, for a message ("its std is 315"), or None."""
+def _far_from_standardized(data, what, scale=None):
+    """How ``data`` is far from standardized, for a message ("its std is 315"), or None.
+
+    ``scale`` is ``column_scale(data)`` when the caller has it already.
+    """
     try:
-        largest_mean, largest_std = column_scale(data)
+        largest_mean, largest_std = column_scale(data) if scale is None else scale
     except MemoryError:  # a message must not fail for want of its hint
         return None
     if largest_std > UNSCALED:
@@ -77,7 +84,7 @@ def _far_from_standardized(data, what):
     return None
 
 
-def scaling_remedies(estimator, X, Y):
+def scaling_remedies(estimator, X, Y, x_scale=None):
     """The remedies "scale X" and "scale y", each when that data is far from standardized.
 
     Not y of a classifier (class codes) nor of ``loss="poisson"``, whose
@@ -91,6 +98,8 @@ def scaling_remedies(estimator, X, Y):
         Its validated training data.
     Y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         Its training targets.
+    x_scale : tuple of float, default=None
+        ``column_scale(X)``, when the caller has computed it.
 
     Returns
     -------
@@ -98,7 +107,7 @@ def scaling_remedies(estimator, X, Y):
         Empty when both are near standardized.
     """
     remedies = []
-    far = _far_from_standardized(X, "a feature's")
+    far = _far_from_standardized(X, "a feature's", x_scale)
     if far is not None:
         # StandardScaler cannot center a sparse matrix.
         scaler = "MaxAbsScaler or StandardScaler(with_mean=False)" if sp.issparse(X) else (

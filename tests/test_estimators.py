@@ -300,6 +300,23 @@ def test_continued_multilabel_fit_refuses_another_number_of_columns(method):
     assert list(clf.classes_) == [0, 1, 2] and clf.predict(X).shape == (60, 3)
 
 
+@pytest.mark.parametrize("invalid", [{"alpha": -1.0}, {"batch_size": 0}, {"depth": -1},
+                                     {"learning_rate": -5.0}])
+def test_partial_fit_validates_the_parameters_of_a_fitted_estimator(
+    small_classification, invalid
+):
+    # scikit-learn's _fit_context validates in fit only: a continued partial_fit
+    # took alpha=-1, crashed inside range() on batch_size=0 and called depth=-1
+    # a change "from 1 to 0".
+    X, y = small_classification
+    clf = DeepMLPClassifier(depth=1, width=4, random_state=0).partial_fit(X, y, classes=[0, 1, 2])
+    proba = clf.predict_proba(X)
+    with pytest.raises(ValueError, match=f"The '{next(iter(invalid))}' parameter"):
+        clf.set_params(**invalid).partial_fit(X, y)
+    np.testing.assert_allclose(clf.predict_proba(X), proba)  # the model is kept
+    assert clf.n_iter_ == 1
+
+
 def test_partial_fit_refuses_early_stopping(small_classification):
     X, y = small_classification
     with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):

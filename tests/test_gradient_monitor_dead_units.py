@@ -148,8 +148,11 @@ def test_remedies_name_scaling_only_for_unscaled_data_and_leave_out_those_in_use
     monitor = _monitor_with([0.6, 0.1], activation="leaky_relu")
     lbfgs = SimpleNamespace(optimizer="lbfgs", normalization="batch", init="he_normal")
     message = monitor._warning_message(lbfgs)
-    assert "only the small gradient of their negative side. Try init='auto' (He " \
+    assert "they pass back 1% of the gradient. Try init='auto' (He " \
         "initialization). See" in message
+    # elu's (and gelu's, selu's) negative side keeps a gradient near zero.
+    elu = _monitor_with([0.6, 0.1], activation="elu")._warning_message(lbfgs)
+    assert "a gradient that shrinks the further below zero their inputs are" in elu
     assert "far from standardized" not in monitor.report()
     # A vanishing or exploding net on unscaled data gets the remedy first too.
     monitor = _monitor_with([0.1, 0.1], grad_norms=[1e4, 1.0, 1.0], scaling=[scale_x])

@@ -4,6 +4,7 @@ through wrappers of several models (tester s4t2 #2)."""
 import numpy as np
 import pytest
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import make_classification
 from sklearn.ensemble import BaggingClassifier
 from sklearn.exceptions import NotFittedError
@@ -12,7 +13,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sk_deepnet import DeepMLPClassifier
+from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor
 from sk_deepnet.callbacks import (
     CurvatureMonitor,
     GradientMonitor,
@@ -47,7 +48,8 @@ def test_scorers_read_a_fitted_searchs_best_estimator(Search):
     outer = make_pipeline(StandardScaler(), inner).fit(X, y)
     expected = _ratio(outer[-1].best_estimator_[-1])
     assert vanishing_ratio_scorer(outer, X, y) == pytest.approx(expected)
-    assert make_gradient_health_scorer("healthy")(outer, X, y) in (0.0, 1.0)
+    expected = float(outer[-1].best_estimator_[-1].gradient_monitor_.diagnosis_ == "healthy")
+    assert make_gradient_health_scorer("healthy")(outer, X, y) == expected
 
 
 def test_the_curvature_scorer_shares_the_lookup():
@@ -102,3 +104,23 @@ def test_the_display_reads_a_searchs_best_estimator():
     display = GradientFlowDisplay.from_estimator(search)
     assert display.grad_norms.shape[1] == len(search.best_estimator_.coefs_)
     matplotlib.pyplot.close("all")
+
+
+def test_scorers_read_a_transformed_target_regressors_regressor():
+    # The advice to scale y recommends TransformedTargetRegressor.
+    reg = TransformedTargetRegressor(
+        DeepMLPRegressor(depth=2, width=4, max_iter=2, random_state=0,
+                         callbacks=[GradientMonitor(warn=False)]),
+        transformer=StandardScaler(),
+    ).fit(X, 100 * y)
+    assert vanishing_ratio_scorer(reg, X, y) == pytest.approx(_ratio(reg.regressor_))
+
+
+def test_an_estimator_that_holds_itself_ends_the_lookup():
+    class SelfWrapper(FixedThresholdClassifier):
+        pass
+
+    wrapper = SelfWrapper(_mlp()).fit(X, y)
+    wrapper.estimator_ = wrapper  # a cycle: the lookup must stop, not loop
+    with pytest.raises(ValueError, match="SelfWrapper has no fitted gradient monitor"):
+        vanishing_ratio_scorer(wrapper, X, y)

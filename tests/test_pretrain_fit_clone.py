@@ -63,8 +63,11 @@ def test_clone_without_pretrain_fit_warns_nothing(fitted):
 def test_cross_val_score_and_grid_search_warn_after_pretrain_fit():
     X, y = _data()
     est = DeepMLPClassifier(**_PARAMS).pretrain_fit(X)
-    with pytest.warns(PretrainingWarning, match="clone drops the weights"):
-        cross_val_score(est, X, y, cv=2)
+    with pytest.warns(PretrainingWarning, match="clone drops the weights") as record:
+        cross_val_score(est, X, y, cv=3)
+    # Once per pretraining, not once a fold (each fold's warnings context is fresh).
+    assert sum(w.category is PretrainingWarning for w in record) == 1
+    est.pretrain_fit(X)  # new weights: a new warning
     with pytest.warns(PretrainingWarning, match="clone drops the weights"):
         GridSearchCV(make_pipeline(FunctionTransformer(), est),
                      {"deepmlpclassifier__width": [6]}, cv=2).fit(X, y)

@@ -761,6 +761,22 @@ def test_rbm_partial_fit_refuses_a_changed_machine_and_stays_as_it_was(RBM, chan
     assert rbm.components_.dtype == np.dtype(rbm.dtype)
 
 
+@pytest.mark.parametrize("RBM", RBMS)
+@pytest.mark.parametrize("invalid", [{"dtype": np.float32}, {"dtype": "bogus"},
+                                     {"n_components": 0}, {"learning_rate": -1.0}])
+def test_rbm_partial_fit_validates_the_parameters_of_a_fitted_rbm(RBM, invalid):
+    # scikit-learn's _fit_context validates in fit only: a continued partial_fit
+    # called dtype=np.float32 "changed" (or crashed with a KeyError), and took
+    # a negative learning_rate.
+    X = (np.random.RandomState(0).rand(30, 5) > 0.5).astype(float)
+    rbm = RBM(n_components=4, batch_size=10, random_state=0).partial_fit(X)
+    components = rbm.components_.copy()
+    with pytest.raises(ValueError, match=f"The '{next(iter(invalid))}' parameter"):
+        rbm.set_params(**invalid).partial_fit(X)
+    assert_array_equal(rbm.components_, components)
+    assert rbm.n_iter_ == 1
+
+
 def test_rbm_partial_fit_goes_on_when_other_parameters_change():
     X = (np.random.RandomState(0).rand(30, 5) > 0.5).astype(float)
     rbm = BernoulliRBM(n_components=4, batch_size=10, random_state=0).partial_fit(X)

@@ -114,3 +114,22 @@ def test_the_convergence_warning_says_what_to_scale():
         clf.fit(StandardScaler().fit_transform(X), y)
     assert str(record[0].message).endswith("hasn't converged yet.")
     assert or_list(["a", "b", "c"]) == "a, b or c" and or_list(["a"]) == "a"
+
+
+def test_a_wide_sparse_input_is_never_made_dense(monkeypatch):
+    # A hashed X of 2**20 columns: one dense row is 8 MB, and 10000 of them
+    # took tens of seconds when the estimate densified a row at a time.
+    rng = np.random.default_rng(0)
+    rows, columns = rng.integers(2000, size=20_000), rng.integers(2**20, size=20_000)
+    X = sp.csr_matrix((rng.random(20_000) * 100, (rows, columns)), shape=(2000, 2**20))
+
+    def densify(*args, **kwargs):
+        raise AssertionError("made dense")
+
+    for cls in (sp.csr_matrix, sp.csr_array, sp.coo_matrix):
+        monkeypatch.setattr(cls, "toarray", densify)
+    largest_mean, largest_std = column_scale(X)
+    monkeypatch.undo()
+    columns = X[:, np.unique(X.indices)].toarray()  # the columns with a nonzero
+    assert largest_mean == pytest.approx(np.abs(columns.mean(axis=0)).max())
+    assert largest_std == pytest.approx(columns.std(axis=0).max())
