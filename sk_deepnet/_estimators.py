@@ -40,7 +40,7 @@ from ._fitted_arrays import NetworkArrays
 from ._help import HelpMixin
 from ._initializers import INITIALIZERS, auto_plan
 from ._network import Network
-from ._persistence import check_version, stamp_version
+from ._persistence import add_new_parameters, check_version, stamp_version
 from ._reentrancy import not_reentrant
 from ._sklearn_compat import (
     CallbackSupportMixin,
@@ -1256,6 +1256,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
             if isinstance(state.get(key), dict):  # else pickled before 0.2.0
                 state[key] = cls.from_state(state[key])
         super().__setstate__(state)
+        add_new_parameters(self)  # max_fun, loss... for a model pickled by 0.1.0
         if "_network" in state:
             self._set_fitted_attributes(self._network)
 

@@ -8,6 +8,8 @@ The scikit-learn objects inside a model (e.g. the label binarizer) carry their
 own ``_sklearn_version`` stamp and warn with scikit-learn's warning.
 """
 
+import inspect
+
 from . import _version
 from ._warnings import warn_user
 from .exceptions import InconsistentVersionWarning
@@ -53,3 +55,22 @@ def check_version(estimator, state):
             ),
             InconsistentVersionWarning,
         )
+
+
+def add_new_parameters(estimator):
+    """Give a model pickled by an earlier version the parameters added since, at their defaults.
+
+    Unpickling restores the attributes the model had; a constructor parameter
+    added later is missing, and ``get_params`` (so ``repr``, ``clone``,
+    ``GridSearchCV``) and the validation of a continued fit raised
+    AttributeError. The defaults of this version fill them (what the model
+    does is in its fitted state: these only steer later fits).
+
+    Parameters
+    ----------
+    estimator : BaseEstimator
+        The model being unpickled, after its state is restored.
+    """
+    for name, parameter in inspect.signature(type(estimator).__init__).parameters.items():
+        if name != "self" and parameter.default is not inspect.Parameter.empty:
+            estimator.__dict__.setdefault(name, parameter.default)

@@ -37,7 +37,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._help import DocLinkMixin
-from ._persistence import check_version, stamp_version
+from ._persistence import add_new_parameters, check_version, stamp_version
 from ._sklearn_compat import (
     Interval,
     StrictIntegerMixin,
@@ -451,6 +451,7 @@ class _BaseRBM(
     def __setstate__(self, state):
         check_version(self, state)  # InconsistentVersionWarning from another version
         super().__setstate__(state)
+        add_new_parameters(self)  # e.g. hidden_units for an RBM pickled by 0.1.0
 
     # ------------------------------------------------------------ validation
     def _validate_X(self, X, reset, training=False):

@@ -65,6 +65,11 @@ def test_release_pickle_loads_and_predicts_as_recorded():
     assert proba.dtype == np.float32
     assert_allclose(proba, expected["proba"], rtol=1e-4, atol=1e-6)
     assert_array_equal(clf.predict(expected["X"]), expected["labels"])
+    # Parameters added since the release take their defaults: get_params, repr
+    # and clone raised AttributeError (max_fun), and so did a continued fit.
+    assert clf.get_params()["max_fun"] == DeepMLPClassifier().max_fun
+    assert "DeepMLPClassifier(" in repr(clf)
+    assert clone(clf).get_params() == clf.get_params()
     # the loaded model is whole: its weights are views again, it keeps training
     assert all(np.shares_memory(c, clf._network.params) for c in clf.coefs_)
     with warnings.catch_warnings():
@@ -320,3 +325,26 @@ def test_every_public_callback_class_is_pickled_under_its_public_path():
         obj = getattr(callbacks, name)
         if inspect.isclass(obj) and not issubclass(obj, Warning):
             assert obj.__module__ == "sk_deepnet.callbacks", name
+
+
+def test_a_model_pickled_before_a_parameter_existed_gets_its_default():
+    # As a release's pickle lacks a parameter added since: get_params (repr,
+    # clone, GridSearchCV) and a continued fit's validation need it.
+    from sk_deepnet.pretraining import BernoulliRBM
+
+    X = (np.random.RandomState(0).rand(20, 4) > 0.5).astype(float)
+    for model, added in [(BernoulliRBM(n_components=2, n_iter=1, random_state=0).fit(X),
+                          "hidden_units"),
+                         (DeepMLPRegressor(depth=1, width=3, max_iter=1).fit(X, X[:, 0]),
+                          "loss")]:
+        state = model.__getstate__()
+        del state[added]
+        old = type(model).__new__(type(model))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", sklearn.exceptions.ConvergenceWarning)
+            old.__setstate__(state)
+            assert old.get_params() == model.get_params()
+            if added == "hidden_units":
+                old.partial_fit(X)
+            else:
+                old.partial_fit(X, X[:, 0])
