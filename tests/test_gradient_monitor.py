@@ -367,10 +367,16 @@ def test_saturation_counts_outputs_within_the_margin_of_the_bounds():
 
 
 def test_dead_units_are_non_positive_for_every_sample():
+    # Batches of 9 and 8 rows (the rows repeated): fewer than 8 count no dead units.
     values = np.array([[0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 2.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
-    assert _hand_made_record("relu", values).dead_units_[0, 0] == pytest.approx(2 / 4)
+    assert _hand_made_record("relu", np.tile(values, (3, 1))).dead_units_[0, 0] == (
+        pytest.approx(2 / 4)
+    )
     leaky = np.array([[-0.01, 1.0, -0.02], [-0.03, -0.01, 0.5]])
-    assert _hand_made_record("leaky_relu", leaky).dead_units_[0, 0] == pytest.approx(1 / 3)
+    assert _hand_made_record("leaky_relu", np.tile(leaky, (4, 1))).dead_units_[0, 0] == (
+        pytest.approx(1 / 3)
+    )
+    assert np.isnan(_hand_made_record("relu", values).dead_units_[0, 0])
 
 
 def _monitor_with_records(grad_norms, delta_norms=None, update_ratios=None, **params):

@@ -240,3 +240,16 @@ def test_a_pickle_from_before_the_dead_unit_diagnosis_loads(wine):
     fresh = GradientMonitor.__new__(GradientMonitor)
     fresh.__setstate__(state)
     assert fresh.get_params() == GradientMonitor().get_params()
+
+
+def test_batches_too_small_to_tell_count_no_dead_units(wine):
+    # With batch_size=1 a healthy unit is off for the whole one-row batch half
+    # the time: standardized wine read about 50% dead and "dead_units" while it
+    # fitted its training set exactly. Batches of fewer than 8 rows count none.
+    X, y = StandardScaler().fit_transform(wine[0]), wine[1]
+    clf, health = _fit(X, y, batch_size=1, max_iter=3)
+    monitor = clf.gradient_monitor_
+    assert np.isnan(monitor.dead_units_).all() and not monitor.dead_layers_.any()
+    assert monitor.diagnosis_ == "healthy" and not health
+    clf, _ = _fit(X, y, batch_size=8, max_iter=3)
+    assert np.isfinite(clf.gradient_monitor_.dead_units_[:, :-1]).all()
