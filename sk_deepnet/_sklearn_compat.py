@@ -73,19 +73,28 @@ class NestedDefaultsHTMLMixin:
     keeps its table as it is.
     """
 
-    def _get_params_html(self, deep=True, doc_link=""):
-        table = super()._get_params_html(deep=deep, doc_link=doc_link)
+    def _get_params_html(self, *args, **kwargs):
+        # Whatever arguments scikit-learn passes, and its table unchanged
+        # whenever its form is not the one known here.
+        table = super()._get_params_html(*args, **kwargs)
         non_default = getattr(table, "non_default", None)
-        if not non_default or not hasattr(table, "data"):
+        if not non_default or not isinstance(getattr(table, "data", None), dict):
             return table
-        params = self.get_params(deep=deep)
-        kept = tuple(name for name in non_default if not _nested_default(params, name))
-        if kept != tuple(non_default):
-            rows = dict(table.data)  # user-set rows first, as scikit-learn orders them
-            table.data = {name: rows[name] for name in kept}
-            table.data.update((name, value) for name, value in rows.items() if name not in kept)
-            table.non_default = kept
-        return table
+        try:
+            return _mark_nested_defaults(table, non_default, self.get_params(deep=True))
+        except (AttributeError, KeyError, TypeError, ValueError):
+            return table
+
+
+def _mark_nested_defaults(table, non_default, params):
+    """``table`` with its rows at their nested object's default no longer user-set."""
+    kept = tuple(name for name in non_default if not _nested_default(params, name))
+    if kept != tuple(non_default):
+        rows = dict(table.data)  # user-set rows first, as scikit-learn orders them
+        table.data = {name: rows[name] for name in kept}
+        table.data.update((name, value) for name, value in rows.items() if name not in kept)
+        table.non_default = kept
+    return table
 
 
 def _nested_default(params, name):

@@ -68,3 +68,20 @@ def test_the_rbms_html_repr_links_to_their_api_page(RBM, monkeypatch):
     monkeypatch.setenv("SK_DEEPNET_DOCS_URL", "")
     monkeypatch.setattr(help_module, "docs_base_url", lambda: "")
     assert RBM()._get_doc_link() == ""
+
+
+def test_an_unknown_table_form_is_left_as_scikit_learn_made_it(monkeypatch):
+    # The method overridden is scikit-learn's private one: a table of another
+    # form, or a failure while comparing, leaves scikit-learn's table.
+    from sk_deepnet import _sklearn_compat
+
+    est = DeepMLPClassifier(optimizer=Adam(learning_rate=0.1))
+    html = est._repr_html_()
+
+    def fails(*args):
+        raise TypeError("another form")
+
+    monkeypatch.setattr(_sklearn_compat, "_mark_nested_defaults", fails)
+    user_set, _ = _user_set(est._repr_html_())
+    assert "optimizer__beta_1" in user_set  # scikit-learn's own marking
+    assert "optimizer__beta_1" not in _user_set(html)[0]
