@@ -285,7 +285,7 @@ class GradientMonitor(ProbeCallback):
     input_scale_ : float
         The largest absolute mean or standard deviation of a feature of the
         ``X`` the monitor started recording on: that of ``fit``, or of the
-        first ``partial_fit`` of a series (estimated on at most 10000 evenly
+        first ``partial_fit`` of a series (estimated on at most 2000 evenly
         spaced rows; with ``early_stopping``, the validation rows included):
         1 for standardized features. Above 10 the inputs count as far from
         standardized. NaN when the monitor got no ``X``.

@@ -16,8 +16,9 @@ from sklearn.utils.sparsefuncs import mean_variance_axis
 from ._warnings import or_list
 
 #: Rows read to estimate a scale: evenly spaced over the data, enough for a
-#: mean and a standard deviation within a few percent.
-SCALE_SAMPLE_ROWS = 10_000
+#: mean and a standard deviation within a few percent (a decision about a
+#: factor of 10 needs no more), for about 2 ms on 784 float32 features.
+SCALE_SAMPLE_ROWS = 2_000
 
 #: Values summed at a time (rows times columns, at least one row): the
 #: float64 temporaries stay under half a MiB however large the data.
