@@ -54,6 +54,7 @@ from ._training import (
     progress_marks,
     restored_model,
     rollback_progress,
+    warn_trained,
 )
 from ._scale import scaling_hint, scaling_remedies
 from ._warnings import or_list, warn_user
@@ -484,6 +485,12 @@ def run_lbfgs(estimator, network, optimizer, X, Y, y, sample_weight, given):
     _end_callbacks(estimator, network, dispatcher, record, trained=error is None)
     if error is not None:
         raise error
+    if not run.stopped_by_callback:
+        warn_trained(estimator, lambda: _not_converged(estimator, optimizer, run),
+                     ConvergenceWarning, "iterations")
+
+
+def _not_converged(estimator, optimizer, run):
+    """The ConvergenceWarning of an L-BFGS fit, with what to scale; None if it converged."""
     message = convergence_message(optimizer, estimator.n_iter_)
-    if message is not None and not run.stopped_by_callback:
-        warn_user(message + scaling_hint(estimator, run.X, run.Y), ConvergenceWarning)
+    return None if message is None else message + scaling_hint(estimator, run.X, run.Y)

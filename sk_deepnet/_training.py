@@ -512,15 +512,16 @@ class Trainer:
             DivergenceWarning,
         )
 
-    def warn_max_iter(self):
+    def max_iter_message(self):
+        """The ConvergenceWarning of a fit that ran all ``max_iter`` epochs, or None."""
         estimator = self.estimator
-        if estimator.n_iter_ >= estimator.max_iter:
-            warn_user(
-                f"Stochastic optimizer: maximum iterations ({estimator.max_iter}) reached "
-                "and the optimization hasn't converged yet."
-                + scaling_hint(estimator, self.batches.X, self.batches.Y),
-                ConvergenceWarning,
-            )
+        if estimator.n_iter_ < estimator.max_iter:
+            return None
+        return (
+            f"Stochastic optimizer: maximum iterations ({estimator.max_iter}) reached "
+            "and the optimization hasn't converged yet."
+            + scaling_hint(estimator, self.batches.X, self.batches.Y)
+        )
 
     # ------------------------------------------------------------- the end
     def finish(self, reason, error):
@@ -531,8 +532,6 @@ class Trainer:
             self.best.restore(self.network)
             if self.best_epochs != len(estimator.loss_curve_):
                 restored_epochs = self.best_epochs
-        if reason is None and not self.incremental:
-            self.warn_max_iter()
         if not hasattr(estimator, "loss_"):
             estimator.loss_ = np.nan  # interrupted or diverged before the first epoch ended
         if estimator.early_stopping and estimator.best_loss_ == np.inf:
@@ -547,6 +546,8 @@ class Trainer:
             trained=reason != "error",  # else a hook's error ended the training
             restored_epochs=restored_epochs,
         )
+        if reason is None and not self.incremental:
+            warn_trained(estimator, self.max_iter_message, ConvergenceWarning, "epochs")
         self.raise_stop_error(reason, error)
 
     def raise_stop_error(self, reason, error):
@@ -598,6 +599,30 @@ def end_callbacks(
     except BaseException:
         if trained and estimator.n_iter_ > 0 and network.has_finite_state():
             estimator._keep_model_on_error = True
+        raise
+
+
+def warn_trained(estimator, make_message, category, unit):
+    """Warn about a training that ended, once its model is set; keep the model.
+
+    ``make_message()`` gives the text (or None: no warning). A warning turned
+    into an error (``warnings.simplefilter("error", ConvergenceWarning)``)
+    propagates with the trained model kept, as scikit-learn's MLP keeps its
+    ``coefs_``; a KeyboardInterrupt while the text is made (it reads the
+    data's scale) warns, as after any training.
+    """
+    try:
+        message = make_message()
+        if message is not None:
+            warn_user(message, category)
+    except KeyboardInterrupt:
+        warn_user(
+            f"KeyboardInterrupt after the training; the trained model "
+            f"({estimator.n_iter_} {unit}) is kept and usable.",
+            FitInterruptedWarning,
+        )
+    except BaseException:
+        estimator._keep_model_on_error = True
         raise
 
 

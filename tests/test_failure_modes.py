@@ -695,3 +695,34 @@ def test_divergence_warning_suggests_only_remedies_not_in_use():
     message = str(clipped[0].message)
     assert "a smaller clip_grad_norm than 1e+30" in message
     assert "clip_grad_norm," not in message.replace("than 1e+30,", "")
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_a_convergence_warning_turned_into_an_error_keeps_the_trained_model(optimizer):
+    # As scikit-learn's MLP keeps its coefs_: the warning comes once the model
+    # is set (it came before, and the error discarded a fresh fit's model).
+    clf = DeepMLPClassifier(depth=1, width=4, max_iter=2, optimizer=optimizer, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        with pytest.raises(ConvergenceWarning, match="2"):
+            clf.fit(X, Y_CLASS)
+    reference = DeepMLPClassifier(depth=1, width=4, max_iter=2, optimizer=optimizer,
+                                  random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reference.fit(X, Y_CLASS)
+    assert clf.n_iter_ == 2
+    np.testing.assert_allclose(clf.predict_proba(X), reference.predict_proba(X))
+
+
+def test_an_interrupt_while_the_convergence_warning_is_made_keeps_the_model(monkeypatch):
+    from sk_deepnet import _scale
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    clf = DeepMLPClassifier(depth=1, width=4, max_iter=2, random_state=0)
+    monkeypatch.setattr(_scale, "column_scale", interrupted)
+    with pytest.warns(FitInterruptedWarning, match=r"after the training; the trained model \(2"):
+        clf.fit(X, Y_CLASS)
+    assert clf.n_iter_ == 2 and np.isfinite(clf.predict_proba(X)).all()
