@@ -325,7 +325,7 @@ class _BaseRBM(
             "n_components": self.components_.shape[0],
             "dtype": self.components_.dtype.name,
             # Not recorded by RBMs pickled by earlier versions: not checked for them.
-            "hidden_units": self.__dict__.get("_fitted_hidden_units", self._hidden_units),
+            "hidden_units": self.__dict__.get("_fitted_hidden_units", self.hidden_units),
         }
         changes = [
             (name, old, getattr(self, name)) for name, old in fitted.items()
@@ -709,13 +709,10 @@ class _BaseRBM(
         return out
 
     @property
-    def _hidden_units(self):
-        # getattr: RBMs pickled before hidden_units existed had sigmoid units.
-        return getattr(self, "hidden_units", "sigmoid")
-
-    @property
     def _rectified(self):
-        return self._hidden_units == "rectified"
+        # An RBM pickled before hidden_units existed gets its default, "sigmoid"
+        # (the units it had), from add_new_parameters.
+        return self.hidden_units == "rectified"
 
     def _hidden_activation(self, z, out):
         """Mean-field hidden values from total inputs ``z``: sigmoid or relu."""

@@ -434,9 +434,7 @@ def _settings(estimator):
         initial_momentum=min(0.5, estimator.pretrain_momentum),
         weight_decay=estimator.pretrain_weight_decay,
         persistent=estimator.pretrain_persistent,
-        hidden_units=resolve_hidden_units(
-            getattr(estimator, "pretrain_hidden_units", "auto"), estimator.activation
-        ),
+        hidden_units=resolve_hidden_units(estimator.pretrain_hidden_units, estimator.activation),
     )
 
 
