@@ -55,7 +55,7 @@ from ._sklearn_compat import (
 from ._threadpool import blas_policy, fit_flops, predict_flops, pretrain_flops
 from ._validation import check_representable, sample_weight_in_dtype
 from ._training import CallbackDispatcher, Trainer, call_every
-from ._warnings import warn_user
+from ._warnings import describe_changes, warn_user
 from .exceptions import DivergenceWarning, FitInterruptedWarning  # noqa: F401 (re-exported)
 from .exceptions import PretrainingWarning
 from .optimizers import LBFGS, OPTIMIZERS, Optimizer, get_optimizer
@@ -1333,9 +1333,7 @@ def _architecture_change_message(old, new, incremental):
     ``partial_fit`` always continues (whatever ``warm_start``), so its advice
     is ``fit``; a warm-started ``fit``'s is ``warm_start=False``.
     """
-    changes = _architecture_changes(old, new)
-    changed = "; ".join(f"{name} changed from {a!r} to {b!r}" for name, a, b in changes)
-    back = " and ".join(f"{name} back to {a!r}" for name, a, _ in changes)
+    changed, back = describe_changes(_architecture_changes(old, new))
     if incremental:
         caller, advice = "partial_fit", "call fit to train a new network"
     else:

@@ -47,7 +47,7 @@ from ._sklearn_compat import (
 )
 from ._threadpool import blas_policy, rbm_fit_flops, rbm_gibbs_flops, rbm_transform_flops
 from ._validation import check_representable, sample_weight_in_dtype
-from ._warnings import warn_user
+from ._warnings import describe_changes, warn_user
 from .exceptions import DivergenceWarning, FitInterruptedWarning
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -332,8 +332,7 @@ class _BaseRBM(
             if getattr(self, name, old) != old
         ]
         if changes:
-            changed = "; ".join(f"{name} changed from {a!r} to {b!r}" for name, a, b in changes)
-            back = " and ".join(f"{name} back to {a!r}" for name, a, _ in changes)
+            changed, back = describe_changes(changes)
             raise ValueError(
                 f"partial_fit continues the fitted {type(self).__name__}: {changed} "
                 f"since it was fitted. To go on, call fit to train a new RBM, or set {back}."

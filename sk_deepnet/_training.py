@@ -788,7 +788,7 @@ def overflow_at_init_message(estimator, dtype, batches):
         remedies.append("init='auto'")
     remedies.append("dtype='float64'")
     return (
-        f"The loss is not finite before any training step: {', '.join(causes[:-1])} "
-        f"or {causes[-1]} make it overflow {dtype.name}. Try "
+        f"The loss is not finite before any training step: {or_list(causes)} "
+        f"make it overflow {dtype.name}. Try "
         f"{or_list(remedies)}."
     )

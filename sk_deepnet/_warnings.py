@@ -1,6 +1,7 @@
 """``warn_user``: ``warnings.warn`` with the stack level of the user's call.
 
-Also ``or_list``, which words a list of remedies in the package's messages.
+Also ``or_list`` and ``describe_changes``, which word lists in the package's
+messages.
 
 A warning raised deep in a fit (the training loop, a callback hook, the RBM
 pretraining) should point at the line of user code that called ``fit``,
@@ -44,3 +45,15 @@ def or_list(items):
     """``"a, b or c"``: the items of a message's list of remedies, in order."""
     items = list(items)
     return " or ".join([", ".join(items[:-1]), items[-1]]) if len(items) > 1 else "".join(items)
+
+
+def describe_changes(changes):
+    """``(changed, back)``: a refused parameter change, worded for a message.
+
+    ``changes`` holds ``(parameter, fitted value, new value)`` triples;
+    ``changed`` reads "depth changed from 1 to 2; ..." and ``back`` "depth
+    back to 1 and ...", the advice that undoes them.
+    """
+    changed = "; ".join(f"{name} changed from {old!r} to {new!r}" for name, old, new in changes)
+    back = " and ".join(f"{name} back to {old!r}" for name, old, _ in changes)
+    return changed, back
