@@ -17,12 +17,14 @@ from ._warnings import or_list
 
 #: Rows read to estimate a scale: evenly spaced over the data, enough for a
 #: mean and a standard deviation within a few percent (a decision about a
-#: factor of 10 needs no more), for about 2 ms on 784 float32 features.
+#: factor of 10 needs no more), for about 5 ms on 784 float32 features.
 SCALE_SAMPLE_ROWS = 2_000
 
 #: Values summed at a time (rows times columns, at least one row): the
-#: float64 temporaries stay under half a MiB however large the data.
-_CHUNK_VALUES = 2**16
+#: temporaries (the gathered rows and their float64 copy) stay about 100 KiB
+#: however large the data, small beside a training batch's buffers, which the
+#: fit still holds when a warning checks the scale.
+_CHUNK_VALUES = 2**13
 
 #: A column whose mean or standard deviation is above this (in absolute value)
 #: is far from standardized (StandardScaler gives 0 and 1): wine's proline
@@ -34,8 +36,8 @@ def column_scale(data):
     """The largest absolute mean and the largest standard deviation of a column of ``data``.
 
     Estimated on at most :data:`SCALE_SAMPLE_ROWS` evenly spaced rows: of a
-    dense array summed in float64 a few rows at a time (a temporary of at
-    most half a MiB), of a sparse matrix without making it dense.
+    dense array summed in float64 a few rows at a time (temporaries of about
+    100 KiB), of a sparse matrix without making it dense.
 
     Parameters
     ----------
