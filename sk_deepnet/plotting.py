@@ -14,7 +14,22 @@ from ._gradient_monitor import _find_monitor
 
 __all__ = ["CurvatureDisplay", "GradientFlowDisplay"]
 
-_KINDS = ("history", "profile")
+#: The kinds of plot that draw a monitor statistic of the hidden units (a
+#: fraction, one line per hidden layer): the constructor's argument each
+#: draws, the y label, the title, and which networks record it.
+_UNIT_KINDS = {
+    "dead_units": (
+        "dead_units", "fraction of dead units", "Dead units",
+        "relu-family hidden layers (relu, leaky_relu, elu, selu, gelu) on "
+        "batches of at least 8 rows",
+    ),
+    "saturation": (
+        "saturation", "fraction of saturated outputs", "Saturated units",
+        "bounded hidden activations (sigmoid, tanh)",
+    ),
+}
+
+_KINDS = ("history", "profile", *_UNIT_KINDS)
 
 
 def _require_matplotlib(caller):
@@ -34,10 +49,11 @@ def _fitted_monitor(estimator):
 
 
 class GradientFlowDisplay:
-    """Per-layer gradient norms recorded by a :class:`~sk_deepnet.callbacks.GradientMonitor`.
+    """Per-layer gradient norms and unit states recorded by a :class:`~sk_deepnet.callbacks.GradientMonitor`.
 
     Use :meth:`from_estimator` or :meth:`from_monitor` rather than the
-    constructor. Two kinds of plot:
+    constructor. Four kinds of plot, the first two of the gradient norms on a
+    logarithmic y axis, the last two of the hidden units' state:
 
     * ``"history"``: one line per weight layer, its gradient norm against the
       mini-batch counter. Vanishing gradients show as the lines of the first
@@ -46,8 +62,15 @@ class GradientFlowDisplay:
     * ``"profile"``: one line per record (at most ``max_profiles``, evenly
       spaced, light to dark over training), the gradient norm against the
       layer: the flow of the gradient from the output back to the input.
-
-    The y axis is logarithmic.
+    * ``"dead_units"``: one line per hidden layer, the fraction of its units
+      that output no positive value on the recorded batch, against the
+      mini-batch counter, with ``dead_threshold`` as a dashed line: a layer
+      whose fraction stays above it is flagged dead (the monitor's
+      ``dead_units_``; relu-family layers only).
+    * ``"saturation"``: one line per hidden layer, the fraction of its outputs
+      near the activation's bounds, where the derivative and so the gradient
+      passed back are near zero (the monitor's ``saturation_``; sigmoid and
+      tanh layers only).
 
     Parameters
     ----------
@@ -60,6 +83,17 @@ class GradientFlowDisplay:
     diagnosis : str or None, default=None
         Shown in the title when given.
 
+    dead_units : ndarray of shape (n_records, n_layers) or None, default=None
+        Fraction of dead units of each layer at each record (NaN where not
+        recorded, e.g. the output layer), for ``kind="dead_units"``.
+
+    saturation : ndarray of shape (n_records, n_layers) or None, default=None
+        Fraction of saturated outputs of each layer at each record (NaN where
+        not recorded), for ``kind="saturation"``.
+
+    dead_threshold : float or None, default=None
+        Drawn as a dashed line by ``kind="dead_units"`` when given.
+
     Attributes
     ----------
     ax_ : matplotlib Axes
@@ -69,11 +103,13 @@ class GradientFlowDisplay:
         The Figure of ``ax_``.
 
     lines_ : list of matplotlib Line2D
-        One line per layer (``"history"``) or per drawn record (``"profile"``).
+        One line per layer (``"history"``), per drawn record (``"profile"``)
+        or per hidden layer (``"dead_units"``, ``"saturation"``; the
+        threshold line is not among them).
 
     See Also
     --------
-    sk_deepnet.callbacks.GradientMonitor : Records the gradient norms.
+    sk_deepnet.callbacks.GradientMonitor : Records the gradient norms and unit states.
 
     Examples
     --------
@@ -89,32 +125,42 @@ class GradientFlowDisplay:
     >>> display = GradientFlowDisplay.from_estimator(clf)
     >>> len(display.lines_)  # 3 hidden layers and the output layer
     4
+    >>> display = GradientFlowDisplay.from_estimator(clf, kind="dead_units")
+    >>> len(display.lines_)  # the 3 hidden layers
+    3
     """
 
-    def __init__(self, grad_norms, record_iterations, *, diagnosis=None):
+    def __init__(
+        self, grad_norms, record_iterations, *, diagnosis=None, dead_units=None,
+        saturation=None, dead_threshold=None,
+    ):
         self.grad_norms = grad_norms
         self.record_iterations = record_iterations
         self.diagnosis = diagnosis
+        self.dead_units = dead_units
+        self.saturation = saturation
+        self.dead_threshold = dead_threshold
 
     def plot(self, ax=None, *, kind="history", max_profiles=10, cmap="viridis"):
-        """Draw the gradient norms.
+        """Draw the gradient norms or the state of the hidden units.
 
         Parameters
         ----------
         ax : matplotlib Axes or None, default=None
             Axes to draw on; a new figure and Axes if None.
 
-        kind : {"history", "profile"}, default="history"
-            One line per layer over training, or one line per record over the
-            layers (see the class description).
+        kind : {"history", "profile", "dead_units", "saturation"}, default="history"
+            One line per layer over training, one line per record over the
+            layers, or one line per hidden layer over training of its dead
+            units or saturated outputs (see the class description).
 
         max_profiles : int, default=10
             Most records drawn by ``kind="profile"``.
 
         cmap : str or matplotlib Colormap, default="viridis"
-            Colours the lines by layer (``"history"``: first layer dark,
-            output layer light) or by time (``"profile"``: early records
-            light, late records dark).
+            Colours the lines by layer (first layer dark, output layer light)
+            or, for ``kind="profile"``, by time (early records light, late
+            records dark).
 
         Returns
         -------
@@ -122,43 +168,22 @@ class GradientFlowDisplay:
             This object, with ``ax_``, ``figure_`` and ``lines_`` set.
         """
         plt = _require_matplotlib("GradientFlowDisplay")
-        norms, iterations = self._checked_records(kind, max_profiles)
+        values, names, iterations = self._checked_records(kind, max_profiles)
         if ax is None:
             # constrained layout keeps the rotated layer names and the legend
             # beside the axes inside the figure.
             _, ax = plt.subplots(layout="constrained")
         colormap = plt.get_cmap(cmap)
-        n_records, n_layers = norms.shape
-        names = [f"hidden {i + 1}" for i in range(n_layers - 1)] + ["output"]
-        # log scale: non-finite and zero norms are not drawn
-        shown = np.where(np.isfinite(norms) & (norms > 0), norms, np.nan)
-        self.lines_ = []
-        if kind == "history":
-            for i in range(n_layers):
-                color = colormap(0.85 * i / max(n_layers - 1, 1))
-                (line,) = ax.plot(
-                    iterations, shown[:, i], marker=".", color=color, label=names[i]
-                )
-                self.lines_.append(line)
-            ax.set_xlabel("mini-batch")
+        if kind == "profile":
+            self.lines_ = _draw_profiles(ax, values, names, iterations, max_profiles, colormap)
         else:
-            picked = np.unique(np.linspace(0, n_records - 1, min(max_profiles, n_records)).round())
-            for k, r in enumerate(picked.astype(int)):
-                color = colormap(0.9 - 0.8 * k / max(len(picked) - 1, 1))
-                (line,) = ax.plot(
-                    np.arange(1, n_layers + 1), shown[r], marker="o", color=color,
-                    label=f"batch {iterations[r]}",
-                )
-                self.lines_.append(line)
-            ax.set_xticks(np.arange(1, n_layers + 1), names, rotation=45, ha="right",
-                          rotation_mode="anchor")
-            ax.set_xlabel("layer")
-        ax.set_yscale("log")
-        ax.set_ylabel("gradient norm ||dL/dW||")
-        title = "Gradient flow"
-        if self.diagnosis is not None:
-            title += f" ({self.diagnosis})"
-        ax.set_title(title)
+            self.lines_ = _draw_histories(ax, values, names, iterations, colormap)
+        if kind in _UNIT_KINDS:
+            self._label_unit_fractions(ax, kind)
+        else:
+            ax.set_yscale("log")
+            ax.set_ylabel("gradient norm ||dL/dW||")
+            ax.set_title(self._title("Gradient flow"))
         # Beside the axes, not over the lines: in "history" the output
         # layer's line runs along the top, where a legend inside would sit.
         ax.legend(
@@ -169,8 +194,23 @@ class GradientFlowDisplay:
         self.figure_ = ax.figure
         return self
 
+    def _title(self, what):
+        return what if self.diagnosis is None else f"{what} ({self.diagnosis})"
+
+    def _label_unit_fractions(self, ax, kind):
+        """Axis labels, fixed [0, 1] limits and, for dead units, the threshold line."""
+        _, ylabel, title, _ = _UNIT_KINDS[kind]
+        if kind == "dead_units" and self.dead_threshold is not None:
+            ax.axhline(
+                self.dead_threshold, color="0.4", linestyle="--", linewidth=1,
+                label=f"dead_threshold ({self.dead_threshold:g})",
+            )
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_ylabel(ylabel)
+        ax.set_title(self._title(title))
+
     def _checked_records(self, kind, max_profiles):
-        """The norms and iterations to draw, after checking the plot's arguments."""
+        """The values to draw, their layers' names and the iterations, after checking the arguments."""
         if kind not in _KINDS:
             raise ValueError(f"kind must be one of {list(_KINDS)}; got {kind!r}.")
         norms = np.asarray(self.grad_norms, dtype=float)
@@ -183,11 +223,39 @@ class GradientFlowDisplay:
             )
         if not (isinstance(max_profiles, (int, np.integer)) and max_profiles >= 1):
             raise ValueError(f"max_profiles must be a positive int; got {max_profiles!r}.")
-        return norms, iterations
+        names = [f"hidden {i + 1}" for i in range(norms.shape[1] - 1)] + ["output"]
+        if kind in _UNIT_KINDS:
+            # The hidden layers only: the output layer has no such units.
+            fractions = self._unit_fractions(kind, norms.shape)
+            return fractions[:, :-1], names[:-1], iterations
+        # log scale: non-finite and zero norms are not drawn
+        shown = np.where(np.isfinite(norms) & (norms > 0), norms, np.nan)
+        return shown, names, iterations
+
+    def _unit_fractions(self, kind, shape):
+        """The recorded fractions that ``kind`` draws; an error naming what records them."""
+        argument, _, _, recorded_for = _UNIT_KINDS[kind]
+        fractions = getattr(self, argument)
+        if fractions is None:
+            raise ValueError(
+                f"kind={kind!r} draws {argument}, which this display was not given: "
+                f"build it with from_estimator or from_monitor, or pass {argument}=."
+            )
+        fractions = np.asarray(fractions, dtype=float)
+        if fractions.shape != shape:
+            raise ValueError(
+                f"{argument} must have the shape of grad_norms {shape}; got {fractions.shape}."
+            )
+        if not np.isfinite(fractions[:, :-1]).any():
+            raise ValueError(
+                f"kind={kind!r}: no {argument} was recorded; the monitor records it "
+                f"for {recorded_for} only."
+            )
+        return fractions
 
     @classmethod
     def from_monitor(cls, monitor, *, ax=None, kind="history", max_profiles=10, cmap="viridis"):
-        """Plot the gradient norms recorded by a fitted gradient monitor.
+        """Plot the gradient norms or unit states recorded by a fitted gradient monitor.
 
         Parameters
         ----------
@@ -197,7 +265,7 @@ class GradientFlowDisplay:
         ax : matplotlib Axes or None, default=None
             Axes to draw on; a new figure and Axes if None.
 
-        kind : {"history", "profile"}, default="history"
+        kind : {"history", "profile", "dead_units", "saturation"}, default="history"
             See :meth:`plot`.
 
         max_profiles : int, default=10
@@ -220,6 +288,9 @@ class GradientFlowDisplay:
             monitor.grad_norms_,
             monitor.record_iterations_,
             diagnosis=getattr(monitor, "diagnosis_", None),
+            dead_units=monitor.dead_units_,
+            saturation=monitor.saturation_,
+            dead_threshold=monitor.dead_threshold,
         )
         return display.plot(ax=ax, kind=kind, max_profiles=max_profiles, cmap=cmap)
 
@@ -227,7 +298,7 @@ class GradientFlowDisplay:
     def from_estimator(
         cls, estimator, *, ax=None, kind="history", max_profiles=10, cmap="viridis"
     ):
-        """Plot the gradient norms of an estimator fitted with a GradientMonitor.
+        """Plot the gradient norms or unit states of an estimator fitted with a GradientMonitor.
 
         Parameters
         ----------
@@ -239,7 +310,7 @@ class GradientFlowDisplay:
         ax : matplotlib Axes or None, default=None
             Axes to draw on; a new figure and Axes if None.
 
-        kind : {"history", "profile"}, default="history"
+        kind : {"history", "profile", "dead_units", "saturation"}, default="history"
             See :meth:`plot`.
 
         max_profiles : int, default=10
@@ -257,6 +328,35 @@ class GradientFlowDisplay:
             _fitted_monitor(estimator), ax=ax, kind=kind, max_profiles=max_profiles,
             cmap=cmap,
         )
+
+
+def _draw_histories(ax, values, names, iterations, colormap):
+    """One line per layer (a column of ``values``) against the mini-batch counter; the lines."""
+    lines = []
+    for i, name in enumerate(names):
+        color = colormap(0.85 * i / max(len(names) - 1, 1))
+        (line,) = ax.plot(iterations, values[:, i], marker=".", color=color, label=name)
+        lines.append(line)
+    ax.set_xlabel("mini-batch")
+    return lines
+
+
+def _draw_profiles(ax, values, names, iterations, max_profiles, colormap):
+    """One line per picked record (a row of ``values``) against the layers, light to dark."""
+    n_records, n_layers = values.shape
+    picked = np.unique(np.linspace(0, n_records - 1, min(max_profiles, n_records)).round())
+    lines = []
+    for k, r in enumerate(picked.astype(int)):
+        color = colormap(0.9 - 0.8 * k / max(len(picked) - 1, 1))
+        (line,) = ax.plot(
+            np.arange(1, n_layers + 1), values[r], marker="o", color=color,
+            label=f"batch {iterations[r]}",
+        )
+        lines.append(line)
+    ax.set_xticks(np.arange(1, n_layers + 1), names, rotation=45, ha="right",
+                  rotation_mode="anchor")
+    ax.set_xlabel("layer")
+    return lines
 
 
 class CurvatureDisplay:

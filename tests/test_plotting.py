@@ -66,12 +66,71 @@ def test_profile_draws_at_most_max_profiles_records(fitted):
     assert_array_equal(display.lines_[0].get_xdata(), np.arange(1, 6))
 
 
-@pytest.mark.parametrize("kind", ["history", "profile"])
+def test_dead_units_draws_one_line_per_hidden_layer_and_the_threshold(fitted):
+    monitor = fitted[-1].gradient_monitor_
+    assert np.isfinite(monitor.dead_units_[:, :-1]).all()
+    display = GradientFlowDisplay.from_estimator(fitted, kind="dead_units")
+    assert len(display.lines_) == monitor.n_layers_ - 1 == 4
+    for i, line in enumerate(display.lines_):
+        assert_array_equal(line.get_xdata(), monitor.record_iterations_)
+        assert_allclose(line.get_ydata(), monitor.dead_units_[:, i])
+    ax = display.ax_
+    assert ax.get_yscale() == "linear" and ax.get_ylim() == (-0.02, 1.02)
+    threshold = [line for line in ax.get_lines() if line not in display.lines_]
+    assert len(threshold) == 1
+    assert_allclose(threshold[0].get_ydata(), [monitor.dead_threshold] * 2)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["hidden 1", "hidden 2", "hidden 3", "hidden 4", "dead_threshold (0.5)"]
+    assert ax.get_title() == f"Dead units ({monitor.diagnosis_})"
+    assert ax.get_ylabel() == "fraction of dead units"
+
+
+def test_saturation_draws_the_saturated_fraction_of_bounded_units():
+    X, y = load_digits(return_X_y=True)
+    clf = DeepMLPClassifier(depth=3, width=16, activation="tanh", max_iter=2, random_state=0,
+                            callbacks=[GradientMonitor(warn=False)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X[:300] / 4, y[:300])  # large inputs: many units saturate
+    monitor = clf.gradient_monitor_
+    display = GradientFlowDisplay.from_estimator(clf, kind="saturation")
+    assert len(display.lines_) == 3
+    for i, line in enumerate(display.lines_):
+        assert_allclose(line.get_ydata(), monitor.saturation_[:, i])
+    assert monitor.saturation_[:, :-1].max() > 0.1  # the lines show something
+    assert display.ax_.get_title().startswith("Saturated units")
+    assert len(display.ax_.get_lines()) == 3  # no threshold line
+    # A tanh net has no dead units, a relu net no saturation: say which nets do.
+    with pytest.raises(ValueError, match=r"no dead_units was recorded.*relu-family"):
+        GradientFlowDisplay.from_estimator(clf, kind="dead_units")
+
+
+def test_unit_kinds_need_their_records(fitted):
+    with pytest.raises(ValueError, match=r"no saturation was recorded.*sigmoid, tanh"):
+        GradientFlowDisplay.from_estimator(fitted, kind="saturation")
+    norms = np.ones((3, 2))
+    with pytest.raises(ValueError, match="not given: build it with from_estimator"):
+        GradientFlowDisplay(norms, np.arange(3)).plot(kind="dead_units")
+    with pytest.raises(ValueError, match=r"dead_units must have the shape of grad_norms"):
+        GradientFlowDisplay(norms, np.arange(3), dead_units=np.ones((3, 3))).plot(
+            kind="dead_units"
+        )
+    # Without a threshold, no threshold line.
+    display = GradientFlowDisplay(norms, np.arange(3), dead_units=[[0.1, np.nan]] * 3)
+    display.plot(kind="dead_units")
+    assert display.ax_.get_lines() == display.lines_
+
+
+@pytest.mark.parametrize("kind", ["history", "profile", "dead_units", "saturation"])
 def test_legend_and_tick_labels_stay_in_the_figure_off_the_lines(kind):
     """The legend sits beside the axes (not over the output layer's line along
     the top) and nothing, e.g. the rotated names "hidden 1", is cut off."""
     norms = np.logspace(-5, 0, 11)[None, :] * np.ones((8, 1))  # 10 hidden layers
-    display = GradientFlowDisplay(norms, np.arange(8) * 10).plot(kind=kind)
+    fractions = np.linspace(0, 1, 11)[None, :] * np.ones((8, 1))
+    display = GradientFlowDisplay(
+        norms, np.arange(8) * 10, dead_units=fractions, saturation=fractions,
+        dead_threshold=0.5,
+    ).plot(kind=kind)
     fig = display.figure_
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
