@@ -147,7 +147,17 @@ def _blas_sizes(sizes, X):
     and ``X.T @ delta``), on one thread and without BLAS: however wide X is,
     the threads can only speed up the layers above it.
     """
-    return sizes[1:] if sp.issparse(X) else sizes
+    return sizes[1:] if _becomes_sparse(X) else sizes
+
+
+def _becomes_sparse(X):
+    """Whether X is, or validation makes it, a sparse matrix.
+
+    scikit-learn's ``check_array`` turns a DataFrame whose columns are all
+    sparse (those with the ``.sparse`` accessor) into a sparse matrix; the
+    policy decides before that validation.
+    """
+    return sp.issparse(X) or (getattr(X, "ndim", 0) == 2 and hasattr(X, "sparse"))
 
 
 def fit_flops(estimator, X):

@@ -109,6 +109,20 @@ def test_a_sparse_inputs_first_layer_does_not_count(two_threads):
     assert _threadpool.threads_for(_threadpool.fit_flops(default, wide)) == 1
 
 
+def test_a_dataframe_of_sparse_columns_counts_as_sparse(two_threads):
+    # Validation makes it a sparse matrix (after the policy's decision): its
+    # first layer is no BLAS product either. A dense DataFrame's is.
+    pd = pytest.importorskip("pandas")
+    X, y = small_data(n_features=600, n_samples=256)
+    X_sparse = np.where(np.abs(X) > 2, X, 0.0)
+    frame = pd.DataFrame.sparse.from_spmatrix(sp.csr_matrix(X_sparse))
+    est = DeepMLPClassifier(depth=1, width=512, batch_size=256, random_state=0)
+    assert _threadpool.fit_flops(est, frame) == 0
+    assert _threadpool.fit_flops(est, pd.DataFrame(X_sparse)) == 6 * 256 * 600 * 512
+    assert threads_in_fit(est, frame, y) == 1
+    assert _threadpool.predict_flops(est, frame) == 2 * 256 * 512 * 1
+
+
 def test_pretraining_on_a_sparse_input_keeps_its_dense_products(two_threads):
     # The RBMs train on dense copies of the sparse batches: all five CD-1
     # products of the first RBM run in BLAS, so a fit with pretrain="rbm"
