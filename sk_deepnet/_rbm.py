@@ -325,7 +325,7 @@ class _BaseRBM(
             "n_components": self.components_.shape[0],
             "dtype": self.components_.dtype.name,
             # Not recorded by RBMs pickled by earlier versions: not checked for them.
-            "hidden_units": self.__dict__.get("_fitted_hidden_units", self.hidden_units),
+            "hidden_units": self._fitted_units,
         }
         changes = [
             (name, old, getattr(self, name)) for name, old in fitted.items()
@@ -708,10 +708,20 @@ class _BaseRBM(
         return out
 
     @property
+    def _fitted_units(self):
+        """The hidden units the RBM computes with: those it was fitted with.
+
+        A ``set_params(hidden_units=...)`` after fitting is for the next fit
+        (as the MLPs' ``activation``); ``transform`` goes on with the units
+        its weights were trained for. Unfitted, or pickled by a version that
+        did not record them: the parameter (which loading fills with
+        "sigmoid", the units an RBM pickled before it existed had).
+        """
+        return self.__dict__.get("_fitted_hidden_units", self.hidden_units)
+
+    @property
     def _rectified(self):
-        # An RBM pickled before hidden_units existed gets its default, "sigmoid"
-        # (the units it had), from add_new_parameters.
-        return self.hidden_units == "rectified"
+        return self._fitted_units == "rectified"
 
     def _hidden_activation(self, z, out):
         """Mean-field hidden values from total inputs ``z``: sigmoid or relu."""
@@ -903,7 +913,9 @@ _COMMON_PARAMS_DOC = """
         total input ``x``; their mean-field value ``max(0, x)`` is what
         :meth:`transform` returns and what the CD statistics use. Rectified
         units have no closed-form free energy: ``score_samples`` and
-        ``pseudo_log_likelihood`` are then unavailable.
+        ``pseudo_log_likelihood`` are then unavailable. A fitted RBM computes
+        with the units it was fitted with; changing this parameter takes
+        effect at the next ``fit``.
 
     shuffle : bool, default=True
         Shuffle the samples before each epoch.

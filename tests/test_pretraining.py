@@ -762,6 +762,24 @@ def test_rbm_partial_fit_refuses_a_changed_machine_and_stays_as_it_was(RBM, chan
 
 
 @pytest.mark.parametrize("RBM", RBMS)
+def test_rbm_computes_with_the_units_it_was_fitted_with(RBM):
+    # set_params(hidden_units=...) after fit is for the next fit, as the MLPs'
+    # activation: transform, gibbs and score_samples go on with the fitted units.
+    X = (np.random.RandomState(0).rand(40, 5) > 0.5).astype(float)
+    rbm = RBM(n_components=4, batch_size=10, n_iter=2, random_state=0).fit(X)
+    features = rbm.transform(X)
+    assert features.min() > 0  # sigmoid units
+    rbm.set_params(hidden_units="rectified")
+    assert_array_equal(rbm.transform(X), features)
+    assert hasattr(rbm, "score_samples")  # the free energy of sigmoid units
+    rbm.fit(X)
+    assert rbm.transform(X).min() == 0.0 and not hasattr(rbm, "score_samples")
+    rbm.set_params(hidden_units="sigmoid")
+    assert rbm.transform(X).min() == 0.0
+    assert not hasattr(rbm, "score_samples")
+
+
+@pytest.mark.parametrize("RBM", RBMS)
 @pytest.mark.parametrize("invalid", [{"dtype": np.float32}, {"dtype": "bogus"},
                                      {"n_components": 0}, {"learning_rate": -1.0}])
 def test_rbm_partial_fit_validates_the_parameters_of_a_fitted_rbm(RBM, invalid):
