@@ -194,7 +194,7 @@ class Callback(StrictIntegerMixin, BaseEstimator):
             True to stop training after this epoch.
         """
 
-    def on_fit_end(self, estimator, record=None, restored_epochs=None, **kwargs):
+    def on_fit_end(self, estimator, record=None, restored_epochs=None, diverged=False, **kwargs):
         """Called once when training ends (also after early stopping or divergence).
 
         ``partial_fit`` calls do not end a fit: their callbacks keep running
@@ -218,6 +218,12 @@ class Callback(StrictIntegerMixin, BaseEstimator):
             is (over the whole fit: ``len(estimator.loss_curve_)`` then).
             Passed as a keyword: hooks written without this parameter or
             ``**kwargs`` do not get it.
+        diverged : bool, default=False
+            Whether training stopped because the loss, the weights or batch
+            normalization's running statistics became infinite or NaN (the
+            estimator then warns a ``DivergenceWarning``, or raises when
+            nothing finite was trained). The final model is the last finite
+            one. Passed as a keyword, as ``restored_epochs``.
         **kwargs : dict
             Reserved for arguments later versions may add.
         """

@@ -32,6 +32,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from ._activations import BOUNDS, canonical_activation
 from ._batch_record import BatchRecord
 from ._callback_base import ProbeCallback, atomic_hook
+from ._gradient_advice import DEAD_FAMILY, remedies_not_in_use
 from ._jacobian_spectra import jacobian_statistics
 from ._monitor_lookup import MonitorScorer, find_fitted_monitor
 from ._scale import column_scale, scaling_remedies
@@ -74,10 +75,6 @@ DIAGNOSIS_ATTRIBUTES = (
     "dead_layers_",
     "diagnosis_",
 )
-
-#: Activations whose units can die: on negative inputs their slope is zero
-#: (relu), 0.01 (leaky_relu) or decays to zero (elu, selu, gelu).
-DEAD_FAMILY = ("relu", "leaky_relu", "elu", "selu", "gelu")
 
 #: The diagnosis summarizes the most recent quarter of the records.
 SUMMARY_FRACTION = 0.25
@@ -255,8 +252,15 @@ class GradientMonitor(ProbeCallback):
     stopped_mid_epoch_ : bool
         Whether the last ``fit`` stopped in the middle of an epoch, as the
         estimator does when the loss or the weights become non-finite
-        (divergence) or on KeyboardInterrupt. The gradients of the batch where
-        it stopped are then the last record (without an update ratio).
+        (divergence) or on KeyboardInterrupt. When that batch's loss was not
+        finite, its gradients are the last record (without an update ratio).
+
+    diverged_ : bool
+        Whether the last ``fit`` stopped because the loss, the weights or batch
+        normalization's statistics became infinite or NaN (the estimator's
+        ``DivergenceWarning``). The diagnosis is then ``"exploding"`` even when
+        the explosion came between two records and no layer is flagged (with
+        ``record_every="epoch"``, over the batches after an epoch's first).
 
     n_layers_ : int
         Number of weight layers, ``depth + 1``.
@@ -291,12 +295,18 @@ class GradientMonitor(ProbeCallback):
         standardized. NaN when the monitor got no ``X``.
 
     diagnosis_ : {"exploding", "vanishing", "dead_units", "healthy"}
-        ``"exploding"`` if any layer explodes (divergence is the most urgent
-        problem), else ``"vanishing"`` if any layer vanishes (no gradient
-        reaches the first layers: nothing there trains), else
+        ``"exploding"`` if any layer explodes or the fit diverged (divergence
+        is the most urgent problem), else ``"vanishing"`` if any layer
+        vanishes (no gradient reaches the first layers: nothing there trains),
+        unless units that died during training explain it, else
         ``"dead_units"`` if any layer is dead (the gradient flows through the
         live units: the net trains with fewer units, often to a worse fit),
-        else ``"healthy"``.
+        else ``"healthy"``. Dead units explain the vanishing when every
+        vanishing layer is dead or lies below a dead layer (which passes back
+        no error signal), the dead units were alive at the first record and
+        the first record showed no vanishing: their cause, large steps, is
+        the one to treat. A tiny init, which vanishes from the first record
+        and kills units afterwards, stays ``"vanishing"``.
 
     Notes
     -----
@@ -314,8 +324,16 @@ class GradientMonitor(ProbeCallback):
     noise of single batches. Any non-finite norm or update ratio anywhere in
     the records marks its layer as exploding: when the loss becomes non-finite
     the estimator restores the last finite weights and stops, but the monitor
-    has recorded the steps that led there and the gradients of the batch where
-    it stopped (see ``stopped_mid_epoch_``).
+    has recorded the steps that led there and, when that batch's loss was not
+    finite, its gradients (see ``stopped_mid_epoch_``). An explosion between
+    two records is known from the estimator (``diverged_``).
+
+    The warning's remedies follow the evidence. A problem the first record
+    already shows comes from the initial state: an explosion of the initial
+    weights, or units dead from the start (unscaled inputs), get the init and
+    batch normalization, after scaling X when it is far from standardized.
+    One that appeared during training comes from the steps: a lower learning
+    rate and gradient clipping (or another activation for dead units) first.
 
     A relu unit that outputs zero for every sample of a batch passes back no
     gradient and its weights stop changing: it is dead, and stays so while
@@ -437,6 +455,7 @@ class GradientMonitor(ProbeCallback):
         self._epoch_open = False
         self._pending = None  # the record whose update ratio is awaited
         self.stopped_mid_epoch_ = False
+        self.diverged_ = False
 
     def _redraw_probe(self, estimator, X, y=None, train_indices=None):
         """Draw the Jacobian probe batch if there is none (a fit begins, or a
@@ -516,9 +535,12 @@ class GradientMonitor(ProbeCallback):
         self._publish()
 
     @atomic_hook
-    def on_fit_end(self, estimator, record=None, **kwargs):
+    def on_fit_end(self, estimator, record=None, diverged=False, **kwargs):
         """Publish the records and the diagnosis; warn if it is not healthy."""
         self._pending = None
+        # The explosion may come between two records (its batches unrecorded):
+        # the estimator's divergence guard saw it, so the diagnosis says it.
+        self.diverged_ = bool(diverged)
         # An epoch without on_epoch_end stopped mid-way: the estimator stops when
         # the loss or the weights turn non-finite (or on KeyboardInterrupt). A
         # batch whose gradient was computed but got no hook (a non-finite loss)
@@ -773,15 +795,65 @@ class GradientMonitor(ProbeCallback):
         # flags of the gradients, and dead units are often why a layer vanishes.
         self.dead_layers_ = np.logical_or.reduce(list(fired["DEAD"].values()))
         # The most urgent first: divergence; then no gradient reaching the
-        # first layers; then a net that trains on its live units only.
-        if exploding.any():
+        # first layers, unless dead layers above them explain it (a layer of
+        # dead units passes back nothing: their cause is the one to treat);
+        # then a net that trains on its live units only.
+        if exploding.any() or self.diverged_:
             self.diagnosis_ = "exploding"
-        elif self.vanishing_layers_.any():
+        elif self.vanishing_layers_.any() and not self._dead_units_explain_vanishing():
             self.diagnosis_ = "vanishing"
         elif self.dead_layers_.any():
             self.diagnosis_ = "dead_units"
         else:
             self.diagnosis_ = "healthy"
+
+    def _dead_units_explain_vanishing(self):
+        """Whether units that died during training explain every vanishing layer.
+
+        A layer of dead units passes back (almost) no error signal: the layers
+        below it vanish because of them, and their cause (large steps) is the
+        one to treat. Not when the first record shows the vanishing already
+        (a tiny init: units then die of the vanishing signal), nor when the
+        units were dead from the start.
+        """
+        dead = np.flatnonzero(self.dead_layers_)
+        return (
+            len(dead) > 0
+            and np.flatnonzero(self.vanishing_layers_).max() <= dead.max()
+            and not self._dead_from_start()
+            and not np.any(self._first_record_ratios()[:, :-1] < self.vanishing_threshold)
+        )
+
+    def _from_start(self):
+        """Whether the monitor's first record already shows the diagnosed problem
+        (the initial state caused it, not the steps)."""
+        if self.diagnosis_ == "exploding":
+            # The initial weights amplify the signal layer after layer.
+            return bool(np.any(self._first_record_ratios() > self.exploding_threshold))
+        if self.diagnosis_ == "dead_units":
+            return self._dead_from_start()
+        return False
+
+    def _first_record_ratios(self):
+        """The first record's gradient and error-signal norms over the output
+        layer's (two rows; NaN without records), as ``relative`` and ``err rel``."""
+        if self._n_records == 0:
+            return np.full((2, self.n_layers_), np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.array([
+                self.grad_norms_[0] / self.grad_norms_[0, -1],
+                self.delta_norms_[0] / self.delta_norms_[0, -1],
+            ])
+
+    def _dead_from_start(self):
+        """Whether a dead layer had, at the first record, at least half the
+        fraction of dead units it has over the summary window: the inputs'
+        scale or the initial weights, not the steps, killed them."""
+        if self._n_records == 0:
+            return False
+        with np.errstate(invalid="ignore"):
+            started = self.dead_units_[0] >= 0.5 * self._window(self.dead_units_)
+        return bool(np.any(started & self.dead_layers_))
 
     # ------------------------------------------------------------------ output
     def _layer_names(self):
@@ -790,43 +862,74 @@ class GradientMonitor(ProbeCallback):
     def _warning_message(self, estimator=None):
         """The GradientHealthWarning's text: flagged layers, remedies not in use."""
         names = self._layer_names()
-        remedies = self._standardize_remedy() + _remedies_not_in_use(
-            estimator, self.diagnosis_, self.activation_
+        from_start = self._from_start()
+        remedies = self._standardize_remedy() + remedies_not_in_use(
+            estimator, self.diagnosis_, self.activation_, from_start
         )
-        summaries = []
+        # The diagnosis first, then the other flags: dead units are often why
+        # a layer vanishes, and a dead layer passes back nothing below it.
+        summaries = {}
         if self.diagnosis_ == "exploding":
-            summaries.append(self._exploding_summary(names))
-        elif self.diagnosis_ == "vanishing":
-            summaries.append(self._vanishing_summary(names))
-        if self.dead_layers_.any():  # the diagnosis, or often why a layer vanishes
-            summaries.append(self._dead_summary(names))
+            summaries["exploding"] = self._exploding_summary(names, from_start)
+        elif self.vanishing_layers_.any():
+            summaries["vanishing"] = self._vanishing_summary(names)
+        if self.dead_layers_.any():
+            summaries["dead_units"] = self._dead_summary(names, from_start)
+        summaries = [summaries.pop(self.diagnosis_), *summaries.values()]
         advice = f" Try {or_list(remedies)}." if remedies else ""
         return f"{' '.join(summaries)}{advice} See gradient_monitor_.report()."
 
-    def _exploding_summary(self, names):
+    def _exploding_summary(self, names, from_start):
         flagged = [n for n, f in zip(names, self.exploding_layers_) if f]
+        if not flagged:  # only the estimator's divergence guard saw it
+            last = self.record_iterations_[-1] if self._n_records else None
+            return (
+                "Training diverged: the loss or the weights became infinite or NaN "
+                f"after the last record (mini-batch {last}), whose gradients show no "
+                "explosion; GradientMonitor(record_every=1) records every mini-batch."
+            )
+        start = (
+            " The first record shows it already: the initial weights amplify the "
+            "error signal layer after layer." if from_start else ""
+        )
         stopped = " Training stopped mid-epoch." if self.stopped_mid_epoch_ else ""
         return (
             f"Exploding gradients in {', '.join(flagged)}: largest finite "
             f"gradient norm {_finite_max(self.grad_norms_):.3g}, largest update "
-            f"ratio ||dW||/||W|| {_finite_max(self.update_ratios_):.3g}.{stopped}"
+            f"ratio ||dW||/||W|| {_finite_max(self.update_ratios_):.3g}.{start}{stopped}"
         )
 
     def _vanishing_summary(self, names):
-        flagged = [n for n, f in zip(names, self.vanishing_layers_) if f]
+        """The vanishing layers, and the smallest ratio that flags one of them."""
+        values = self._criteria()[0]
+        flagged = np.flatnonzero(self.vanishing_layers_)
+        gradient, signal = values["relative"][flagged], values["err rel"][flagged]
+        ratios = np.fmin(gradient, signal)
+        k = int(np.nanargmin(ratios))
+        what = "gradient norm" if gradient[k] <= signal[k] else "error signal"
+        evidence = (
+            f"no error signal reaches {names[flagged[k]]}" if ratios[k] == 0 else
+            f"{names[flagged[k]]}'s {what} is {ratios[k]:.3g} times the output layer's"
+        )
         return (
-            f"Vanishing gradients in {', '.join(flagged)}: the first layer's gradient "
-            f"norm is {self.vanishing_ratio_:.3g} times the output layer's."
+            f"Vanishing gradients in {', '.join(names[i] for i in flagged)}: {evidence}."
         )
 
-    def _dead_summary(self, names):
-        """``Dead units in hidden 2 (63%), ...``: the dead layers and their fractions."""
+    def _dead_summary(self, names, from_start):
+        """``Dead units in hidden 2 (63%), ...``: the dead layers, their fractions, since when."""
         dead = self._window(self.dead_units_)
         flagged = [f"{n} ({dead[i]:.0%})" for i, n in enumerate(names) if self.dead_layers_[i]]
         passed = _NEGATIVE_SIDE_GRADIENT.get(self.activation_, _SHRINKING)
+        since = ""
+        if self.diagnosis_ == "dead_units":  # else a symptom of the diagnosis
+            since = (
+                " Most were dead at the first record: the inputs' scale or the initial "
+                "weights, not the steps, hold them below zero." if from_start else
+                " They died during training (large steps are the usual cause)."
+            )
         return (
             f"Dead {self.activation_} units in {', '.join(flagged)}: no positive "
-            f"output on a whole batch, they pass back {passed}."
+            f"output on a whole batch, they pass back {passed}.{since}"
         )
 
     def _standardize_remedy(self):
@@ -969,6 +1072,7 @@ class GradientMonitor(ProbeCallback):
                 self.__dict__.pop(name, None)
         if "n_layers_" in state:  # a monitor that has started recording
             self.__dict__.setdefault("input_scale_", math.nan)
+            self.__dict__.setdefault("diverged_", False)
             self.__dict__.setdefault("_scaling_remedies", [])
             for name in STATISTICS:  # pickled before the Jacobian statistics
                 if not hasattr(self, name + "_"):
@@ -1033,49 +1137,6 @@ _NEGATIVE_SIDE_GRADIENT = {
     "leaky_relu": "1% of the gradient",
 }
 _SHRINKING = "a gradient that shrinks the further below zero their inputs are"
-
-
-def _remedies_not_in_use(estimator, diagnosis, activation):
-    """The remedies to suggest for ``diagnosis``, leaving out those already set."""
-    def param(name, default=None):
-        return getattr(estimator, name, default)
-
-    unnormalized = param("normalization") is None
-    if diagnosis == "dead_units":
-        return _dead_unit_remedies(param, activation, unnormalized)
-    if diagnosis == "exploding":
-        clip = param("clip_grad_norm")
-        remedies = ["a lower learning_rate",
-                    "clip_grad_norm" if clip is None else f"a smaller clip_grad_norm than {clip:g}"]
-        if param("optimizer") == "lbfgs":
-            # Its line search sets each step (no learning rate) and it refuses clip_grad_norm.
-            remedies = []
-        if unnormalized:
-            remedies.append("normalization='batch'")
-        if param("init", "auto") != "auto":
-            remedies.append("init='auto'")
-        return remedies
-    remedies = [] if activation in DEAD_FAMILY else ["activation='relu' with init='auto'"]
-    if unnormalized:
-        remedies.append("normalization='batch'")
-    if not param("residual", False):
-        remedies.append("residual=True")
-    return remedies
-
-
-def _dead_unit_remedies(param, activation, unnormalized):
-    """Remedies for dead relu-family units, leaving out those already set."""
-    # L-BFGS has no learning rate (its line search sets each step).
-    remedies = [] if param("optimizer") == "lbfgs" else ["a lower learning_rate"]
-    if activation == "relu":
-        remedies.append(
-            "activation='leaky_relu' or 'elu' (their units keep a gradient on negative inputs)"
-        )
-    if param("init", "auto") != "auto":
-        remedies.append("init='auto' (He initialization)")
-    if unnormalized:
-        remedies.append("normalization='batch'")
-    return remedies
 
 
 def _short(value):

@@ -112,6 +112,8 @@ class LBFGSRun:
         # diverged fit goes back to.
         self.accepted = network.params.astype(np.float64)
         self.accepted_loss = None
+        # Whether the loss, an iterate or batch norm's statistics became non-finite.
+        self.diverged = False
         # Batch norm's running statistics are those of the full batch at the
         # point last computed (momentum 1): the state of that point alone, so
         # that a NaN trial point does not stay in them (see _compute).
@@ -385,12 +387,12 @@ def _reset_tracking(estimator):
         estimator.best_loss_ = np.inf
 
 
-def _end_callbacks(estimator, network, dispatcher, record, trained):
+def _end_callbacks(estimator, network, dispatcher, record, trained, diverged):
     """Set the fitted model, then end the callbacks (as ``Trainer.finish``)."""
     estimator._set_fitted_attributes(network)
     end_callbacks(
         dispatcher, estimator, network, end_ours=True, record=record, trained=trained,
-        unit="iterations",
+        unit="iterations", diverged=diverged,
     )
 
 
@@ -405,8 +407,10 @@ def _minimize(run, estimator, network, batches):
     run.settings.message_ = "stopped before SciPy's run ended"
     try:
         if not math.isfinite(run.start()):
+            run.diverged = True
             return ValueError(overflow_at_init_message(estimator, network.dtype, batches))
         if not run.network.has_finite_state():  # batch norm's statistics overflow
+            run.diverged = True
             return ValueError(
                 "Batch normalization's running statistics overflow float64 at the "
                 "initial weights (the squares of the pre-activations exceed its "
@@ -421,6 +425,7 @@ def _minimize(run, estimator, network, batches):
         run.restore()
         run.settings.status_ = None  # SciPy's run did not end: no status of its own
         run.settings.message_ = "stopped: an iterate was not finite"
+        run.diverged = True
         warn_divergence(estimator, network, run)
     except BaseException as exc:  # e.g. a callback's: keep the last iterate
         run.restore()
@@ -482,7 +487,9 @@ def run_lbfgs(estimator, network, optimizer, X, Y, y, sample_weight, given):
     error = _final_state_error(network, _minimize(run, estimator, network, batches))
     estimator.loss_ = np.nan if run.accepted_loss is None else run.accepted_loss
     record = hooks.record if hooks.record.complete else None
-    _end_callbacks(estimator, network, dispatcher, record, trained=error is None)
+    _end_callbacks(
+        estimator, network, dispatcher, record, trained=error is None, diverged=run.diverged,
+    )
     if error is not None:
         raise error
     if not run.stopped_by_callback:

@@ -100,6 +100,10 @@ def finite_outputs(network, X_batch, n_rows=32):
     return bool(np.isfinite(logits).all())
 
 
+#: The stop reasons of a fit whose loss, weights or batch-norm statistics
+#: became non-finite (the callbacks' ``on_fit_end`` gets ``diverged=True``).
+DIVERGED = frozenset({"diverged", "statistics_overflow", "overflow_at_init"})
+
 #: (callback class, hook) -> (the names of its parameters, whether it takes **kwargs).
 _SIGNATURES = {}
 
@@ -245,10 +249,10 @@ class CallbackDispatcher:
                     args, extras = rows.arguments(callback, "_redraw_probe")
                     call_hook(callback, "_redraw_probe", estimator, *args, **extras)
 
-    def fit_end(self, end_ours, record=None, restored_epochs=None):
+    def fit_end(self, end_ours, record=None, restored_epochs=None, diverged=False):
         """End our callbacks (``end_ours``: not for ``partial_fit``), then scikit-learn's.
 
-        ``record`` and ``restored_epochs`` are the extras of ``on_fit_end``
+        ``record``, ``restored_epochs`` and ``diverged`` are the extras of ``on_fit_end``
         (see :meth:`~sk_deepnet.callbacks.Callback.on_fit_end`). scikit-learn's
         task is ended even if one of our hooks raises.
         """
@@ -257,7 +261,7 @@ class CallbackDispatcher:
                 self.estimator._callbacks_started = False
                 call_every(
                     self.callbacks, "on_fit_end", self.estimator,
-                    record=record, restored_epochs=restored_epochs,
+                    record=record, restored_epochs=restored_epochs, diverged=diverged,
                 )
         finally:
             self.sklearn.fit_end()
@@ -504,7 +508,8 @@ class Trainer:
             remedies.append(f"a smaller clip_grad_norm than {estimator.clip_grad_norm:g}")
         if estimator.normalization != "batch":
             remedies.append("normalization='batch'")
-        remedies.append("a better-scaled init")
+        if estimator.init != "auto":
+            remedies.append("init='auto'")
         warn_user(
             f"Training diverged in epoch {epoch + 1}: the loss or the weights became "
             f"infinite or NaN. {restored_model(estimator, 'epoch')} Try "
@@ -545,6 +550,7 @@ class Trainer:
             record=self.record if self.record.complete else None,
             trained=reason != "error",  # else a hook's error ended the training
             restored_epochs=restored_epochs,
+            diverged=reason in DIVERGED,
         )
         if reason is None and not self.incremental:
             warn_trained(estimator, self.max_iter_message, ConvergenceWarning, "epochs")
@@ -575,7 +581,7 @@ class Trainer:
 
 def end_callbacks(
     dispatcher, estimator, network, end_ours, record, trained, unit="epochs",
-    restored_epochs=None,
+    restored_epochs=None, diverged=False,
 ):
     """End the callbacks once the fitted model is set, keeping that model.
 
@@ -586,10 +592,14 @@ def end_callbacks(
     an epoch. Another error propagates; after a training that ended
     (``trained``), a finite model of at least one complete epoch is kept,
     fitted and usable (the estimator otherwise discards the state of a fresh
-    fit that raises). ``restored_epochs``: see ``CallbackDispatcher.fit_end``.
+    fit that raises). ``restored_epochs`` and ``diverged``: see
+    ``CallbackDispatcher.fit_end``.
     """
     try:
-        dispatcher.fit_end(end_ours=end_ours, record=record, restored_epochs=restored_epochs)
+        dispatcher.fit_end(
+            end_ours=end_ours, record=record, restored_epochs=restored_epochs,
+            diverged=diverged,
+        )
     except KeyboardInterrupt:
         warn_user(
             "KeyboardInterrupt while the callbacks ended the fit; the trained "

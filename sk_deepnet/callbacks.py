@@ -22,14 +22,15 @@ The hooks, in the order they fire::
             on_batch_end(estimator, network, batch, loss, record=..., **kwargs)
                 # after the optimizer step
         on_epoch_end(estimator, epoch, loss, **kwargs)   # return True to stop
-    on_fit_end(estimator, record=..., restored_epochs=..., **kwargs)
+    on_fit_end(estimator, record=..., restored_epochs=..., diverged=..., **kwargs)
 
 ``on_fit_begin`` gets the training rows: with ``early_stopping=True`` not those
 held out for validation (a copy of the others), unless the hook names
 ``train_indices``: then it gets all the rows and the indices of the training
 ones, with no copy. ``batch_size`` is the rows of a training mini-batch.
 ``on_fit_end`` sees the final model; ``restored_epochs`` is None, or the epoch
-count of the earlier weights that early stopping restored.
+count of the earlier weights that early stopping restored; ``diverged`` says
+whether training stopped on a non-finite loss, weights or statistics.
 
 ``record`` is a :class:`BatchRecord`: the documented, read-only view of the
 current batch (inputs, pre-activations, activations, error signals, weights and

@@ -195,7 +195,7 @@ class GradientFlowDisplay:
         return self
 
     def _title(self, what):
-        return what if self.diagnosis is None else f"{what} ({self.diagnosis})"
+        return what if self.diagnosis is None else f"{what} (diagnosis: {self.diagnosis})"
 
     def _label_unit_fractions(self, ax, kind):
         """Axis labels, fixed [0, 1] limits and, for dead units, the threshold line."""
@@ -338,6 +338,10 @@ def _draw_histories(ax, values, names, iterations, colormap):
         (line,) = ax.plot(iterations, values[:, i], marker=".", color=color, label=name)
         lines.append(line)
     ax.set_xlabel("mini-batch")
+    # Mini-batch counters: no fractional ticks (a single record drew -0.04 to 0.04).
+    from matplotlib.ticker import MaxNLocator  # optional dependency, as pyplot
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     return lines
 
 

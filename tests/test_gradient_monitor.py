@@ -600,10 +600,18 @@ def test_exploding_warning_suggests_only_remedies_not_in_use(digits, clip):
     assert monitor.diagnosis_ == "exploding"
     message = monitor._warning_message(clf)
     assert "init='auto'" in message and "normalization='batch'" in message
+    # The initial weights explode from the first record: clipping (set or
+    # not) and smaller steps leave them as they are (tests/test_gradient_advice.py).
+    assert "clip_grad_norm" not in message and "learning_rate" not in message
+    # With the init and the normalization in use, the steps are what is left.
+    in_use = SimpleNamespace(init="auto", normalization="batch", clip_grad_norm=clip,
+                             optimizer="sgd", learning_rate_=0.1)
+    message = monitor._warning_message(in_use)
+    assert "a lower learning_rate (now 0.1)" in message
     if clip is None:
-        assert "clip_grad_norm or" in message or "clip_grad_norm," in message
+        assert "clip_grad_norm." in message
     else:
-        assert "a smaller clip_grad_norm than 1" in message
+        assert "a smaller clip_grad_norm than 1." in message
 
 
 def test_exploding_warning_with_lbfgs_suggests_no_learning_rate_or_clipping():

@@ -57,13 +57,17 @@ def test_raw_wine_is_diagnosed_dead_units_with_scaling_first(wine):
     assert clf.score(X, y) < 0.6  # the user guide: 0.45
     assert ((0.5 <= dead[1:3]) & (dead[1:3] <= 0.7)).all()  # the user guide: 56%, 63%
     [message] = health
-    assert message.startswith(
+    # Dead from the first record: the inputs' scale, not the steps, kills
+    # them; a lower learning rate or leaky_relu leave them dead (a new-user
+    # test: the same dead fractions and accuracy), scaling or batch norm train.
+    assert message == (
         f"Dead relu units in hidden 2 ({dead[1]:.0%}), hidden 3 ({dead[2]:.0%}): no "
-        "positive output on a whole batch, they pass back no gradient. Try scaling X "
-        "(StandardScaler; a feature's std is 314), a lower learning_rate, "
-        "activation='leaky_relu' or 'elu' (their units keep a gradient on negative "
-        "inputs) or normalization='batch'. See")
-    assert "activation='leaky_relu' or 'elu'" in message
+        "positive output on a whole batch, they pass back no gradient. Most were dead "
+        "at the first record: the inputs' scale or the initial weights, not the steps, "
+        "hold them below zero. Try scaling X (StandardScaler; a feature's std is 314) "
+        "or normalization='batch'. See gradient_monitor_.report()."
+    )
+    assert monitor._from_start()
     report = monitor.report()
     assert "dead >= 0.5 -> DEAD" in report
     assert "diagnosis: dead_units;" in report
@@ -90,8 +94,10 @@ def test_standardized_wine_is_healthy_and_unscaled_healthy_fits_do_not_warn(wine
     assert clf.gradient_monitor_.diagnosis_ == "healthy" and not health
 
 
-def _monitor_with(dead, grad_norms=None, activation="relu", scaling=(), **params):
-    """A monitor with four identical records: these dead fractions per hidden layer."""
+def _monitor_with(dead, grad_norms=None, activation="relu", scaling=(), first_dead=None,
+                  **params):
+    """A monitor with four identical records: these dead fractions per hidden layer
+    (``first_dead``: other fractions in the first record)."""
     n_layers = len(dead) + 1
     monitor = GradientMonitor(warn=False, **params)
     monitor.on_fit_begin(SimpleNamespace(n_layers_=n_layers + 1, activation=activation))
@@ -102,6 +108,8 @@ def _monitor_with(dead, grad_norms=None, activation="relu", scaling=(), **params
     buffers["delta_norms"][:4] = buffers["grad_norms"][:4]
     buffers["update_ratios"][:4] = 1e-3
     buffers["dead_units"][:4] = list(dead) + [np.nan]
+    if first_dead is not None:
+        buffers["dead_units"][0] = list(first_dead) + [np.nan]
     monitor._scaling_remedies = list(scaling)
     monitor._publish()
     return monitor
@@ -140,27 +148,63 @@ def test_precedence_exploding_then_vanishing_then_dead():
 
 def test_remedies_name_scaling_only_for_unscaled_data_and_leave_out_those_in_use():
     scale_x = "scaling X (StandardScaler; a feature's std is 50)"
+    adam = SimpleNamespace(optimizer="adam", normalization=None, init="auto",
+                           learning_rate_=0.001)
+    # Dead from the first record: scale X, then change the initial state.
     monitor = _monitor_with([0.6, 0.1], scaling=[scale_x])
-    adam = SimpleNamespace(optimizer="adam", normalization=None, init="auto")
     message = monitor._warning_message(adam)
-    assert f"Try {scale_x}, a lower learning_rate, activation=" in message
-    assert "normalization='batch'" in message
-    monitor = _monitor_with([0.6, 0.1], activation="leaky_relu")
+    assert "Most were dead at the first record" in message
+    assert f"Try {scale_x} or normalization='batch'. See" in message
+    # Died during training: smaller steps first (a fraction at the first
+    # record below half the window's counts as alive then).
+    monitor = _monitor_with([0.6, 0.1], first_dead=[0.29, 0.1], scaling=[scale_x])
+    message = monitor._warning_message(adam)
+    assert "They died during training (large steps are the usual cause)." in message
+    assert (
+        f"Try {scale_x}, a lower learning_rate (now 0.001), activation='leaky_relu' or "
+        "'elu' (their units keep a gradient on negative inputs) or "
+        "normalization='batch'. See"
+    ) in message
+    assert "Most were dead" in _monitor_with(
+        [0.6, 0.1], first_dead=[0.3, 0.1])._warning_message(adam)
+    # Those in use are left out; L-BFGS has no learning rate.
+    monitor = _monitor_with([0.6, 0.1], first_dead=[0.0, 0.0], activation="leaky_relu")
     lbfgs = SimpleNamespace(optimizer="lbfgs", normalization="batch", init="he_normal")
     message = monitor._warning_message(lbfgs)
-    assert "they pass back 1% of the gradient. Try init='auto' (He " \
-        "initialization). See" in message
+    assert message.endswith(
+        "they pass back 1% of the gradient. They died during training (large steps "
+        "are the usual cause). See gradient_monitor_.report()."
+    )
+    assert "Try init='auto'. See" in _monitor_with([0.6, 0.1])._warning_message(lbfgs)
     # elu's (and gelu's, selu's) negative side keeps a gradient near zero.
     elu = _monitor_with([0.6, 0.1], activation="elu")._warning_message(lbfgs)
     assert "a gradient that shrinks the further below zero their inputs are" in elu
     assert "far from standardized" not in monitor.report()
     # A vanishing or exploding net on unscaled data gets the remedy first too.
     monitor = _monitor_with([0.1, 0.1], grad_norms=[1e4, 1.0, 1.0], scaling=[scale_x])
-    assert f"Try {scale_x}, a lower learning_rate" in monitor._warning_message(adam)
+    assert f"Try {scale_x} or normalization='batch'" in monitor._warning_message(adam)
     assert f"data far from standardized: try {scale_x} first" in monitor.report()
     # A healthy one gets neither warning nor remedy, whatever the scale.
     monitor = _monitor_with([0.1, 0.1], scaling=[scale_x])
     assert monitor.diagnosis_ == "healthy" and "far from" not in monitor.report()
+
+
+def test_units_that_died_during_training_explain_the_vanishing_below_them():
+    # Hidden 2 died after the first record: no error signal reaches hidden 1.
+    monitor = _monitor_with([0.1, 1.0], grad_norms=[1e-4, 1e-4, 1.0], first_dead=[0.0, 0.0])
+    monitor._buffers["grad_norms"][0] = monitor._buffers["delta_norms"][0] = 1.0
+    monitor._publish()
+    assert_array_equal(monitor.vanishing_layers_, [True, True, False])
+    assert monitor.diagnosis_ == "dead_units"
+    message = monitor._warning_message()
+    assert message.startswith("Dead relu units in hidden 2 (100%)")
+    assert "Vanishing gradients in hidden 1, hidden 2: hidden 1's gradient norm is 0.0001" in (
+        message)
+    # A layer vanishing above the dead ones is not explained by them.
+    monitor = _monitor_with([1.0, 0.1], grad_norms=[1e-4, 1e-4, 1.0], first_dead=[0.0, 0.0])
+    monitor._buffers["grad_norms"][0] = monitor._buffers["delta_norms"][0] = 1.0
+    monitor._publish()
+    assert monitor.diagnosis_ == "vanishing"
 
 
 @pytest.mark.parametrize("value", [0, -0.1, 1.5, "half"])

@@ -81,7 +81,7 @@ def test_dead_units_draws_one_line_per_hidden_layer_and_the_threshold(fitted):
     assert_allclose(threshold[0].get_ydata(), [monitor.dead_threshold] * 2)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["hidden 1", "hidden 2", "hidden 3", "hidden 4", "dead_threshold (0.5)"]
-    assert ax.get_title() == f"Dead units ({monitor.diagnosis_})"
+    assert ax.get_title() == f"Dead units (diagnosis: {monitor.diagnosis_})"
     assert ax.get_ylabel() == "fraction of dead units"
 
 
@@ -153,6 +153,11 @@ def test_plot_uses_the_given_axes_and_hides_non_finite_norms():
     assert_allclose(display.lines_[0].get_ydata(), [1.0, np.nan, np.nan])
     assert_allclose(display.lines_[1].get_ydata(), [2.0, np.nan, 3.0])
     assert display.ax_.get_title() == "Gradient flow"
+    # One record: an integer tick at its mini-batch, not -0.04 to 0.04.
+    display = GradientFlowDisplay(norms[:1], np.array([0])).plot()
+    display.figure_.canvas.draw()
+    ticks = display.ax_.get_xticks()
+    assert_array_equal(ticks, np.round(ticks)) and 0 in ticks
 
 
 def test_bad_arguments(fitted):

@@ -1,0 +1,110 @@
+"""What a :class:`~sk_deepnet.callbacks.GradientMonitor` suggests for its diagnosis.
+
+The remedies follow the evidence, not the diagnosis alone. A problem that the
+monitor's first record already shows comes from the initial state (the
+initial weights, the data's scale): the remedies that change it come first,
+and the step size is not suggested. One that appeared during training comes
+from the steps: a lower learning rate and gradient clipping come first. On
+digits, 10 relu layers with N(0, 1) weights explode from the first batch
+and still do at ``learning_rate=1e-6``, while ``init='auto'`` trains them;
+relu units that Adam kills at ``learning_rate=1.0`` stay alive at 0.001
+(``tests/test_gradient_advice.py`` fits both). A remedy already in use is
+never suggested.
+"""
+
+#: Activations whose units can die: on negative inputs their slope is zero
+#: (relu), 0.01 (leaky_relu) or decays to zero (elu, selu, gelu).
+DEAD_FAMILY = ("relu", "leaky_relu", "elu", "selu", "gelu")
+
+
+def remedies_not_in_use(estimator, diagnosis, activation, from_start):
+    """The remedies to suggest for ``diagnosis``, leaving out those already set.
+
+    Parameters
+    ----------
+    estimator : estimator or None
+        The fitted estimator (its parameters say which remedies are in use).
+    diagnosis : {"exploding", "vanishing", "dead_units"}
+        The monitor's diagnosis.
+    activation : str
+        The hidden activation (canonical name).
+    from_start : bool
+        Whether the monitor's first record already shows the problem.
+
+    Returns
+    -------
+    remedies : list of str
+        Most promising first; "scale X" is the monitor's to add before them.
+    """
+    def param(name, default=None):
+        return getattr(estimator, name, default)
+
+    if diagnosis == "exploding":
+        return _exploding_remedies(param, from_start)
+    if diagnosis == "dead_units":
+        return _dead_unit_remedies(param, activation, from_start)
+    return _vanishing_remedies(param, activation)
+
+
+def _lower_learning_rate(param):
+    """``"a lower learning_rate (now 1)"``; nothing for L-BFGS (its line search sets each step)."""
+    if param("optimizer") == "lbfgs":
+        return []
+    rate = param("learning_rate_")
+    now = f" (now {rate:g})" if isinstance(rate, (int, float)) else ""
+    return [f"a lower learning_rate{now}"]
+
+
+def _initial_state_remedies(param):
+    """Remedies that change the initial state: the init, batch normalization."""
+    remedies = [] if param("init", "auto") == "auto" else ["init='auto'"]
+    if param("normalization") is None:
+        remedies.append("normalization='batch'")
+    return remedies
+
+
+def _exploding_remedies(param, from_start):
+    initial = _initial_state_remedies(param)
+    if from_start and initial:
+        # Smaller steps or clipping leave the amplification of the initial
+        # weights as it is (they only slow the explosion, and training).
+        return initial
+    steps = _lower_learning_rate(param)
+    if param("optimizer") != "lbfgs":  # it refuses clip_grad_norm
+        clip = param("clip_grad_norm")
+        steps.append("clip_grad_norm" if clip is None else f"a smaller clip_grad_norm than {clip:g}")
+    # The initial weights did not cause it: batch normalization still
+    # bounds the pre-activations, another init would not.
+    return steps + _normalization(initial)
+
+
+def _dead_unit_remedies(param, activation, from_start):
+    initial = _initial_state_remedies(param)
+    if from_start and initial:
+        # Dead from the first record: the inputs' scale or the initial weights
+        # set the pre-activations below zero; a lower learning rate or another
+        # slope on the negative side leave them there.
+        return initial
+    remedies = _lower_learning_rate(param)
+    if activation == "relu":
+        remedies.append(
+            "activation='leaky_relu' or 'elu' (their units keep a gradient on negative inputs)"
+        )
+    return remedies + _normalization(initial)
+
+
+def _normalization(remedies):
+    return [remedy for remedy in remedies if remedy.startswith("normalization")]
+
+
+def _vanishing_remedies(param, activation):
+    if activation in DEAD_FAMILY:
+        # Too small initial weights shrink the signal layer after layer.
+        remedies = [] if param("init", "auto") == "auto" else ["init='auto'"]
+    else:
+        remedies = ["activation='relu' with init='auto'"]
+    if param("normalization") is None:
+        remedies.append("normalization='batch'")
+    if not param("residual", False):
+        remedies.append("residual=True")
+    return remedies

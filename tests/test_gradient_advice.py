@@ -1,0 +1,102 @@
+"""What a GradientMonitor says and suggests follows the evidence of its records.
+
+A new-user test built the classic failures on purpose and applied each
+suggested remedy. Four answers were wrong: a fit that diverged between two
+records was "healthy"; relu units that Adam killed at ``learning_rate=1.0``
+were "vanishing", with remedies that did not revive them; an explosion of the
+initial weights was told to lower the learning rate and clip; units dead
+from the first record were told to change the learning rate. These fits,
+on standardized digits, check the answers now given, and the remedies that
+the module docstring of ``sk_deepnet._gradient_advice`` cites.
+"""
+
+import warnings
+
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from sk_deepnet import DeepMLPClassifier, DivergenceWarning
+from sk_deepnet.callbacks import GradientMonitor
+
+
+def _fit(X, y, monitor=None, **params):
+    """Fit with a GradientMonitor (no warning); the estimator and its monitor."""
+    monitor = GradientMonitor(warn=False) if monitor is None else monitor
+    clf = DeepMLPClassifier(random_state=0, callbacks=[monitor], **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", DivergenceWarning)
+        clf.fit(X, y)
+    return clf, clf.gradient_monitor_
+
+
+def test_a_fit_that_diverged_between_two_records_is_exploding(digits):
+    # The loss blows up over the last batches of epoch 7; the monitor records
+    # each epoch's first batch, whose gradients are all moderate.
+    X, _, y, _ = digits
+    params = dict(depth=5, width=64, init="he_uniform", optimizer="sgd",
+                  learning_rate=0.5, batch_size=32, max_iter=20)
+    with pytest.warns(DivergenceWarning, match="epoch 7"):
+        DeepMLPClassifier(random_state=0, **params).fit(X, y)
+    clf, monitor = _fit(X, y, **params)
+    assert monitor.diverged_ and monitor.stopped_mid_epoch_
+    assert monitor.diagnosis_ == "exploding"
+    assert not monitor.exploding_layers_.any()  # no record shows it
+    message = monitor._warning_message(clf)
+    assert message.startswith(
+        "Training diverged: the loss or the weights became infinite or NaN after the "
+        f"last record (mini-batch {monitor.record_iterations_[-1]}), whose gradients "
+        "show no explosion; GradientMonitor(record_every=1) records every mini-batch. "
+        "Try a lower learning_rate (now 0.5), clip_grad_norm or normalization='batch'."
+    )
+    assert "init=" not in message  # He init: the steps are too large, not the weights
+    assert "diagnosis: exploding" in monitor.report()
+    # Recording every batch shows where.
+    _, every = _fit(X, y, GradientMonitor(record_every=1, warn=False), **params)
+    assert every.diagnosis_ == "exploding" and every.exploding_layers_.any()
+
+
+def test_an_explosion_of_the_initial_weights_is_told_to_change_them(digits):
+    X, X_test, y, y_test = digits
+    params = dict(depth=10, width=64, init="normal", init_scale=1.0, optimizer="sgd",
+                  batch_size=32, max_iter=2)
+    for rate in (0.1, 1e-6):  # smaller steps do not help
+        clf, monitor = _fit(X, y, learning_rate=rate, **params)
+        assert monitor.diagnosis_ == "exploding" and monitor._from_start()
+    message = monitor._warning_message(clf)
+    assert "The first record shows it already: the initial weights amplify" in message
+    assert "Try init='auto' or normalization='batch'. See" in message
+    assert "learning_rate" not in message and "clip_grad_norm" not in message
+    clf, monitor = _fit(X, y, learning_rate=0.1, **{**params, "init": "auto", "max_iter": 10})
+    assert monitor.diagnosis_ == "healthy" and clf.score(X_test, y_test) > 0.85
+
+
+def test_units_killed_by_large_steps_are_dead_units_not_vanishing(digits):
+    # At learning_rate=1.0 Adam kills every unit of the last hidden layer: no
+    # error signal passes below it, so every layer "vanishes" too.
+    X, X_test, y, y_test = digits
+    params = dict(depth=5, width=64, optimizer="adam", batch_size=32, max_iter=5)
+    clf, monitor = _fit(X, y, learning_rate=1.0, **params)
+    assert monitor.vanishing_layers_[:-1].all() and monitor.dead_layers_[-2]
+    assert monitor.diagnosis_ == "dead_units"
+    assert not monitor._from_start()  # alive at the first record
+    message = monitor._warning_message(clf)
+    assert "They died during training (large steps are the usual cause)." in message
+    assert "Vanishing gradients in hidden 1" in message
+    assert "no error signal reaches hidden 1." in message
+    assert "Try a lower learning_rate (now 1), activation='leaky_relu'" in message
+    clf, monitor = _fit(X, y, learning_rate=0.001, **params)
+    assert monitor.diagnosis_ == "healthy" and clf.score(X_test, y_test) > 0.9
+
+
+def test_a_tiny_init_stays_vanishing_though_its_units_die(digits):
+    # The first record shows the vanishing already: units that die afterwards
+    # die of the vanishing signal, and the init is what to change.
+    X, _, y, _ = digits
+    clf, monitor = _fit(X, y, depth=10, width=32, init="normal", init_scale=0.01,
+                        optimizer="sgd", learning_rate=0.1, batch_size=32, max_iter=2)
+    assert monitor.dead_layers_.any() and monitor.diagnosis_ == "vanishing"
+    message = monitor._warning_message(clf)
+    assert message.startswith("Vanishing gradients in hidden 1")
+    assert "Try init='auto', normalization='batch' or residual=True." in message
+    assert "died during training" not in message
