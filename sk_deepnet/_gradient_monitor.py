@@ -60,13 +60,14 @@ STATISTICS = (
     "jacobian_rank",
 )
 
-#: The fitted attributes of the diagnosis, computed from the records when read.
-#: The fewest rows of a recorded batch whose dead units are counted (NaN
-#: below): a healthy unit, on for half the samples, is off for a whole batch
-#: of 1 row half the time (50% "dead"), of 8 rows 0.4% of the time. With
-#: batch_size=1 a healthy relu net read about 50% dead.
+#: The fewest rows on which a record's dead units are counted (a smaller
+#: batch's count goes on over the batches after it): a healthy unit, on for
+#: half the samples, is off for a whole batch of 1 row half the time (50%
+#: "dead"), of 8 rows 0.4% of the time. With batch_size=1 a healthy relu net
+#: read about 50% dead.
 MIN_DEAD_ROWS = 8
 
+#: The fitted attributes of the diagnosis, computed from the records when read.
 DIAGNOSIS_ATTRIBUTES = (
     "relative_grad_norms_",
     "vanishing_ratio_",
@@ -203,10 +204,12 @@ class GradientMonitor(ProbeCallback):
 
     dead_units_ : ndarray of shape (n_records, n_layers)
         Fraction of a hidden layer's units whose output is ``<= 0`` for every
-        sample of the batch (zero for relu). NaN outside the relu family
-        (relu, leaky_relu, elu, selu, gelu), for the output layer, and for a
-        batch of fewer than 8 rows (where a healthy unit is off for every row
-        by chance: half of them for a batch of one row).
+        sample of the batch (zero for relu). A batch of fewer than 8 rows
+        cannot tell (a healthy unit is off for a one-row batch half the
+        time): its count goes on over the batches after it until there are
+        8 rows, and is NaN if the next record comes first. NaN outside the
+        relu family (relu, leaky_relu, elu, selu, gelu) and for the output
+        layer.
 
     activation_means_, activation_stds_ : ndarray of shape (n_records, n_layers)
         Mean and standard deviation of the hidden activations (before dropout);
@@ -454,6 +457,7 @@ class GradientMonitor(ProbeCallback):
         self._epoch_recorded = False
         self._epoch_open = False
         self._pending = None  # the record whose update ratio is awaited
+        self._dead_count = None  # a small batch's dead units, counted on (see _count_dead)
         self.stopped_mid_epoch_ = False
         self.diverged_ = False
 
@@ -487,9 +491,11 @@ class GradientMonitor(ProbeCallback):
         self._hooked = record.batch_count  # this batch got its hook
         if self.record_every == "epoch":
             if self._epoch_recorded:
+                self._continue_dead_count(record)
                 return
             self._epoch_recorded = True
         elif iteration % self.record_every:
+            self._continue_dead_count(record)
             return
         row = self._new_record(iteration)
         with np.errstate(all="ignore"):  # exploding values are data here
@@ -630,8 +636,7 @@ class GradientMonitor(ProbeCallback):
         n = record.n_samples
         starts, widths = self._unit_starts[:-1], self._widths[:-1]
         counts = n * widths
-        a = self._scratch("units", (n, widths.sum()))
-        np.concatenate(record.activations, axis=1, out=a)
+        a = self._hidden_activations(record)
         buffers = self._buffers
         bounds = BOUNDS.get(self.activation_)
         if bounds is not None:
@@ -641,11 +646,9 @@ class GradientMonitor(ProbeCallback):
             )
             per_unit = saturated.sum(axis=0)
             buffers["saturation"][row, :-1] = np.add.reduceat(per_unit, starts) / counts
-        if self.activation_ in DEAD_FAMILY and n >= MIN_DEAD_ROWS:
-            dead = np.all(a <= 0, axis=0)
-            buffers["dead_units"][row, :-1] = (
-                np.add.reduceat(dead, starts, dtype=np.intp) / widths
-            )
+        if self.activation_ in DEAD_FAMILY:
+            self._dead_count = (row, np.any(a > 0, axis=0), n)
+            self._finish_dead_count()
         means = np.add.reduceat(a.sum(axis=0), starts) / counts
         a -= np.repeat(means, widths)
         np.square(a, out=a)
@@ -653,6 +656,38 @@ class GradientMonitor(ProbeCallback):
         buffers["activation_stds"][row, :-1] = np.sqrt(
             np.add.reduceat(a.sum(axis=0), starts) / counts
         )
+
+    def _continue_dead_count(self, record):
+        """Count a recorded batch of fewer than ``MIN_DEAD_ROWS`` rows on with
+        this batch: a unit is dead if no row of either had a positive output.
+
+        A healthy unit is off for a whole one-row batch half the time, so a
+        small batch alone cannot tell; the batches after it, until the record
+        has as many rows, can (a few cheap reductions, only for small batches).
+        """
+        if self._dead_count is None:
+            return
+        row, alive, n = self._dead_count
+        a = self._hidden_activations(record)
+        self._dead_count = (row, alive | np.any(a > 0, axis=0), n + a.shape[0])
+        self._finish_dead_count()
+
+    def _finish_dead_count(self):
+        """Store the record's dead fractions once its rows are enough to tell."""
+        row, alive, n = self._dead_count
+        if n >= MIN_DEAD_ROWS:
+            starts, widths = self._unit_starts[:-1], self._widths[:-1]
+            self._buffers["dead_units"][row, :-1] = (
+                np.add.reduceat(~alive, starts, dtype=np.intp) / widths
+            )
+            self._dead_count = None
+
+    def _hidden_activations(self, record):
+        """The batch's hidden activations side by side, in a reusable buffer."""
+        widths = self._widths[:-1]
+        a = self._scratch("units", (record.n_samples, widths.sum()))
+        np.concatenate(record.activations, axis=1, out=a)
+        return a
 
     def _record_jacobians(self, record, row):
         probe = getattr(self, "_jacobian_probe", None)

@@ -286,14 +286,42 @@ def test_a_pickle_from_before_the_dead_unit_diagnosis_loads(wine):
     assert fresh.get_params() == GradientMonitor().get_params()
 
 
-def test_batches_too_small_to_tell_count_no_dead_units(wine):
+def test_batches_too_small_to_tell_count_on_over_the_next_batches(wine):
     # With batch_size=1 a healthy unit is off for the whole one-row batch half
     # the time: standardized wine read about 50% dead and "dead_units" while it
-    # fitted its training set exactly. Batches of fewer than 8 rows count none.
+    # fitted its training set exactly. A batch of fewer than 8 rows now counts
+    # on over the batches after it until there are 8 rows.
     X, y = StandardScaler().fit_transform(wine[0]), wine[1]
     clf, health = _fit(X, y, batch_size=1, max_iter=3)
     monitor = clf.gradient_monitor_
-    assert np.isnan(monitor.dead_units_).all() and not monitor.dead_layers_.any()
+    assert np.isfinite(monitor.dead_units_[:, :-1]).all()
+    assert monitor.dead_units_[:, :-1].max() < 0.3 and not monitor.dead_layers_.any()
     assert monitor.diagnosis_ == "healthy" and not health
+    # Raw wine with batches of 4 rows: dead, as with batches of 200 (it read
+    # "healthy" when batches under 8 rows counted none).
+    clf, health = _fit(wine[0], y, batch_size=4, max_iter=12)
+    monitor = clf.gradient_monitor_
+    assert monitor.diagnosis_ == "dead_units" and health
+    assert np.isfinite(monitor.dead_units_[:, :-1]).all()
+    # With a record every mini-batch the next record comes first: NaN.
+    clf, _ = _fit(X, y, batch_size=4, max_iter=1, monitor=GradientMonitor(record_every=1))
+    assert np.isnan(clf.gradient_monitor_.dead_units_).all()
     clf, _ = _fit(X, y, batch_size=8, max_iter=3)
     assert np.isfinite(clf.gradient_monitor_.dead_units_[:, :-1]).all()
+
+
+def test_the_count_of_a_small_batch_goes_on_over_the_next_rows():
+    # A hand-made net: hidden unit k outputs relu(x - k); the record's first
+    # batch has 4 rows of x = 0 (every unit off), the next batch 4 rows of
+    # x = 1.5 (units 0 and 1 on): 2 of 4 units dead over the 8 rows.
+    monitor = GradientMonitor(warn=False)
+    monitor.on_fit_begin(SimpleNamespace(n_layers_=3, activation="relu"))
+    record = SimpleNamespace(activations=[np.zeros((4, 4))], n_samples=4)
+    monitor._layout(SimpleNamespace(weights=[np.ones((1, 4)), np.ones((4, 1))]))
+    row = monitor._new_record(0)
+    monitor._record_activations(record, row)
+    assert np.isnan(monitor._buffers["dead_units"][row, 0])  # 4 rows cannot tell
+    record.activations = [np.maximum(1.5 - np.arange(4.0), 0) * np.ones((4, 1))]
+    monitor._continue_dead_count(record)
+    assert monitor._buffers["dead_units"][row, 0] == 0.5
+    assert monitor._dead_count is None
