@@ -535,6 +535,8 @@ def make_curvature_scorer(metric="never_saddle"):
 "final_negative_curvature"}, default="never_saddle"
         ``"never_saddle"``: 1.0 if no record was at a saddle, else 0.0.
         ``"saddle_fraction"``: minus the fraction of records at a saddle.
+        (Records in the phase ``"flat"`` are not counted as saddles by
+        either: the curvature cannot tell what they are.)
         ``"final_sharpness"``: minus the largest Hessian eigenvalue at the
         last record (flatter final points score higher).
         ``"final_negative_curvature"``: minus ``negative_curvature_`` at the
