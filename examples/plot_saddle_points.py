@@ -26,6 +26,7 @@ plain SGD, momentum and Adam.
 # %%
 # Fit the same network with three optimizers
 # -------------------------------------------
+import sys
 import warnings
 
 import matplotlib.pyplot as plt
@@ -113,6 +114,38 @@ CurvatureDisplay.from_estimator(fits["sgd"], ax=axes[2])
 axes[2].set_title("Plain SGD: Hessian extremes")
 fig.tight_layout()
 plt.show()
+
+# %%
+# From weights too small: a degenerate saddle, "flat"
+# ----------------------------------------------------
+# With weights of standard deviation 1e-4 instead of 0.01, gradient descent
+# (full batches, and the probe is all the data: on mini-batches the output
+# bias jitters and keeps the gradient up) does not leave within 100 epochs: with three weight matrices the origin is a
+# *third-order* saddle, where the loss falls along a cubic path but the
+# Hessian vanishes on the weights (the product of the two other matrices,
+# about 1e-8, multiplies every second derivative). The gradient fades once
+# the output bias has fitted the mean, the smallest eigenvalue fades with it
+# to well under 1% of the largest (the output bias's, 1), and the
+# second-order test would read "minimum". The loss has not moved from its
+# initial value, though (linear regression reaches 0): the monitor
+# labels such records ``"flat"``, a critical point the curvature cannot
+# classify, not a minimum.
+stuck = DeepMLPRegressor(
+    depth=2, width=16, activation="identity", init="normal", init_scale=1e-4,
+    optimizer="sgd", learning_rate=0.05, batch_size=n_samples, alpha=0.0,
+    max_iter=100, tol=0.0, n_iter_no_change=10**9, random_state=0,
+    callbacks=[CurvatureMonitor(record_every=25, probe_size=n_samples, n_iter=20,
+                                random_state=0)],
+)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # ConvergenceWarning: max_iter on purpose
+    stuck.fit(X, Y)
+m = stuck.curvature_monitor_
+m.report(file=sys.stdout)
+print(f"training R^2 {stuck.score(X, Y):.3f}; loss {m.probe_loss_[-1] / m.probe_loss_[0]:.3f} "
+      "of the initial")
+assert m.phase_[-1] == "flat" and stuck.score(X, Y) < 0.01
+assert m.negative_curvature_[-1] < m.negative_tol  # too weak to call a saddle
 
 # %%
 # References

@@ -3,7 +3,8 @@
 :class:`CurvatureMonitor` records, every few epochs and on a fixed probe
 batch, the extreme eigenvalues of the training loss's Hessian (Lanczos on
 Hessian-vector products, :mod:`sk_deepnet._curvature`) and the gradient norm,
-and labels each record ``"descent"``, ``"saddle"`` or ``"minimum"``.
+and labels each record ``"descent"``, ``"saddle"``, ``"minimum"`` or
+``"flat"``.
 :func:`make_curvature_scorer` turns the records into scorers for
 ``GridSearchCV``.
 """
@@ -18,8 +19,8 @@ from ._curvature import LossHessian, dense_float64, lanczos
 from ._monitor_lookup import MonitorScorer, find_fitted_monitor
 from ._sklearn_compat import Interval
 
-#: The phases of a record, in the order of ``phase_codes_``.
-PHASES = ("descent", "saddle", "minimum")
+#: The phases a record can have (``phase_``) ("flat" came after the first 0.2.0.dev0 builds).
+PHASES = ("descent", "saddle", "minimum", "flat")
 
 #: Per-record scalar attributes (``<name>_``), all of shape (n_records,).
 _SERIES = ("hessian_max", "hessian_min", "grad_norm", "probe_loss")
@@ -96,6 +97,12 @@ class CurvatureMonitor(ProbeCallback):
         The curvature is *clearly negative* when the smallest eigenvalue is
         below ``-negative_tol`` times the largest.
 
+    progress_tol : float, default=0.05
+        The fit has made *no progress* at a record when its probe loss is
+        above ``1 - progress_tol`` times the loss of the first record (at
+        initialization): a small gradient without clearly negative curvature
+        is then ``"flat"``, not ``"minimum"`` (see ``phase_``).
+
     random_state : int, RandomState instance or None, default=None
         Draws the probe batch and Lanczos's starting vectors.
 
@@ -127,14 +134,19 @@ class CurvatureMonitor(ProbeCallback):
         direction is against the most positive one (0 at a minimum).
 
     phase_ : ndarray of str of shape (n_records,)
-        ``"saddle"`` where the gradient is small (``gradient_tol``) and the
-        curvature clearly negative (``negative_tol``), ``"minimum"`` where the
-        gradient is small and it is not, ``"descent"`` where the gradient is
-        not small. Computed again as records arrive, since "small" is relative
-        to the largest gradient recorded.
+        ``"descent"`` where the gradient is not small (``gradient_tol``).
+        Where it is small: ``"saddle"`` if the curvature is clearly negative
+        (``negative_tol``); else ``"flat"`` if the fit has made no progress
+        (``progress_tol``), and ``"minimum"`` if it has. ``"flat"`` is a
+        critical point that the second-order test cannot classify: a plateau,
+        or a degenerate saddle whose way down is of higher order (the origin
+        of a deep linear network started from tiny weights). Computed again
+        as records arrive, since "small" is relative to the largest gradient
+        recorded.
 
     saddle_fraction_ : float
-        Fraction of the records in the phase ``"saddle"``.
+        Fraction of the records in the phase ``"saddle"`` (``"flat"``
+        records are not counted).
 
     n_params_ : int
         Dimension of the Hessian (the number of parameters).
@@ -154,7 +166,22 @@ class CurvatureMonitor(ProbeCallback):
     gradient with directions of negative curvature. Saxe, McClelland & Ganguli
     (2014) solve the learning dynamics of deep linear networks started from
     small weights: they sit on a plateau near the saddle at the origin, then
-    escape. The thresholds are conventions: Lanczos estimates are accurate at
+    escape. From weights too small the network stays there: with three or
+    more weight matrices the origin's Hessian vanishes on the weights (the
+    loss falls along a cubic path, a higher-order saddle), and only the
+    output bias is curved. A small gradient with no negative curvature is
+    then no evidence of a minimum, and the Hessian cannot tell: the largest
+    eigenvalue is the output bias's (1 for the squared error, whatever the
+    weights), and the Hessian of a trained network, at a true minimum, also
+    has a few large eigenvalues and a bulk near zero (Sagun et al., 2017).
+    The loss can tell: a minimum that training reached lies below where the
+    fit started, so such a record is ``"minimum"`` only if its loss fell by
+    more than ``progress_tol`` of the first record's, and ``"flat"``
+    otherwise. A fit whose first record is already at a minimum (a fresh
+    monitor on a warm-started model, targets no model can predict better
+    than the initial one) reads ``"flat"`` too: undecided, not wrong.
+
+    The thresholds are conventions: Lanczos estimates are accurate at
     the ends of the spectrum, but ``hessian_min_`` of a large network with
     ``n_iter`` steps is an upper bound of the smallest eigenvalue (an estimate
     from inside the spectrum), so a saddle can be missed, not invented.
@@ -184,6 +211,10 @@ class CurvatureMonitor(ProbeCallback):
     B. A. Pearlmutter, "Fast exact multiplication by the Hessian", Neural
     Computation 6(1), 1994.
 
+    L. Sagun, U. Evci, V. U. Guney, Y. Dauphin and L. Bottou, "Empirical
+    analysis of the Hessian of over-parametrized neural networks", ICLR
+    workshop 2018 (arXiv:1706.04454, 2017).
+
     Examples
     --------
     >>> from sklearn.datasets import load_digits
@@ -206,6 +237,7 @@ class CurvatureMonitor(ProbeCallback):
         "n_iter": [Interval(Integral, 2, None, closed="left")],
         "gradient_tol": [Interval(Real, 0, 1, closed="neither")],
         "negative_tol": [Interval(Real, 0, None, closed="left")],
+        "progress_tol": [Interval(Real, 0, 1, closed="left")],
         "random_state": ["random_state"],
     }
 
@@ -218,6 +250,7 @@ class CurvatureMonitor(ProbeCallback):
         n_iter=15,
         gradient_tol=0.1,
         negative_tol=0.01,
+        progress_tol=0.05,
         random_state=None,
     ):
         self.record_every = record_every
@@ -226,6 +259,7 @@ class CurvatureMonitor(ProbeCallback):
         self.n_iter = n_iter
         self.gradient_tol = gradient_tol
         self.negative_tol = negative_tol
+        self.progress_tol = progress_tol
         self.random_state = random_state
 
     # ------------------------------------------------------------------- hooks
@@ -341,6 +375,7 @@ class CurvatureMonitor(ProbeCallback):
         self.phase_ = classify_phases(
             self.grad_norm_, self.hessian_min_, self.hessian_max_,
             self.gradient_tol, self.negative_tol,
+            probe_loss=self.probe_loss_, progress_tol=self.progress_tol,
         )
         self.saddle_fraction_ = float(np.mean(self.phase_ == "saddle"))
 
@@ -375,11 +410,20 @@ class CurvatureMonitor(ProbeCallback):
             lines.append(f"{epoch:>11}{cells}  {phase}")
         saddles = self.epochs_[self.phase_ == "saddle"]
         where = f" (epochs {_span(saddles)})" if len(saddles) else ""
+        flat = self.epochs_[self.phase_ == "flat"]
+        if len(flat):
+            where += f", {len(flat)} flat (epochs {_span(flat)})"
         lines.append(
             f"{len(self.epochs_)} records, {len(saddles)} at a saddle{where}; "
             f"Lanczos with {self.n_iter} {self.method_} Hessian-vector products "
             f"over {self.n_params_} parameters"
         )
+        if len(flat):
+            lines.append(
+                "flat: a small gradient and no negative curvature, but the loss is within "
+                f"{self.progress_tol:g} of the first record's: a plateau or a degenerate "
+                "saddle, not evidence of a minimum"
+            )
         text = "\n".join(lines)
         if file is not None:
             print(text, file=file)
@@ -393,21 +437,35 @@ class CurvatureMonitor(ProbeCallback):
 
     def __setstate__(self, state):
         super().__setstate__(state)
+        # Pickled by a build before "flat": its default, and the phases computed
+        # again from the records, so that a flat record no longer reads "minimum".
+        self.__dict__.setdefault("progress_tol", 0.05)
         if "epochs_" in state:
             self._records = {
                 "epochs": list(self.epochs_),
                 **{name: list(getattr(self, name + "_")) for name in _SERIES},
                 "top": list(self.top_eigenvalues_),
             }
+            self._publish()
 
 
-def classify_phases(grad_norm, hessian_min, hessian_max, gradient_tol, negative_tol):
-    """``"descent"``, ``"saddle"`` or ``"minimum"`` per record (see CurvatureMonitor).
+def classify_phases(
+    grad_norm, hessian_min, hessian_max, gradient_tol, negative_tol, *,
+    probe_loss=None, progress_tol=0.05,
+):
+    """``"descent"``, ``"saddle"``, ``"minimum"`` or ``"flat"`` per record (see CurvatureMonitor).
 
     Parameters
     ----------
     grad_norm, hessian_min, hessian_max : ndarray of shape (n_records,)
     gradient_tol, negative_tol : float
+    probe_loss : ndarray of shape (n_records,) or None, default=None
+        The loss at each record; None: no record is ``"flat"``.
+    progress_tol : float, default=0.05
+        A record whose loss is above ``1 - progress_tol`` times the first
+        record's made no progress (the scale of a loss is its own initial
+        value: the curvature has none that separates a degenerate saddle from
+        a minimum, see CurvatureMonitor's Notes).
 
     Returns
     -------
@@ -419,7 +477,13 @@ def classify_phases(grad_norm, hessian_min, hessian_max, gradient_tol, negative_
     with np.errstate(invalid="ignore"):
         small = grad_norm <= gradient_tol * np.nanmax(grad_norm)
         negative = np.asarray(hessian_min) < -negative_tol * np.abs(hessian_max)
-    return np.where(small & negative, "saddle", np.where(small, "minimum", "descent"))
+        stuck = np.zeros(grad_norm.shape, dtype=bool)
+        if probe_loss is not None:
+            loss = np.asarray(probe_loss, dtype=float)
+            # abs: a loss may be negative (e.g. Poisson's without its constant).
+            stuck = loss > loss[0] - progress_tol * np.abs(loss[0])
+    still = np.where(stuck, "flat", "minimum")
+    return np.where(small & negative, "saddle", np.where(small, still, "descent"))
 
 
 def _span(epochs):
@@ -471,6 +535,8 @@ def make_curvature_scorer(metric="never_saddle"):
 "final_negative_curvature"}, default="never_saddle"
         ``"never_saddle"``: 1.0 if no record was at a saddle, else 0.0.
         ``"saddle_fraction"``: minus the fraction of records at a saddle.
+        (Records in the phase ``"flat"`` are not counted as saddles by
+        either: the curvature cannot tell what they are.)
         ``"final_sharpness"``: minus the largest Hessian eigenvalue at the
         last record (flatter final points score higher).
         ``"final_negative_curvature"``: minus ``negative_curvature_`` at the

@@ -370,7 +370,9 @@ class CurvatureDisplay:
     constructor. Against the epoch: the largest and the smallest Hessian
     eigenvalue estimates and the gradient norm, on a ``symlog`` y axis (linear
     near zero, so that negative curvature shows below the axis); the records
-    at a saddle are circled in red.
+    at a saddle are circled in red, the ``"flat"`` ones (a small gradient, no
+    negative curvature and no progress: a plateau or a degenerate saddle that
+    the curvature cannot tell from a minimum) squared in orange.
 
     Parameters
     ----------
@@ -383,7 +385,8 @@ class CurvatureDisplay:
         The records (see :class:`~sk_deepnet.callbacks.CurvatureMonitor`).
 
     phase : ndarray of str of shape (n_records,), default=None
-        The phase of each record; the saddles are marked when given.
+        The phase of each record; the saddles and the flat records are
+        marked when given.
 
     Attributes
     ----------
@@ -391,7 +394,7 @@ class CurvatureDisplay:
     figure_ : matplotlib Figure
     lines_ : list of matplotlib Line2D
         The lines of ``hessian_max``, ``hessian_min`` and ``grad_norm``, then
-        the saddle markers if any.
+        the saddle markers and the flat markers, each if any.
     """
 
     def __init__(self, epochs, hessian_max, hessian_min, grad_norm, *, phase=None):
@@ -424,7 +427,7 @@ class CurvatureDisplay:
                 f"of the same length; got shapes {[epochs.shape] + [v.shape for v in series]}."
             )
         if ax is None:
-            _, ax = plt.subplots()
+            _, ax = plt.subplots(layout="constrained")
         # In epoch order: with early stopping the last record is of the restored
         # best epoch's model, an earlier epoch than the records before it.
         order = np.argsort(epochs, kind="stable")
@@ -438,22 +441,15 @@ class CurvatureDisplay:
             for values, (label, style) in zip(series, styles)
         ]
         if self.phase is not None:
-            saddle = np.asarray(self.phase) == "saddle"
-            if saddle.any():
-                (marks,) = ax.plot(
-                    epochs[saddle], series[1][saddle], "o", markersize=10,
-                    markerfacecolor="none", markeredgecolor="red", label="saddle",
-                )
-                self.lines_.append(marks)
-        finite = np.abs(np.concatenate(series))
-        finite = finite[np.isfinite(finite) & (finite > 0)]
-        linthresh = max(float(finite.min()), 1e-12) if finite.size else 1.0
-        ax.set_yscale("symlog", linthresh=linthresh)
-        ax.axhline(0, color="black", linewidth=0.5)
+            self.lines_ += _mark_phases(ax, epochs, series[1], np.asarray(self.phase))
+        _symlog_axis(ax, np.concatenate(series))
         ax.set_xlabel("epoch")
         ax.set_ylabel("Hessian eigenvalue / gradient norm")
         ax.set_title("Curvature of the training loss")
-        ax.legend(fontsize="small")
+        # Beside the axes, as GradientFlowDisplay's: inside, it covered the
+        # lines that cross the middle (the gradient norm, the band around 0).
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1),
+                  borderaxespad=0)
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
@@ -507,3 +503,57 @@ class CurvatureDisplay:
         """
         monitor = _find_curvature_monitor(estimator, purpose="to plot its curvature")
         return cls.from_monitor(monitor, ax=ax)
+
+
+#: How the records of a phase are marked on the smallest eigenvalue's line.
+_PHASE_MARKS = {
+    "saddle": dict(marker="o", markeredgecolor="red", label="saddle"),
+    "flat": dict(marker="s", markeredgecolor="darkorange",
+                 label="flat (curvature cannot tell)"),
+}
+
+
+def _mark_phases(ax, epochs, hessian_min, phase):
+    """Hollow markers around the records at a saddle and the flat ones; the lines drawn."""
+    marks = []
+    for name, style in _PHASE_MARKS.items():
+        at = phase == name
+        if at.any():
+            (line,) = ax.plot(epochs[at], hessian_min[at], linestyle="none",
+                              markersize=10, markerfacecolor="none", **style)
+            marks.append(line)
+    return marks
+
+
+#: Decades of the symlog axis below its largest value: smaller values are
+#: drawn in its linear band, as zero is.
+_SYMLOG_DECADES = 6
+
+
+def _symlog_axis(ax, values):
+    """A symlog y axis for ``values``, with a line at 0 and ticks that do not collide.
+
+    The linear band is ``[-linthresh, linthresh]``, ``linthresh`` the smallest
+    nonzero ``|value|`` but at most ``_SYMLOG_DECADES`` decades below the
+    largest (tinier values are zero on this scale; a threshold of 1e-12 made
+    two dozen decades of empty axis). The band is one decade tall on screen,
+    so labels at 0 and at ``+-linthresh`` were half a decade apart and
+    overlapped ("0", "10^-3", "-10^-3"): the ticks at ``+-linthresh`` are
+    left out, the nearest labelled ticks are ``+-10 linthresh`` or beyond.
+    """
+    from matplotlib.ticker import SymmetricalLogLocator  # optional dependency
+
+    size = np.abs(values)
+    size = size[np.isfinite(size) & (size > 0)]
+    if size.size:
+        linthresh = max(float(size.min()), float(size.max()) * 10.0**-_SYMLOG_DECADES, 1e-300)
+    else:
+        linthresh = 1.0
+    ax.set_yscale("symlog", linthresh=linthresh)
+    ax.axhline(0, color="black", linewidth=0.5)
+    vmin, vmax = ax.get_ylim()
+    ticks = SymmetricalLogLocator(linthresh=linthresh, base=10).tick_values(vmin, vmax)
+    # Decade ticks are powers of 10: keep 0 and those at least a decade out.
+    ticks = ticks[(ticks == 0) | (np.abs(ticks) >= 9.99 * linthresh)]
+    ax.set_yticks(ticks)
+    ax.set_ylim(vmin, vmax)

@@ -260,3 +260,85 @@ def test_saved_models_carry_no_probe_rows_and_continue_alike(digits):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         pickle.loads(blob).set_params(max_iter=1).fit(X, y)
+
+
+def _deep_linear(init_scale, max_iter, record_every, learning_rate=0.05):
+    # A rank-3 linear map of 8 inputs to 8 outputs, which linear regression
+    # fits exactly, learned by a deep linear network (three weight matrices).
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((64, 8))
+    U, _ = np.linalg.qr(rng.standard_normal((8, 8)))
+    V, _ = np.linalg.qr(rng.standard_normal((8, 8)))
+    Y = X @ (U[:, :3] @ np.diag([3.0, 2.0, 1.0]) @ V[:3])
+    monitor = CurvatureMonitor(record_every=record_every, probe_size=64, n_iter=20,
+                               random_state=0)
+    reg = DeepMLPRegressor(
+        depth=2, width=8, activation="identity", init="normal", init_scale=init_scale,
+        optimizer="sgd", learning_rate=learning_rate, batch_size=64, alpha=0.0, max_iter=max_iter,
+        tol=0.0, n_iter_no_change=10**9, random_state=0, dtype="float64",
+        callbacks=[monitor],
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return reg.fit(X, Y), X, Y
+
+
+def test_a_degenerate_saddle_is_flat_not_a_minimum():
+    # From weights of 1e-4 the network stays at the origin, a third-order
+    # saddle: the gradient vanishes, the weights' curvature too (the only
+    # curved direction is the output bias, lambda_max = 1), and the loss stays
+    # at its initial value while linear regression reaches 0. The second-order
+    # test read "minimum" there; it cannot tell, and the loss says no progress.
+    reg, X, Y = _deep_linear(1e-4, max_iter=120, record_every=60)
+    m = reg.curvature_monitor_
+    assert reg.score(X, Y) < 0.01
+    assert m.probe_loss_[-1] > 0.95 * m.probe_loss_[0]
+    assert m.grad_norm_[-1] < 0.01 * m.grad_norm_.max()
+    assert m.negative_curvature_[-1] < m.negative_tol  # no clear negative curvature
+    assert_allclose(m.hessian_max_[-1], 1.0, rtol=1e-6)  # the output bias's
+    assert m.phase_[-1] == "flat" and "minimum" not in m.phase_
+    report = m.report()
+    assert "1 flat (epochs 120)" in report and "degenerate saddle" in report
+    assert m.saddle_fraction_ == np.mean(m.phase_ == "saddle")
+    # From weights of 1e-2 the same fit sits at a (second-order) saddle, then
+    # leaves it, its loss down from 7 to 1.9 (one mode learned): those labels stay.
+    escaped, _, _ = _deep_linear(1e-2, max_iter=200, record_every=20, learning_rate=0.1)
+    m = escaped.curvature_monitor_
+    assert list(m.phase_[1:7]) == ["saddle"] * 6
+    assert m.phase_[-1] == "minimum" and "flat" not in m.phase_
+    assert m.probe_loss_[-1] < 0.3 * m.probe_loss_[0]
+
+
+def test_classify_phases_flat():
+    grad = np.array([1.0, 0.01, 0.01, 0.01, 0.01])
+    hmin = np.array([-1.0, -0.5, 0.0, 0.0, -0.001])
+    hmax = np.ones(5)
+    loss = np.array([10.0, 9.9, 9.6, 9.0, 9.7])
+    phases = classify_phases(grad, hmin, hmax, 0.1, 0.01, probe_loss=loss, progress_tol=0.05)
+    assert list(phases) == ["descent", "saddle", "flat", "minimum", "flat"]
+    # A negative loss (Poisson's without its constant) is scaled by its size.
+    phases = classify_phases(grad, hmin, hmax, 0.1, 0.01, probe_loss=loss - 20,
+                             progress_tol=0.05)
+    assert list(phases) == ["descent", "saddle", "flat", "minimum", "flat"]
+    # A flat first record: small gradient at initialization, no curvature.
+    phases = classify_phases([0.01, 1.0], [0.0, 0.0], [1.0, 1.0], 0.1, 0.01,
+                             probe_loss=[3.0, 2.0])
+    assert list(phases) == ["flat", "descent"]
+
+
+def test_a_monitor_pickled_before_flat_loads_with_its_phases_recomputed():
+    reg, _, _ = _deep_linear(1e-4, max_iter=120, record_every=60)
+    state = reg.curvature_monitor_.__getstate__()
+    del state["progress_tol"]
+    state["phase_"] = np.array(["descent", "saddle", "minimum"])  # the older rule's
+    old = CurvatureMonitor.__new__(CurvatureMonitor)
+    old.__setstate__(state)
+    assert old.get_params()["progress_tol"] == 0.05
+    assert_array_equal(old.phase_, reg.curvature_monitor_.phase_)
+    assert old.phase_[-1] == "flat"
+    # An unfitted monitor of that version too.
+    state = CurvatureMonitor().__getstate__()
+    del state["progress_tol"]
+    fresh = CurvatureMonitor.__new__(CurvatureMonitor)
+    fresh.__setstate__(state)
+    assert fresh.get_params() == CurvatureMonitor().get_params()

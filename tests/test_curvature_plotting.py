@@ -63,3 +63,43 @@ def test_the_lines_join_the_records_in_epoch_order():
     ).plot()
     assert_array_equal(display.lines_[0].get_xdata(), [0, 2, 4, 5, 6, 8])
     assert_array_equal(display.lines_[0].get_ydata(), [1.0, 2.0, 3.0, 3.5, 4.0, 5.0])
+
+
+def test_flat_records_are_marked():
+    display = CurvatureDisplay(
+        [0, 1, 2, 3], [1.0, 1.0, 1.0, 1.0], [-0.5, -0.3, -1e-3, -1e-3], [1.0, 0.05, 1e-3, 1e-4],
+        phase=np.array(["descent", "saddle", "flat", "flat"]),
+    ).plot()
+    assert len(display.lines_) == 5
+    assert display.lines_[3].get_label() == "saddle"
+    assert_array_equal(display.lines_[4].get_xdata(), [2, 3])
+    assert display.lines_[4].get_label().startswith("flat")
+    legend = [t.get_text() for t in display.ax_.get_legend().get_texts()]
+    assert legend[-2:] == ["saddle", "flat (curvature cannot tell)"]
+
+
+@pytest.mark.parametrize("smallest", [1e-3, 2.4e-3, 1e-12, 0.0])
+def test_tick_labels_and_legend_do_not_overlap(smallest):
+    """The symlog axis's labels "0" and "+-10^-3" sat on one another in the
+    linear band, and the legend covered the middle of the axes."""
+    epochs = np.arange(0, 201, 10)
+    decay = np.logspace(0, -4, len(epochs))
+    display = CurvatureDisplay(
+        epochs, np.ones(len(epochs)), -np.maximum(decay, smallest) * 0.4,
+        0.4 * decay, phase=np.array(["descent"] + ["saddle"] * 5 + ["flat"] * 15),
+    ).plot()
+    fig = display.figure_
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    axes_box = display.ax_.get_window_extent(renderer)
+    legend_box = display.ax_.get_legend().get_window_extent(renderer)
+    assert not legend_box.overlaps(axes_box)
+    assert fig.bbox.x0 - 1 <= legend_box.x0 and legend_box.x1 <= fig.bbox.x1 + 1
+    labels = [t for t in display.ax_.get_yticklabels() if t.get_text()
+              and axes_box.y0 - 1 <= t.get_window_extent(renderer).y0 <= axes_box.y1]
+    texts = [t.get_text() for t in labels]
+    assert "$\\mathdefault{0}$" in texts and len(labels) >= 3, texts
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    for i, box in enumerate(boxes):
+        for other in boxes[i + 1:]:
+            assert not box.overlaps(other), texts
