@@ -142,7 +142,7 @@ for name, clf in fitted.items():
 # A relu unit whose output is zero for every sample of a batch passes back no
 # gradient and stops learning. Unscaled features kill units: the default
 # network (3 relu layers of 100 units, Adam) fitted on raw wine, whose proline
-# feature has a standard deviation of about 315, against the same fit on
+# feature has a standard deviation of about 314, against the same fit on
 # standardized features. ``kind="dead_units"`` draws each hidden layer's
 # fraction of dead units, with the monitor's ``dead_threshold`` dashed: on raw
 # wine the last two layers cross it and the diagnosis is ``"dead_units"``.

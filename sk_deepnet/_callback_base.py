@@ -220,10 +220,11 @@ class Callback(StrictIntegerMixin, BaseEstimator):
             ``**kwargs`` do not get it.
         diverged : bool, default=False
             Whether training stopped because the loss, the weights or batch
-            normalization's running statistics became infinite or NaN (the
-            estimator then warns a ``DivergenceWarning``, or raises when
-            nothing finite was trained). The final model is the last finite
-            one. Passed as a keyword, as ``restored_epochs``.
+            normalization's running statistics became infinite or NaN. The
+            estimator then keeps the last finite model with a
+            ``DivergenceWarning``, or raises a ValueError (statistics that
+            overflow, a loss not finite before any step). Passed as a
+            keyword, as ``restored_epochs``.
         **kwargs : dict
             Reserved for arguments later versions may add.
         """

@@ -12,6 +12,8 @@ relu units that Adam kills at ``learning_rate=1.0`` stay alive at 0.001
 never suggested.
 """
 
+from numbers import Real
+
 #: Activations whose units can die: on negative inputs their slope is zero
 #: (relu), 0.01 (leaky_relu) or decays to zero (elu, selu, gelu).
 DEAD_FAMILY = ("relu", "leaky_relu", "elu", "selu", "gelu")
@@ -51,7 +53,7 @@ def _lower_learning_rate(param):
     if param("optimizer") == "lbfgs":
         return []
     rate = param("learning_rate_")
-    now = f" (now {rate:g})" if isinstance(rate, (int, float)) else ""
+    now = f" (now {float(rate):g})" if isinstance(rate, Real) else ""
     return [f"a lower learning_rate{now}"]
 
 
@@ -64,10 +66,11 @@ def _initial_state_remedies(param):
 
 
 def _exploding_remedies(param, from_start):
+    """From the start: the initial state's remedies only (smaller steps or
+    clipping leave the amplification of the initial weights as it is, and
+    slow training). Grown during training: the step size first."""
     initial = _initial_state_remedies(param)
-    if from_start and initial:
-        # Smaller steps or clipping leave the amplification of the initial
-        # weights as it is (they only slow the explosion, and training).
+    if from_start:
         return initial
     steps = _lower_learning_rate(param)
     if param("optimizer") != "lbfgs":  # it refuses clip_grad_norm
@@ -79,11 +82,12 @@ def _exploding_remedies(param, from_start):
 
 
 def _dead_unit_remedies(param, activation, from_start):
+    """From the start: the initial state's remedies only (the inputs' scale or
+    the initial weights set the pre-activations below zero; a lower learning
+    rate or another negative slope leave them there). Died during training:
+    the step size first, then an activation that keeps a gradient."""
     initial = _initial_state_remedies(param)
-    if from_start and initial:
-        # Dead from the first record: the inputs' scale or the initial weights
-        # set the pre-activations below zero; a lower learning rate or another
-        # slope on the negative side leave them there.
+    if from_start:
         return initial
     remedies = _lower_learning_rate(param)
     if activation == "relu":
@@ -94,10 +98,13 @@ def _dead_unit_remedies(param, activation, from_start):
 
 
 def _normalization(remedies):
+    """Batch normalization among ``remedies`` (not another init)."""
     return [remedy for remedy in remedies if remedy.startswith("normalization")]
 
 
 def _vanishing_remedies(param, activation):
+    """An activation whose slope does not shrink the signal, an init that keeps
+    its scale, normalization, skip connections."""
     if activation in DEAD_FAMILY:
         # Too small initial weights shrink the signal layer after layer.
         remedies = [] if param("init", "auto") == "auto" else ["init='auto'"]

@@ -261,9 +261,12 @@ class GradientMonitor(ProbeCallback):
     diverged_ : bool
         Whether the last ``fit`` stopped because the loss, the weights or batch
         normalization's statistics became infinite or NaN (the estimator's
-        ``DivergenceWarning``). The diagnosis is then ``"exploding"`` even when
-        the explosion came between two records and no layer is flagged (with
+        ``DivergenceWarning``, or its error when nothing finite was trained).
+        The diagnosis is then ``"exploding"`` even when the explosion came
+        between two records and no layer is flagged (with
         ``record_every="epoch"``, over the batches after an epoch's first).
+        ``partial_fit`` does not end the callbacks, so a ``partial_fit`` that
+        diverges does not set it.
 
     n_layers_ : int
         Number of weight layers, ``depth + 1``.
@@ -450,6 +453,10 @@ class GradientMonitor(ProbeCallback):
             # validation ones included: no copy of X, and the scale of a
             # feature does not depend on the split.
             self.input_scale_, self._scaling_remedies = _input_scale(estimator, X, y)
+            # Whether the first record shows the initial state (the evidence
+            # of "from the start"): not for a model that trained before the
+            # monitor came (a warm start, a continued partial_fit).
+            self._first_record_at_init = getattr(estimator, "t_", 0) == 0
             self._publish()
         self._jacobian_probe = None
         self._redraw_probe(estimator, X, y, train_indices=train_indices)
@@ -457,9 +464,12 @@ class GradientMonitor(ProbeCallback):
         self._epoch_recorded = False
         self._epoch_open = False
         self._pending = None  # the record whose update ratio is awaited
-        self._dead_count = None  # a small batch's dead units, counted on (see _count_dead)
+        self._dead_count = None  # a small batch's dead units, counted on (see _continue_dead_count)
+        self._batches_at_begin = self._n_batches  # no hook in this fit: no step taken
+        self._stop_recorded = False  # whether the last record is the batch it stopped at
         self.stopped_mid_epoch_ = False
         self.diverged_ = False
+        self._diverged_before_a_step = False
 
     def _redraw_probe(self, estimator, X, y=None, train_indices=None):
         """Draw the Jacobian probe batch if there is none (a fit begins, or a
@@ -547,6 +557,8 @@ class GradientMonitor(ProbeCallback):
         # The explosion may come between two records (its batches unrecorded):
         # the estimator's divergence guard saw it, so the diagnosis says it.
         self.diverged_ = bool(diverged)
+        # A batch that got its hook had a finite loss and then its step.
+        self._diverged_before_a_step = self.diverged_ and self._n_batches == self._batches_at_begin
         # An epoch without on_epoch_end stopped mid-way: the estimator stops when
         # the loss or the weights turn non-finite (or on KeyboardInterrupt). A
         # batch whose gradient was computed but got no hook (a non-finite loss)
@@ -561,6 +573,7 @@ class GradientMonitor(ProbeCallback):
             with np.errstate(all="ignore"):
                 self._record_gradients(record, row)
                 self._record_activations(record, row)
+            self._stop_recorded = True
         self._epoch_open = False
         self._publish()
         self._diagnose()  # a fitted monitor lists its diagnosis in vars()
@@ -647,7 +660,7 @@ class GradientMonitor(ProbeCallback):
             per_unit = saturated.sum(axis=0)
             buffers["saturation"][row, :-1] = np.add.reduceat(per_unit, starts) / counts
         if self.activation_ in DEAD_FAMILY:
-            self._dead_count = (row, np.any(a > 0, axis=0), n)
+            self._dead_count = (row, _alive(a), n)
             self._finish_dead_count()
         means = np.add.reduceat(a.sum(axis=0), starts) / counts
         a -= np.repeat(means, widths)
@@ -669,7 +682,7 @@ class GradientMonitor(ProbeCallback):
             return
         row, alive, n = self._dead_count
         a = self._hidden_activations(record)
-        self._dead_count = (row, alive | np.any(a > 0, axis=0), n + a.shape[0])
+        self._dead_count = (row, alive | _alive(a), n + a.shape[0])
         self._finish_dead_count()
 
     def _finish_dead_count(self):
@@ -863,16 +876,21 @@ class GradientMonitor(ProbeCallback):
         """Whether the monitor's first record already shows the diagnosed problem
         (the initial state caused it, not the steps)."""
         if self.diagnosis_ == "exploding":
-            # The initial weights amplify the signal layer after layer.
-            return bool(np.any(self._first_record_ratios() > self.exploding_threshold))
+            # The initial weights amplify the signal layer after layer, or
+            # their loss was not even finite (no step was taken).
+            return self._diverged_before_a_step or bool(
+                np.any(self._first_record_ratios() > self.exploding_threshold)
+            )
         if self.diagnosis_ == "dead_units":
             return self._dead_from_start()
         return False
 
     def _first_record_ratios(self):
         """The first record's gradient and error-signal norms over the output
-        layer's (two rows; NaN without records), as ``relative`` and ``err rel``."""
-        if self._n_records == 0:
+        layer's (two rows, as ``relative`` and ``err rel``). NaN without a
+        record of the initial state (none yet, or a monitor that started on a
+        model trained before it): then nothing counts as "from the start"."""
+        if not (len(self.grad_norms_) and self._first_record_at_init):
             return np.full((2, self.n_layers_), np.nan)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.array([
@@ -881,14 +899,14 @@ class GradientMonitor(ProbeCallback):
             ])
 
     def _dead_from_start(self):
-        """Whether a dead layer had, at the first record, at least half the
-        fraction of dead units it has over the summary window: the inputs'
-        scale or the initial weights, not the steps, killed them."""
-        if self._n_records == 0:
+        """Whether most of the dead units were dead at the first record: over the
+        dead layers, at least 80% of the summary window's dead fraction. The
+        inputs' scale or the initial weights, not the steps, killed them."""
+        if not (len(self.grad_norms_) and self._first_record_at_init):
             return False
-        with np.errstate(invalid="ignore"):
-            started = self.dead_units_[0] >= 0.5 * self._window(self.dead_units_)
-        return bool(np.any(started & self.dead_layers_))
+        dead = self.dead_layers_
+        first, window = self.dead_units_[0, dead], self._window(self.dead_units_)[dead]
+        return bool(np.nansum(first) >= 0.8 * np.nansum(window) > 0)
 
     # ------------------------------------------------------------------ output
     def _layer_names(self):
@@ -901,11 +919,15 @@ class GradientMonitor(ProbeCallback):
         remedies = self._standardize_remedy() + remedies_not_in_use(
             estimator, self.diagnosis_, self.activation_, from_start
         )
+        if self._diverged_before_a_step and getattr(estimator, "dtype", None) == "float32":
+            remedies.append("dtype='float64'")  # the range the loss overflowed
         # The diagnosis first, then the other flags: dead units are often why
         # a layer vanishes, and a dead layer passes back nothing below it.
         summaries = {}
         if self.diagnosis_ == "exploding":
-            summaries["exploding"] = self._exploding_summary(names, from_start)
+            unit = "iteration" if getattr(estimator, "optimizer", None) == "lbfgs" else (
+                "mini-batch")
+            summaries["exploding"] = self._exploding_summary(names, from_start, unit)
         elif self.vanishing_layers_.any():
             summaries["vanishing"] = self._vanishing_summary(names)
         if self.dead_layers_.any():
@@ -914,25 +936,42 @@ class GradientMonitor(ProbeCallback):
         advice = f" Try {or_list(remedies)}." if remedies else ""
         return f"{' '.join(summaries)}{advice} See gradient_monitor_.report()."
 
-    def _exploding_summary(self, names, from_start):
+    def _exploding_summary(self, names, from_start, unit="mini-batch"):
+        """The exploding layers and the largest values; or, when no record
+        shows the explosion, where the divergence came (``unit``: what a
+        record counts, "iteration" for L-BFGS)."""
         flagged = [n for n, f in zip(names, self.exploding_layers_) if f]
         if not flagged:  # only the estimator's divergence guard saw it
-            last = self.record_iterations_[-1] if self._n_records else None
-            return (
-                "Training diverged: the loss or the weights became infinite or NaN "
-                f"after the last record (mini-batch {last}), whose gradients show no "
-                "explosion; GradientMonitor(record_every=1) records every mini-batch."
-            )
-        start = (
-            " The first record shows it already: the initial weights amplify the "
-            "error signal layer after layer." if from_start else ""
-        )
+            return self._divergence_summary(unit)
+        if self._diverged_before_a_step:
+            start = (f" The loss was not finite at the first {unit}, before any step: "
+                     "the inputs' scale or the initial weights overflow.")
+        elif from_start:
+            start = (" The first record shows it already: the initial weights amplify "
+                     "the error signal layer after layer.")
+        else:
+            start = ""
         stopped = " Training stopped mid-epoch." if self.stopped_mid_epoch_ else ""
         return (
             f"Exploding gradients in {', '.join(flagged)}: largest finite "
             f"gradient norm {_finite_max(self.grad_norms_):.3g}, largest update "
             f"ratio ||dW||/||W|| {_finite_max(self.update_ratios_):.3g}.{start}{stopped}"
         )
+
+    def _divergence_summary(self, unit):
+        """Where a divergence that no record's values show happened."""
+        diverged = "Training diverged: the loss or the weights became infinite or NaN"
+        if not self._n_records:
+            return f"{diverged} before any record."
+        last = self.record_iterations_[-1]
+        if self._diverged_before_a_step:
+            return f"{diverged} at the first {unit} ({last}), before any step."
+        if self._stop_recorded:
+            return f"{diverged} at the last record ({unit} {last})."
+        hint = (f"; GradientMonitor(record_every=1) records every {unit}"
+                if self.record_every != 1 else "")
+        return (f"{diverged} after the last record ({unit} {last}), whose gradients "
+                f"show no explosion{hint}.")
 
     def _vanishing_summary(self, names):
         """The vanishing layers, and the smallest ratio that flags one of them."""
@@ -943,7 +982,7 @@ class GradientMonitor(ProbeCallback):
         k = int(np.nanargmin(ratios))
         what = "gradient norm" if gradient[k] <= signal[k] else "error signal"
         evidence = (
-            f"no error signal reaches {names[flagged[k]]}" if ratios[k] == 0 else
+            f"{names[flagged[k]]}'s {what} is 0" if ratios[k] == 0 else
             f"{names[flagged[k]]}'s {what} is {ratios[k]:.3g} times the output layer's"
         )
         return (
@@ -1073,6 +1112,11 @@ class GradientMonitor(ProbeCallback):
             f"diagnosis: {self.diagnosis_}; first/output layer gradient-norm ratio "
             f"{self.vanishing_ratio_:.3g} (vanishing_ratio_)",
         ]
+        if self.diverged_ and not self.exploding_layers_.any():
+            lines.append("exploding: training diverged (diverged_), after the values above")
+        if self.diagnosis_ == "dead_units" and self.vanishing_layers_.any():
+            lines.append("dead_units, not vanishing: the VANISHING layers lie at or below "
+                         "units that died during training")
         scaling = self._standardize_remedy()
         if scaling:
             lines.append(f"data far from standardized: try {or_list(scaling)} first")
@@ -1108,6 +1152,10 @@ class GradientMonitor(ProbeCallback):
         if "n_layers_" in state:  # a monitor that has started recording
             self.__dict__.setdefault("input_scale_", math.nan)
             self.__dict__.setdefault("diverged_", False)
+            # Pickled before the evidence of "from the start" was kept: none.
+            self.__dict__.setdefault("_first_record_at_init", False)
+            self.__dict__.setdefault("_diverged_before_a_step", False)
+            self.__dict__.setdefault("_stop_recorded", False)
             self.__dict__.setdefault("_scaling_remedies", [])
             for name in STATISTICS:  # pickled before the Jacobian statistics
                 if not hasattr(self, name + "_"):
@@ -1134,6 +1182,12 @@ def _record_of(network, record):
 class _FeaturesOnly(ClassifierMixin, BaseEstimator):
     """What :func:`scaling_remedies` gets for an estimator it cannot read:
     a classifier, so that it checks the features only."""
+
+
+def _alive(activations):
+    """Per unit (column): whether some row's output is not ``<= 0``. A NaN
+    output (a batch whose loss overflowed) is not evidence of a dead unit."""
+    return np.any(~(activations <= 0), axis=0)
 
 
 def _input_scale(estimator, X, y):

@@ -12,11 +12,15 @@ the module docstring of ``sk_deepnet._gradient_advice`` cites.
 
 import warnings
 
+import numpy as np
 import pytest
+from numpy.testing import assert_array_equal
+from sklearn.datasets import load_wine
 from sklearn.exceptions import ConvergenceWarning
 
 from sk_deepnet import DeepMLPClassifier, DivergenceWarning
-from sk_deepnet.callbacks import GradientMonitor
+from sk_deepnet._gradient_monitor import _alive
+from sk_deepnet.callbacks import GradientHealthWarning, GradientMonitor
 
 
 def _fit(X, y, monitor=None, **params):
@@ -50,7 +54,9 @@ def test_a_fit_that_diverged_between_two_records_is_exploding(digits):
         "Try a lower learning_rate (now 0.5), clip_grad_norm or normalization='batch'."
     )
     assert "init=" not in message  # He init: the steps are too large, not the weights
-    assert "diagnosis: exploding" in monitor.report()
+    report = monitor.report()
+    assert "diagnosis: exploding" in report
+    assert "exploding: training diverged (diverged_), after the values above" in report
     # Recording every batch shows where.
     _, every = _fit(X, y, GradientMonitor(record_every=1, warn=False), **params)
     assert every.diagnosis_ == "exploding" and every.exploding_layers_.any()
@@ -83,8 +89,10 @@ def test_units_killed_by_large_steps_are_dead_units_not_vanishing(digits):
     message = monitor._warning_message(clf)
     assert "They died during training (large steps are the usual cause)." in message
     assert "Vanishing gradients in hidden 1" in message
-    assert "no error signal reaches hidden 1." in message
+    assert "hidden 1's error signal is 0." in message
     assert "Try a lower learning_rate (now 1), activation='leaky_relu'" in message
+    assert ("dead_units, not vanishing: the VANISHING layers lie at or below units that "
+            "died during training") in monitor.report()
     clf, monitor = _fit(X, y, learning_rate=0.001, **params)
     assert monitor.diagnosis_ == "healthy" and clf.score(X_test, y_test) > 0.9
 
@@ -100,3 +108,45 @@ def test_a_tiny_init_stays_vanishing_though_its_units_die(digits):
     assert message.startswith("Vanishing gradients in hidden 1")
     assert "Try init='auto', normalization='batch' or residual=True." in message
     assert "died during training" not in message
+
+
+def test_a_monitor_that_starts_on_a_trained_model_claims_nothing_from_the_start(digits):
+    # Its first record is not the initial state: units Adam killed before the
+    # monitor came were still killed by the steps.
+    X, _, y, _ = digits
+    params = dict(depth=5, width=64, optimizer="adam", learning_rate=1.0, batch_size=32,
+                  random_state=0)
+    clf = DeepMLPClassifier(max_iter=5, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+        clf.set_params(callbacks=[GradientMonitor(warn=False)], warm_start=True, max_iter=3)
+        clf.fit(X, y)
+    monitor = clf.gradient_monitor_
+    assert not monitor._first_record_at_init
+    assert monitor.diagnosis_ == "dead_units" and not monitor._from_start()
+    assert "a lower learning_rate (now 1)" in monitor._warning_message(clf)
+
+
+def test_a_loss_that_overflows_before_any_step_is_blamed_on_the_initial_state():
+    # Wine times 1e35 in float32: the first batch's loss overflows, so no step
+    # was taken; the estimator raises, the monitor warns first.
+    X, y = load_wine(return_X_y=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match="before any training step"):
+            DeepMLPClassifier(random_state=0, callbacks=[GradientMonitor()]).fit(X * 1e35, y)
+    [message] = [str(w.message) for w in caught if w.category is GradientHealthWarning]
+    assert message.startswith(
+        "Training diverged: the loss or the weights became infinite or NaN at the first "
+        "mini-batch (0), before any step."
+    )
+    assert "learning_rate" not in message and "clip_grad_norm" not in message
+    assert message.endswith("normalization='batch' or dtype='float64'. "
+                            "See gradient_monitor_.report().")
+
+
+def test_a_nan_output_is_not_a_dead_unit():
+    # The record of a batch whose loss overflowed may hold NaN activations.
+    assert_array_equal(_alive(np.array([[np.nan, -1.0, 0.0], [np.nan, -2.0, 3.0]])),
+                       [True, False, True])

@@ -603,15 +603,23 @@ def test_exploding_warning_suggests_only_remedies_not_in_use(digits, clip):
     # The initial weights explode from the first record: clipping (set or
     # not) and smaller steps leave them as they are (tests/test_gradient_advice.py).
     assert "clip_grad_norm" not in message and "learning_rate" not in message
-    # With the init and the normalization in use, the steps are what is left.
+    # With the init and the normalization in use, nothing is left to change
+    # in the initial state, and the steps are not the cause: no remedy.
     in_use = SimpleNamespace(init="auto", normalization="batch", clip_grad_norm=clip,
                              optimizer="sgd", learning_rate_=0.1)
-    message = monitor._warning_message(in_use)
-    assert "a lower learning_rate (now 0.1)" in message
-    if clip is None:
-        assert "clip_grad_norm." in message
-    else:
-        assert "a smaller clip_grad_norm than 1." in message
+    assert "Try" not in monitor._warning_message(in_use)
+    # An explosion that grew during training (the first record calm): the
+    # step size first, clipping or a smaller clip, then batch normalization.
+    grown = _monitor_with_records(FLAT, update_ratios=[[1e-3] * 3] * 3 + [[5.0] * 3])
+    assert grown.diagnosis_ == "exploding" and not grown._from_start()
+    message = grown._warning_message(SimpleNamespace(
+        init="normal", normalization=None, clip_grad_norm=clip, optimizer="sgd",
+        learning_rate_=np.float32(0.1)))
+    clipping = "clip_grad_norm" if clip is None else "a smaller clip_grad_norm than 1"
+    assert message.endswith(
+        f"Try a lower learning_rate (now 0.1), {clipping} or normalization='batch'. "
+        "See gradient_monitor_.report()."
+    )
 
 
 def test_exploding_warning_with_lbfgs_suggests_no_learning_rate_or_clipping():

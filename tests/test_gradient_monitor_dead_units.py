@@ -155,9 +155,9 @@ def test_remedies_name_scaling_only_for_unscaled_data_and_leave_out_those_in_use
     message = monitor._warning_message(adam)
     assert "Most were dead at the first record" in message
     assert f"Try {scale_x} or normalization='batch'. See" in message
-    # Died during training: smaller steps first (a fraction at the first
-    # record below half the window's counts as alive then).
-    monitor = _monitor_with([0.6, 0.1], first_dead=[0.29, 0.1], scaling=[scale_x])
+    # Died during training: smaller steps first (the dead layers' fractions
+    # at the first record below 80% of the window's: most died afterwards).
+    monitor = _monitor_with([0.6, 0.1], first_dead=[0.47, 0.1], scaling=[scale_x])
     message = monitor._warning_message(adam)
     assert "They died during training (large steps are the usual cause)." in message
     assert (
@@ -166,7 +166,11 @@ def test_remedies_name_scaling_only_for_unscaled_data_and_leave_out_those_in_use
         "normalization='batch'. See"
     ) in message
     assert "Most were dead" in _monitor_with(
-        [0.6, 0.1], first_dead=[0.3, 0.1])._warning_message(adam)
+        [0.6, 0.1], first_dead=[0.48, 0.1])._warning_message(adam)
+    # Every initial-state remedy in use: none left, and no step remedy either.
+    in_use = SimpleNamespace(optimizer="adam", normalization="batch", init="auto")
+    message = _monitor_with([0.6, 0.1])._warning_message(in_use)
+    assert "Most were dead" in message and "Try" not in message
     # Those in use are left out; L-BFGS has no learning rate.
     monitor = _monitor_with([0.6, 0.1], first_dead=[0.0, 0.0], activation="leaky_relu")
     lbfgs = SimpleNamespace(optimizer="lbfgs", normalization="batch", init="he_normal")

@@ -157,7 +157,8 @@ def test_plot_uses_the_given_axes_and_hides_non_finite_norms():
     display = GradientFlowDisplay(norms[:1], np.array([0])).plot()
     display.figure_.canvas.draw()
     ticks = display.ax_.get_xticks()
-    assert_array_equal(ticks, np.round(ticks)) and 0 in ticks
+    assert_array_equal(ticks, np.round(ticks))
+    assert 0 in ticks
 
 
 def test_bad_arguments(fitted):
