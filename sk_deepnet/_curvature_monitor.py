@@ -420,9 +420,9 @@ class CurvatureMonitor(ProbeCallback):
         )
         if len(flat):
             lines.append(
-                "flat: a small gradient and no negative curvature, but the loss is within "
-                f"{self.progress_tol:g} of the first record's: a plateau or a degenerate "
-                "saddle, not evidence of a minimum"
+                "flat: a small gradient and no clearly negative curvature, but the loss "
+                f"is within {self.progress_tol:.0%} of the first record's: a plateau or a "
+                "degenerate saddle, not evidence of a minimum"
             )
         text = "\n".join(lines)
         if file is not None:

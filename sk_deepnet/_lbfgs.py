@@ -438,6 +438,8 @@ def warn_divergence(estimator, network, run):
     remedies = scaling_remedies(estimator, run.X, run.Y)
     if network.dtype != np.float64:
         remedies.append("dtype='float64'")
+    if estimator.init != "auto":  # as the stochastic optimizers' warning
+        remedies.append("init='auto'")
     advice = (
         f" Try {or_list(remedies)}."
         if remedies else ""

@@ -21,7 +21,7 @@ _UNIT_KINDS = {
     "dead_units": (
         "dead_units", "fraction of dead units", "Dead units",
         "relu-family hidden layers (relu, leaky_relu, elu, selu, gelu), on at "
-        "least 8 rows before the next record",
+        "least 8 rows before the epoch ends or the next record comes",
     ),
     "saturation": (
         "saturation", "fraction of saturated outputs", "Saturated units",
@@ -63,8 +63,8 @@ class GradientFlowDisplay:
       spaced, light to dark over training), the gradient norm against the
       layer: the flow of the gradient from the output back to the input.
     * ``"dead_units"``: one line per hidden layer, the fraction of its units
-      that output no positive value on the recorded batch (at least 8 rows,
-      with the batches after it for smaller ones), against the
+      that output no positive value on the recorded batch (32 rows, with
+      the batches after it for smaller ones), against the
       mini-batch counter, with ``dead_threshold`` as a dashed line: a layer
       whose fraction stays above it is flagged dead (the monitor's
       ``dead_units_``; relu-family layers only).

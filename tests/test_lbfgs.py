@@ -550,6 +550,13 @@ def test_a_non_finite_first_iterate_keeps_the_initialization_and_warns(estimator
     assert "diverged in iteration 1" in message
     assert "initial weights were restored: no iteration completed" in message
     assert "the model is the untrained initialization" in message
+    assert "init='auto'" not in message  # the init in use
+    # As the stochastic optimizers' warning: another init than 'auto' is named.
+    other = estimator(depth=3, width=8, max_iter=5, optimizer="lbfgs", dtype="float64",
+                      init="normal", random_state=0)
+    [message] = [str(w.message) for w in _fit_recording(other, X, y)
+                 if w.category is DivergenceWarning]
+    assert message.endswith("init='auto'.")
     assert model.n_iter_ == 0 and model.loss_curve_ == [] and model.best_loss_ == np.inf
     np.testing.assert_array_equal(model._network.params, model.callbacks_[0].params_)
     outputs = getattr(model, "predict_proba", model.predict)(X / scale)
