@@ -8,6 +8,7 @@ first among the remedies; the standardized fit stays healthy.
 
 import pickle
 import warnings
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -68,6 +69,11 @@ def test_raw_wine_is_diagnosed_dead_units_with_scaling_first(wine):
         "normalization='batch'. See gradient_monitor_.report()."
     )
     assert monitor._from_start()
+    # The user guide quotes this warning, with the percentages of this run.
+    guide = (Path(__file__).parents[1] / "doc" / "user_guide" / "vanishing_gradients.rst")
+    quoted = guide.read_text().split("    GradientHealthWarning: Dead relu units", 1)[1]
+    quoted = "Dead relu units" + quoted.split("\n\n", 1)[0]
+    assert " ".join(quoted.split()) == message
     report = monitor.report()
     assert "dead >= 0.5 -> DEAD" in report
     assert "diagnosis: dead_units;" in report
