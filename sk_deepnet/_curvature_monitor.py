@@ -421,7 +421,7 @@ class CurvatureMonitor(ProbeCallback):
         if len(flat):
             lines.append(
                 "flat: a small gradient and no clearly negative curvature, but the loss "
-                f"is within {self.progress_tol:.0%} of the first record's: a plateau or a "
+                f"is within {100 * self.progress_tol:g}% of the first record's: a plateau or a "
                 "degenerate saddle, not evidence of a minimum"
             )
         text = "\n".join(lines)

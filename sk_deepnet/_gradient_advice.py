@@ -51,15 +51,14 @@ def remedies_not_in_use(estimator, diagnosis, activation, from_start, unscaled=F
     return _vanishing_remedies(param, activation)
 
 
-def _lower_learning_rate(param):
-    """``"a lower learning_rate (now 1)"``; nothing for L-BFGS (its line search sets each step)."""
+def _lower_learning_rate(param, how_much):
+    """``"a learning_rate <how_much> lower (now 1)"``; nothing for L-BFGS (its
+    line search sets each step)."""
     if param("optimizer") == "lbfgs":
         return []
     rate = param("learning_rate_")
-    if not isinstance(rate, Real):
-        return ["a lower learning_rate"]
-    # Adam's units killed at 1.0 stayed dead at 0.3, 0.1 and 0.03, lived at 0.01.
-    return [f"a learning_rate 10 to 100 times lower (now {float(rate):g})"]
+    now = f" (now {float(rate):g})" if isinstance(rate, Real) else ""
+    return [f"a learning_rate {how_much} lower{now}"]
 
 
 def _initial_state_remedies(param):
@@ -77,7 +76,8 @@ def _exploding_remedies(param, from_start):
     initial = _initial_state_remedies(param)
     if from_start:
         return initial
-    steps = _lower_learning_rate(param)
+    # SGD that diverged at 0.5 trains at 0.05 (tests/test_gradient_advice.py).
+    steps = _lower_learning_rate(param, "at least 10 times")
     if param("optimizer") != "lbfgs":  # it refuses clip_grad_norm
         clip = param("clip_grad_norm")
         steps.append("clip_grad_norm" if clip is None else f"a smaller clip_grad_norm than {clip:g}")
@@ -93,19 +93,21 @@ def _dead_unit_remedies(param, activation, from_start, unscaled):
     ``elu`` did not. With standardized inputs the initial weights of a deep
     narrow relu net kill units: skip connections or ``elu`` (they train 20
     relu layers of 32 on breast cancer, which batch normalization makes
-    worse: ``tests/test_gradient_advice.py``), then the init and batch
-    normalization. Died during
+    worse: ``tests/test_gradient_advice.py``), then the init. Died during
     training: the step size first, then an activation that keeps a
     gradient."""
     initial = _initial_state_remedies(param)
     if from_start and unscaled:
         return initial
     if from_start:
-        architecture = [] if param("residual", False) else ["residual=True"]
+        # Skip connections need two layers or more (one layer: no block).
+        deep = param("depth", 2) > 1 and not param("residual", False)
+        architecture = ["residual=True"] if deep else []
         if activation == "relu":
             architecture.append("activation='elu'")
-        return architecture + initial
-    remedies = _lower_learning_rate(param)
+        return architecture + [r for r in initial if r.startswith("init")]
+    # Units Adam killed at 1.0 stayed dead at 0.1 and 0.03, lived at 0.01.
+    remedies = _lower_learning_rate(param, "about 100 times")
     if activation == "relu":
         remedies.append(
             "activation='leaky_relu' or 'elu' (their units keep a gradient on negative inputs)"

@@ -63,8 +63,8 @@ class GradientFlowDisplay:
       spaced, light to dark over training), the gradient norm against the
       layer: the flow of the gradient from the output back to the input.
     * ``"dead_units"``: one line per hidden layer, the fraction of its units
-      that output no positive value on the recorded batch (32 rows, with
-      the batches after it for smaller ones), against the
+      that output no positive value on the recorded batch (with the batches
+      after it for one of fewer than 32 rows), against the
       mini-batch counter, with ``dead_threshold`` as a dashed line: a layer
       whose fraction stays above it is flagged dead (the monitor's
       ``dead_units_``; relu-family layers only).

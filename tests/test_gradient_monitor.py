@@ -617,7 +617,7 @@ def test_exploding_warning_suggests_only_remedies_not_in_use(digits, clip):
         learning_rate_=np.float32(0.1)))
     clipping = "clip_grad_norm" if clip is None else "a smaller clip_grad_norm than 1"
     assert message.endswith(
-        f"Try a learning_rate 10 to 100 times lower (now 0.1), {clipping} or normalization='batch'. "
+        f"Try a learning_rate at least 10 times lower (now 0.1), {clipping} or normalization='batch'. "
         "See gradient_monitor_.report()."
     )
 
