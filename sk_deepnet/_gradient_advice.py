@@ -7,7 +7,7 @@ and the step size is not suggested. One that appeared during training comes
 from the steps: a lower learning rate and gradient clipping come first. On
 digits, 10 relu layers with N(0, 1) weights explode from the first batch
 and still do at ``learning_rate=1e-6``, while ``init='auto'`` trains them;
-relu units that Adam kills at ``learning_rate=1.0`` stay alive at 0.001
+relu units that Adam kills at ``learning_rate=1.0`` stay alive at 0.01
 (``tests/test_gradient_advice.py`` fits both). A remedy already in use is
 never suggested.
 """
@@ -33,8 +33,8 @@ def remedies_not_in_use(estimator, diagnosis, activation, from_start, unscaled=F
     from_start : bool
         Whether the monitor's first record already shows the problem.
     unscaled : bool, default=False
-        Whether X (or a regressor's y) is far from standardized (the monitor
-        then suggests scaling it first).
+        Whether X is far from standardized (the monitor then suggests
+        scaling it first).
 
     Returns
     -------

@@ -342,10 +342,11 @@ class GradientMonitor(ProbeCallback):
 
     The warning's remedies follow the evidence. A problem the first record
     already shows comes from the initial state: an explosion of the initial
-    weights, or units dead from the start (unscaled inputs), get the init and
-    batch normalization, after scaling X when it is far from standardized.
-    One that appeared during training comes from the steps: a lower learning
-    rate and gradient clipping (or another activation for dead units) first.
+    weights gets the init and batch normalization; units dead from the start
+    get scaling X and batch normalization when X is far from standardized,
+    else (a deep narrow net) skip connections or ``elu``. One that appeared
+    during training comes from the steps: a lower learning rate and gradient
+    clipping (or another activation for dead units) first.
 
     A relu unit that outputs zero for every sample of a batch passes back no
     gradient and its weights stop changing: it is dead, and stays so while
