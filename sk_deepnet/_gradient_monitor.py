@@ -271,8 +271,8 @@ class GradientMonitor(ProbeCallback):
         The diagnosis is then ``"exploding"`` even when the explosion came
         between two records and no layer is flagged (with
         ``record_every="epoch"``, over the batches after an epoch's first).
-        ``partial_fit`` does not end the callbacks, so a ``partial_fit`` that
-        diverges does not set it.
+        A ``partial_fit`` call that diverges sets it too; the next epoch
+        trained clears it.
 
     n_layers_ : int
         Number of weight layers, ``depth + 1``.
@@ -496,6 +496,7 @@ class GradientMonitor(ProbeCallback):
     def on_epoch_begin(self, estimator, epoch, **kwargs):
         """Note the epoch; with ``record_every="epoch"`` its first batch is recorded."""
         self._settle_dead_count()  # left open by an epoch that did not end (an interrupt)
+        self.diverged_ = False  # training goes on (a partial_fit series)
         self._epoch = epoch
         self._epoch_recorded = False
         self._epoch_open = True
@@ -555,6 +556,17 @@ class GradientMonitor(ProbeCallback):
     @atomic_hook
     def on_epoch_end(self, estimator, epoch, loss, **kwargs):
         """Publish the records and the diagnosis (also after ``partial_fit``)."""
+        self._epoch_open = False
+        self._settle_dead_count()
+        self._publish()
+
+    @atomic_hook
+    def _note_divergence(self):
+        """A ``partial_fit`` call diverged: it does not end the callbacks, so
+        this is how the diagnosis learns it (the trainer calls it)."""
+        self.diverged_ = True
+        self._diverged_before_a_step = False  # the series' batch count cannot tell
+        self.stopped_mid_epoch_ = self._epoch_open
         self._epoch_open = False
         self._settle_dead_count()
         self._publish()

@@ -263,6 +263,13 @@ class CallbackDispatcher:
                     self.callbacks, "on_fit_end", self.estimator,
                     record=record, restored_epochs=restored_epochs, diverged=diverged,
                 )
+            elif diverged:
+                # partial_fit keeps our callbacks running (no on_fit_end): a
+                # monitor that keeps a diagnosis still learns of the divergence.
+                for callback in self.callbacks:
+                    note = getattr(callback, "_note_divergence", None)
+                    if note is not None:
+                        note()
         finally:
             self.sklearn.fit_end()
 

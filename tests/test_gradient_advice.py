@@ -202,3 +202,23 @@ def test_raw_breast_cancer_units_are_dead_from_the_start():
         "Try scaling X (StandardScaler; a feature's std is 569) or normalization='batch'. "
         "See gradient_monitor_.report()."
     )
+
+
+def test_a_partial_fit_that_diverges_reaches_the_diagnosis(digits):
+    # partial_fit does not end the callbacks: the trainer still tells the
+    # monitor, and the next epoch trained clears it.
+    X, _, y, _ = digits
+    clf = DeepMLPClassifier(depth=5, width=64, init="he_uniform", optimizer="sgd",
+                            learning_rate=5.0, batch_size=32, random_state=0,
+                            callbacks=[GradientMonitor(warn=False)])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.partial_fit(X, y, classes=np.unique(y))
+    assert any(w.category is DivergenceWarning for w in caught)
+    monitor = clf.gradient_monitor_
+    assert monitor.diverged_ and monitor.diagnosis_ == "exploding"
+    clf.set_params(learning_rate=0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.partial_fit(X, y)
+    assert not clf.gradient_monitor_.diverged_
