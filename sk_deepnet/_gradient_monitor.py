@@ -915,12 +915,17 @@ class GradientMonitor(ProbeCallback):
             return self._dead_from_start()
         return False
 
+    def _has_initial_record(self):
+        """Whether the first record shows the initial state: there is one, and
+        the monitor did not start on a model trained before it."""
+        return bool(len(self.grad_norms_)) and self._first_record_at_init
+
     def _first_record_ratios(self):
         """The first record's gradient and error-signal norms over the output
         layer's (two rows, as ``relative`` and ``err rel``). NaN without a
         record of the initial state (none yet, or a monitor that started on a
         model trained before it): then nothing counts as "from the start"."""
-        if not (len(self.grad_norms_) and self._first_record_at_init):
+        if not self._has_initial_record():
             return np.full((2, self.n_layers_), np.nan)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.array([
@@ -934,7 +939,7 @@ class GradientMonitor(ProbeCallback):
         initial state (the inputs' scale, the initial weights) killed them,
         not the steps. On raw breast cancer the dead layers start at 0.40 and
         0.39 and reach 0.50 (a ratio of 0.79, tested)."""
-        if not (len(self.grad_norms_) and self._first_record_at_init):
+        if not self._has_initial_record():
             return False
         dead = self.dead_layers_
         first, window = self.dead_units_[0, dead], self._window(self.dead_units_)[dead]
