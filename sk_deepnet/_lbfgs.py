@@ -44,6 +44,14 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._batch_record import BatchRecord
 from ._batches import MiniBatches
+from ._gradient_advice import (
+    blames_initial_model,
+    init_remedies,
+    initial_loss_ratio,
+    initial_state_remedies,
+    initial_weights_evidence,
+    initial_weights_hint,
+)
 from ._training import (
     NOT_FINITE_MESSAGE,
     CallbackDispatcher,
@@ -123,6 +131,7 @@ class LBFGSRun:
         self._loss = None
         self._iteration_open = False
         self._stop_requested = False
+        self.initial_loss = None  # the loss at a fresh model's initial weights
 
     def evaluate(self, x):
         """Loss and gradient at ``x``, computed in float64 (by the float64 twin)."""
@@ -406,7 +415,10 @@ def _minimize(run, estimator, network, batches):
     run.settings.status_ = None
     run.settings.message_ = "stopped before SciPy's run ended"
     try:
-        if not math.isfinite(run.start()):
+        fresh = not estimator.loss_curve_  # not a warm start from a trained model
+        initial_loss = run.start()
+        run.initial_loss = initial_loss if fresh else None
+        if not math.isfinite(initial_loss):
             run.diverged = True
             return ValueError(overflow_at_init_message(estimator, network.dtype, batches))
         if not run.network.has_finite_state():  # batch norm's statistics overflow
@@ -435,19 +447,22 @@ def _minimize(run, estimator, network, batches):
 
 def warn_divergence(estimator, network, run):
     """Warn that an iterate was not finite (a DivergenceWarning, as a stochastic fit's)."""
+    ratio = _initial_loss_ratio(estimator, run)
     remedies = scaling_remedies(estimator, run.X, run.Y)
+    if blames_initial_model(ratio):  # as the stochastic optimizers' warning
+        remedies += initial_state_remedies(estimator)
     if network.dtype != np.float64:
         remedies.append("dtype='float64'")
-    if estimator.init != "auto":  # as the stochastic optimizers' warning
-        remedies.append("init='auto'")
-    advice = (
-        f" Try {or_list(remedies)}."
-        if remedies else ""
-    )
+    if ratio is None:  # no evidence on the initial weights
+        remedies += init_remedies(estimator)
+    advice = f" Try {or_list(remedies)}." if remedies else ""
+    evidence = initial_weights_evidence(ratio)
+    evidence = "" if evidence is None else f" {evidence}"
     warn_user(
         f"Training diverged in iteration {estimator.n_iter_ + 1}: the loss or the "
         "weights became infinite or NaN (the line search stepped out of the "
-        f"{network.dtype.name} range). {restored_model(estimator, 'iteration')}{advice}",
+        f"{network.dtype.name} range).{evidence} "
+        f"{restored_model(estimator, 'iteration')}{advice}",
         DivergenceWarning,
     )
 
@@ -502,4 +517,20 @@ def run_lbfgs(estimator, network, optimizer, X, Y, y, sample_weight, given):
 def _not_converged(estimator, optimizer, run):
     """The ConvergenceWarning of an L-BFGS fit, with what to scale; None if it converged."""
     message = convergence_message(optimizer, estimator.n_iter_)
-    return None if message is None else message + scaling_hint(estimator, run.X, run.Y)
+    if message is None:
+        return None
+    return (
+        message
+        + scaling_hint(estimator, run.X, run.Y)
+        + initial_weights_hint(
+            estimator, run.network, _initial_loss_ratio(estimator, run), run.accepted_loss,
+            run.Y, run.sample_weight,
+        )
+    )
+
+
+def _initial_loss_ratio(estimator, run):
+    """The evidence on the initial model (see ``_gradient_advice``)."""
+    return initial_loss_ratio(
+        estimator, run.network, run.initial_loss, run.X, run.Y, run.sample_weight
+    )

@@ -24,6 +24,24 @@ def _scale_delta(delta, sample_weight, weight_sum):
         delta *= (sample_weight / weight_sum)[:, None]
 
 
+def zero_output_loss(loss, Y, sample_weight, n_outputs, dtype, rows=256):
+    """The loss of an output of zeros (all logits 0) on the first ``rows`` samples.
+
+    What a well-scaled initialization starts near: the loss of uniform class
+    probabilities, of predicting 0 (squared error) or a rate of 1 (Poisson).
+    ``loss`` is one of :data:`LOSSES`' classes, ``Y`` and ``sample_weight``
+    the training targets and weights as it takes them. None when the rows
+    weigh nothing.
+    """
+    Y = Y[:rows]
+    weights = None if sample_weight is None else sample_weight[:rows]
+    weight_sum = Y.shape[0] if weights is None else float(weights.sum())
+    if weight_sum <= 0:
+        return None
+    logits = np.zeros((Y.shape[0], n_outputs), dtype)
+    return loss.loss_and_delta(logits, Y, weights, weight_sum, np.empty_like(logits))
+
+
 def softmax(logits, out):
     """Row-wise softmax of ``logits`` written to ``out``; returns log-sum-exp."""
     row_max = logits.max(axis=1, keepdims=True)

@@ -28,6 +28,13 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._batch_record import BatchRecord
 from ._callback_support import SklearnCallbackHooks
+from ._gradient_advice import (
+    divergence_remedies,
+    init_remedies,
+    initial_loss_ratio,
+    initial_weights_evidence,
+    initial_weights_hint,
+)
 from ._scale import scaling_hint, scaling_remedies
 from ._warnings import or_list, warn_user
 from .exceptions import DivergenceWarning, FitInterruptedWarning
@@ -329,6 +336,9 @@ class Trainer:
         self.best_epochs = None  # the epochs (over the whole fit) that state had trained
         self.marks = None  # the bookkeeping at the start of an incomplete epoch
         self.record = BatchRecord(network)  # what the hooks may read of a batch
+        # The loss of a fresh model's first batch, before any step: the
+        # DivergenceWarning's evidence against the initial weights.
+        self.initial_loss = None
 
     # -------------------------------------------------------------- the loop
     def run(self):
@@ -408,6 +418,8 @@ class Trainer:
         )
         if not math.isfinite(loss):
             return None
+        if estimator.t_ == 0:
+            self.initial_loss = loss
         if dispatcher.callbacks:
             dispatcher.notify("on_grad_computed", network, batch, record=self.record)
         if estimator.clip_grad_norm is not None:
@@ -504,24 +516,27 @@ class Trainer:
         return restored
 
     def warn_divergence(self, epoch):
-        estimator = self.estimator
+        estimator, batches = self.estimator, self.batches
+        ratio = self.initial_loss_ratio()
         # Suggest only the remedies not already in use, data scaling first
         # when the data is far from standardized (the commonest cause).
-        remedies = scaling_remedies(estimator, self.batches.X, self.batches.Y)
-        remedies.append(f"a lower learning_rate (now {estimator.learning_rate_:g})")
-        if estimator.clip_grad_norm is None:
-            remedies.append("clip_grad_norm")
-        else:
-            remedies.append(f"a smaller clip_grad_norm than {estimator.clip_grad_norm:g}")
-        if estimator.normalization != "batch":
-            remedies.append("normalization='batch'")
-        if estimator.init != "auto":
-            remedies.append("init='auto'")
+        remedies = scaling_remedies(estimator, batches.X, batches.Y)
+        remedies += divergence_remedies(estimator, ratio)
+        evidence = initial_weights_evidence(ratio)
+        evidence = "" if evidence is None else f" {evidence}"
         warn_user(
             f"Training diverged in epoch {epoch + 1}: the loss or the weights became "
-            f"infinite or NaN. {restored_model(estimator, 'epoch')} Try "
+            f"infinite or NaN.{evidence} {restored_model(estimator, 'epoch')} Try "
             f"{or_list(remedies)}.",
             DivergenceWarning,
+        )
+
+    def initial_loss_ratio(self):
+        """The evidence on the initial model (see ``_gradient_advice``)."""
+        batches = self.batches
+        return initial_loss_ratio(
+            self.estimator, self.network, self.initial_loss, batches.X, batches.Y,
+            batches.sample_weight,
         )
 
     def max_iter_message(self):
@@ -529,10 +544,15 @@ class Trainer:
         estimator = self.estimator
         if estimator.n_iter_ < estimator.max_iter:
             return None
+        batches = self.batches
         return (
             f"Stochastic optimizer: maximum iterations ({estimator.max_iter}) reached "
             "and the optimization hasn't converged yet."
-            + scaling_hint(estimator, self.batches.X, self.batches.Y)
+            + scaling_hint(estimator, batches.X, batches.Y)
+            + initial_weights_hint(
+                estimator, self.network, self.initial_loss_ratio(), estimator.loss_,
+                batches.Y, batches.sample_weight,
+            )
         )
 
     # ------------------------------------------------------------- the end
@@ -799,10 +819,7 @@ def overflow_at_init_message(estimator, dtype, batches):
     if weighted:
         causes.append("the size of sample_weight")
         remedies.append("rescaling sample_weight (e.g. dividing it by its mean)")
-    if init == "normal":
-        remedies.append("init='auto' or a smaller init_scale")
-    elif init != "auto":
-        remedies.append("init='auto'")
+    remedies += init_remedies(estimator)
     remedies.append("dtype='float64'")
     return (
         f"The loss is not finite before any training step: {or_list(causes)} "

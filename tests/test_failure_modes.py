@@ -398,7 +398,9 @@ def test_exploding_gradients_with_finite_init_warn_and_stay_finite():
     reg = DeepMLPRegressor(depth=6, width=32, init="normal", init_scale=3.0,
                            optimizer="sgd", learning_rate=0.1, max_iter=5,
                            random_state=0)
-    with pytest.warns(DivergenceWarning, match="clip_grad_norm"):
+    # N(0, 9) weights: the warning blames them, and suggests another init.
+    with pytest.warns(DivergenceWarning, match="the initial model amplifies its inputs.*"
+                      "Try init='auto', normalization='batch', a lower learning_rate"):
         reg.fit(X, Y_REG)
     assert np.isfinite(_params(reg)).all()
     assert np.isfinite(reg.predict(X)).all()
@@ -687,14 +689,14 @@ def test_divergence_warning_suggests_only_remedies_not_in_use():
                   learning_rate=0.1, max_iter=5, random_state=0)
     with pytest.warns(DivergenceWarning) as plain:
         DeepMLPRegressor(**params).fit(X, Y_REG)
+    plain_clip = re.compile(r"(?<!smaller )clip_grad_norm(?! than)")
     message = str(plain[0].message)
-    assert "clip_grad_norm or" in message or "clip_grad_norm," in message
-    assert "normalization='batch'" in message
+    assert plain_clip.search(message) and "normalization='batch'" in message
     with pytest.warns(DivergenceWarning) as clipped:
         DeepMLPRegressor(clip_grad_norm=1e30, **params).fit(X, Y_REG)
     message = str(clipped[0].message)
     assert "a smaller clip_grad_norm than 1e+30" in message
-    assert "clip_grad_norm," not in message.replace("than 1e+30,", "")
+    assert not plain_clip.search(message)
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
