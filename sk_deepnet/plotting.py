@@ -95,6 +95,12 @@ class GradientFlowDisplay:
     dead_threshold : float or None, default=None
         Drawn as a dashed line by ``kind="dead_units"`` when given.
 
+    diverged : bool, default=False
+        Whether training diverged (the monitor's ``diverged_``): the title
+        says so, and every kind but ``"profile"`` draws a red dotted line at
+        the last record, at or after which it diverged (the non-finite
+        values themselves are not drawn).
+
     Attributes
     ----------
     ax_ : matplotlib Axes
@@ -107,6 +113,9 @@ class GradientFlowDisplay:
         One line per layer (``"history"``), per drawn record (``"profile"``)
         or per hidden layer (``"dead_units"``, ``"saturation"``; the
         threshold line is not among them).
+
+    divergence_line_ : matplotlib Line2D or None
+        The line that marks a divergence, or None.
 
     See Also
     --------
@@ -133,7 +142,7 @@ class GradientFlowDisplay:
 
     def __init__(
         self, grad_norms, record_iterations, *, diagnosis=None, dead_units=None,
-        saturation=None, dead_threshold=None,
+        saturation=None, dead_threshold=None, diverged=False,
     ):
         self.grad_norms = grad_norms
         self.record_iterations = record_iterations
@@ -141,6 +150,7 @@ class GradientFlowDisplay:
         self.dead_units = dead_units
         self.saturation = saturation
         self.dead_threshold = dead_threshold
+        self.diverged = diverged
 
     def plot(self, ax=None, *, kind="history", max_profiles=10, cmap="viridis"):
         """Draw the gradient norms or the state of the hidden units.
@@ -185,6 +195,14 @@ class GradientFlowDisplay:
             ax.set_yscale("log")
             ax.set_ylabel("gradient norm ||dL/dW||")
             ax.set_title(self._title("Gradient flow"))
+        self.divergence_line_ = None
+        if self.diverged and kind != "profile":
+            # Its non-finite values are not drawn: without the line, a fit
+            # that diverged at once is a column of dots like a healthy one.
+            self.divergence_line_ = ax.axvline(
+                iterations[-1], color="tab:red", linestyle=":", linewidth=1.5,
+                label="diverged (at or after)",
+            )
         # Beside the axes, not over the lines: in "history" the output
         # layer's line runs along the top, where a legend inside would sit.
         ax.legend(
@@ -196,7 +214,10 @@ class GradientFlowDisplay:
         return self
 
     def _title(self, what):
-        return what if self.diagnosis is None else f"{what} (diagnosis: {self.diagnosis})"
+        notes = [] if self.diagnosis is None else [f"diagnosis: {self.diagnosis}"]
+        if self.diverged:
+            notes.append("diverged")
+        return f"{what} ({'; '.join(notes)})" if notes else what
 
     def _label_unit_fractions(self, ax, kind):
         """Axis labels, fixed [0, 1] limits and, for dead units, the threshold line."""
@@ -292,6 +313,7 @@ class GradientFlowDisplay:
             dead_units=monitor.dead_units_,
             saturation=monitor.saturation_,
             dead_threshold=monitor.dead_threshold,
+            diverged=getattr(monitor, "diverged_", False),
         )
         return display.plot(ax=ax, kind=kind, max_profiles=max_profiles, cmap=cmap)
 

@@ -55,6 +55,32 @@ def test_history_draws_one_line_per_layer(fitted):
     assert monitor.diagnosis_ in display.ax_.get_title()
 
 
+def test_a_divergence_is_marked(fitted):
+    # 10 relu layers of N(0, 1) weights diverge at the first step: the one
+    # record's non-finite norms are not drawn, and without a mark the plot
+    # looked like a healthy fit's first record.
+    X, y = load_digits(return_X_y=True)
+    clf = DeepMLPClassifier(depth=10, width=64, init="normal", init_scale=1.0,
+                            optimizer="sgd", learning_rate=0.1, max_iter=2, random_state=0,
+                            callbacks=[GradientMonitor(warn=False)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(StandardScaler().fit_transform(X), y)
+    monitor = clf.gradient_monitor_
+    assert monitor.diverged_
+    for kind in ("history", "dead_units"):
+        display = GradientFlowDisplay.from_estimator(clf, kind=kind)
+        line = display.divergence_line_
+        assert_array_equal(line.get_xdata(), [monitor.record_iterations_[-1]] * 2)
+        assert line not in display.lines_
+        assert display.ax_.get_title().endswith("(diagnosis: exploding; diverged)")
+        labels = [t.get_text() for t in display.ax_.get_legend().get_texts()]
+        assert "diverged (at or after)" in labels
+    assert GradientFlowDisplay.from_estimator(clf, kind="profile").divergence_line_ is None
+    healthy = GradientFlowDisplay.from_estimator(fitted)
+    assert healthy.divergence_line_ is None and "diverged" not in healthy.ax_.get_title()
+
+
 def test_profile_draws_at_most_max_profiles_records(fitted):
     monitor = fitted[-1].gradient_monitor_
     n_records = len(monitor.grad_norms_)
