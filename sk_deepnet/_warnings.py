@@ -5,24 +5,34 @@ messages.
 
 A warning raised deep in a fit (the training loop, a callback hook, the RBM
 pretraining) should point at the line of user code that called ``fit``,
-``partial_fit`` or ``pickle.load``, whatever the depth of the package's own
-frames. ``warn_user`` counts those frames (and scikit-learn's ``_fit_context``
-wrapper, which sits between the user and ``fit``) and passes the result as
-``stacklevel``.
+``partial_fit``, ``clone`` or ``pickle.load``, whatever the depth of the
+package's own frames. ``warn_user`` counts those frames, and scikit-learn's
+and joblib's, which stand between the user and the package (``_fit_context``
+around every ``fit``; ``cross_val_score`` or ``GridSearchCV`` calling
+``clone`` and ``fit``), and passes the result as ``stacklevel``.
 """
 
 import os
 import sys
 import warnings
 
+import joblib
+import sklearn
+
+
+def _directory(module):
+    return os.path.dirname(os.path.abspath(module.__file__)) + os.sep
+
+
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-# The files whose frames stand between a user's call and the package's code:
-# scikit-learn's fit wrapper (sklearn/base.py) and its callback machinery.
-_WRAPPER_SUFFIXES = (os.path.join("sklearn", "base.py"),)
+# The packages whose frames stand between a user's call and the package's
+# code: the user's line is the one that called into scikit-learn (a search,
+# cross-validation, a pipeline), or into joblib.
+_INTERNAL_DIRS = (_PACKAGE_DIR, _directory(sklearn), _directory(joblib))
 
 
 def _internal(filename):
-    return filename.startswith(_PACKAGE_DIR) or filename.endswith(_WRAPPER_SUFFIXES)
+    return filename.startswith(_INTERNAL_DIRS)
 
 
 def user_stacklevel():

@@ -6,6 +6,8 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import cross_val_score
 
 import sk_deepnet
 from sk_deepnet import DeepMLPClassifier, exceptions
@@ -82,3 +84,16 @@ def test_no_import_cycles_and_no_package_imports_inside_functions():
         # The package __init__ imports every module; a module that imports the
         # package back would be a cycle through it.
         visit(module, [])
+
+
+def test_warnings_under_scikit_learns_functions_point_at_the_users_call():
+    # cross_val_score clones and fits in scikit-learn's frames: the warnings
+    # pointed there, not at the line that called it.
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    y = np.arange(40) % 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cross_val_score(DeepMLPClassifier(depth=1, width=3, max_iter=2), X, y, cv=2)
+    assert [w.category for w in caught] == [ConvergenceWarning] * 2
+    for warning in caught:
+        assert warning.filename == __file__, warning
