@@ -719,8 +719,16 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         return self._training_X(X), y
 
     def _input_dtypes(self):
-        """The dtypes X is accepted in: float32 and float64 as given, never upcast."""
+        """The dtypes X is accepted in: float32 and float64 as given, never upcast.
+
+        Other inputs (lists, integers) are converted to the training dtype,
+        or to float64 for L-BFGS, which computes in float64: a list and a
+        float64 array of the same values then train the same model (to
+        float32 first, a list lost the digits the array kept).
+        """
         compute = _DTYPES[self.dtype]
+        if self.optimizer == "lbfgs":
+            return [np.float64, np.float32]
         return [compute, np.float64 if compute is np.float32 else np.float32]
 
     def _training_X(self, X):

@@ -65,16 +65,33 @@ class Snapshot:
             np.copyto(saved, current)
         self.finite = network.has_finite_state()
 
-    def restore(self, network, optimizer=None):
-        """Copy the saved state back; False (and nothing copied) if it is not finite."""
+    def restore(self, network, optimizer=None, diverged=False):
+        """Copy the saved state back; False (and nothing copied) if it is not finite.
+
+        ``optimizer`` is reset after a divergence, or if its state is not
+        finite; otherwise it keeps the moments of the steps since the
+        snapshot: the snapshot holds no copy of them (that would cost more
+        model-sized vectors), and a reset set Adam back to its first,
+        largest steps (an interrupted ``partial_fit`` on digits made the next
+        epoch's loss 20 times that of the uninterrupted series).
+        """
         if not self.finite:
             return False
         np.copyto(network.params, self.params)
         for saved, current in zip(self.stats, network.running_means + network.running_vars):
             np.copyto(current, saved)
-        if optimizer is not None:
-            optimizer.reset()  # its moments may hold the non-finite or partial step
+        if optimizer is not None and (diverged or not _finite_optimizer_state(optimizer)):
+            optimizer.reset()
         return True
+
+
+def _finite_optimizer_state(optimizer):
+    """Whether every array of the optimizer's state is finite (not its work array)."""
+    return all(
+        np.isfinite(value).all()
+        for name, value in optimizer.state_.items()
+        if isinstance(value, np.ndarray) and name != "scratch"
+    )
 
 
 def clip_by_global_norm(grads, max_norm):
@@ -384,7 +401,7 @@ class Trainer:
         if reason is None and not self.finite_state(last_X):
             reason = self.divergence_kind()
         if reason is not None:  # diverged (or overflowed before any step)
-            if self.undo_incomplete_epoch() and reason == "diverged":
+            if self.undo_incomplete_epoch(diverged=True) and reason == "diverged":
                 self.warn_divergence(epoch)
             return reason
         self.end_epoch(loss)
@@ -502,15 +519,17 @@ class Trainer:
             return "statistics_overflow"
         return "diverged"
 
-    def undo_incomplete_epoch(self):
+    def undo_incomplete_epoch(self, diverged=False):
         """Restore the state and bookkeeping of the start of an incomplete epoch.
 
         Returns False if that state was not finite, so not restored (the
-        bookkeeping is: the epoch did not happen); True otherwise.
+        bookkeeping is: the epoch did not happen); True otherwise. The
+        optimizer keeps its moments unless the epoch ``diverged`` (see
+        :meth:`Snapshot.restore`).
         """
         if self.marks is None:
             return True
-        restored = self.snapshot.restore(self.network, self.optimizer)
+        restored = self.snapshot.restore(self.network, self.optimizer, diverged)
         rollback_progress(self.estimator, self.marks)
         self.marks = None
         return restored

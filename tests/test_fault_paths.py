@@ -284,6 +284,45 @@ def test_a_warm_start_diverging_in_its_first_epoch_says_it_went_back_to_its_star
     assert "The weights this call started from were restored" in message
     assert "(2 epochs trained before)" in message and "(epoch 0)" not in message
     assert_array_equal(_params(reg), before)
+    assert reg.optimizer_.t_ == 0  # the diverged steps' state is forgotten
+
+
+class InterruptAtBatch(Callback):
+    def __init__(self, batch=2):
+        self.batch = batch
+
+    def on_batch_end(self, estimator, network, batch, loss, **kwargs):
+        if batch == self.batch:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "momentum"])
+def test_an_interrupted_partial_fit_keeps_the_optimizers_state(optimizer):
+    # The epoch's weights are undone; the optimizer was reset too, which set
+    # Adam back to its first, largest steps: the next epoch's loss was 20
+    # times the uninterrupted series' (0.0129 against 0.00065).
+    from sklearn.datasets import load_digits
+    from sklearn.preprocessing import StandardScaler
+
+    X_digits, y_digits = load_digits(return_X_y=True)
+    X_digits, y_digits = StandardScaler().fit_transform(X_digits[:600]), y_digits[:600]
+
+    def next_loss(interrupt):
+        clf = DeepMLPClassifier(depth=2, width=32, optimizer=optimizer, learning_rate=0.01,
+                                batch_size=50, shuffle=False, random_state=0, dtype="float64")
+        for _ in range(30):
+            clf.partial_fit(X_digits, y_digits, classes=np.arange(10))
+        if interrupt:
+            steps = clf.optimizer_.t_
+            clf.set_params(callbacks=[InterruptAtBatch()])
+            with pytest.warns(FitInterruptedWarning, match="last complete epoch"):
+                clf.partial_fit(X_digits, y_digits)
+            clf.set_params(callbacks=None)
+            assert clf.optimizer_.t_ == steps + 3  # the steps of the undone batches too
+        clf.partial_fit(X_digits, y_digits)
+        return clf.loss_curve_[-1]
+
+    assert next_loss(True) < 1.2 * next_loss(False)
 
 
 #: What EndLog's hooks did, in order (the fit's copies log here: clone deep-copies
