@@ -254,6 +254,11 @@ def test_a_failed_pretraining_leaves_the_estimator_unfitted():
                 with Fault(k, MemoryError):
                     clf.fit(X, Y)
             except MemoryError:
+                if clf.__dict__.get("n_iter_") == 2:
+                    # Raised after the training, while the ConvergenceWarning's
+                    # text was made: the trained model is kept (warn_trained).
+                    assert np.isfinite(clf.predict_proba(X)).all(), k
+                    continue
                 # no fitted attribute survives, pretraining ones included
                 assert not [name for name in vars(clf) if name.endswith("_")], k
                 assert not hasattr(clf, "_network")
