@@ -238,6 +238,7 @@ class CurvatureMonitor(ProbeCallback):
         "gradient_tol": [Interval(Real, 0, 1, closed="neither")],
         "negative_tol": [Interval(Real, 0, None, closed="left")],
         "progress_tol": [Interval(Real, 0, 1, closed="left")],
+        "converged_tol": [Interval(Real, 0, 1, closed="left")],
         "random_state": ["random_state"],
     }
 
@@ -251,6 +252,7 @@ class CurvatureMonitor(ProbeCallback):
         gradient_tol=0.1,
         negative_tol=0.01,
         progress_tol=0.05,
+        converged_tol=0.05,
         random_state=None,
     ):
         self.record_every = record_every
@@ -260,6 +262,7 @@ class CurvatureMonitor(ProbeCallback):
         self.gradient_tol = gradient_tol
         self.negative_tol = negative_tol
         self.progress_tol = progress_tol
+        self.converged_tol = converged_tol
         self.random_state = random_state
 
     # ------------------------------------------------------------------- hooks
@@ -376,6 +379,7 @@ class CurvatureMonitor(ProbeCallback):
             self.grad_norm_, self.hessian_min_, self.hessian_max_,
             self.gradient_tol, self.negative_tol,
             probe_loss=self.probe_loss_, progress_tol=self.progress_tol,
+            converged_tol=self.converged_tol,
         )
         self.saddle_fraction_ = float(np.mean(self.phase_ == "saddle"))
 
@@ -440,6 +444,8 @@ class CurvatureMonitor(ProbeCallback):
         # Pickled by a build before "flat": its default, and the phases computed
         # again from the records, so that a flat record no longer reads "minimum".
         self.__dict__.setdefault("progress_tol", 0.05)
+        # And by a build before "converged_tol" (its phases recomputed with it).
+        self.__dict__.setdefault("converged_tol", 0.05)
         if "epochs_" in state:
             self._records = {
                 "epochs": list(self.epochs_),
@@ -451,7 +457,7 @@ class CurvatureMonitor(ProbeCallback):
 
 def classify_phases(
     grad_norm, hessian_min, hessian_max, gradient_tol, negative_tol, *,
-    probe_loss=None, progress_tol=0.05,
+    probe_loss=None, progress_tol=0.05, converged_tol=0.05,
 ):
     """``"descent"``, ``"saddle"``, ``"minimum"`` or ``"flat"`` per record (see CurvatureMonitor).
 
@@ -460,12 +466,17 @@ def classify_phases(
     grad_norm, hessian_min, hessian_max : ndarray of shape (n_records,)
     gradient_tol, negative_tol : float
     probe_loss : ndarray of shape (n_records,) or None, default=None
-        The loss at each record; None: no record is ``"flat"``.
+        The loss at each record; None: only the gradient and the curvature
+        decide (no record is ``"flat"``, every small gradient with clearly
+        negative curvature is a ``"saddle"``).
     progress_tol : float, default=0.05
-        A record whose loss is above ``1 - progress_tol`` times the first
-        record's made no progress (the scale of a loss is its own initial
+        The yardstick of progress: a fall of the loss by ``progress_tol``
+        times the first record's (the scale of a loss is its own initial
         value: the curvature has none that separates a degenerate saddle from
         a minimum, see CurvatureMonitor's Notes).
+    converged_tol : float, default=0.05
+        A record whose loss is below ``converged_tol`` times the first
+        record's has converged: it is not a saddle.
 
     Returns
     -------
@@ -477,13 +488,43 @@ def classify_phases(
     with np.errstate(invalid="ignore"):
         small = grad_norm <= gradient_tol * np.nanmax(grad_norm)
         negative = np.asarray(hessian_min) < -negative_tol * np.abs(hessian_max)
-        stuck = np.zeros(grad_norm.shape, dtype=bool)
-        if probe_loss is not None:
-            loss = np.asarray(probe_loss, dtype=float)
-            # abs: a loss may be negative (e.g. Poisson's without its constant).
-            stuck = loss > loss[0] - progress_tol * np.abs(loss[0])
-    still = np.where(stuck, "flat", "minimum")
-    return np.where(small & negative, "saddle", np.where(small, still, "descent"))
+    stuck, converged, falls_later = _loss_tests(
+        probe_loss, progress_tol, converged_tol, grad_norm.shape
+    )
+    # After the first record, a loss that has not moved says the gradient does
+    # not move it (the noise of mini-batches, or of a probe smaller than the
+    # data): not "descent", whatever its norm.
+    stuck_after_start = stuck & (np.arange(grad_norm.size) > 0)
+    critical = small | stuck_after_start
+    saddle = critical & negative & ~converged
+    settled = np.where(stuck | falls_later, "flat", "minimum")
+    return np.where(saddle, "saddle", np.where(critical, settled, "descent"))
+
+
+def _loss_tests(probe_loss, progress_tol, converged_tol, shape):
+    """Per record, from the losses: (no progress yet, converged, falls later).
+
+    *No progress*: the loss is above the first record's less ``progress_tol``
+    of it. *Converged*: below ``converged_tol`` of a positive first loss;
+    every loss of the package is non-negative (cross-entropies, the squared
+    error, Poisson's deviance), so no way down from there, a saddle's
+    included, can lower the loss by more than that much of where the fit
+    started. *Falls later*: a later record's loss is lower by more than
+    ``progress_tol`` of the first's (the loss had not stopped falling).
+    """
+    nothing = np.zeros(shape, dtype=bool)
+    if probe_loss is None:
+        return nothing, nothing, nothing
+    loss = np.asarray(probe_loss, dtype=float)
+    # abs: a loss may be negative (e.g. a Poisson loss without its constant).
+    margin = progress_tol * np.abs(loss[0])
+    with np.errstate(invalid="ignore"):
+        stuck = loss > loss[0] - margin
+        converged = (loss[0] > 0) & (loss < converged_tol * loss[0])
+        # The lowest loss recorded after each record (fmin: NaN records skipped).
+        later = np.append(np.fmin.accumulate(loss[:0:-1])[::-1], np.inf)
+        falls_later = loss - later > margin
+    return stuck, converged, falls_later
 
 
 def _span(epochs):
