@@ -119,8 +119,8 @@ plt.show()
 # From weights too small: a degenerate saddle, "flat"
 # ----------------------------------------------------
 # With weights of standard deviation 1e-4 instead of 0.01, gradient descent
-# (full batches, and the probe is all the data: on mini-batches the output
-# bias jitters and keeps the gradient up) does not leave within 100 epochs: with three weight matrices the origin is a
+# (full batches, and the probe is all the data; mini-batches below) does not
+# leave within 100 epochs: with three weight matrices the origin is a
 # *third-order* saddle, where the loss falls along a cubic path but the
 # Hessian vanishes on the weights (the product of the two other matrices,
 # about 1e-8, multiplies every second derivative). The gradient fades once
@@ -146,6 +146,31 @@ print(f"training R^2 {stuck.score(X, Y):.3f}; loss {m.probe_loss_[-1] / m.probe_
       "of the initial")
 assert m.phase_[-1] == "flat" and stuck.score(X, Y) < 0.01
 assert m.negative_curvature_[-1] < m.negative_tol  # too weak to call a saddle
+
+# %%
+# On mini-batches of 32, probed on the default 32 samples, the same network
+# stays at the origin too, but its probe's gradient never fades: the output
+# bias jitters from batch to batch, and 32 samples have a mean of their own
+# that no bias fits. The gradient stays near its largest, and by the
+# gradient alone every record would read "descent". The loss has not
+# moved, though: after the first record, a record without progress is a
+# critical point of training whatever its gradient, here a saddle (the
+# probe's mean residual couples the output bias with the last weights, a
+# negative curvature):
+noisy = DeepMLPRegressor(
+    depth=2, width=16, activation="identity", init="normal", init_scale=1e-4,
+    optimizer="sgd", learning_rate=0.05, batch_size=32, alpha=0.0,
+    max_iter=100, tol=0.0, n_iter_no_change=10**9, random_state=0,
+    callbacks=[CurvatureMonitor(record_every=25, random_state=0)],
+)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # ConvergenceWarning: max_iter on purpose
+    noisy.fit(X, Y)
+m = noisy.curvature_monitor_
+print(f"mini-batches: phases {' '.join(m.phase_)}; gradient / largest "
+      + " ".join(f"{g:.2f}" for g in m.grad_norm_ / m.grad_norm_.max())
+      + f"; loss {m.probe_loss_[-1] / m.probe_loss_[0]:.3f} of the initial")
+assert list(m.phase_[1:]) == ["saddle"] * 4 and noisy.score(X, Y) < 0.01
 
 # %%
 # References

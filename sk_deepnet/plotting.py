@@ -393,9 +393,10 @@ class CurvatureDisplay:
     constructor. Against the epoch: the largest and the smallest Hessian
     eigenvalue estimates and the gradient norm, on a ``symlog`` y axis (linear
     near zero, so that negative curvature shows below the axis); the records
-    at a saddle are circled in red, the ``"flat"`` ones (a small gradient, no
-    negative curvature and no progress: a plateau or a degenerate saddle that
-    the curvature cannot tell from a minimum) squared in orange.
+    at a saddle are circled in red, the ``"flat"`` ones (no clearly negative
+    curvature, and no progress or a loss that falls further later: a plateau
+    or a degenerate saddle that the curvature cannot tell from a minimum)
+    squared in orange.
 
     Parameters
     ----------

@@ -262,7 +262,8 @@ def test_saved_models_carry_no_probe_rows_and_continue_alike(digits):
         pickle.loads(blob).set_params(max_iter=1).fit(X, y)
 
 
-def _deep_linear(init_scale, max_iter, record_every, learning_rate=0.05):
+def _deep_linear(init_scale, max_iter, record_every, learning_rate=0.05, batch_size=64,
+                 probe_size=64):
     # A rank-3 linear map of 8 inputs to 8 outputs, which linear regression
     # fits exactly, learned by a deep linear network (three weight matrices).
     rng = np.random.RandomState(0)
@@ -270,11 +271,12 @@ def _deep_linear(init_scale, max_iter, record_every, learning_rate=0.05):
     U, _ = np.linalg.qr(rng.standard_normal((8, 8)))
     V, _ = np.linalg.qr(rng.standard_normal((8, 8)))
     Y = X @ (U[:, :3] @ np.diag([3.0, 2.0, 1.0]) @ V[:3])
-    monitor = CurvatureMonitor(record_every=record_every, probe_size=64, n_iter=20,
+    monitor = CurvatureMonitor(record_every=record_every, probe_size=probe_size, n_iter=20,
                                random_state=0)
     reg = DeepMLPRegressor(
         depth=2, width=8, activation="identity", init="normal", init_scale=init_scale,
-        optimizer="sgd", learning_rate=learning_rate, batch_size=64, alpha=0.0, max_iter=max_iter,
+        optimizer="sgd", learning_rate=learning_rate, batch_size=batch_size, alpha=0.0,
+        max_iter=max_iter,
         tol=0.0, n_iter_no_change=10**9, random_state=0, dtype="float64",
         callbacks=[monitor],
     )
@@ -342,3 +344,88 @@ def test_a_monitor_pickled_before_flat_loads_with_its_phases_recomputed():
     fresh = CurvatureMonitor.__new__(CurvatureMonitor)
     fresh.__setstate__(state)
     assert fresh.get_params() == CurvatureMonitor().get_params()
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_converged_classifier_is_at_a_minimum_not_a_saddle():
+    # Cross-entropy on separable data: the loss falls to 0.04% of its initial
+    # value with small negative eigenvalues left (|min|/max about 2%, beyond
+    # negative_tol). The second-order test alone read "saddle" from epoch 8 on;
+    # escaping could lower the loss by at most what is left of it (losses are
+    # >= 0), under converged_tol of the initial loss: converged, "minimum".
+    X, y = load_digits(n_class=5, return_X_y=True)
+    X, y = StandardScaler().fit_transform(X[:400]), y[:400]
+    monitor = CurvatureMonitor(record_every=4, random_state=0)
+    clf = DeepMLPClassifier(depth=2, width=16, max_iter=40, learning_rate=0.003, batch_size=32,
+                            random_state=0, callbacks=[monitor]).fit(X, y)
+    m = clf.curvature_monitor_
+    assert "saddle" not in m.phase_ and never_saddle_scorer(clf, X, y) == 1.0
+    small = m.grad_norm_ <= m.gradient_tol * m.grad_norm_.max()
+    negative = m.negative_curvature_ > m.negative_tol
+    converged = m.probe_loss_ < m.converged_tol * m.probe_loss_[0]
+    assert (small & negative & converged).sum() >= 5  # what the second-order test calls saddles
+    assert m.probe_loss_[-1] < 0.001 * m.probe_loss_[0]
+    assert np.all(m.phase_[small] == "minimum") and np.all(m.phase_[~small] == "descent")
+    # converged_tol=0: every saddle of the second-order test, as before.
+    m.set_params(converged_tol=0.0)
+    m._publish()
+    assert_array_equal(m.phase_ == "saddle", small & negative)
+
+
+@pytest.mark.parametrize("probe_size", [16, 64])
+def test_mini_batch_sgd_stuck_at_the_origin_is_not_descent(probe_size):
+    # From weights of 1e-4 the deep linear network never leaves the origin; on
+    # mini-batches of 16 the output bias jitters, and a probe smaller than the
+    # data has its own mean residual: the probe's gradient stays at 5-100% of
+    # its largest and the records read "descent" although the loss does not
+    # move. A record after the first that made no progress is stuck, whatever
+    # its gradient: "saddle" where the curvature is clearly negative (the
+    # origin is a saddle), else "flat".
+    reg, X, Y = _deep_linear(1e-4, max_iter=60, record_every=10, batch_size=16,
+                             probe_size=probe_size)
+    m = reg.curvature_monitor_
+    assert reg.score(X, Y) < 0.01
+    assert np.all(m.probe_loss_ > 0.95 * m.probe_loss_[0])
+    assert (m.grad_norm_[1:] > m.gradient_tol * m.grad_norm_.max()).any()  # not small
+    assert set(m.phase_[1:]) <= {"saddle", "flat"}
+    # The first record is no evidence of being stuck (no epoch trained yet).
+    assert m.phase_[0] == "descent"
+
+
+def test_classify_phases_converged_and_still_falling():
+    grad = np.array([1.0, 0.05, 0.05, 0.05, 0.05, 0.05])
+    hmin = np.array([-1.0, -0.5, 0.0, -0.5, 0.0, -0.5])
+    hmax = np.ones(6)
+    # 3: a saddle below 5% of the initial loss (converged); 2: no negative
+    # curvature, but the loss falls later by more than progress_tol of the first
+    # record's (from 0.6 to 0.03): a plateau that training left, not a minimum.
+    loss = np.array([10.0, 6.0, 6.0, 0.4, 0.3, 0.35])
+    phases = classify_phases(grad, hmin, hmax, 0.1, 0.01, probe_loss=loss)
+    assert list(phases) == ["descent", "saddle", "flat", "minimum", "minimum", "minimum"]
+    phases = classify_phases(grad, hmin, hmax, 0.1, 0.01, probe_loss=loss, converged_tol=0.0)
+    assert list(phases) == ["descent", "saddle", "flat", "saddle", "minimum", "saddle"]
+    # Stuck after the first record: a large gradient reads saddle or flat, not descent.
+    loss = np.array([10.0, 9.9, 9.8])
+    phases = classify_phases([0.5, 1.0, 1.0], [-1.0, -0.5, 0.0], [1.0, 1.0, 1.0], 0.1, 0.01,
+                             probe_loss=loss)
+    assert list(phases) == ["descent", "saddle", "flat"]
+    # Without losses only the gradient and the curvature decide.
+    phases = classify_phases(grad, hmin, hmax, 0.1, 0.01)
+    assert list(phases) == ["descent", "saddle", "minimum", "saddle", "minimum", "saddle"]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_monitor_pickled_before_converged_tol_loads_with_its_phases_recomputed():
+    X, y = load_digits(n_class=5, return_X_y=True)
+    X, y = StandardScaler().fit_transform(X[:400]), y[:400]
+    clf = DeepMLPClassifier(depth=2, width=16, max_iter=20, learning_rate=0.003, batch_size=32,
+                            random_state=0,
+                            callbacks=[CurvatureMonitor(record_every=4, random_state=0)]).fit(X, y)
+    state = clf.curvature_monitor_.__getstate__()
+    del state["converged_tol"]
+    state["phase_"] = np.where(state["phase_"] == "minimum", "saddle", state["phase_"])
+    old = CurvatureMonitor.__new__(CurvatureMonitor)
+    old.__setstate__(state)
+    assert old.get_params() == clf.curvature_monitor_.get_params()
+    assert_array_equal(old.phase_, clf.curvature_monitor_.phase_)
+    assert "minimum" in old.phase_ and "saddle" not in old.phase_
