@@ -113,26 +113,60 @@ def divergence_remedies(estimator, ratio):
     return remedies if ratio is not None else remedies + _init_remedies(param)
 
 
-def initial_weights_hint(estimator, network, ratio, final_loss, Y, sample_weight):
-    """The ConvergenceWarning's sentence when the initial model is still to blame, or "".
+def worse_than_zeros_remedies(estimator, ratio):
+    """A stochastic fit's remedies for a model far worse than an output of zeros.
 
-    L-BFGS's line search does not diverge from such a model: it stays near
-    it (10 relu layers of N(0, 1) weights on digits end 30 iterations at a
-    loss of 9e4). Set when ``ratio`` (:func:`initial_loss_ratio`) blames the
-    initial model and ``final_loss`` is still at least
-    :data:`INITIAL_LOSS_FACTOR` times the loss of an output of zeros; the
-    other parameters are :func:`initial_loss_ratio`'s. The sentence starts
-    with a space, to follow the warning's own.
+    Blamed by ``ratio``, the initial state's only: the fit did not diverge,
+    its steps kept near the initial model. Else those of a divergence.
+    """
+    if blames_initial_model(ratio):
+        return initial_state_remedies(estimator)
+    return divergence_remedies(estimator, ratio)
+
+
+def worse_than_zeros_hint(network, ratio, final_loss, Y, sample_weight, remedies):
+    """A warning's sentences for a fit that ended far worse than an output of zeros, or "".
+
+    Adam at ``learning_rate=30`` blows a regressor up to 1e22 times the loss
+    of an output of zeros without overflowing; L-BFGS's line search stays
+    near initial weights that amplify the inputs (10 relu layers of N(0, 1)
+    weights on digits end 30 iterations at a loss of 9e4). Neither is a
+    divergence the training loop can see (the loss stays finite).
+
+    Parameters
+    ----------
+    network : Network
+        The fitted network (its loss function, output width and dtype).
+    ratio : float or None
+        :func:`initial_loss_ratio`: what the sentences blame.
+    final_loss : float
+        The training loss of the fitted model.
+    Y, sample_weight : ndarray
+        The training targets and weights, as the loss takes them.
+    remedies : list of str
+        What to suggest, most promising first.
+
+    Returns
+    -------
+    hint : str
+        Set when ``final_loss`` is at least :data:`INITIAL_LOSS_FACTOR` times
+        the loss of an output of zeros and there is a remedy to suggest; it
+        starts with a space, to follow the warning's own sentences.
     """
     final = _loss_ratio(network, final_loss, Y, sample_weight)
-    remedies = initial_state_remedies(estimator)
-    if not (blames_initial_model(ratio) and blames_initial_model(final) and remedies):
+    if not (blames_initial_model(final) and remedies):
         return ""
-    return (
-        f" The loss is still {final:.3g} times that of an output of zeros (it began "
-        f"at {ratio:.3g} times it): the initial model amplifies its inputs. Try "
-        f"{or_list(remedies)}."
-    )
+    if blames_initial_model(ratio):
+        what = (f"is still {final:.3g} times that of an output of zeros (it began at "
+                f"{ratio:.3g} times it): the initial model amplifies its inputs")
+    elif ratio is not None:
+        what = (f"ended at {final:.3g} times that of an output of zeros (it began at "
+                f"{ratio:.3g} times it): the steps made the model far worse than one "
+                "that predicts zeros")
+    else:
+        what = (f"ended at {final:.3g} times that of an output of zeros: the model "
+                "predicts far worse than zeros")
+    return f" The training loss {what}. Try {or_list(remedies)}."
 
 
 def _loss_ratio(network, loss, Y, sample_weight):

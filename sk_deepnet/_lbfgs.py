@@ -50,7 +50,7 @@ from ._gradient_advice import (
     initial_loss_ratio,
     initial_state_remedies,
     initial_weights_evidence,
-    initial_weights_hint,
+    worse_than_zeros_hint,
 )
 from ._training import (
     NOT_FINITE_MESSAGE,
@@ -522,10 +522,16 @@ def _not_converged(estimator, optimizer, run):
     return (
         message
         + scaling_hint(estimator, run.X, run.Y)
-        + initial_weights_hint(
-            estimator, run.network, _initial_loss_ratio(estimator, run), run.accepted_loss,
-            run.Y, run.sample_weight,
-        )
+        + _worse_than_zeros_hint(estimator, run)
+    )
+
+
+def _worse_than_zeros_hint(estimator, run):
+    """Initial weights that amplify the inputs: L-BFGS's line search stays near them."""
+    ratio = _initial_loss_ratio(estimator, run)
+    remedies = initial_state_remedies(estimator) if blames_initial_model(ratio) else []
+    return worse_than_zeros_hint(
+        run.network, ratio, run.accepted_loss, run.Y, run.sample_weight, remedies
     )
 
 

@@ -33,7 +33,8 @@ from ._gradient_advice import (
     init_remedies,
     initial_loss_ratio,
     initial_weights_evidence,
-    initial_weights_hint,
+    worse_than_zeros_hint,
+    worse_than_zeros_remedies,
 )
 from ._scale import scaling_hint, scaling_remedies
 from ._warnings import or_list, warn_user
@@ -558,21 +559,34 @@ class Trainer:
             batches.sample_weight,
         )
 
-    def max_iter_message(self):
-        """The ConvergenceWarning of a fit that ran all ``max_iter`` epochs, or None."""
-        estimator = self.estimator
+    def end_message(self):
+        """The ConvergenceWarning of a fit that ran all ``max_iter`` epochs or
+        stopped on a plateau (then only if its model is far worse than an
+        output of zeros), or None."""
+        estimator, batches = self.estimator, self.batches
+        ratio = self.initial_loss_ratio()
+        hint = worse_than_zeros_hint(
+            self.network, ratio, self.final_training_loss(), batches.Y,
+            batches.sample_weight, worse_than_zeros_remedies(estimator, ratio),
+        )
         if estimator.n_iter_ < estimator.max_iter:
-            return None
-        batches = self.batches
+            if not hint:
+                return None
+            return f"Training stopped after {estimator.n_iter_} epochs on a plateau.{hint}"
         return (
             f"Stochastic optimizer: maximum iterations ({estimator.max_iter}) reached "
             "and the optimization hasn't converged yet."
             + scaling_hint(estimator, batches.X, batches.Y)
-            + initial_weights_hint(
-                estimator, self.network, self.initial_loss_ratio(), estimator.loss_,
-                batches.Y, batches.sample_weight,
-            )
+            + hint
         )
+
+    def final_training_loss(self):
+        """The training loss of the final model: the best validation epoch's
+        with early stopping (its weights are restored), else the last's."""
+        estimator = self.estimator
+        if self.best_epochs is not None:
+            return estimator.loss_curve_[self.best_epochs - 1]
+        return estimator.loss_
 
     # ------------------------------------------------------------- the end
     def finish(self, reason, error):
@@ -598,8 +612,8 @@ class Trainer:
             restored_epochs=restored_epochs,
             diverged=reason in DIVERGED,
         )
-        if reason is None and not self.incremental:
-            warn_trained(estimator, self.max_iter_message, ConvergenceWarning, "epochs")
+        if reason in (None, "converged") and not self.incremental:
+            warn_trained(estimator, self.end_message, ConvergenceWarning, "epochs")
         self.raise_stop_error(reason, error)
 
     def raise_stop_error(self, reason, error):

@@ -10,17 +10,18 @@ on standardized digits, check the answers now given, and the remedies that
 the module docstring of ``sk_deepnet._gradient_advice`` cites.
 """
 
+import re
 import warnings
 
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
-from sklearn.datasets import load_breast_cancer, load_wine
+from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from sk_deepnet import DeepMLPClassifier, DivergenceWarning
+from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor, DivergenceWarning
 from sk_deepnet._gradient_advice import INITIAL_LOSS_FACTOR, initial_loss_ratio
 from sk_deepnet._gradient_monitor import _alive
 from sk_deepnet.callbacks import Callback, GradientHealthWarning, GradientMonitor
@@ -111,7 +112,7 @@ def test_the_estimators_warnings_blame_the_initial_weights_on_the_evidence(digit
         with pytest.warns(ConvergenceWarning) as record:
             clf = DeepMLPClassifier(random_state=0, optimizer=optimizer, **params).fit(X, y)
         message = str(record[0].message)
-        assert "The loss is still" in message and "(it began at" in message
+        assert "The training loss is still" in message and "(it began at" in message
         assert message.endswith(
             "the initial model amplifies its inputs. Try init='auto' or normalization='batch'."
         )
@@ -125,6 +126,34 @@ def test_the_estimators_warnings_blame_the_initial_weights_on_the_evidence(digit
         ).fit(X, y)
     assert not any("output of zeros" in str(w.message) for w in record)
     assert clf.score(X_test, y_test) > 0.85
+
+
+def test_a_fit_that_blew_up_without_overflowing_says_so():
+    # Adam at learning_rate=30 takes a regressor to 1e22 times the loss of
+    # an output of zeros, finite: the warning was "maximum iterations", and
+    # a longer fit stopped on its plateau without any warning.
+    X, _ = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X)[:300]
+    y = X[:, 10] * 3 + X[:, 20]
+    params = dict(depth=4, width=32, learning_rate=30.0, batch_size=32, random_state=0)
+    for max_iter, start in ((8, "Stochastic optimizer: maximum iterations (8) reached"),
+                            (100, "Training stopped after 40 epochs on a plateau.")):
+        with pytest.warns(ConvergenceWarning) as record:
+            reg = DeepMLPRegressor(max_iter=max_iter, **params).fit(X, y)
+        message = str(record[0].message)
+        assert message.startswith(start)
+        assert re.search(r"The training loss ended at 1\.\d+e\+22 times that of an output of "
+                         r"zeros \(it began at 0\.689 times it\): the steps made the model", message)
+        assert message.endswith(
+            "Try a lower learning_rate (now 30), clip_grad_norm or normalization='batch'."
+        )
+        assert reg.score(X, y) < -1e20
+    # The remedy: the default rate trains it, without the sentence.
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        reg = DeepMLPRegressor(max_iter=30, **{**params, "learning_rate": 0.001}).fit(X, y)
+    assert not any("output of zeros" in str(w.message) for w in record)
+    assert reg.score(X, y) > 0.9
 
 
 class _FirstBatchLoss(Callback):
