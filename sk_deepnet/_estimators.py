@@ -817,6 +817,29 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
                 "normalizes each sample alone."
             )
 
+    def _batch_norm_rows(self, sample_weight, train_idx):
+        """The training rows that batch normalization's mini-batches hold.
+
+        Without their zero-weight rows: a zero weight counts in neither the
+        loss nor the weighted batch statistics, and a shuffled batch left
+        with a single positive weight has a weighted variance of 0 (which
+        ``batch_weights`` refuses). With a tenth of 400 samples weighted,
+        most fits failed so, at random with the shuffle. Left out, the rows
+        are batched as if removed: only fewer than 2 positive weights in all
+        can still fail.
+        """
+        if self.normalization != "batch" or sample_weight is None:
+            return train_idx
+        train_idx = train_idx[sample_weight[train_idx] > 0]
+        if len(train_idx) < 2:
+            raise ValueError(
+                f"normalization='batch' needs at least 2 training samples with a "
+                f"positive sample_weight (the variance of one sample is 0); "
+                f"{len(train_idx)} have one. Give more samples a positive weight, or "
+                "use normalization='layer', which normalizes each sample alone."
+            )
+        return train_idx
+
     @blas_policy(fit_flops)  # one BLAS thread for small products (doc/performance.rst)
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
         fitted = hasattr(self, "_network")
@@ -885,6 +908,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         early_stopping = self.early_stopping and not incremental
         train_idx, val_idx = self._split(X.shape[0], y, early_stopping)
         self._check_split(sample_weight, train_idx, val_idx)
+        train_idx = self._batch_norm_rows(sample_weight, train_idx)
         if not first_call:
             self._continue_fit(incremental)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
@@ -1222,10 +1246,12 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         )
         self._start_fitted_state(network, optimizer, X, Y, self._schedule.initial_rate)
         dispatcher = CallbackDispatcher(self, max_epochs, given)
-        # The callbacks see the training rows only, not those held out for validation.
+        # The callbacks see the training rows only: not those held out for
+        # validation, nor the zero-weight rows that batch normalization's
+        # batches leave out.
         dispatcher.fit_begin(
             X, y, sample_weight, batch_size=batch_size,
-            train_indices=None if val_idx is None else train_idx,
+            train_indices=None if len(train_idx) == X.shape[0] else train_idx,
         )
         validation = None if val_idx is None else (X, y, sample_weight, val_idx)
         Trainer(
@@ -1554,8 +1580,10 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
             weight counts relative to the others of its batch: with
             ``batch_size=1`` only a zero weight changes anything. With
             ``normalization="batch"`` the batch statistics are weighted the
-            same way (a weight k counts as k copies, only ratios matter), and a
-            mini-batch with fewer than 2 positively weighted samples is refused.
+            same way (a weight k counts as k copies, only ratios matter), and
+            zero-weighted rows are left out of the mini-batches, as if
+            removed (a batch of one positive weight would have a variance of
+            0); fewer than 2 positive weights in all are refused.
             ``pretrain="rbm"`` weighs its RBMs by them too (see ``pretrain``).
 
         Returns
@@ -1847,8 +1875,10 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
             weight counts relative to the others of its batch: with
             ``batch_size=1`` only a zero weight changes anything. With
             ``normalization="batch"`` the batch statistics are weighted the
-            same way (a weight k counts as k copies, only ratios matter), and a
-            mini-batch with fewer than 2 positively weighted samples is refused.
+            same way (a weight k counts as k copies, only ratios matter), and
+            zero-weighted rows are left out of the mini-batches, as if
+            removed (a batch of one positive weight would have a variance of
+            0); fewer than 2 positive weights in all are refused.
             ``pretrain="rbm"`` weighs its RBMs by them too (see ``pretrain``).
 
         Returns

@@ -3,7 +3,9 @@
 A weight ``k`` counts as ``k`` copies of its sample in the batch statistics (the
 running ones too), the statistics depend on the weights' ratios only (fits with
 ``w`` and ``c * w`` are the same), and a batch with fewer than two positively
-weighted samples is refused like a batch of one sample. (That weights equal
+weighted samples is refused like a batch of one sample; the estimators leave
+zero-weight rows out of the batches, so that only a fit with fewer than two
+positive weights in all meets it. (That weights equal
 repetition in a whole fit is scikit-learn's check, run on a float64 batch-norm
 configuration in test_sklearn_compat.py.)
 """
@@ -24,31 +26,44 @@ def _quiet_fit(estimator, X, y, **fit_params):
         return estimator.fit(X, y, **fit_params)
 
 
-def test_batch_with_a_single_positive_weight_is_refused(digits):
-    # The issue's reproducer: one sample of weight 1 in each batch of 50 gave
-    # accuracy 0.10, running variances near 1e-33, and only a ConvergenceWarning.
+def test_zero_weight_rows_are_left_out_of_the_batches(digits):
+    # One sample of weight 1 in each batch of 50 gave accuracy 0.10, running
+    # variances near 1e-33, and only a ConvergenceWarning; it was then
+    # refused, and so were most fits with a tenth of the samples weighted, at
+    # random with the shuffle (batches of one positive weight). Zero-weight
+    # rows count neither in the loss nor in the weighted statistics: they
+    # are left out, and the fit is that of the positively weighted rows.
     X, _, y, _ = digits
     w = np.zeros(len(X))
-    w[::50] = 1
-    clf = DeepMLPClassifier(depth=3, width=64, normalization="batch", batch_size=50,
-                            shuffle=False, max_iter=20)
-    with pytest.raises(ValueError, match="fewer than 2 samples have a positive sample_weight"):
-        clf.fit(X, y, sample_weight=w)
-    assert not hasattr(clf, "coefs_")  # a refused fresh fit leaves nothing behind
+    w[::10] = 1  # every class keeps samples
+    params = dict(depth=3, width=64, normalization="batch", batch_size=10, max_iter=20,
+                  random_state=0, dtype="float64")
+    weighted = _quiet_fit(DeepMLPClassifier(**params), X, y, sample_weight=w)
+    kept = _quiet_fit(DeepMLPClassifier(**params), X[w > 0], y[w > 0])
+    np.testing.assert_allclose(weighted.predict_proba(X), kept.predict_proba(X), atol=1e-9)
+    assert all((v > 1e-3).all() for v in weighted._network.running_vars)
+    rng = np.random.RandomState(1)  # the tester's case: 10% weighted, batches of 32
+    w = np.zeros(400)
+    w[rng.choice(400, 40, replace=False)] = 1
+    for seed in range(4):
+        _quiet_fit(DeepMLPClassifier(depth=2, width=8, normalization="batch", batch_size=32,
+                                     max_iter=5, random_state=seed), X[:400], y[:400],
+                   sample_weight=w)
 
 
-def test_refusal_is_general_and_leaves_a_continued_model_intact(digits):
+def test_fewer_than_two_positive_weights_are_refused_and_keep_a_continued_model(digits):
     X, _, y, _ = digits
     reg = DeepMLPRegressor(depth=2, width=8, normalization="batch", batch_size=20,
                            shuffle=False, random_state=0)
     reg.partial_fit(X[:100], y[:100].astype(float))
     before = reg.predict(X[:50])
     w = np.zeros(100)
-    w[:21] = 1  # batch 1: 20 positive; batch 2: one positive, 19 zero weights
-    with pytest.raises(ValueError, match="sample_weight.*batch_size"):
+    w[7] = 1  # one positive weight: its variance is 0
+    with pytest.raises(ValueError, match="at least 2 training samples with a positive sample_weight"):
         reg.partial_fit(X[100:200], y[100:200].astype(float), sample_weight=w)
-    # The incomplete epoch is undone: the model is the one before the call.
     np.testing.assert_array_equal(reg.predict(X[:50]), before)
+    w[:21] = 1  # batches of 20 and 1 positive rows: the last one joins the first
+    reg.partial_fit(X[100:200], y[100:200].astype(float), sample_weight=w)
     assert all(np.isfinite(v).all() and (v > 0).all() for v in reg._network.running_vars)
 
 
