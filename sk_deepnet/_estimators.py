@@ -8,6 +8,7 @@ vectorized update of that vector per mini-batch).
 """
 
 import copy
+import functools
 import inspect
 from numbers import Integral, Real
 
@@ -233,8 +234,10 @@ default="constant"
 
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (stratified for
-        classification) and stop when its score stops improving; the weights
-        of the best epoch are kept.
+        binary and multiclass targets; a multiclass one with a class too small
+        to stratify is split at random, with a warning, as scikit-learn's MLP
+        splits it) and stop when its score stops improving; the weights of
+        the best epoch are kept.
 
     validation_fraction : float, default=0.1
         Fraction of the training data held out for early stopping.
@@ -1191,17 +1194,14 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         indices = np.arange(n_samples, dtype=np.min_scalar_type(max(n_samples - 1, 0)))
         if not early_stopping:
             return indices, None
-        stratify = None
-        if isinstance(self, ClassifierMixin) and type_of_target(y) in ("binary", "multiclass"):
-            stratify = y
+        target = type_of_target(y) if isinstance(self, ClassifierMixin) else None
+        stratify = y if target in ("binary", "multiclass") else None
+        seed = int(self._rng.integers(np.iinfo(np.int32).max))
         try:
-            train_idx, val_idx = train_test_split(
-                indices,
-                test_size=self.validation_fraction,
-                stratify=stratify,
-                random_state=int(self._rng.integers(np.iinfo(np.int32).max)),
+            train_idx, val_idx = self._validation_split(
+                indices, stratify, seed, fall_back=target == "multiclass"
             )
-        except ValueError as exc:  # e.g. too few samples of a class to stratify
+        except ValueError as exc:  # e.g. too small a validation set
             raise ValueError(
                 f"early_stopping=True cannot hold out validation_fraction="
                 f"{self.validation_fraction} of these {n_samples} samples: {exc} "
@@ -1216,6 +1216,32 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
                 "early_stopping=False."
             )
         return np.sort(train_idx), np.sort(val_idx)
+
+    def _validation_split(self, indices, stratify, seed, fall_back):
+        """``train_test_split`` of ``indices``, stratified by ``stratify`` if given.
+
+        scikit-learn's MLP stratifies binary targets only (and raises when it
+        cannot); a multiclass one is stratified here too, unless a class has
+        too few samples for it (20 samples of 3 classes): with ``fall_back``
+        the split is then not stratified, with a warning, as scikit-learn's
+        MLP splits it.
+        """
+        split = functools.partial(
+            train_test_split, indices, test_size=self.validation_fraction, random_state=seed
+        )
+        if stratify is None:
+            return split()
+        try:
+            return split(stratify=stratify)
+        except ValueError as exc:
+            if not fall_back:
+                raise
+            warn_user(
+                f"early_stopping=True cannot stratify its validation split ({exc}); "
+                "it holds out validation_fraction of the samples at random instead.",
+                UserWarning,
+            )
+            return split()
 
     def _batch_size(self, n_train, warn=True):
         if self.batch_size is None:

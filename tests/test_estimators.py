@@ -12,6 +12,7 @@ from sklearn.base import clone
 from sklearn.datasets import (
     load_diabetes,
     load_digits,
+    make_blobs,
     make_classification,
     make_friedman1,
     make_multilabel_classification,
@@ -1129,3 +1130,18 @@ def test_verbose_prints_the_validation_score_with_early_stopping(capsys):
     printed = [float(line.split(": ")[1]) for line in capsys.readouterr().out.splitlines()
                if line.startswith("Validation score")]
     assert printed == pytest.approx(clf.validation_scores_, abs=1e-6)
+
+
+def test_early_stopping_splits_a_small_multiclass_set_unstratified_with_a_warning():
+    # scikit-learn's MLP stratifies binary targets only; stratifying every
+    # multiclass one refused 20 samples of 3 classes, which it fits.
+    X, y = make_blobs(n_samples=20, centers=3, random_state=0)
+    clf = DeepMLPClassifier(early_stopping=True, max_iter=5, random_state=0)
+    with pytest.warns(UserWarning, match="cannot stratify its validation split"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X, y)
+    assert len(clf.validation_scores_) == clf.n_iter_ == 5
+    # Binary targets are still refused, as scikit-learn's MLP refuses them.
+    with pytest.raises(ValueError, match="cannot hold out validation_fraction"):
+        DeepMLPClassifier(early_stopping=True).fit([[1, 2], [2, 3], [3, 4], [4, 5]], [0, 0, 0, 1])
