@@ -707,6 +707,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
 
     # ------------------------------------------------------------------ fitting
     def _validate_input(self, X, y, reset):
+        _check_no_missing_targets(y)
         X, y = validate_data(
             self,
             X,
@@ -1414,13 +1415,28 @@ def _settings_but_rate(optimizer):
 
 
 
+def _check_no_missing_targets(y):
+    """Refuse a pandas ``y`` with missing values (NaN, None, pd.NA) by name.
+
+    scikit-learn's validation tests an object ``y`` for NaN with ``x != x``,
+    which a pandas ``string`` column's ``pd.NA`` answers with an error of its
+    own ("boolean value of NA is ambiguous").
+    """
+    isna = getattr(y, "isna", None)  # a pandas Series or DataFrame
+    if isna is not None and np.asarray(isna()).any():
+        raise ValueError("Input y contains NaN or missing values (None, pd.NA).")
+
+
 def _check_label_types(labels, name):
     """Raise a clear error for labels that mix types numpy cannot sort (str and int)."""
+    _check_no_missing_targets(labels)
     labels = np.asarray(labels)
     if labels.dtype == object:
         try:
             np.unique(labels)
         except TypeError as exc:
+            if any(label is None or label != label for label in labels.ravel()):
+                raise ValueError(f"Input {name} contains NaN or None.") from exc
             kinds = sorted({type(label).__name__ for label in labels.ravel()})
             raise TypeError(
                 f"{name} mixes label types that cannot be compared ({', '.join(kinds)}); "
@@ -1647,6 +1663,7 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
         if classes is not None:
             _check_classes(classes)
         elif not hasattr(self, "_network"):
+            _check_label_types(y, "y")  # before type_of_target sorts them
             if type_of_target(y) != "multilabel-indicator":
                 raise ValueError(
                     "classes must be passed on the first call to partial_fit."
@@ -1867,6 +1884,11 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
 
     def _encode_targets(self, y, first_call, classes=None, incremental=False):
         y = np.asarray(y)
+        if y.dtype.kind in "mM":  # validate_data's y_numeric passes dates through
+            raise ValueError(
+                f"y must be numeric; got dtype {y.dtype}. Convert dates and durations "
+                "to numbers first (e.g. days since a reference date)."
+            )
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         if not first_call and Y.shape[1] != self.n_outputs_:
             raise ValueError(

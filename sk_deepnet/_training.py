@@ -244,7 +244,8 @@ class CallbackDispatcher:
         """
         stop = False
         for callback in self.callbacks:
-            stop = bool(call_hook(callback, hook, self.estimator, *args, **extras)) or stop
+            vote = call_hook(callback, hook, self.estimator, *args, **extras)
+            stop = _stop_vote(callback, hook, vote) or stop
         bridge = self._bridges.get(hook)
         if bridge is not None:
             stop = bool(bridge()) or stop
@@ -637,6 +638,19 @@ class Trainer:
             )
 
 
+
+
+def _stop_vote(callback, hook, vote):
+    """A hook's return value as a stop vote: truthy stops, as Keras's and
+    skorch's; an array, whose truth is ambiguous, is refused by name."""
+    try:
+        return bool(vote)
+    except ValueError as exc:  # numpy: "the truth value of an array ... is ambiguous"
+        raise TypeError(
+            f"{type(callback).__name__}.{hook} returned {type(vote).__name__} {vote!r}, "
+            "whose truth is ambiguous: return True to stop training, or None (or "
+            "False) to go on."
+        ) from exc
 
 
 def end_callbacks(

@@ -303,3 +303,23 @@ def test_on_epoch_begin_sees_the_epochs_learning_rate_and_may_change_it():
         spy = reg.fit(X, X.sum(axis=1)).callbacks_[0]
     assert spy.seen == pytest.approx([0.1, 0.05, 0.025])
     assert spy.used == pytest.approx([1e-3, 0.05, 0.025])  # the warm-up, then the schedule
+
+
+class VotesWith(Callback):
+    def __init__(self, vote=None):
+        self.vote = vote
+
+    def on_epoch_end(self, estimator, epoch, loss, **kwargs):
+        return self.vote
+
+
+def test_a_hook_that_returns_an_array_gets_a_clear_error():
+    # Its truth is ambiguous: numpy's error came from inside the training loop.
+    clf = DeepMLPClassifier(depth=1, width=4, max_iter=3,
+                            callbacks=[VotesWith(np.array([True, False]))])
+    with pytest.raises(TypeError, match=r"VotesWith.on_epoch_end returned ndarray .* "
+                                        "return True to stop training"):
+        clf.fit(X, y)
+    # A truthy value stops, a falsy one goes on.
+    assert DeepMLPClassifier(max_iter=3, callbacks=[VotesWith(np.True_)]).fit(X, y).n_iter_ == 1
+    assert DeepMLPClassifier(max_iter=3, callbacks=[VotesWith(0)]).fit(X, y).n_iter_ == 3

@@ -857,14 +857,43 @@ def test_batch_size_larger_than_data_warns(small_classification):
 
 
 # ---------------------------------------------------------------- bad input
-@pytest.mark.parametrize("labels", [["a", 1], [None, 1], ["a", 2.5]])
-def test_labels_of_types_that_cannot_be_sorted_get_a_clear_error(labels):
+@pytest.mark.parametrize("labels, error, message", [
+    (["a", 1], TypeError, "{} mixes label types that cannot be compared"),
+    (["a", 2.5], TypeError, "{} mixes label types that cannot be compared"),
+    ([None, 1], ValueError, "contains NaN"),
+    ([np.nan, "a"], ValueError, "contains NaN"),
+])
+def test_labels_of_types_that_cannot_be_sorted_get_a_clear_error(labels, error, message):
     X = np.random.default_rng(0).normal(size=(6, 3))
     y = np.array(labels * 3, dtype=object)
-    with pytest.raises(TypeError, match="y mixes label types that cannot be compared"):
+    with pytest.raises(error, match=message.format("y")):
         DeepMLPClassifier(max_iter=1).fit(X, y)
-    with pytest.raises(TypeError, match="classes mixes label types"):
+    # partial_fit without classes sorted them in type_of_target: numpy's '<' error
+    with pytest.raises(error, match=message.format("y")):
+        DeepMLPClassifier(max_iter=1).partial_fit(X, y)
+    with pytest.raises(error, match=message.format("classes")):
         DeepMLPClassifier(max_iter=1).partial_fit(X, np.array([0, 1] * 3), classes=y[:2])
+
+
+def test_missing_pandas_targets_get_a_clear_error():
+    # A pandas string column's pd.NA failed inside scikit-learn's NaN test
+    # ("boolean value of NA is ambiguous"); a categorical's NaN inside numpy.
+    pd = pytest.importorskip("pandas")
+    X = np.random.default_rng(0).normal(size=(8, 3))
+    labels = np.array(["p", "n"] * 4, dtype=object)
+    labels[3] = None
+    for y in (pd.Series(labels).astype("string"), pd.Series(pd.Categorical(labels))):
+        for fit in (DeepMLPClassifier(max_iter=1).fit, DeepMLPClassifier(max_iter=1).partial_fit):
+            with pytest.raises(ValueError, match=r"Input y contains NaN or missing values"):
+                fit(X, y)
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "poisson"])
+def test_a_regressor_refuses_dates_as_targets(loss):
+    X = np.random.default_rng(0).normal(size=(8, 3))
+    y = np.array(["2020-01-01", "2020-01-02"] * 4, dtype="datetime64[D]")
+    with pytest.raises(ValueError, match=r"y must be numeric; got dtype datetime64\[D\]"):
+        DeepMLPRegressor(loss=loss, max_iter=1).fit(X, y)
 
 
 @pytest.mark.parametrize(
