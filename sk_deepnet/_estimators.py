@@ -42,7 +42,7 @@ from ._help import HelpMixin
 from ._initializers import INITIALIZERS, auto_plan
 from ._network import Network
 from ._persistence import add_new_parameters, check_version, stamp_version
-from ._reentrancy import not_reentrant
+from ._reentrancy import is_fitting, not_reentrant
 from ._sklearn_compat import (
     CallbackSupportMixin,
     Interval,
@@ -490,6 +490,18 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
             Estimator instance.
         """
         check_sklearn_keywords(type(self).__name__, params, "set_params")
+        if params and is_fitting(self):
+            # The running fit read its parameters when it started: a change
+            # from a hook applied to nothing, and left get_params() telling
+            # of another model than the fitted one (depth=7 for 2 layers).
+            raise RuntimeError(
+                f"set_params cannot be called on the {type(self).__name__} being "
+                "fitted, from inside its callback hook (or from another thread while "
+                "it trains): the fit has read its parameters already. Change them "
+                "between fits (warm_start=True continues the model), use lr_schedule "
+                "to change the learning rate during training, or return True from "
+                "on_epoch_end to stop."
+            )
         return super().set_params(**params)
 
     def _validate_params(self):

@@ -8,6 +8,8 @@ guard runs outside scikit-learn's ``_fit_context``, whose exit would end the
 outer fit's scikit-learn callbacks); its error stops the outer fit as any
 hook's error does. ``pretrain_fit`` is guarded too. A shallow copy of the
 estimator shares its running callbacks but not its id: fit a clone instead.
+``set_params`` asks :func:`is_fitting` to refuse a change from a hook as well:
+the running fit has read its parameters already.
 """
 
 import functools
@@ -46,3 +48,9 @@ def not_reentrant(method):
                     _RUNNING.discard(key)
 
     return wrapper
+
+
+def is_fitting(estimator):
+    """Whether ``estimator``'s ``fit``, ``partial_fit`` or ``pretrain_fit`` is running."""
+    with _LOCK:
+        return id(estimator) in _RUNNING

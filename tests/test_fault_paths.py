@@ -192,6 +192,27 @@ def test_fit_from_inside_a_hook_of_a_warm_start_keeps_its_last_complete_epoch():
     assert np.isfinite(reg.predict(X)).all()
 
 
+class SetsParams(Callback):
+    def on_epoch_end(self, estimator, epoch, loss, **kwargs):
+        estimator.set_params(max_iter=2, learning_rate=1.0, depth=7)
+
+
+def test_set_params_from_inside_a_hook_is_a_clear_error():
+    # It applied to nothing of the running fit, and get_params() then told
+    # of another model (depth=7 for 2 hidden layers, max_iter=2 with n_iter_=5).
+    clf = DeepMLPClassifier(**SMALL, max_iter=5, warm_start=True).fit(X, Y)
+    params = clf.get_params()
+    clf.set_params(callbacks=[SetsParams()])
+    with pytest.raises(RuntimeError, match="set_params cannot be called on the "
+                                           "DeepMLPClassifier being fitted"):
+        clf.fit(X, Y)
+    assert clf.get_params()["depth"] == params["depth"] and clf.max_iter == 5
+    assert np.isfinite(clf.predict_proba(X)).all()  # the warm start's model is kept
+    # Between fits, and on a clone from a hook, set_params works.
+    clf.set_params(callbacks=None, max_iter=1)
+    assert clf.fit(X, Y).n_iter_ == 1
+
+
 class RecordingSklearnCallback:
     """A scikit-learn callback (the ``set_callbacks`` protocol) that logs its calls."""
 
