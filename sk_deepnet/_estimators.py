@@ -1247,7 +1247,9 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         try:
             return split(stratify=stratify)
         except ValueError as exc:
-            if not fall_back:
+            # Not when the unstratified split is no better (too few validation
+            # samples): the stratification's error explains it.
+            if not fall_back or np.ceil(self.validation_fraction * len(indices)) < 2:
                 raise
             warn_user(
                 f"early_stopping=True cannot stratify its validation split ({exc}); "
