@@ -20,7 +20,6 @@ import math
 from numbers import Real
 
 from ._losses import zero_output_loss
-from ._scale import scaling_remedies
 from ._warnings import or_list
 
 #: Activations whose units can die: on negative inputs their slope is zero
@@ -47,7 +46,7 @@ def initial_state_remedies(estimator):
     return _initial_state_remedies(_getter(estimator))
 
 
-def initial_loss_ratio(estimator, network, initial_loss, X, Y, sample_weight):
+def initial_loss_ratio(estimator, network, initial_loss, Y, sample_weight, unscaled):
     """The evidence on the initial model: its first loss over an output of zeros'.
 
     Parameters
@@ -57,41 +56,43 @@ def initial_loss_ratio(estimator, network, initial_loss, X, Y, sample_weight):
     network : Network
         Its network (its loss function, output width and dtype).
     initial_loss : float or None
-        The loss of a fresh model's first batch, before any step; None for a
-        fit that continued a trained model.
-    X : {ndarray, sparse matrix}
-        The training data.
+        The data loss (without the L2 penalty) of a fresh model's first
+        batch, before any step; None for a fit that continued a trained model.
     Y, sample_weight : ndarray
         The training targets and weights, as the loss takes them.
+    unscaled : bool
+        Whether X or y is far from standardized (``scaling_remedies``).
 
     Returns
     -------
     ratio : float or None
-        None without evidence: a continued or pretrained model, data far
-        from standardized (its scale, not the init, then sets the initial
-        loss; scaling it comes first), or a loss of an output of zeros that
-        is zero or not finite.
+        None without evidence: a continued model, pretrained weights, data
+        far from standardized (its scale, not the init, then sets the
+        initial loss, and scaling it comes first), or a loss of an output of
+        zeros that is zero or not finite.
     """
-    if getattr(estimator, "pretrain", None) is not None:
+    if unscaled or getattr(estimator, "pretrain_curves_", None) is not None:
         return None
-    if scaling_remedies(estimator, X, Y):
-        return None
-    return _loss_ratio(network, initial_loss, Y, sample_weight)
+    return loss_ratio(network, initial_loss, Y, sample_weight)
 
 
 def blames_initial_model(ratio):
-    """Whether :func:`initial_loss_ratio` blames the initial model."""
+    """Whether a :func:`loss_ratio` is at least :data:`INITIAL_LOSS_FACTOR`."""
     return ratio is not None and ratio >= INITIAL_LOSS_FACTOR
 
 
-def initial_weights_evidence(ratio):
-    """The DivergenceWarning's sentence blaming the initial model, or None."""
+def initial_weights_evidence(ratio, changeable):
+    """The DivergenceWarning's sentence blaming the initial model, or None.
+
+    ``changeable``: whether a remedy that changes the initial state is
+    suggested (it is then first).
+    """
     if not blames_initial_model(ratio):
         return None
+    first = ", and the remedies that change it come first" if changeable else ""
     return (
         f"Before the first step the loss was already {ratio:.3g} times that of an "
-        "output of zeros: the initial model amplifies its inputs, and the remedies "
-        "that change it come first."
+        f"output of zeros: the initial model amplifies its inputs{first}."
     )
 
 
@@ -124,36 +125,33 @@ def worse_than_zeros_remedies(estimator, ratio):
     return divergence_remedies(estimator, ratio)
 
 
-def worse_than_zeros_hint(network, ratio, final_loss, Y, sample_weight, remedies):
+def worse_than_zeros_hint(final, ratio, remedies):
     """A warning's sentences for a fit that ended far worse than an output of zeros, or "".
 
     Adam at ``learning_rate=30`` blows a regressor up to 1e22 times the loss
     of an output of zeros without overflowing; L-BFGS's line search stays
     near initial weights that amplify the inputs (10 relu layers of N(0, 1)
-    weights on digits end 30 iterations at a loss of 9e4). Neither is a
-    divergence the training loop can see (the loss stays finite).
+    weights on digits end 30 iterations at a loss of 9e4 in
+    ``tests/test_gradient_advice.py``). Neither is a divergence the
+    training loop can see: the loss stays finite.
 
     Parameters
     ----------
-    network : Network
-        The fitted network (its loss function, output width and dtype).
+    final : float or None
+        The fitted model's data loss over an output of zeros' (:func:`loss_ratio`).
     ratio : float or None
-        :func:`initial_loss_ratio`: what the sentences blame.
-    final_loss : float
-        The training loss of the fitted model.
-    Y, sample_weight : ndarray
-        The training targets and weights, as the loss takes them.
+        The same of the initial model (:func:`initial_loss_ratio`): what the
+        sentences blame.
     remedies : list of str
         What to suggest, most promising first.
 
     Returns
     -------
     hint : str
-        Set when ``final_loss`` is at least :data:`INITIAL_LOSS_FACTOR` times
-        the loss of an output of zeros and there is a remedy to suggest; it
-        starts with a space, to follow the warning's own sentences.
+        Set when ``final`` is at least :data:`INITIAL_LOSS_FACTOR` and there
+        is a remedy to suggest; it starts with a space, to follow the
+        warning's own sentences.
     """
-    final = _loss_ratio(network, final_loss, Y, sample_weight)
     if not (blames_initial_model(final) and remedies):
         return ""
     if blames_initial_model(ratio):
@@ -169,8 +167,22 @@ def worse_than_zeros_hint(network, ratio, final_loss, Y, sample_weight, remedies
     return f" The training loss {what}. Try {or_list(remedies)}."
 
 
-def _loss_ratio(network, loss, Y, sample_weight):
-    """``loss`` over the loss of an output of zeros; None when either is undefined."""
+def loss_ratio(network, loss, Y, sample_weight):
+    """A data loss over the loss of an output of zeros; None when either is undefined.
+
+    Parameters
+    ----------
+    network : Network
+        The network (its loss function, output width and dtype).
+    loss : float or None
+        A data loss (without the L2 penalty) of the network on ``Y``.
+    Y, sample_weight : ndarray
+        The training targets and weights, as the loss takes them.
+
+    Returns
+    -------
+    ratio : float or None
+    """
     if loss is None or not math.isfinite(loss):
         return None
     reference = zero_output_loss(

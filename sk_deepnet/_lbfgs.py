@@ -50,6 +50,7 @@ from ._gradient_advice import (
     initial_loss_ratio,
     initial_state_remedies,
     initial_weights_evidence,
+    loss_ratio,
     worse_than_zeros_hint,
 )
 from ._training import (
@@ -131,7 +132,11 @@ class LBFGSRun:
         self._loss = None
         self._iteration_open = False
         self._stop_requested = False
-        self.initial_loss = None  # the loss at a fresh model's initial weights
+        # The data losses (without the L2 penalty) at a fresh model's initial
+        # weights, at the point computed last and at the accepted iterate.
+        self.initial_loss = None
+        self._data_loss = None
+        self.accepted_data_loss = None
 
     def evaluate(self, x):
         """Loss and gradient at ``x``, computed in float64 (by the float64 twin)."""
@@ -157,6 +162,7 @@ class LBFGSRun:
         # The line search backtracks from an infinite value; a NaN would
         # poison its interpolation.
         self._loss = float(loss) if math.isfinite(loss) else np.inf
+        self._data_loss = self._loss - network.last_penalty
         self._at = np.array(x, dtype=np.float64, copy=True)  # last: all is set
         return self._loss, self._gradient.copy()
 
@@ -180,7 +186,7 @@ class LBFGSRun:
     def start(self):
         """Evaluate the initial point; return its loss (maybe not finite)."""
         loss, _ = self.evaluate(self.accepted)
-        self.accepted_loss = loss
+        self.accepted_loss, self.accepted_data_loss = loss, self._data_loss
         return loss
 
     def _iteration_done(self, intermediate_result):
@@ -200,7 +206,7 @@ class LBFGSRun:
         except BaseException:
             self.hooks.uncount()
             raise
-        self.accepted_loss = self._loss
+        self.accepted_loss, self.accepted_data_loss = self._loss, self._data_loss
         self._iteration_open = False
         if self.hooks.vote(self._loss):
             self._stop_requested = True
@@ -417,7 +423,7 @@ def _minimize(run, estimator, network, batches):
     try:
         fresh = not estimator.loss_curve_  # not a warm start from a trained model
         initial_loss = run.start()
-        run.initial_loss = initial_loss if fresh else None
+        run.initial_loss = run.accepted_data_loss if fresh else None
         if not math.isfinite(initial_loss):
             run.diverged = True
             return ValueError(overflow_at_init_message(estimator, network.dtype, batches))
@@ -447,16 +453,17 @@ def _minimize(run, estimator, network, batches):
 
 def warn_divergence(estimator, network, run):
     """Warn that an iterate was not finite (a DivergenceWarning, as a stochastic fit's)."""
-    ratio = _initial_loss_ratio(estimator, run)
     remedies = scaling_remedies(estimator, run.X, run.Y)
+    ratio = _initial_loss_ratio(estimator, run, unscaled=bool(remedies))
+    initial = initial_state_remedies(estimator)
     if blames_initial_model(ratio):  # as the stochastic optimizers' warning
-        remedies += initial_state_remedies(estimator)
+        remedies += initial
     if network.dtype != np.float64:
         remedies.append("dtype='float64'")
     if ratio is None:  # no evidence on the initial weights
         remedies += init_remedies(estimator)
     advice = f" Try {or_list(remedies)}." if remedies else ""
-    evidence = initial_weights_evidence(ratio)
+    evidence = initial_weights_evidence(ratio, bool(initial))
     evidence = "" if evidence is None else f" {evidence}"
     warn_user(
         f"Training diverged in iteration {estimator.n_iter_ + 1}: the loss or the "
@@ -528,15 +535,18 @@ def _not_converged(estimator, optimizer, run):
 
 def _worse_than_zeros_hint(estimator, run):
     """Initial weights that amplify the inputs: L-BFGS's line search stays near them."""
-    ratio = _initial_loss_ratio(estimator, run)
-    remedies = initial_state_remedies(estimator) if blames_initial_model(ratio) else []
-    return worse_than_zeros_hint(
-        run.network, ratio, run.accepted_loss, run.Y, run.sample_weight, remedies
+    final = loss_ratio(run.network, run.accepted_data_loss, run.Y, run.sample_weight)
+    if not blames_initial_model(final):  # the common case: no scale to estimate
+        return ""
+    ratio = _initial_loss_ratio(
+        estimator, run, unscaled=bool(scaling_remedies(estimator, run.X, run.Y))
     )
+    remedies = initial_state_remedies(estimator) if blames_initial_model(ratio) else []
+    return worse_than_zeros_hint(final, ratio, remedies)
 
 
-def _initial_loss_ratio(estimator, run):
+def _initial_loss_ratio(estimator, run, unscaled):
     """The evidence on the initial model (see ``_gradient_advice``)."""
     return initial_loss_ratio(
-        estimator, run.network, run.initial_loss, run.X, run.Y, run.sample_weight
+        estimator, run.network, run.initial_loss, run.Y, run.sample_weight, unscaled
     )

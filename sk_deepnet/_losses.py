@@ -25,16 +25,19 @@ def _scale_delta(delta, sample_weight, weight_sum):
 
 
 def zero_output_loss(loss, Y, sample_weight, n_outputs, dtype, rows=256):
-    """The loss of an output of zeros (all logits 0) on the first ``rows`` samples.
+    """The loss of an output of zeros (all logits 0) on ``rows`` samples of ``Y``.
 
     What a well-scaled initialization starts near: the loss of uniform class
     probabilities, of predicting 0 (squared error) or a rate of 1 (Poisson).
     ``loss`` is one of :data:`LOSSES`' classes, ``Y`` and ``sample_weight``
-    the training targets and weights as it takes them. None when the rows
-    weigh nothing.
+    the training targets and weights as it takes them. The rows are evenly
+    spaced over ``Y`` (data sorted by its target is then sampled over its
+    range), and few (the temporaries are ``rows`` by ``n_outputs``). None when
+    they weigh nothing.
     """
-    Y = Y[:rows]
-    weights = None if sample_weight is None else sample_weight[:rows]
+    step = max(1, -(-len(Y) // rows))  # ceil: at most ``rows`` rows
+    Y = Y[::step]
+    weights = None if sample_weight is None else sample_weight[::step]
     weight_sum = Y.shape[0] if weights is None else float(weights.sum())
     if weight_sum <= 0:
         return None

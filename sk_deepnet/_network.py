@@ -605,7 +605,8 @@ class Network:
 
         Returns the sample-weighted mean loss (plus the L2 penalty
         ``alpha / (2 * sum(w)) * ||W||^2`` on the weight matrices, as scikit-learn's
-        MLP); ``self.grads`` then holds its gradient. With ``keep_deltas=False``
+        MLP); ``self.grads`` then holds its gradient, and ``self.last_penalty``
+        the penalty (0.0 without ``alpha``). With ``keep_deltas=False``
         the workspace afterwards holds neither the deltas nor the activations
         (see :meth:`_shared_deltas`): less memory, for a fit without callbacks.
         """
@@ -614,10 +615,12 @@ class Network:
         delta = ws["delta_out"]
         loss = self._loss.loss_and_delta(logits, Y, sample_weight, weight_sum, delta)
         self.backward(delta, ws)
+        penalty = 0.0
         if alpha > 0:
-            loss += self._add_l2_penalty(alpha / weight_sum, ws["l2_step"])
+            penalty = self._add_l2_penalty(alpha / weight_sum, ws["l2_step"])
+        self.last_penalty = penalty
         self.batches_computed += 1
-        return loss
+        return loss + penalty
 
     def _add_l2_penalty(self, scale, scratch):
         """Add ``scale * W`` to the weight gradients; return ``scale / 2 * ||W||^2``.

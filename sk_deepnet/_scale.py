@@ -71,10 +71,13 @@ def column_scale(data):
     return float(np.max(np.abs(mean))), float(np.sqrt(np.max(variance)))
 
 
-def _far_from_standardized(data, what, scale=None):
+def _far_from_standardized(data, what, scale=None, tiny=False):
     """How ``data`` is far from standardized, for a message ("its std is 315"), or None.
 
-    ``scale`` is ``column_scale(data)`` when the caller has it already.
+    ``scale`` is ``column_scale(data)`` when the caller has it already. With
+    ``tiny``, values that all lie within ``1 / UNSCALED`` of 0 are far too (a
+    target of std 0.01, such as daily returns, beside the outputs of about 1
+    that a network starts from).
     """
     try:
         largest_mean, largest_std = column_scale(data) if scale is None else scale
@@ -84,6 +87,8 @@ def _far_from_standardized(data, what, scale=None):
         return f"{what} std is {largest_std:.3g}"
     if largest_mean > UNSCALED:
         return f"{what} mean is {largest_mean:.3g}"
+    if tiny and 0 < largest_std and max(largest_std, largest_mean) < 1 / UNSCALED:
+        return f"{what} std is {largest_std:.3g}"
     return None
 
 
@@ -118,7 +123,8 @@ def scaling_remedies(estimator, X, Y, x_scale=None):
         )
         remedies.append(f"scaling X ({scaler}; {far})")
     if not is_classifier(estimator) and getattr(estimator, "loss", None) != "poisson":
-        far = _far_from_standardized(Y, "a target's" if np.ndim(Y) > 1 else "its")
+        several = np.ndim(Y) > 1 and np.shape(Y)[1] > 1
+        far = _far_from_standardized(Y, "a target's" if several else "its", tiny=True)
         if far is not None:
             remedies.append(f"scaling y (TransformedTargetRegressor with StandardScaler; {far})")
     return remedies

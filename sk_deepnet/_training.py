@@ -29,10 +29,13 @@ from sklearn.exceptions import ConvergenceWarning
 from ._batch_record import BatchRecord
 from ._callback_support import SklearnCallbackHooks
 from ._gradient_advice import (
+    blames_initial_model,
     divergence_remedies,
     init_remedies,
     initial_loss_ratio,
+    initial_state_remedies,
     initial_weights_evidence,
+    loss_ratio,
     worse_than_zeros_hint,
     worse_than_zeros_remedies,
 )
@@ -355,9 +358,12 @@ class Trainer:
         self.best_epochs = None  # the epochs (over the whole fit) that state had trained
         self.marks = None  # the bookkeeping at the start of an incomplete epoch
         self.record = BatchRecord(network)  # what the hooks may read of a batch
-        # The loss of a fresh model's first batch, before any step: the
-        # DivergenceWarning's evidence against the initial weights.
+        # The data loss (without the L2 penalty) of a fresh model's first
+        # batch, before any step: the warnings' evidence on the initial
+        # weights; and of each epoch of this call, and the last's penalty.
         self.initial_loss = None
+        self.data_losses = []
+        self.epoch_penalty = 0.0
 
     # -------------------------------------------------------------- the loop
     def run(self):
@@ -412,7 +418,7 @@ class Trainer:
     def run_batches(self):
         """Train on every batch; return the mean loss, the last batch, a stop reason."""
         estimator = self.estimator
-        total = weight = 0.0
+        total = weight = penalties = 0.0
         Xb = None
         for batch, (Xb, Yb, wb) in enumerate(self.batches.epoch(estimator._rng, estimator.shuffle)):
             weight_sum = Xb.shape[0] if wb is None else float(wb.sum())
@@ -423,8 +429,11 @@ class Trainer:
                 # t_ == 0: not one step taken, the initial state overflows
                 return None, Xb, "diverged" if estimator.t_ else "overflow_at_init"
             total += loss * weight_sum
+            penalties += self.network.last_penalty * weight_sum
             weight += weight_sum
-        return total / max(weight, np.finfo(float).tiny), Xb, None
+        weight = max(weight, np.finfo(float).tiny)
+        self.epoch_penalty = penalties / weight
+        return total / weight, Xb, None
 
     def batch(self, batch, Xb, Yb, wb, weight_sum):
         """Gradient, hooks, clipping and the optimizer step; the loss (None if not finite)."""
@@ -438,7 +447,7 @@ class Trainer:
         if not math.isfinite(loss):
             return None
         if estimator.t_ == 0:
-            self.initial_loss = loss
+            self.initial_loss = loss - network.last_penalty
         if dispatcher.callbacks:
             dispatcher.notify("on_grad_computed", network, batch, record=self.record)
         if estimator.clip_grad_norm is not None:
@@ -476,6 +485,7 @@ class Trainer:
         estimator.n_iter_ += 1
         estimator.loss_ = loss
         estimator.loss_curve_.append(loss)
+        self.data_losses.append(loss - self.epoch_penalty)
         if estimator.verbose:
             print(f"Iteration {estimator.n_iter_}, loss = {loss:.8f}")
         if self.validation is None:
@@ -538,12 +548,12 @@ class Trainer:
 
     def warn_divergence(self, epoch):
         estimator, batches = self.estimator, self.batches
-        ratio = self.initial_loss_ratio()
         # Suggest only the remedies not already in use, data scaling first
         # when the data is far from standardized (the commonest cause).
         remedies = scaling_remedies(estimator, batches.X, batches.Y)
+        ratio = self.initial_loss_ratio(unscaled=bool(remedies))
         remedies += divergence_remedies(estimator, ratio)
-        evidence = initial_weights_evidence(ratio)
+        evidence = initial_weights_evidence(ratio, bool(initial_state_remedies(estimator)))
         evidence = "" if evidence is None else f" {evidence}"
         warn_user(
             f"Training diverged in epoch {epoch + 1}: the loss or the weights became "
@@ -552,12 +562,12 @@ class Trainer:
             DivergenceWarning,
         )
 
-    def initial_loss_ratio(self):
+    def initial_loss_ratio(self, unscaled):
         """The evidence on the initial model (see ``_gradient_advice``)."""
         batches = self.batches
         return initial_loss_ratio(
-            self.estimator, self.network, self.initial_loss, batches.X, batches.Y,
-            batches.sample_weight,
+            self.estimator, self.network, self.initial_loss, batches.Y,
+            batches.sample_weight, unscaled,
         )
 
     def end_message(self):
@@ -565,29 +575,40 @@ class Trainer:
         stopped on a plateau (then only if its model is far worse than an
         output of zeros), or None."""
         estimator, batches = self.estimator, self.batches
-        ratio = self.initial_loss_ratio()
-        hint = worse_than_zeros_hint(
-            self.network, ratio, self.final_training_loss(), batches.Y,
-            batches.sample_weight, worse_than_zeros_remedies(estimator, ratio),
-        )
+        hint = self.worse_than_zeros_hint()
+        if estimator.n_iter_ < estimator.max_iter and not hint:
+            return None
+        scaling = scaling_hint(estimator, batches.X, batches.Y)
         if estimator.n_iter_ < estimator.max_iter:
-            if not hint:
-                return None
-            return f"Training stopped after {estimator.n_iter_} epochs on a plateau.{hint}"
+            return (
+                f"Training stopped after {estimator.n_iter_} epochs without improvement "
+                f"(n_iter_no_change={estimator.n_iter_no_change}).{scaling}{hint}"
+            )
         return (
             f"Stochastic optimizer: maximum iterations ({estimator.max_iter}) reached "
-            "and the optimization hasn't converged yet."
-            + scaling_hint(estimator, batches.X, batches.Y)
-            + hint
+            f"and the optimization hasn't converged yet.{scaling}{hint}"
         )
 
-    def final_training_loss(self):
-        """The training loss of the final model: the best validation epoch's
-        with early stopping (its weights are restored), else the last's."""
-        estimator = self.estimator
-        if self.best_epochs is not None:
-            return estimator.loss_curve_[self.best_epochs - 1]
-        return estimator.loss_
+    def worse_than_zeros_hint(self):
+        """The sentences on a final model far worse than an output of zeros, or ""."""
+        estimator, batches = self.estimator, self.batches
+        final = loss_ratio(
+            self.network, self.final_data_loss(), batches.Y, batches.sample_weight
+        )
+        if not blames_initial_model(final):  # the common case: no scale to estimate
+            return ""
+        ratio = self.initial_loss_ratio(
+            unscaled=bool(scaling_remedies(estimator, batches.X, batches.Y))
+        )
+        return worse_than_zeros_hint(final, ratio, worse_than_zeros_remedies(estimator, ratio))
+
+    def final_data_loss(self):
+        """The data loss of the final model's epoch: the best validation
+        epoch's with early stopping (its weights are restored), else the
+        last's; None if this call trained none."""
+        estimator, losses = self.estimator, self.data_losses
+        back = 0 if self.best_epochs is None else len(estimator.loss_curve_) - self.best_epochs
+        return losses[-1 - back] if back < len(losses) else None
 
     # ------------------------------------------------------------- the end
     def finish(self, reason, error):

@@ -9,7 +9,9 @@ pretraining) should point at the line of user code that called ``fit``,
 package's own frames. ``warn_user`` counts those frames, and scikit-learn's
 and joblib's, which stand between the user and the package (``_fit_context``
 around every ``fit``; ``cross_val_score`` or ``GridSearchCV`` calling
-``clone`` and ``fit``), and passes the result as ``stacklevel``.
+``clone`` and ``fit``), and passes the result as ``stacklevel``. In a
+joblib worker process (``n_jobs=2``) no frame is the user's: the warning
+then points at the worker's entry point.
 """
 
 import os

@@ -196,7 +196,7 @@ class GradientFlowDisplay:
             ax.set_ylabel("gradient norm ||dL/dW||")
             ax.set_title(self._title("Gradient flow"))
         self.divergence_line_ = None
-        if self.diverged and kind != "profile":
+        if self.diverged and kind != "profile" and len(iterations):
             # Its non-finite values are not drawn: without the line, a fit
             # that diverged at once is a column of dots like a healthy one.
             self.divergence_line_ = ax.axvline(

@@ -66,6 +66,12 @@ def test_scaling_remedies_name_what_is_far_from_standardized():
         "scaling X (StandardScaler; a feature's mean is 2e+03)"
     )
     assert "its std is 77" in _remedies(DeepMLPRegressor(), scaled, 77 * y)
+    assert "its std is 77" in _remedies(DeepMLPRegressor(), scaled, 77 * y[:, None])
+    # A target within 0.1 of 0 (daily returns) is far too; a constant is not.
+    assert "its std is 0.01" in _remedies(DeepMLPRegressor(), scaled, 0.01 * y)
+    assert _remedies(DeepMLPRegressor(), scaled, np.zeros(200)) == ""
+    assert _remedies(DeepMLPRegressor(), scaled, 5 + 0.01 * y) == ""  # mean 5
+    assert _remedies(DeepMLPRegressor(), 0.01 * scaled, y) == ""  # not X
     assert "a target's mean is 3e+03" in _remedies(
         DeepMLPRegressor(), scaled, np.c_[y, y + 3000]
     )
