@@ -1,6 +1,6 @@
 """Healthy fits against genuine saddles: the measurements behind the phases of
-``CurvatureMonitor`` (its ``converged_tol``, and why a record that made no
-progress is not ``"descent"``).
+``CurvatureMonitor`` (its ``converged_tol``; and the stuck fits, whose
+mini-batch records read ``"descent"``, as the monitor's Notes say).
 
 Usage::
 

@@ -151,12 +151,11 @@ assert m.negative_curvature_[-1] < m.negative_tol  # too weak to call a saddle
 # On mini-batches of 32, probed on the default 32 samples, the same network
 # stays at the origin too, but its probe's gradient never fades: the output
 # bias jitters from batch to batch, and 32 samples have a mean of their own
-# that no bias fits. The gradient stays near its largest, and by the
-# gradient alone every record would read "descent". The loss has not
-# moved, though: after the first record, a record without progress is a
-# critical point of training whatever its gradient, here a saddle (the
-# probe's mean residual couples the output bias with the last weights, a
-# negative curvature):
+# that no bias fits. The gradient stays near its largest, and every record
+# reads "descent": the curvature test reads the gradient, and only the loss,
+# which has not moved, tells this fit from a slow descent (a rule that read
+# a loss without progress as a critical point also called slow, steady
+# descents saddles):
 noisy = DeepMLPRegressor(
     depth=2, width=16, activation="identity", init="normal", init_scale=1e-4,
     optimizer="sgd", learning_rate=0.05, batch_size=32, alpha=0.0,
@@ -170,7 +169,7 @@ m = noisy.curvature_monitor_
 print(f"mini-batches: phases {' '.join(m.phase_)}; gradient / largest "
       + " ".join(f"{g:.2f}" for g in m.grad_norm_ / m.grad_norm_.max())
       + f"; loss {m.probe_loss_[-1] / m.probe_loss_[0]:.3f} of the initial")
-assert list(m.phase_[1:]) == ["saddle"] * 4 and noisy.score(X, Y) < 0.01
+assert set(m.phase_) == {"descent"} and noisy.score(X, Y) < 0.01
 
 # %%
 # References
