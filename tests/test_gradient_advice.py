@@ -359,3 +359,49 @@ def test_a_partial_fit_that_diverges_reaches_the_diagnosis(digits):
         warnings.simplefilter("ignore")
         clf.partial_fit(X, y)
     assert not clf.gradient_monitor_.diverged_
+
+
+def test_the_loss_of_an_output_of_zeros():
+    from scipy.special import xlogy
+
+    from sk_deepnet._losses import LOSSES, zero_output_loss
+
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 5, 300)
+    assert zero_output_loss(LOSSES["softmax_cross_entropy"], codes, None, 5, np.float64) == (
+        pytest.approx(np.log(5))  # uniform probabilities
+    )
+    labels = rng.integers(0, 2, (300, 3)).astype(float)
+    assert zero_output_loss(LOSSES["logistic_cross_entropy"], labels, None, 3, np.float64) == (
+        pytest.approx(3 * np.log(2))
+    )
+    counts = rng.poisson(3.0, (300, 1)).astype(float)
+    expected = np.mean(xlogy(counts, counts) - counts + 1)  # a rate of 1
+    assert zero_output_loss(LOSSES["poisson"], counts, None, 1, np.float64) == (
+        pytest.approx(expected, rel=0.05)
+    )
+    # Evenly spaced rows: a target sorted by size is sampled over its range.
+    y = np.sort(rng.standard_normal((2000, 1)) ** 2, axis=0)
+    reference = zero_output_loss(LOSSES["squared_error"], y, None, 1, np.float64)
+    assert reference == pytest.approx(0.5 * np.mean(y**2), rel=0.1)
+    weights = np.r_[np.zeros(1000), np.ones(1000)]  # the large half only
+    weighted = zero_output_loss(LOSSES["squared_error"], y, weights, 1, np.float64)
+    assert weighted == pytest.approx(0.5 * np.mean(y[1000:] ** 2), rel=0.1)
+    assert zero_output_loss(LOSSES["squared_error"], y[:10], np.zeros(10), 1, np.float64) is None
+
+
+def test_the_final_model_of_an_early_stopped_fit_is_its_best_epoch():
+    from types import SimpleNamespace
+
+    from sk_deepnet._training import Trainer
+
+    def final(loss_curve, data_losses, best_epochs):
+        trainer = SimpleNamespace(estimator=SimpleNamespace(loss_curve_=loss_curve),
+                                  data_losses=data_losses, best_epochs=best_epochs)
+        return Trainer.final_data_loss(trainer)
+
+    assert final([5, 4, 3], [4.9, 3.9, 2.9], None) == 2.9
+    assert final([5, 4, 3], [4.9, 3.9, 2.9], 2) == 3.9
+    # A warm start: the best epoch of an earlier call is not this call's.
+    assert final([9, 8, 5, 4, 3], [4.9, 3.9, 2.9], 4) == 3.9
+    assert final([9, 8, 5, 4, 3], [4.9, 3.9, 2.9], 1) is None
