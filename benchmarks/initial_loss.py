@@ -15,8 +15,7 @@ prints that ratio for the default ``init="auto"``, then for
 ``init="normal"`` at several ``init_scale`` on digits, then for the default
 init on raw digits. The ratio is measured as the warnings measure it: the
 data loss (without the L2 penalty) of the first batch, here one batch of all
-the samples, read by a callback, over the loss of an output of zeros on 256
-evenly spaced samples.
+the samples, read by a callback, over the loss of an output of zeros.
 """
 
 import warnings

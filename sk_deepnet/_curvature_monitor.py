@@ -101,10 +101,9 @@ class CurvatureMonitor(ProbeCallback):
 
     progress_tol : float, default=0.05
         The fit has made *no progress* at a record when its probe loss is
-        above ``1 - progress_tol`` times the first record's (at
-        initialization); its loss *falls later* when a later record's is
-        lower by more than ``progress_tol`` times the loss scale (see
-        ``converged_tol``, and ``phase_``).
+        above ``1 - progress_tol`` times the loss scale (see
+        ``converged_tol``); its loss *falls later* when a later record's is
+        lower by more than ``progress_tol`` times the scale (see ``phase_``).
 
     converged_tol : float, default=0.05
         The fit has *converged* at a record when its probe loss is below
@@ -190,8 +189,9 @@ class CurvatureMonitor(ProbeCallback):
     has a few large eigenvalues and a bulk near zero (Sagun et al., 2017).
     The loss can tell: a minimum that training reached lies below where the
     fit started, so such a record is ``"minimum"`` only if its loss fell by
-    more than ``progress_tol`` of the first record's, and ``"flat"``
-    otherwise. A fit whose first record is already at a minimum (a fresh
+    more than ``progress_tol`` below the loss scale (the first record's loss,
+    or the probe's loss for an output of zeros if smaller: a model no better
+    than an output of zeros has learned nothing), and ``"flat"`` otherwise. A fit whose first record is already at a minimum (a fresh
     monitor on a warm-started model, targets no model can predict better
     than the initial one) reads ``"flat"`` too: undecided, not wrong.
     Likewise a record whose loss falls later by more than ``progress_tol``
@@ -340,8 +340,7 @@ class CurvatureMonitor(ProbeCallback):
         # that a loaded monitor computes again.
         network = estimator._network
         self._reference_loss = zero_output_loss(
-            network._loss, self._probe_Y, self._probe_weight, network.layer_sizes[-1],
-            np.float64, rows=len(self._probe_Y),
+            network._loss, self._probe_Y, self._probe_weight, network.layer_sizes[-1]
         )
 
     def _redraw_probe(self, estimator, X, y, sample_weight=None, train_indices=None):
@@ -471,8 +470,9 @@ class CurvatureMonitor(ProbeCallback):
         if len(flat):
             lines.append(
                 "flat: a small gradient and no clearly negative curvature, but the loss "
-                f"is within {100 * self.progress_tol:g}% of the first record's or falls by "
-                "more later: a plateau or a degenerate saddle, not evidence of a minimum"
+                f"is within {100 * self.progress_tol:g}% of its scale (the first record's, or "
+                "an output of zeros' if smaller) or falls by more later: a plateau or a "
+                "degenerate saddle, not evidence of a minimum"
             )
         text = "\n".join(lines)
         if file is not None:
@@ -517,9 +517,9 @@ def classify_phases(
         negative curvature is a ``"saddle"``).
     progress_tol : float, default=0.05
         The yardstick of progress: a fall of the loss by ``progress_tol``
-        times the first record's (the scale of a loss is its own initial
-        value: the curvature has none that separates a degenerate saddle from
-        a minimum, see CurvatureMonitor's Notes).
+        times the loss scale, the first record's loss or ``reference_loss``
+        if smaller (the curvature has no scale that separates a degenerate
+        saddle from a minimum, see CurvatureMonitor's Notes).
     converged_tol : float, default=0.05
         A record whose loss is below ``converged_tol`` times the first
         record's has converged: it is not a saddle.
@@ -550,9 +550,11 @@ def classify_phases(
 def _loss_tests(probe_loss, progress_tol, converged_tol, shape, reference_loss=None):
     """Per record, from the losses: (no progress yet, converged, falls later).
 
-    *No progress*: the loss is above the first record's less ``progress_tol``
-    of it. *Converged*: below ``converged_tol`` of the scale, the smaller of
-    the first loss and ``reference_loss`` (an output of zeros'); every loss
+    The scale is the smaller of the first loss and ``reference_loss`` (an
+    output of zeros'). *No progress*: the loss is above the scale less
+    ``progress_tol`` of it (a model no better than an output of zeros has
+    learned nothing, however large its first loss). *Converged*: below
+    ``converged_tol`` of the scale; every loss
     of the package is non-negative (cross-entropies, the squared error,
     Poisson's deviance), so no way down from there, a saddle's included, can
     lower the loss by more than that much of where the fit started. *Falls
@@ -565,7 +567,7 @@ def _loss_tests(probe_loss, progress_tol, converged_tol, shape, reference_loss=N
     loss = np.asarray(probe_loss, dtype=float)
     scale = loss[0] if reference_loss is None else min(loss[0], reference_loss)
     with np.errstate(invalid="ignore"):
-        stuck = loss > loss[0] - progress_tol * abs(loss[0])
+        stuck = loss > scale - progress_tol * abs(scale)
         converged = (scale > 0) & (loss < converged_tol * scale)
         # The lowest loss recorded after each record (fmin: NaN records skipped).
         later = np.append(np.fmin.accumulate(loss[:0:-1])[::-1], np.inf)

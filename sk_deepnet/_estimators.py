@@ -850,9 +850,9 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         if len(train_idx) < 2:
             raise ValueError(
                 f"normalization='batch' needs at least 2 training samples with a "
-                f"positive sample_weight (the variance of one sample is 0); "
-                f"{len(train_idx)} have one. Give more samples a positive weight, or "
-                "use normalization='layer', which normalizes each sample alone."
+                f"positive sample_weight (the variance of one sample is 0), and "
+                f"{len(train_idx)} of them have one. Give more samples a positive "
+                "weight, or use normalization='layer', which normalizes each sample alone."
             )
         return train_idx
 
@@ -1258,15 +1258,15 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
             )
             return split()
 
-    def _batch_size(self, n_train, warn=True):
+    def _batch_size(self, n_train, warn=True, samples="training samples"):
         if self.batch_size is None:
             return n_train
         if self.batch_size == "auto":
             return min(200, n_train)
         if warn and self.batch_size > n_train:
             warn_user(
-                f"batch_size={self.batch_size} is larger than the {n_train} training "
-                "samples; using full batches instead.",
+                f"batch_size={self.batch_size} is larger than the {n_train} {samples}; "
+                "using full batches instead.",
                 UserWarning,
             )
         return min(int(self.batch_size), n_train)  # int: batch_size=True is an Integral
@@ -1280,7 +1280,13 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         ``given`` is the ``(X, y)`` of the call, before validation (a DataFrame
         keeps its feature names), for scikit-learn's callbacks.
         """
-        batch_size = self._batch_size(len(train_idx))
+        weighted_rows = self.normalization == "batch" and sample_weight is not None
+        batch_size = self._batch_size(
+            len(train_idx),
+            samples="training samples with a positive sample_weight (batch "
+            "normalization leaves the others out of its batches)" if weighted_rows
+            else "training samples",
+        )
         batches = MiniBatches(
             X, Y, sample_weight, train_idx, batch_size, network.dtype,
             merge_small_last=self.normalization == "batch",
@@ -1430,15 +1436,34 @@ def _settings_but_rate(optimizer):
 
 
 def _check_no_missing_targets(y):
-    """Refuse a pandas ``y`` with missing values (NaN, None, pd.NA) by name.
+    """Refuse a ``y`` with missing values (NaN, None, pd.NA) by name.
 
     scikit-learn's validation tests an object ``y`` for NaN with ``x != x``,
-    which a pandas ``string`` column's ``pd.NA`` answers with an error of its
-    own ("boolean value of NA is ambiguous").
+    which ``pd.NA`` (of a pandas ``string`` column, or in a list) answers
+    with an error of its own ("boolean value of NA is ambiguous").
     """
     isna = getattr(y, "isna", None)  # a pandas Series or DataFrame
-    if isna is not None and np.asarray(isna()).any():
+    if isna is not None:
+        missing = bool(np.asarray(isna()).any())
+    else:
+        try:
+            labels = np.asarray(y)
+        except (ValueError, TypeError):  # ragged: validation names it
+            return
+        if labels.ndim == 0:  # y=None or a scalar: validation names it
+            return
+        # Only an object array can hold None or pd.NA (strings become "<U").
+        missing = labels.dtype == object and any(map(_is_missing, labels.ravel()))
+    if missing:
         raise ValueError("Input y contains NaN or missing values (None, pd.NA).")
+
+
+def _is_missing(label):
+    """Whether a label is None, NaN or pd.NA (whose ``!=`` has no truth value)."""
+    try:
+        return label is None or bool(label != label)
+    except TypeError:  # pd.NA
+        return True
 
 
 def _check_label_types(labels, name):
@@ -1449,7 +1474,7 @@ def _check_label_types(labels, name):
         try:
             np.unique(labels)
         except TypeError as exc:
-            if any(label is None or label != label for label in labels.ravel()):
+            if any(map(_is_missing, labels.ravel())):
                 raise ValueError(f"Input {name} contains NaN or None.") from exc
             kinds = sorted({type(label).__name__ for label in labels.ravel()})
             raise TypeError(

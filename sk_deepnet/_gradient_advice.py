@@ -185,9 +185,7 @@ def loss_ratio(network, loss, Y, sample_weight):
     """
     if loss is None or not math.isfinite(loss):
         return None
-    reference = zero_output_loss(
-        network._loss, Y, sample_weight, network.layer_sizes[-1], network.dtype
-    )
+    reference = zero_output_loss(network._loss, Y, sample_weight, network.layer_sizes[-1])
     if not reference or not math.isfinite(reference):
         return None
     return loss / reference

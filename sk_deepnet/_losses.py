@@ -24,25 +24,53 @@ def _scale_delta(delta, sample_weight, weight_sum):
         delta *= (sample_weight / weight_sum)[:, None]
 
 
-def zero_output_loss(loss, Y, sample_weight, n_outputs, dtype, rows=256):
-    """The loss of an output of zeros (all logits 0) on ``rows`` samples of ``Y``.
+#: Rows per block of :func:`_weighted_row_sum`: its temporaries stay small
+#: (a few hundred KiB) however many samples a fit has.
+_ROW_BLOCK = 4096
 
-    What a well-scaled initialization starts near: the loss of uniform class
-    probabilities, of predicting 0 (squared error) or a rate of 1 (Poisson).
-    ``loss`` is one of :data:`LOSSES`' classes, ``Y`` and ``sample_weight``
-    the training targets and weights as it takes them. The rows are evenly
-    spaced over ``Y`` (data sorted by its target is then sampled over its
-    range), and few (the temporaries are ``rows`` by ``n_outputs``). None when
-    they weigh nothing.
+
+def zero_output_loss(loss, Y, sample_weight, n_outputs):
+    """The loss of an output of zeros (all logits 0) on every sample, in closed form.
+
+    What a well-scaled initialization starts near: ``log(n_classes)`` for
+    uniform class probabilities, ``n_labels * log(2)`` for probabilities of
+    1/2, half the weighted mean squared norm of ``y`` for a prediction of 0,
+    and the half Poisson deviance of a rate of 1. ``loss`` is one of
+    :data:`LOSSES`' classes, ``Y`` and ``sample_weight`` the training targets
+    and weights as it takes them. No logits are made: the squared error and
+    the deviance read ``Y`` a block of rows at a time. None when the samples
+    weigh nothing.
     """
-    step = max(1, -(-len(Y) // rows))  # ceil: at most ``rows`` rows
-    Y = Y[::step]
-    weights = None if sample_weight is None else sample_weight[::step]
-    weight_sum = Y.shape[0] if weights is None else float(weights.sum())
+    weight_sum = len(Y) if sample_weight is None else float(np.sum(sample_weight))
     if weight_sum <= 0:
         return None
-    logits = np.zeros((Y.shape[0], n_outputs), dtype)
-    return loss.loss_and_delta(logits, Y, weights, weight_sum, np.empty_like(logits))
+    if loss is SoftmaxCrossEntropy:
+        return float(np.log(n_outputs))
+    if loss is LogisticCrossEntropy:
+        return float(n_outputs * np.log(2.0))
+    if loss is SquaredError:
+        per_row = lambda y: 0.5 * np.einsum("ij,ij->i", y, y)  # noqa: E731
+    else:  # the Poisson deviance at a rate of exp(0) = 1
+        per_row = lambda y: (xlogy(y, y) - y + 1.0).sum(axis=1)  # noqa: E731
+    return _weighted_row_sum(per_row, Y, sample_weight) / weight_sum
+
+
+def _weighted_row_sum(per_row, Y, sample_weight):
+    """``sum_i w_i per_row(Y)_i`` in float64, :data:`_ROW_BLOCK` rows at a time."""
+    total = 0.0
+    for start in range(0, len(Y), _ROW_BLOCK):
+        rows = np.asarray(Y[start : start + _ROW_BLOCK], dtype=np.float64).reshape(
+            -1, _n_columns(Y)
+        )
+        values = per_row(rows)
+        weights = None if sample_weight is None else sample_weight[start : start + _ROW_BLOCK]
+        total += float(values.sum() if weights is None else values @ weights)
+    return total
+
+
+def _n_columns(Y):
+    """The columns of a target matrix (1 for a vector)."""
+    return 1 if np.ndim(Y) == 1 else Y.shape[1]
 
 
 def softmax(logits, out):

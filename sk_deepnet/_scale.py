@@ -35,9 +35,8 @@ UNSCALED = 10.0
 def column_scale(data):
     """The largest absolute mean and the largest standard deviation of a column of ``data``.
 
-    Estimated on at most :data:`SCALE_SAMPLE_ROWS` evenly spaced rows: of a
-    dense array summed in float64 a few rows at a time (temporaries of about
-    100 KiB), of a sparse matrix without making it dense.
+    Estimated on at most :data:`SCALE_SAMPLE_ROWS` evenly spaced rows (see
+    :func:`column_moments`).
 
     Parameters
     ----------
@@ -49,15 +48,37 @@ def column_scale(data):
     largest_mean, largest_std : float
         Both 0.0 for data without rows or columns.
     """
+    mean, std = column_moments(data)
+    if mean.size == 0:
+        return 0.0, 0.0
+    return float(np.max(np.abs(mean))), float(np.max(std))
+
+
+def column_moments(data):
+    """The mean and the standard deviation of each column of ``data``.
+
+    Estimated on at most :data:`SCALE_SAMPLE_ROWS` evenly spaced rows: of a
+    dense array summed in float64 a few rows at a time (temporaries of about
+    100 KiB), of a sparse matrix without making it dense.
+
+    Parameters
+    ----------
+    data : {ndarray, sparse matrix} of shape (n_samples,) or (n_samples, n_columns)
+        Finite values (validated features or targets).
+
+    Returns
+    -------
+    mean, std : ndarray of shape (n_columns,)
+        Empty for data without rows or columns.
+    """
     sparse = sp.issparse(data)
     data = sp.csr_matrix(data) if sparse else np.asarray(data)  # CSR slices rows
     if data.shape[0] == 0 or math.prod(data.shape[1:]) == 0:
-        return 0.0, 0.0
+        return np.empty(0), np.empty(0)
     step = max(1, math.ceil(data.shape[0] / SCALE_SAMPLE_ROWS))
     if sparse:  # never dense: a hashed X can have a million columns
-        rows = data[::step].astype(np.float64)
-        mean, variance = mean_variance_axis(rows, axis=0)
-        return float(np.max(np.abs(mean))), float(np.sqrt(np.max(variance)))
+        mean, variance = mean_variance_axis(data[::step].astype(np.float64), axis=0)
+        return mean, np.sqrt(variance)
     rows = range(0, data.shape[0], step)
     chunk_rows = max(1, _CHUNK_VALUES // math.prod(data.shape[1:]))
     total = squares = 0.0
@@ -67,17 +88,13 @@ def column_scale(data):
         total = total + chunk.sum(axis=0)
         squares = squares + np.einsum("ij,ij->j", chunk, chunk)
     mean = total / len(rows)
-    variance = np.maximum(squares / len(rows) - mean**2, 0.0)
-    return float(np.max(np.abs(mean))), float(np.sqrt(np.max(variance)))
+    return mean, np.sqrt(np.maximum(squares / len(rows) - mean**2, 0.0))
 
 
-def _far_from_standardized(data, what, scale=None, tiny=False):
+def _far_from_standardized(data, what, scale=None):
     """How ``data`` is far from standardized, for a message ("its std is 315"), or None.
 
-    ``scale`` is ``column_scale(data)`` when the caller has it already. With
-    ``tiny``, values that all lie within ``1 / UNSCALED`` of 0 are far too (a
-    target of std 0.01, such as daily returns, beside the outputs of about 1
-    that a network starts from).
+    ``scale`` is ``column_scale(data)`` when the caller has it already.
     """
     try:
         largest_mean, largest_std = column_scale(data) if scale is None else scale
@@ -87,9 +104,24 @@ def _far_from_standardized(data, what, scale=None, tiny=False):
         return f"{what} std is {largest_std:.3g}"
     if largest_mean > UNSCALED:
         return f"{what} mean is {largest_mean:.3g}"
-    if tiny and 0 < largest_std and max(largest_std, largest_mean) < 1 / UNSCALED:
-        return f"{what} std is {largest_std:.3g}"
     return None
+
+
+def _tiny_target(Y, what):
+    """A target column whose mean and std are both below ``1 / UNSCALED`` (and
+    not constant), for a message ("its std is 0.0139"), or None.
+
+    Such a target (daily returns, std 0.014) is far from standardized too:
+    a network starts from outputs of about 1.
+    """
+    try:
+        mean, std = column_moments(Y)
+    except MemoryError:  # a message must not fail for want of its hint
+        return None
+    tiny = (std > 0) & (std < 1 / UNSCALED) & (np.abs(mean) < 1 / UNSCALED)
+    if not tiny.any():
+        return None
+    return f"{what} std is {float(std[np.flatnonzero(tiny)[0]]):.3g}"
 
 
 def scaling_remedies(estimator, X, Y, x_scale=None):
@@ -123,8 +155,8 @@ def scaling_remedies(estimator, X, Y, x_scale=None):
         )
         remedies.append(f"scaling X ({scaler}; {far})")
     if not is_classifier(estimator) and getattr(estimator, "loss", None) != "poisson":
-        several = np.ndim(Y) > 1 and np.shape(Y)[1] > 1
-        far = _far_from_standardized(Y, "a target's" if several else "its", tiny=True)
+        what = "a target's" if np.ndim(Y) > 1 and np.shape(Y)[1] > 1 else "its"
+        far = _far_from_standardized(Y, what) or _tiny_target(Y, what)
         if far is not None:
             remedies.append(f"scaling y (TransformedTargetRegressor with StandardScaler; {far})")
     return remedies

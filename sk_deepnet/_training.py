@@ -666,7 +666,7 @@ def _stop_vote(callback, hook, vote):
     skorch's; an array, whose truth is ambiguous, is refused by name."""
     try:
         return bool(vote)
-    except ValueError as exc:  # numpy: "the truth value of an array ... is ambiguous"
+    except (ValueError, TypeError) as exc:  # numpy's arrays, pd.NA: ambiguous
         raise TypeError(
             f"{type(callback).__name__}.{hook} returned {type(vote).__name__} {vote!r}, "
             "whose truth is ambiguous: return True to stop training, or None (or "

@@ -320,6 +320,10 @@ def test_a_hook_that_returns_an_array_gets_a_clear_error():
     with pytest.raises(TypeError, match=r"VotesWith.on_epoch_end returned ndarray .* "
                                         "return True to stop training"):
         clf.fit(X, y)
+    pd = pytest.importorskip("pandas")
+    clf.set_params(callbacks=[VotesWith(pd.NA)])
+    with pytest.raises(TypeError, match="VotesWith.on_epoch_end returned NAType"):
+        clf.fit(X, y)
     # A truthy value stops, a falsy one goes on.
     assert DeepMLPClassifier(max_iter=3, callbacks=[VotesWith(np.True_)]).fit(X, y).n_iter_ == 1
     assert DeepMLPClassifier(max_iter=3, callbacks=[VotesWith(0)]).fit(X, y).n_iter_ == 3

@@ -389,6 +389,17 @@ def test_a_slow_descent_is_descent_not_a_saddle(digits):
     assert set(m.phase_) == {"descent"} and m.saddle_fraction_ == 0
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_the_monitor_measures_against_its_probes_loss_of_an_output_of_zeros(digits):
+    X, y = digits
+    clf = _classifier([CurvatureMonitor(random_state=0)], init="normal", init_scale=1.0)
+    m = clf.fit(X, y).curvature_monitor_
+    assert m._reference_loss == pytest.approx(np.log(3))  # three classes: uniform
+    assert m.probe_loss_[0] > 10 * m._reference_loss  # N(0, 1) weights start far above
+    state = m.__getstate__()  # kept in pickles: the phases are computed again on load
+    assert state["_reference_loss"] == m._reference_loss
+
+
 def test_classify_phases_converged_and_still_falling():
     grad = np.array([1.0, 0.05, 0.05, 0.05, 0.05, 0.05])
     hmin = np.array([-1.0, -0.5, 0.0, -0.5, 0.0, -0.5])
@@ -410,6 +421,11 @@ def test_classify_phases_converged_and_still_falling():
     phases = classify_phases(small_gradients, [-1.0] * 4, [1.0] * 4, 0.1, 0.01,
                              probe_loss=loss, reference_loss=2.3)
     assert list(phases) == ["descent", "saddle", "saddle", "saddle"]
+    # A model no better than an output of zeros learned nothing: SGD at 5
+    # left digits at chance, at 2.33 against log(10) = 2.30, and read "minimum".
+    phases = classify_phases([1.0, 0.05, 0.05], [0.0] * 3, [1.0] * 3, 0.1, 0.01,
+                             probe_loss=np.array([2.48, 2.33, 2.35]), reference_loss=np.log(10))
+    assert list(phases) == ["descent", "flat", "flat"]
     # A large gradient is descent, however little the loss has fallen yet.
     phases = classify_phases([0.5, 1.0, 1.0], [-1.0, -0.5, 0.0], [1.0, 1.0, 1.0], 0.1, 0.01,
                              probe_loss=np.array([10.0, 9.9, 9.8]))

@@ -882,7 +882,10 @@ def test_missing_pandas_targets_get_a_clear_error():
     X = np.random.default_rng(0).normal(size=(8, 3))
     labels = np.array(["p", "n"] * 4, dtype=object)
     labels[3] = None
-    for y in (pd.Series(labels).astype("string"), pd.Series(pd.Categorical(labels))):
+    with_na = labels.copy()
+    with_na[3] = pd.NA  # in a list or an object array, outside pandas
+    for y in (pd.Series(labels).astype("string"), pd.Series(pd.Categorical(labels)),
+              list(with_na), with_na):
         for fit in (DeepMLPClassifier(max_iter=1).fit, DeepMLPClassifier(max_iter=1).partial_fit):
             with pytest.raises(ValueError, match=r"Input y contains NaN or missing values"):
                 fit(X, y)

@@ -72,6 +72,8 @@ def test_scaling_remedies_name_what_is_far_from_standardized():
     assert _remedies(DeepMLPRegressor(), scaled, np.zeros(200)) == ""
     assert _remedies(DeepMLPRegressor(), scaled, 5 + 0.01 * y) == ""  # mean 5
     assert _remedies(DeepMLPRegressor(), 0.01 * scaled, y) == ""  # not X
+    # One tiny column among standardized ones is enough.
+    assert "a target's std is 0.01" in _remedies(DeepMLPRegressor(), scaled, np.c_[y, 0.01 * y])
     assert "a target's mean is 3e+03" in _remedies(
         DeepMLPRegressor(), scaled, np.c_[y, y + 3000]
     )
