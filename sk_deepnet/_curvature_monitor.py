@@ -191,9 +191,10 @@ class CurvatureMonitor(ProbeCallback):
     fit started, so such a record is ``"minimum"`` only if its loss fell by
     more than ``progress_tol`` below the loss scale (the first record's loss,
     or the probe's loss for an output of zeros if smaller: a model no better
-    than an output of zeros has learned nothing), and ``"flat"`` otherwise. A fit whose first record is already at a minimum (a fresh
-    monitor on a warm-started model, targets no model can predict better
-    than the initial one) reads ``"flat"`` too: undecided, not wrong.
+    than an output of zeros has learned nothing), and ``"flat"`` otherwise.
+    A fit whose first record is already at a minimum (a fresh monitor on a
+    warm-started model, targets no model can predict better than the
+    initial one) reads ``"flat"`` too: undecided, not wrong.
     Likewise a record whose loss falls later by more than ``progress_tol``
     of the loss scale was no minimum: the loss had not stopped falling.
 
@@ -204,9 +205,10 @@ class CurvatureMonitor(ProbeCallback):
     curved, can lower it by more than that: the fit has converged, and the
     record is not a saddle. A weak saddle below it reads ``"minimum"``: a
     deep linear network's weakest mode, at 0.9% to 1.9% of the initial loss
-    in ``benchmarks/curvature_phases.py``. Dauphin et al.'s saddle problem is one of saddles at high
-    error; a converged network keeps small negative eigenvalues (the loss is
-    not convex) that the second-order test alone calls saddles. In the
+    in ``benchmarks/curvature_phases.py``. Dauphin et al.'s saddle problem
+    is one of saddles at high error; a converged network keeps small
+    negative eigenvalues (the loss is not convex) that the second-order test
+    alone calls saddles. In the
     measurements of ``benchmarks/curvature_phases.py`` (classifiers and
     regressors of 2 to 3 hidden layers on six data sets, deep linear
     networks learning maps of rank 4 and 5), those records of the healthy

@@ -44,15 +44,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._batch_record import BatchRecord
 from ._batches import MiniBatches
-from ._gradient_advice import (
-    blames_initial_model,
-    init_remedies,
-    initial_loss_ratio,
-    initial_state_remedies,
-    initial_weights_evidence,
-    loss_ratio,
-    worse_than_zeros_hint,
-)
+from . import _gradient_advice as advice
 from ._training import (
     NOT_FINITE_MESSAGE,
     CallbackDispatcher,
@@ -455,21 +447,21 @@ def warn_divergence(estimator, network, run):
     """Warn that an iterate was not finite (a DivergenceWarning, as a stochastic fit's)."""
     remedies = scaling_remedies(estimator, run.X, run.Y)
     ratio = _initial_loss_ratio(estimator, run, unscaled=bool(remedies))
-    initial = initial_state_remedies(estimator)
-    if blames_initial_model(ratio):  # as the stochastic optimizers' warning
+    initial = advice.initial_state_remedies(estimator)
+    if advice.blames_initial_model(ratio):  # as the stochastic optimizers' warning
         remedies += initial
     if network.dtype != np.float64:
         remedies.append("dtype='float64'")
     if ratio is None:  # no evidence on the initial weights
-        remedies += init_remedies(estimator)
-    advice = f" Try {or_list(remedies)}." if remedies else ""
-    evidence = initial_weights_evidence(ratio, bool(initial))
+        remedies += advice.init_remedies(estimator)
+    suggestion = f" Try {or_list(remedies)}." if remedies else ""
+    evidence = advice.initial_weights_evidence(ratio, bool(initial))
     evidence = "" if evidence is None else f" {evidence}"
     warn_user(
         f"Training diverged in iteration {estimator.n_iter_ + 1}: the loss or the "
         "weights became infinite or NaN (the line search stepped out of the "
         f"{network.dtype.name} range).{evidence} "
-        f"{restored_model(estimator, 'iteration')}{advice}",
+        f"{restored_model(estimator, 'iteration')}{suggestion}",
         DivergenceWarning,
     )
 
@@ -535,18 +527,19 @@ def _not_converged(estimator, optimizer, run):
 
 def _worse_than_zeros_hint(estimator, run):
     """Initial weights that amplify the inputs: L-BFGS's line search stays near them."""
-    final = loss_ratio(run.network, run.accepted_data_loss, run.Y, run.sample_weight)
-    if not blames_initial_model(final):  # the common case: no scale to estimate
+    final = advice.loss_ratio(run.network, run.accepted_data_loss, run.Y, run.sample_weight)
+    if not advice.blames_initial_model(final):  # the common case: no scale to estimate
         return ""
     ratio = _initial_loss_ratio(
         estimator, run, unscaled=bool(scaling_remedies(estimator, run.X, run.Y))
     )
-    remedies = initial_state_remedies(estimator) if blames_initial_model(ratio) else []
-    return worse_than_zeros_hint(final, ratio, remedies)
+    blamed = advice.blames_initial_model(ratio)
+    remedies = advice.initial_state_remedies(estimator) if blamed else []
+    return advice.worse_than_zeros_hint(final, ratio, remedies)
 
 
 def _initial_loss_ratio(estimator, run, unscaled):
     """The evidence on the initial model (see ``_gradient_advice``)."""
-    return initial_loss_ratio(
+    return advice.initial_loss_ratio(
         estimator, run.network, run.initial_loss, run.Y, run.sample_weight, unscaled
     )

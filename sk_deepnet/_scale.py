@@ -35,18 +35,8 @@ UNSCALED = 10.0
 def column_scale(data):
     """The largest absolute mean and the largest standard deviation of a column of ``data``.
 
-    Estimated on at most :data:`SCALE_SAMPLE_ROWS` evenly spaced rows (see
-    :func:`column_moments`).
-
-    Parameters
-    ----------
-    data : {ndarray, sparse matrix} of shape (n_samples,) or (n_samples, n_columns)
-        Finite values (validated features or targets).
-
-    Returns
-    -------
-    largest_mean, largest_std : float
-        Both 0.0 for data without rows or columns.
+    ``data`` is as :func:`column_moments` takes it; both are 0.0 for data
+    without rows or columns.
     """
     mean, std = column_moments(data)
     if mean.size == 0:

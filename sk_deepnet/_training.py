@@ -77,7 +77,7 @@ class Snapshot:
         snapshot: the snapshot holds no copy of them (that would cost more
         model-sized vectors), and a reset set Adam back to its first,
         largest steps (an interrupted ``partial_fit`` on digits made the next
-        epoch's loss 20 times that of the uninterrupted series).
+        epoch's loss many times that of the uninterrupted series).
         """
         if not self.finite:
             return False

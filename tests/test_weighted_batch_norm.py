@@ -59,7 +59,8 @@ def test_fewer_than_two_positive_weights_are_refused_and_keep_a_continued_model(
     before = reg.predict(X[:50])
     w = np.zeros(100)
     w[7] = 1  # one positive weight: its variance is 0
-    with pytest.raises(ValueError, match="at least 2 training samples with a positive sample_weight"):
+    with pytest.raises(ValueError,
+                       match="at least 2 training samples with a positive sample_weight"):
         reg.partial_fit(X[100:200], y[100:200].astype(float), sample_weight=w)
     np.testing.assert_array_equal(reg.predict(X[:50]), before)
     w[:21] = 1  # batches of 20 and 1 positive rows: the last one joins the first
