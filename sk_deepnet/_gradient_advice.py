@@ -20,6 +20,7 @@ import math
 from numbers import Real
 
 from ._losses import zero_output_loss
+from ._scale import scaling_remedies
 from ._warnings import or_list
 
 #: Activations whose units can die: on negative inputs their slope is zero
@@ -82,16 +83,17 @@ def blames_initial_model(ratio):
 
 
 def initial_weights_evidence(ratio, changeable):
-    """The DivergenceWarning's sentence blaming the initial model, or None.
+    """The DivergenceWarning's sentence blaming the initial model, or "".
 
     ``changeable``: whether a remedy that changes the initial state is
-    suggested (it is then first).
+    suggested (it is then first). The sentence starts with a space, to
+    follow the warning's own.
     """
     if not blames_initial_model(ratio):
-        return None
+        return ""
     first = ", and the remedies that change it come first" if changeable else ""
     return (
-        f"Before the first step the loss was already {ratio:.3g} times that of an "
+        f" Before the first step the loss was already {ratio:.3g} times that of an "
         f"output of zeros: the initial model amplifies its inputs{first}."
     )
 
@@ -125,7 +127,7 @@ def worse_than_zeros_remedies(estimator, ratio):
     return divergence_remedies(estimator, ratio)
 
 
-def worse_than_zeros_hint(final, ratio, remedies):
+def worse_than_zeros_hint(estimator, network, data, final_loss, initial_loss, remedies_for):
     """A warning's sentences for a fit that ended far worse than an output of zeros, or "".
 
     Adam at ``learning_rate=30`` blows a regressor up to 1e22 times the loss
@@ -137,22 +139,35 @@ def worse_than_zeros_hint(final, ratio, remedies):
 
     Parameters
     ----------
-    final : float or None
-        The fitted model's data loss over an output of zeros' (:func:`loss_ratio`).
-    ratio : float or None
-        The same of the initial model (:func:`initial_loss_ratio`): what the
-        sentences blame.
-    remedies : list of str
-        What to suggest, most promising first.
+    estimator : BaseDeepMLP
+        The fitted estimator.
+    network : Network
+        Its network (its loss function and output width).
+    data : tuple
+        ``(X, Y, sample_weight)``: the training data, targets (as the loss
+        takes them) and weights.
+    final_loss, initial_loss : float or None
+        The data losses of the fitted model and of the fresh model's first
+        batch (see :func:`initial_loss_ratio`).
+    remedies_for : callable
+        ``remedies_for(ratio)``: what to suggest, most promising first,
+        given the evidence on the initial model.
 
     Returns
     -------
     hint : str
-        Set when ``final`` is at least :data:`INITIAL_LOSS_FACTOR` and there
-        is a remedy to suggest; it starts with a space, to follow the
-        warning's own sentences.
+        Set when the final loss is at least :data:`INITIAL_LOSS_FACTOR` times
+        an output of zeros' and there is a remedy to suggest; it starts with
+        a space, to follow the warning's own sentences.
     """
-    if not (blames_initial_model(final) and remedies):
+    X, Y, sample_weight = data
+    final = loss_ratio(network, final_loss, Y, sample_weight)
+    if not blames_initial_model(final):  # the common case: no scale to estimate
+        return ""
+    unscaled = bool(scaling_remedies(estimator, X, Y))
+    ratio = initial_loss_ratio(estimator, network, initial_loss, Y, sample_weight, unscaled)
+    remedies = remedies_for(ratio)
+    if not remedies:
         return ""
     if blames_initial_model(ratio):
         what = (f"is still {final:.3g} times that of an output of zeros (it began at "

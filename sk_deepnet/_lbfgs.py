@@ -456,7 +456,6 @@ def warn_divergence(estimator, network, run):
         remedies += advice.init_remedies(estimator)
     suggestion = f" Try {or_list(remedies)}." if remedies else ""
     evidence = advice.initial_weights_evidence(ratio, bool(initial))
-    evidence = "" if evidence is None else f" {evidence}"
     warn_user(
         f"Training diverged in iteration {estimator.n_iter_ + 1}: the loss or the "
         "weights became infinite or NaN (the line search stepped out of the "
@@ -527,15 +526,15 @@ def _not_converged(estimator, optimizer, run):
 
 def _worse_than_zeros_hint(estimator, run):
     """Initial weights that amplify the inputs: L-BFGS's line search stays near them."""
-    final = advice.loss_ratio(run.network, run.accepted_data_loss, run.Y, run.sample_weight)
-    if not advice.blames_initial_model(final):  # the common case: no scale to estimate
-        return ""
-    ratio = _initial_loss_ratio(
-        estimator, run, unscaled=bool(scaling_remedies(estimator, run.X, run.Y))
+
+    def remedies_for(ratio):  # only the initial model's: no steps to change
+        blamed = advice.blames_initial_model(ratio)
+        return advice.initial_state_remedies(estimator) if blamed else []
+
+    return advice.worse_than_zeros_hint(
+        estimator, run.network, (run.X, run.Y, run.sample_weight), run.accepted_data_loss,
+        run.initial_loss, remedies_for,
     )
-    blamed = advice.blames_initial_model(ratio)
-    remedies = advice.initial_state_remedies(estimator) if blamed else []
-    return advice.worse_than_zeros_hint(final, ratio, remedies)
 
 
 def _initial_loss_ratio(estimator, run, unscaled):

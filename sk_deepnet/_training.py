@@ -29,13 +29,11 @@ from sklearn.exceptions import ConvergenceWarning
 from ._batch_record import BatchRecord
 from ._callback_support import SklearnCallbackHooks
 from ._gradient_advice import (
-    blames_initial_model,
     divergence_remedies,
     init_remedies,
     initial_loss_ratio,
     initial_state_remedies,
     initial_weights_evidence,
-    loss_ratio,
     worse_than_zeros_hint,
     worse_than_zeros_remedies,
 )
@@ -554,7 +552,6 @@ class Trainer:
         ratio = self.initial_loss_ratio(unscaled=bool(remedies))
         remedies += divergence_remedies(estimator, ratio)
         evidence = initial_weights_evidence(ratio, bool(initial_state_remedies(estimator)))
-        evidence = "" if evidence is None else f" {evidence}"
         warn_user(
             f"Training diverged in epoch {epoch + 1}: the loss or the weights became "
             f"infinite or NaN.{evidence} {restored_model(estimator, 'epoch')} Try "
@@ -592,15 +589,11 @@ class Trainer:
     def worse_than_zeros_hint(self):
         """The sentences on a final model far worse than an output of zeros, or ""."""
         estimator, batches = self.estimator, self.batches
-        final = loss_ratio(
-            self.network, self.final_data_loss(), batches.Y, batches.sample_weight
+        return worse_than_zeros_hint(
+            estimator, self.network, (batches.X, batches.Y, batches.sample_weight),
+            self.final_data_loss(), self.initial_loss,
+            lambda ratio: worse_than_zeros_remedies(estimator, ratio),
         )
-        if not blames_initial_model(final):  # the common case: no scale to estimate
-            return ""
-        ratio = self.initial_loss_ratio(
-            unscaled=bool(scaling_remedies(estimator, batches.X, batches.Y))
-        )
-        return worse_than_zeros_hint(final, ratio, worse_than_zeros_remedies(estimator, ratio))
 
     def final_data_loss(self):
         """The data loss of the final model's epoch: the best validation
