@@ -38,7 +38,11 @@ def column_scale(data):
     ``data`` is as :func:`column_moments` takes it; both are 0.0 for data
     without rows or columns.
     """
-    mean, std = column_moments(data)
+    return _largest(*column_moments(data))
+
+
+def _largest(mean, std):
+    """The largest absolute mean and the largest std of columns' ``mean`` and ``std``."""
     if mean.size == 0:
         return 0.0, 0.0
     return float(np.max(np.abs(mean))), float(np.max(std))
@@ -97,17 +101,21 @@ def _far_from_standardized(data, what, scale=None):
     return None
 
 
-def _tiny_target(Y, what):
-    """A target column whose mean and std are both below ``1 / UNSCALED`` (and
-    not constant), for a message ("its std is 0.0139"), or None.
+def _far_target(Y, what):
+    """How the targets ``Y`` are far from standardized, for a message, or None.
 
-    Such a target (daily returns, std 0.014) is far from standardized too:
-    a network starts from outputs of about 1.
+    As the features (:func:`_far_from_standardized`), and also when a column's
+    mean and std are both below ``1 / UNSCALED`` (and it is not constant):
+    such a target (daily returns, std 0.014) is far from the outputs of about
+    1 that a network starts from. Its moments are read once for both tests.
     """
     try:
         mean, std = column_moments(Y)
     except MemoryError:  # a message must not fail for want of its hint
         return None
+    far = _far_from_standardized(Y, what, _largest(mean, std))
+    if far is not None:
+        return far
     tiny = (std > 0) & (std < 1 / UNSCALED) & (np.abs(mean) < 1 / UNSCALED)
     if not tiny.any():
         return None
@@ -146,7 +154,7 @@ def scaling_remedies(estimator, X, Y, x_scale=None):
         remedies.append(f"scaling X ({scaler}; {far})")
     if not is_classifier(estimator) and getattr(estimator, "loss", None) != "poisson":
         what = "a target's" if np.ndim(Y) > 1 and np.shape(Y)[1] > 1 else "its"
-        far = _far_from_standardized(Y, what) or _tiny_target(Y, what)
+        far = _far_target(Y, what)
         if far is not None:
             remedies.append(f"scaling y (TransformedTargetRegressor with StandardScaler; {far})")
     return remedies

@@ -358,10 +358,9 @@ class Trainer:
         self.record = BatchRecord(network)  # what the hooks may read of a batch
         # The data loss (without the L2 penalty) of a fresh model's first
         # batch, before any step: the warnings' evidence on the initial
-        # weights; and of each epoch of this call, and the last's penalty.
+        # weights; and of each epoch of this call.
         self.initial_loss = None
         self.data_losses = []
-        self.epoch_penalty = 0.0
 
     # -------------------------------------------------------------- the loop
     def run(self):
@@ -403,18 +402,19 @@ class Trainer:
         estimator = self.estimator
         epoch = len(estimator.loss_curve_)
         self.begin_epoch(epoch)
-        loss, last_X, reason = self.run_batches()
+        loss, penalty, last_X, reason = self.run_batches()
         if reason is None and not self.finite_state(last_X):
             reason = self.divergence_kind()
         if reason is not None:  # diverged (or overflowed before any step)
             if self.undo_incomplete_epoch(diverged=True) and reason == "diverged":
                 self.warn_divergence(epoch)
             return reason
-        self.end_epoch(loss)
+        self.end_epoch(loss, loss - penalty)
         return self.stop_rule(epoch)
 
     def run_batches(self):
-        """Train on every batch; return the mean loss, the last batch, a stop reason."""
+        """Train on every batch; return the mean loss, its mean L2 penalty, the last
+        batch and a stop reason."""
         estimator = self.estimator
         total = weight = penalties = 0.0
         Xb = None
@@ -425,13 +425,12 @@ class Trainer:
             loss = self.batch(batch, Xb, Yb, wb, weight_sum)
             if loss is None:
                 # t_ == 0: not one step taken, the initial state overflows
-                return None, Xb, "diverged" if estimator.t_ else "overflow_at_init"
+                return None, None, Xb, "diverged" if estimator.t_ else "overflow_at_init"
             total += loss * weight_sum
             penalties += self.network.last_penalty * weight_sum
             weight += weight_sum
         weight = max(weight, np.finfo(float).tiny)
-        self.epoch_penalty = penalties / weight
-        return total / weight, Xb, None
+        return total / weight, penalties / weight, Xb, None
 
     def batch(self, batch, Xb, Yb, wb, weight_sum):
         """Gradient, hooks, clipping and the optimizer step; the loss (None if not finite)."""
@@ -477,13 +476,14 @@ class Trainer:
             warn_user(message, UserWarning)
         self.dispatcher.notify("on_epoch_begin", epoch)
 
-    def end_epoch(self, loss):
-        """Record the complete epoch: loss, validation score, best state."""
+    def end_epoch(self, loss, data_loss):
+        """Record the complete epoch: loss (and its part without the L2
+        penalty), validation score, best state."""
         estimator = self.estimator
         estimator.n_iter_ += 1
         estimator.loss_ = loss
         estimator.loss_curve_.append(loss)
-        self.data_losses.append(loss - self.epoch_penalty)
+        self.data_losses.append(data_loss)
         if estimator.verbose:
             print(f"Iteration {estimator.n_iter_}, loss = {loss:.8f}")
         if self.validation is None:
