@@ -1467,8 +1467,11 @@ def _is_missing(label):
 
 
 def _check_label_types(labels, name):
-    """Raise a clear error for labels that mix types numpy cannot sort (str and int)."""
-    _check_no_missing_targets(labels)
+    """Raise a clear error for labels that mix types numpy cannot sort (str and int).
+
+    Missing values among them (NaN, None, pd.NA) cannot be sorted either;
+    ``y`` is checked for them first (:func:`_check_no_missing_targets`).
+    """
     labels = np.asarray(labels)
     if labels.dtype == object:
         try:
@@ -1702,7 +1705,9 @@ class DeepMLPClassifier(ClassifierMixin, BaseDeepMLP):
         if classes is not None:
             _check_classes(classes)
         elif not hasattr(self, "_network"):
-            _check_label_types(y, "y")  # before type_of_target sorts them
+            # Before type_of_target sorts them (_fit then validates y).
+            _check_no_missing_targets(y)
+            _check_label_types(y, "y")
             if type_of_target(y) != "multilabel-indicator":
                 raise ValueError(
                     "classes must be passed on the first call to partial_fit."
