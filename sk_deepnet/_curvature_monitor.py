@@ -523,8 +523,8 @@ def classify_phases(
         if smaller (the curvature has no scale that separates a degenerate
         saddle from a minimum, see CurvatureMonitor's Notes).
     converged_tol : float, default=0.05
-        A record whose loss is below ``converged_tol`` times the first
-        record's has converged: it is not a saddle.
+        A record whose loss is below ``converged_tol`` times the loss scale
+        (see ``reference_loss``) has converged: it is not a saddle.
     reference_loss : float or None, default=None
         The probe's loss for an output of zeros. With it, ``converged_tol``
         and "falls later" measure against the smaller of it and the first
