@@ -19,7 +19,9 @@ that of an output of zeros (:func:`initial_weights_evidence`).
 import math
 from numbers import Real
 
-from ._losses import zero_output_loss
+from sklearn.base import is_classifier
+
+from ._losses import constant_output_loss, zero_output_loss
 from ._scale import scaling_remedies
 from ._warnings import or_list
 
@@ -35,6 +37,19 @@ DEAD_FAMILY = ("relu", "leaky_relu", "elu", "selu", "gelu")
 #: layers of N(0, 1) weights on digits, which diverge at
 #: ``learning_rate=1e-6`` as at 0.1.
 INITIAL_LOSS_FACTOR = 10.0
+
+#: A fitted model whose training loss is not this fraction below that of the
+#: best constant prediction has learned next to nothing from X. A collapsed
+#: fit sits at the constant's loss give or take its steps' noise (Adam at
+#: ``learning_rate=1.0`` on digits: 2.303 against 2.302), so an exact
+#: comparison would warn or not by chance.
+CONSTANT_LOSS_MARGIN = 0.01
+
+#: An ``alpha`` from which the L2 penalty may be what holds a model at a
+#: constant. The default network on standardized digits and friedman1 scores
+#: 0.97 and 0.89 (accuracy, R^2) at ``alpha=10``, 0.41 and 0.72 at 30, and
+#: is constant at 100; below 1 it scores above 0.98 on both.
+STRONG_ALPHA = 1.0
 
 
 def init_remedies(estimator):
@@ -180,6 +195,57 @@ def worse_than_zeros_hint(estimator, network, data, final_loss, initial_loss, re
         what = (f"ended at {final:.3g} times that of an output of zeros: the model "
                 "predicts far worse than zeros")
     return f" The training loss {what}. Try {or_list(remedies)}."
+
+
+def constant_output_hint(estimator, network, Y, sample_weight, final_loss):
+    """A warning's sentences for a fit no better than a constant output, or "".
+
+    Adam at ``learning_rate=1.0`` kills the relu units of a digits network
+    within an epoch: the fit then runs to ``max_iter``, or stops on its
+    plateau, at the loss of the class frequencies (chance accuracy) with no
+    word of it. The cause is not in the loss (dead units, vanishing
+    gradients, a strong ``alpha``), so the sentences point at the gradient
+    monitor rather than guess a remedy.
+
+    Parameters
+    ----------
+    estimator : BaseDeepMLP
+        The fitted estimator (its ``gradient_monitor_``, if it has one).
+    network : Network
+        Its network (its loss function and output width).
+    Y, sample_weight : ndarray
+        The training targets (as the loss takes them) and weights.
+    final_loss : float or None
+        The data loss of the fitted model (see :func:`initial_loss_ratio`).
+
+    Returns
+    -------
+    hint : str
+        Set when ``final_loss`` is not :data:`CONSTANT_LOSS_MARGIN` below
+        :func:`~sk_deepnet._losses.constant_output_loss`; it starts with a
+        space, to follow the warning's own sentences.
+    """
+    best = constant_output_loss(network._loss, Y, sample_weight, network.layer_sizes[-1])
+    if final_loss is None or best is None or not final_loss >= (1 - CONSTANT_LOSS_MARGIN) * best:
+        return ""
+    what = "the class frequencies" if is_classifier(estimator) else "the mean of y"
+    if getattr(estimator, "gradient_monitor_", None) is not None:
+        why = "Its gradient_monitor_.report() shows how the gradients flowed."
+    else:
+        why = ("A GradientMonitor (callbacks=[GradientMonitor()]) shows why: dead "
+               "units, vanishing or exploding gradients.")
+    alpha = float(getattr(estimator, "alpha", 0.0))
+    if alpha >= STRONG_ALPHA:
+        why += f" With alpha={alpha:g}, the L2 penalty may also hold the weights near zero."
+    if final_loss >= best:
+        how, verdict = "above", "does worse than that constant: it has learned nothing"
+    else:
+        how, verdict = (f"not even {CONSTANT_LOSS_MARGIN:.0%} below",
+                        "has learned next to nothing")
+    return (
+        f" The training loss ({final_loss:.4g}) is {how} that of the best constant "
+        f"prediction, {what} ({best:.4g}): the model {verdict} from X. {why}"
+    )
 
 
 def loss_ratio(network, loss, Y, sample_weight):

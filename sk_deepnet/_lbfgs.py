@@ -520,7 +520,9 @@ def _not_converged(estimator, optimizer, run):
     return (
         message
         + scaling_hint(estimator, run.X, run.Y)
-        + _worse_than_zeros_hint(estimator, run)
+        + (_worse_than_zeros_hint(estimator, run) or advice.constant_output_hint(
+            estimator, run.network, run.Y, run.sample_weight, run.accepted_data_loss
+        ))
     )
 
 

@@ -52,11 +52,57 @@ def zero_output_loss(loss, Y, sample_weight, n_outputs):
         per_row = lambda y: 0.5 * np.einsum("ij,ij->i", y, y)  # noqa: E731
     else:  # the Poisson deviance at a rate of exp(0) = 1
         per_row = lambda y: (xlogy(y, y) - y + 1.0).sum(axis=1)  # noqa: E731
-    return _weighted_row_sum(per_row, Y, sample_weight) / weight_sum
+    return float(_weighted_row_sum(per_row, Y, sample_weight)) / weight_sum
+
+
+def constant_output_loss(loss, Y, sample_weight, n_outputs):
+    """The least loss of an output that is the same for every sample, in closed form.
+
+    What a model that learned nothing from ``X`` reaches at best: the
+    entropy of the weighted class frequencies for the softmax, the sum of
+    each label's binary entropy for independent sigmoids, half the weighted
+    variance of ``y`` summed over outputs for the squared error (the
+    prediction is the mean, as for an :math:`R^2` of 0), and the half
+    Poisson deviance of the mean rate. Arguments as
+    :func:`zero_output_loss`'s; ``Y`` is read a block of rows at a time.
+    None when the samples weigh nothing.
+    """
+    weight_sum = len(Y) if sample_weight is None else float(np.sum(sample_weight))
+    if weight_sum <= 0:
+        return None
+    if loss is SoftmaxCrossEntropy and np.ndim(Y) == 1:  # class codes
+        frequencies = _class_weights(Y, sample_weight, n_outputs) / weight_sum
+        return float(-xlogy(frequencies, frequencies).sum())
+    means = _weighted_row_sum(lambda y: y, Y, sample_weight) / weight_sum
+    if loss is SoftmaxCrossEntropy:  # a one-hot matrix
+        return float(-xlogy(means, means).sum())
+    if loss is LogisticCrossEntropy:
+        return float(-(xlogy(means, means) + xlogy(1 - means, 1 - means)).sum())
+    if loss is SquaredError:  # about the means: no cancellation of large squares
+        per_row = lambda y: 0.5 * np.square(y - means).sum(axis=1)  # noqa: E731
+    else:  # each term of the deviance at the mean rate is nonnegative
+        per_row = lambda y: (  # noqa: E731
+            xlogy(y, y) - xlogy(y, means) - y + means
+        ).sum(axis=1)
+    return float(_weighted_row_sum(per_row, Y, sample_weight)) / weight_sum
+
+
+def _class_weights(codes, sample_weight, n_classes):
+    """The summed weight of each class, :data:`_ROW_BLOCK` codes at a time
+    (``bincount`` copies its input to intp: 8 bytes per sample at once)."""
+    total = np.zeros(n_classes)
+    for start in range(0, len(codes), _ROW_BLOCK):
+        weights = None if sample_weight is None else sample_weight[start : start + _ROW_BLOCK]
+        total += np.bincount(codes[start : start + _ROW_BLOCK], weights, n_classes)
+    return total
 
 
 def _weighted_row_sum(per_row, Y, sample_weight):
-    """``sum_i w_i per_row(Y)_i`` in float64, :data:`_ROW_BLOCK` rows at a time."""
+    """``sum_i w_i per_row(Y)_i`` in float64, :data:`_ROW_BLOCK` rows at a time.
+
+    ``per_row`` maps a block of rows to a value per row, or to a vector per
+    row (then the sum is a vector).
+    """
     total = 0.0
     for start in range(0, len(Y), _ROW_BLOCK):
         rows = np.asarray(Y[start : start + _ROW_BLOCK], dtype=np.float64).reshape(
@@ -64,7 +110,7 @@ def _weighted_row_sum(per_row, Y, sample_weight):
         )
         values = per_row(rows)
         weights = None if sample_weight is None else sample_weight[start : start + _ROW_BLOCK]
-        total += float(values.sum() if weights is None else values @ weights)
+        total = total + (values.sum(axis=0) if weights is None else weights @ values)
     return total
 
 

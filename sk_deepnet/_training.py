@@ -29,6 +29,7 @@ from sklearn.exceptions import ConvergenceWarning
 from ._batch_record import BatchRecord
 from ._callback_support import SklearnCallbackHooks
 from ._gradient_advice import (
+    constant_output_hint,
     divergence_remedies,
     init_remedies,
     initial_loss_ratio,
@@ -570,9 +571,12 @@ class Trainer:
     def end_message(self):
         """The ConvergenceWarning of a fit that ran all ``max_iter`` epochs or
         stopped on a plateau (then only if its model is far worse than an
-        output of zeros), or None."""
+        output of zeros, or no better than a constant), or None."""
         estimator, batches = self.estimator, self.batches
-        hint = self.worse_than_zeros_hint()
+        hint = self.worse_than_zeros_hint() or constant_output_hint(
+            estimator, self.network, batches.Y, batches.sample_weight,
+            self.final_data_loss(),
+        )
         if estimator.n_iter_ < estimator.max_iter and not hint:
             return None
         scaling = scaling_hint(estimator, batches.X, batches.Y)

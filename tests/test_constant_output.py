@@ -1,0 +1,146 @@
+"""A fit that learned nothing from X says so.
+
+Adam at ``learning_rate=1.0`` kills the relu units of a digits network in its
+first epoch; the fit then ran on, or stopped on its plateau, at the loss of
+the class frequencies (chance accuracy), and warned at most "maximum
+iterations reached". The ConvergenceWarning now compares the final model's
+training loss with the least loss of a constant prediction
+(``_losses.constant_output_loss``, in closed form).
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize
+from sklearn.exceptions import ConvergenceWarning
+
+from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor
+from sk_deepnet import _losses
+from sk_deepnet._losses import LOSSES, constant_output_loss
+from sk_deepnet.callbacks import GradientMonitor
+
+NOTHING_LEARNED = "that of the best constant prediction"
+
+
+def _targets(rng):
+    """Per loss: targets as the loss takes them, and the output width."""
+    codes = rng.choice(4, 300, p=[0.6, 0.25, 0.1, 0.05])
+    return (
+        ("softmax_cross_entropy", codes, 4),
+        ("softmax_cross_entropy", np.eye(4)[codes], 4),  # the one-hot form
+        ("logistic_cross_entropy", (rng.random((300, 3)) < [0.1, 0.5, 0.8]) * 1.0, 3),
+        ("poisson", rng.poisson([0.2, 30.0], (300, 2)).astype(float), 2),
+        ("squared_error", rng.normal(1e4, [1.0, 5.0], (300, 2)), 2),  # large means
+    )
+
+
+def _loss_of_constant(loss, Y, w, n_outputs, constant):
+    logits = np.tile(constant, (len(Y), 1))
+    w_sum = len(Y) if w is None else w.sum()
+    return loss.loss_and_delta(logits, Y, w, w_sum, np.empty_like(logits))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("row_block", [None, 7])
+def test_the_closed_form_is_the_least_loss_of_a_constant_output(weighted, row_block, monkeypatch):
+    if row_block is not None:  # the rows read a few at a time, as a large Y is
+        monkeypatch.setattr(_losses, "_ROW_BLOCK", row_block)
+    rng = np.random.default_rng(0)
+    for name, Y, n_outputs in _targets(rng):
+        loss = LOSSES[name]
+        w = rng.random(len(Y)) if weighted else None
+        if w is not None:
+            w[::3] = 0.0
+        best = constant_output_loss(loss, Y, w, n_outputs)
+        # The least loss over every constant output, found numerically from
+        # an output of zeros (for the squared error, from the weighted mean:
+        # targets near 1e4 leave a plain search's tolerance behind).
+        start = np.average(Y, axis=0, weights=w) if name == "squared_error" else np.zeros(n_outputs)
+        found = minimize(
+            lambda c: _loss_of_constant(loss, Y, w, n_outputs, c), start,
+            method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000},
+        )
+        assert best == pytest.approx(found.fun, rel=1e-6, abs=1e-9), name
+        assert best > 0, name
+    assert constant_output_loss(LOSSES["squared_error"], Y, np.zeros(300), 2) is None
+
+
+def _warnings_of(estimator, X, y):
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        estimator.fit(X, y)
+    return [str(w.message) for w in record if w.category is ConvergenceWarning]
+
+
+def test_a_collapsed_fit_says_it_learned_nothing(digits):
+    X, _, y, _ = digits
+    # Adam's first steps at 1.0 kill the units: chance accuracy, every epoch.
+    # (From random_state=0 the same steps leave a model that scores 0.33 after
+    # 20 epochs, at a loss of 1.86: not flagged.)
+    clf = DeepMLPClassifier(learning_rate=1.0, max_iter=5, random_state=1)
+    (message,) = _warnings_of(clf, X, y)
+    assert clf.score(X, y) < 0.15
+    assert message.startswith("Stochastic optimizer: maximum iterations (5) reached")
+    assert NOTHING_LEARNED in message
+    assert "the class frequencies (2.302): the model" in message  # balanced: log 10
+    assert "callbacks=[GradientMonitor()]" in message
+    assert "alpha" not in message  # the default alpha cannot hold a model at a constant
+    # The same steps at 0.001 (the default) learn: no such sentence.
+    (message,) = _warnings_of(clf.set_params(learning_rate=0.001), X, y)
+    assert NOTHING_LEARNED not in message
+
+
+def test_a_collapsed_fit_that_stops_on_its_plateau_warns(digits):
+    X, _, y, _ = digits
+    clf = DeepMLPClassifier(learning_rate=1.0, max_iter=200, random_state=1)
+    (message,) = _warnings_of(clf, X, y)
+    assert clf.n_iter_ < 200 and clf.score(X, y) < 0.15
+    assert message.startswith(f"Training stopped after {clf.n_iter_} epochs without improvement")
+    assert NOTHING_LEARNED in message
+
+
+def test_with_a_monitor_the_warning_points_at_its_report(digits):
+    X, _, y, _ = digits
+    clf = DeepMLPClassifier(
+        depth=10, width=64, activation="sigmoid", optimizer="sgd", learning_rate=0.1,
+        batch_size=32, max_iter=5, callbacks=[GradientMonitor(warn=False)], random_state=0,
+    )
+    (message,) = _warnings_of(clf, X, y)
+    assert clf.gradient_monitor_.diagnosis_ == "vanishing"
+    assert message.endswith(
+        "from X. Its gradient_monitor_.report() shows how the gradients flowed."
+    )
+
+
+def test_a_strong_alpha_is_named(digits):
+    X, _, y, _ = digits
+    clf = DeepMLPClassifier(alpha=100.0, max_iter=20, random_state=0)
+    (message,) = _warnings_of(clf, X, y)
+    assert NOTHING_LEARNED in message
+    assert message.endswith("With alpha=100, the L2 penalty may also hold the weights near zero.")
+
+
+def test_a_regressor_is_compared_with_the_mean_of_y():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 5))
+    y = X[:, 0] + 0.1 * rng.normal(size=400) + 5.0
+    # Adam at 0.1 leaves a model far worse than the mean (R^2 = -11.6), but
+    # not 10 times worse than an output of zeros (the other sentence's bound).
+    reg = DeepMLPRegressor(learning_rate=0.1, max_iter=5, random_state=0)
+    (message,) = _warnings_of(reg, X, y)
+    assert reg.score(X, y) < 0
+    assert "is above that of the best constant prediction, the mean of y (0.494)" in message
+    assert "the model does worse than that constant: it has learned nothing from X" in message
+    (message,) = _warnings_of(reg.set_params(learning_rate=0.01, max_iter=30), X, y)
+    assert NOTHING_LEARNED not in message
+
+
+def test_lbfgs_that_stops_at_a_constant_says_so(digits):
+    X, _, y, _ = digits
+    clf = DeepMLPClassifier(
+        optimizer="lbfgs", depth=10, width=64, activation="sigmoid", max_iter=3, random_state=0
+    )
+    (message,) = _warnings_of(clf, X, y)
+    assert message.startswith("lbfgs failed to converge after 3 iteration(s)")
+    assert NOTHING_LEARNED in message
