@@ -197,7 +197,7 @@ def worse_than_zeros_hint(estimator, network, data, final_loss, initial_loss, re
     return f" The training loss {what}. Try {or_list(remedies)}."
 
 
-def constant_output_hint(estimator, network, Y, sample_weight, final_loss):
+def constant_output_hint(estimator, network, Y, sample_weight, final_loss, out_of_iterations):
     """A warning's sentences for a fit no better than a constant output, or "".
 
     Adam at ``learning_rate=1.0`` kills the relu units of a digits network
@@ -217,6 +217,10 @@ def constant_output_hint(estimator, network, Y, sample_weight, final_loss):
         The training targets (as the loss takes them) and weights.
     final_loss : float or None
         The data loss of the fitted model (see :func:`initial_loss_ratio`).
+    out_of_iterations : bool
+        Whether the fit stopped at ``max_iter``: then it may only have been
+        too short (wine's standardized features after 2 epochs of Adam at
+        0.001), and more iterations are named before the gradients.
 
     Returns
     -------
@@ -226,14 +230,19 @@ def constant_output_hint(estimator, network, Y, sample_weight, final_loss):
         space, to follow the warning's own sentences.
     """
     best = constant_output_loss(network._loss, Y, sample_weight, network.layer_sizes[-1])
-    if final_loss is None or best is None or not final_loss >= (1 - CONSTANT_LOSS_MARGIN) * best:
+    # A constant target (one class, one value of y) leaves nothing to learn.
+    if final_loss is None or not best or not final_loss >= (1 - CONSTANT_LOSS_MARGIN) * best:
         return ""
     what = "the class frequencies" if is_classifier(estimator) else "the mean of y"
+    flow = "dead units, vanishing or exploding gradients"
     if getattr(estimator, "gradient_monitor_", None) is not None:
-        why = "Its gradient_monitor_.report() shows how the gradients flowed."
+        shows = "its gradient_monitor_.report() shows how the gradients flowed"
     else:
-        why = ("A GradientMonitor (callbacks=[GradientMonitor()]) shows why: dead "
-               "units, vanishing or exploding gradients.")
+        shows = "a GradientMonitor (callbacks=[GradientMonitor()]) shows why"
+    if out_of_iterations:  # maybe only a short fit
+        why = f"It needs more iterations, or its gradients do not flow ({flow}): {shows}."
+    else:
+        why = f"{shows[0].upper()}{shows[1:]}: {flow}."
     alpha = float(getattr(estimator, "alpha", 0.0))
     if alpha >= STRONG_ALPHA:
         why += f" With alpha={alpha:g}, the L2 penalty may also hold the weights near zero."

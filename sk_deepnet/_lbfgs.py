@@ -521,7 +521,8 @@ def _not_converged(estimator, optimizer, run):
         message
         + scaling_hint(estimator, run.X, run.Y)
         + (_worse_than_zeros_hint(estimator, run) or advice.constant_output_hint(
-            estimator, run.network, run.Y, run.sample_weight, run.accepted_data_loss
+            estimator, run.network, run.Y, run.sample_weight, run.accepted_data_loss,
+            out_of_iterations=optimizer.status_ == _STOPPED_BY_LIMIT,
         ))
     )
 

@@ -575,7 +575,7 @@ class Trainer:
         estimator, batches = self.estimator, self.batches
         hint = self.worse_than_zeros_hint() or constant_output_hint(
             estimator, self.network, batches.Y, batches.sample_weight,
-            self.final_data_loss(),
+            self.final_data_loss(), out_of_iterations=estimator.n_iter_ >= estimator.max_iter,
         )
         if estimator.n_iter_ < estimator.max_iter and not hint:
             return None
