@@ -355,6 +355,7 @@ class Trainer:
         self.snapshot = Snapshot(network)
         self.best = None  # the best validation epoch's state, with early stopping
         self.best_epochs = None  # the epochs (over the whole fit) that state had trained
+        self.unsaved_best = None  # the best epochs while the network holds that state
         self.marks = None  # the bookkeeping at the start of an incomplete epoch
         self.record = BatchRecord(network)  # what the hooks may read of a batch
         # The data loss (without the L2 penalty) of a fresh model's first
@@ -464,8 +465,12 @@ class Trainer:
         and a callback may change it for the epoch (a warm-up).
         """
         estimator = self.estimator
-        self.marks = progress_marks(estimator)
+        # The snapshot first: an interrupt or error while it is copied (or
+        # half-copied) then finds no marks, and undoes nothing of a network
+        # that has not changed since the last complete epoch. Marks first, it
+        # restored the older or half-copied snapshot that was there.
         self.snapshot.save(self.network)
+        self.marks = progress_marks(estimator)
         # A fit (warm-started too) starts at the initial rate, then follows the
         # samples seen, as scikit-learn; partial_fit calls carry on.
         restart = not self.incremental and epoch == self.first_epoch
@@ -489,14 +494,30 @@ class Trainer:
             print(f"Iteration {estimator.n_iter_}, loss = {loss:.8f}")
         if self.validation is None:
             track_loss(estimator)
-        else:
-            if track_validation(estimator, *self.validation):
-                self.best = self.best or Snapshot(self.network)
-                self.best.save(self.network)  # weights and batch-norm statistics
-                self.best_epochs = len(estimator.loss_curve_)
-            if estimator.verbose:  # as scikit-learn's MLP prints it
-                print(f"Validation score: {estimator.validation_scores_[-1]:f}")
-        self.marks = None  # the epoch is complete and recorded
+            best = None
+        else:  # this epoch, if its model is the best so far
+            best = len(estimator.loss_curve_) if track_validation(
+                estimator, *self.validation) else None
+        # The epoch is complete and recorded, and a new best model is the
+        # network's until its snapshot is saved: in one statement, so that no
+        # interrupt falls between the two.
+        self.marks, self.unsaved_best = None, best
+        if best is not None:
+            self.save_best()
+        if self.validation is not None and estimator.verbose:  # as scikit-learn's MLP
+            print(f"Validation score: {estimator.validation_scores_[-1]:f}")
+
+    def save_best(self):
+        """Copy the network, the best model so far, to the best snapshot.
+
+        An interrupt or error while it is copied leaves ``unsaved_best`` set:
+        the network, which the end of the fit keeps, holds that model. Saved
+        first, a failed copy left a half-copied snapshot, which the end of the
+        fit restored, with the weights of an epoch the bookkeeping had undone.
+        """
+        self.best = self.best or Snapshot(self.network)
+        self.best.save(self.network)  # weights and batch-norm statistics
+        self.best_epochs, self.unsaved_best = self.unsaved_best, None
 
     def stop_rule(self, epoch):
         """The callbacks' vote, then the plateau rule; return a stop reason or None."""
@@ -612,7 +633,9 @@ class Trainer:
         """Set the final model, end the callbacks, then raise what stopped the fit."""
         estimator = self.estimator
         restored_epochs = None  # the final model is the last epoch's
-        if self.best is not None:
+        if self.unsaved_best is not None:  # the network holds the best model
+            self.best_epochs, self.unsaved_best = self.unsaved_best, None
+        elif self.best is not None:
             self.best.restore(self.network)
             if self.best_epochs != len(estimator.loss_curve_):
                 restored_epochs = self.best_epochs

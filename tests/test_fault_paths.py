@@ -400,3 +400,118 @@ def test_an_error_at_the_end_is_not_hidden_by_an_interrupt_of_another_callback()
                 clf.fit(X, Y)
         assert END_LOG == order
         assert clf.n_iter_ == 2  # the trained model is kept (its error came after)
+
+
+class _EpochWeights(Callback):
+    """The weights at the end of every epoch, before any restore."""
+
+    def __init__(self):
+        self.weights = {}
+
+    def on_epoch_end(self, estimator, epoch, loss, **kwargs):
+        self.weights[epoch + 1] = [c.copy() for c in estimator.coefs_]
+
+
+def _same_weights(a, b):
+    return all(np.array_equal(u, v) for u, v in zip(a, b))
+
+
+def _failing_save(exc, fails, caller):
+    """A Snapshot.save that raises ``exc`` on the ``fails``-th call from ``caller``
+    (a Trainer method), after copying half of the parameters."""
+    from sk_deepnet import _training
+
+    real_save, calls = _training.Snapshot.save, [0]
+
+    def save(snapshot, network):
+        if sys._getframe(1).f_code.co_name == caller:
+            calls[0] += 1
+            if calls[0] == fails:
+                half = len(network.params) // 2
+                snapshot.params[:half] = network.params[:half]
+                raise exc
+        return real_save(snapshot, network)
+
+    return save
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, MemoryError])
+@pytest.mark.parametrize("warm", [False, True])
+def test_a_fault_while_the_epochs_snapshot_is_saved_keeps_the_last_complete_epoch(
+    monkeypatch, exc, warm
+):
+    # begin_epoch marked the epoch as started before it saved the snapshot:
+    # the undo then restored the older (here half-copied) snapshot, the
+    # untrained weights of a fresh fit that said it kept epoch 1.
+    from sk_deepnet import _training
+
+    params = dict(SMALL, depth=2, batch_size=16)
+    if warm:  # 3 epochs, then a warm start that keeps 1 more
+        estimator = DeepMLPClassifier(**params, max_iter=3).fit(X, Y)
+        reference = clone(estimator).fit(X, Y).set_params(warm_start=True, max_iter=1)
+        reference.fit(X, Y)
+        estimator.set_params(warm_start=True, max_iter=5)
+    else:
+        estimator = DeepMLPClassifier(**params, max_iter=5)
+        reference = DeepMLPClassifier(**params, max_iter=1).fit(X, Y)
+    monkeypatch.setattr(_training.Snapshot, "save", _failing_save(exc, 2, "begin_epoch"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitInterruptedWarning)
+        try:
+            estimator.fit(X, Y)
+        except MemoryError:
+            assert exc is MemoryError
+    if exc is MemoryError and not warm:  # a failed fresh fit leaves no model
+        with pytest.raises(NotFittedError):
+            estimator.predict(X)
+        return
+    assert estimator.n_iter_ == 1 and estimator.t_ == reference.t_
+    assert _same_weights(estimator.coefs_, reference.coefs_)
+    assert_array_equal(estimator.predict(X), reference.predict(X))
+
+
+@pytest.mark.parametrize("fault", ["save", "print"])
+def test_a_fault_while_a_new_best_epoch_is_saved_keeps_a_model_the_scores_describe(
+    monkeypatch, fault
+):
+    # end_epoch saved the new best epoch's weights (then printed its score)
+    # before it marked the epoch complete: a Ctrl-C there undid the epoch's
+    # bookkeeping, and the end of the fit restored the undone epoch's weights
+    # (or a half-copied mix of them).
+    from sk_deepnet import _training
+
+    rng = np.random.default_rng(0)
+    X_es = rng.normal(size=(200, 3))
+    y_es = (X_es[:, 0] + 0.5 * X_es[:, 1] > 0).astype(int)
+    params = dict(depth=2, width=8, batch_size=32, random_state=0, early_stopping=True,
+                  n_iter_no_change=50, tol=0, learning_rate=1e-2, max_iter=6)
+    clean = DeepMLPClassifier(**params, callbacks=[_EpochWeights()]).fit(X_es, y_es)
+    epoch_weights = clean.callbacks_[0].weights
+    improved = [e for e in range(2, 7) if clean.validation_scores_[e - 1] > max(
+        clean.validation_scores_[: e - 1])]
+    assert improved, "the clean run needs a second best epoch"
+    interrupted_epoch = improved[0]
+    estimator = DeepMLPClassifier(**params, verbose=fault == "print")
+    if fault == "save":  # the first epoch is the first best: its save is call 1
+        monkeypatch.setattr(_training.Snapshot, "save", _failing_save(
+            KeyboardInterrupt, 2, "save_best"))
+    else:
+        calls = []
+
+        def interrupted_print(*args, **kwargs):
+            calls.append(args)
+            if str(args[0]).startswith("Validation score") and len(
+                    [c for c in calls if str(c[0]).startswith("Validation")]) == interrupted_epoch:
+                raise KeyboardInterrupt
+
+        monkeypatch.setattr(_training, "print", interrupted_print, raising=False)
+    with pytest.warns(FitInterruptedWarning):
+        estimator.fit(X_es, y_es)
+    # The epoch was complete and its model the best: it is kept, and the
+    # scores say so.
+    assert estimator.n_iter_ == interrupted_epoch
+    assert len(estimator.validation_scores_) == interrupted_epoch
+    best = int(np.argmax(estimator.validation_scores_)) + 1
+    assert best == interrupted_epoch
+    assert estimator.best_validation_score_ == estimator.validation_scores_[best - 1]
+    assert _same_weights(estimator.coefs_, epoch_weights[best])
