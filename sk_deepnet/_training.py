@@ -632,20 +632,22 @@ class Trainer:
     def finish(self, reason, error):
         """Set the final model, end the callbacks, then raise what stopped the fit."""
         estimator = self.estimator
-        restored_epochs = None  # the final model is the last epoch's
-        if self.unsaved_best is not None:  # the network holds the best model
-            self.best_epochs, self.unsaved_best = self.unsaved_best, None
-        elif self.best is not None:
-            self.best.restore(self.network)
-            if self.best_epochs != len(estimator.loss_curve_):
-                restored_epochs = self.best_epochs
-        if not hasattr(estimator, "loss_"):
-            estimator.loss_ = np.nan  # interrupted or diverged before the first epoch ended
-        if estimator.early_stopping and estimator.best_loss_ == np.inf:
-            estimator.best_loss_ = None
         # The model first: an error of a callback's on_fit_end (e.g. a
         # GradientHealthWarning turned into an error) comes after the training.
-        estimator._set_fitted_attributes(self.network)
+        # Setting it makes a few copies; a Ctrl-C among them (it escaped, and
+        # a fresh fit of 8 epochs ended unfitted) is answered by setting it
+        # again, once: the copies repeat exactly.
+        try:
+            restored_epochs = self.set_final_model()
+        except KeyboardInterrupt:
+            restored_epochs = self.set_final_model()
+            if reason != "interrupted":  # else the interrupt already warned
+                warn_user(
+                    "KeyboardInterrupt while the final model was set; it was set "
+                    f"again: the trained model ({estimator.n_iter_} epochs) is kept "
+                    "and usable.",
+                    FitInterruptedWarning,
+                )
         end_callbacks(
             self.dispatcher, estimator, self.network,
             end_ours=not self.incremental,
@@ -657,6 +659,27 @@ class Trainer:
         if reason in (None, "converged") and not self.incremental:
             warn_trained(estimator, self.end_message, ConvergenceWarning, "epochs")
         self.raise_stop_error(reason, error)
+
+    def set_final_model(self):
+        """Put the final model in the network and the estimator's fitted
+        attributes; return the epochs of early stopping's best model if it was
+        restored (else None: the last epoch's model). Doing it twice does it
+        once."""
+        estimator = self.estimator
+        if self.unsaved_best is not None:  # the network holds the best model
+            # Its snapshot may be half-copied: never restore it.
+            self.best_epochs, self.unsaved_best, self.best = self.unsaved_best, None, None
+        restored_epochs = None
+        if self.best is not None:
+            self.best.restore(self.network)
+            if self.best_epochs != len(estimator.loss_curve_):
+                restored_epochs = self.best_epochs
+        if not hasattr(estimator, "loss_"):
+            estimator.loss_ = np.nan  # interrupted or diverged before the first epoch ended
+        if estimator.early_stopping and estimator.best_loss_ == np.inf:
+            estimator.best_loss_ = None
+        estimator._set_fitted_attributes(self.network)
+        return restored_epochs
 
     def raise_stop_error(self, reason, error):
         """Raise what stopped the fit, once the final model is set (if it did)."""

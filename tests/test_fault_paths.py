@@ -515,3 +515,46 @@ def test_a_fault_while_a_new_best_epoch_is_saved_keeps_a_model_the_scores_descri
     assert best == interrupted_epoch
     assert estimator.best_validation_score_ == estimator.validation_scores_[best - 1]
     assert _same_weights(estimator.coefs_, epoch_weights[best])
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_a_ctrl_c_while_the_final_model_is_set_sets_it_again(monkeypatch, warm):
+    # finish() restores early stopping's best epoch outside the training
+    # loop's handling: a Ctrl-C there escaped, a fresh fit of 8 epochs ended
+    # unfitted, and a warm start kept its last epoch instead of its best.
+    from sk_deepnet import _training
+
+    rng = np.random.default_rng(0)
+    X_es = rng.normal(size=(200, 3))
+    y_es = (X_es[:, 0] + 0.5 * X_es[:, 1] > 0).astype(int)
+    params = dict(depth=2, width=8, batch_size=32, random_state=0, early_stopping=True,
+                  n_iter_no_change=50, tol=0, learning_rate=0.05, max_iter=8)
+
+    def fitted(**changes):
+        estimator = DeepMLPClassifier(**{**params, **changes})
+        if warm:
+            estimator.set_params(max_iter=2).fit(X_es, y_es)
+            estimator.set_params(warm_start=True, max_iter=8)
+        return estimator
+
+    reference = fitted().fit(X_es, y_es)
+    assert reference.n_iter_ == 8 and np.argmax(reference.validation_scores_) < (
+        len(reference.validation_scores_) - 1), "the best epoch must not be the last"
+    real_restore, calls = _training.Snapshot.restore, []
+
+    def restore(snapshot, network, *args, **kwargs):
+        if sys._getframe(1).f_code.co_name == "set_final_model" and not calls:
+            calls.append(1)
+            network.params[: len(network.params) // 2] = snapshot.params[: len(network.params) // 2]
+            raise KeyboardInterrupt
+        return real_restore(snapshot, network, *args, **kwargs)
+
+    ended = EndsWith("ended")
+    estimator = fitted(callbacks=[ended])
+    monkeypatch.setattr(_training.Snapshot, "restore", restore)
+    with pytest.warns(FitInterruptedWarning, match="while the final model was set"):
+        estimator.fit(X_es, y_es)
+    assert calls and EndsWith.ENDED[-1] == "ended"
+    assert _same_weights(estimator.coefs_, reference.coefs_)
+    assert estimator.n_iter_ == reference.n_iter_
+    assert_array_equal(estimator.predict(X_es), reference.predict(X_es))
