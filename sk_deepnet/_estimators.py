@@ -1503,6 +1503,17 @@ def _check_classes(classes):
             "multilabel indicator y, its column indices), e.g. classes=[0, 1]; "
             f"got a {type(classes).__name__} of {got}."
         )
+    # Here, not when the labels are sorted: scikit-learn's LabelBinarizer
+    # names a float NaN "Input y contains NaN.", though y has none.
+    if _has_missing_labels(np.asarray(classes)):
+        raise ValueError("Input classes contains NaN or None.")
+
+
+def _has_missing_labels(labels):
+    """Whether an array of labels holds NaN, None or pd.NA."""
+    if labels.dtype.kind in "fc":
+        return bool(np.isnan(labels).any())
+    return labels.dtype == object and any(map(_is_missing, labels.ravel()))
 
 
 def _check_poisson_targets(Y, incremental):

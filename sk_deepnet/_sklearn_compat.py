@@ -14,7 +14,13 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import _fit_context
-from sklearn.utils._param_validation import Interval, InvalidParameterError, Options, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.validation import (
     _check_sample_weight,
     _get_feature_names,
@@ -128,4 +134,5 @@ __all__ = [
     "_get_feature_names",
     "_num_features",
     "_num_samples",
+    "validate_parameter_constraints",
 ]

@@ -36,6 +36,7 @@ array([-0.1,  0.1,  0. ])
 
 import inspect
 import math
+import numbers
 
 import numpy as np
 
@@ -278,7 +279,18 @@ class Optimizer:
         -------
         params : ndarray
             The same object as the input ``params``.
+
+        Raises
+        ------
+        TypeError
+            If ``params`` is not a floating-point ndarray, or ``grad`` is not
+            numeric.
+        ValueError
+            If ``params`` is read-only, ``grad`` has another shape, or the
+            optimizer holds state for other parameters.  Nothing has changed
+            then: neither ``t_`` nor the state nor ``params``.
         """
+        grad = _check_step_arguments(params, grad)
         if not self.state_:
             self._init_state(params)
         else:
@@ -329,15 +341,72 @@ class Optimizer:
         trajectory : ndarray of shape (n_steps + 1, x0.size)
             Row ``k`` is the (flattened) iterate after ``k`` steps; row 0
             is ``x0``.
+
+        Raises
+        ------
+        TypeError
+            If ``grad_fn`` is not callable or ``n_steps`` is not an int.
+        ValueError
+            If ``n_steps`` is negative, or ``grad_fn`` returns an array of
+            another shape than ``x``.
         """
+        _check_minimize_arguments(grad_fn, n_steps)
         self.reset()
         x = np.array(x0, dtype=np.float64, copy=True)
-        traj = np.empty((int(n_steps) + 1, x.size), dtype=np.float64)
+        traj = np.empty((n_steps + 1, x.size), dtype=np.float64)
         traj[0] = x.ravel()
-        for k in range(1, int(n_steps) + 1):
-            x = self.step(x, np.asarray(grad_fn(x), dtype=np.float64))
+        for k in range(1, n_steps + 1):
+            grad = np.asarray(grad_fn(x), dtype=np.float64)
+            if grad.shape != x.shape:
+                raise ValueError(
+                    f"grad_fn returned an array of shape {grad.shape} at step {k} "
+                    f"for x of shape {x.shape}; it must return the gradient at x, "
+                    "of the same shape."
+                )
+            x = self.step(x, grad)
             traj[k] = x.ravel()
         return traj
+
+
+def _check_step_arguments(params, grad):
+    """``grad`` as an array, once ``step``'s arguments are known to be usable.
+
+    Cheap checks only (types, flags, shapes; no pass over the data): the
+    estimators call :meth:`Optimizer.step` at every batch.
+    """
+    if not isinstance(params, np.ndarray) or params.dtype.kind != "f":
+        raise TypeError(
+            "params must be a floating-point ndarray, updated in place; got "
+            f"{_describe(params)}."
+        )
+    if not params.flags.writeable:
+        raise ValueError("params is read-only: the step updates it in place.")
+    if not isinstance(grad, np.ndarray):
+        grad = np.asarray(grad)
+    if grad.dtype.kind not in "fiu":
+        raise TypeError(f"grad must hold real numbers; got dtype {grad.dtype}.")
+    if grad.shape != params.shape:
+        raise ValueError(
+            f"grad has shape {grad.shape} but params has shape {params.shape}; "
+            "they must match."
+        )
+    return grad
+
+
+def _describe(value):
+    """The type of ``value``, and its dtype if it has one."""
+    dtype = getattr(value, "dtype", None)
+    return type(value).__name__ + (f" of dtype {dtype}" if dtype is not None else "")
+
+
+def _check_minimize_arguments(grad_fn, n_steps):
+    """Raise a TypeError or ValueError naming the bad argument of ``minimize``."""
+    if not callable(grad_fn):
+        raise TypeError(f"grad_fn must be callable; got {type(grad_fn).__name__}.")
+    if isinstance(n_steps, (bool, np.bool_)) or not isinstance(n_steps, numbers.Integral):
+        raise TypeError(f"n_steps must be an int; got {n_steps!r}.")
+    if n_steps < 0:
+        raise ValueError(f"n_steps must be >= 0; got {n_steps}.")
 
 
 def _in_range(value, low, high, low_in, high_in):

@@ -445,10 +445,11 @@ class CurvatureDisplay:
         epochs = np.asarray(self.epochs)
         series = [np.asarray(v, dtype=float) for v in
                   (self.hessian_max, self.hessian_min, self.grad_norm)]
-        if any(v.shape != epochs.shape for v in series) or epochs.ndim != 1:
+        if any(v.shape != epochs.shape for v in series) or epochs.ndim != 1 or not epochs.size:
             raise ValueError(
                 "epochs, hessian_max, hessian_min and grad_norm must be 1-D arrays "
-                f"of the same length; got shapes {[epochs.shape] + [v.shape for v in series]}."
+                "of the same length, one entry per record (at least one record); "
+                f"got shapes {[epochs.shape] + [v.shape for v in series]}."
             )
         if ax is None:
             _, ax = plt.subplots(layout="constrained")
@@ -576,7 +577,9 @@ def _symlog_axis(ax, values):
     ax.set_yscale("symlog", linthresh=linthresh)
     ax.axhline(0, color="black", linewidth=0.5)
     vmin, vmax = ax.get_ylim()
-    ticks = SymmetricalLogLocator(linthresh=linthresh, base=10).tick_values(vmin, vmax)
+    # A list, not an array, when the axis lies within the linear band (all
+    # records 0 or NaN): as an array, the selection below works for both.
+    ticks = np.asarray(SymmetricalLogLocator(linthresh=linthresh, base=10).tick_values(vmin, vmax))
     # Decade ticks are powers of 10: keep 0 and those at least a decade out.
     ticks = ticks[(ticks == 0) | (np.abs(ticks) >= 9.99 * linthresh)]
     ax.set_yticks(ticks)

@@ -10,10 +10,32 @@ which only ``invscaling`` uses) and when the training loss stops improving
 """
 
 import math
+from numbers import Integral, Real
+
+import numpy as np
+
+from ._sklearn_compat import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+    validate_parameter_constraints,
+)
 
 __all__ = ["LRSchedule", "SCHEDULES"]
 
 SCHEDULES = ("constant", "invscaling", "adaptive", "cosine", "step")
+
+#: The valid values of each argument, as the estimators constrain their
+#: ``lr_schedule``, ``max_iter``, ``power_t``, ``lr_step_size`` and ``lr_gamma``
+#: (``initial_rate`` may be 0, as an optimizer's ``learning_rate`` may).
+_CONSTRAINTS = {
+    "name": [StrOptions(set(SCHEDULES))],
+    "initial_rate": [Interval(Real, 0, None, closed="left")],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "power_t": [Interval(Real, 0, None, closed="left")],
+    "step_size": [Interval(Integral, 1, None, closed="left")],
+    "gamma": [Interval(Real, 0, 1, closed="right")],
+}
 
 
 class LRSchedule:
@@ -38,6 +60,14 @@ class LRSchedule:
         Exponent of ``invscaling``.
     step_size, gamma : int, float
         Period and factor of ``step``.
+
+    Raises
+    ------
+    InvalidParameterError
+        A ``ValueError`` (and ``TypeError``) naming the first argument out of
+        its range: an unknown ``name``, a negative or non-numeric
+        ``initial_rate`` or ``power_t``, a ``max_iter`` or ``step_size`` below
+        1 (or a bool), or a ``gamma`` outside (0, 1].
     """
 
     def __init__(self, name, initial_rate, max_iter=200, power_t=0.5, step_size=50, gamma=0.1):
@@ -45,6 +75,7 @@ class LRSchedule:
             name=name, initial_rate=initial_rate, max_iter=max_iter, power_t=power_t,
             step_size=step_size, gamma=gamma,
         )
+        _validate(self.settings)
         self.name = name
         self.initial_rate = initial_rate
         self.rate = initial_rate
@@ -153,6 +184,17 @@ class LRSchedule:
             return True
         self.rate /= 5.0
         return False
+
+
+def _validate(settings):
+    """Raise an InvalidParameterError naming the first argument out of its range."""
+    validate_parameter_constraints(_CONSTRAINTS, settings, caller_name="LRSchedule")
+    for name, value in settings.items():
+        if isinstance(value, (bool, np.bool_)):  # an Integral: it would mean 1 or 0
+            raise InvalidParameterError(
+                f"The {name!r} parameter of LRSchedule must not be a bool: True "
+                f"and False would silently mean 1 and 0. Got {value!r} instead."
+            )
 
 
 def _cosine(schedule, epoch):

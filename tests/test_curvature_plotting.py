@@ -56,6 +56,24 @@ def test_saddles_are_marked_and_bad_input():
         CurvatureDisplay.from_monitor(CurvatureMonitor())
 
 
+def test_no_records_is_a_clear_error():
+    # It failed inside matplotlib: "only integer scalar arrays can be
+    # converted to a scalar index" (GradientFlowDisplay([], []) names its
+    # arguments).
+    with pytest.raises(ValueError, match=r"one entry per record \(at least one record\)"):
+        CurvatureDisplay([], [], [], []).plot()
+
+
+@pytest.mark.parametrize("value", [0.0, np.nan])
+def test_records_all_zero_or_nan_are_drawn(value):
+    # All inside the symlog axis's linear band (a network whose gradient and
+    # curvature vanish, or a diverged one): the same TypeError from matplotlib.
+    records = [value, value]
+    display = CurvatureDisplay([0, 1], records, records, records).plot()
+    assert len(display.lines_) == 3
+    assert display.ax_.get_yscale() == "symlog"
+
+
 def test_the_lines_join_the_records_in_epoch_order():
     # As a monitor records when early stopping restored epoch 5 after 8.
     display = CurvatureDisplay(

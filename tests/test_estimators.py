@@ -286,6 +286,21 @@ def test_partial_fit_refuses_classes_that_are_not_1d(small_classification, class
     assert clf.n_iter_ == 1 and np.array_equal(params, clf._network.params)
 
 
+@pytest.mark.parametrize(
+    "classes", [[0, 1, np.nan], np.array([0.0, 1.0, np.nan]), [0, 1, None], [np.nan, np.nan]]
+)
+def test_partial_fit_names_classes_when_they_hold_nan(small_classification, classes):
+    # A float NaN was reported as "Input y contains NaN." (y had none).
+    X, y = small_classification
+    clf = DeepMLPClassifier(depth=1, width=8, random_state=0)
+    with pytest.raises(ValueError, match=r"^Input classes contains NaN or None\.$"):
+        clf.partial_fit(X, y, classes=classes)
+    assert not hasattr(clf, "classes_")
+    clf.partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match=r"^Input classes contains NaN or None\.$"):
+        clf.partial_fit(X, y, classes=classes)  # on a later call too
+
+
 @pytest.mark.parametrize("method", ["partial_fit", "warm_start"])
 def test_continued_multilabel_fit_refuses_another_number_of_columns(method):
     X, Y = make_multilabel_classification(60, 5, n_classes=3, random_state=0)

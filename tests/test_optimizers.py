@@ -518,3 +518,65 @@ def test_estimator_refuses_an_epsilon_that_vanishes_in_float32(epsilon):
         DeepMLPRegressor(depth=1, width=3, max_iter=1, epsilon=epsilon, dtype="float64").fit(
             X, X[:, 0]
         )
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+@pytest.mark.parametrize(
+    "params, grad, error, match",
+    [
+        (np.zeros(3), np.ones(4), ValueError, "grad has shape"),
+        (np.zeros(3), np.ones((3, 1)), ValueError, "grad has shape"),
+        (np.zeros(3), np.array(["a", "b", "c"]), TypeError, "grad must hold real numbers"),
+        ([0.0, 1.0, 2.0], np.ones(3), TypeError, "params must be a floating-point ndarray"),
+        (np.zeros(3, dtype=int), np.ones(3), TypeError, "params must be a floating-point"),
+        (np.zeros(3)[::1].view(), np.ones(3), None, None),  # a view is fine
+    ],
+)
+def test_bad_step_arguments_change_nothing(name, params, grad, error, match):
+    # A failed step left t_ one ahead (and the state allocated): every later
+    # step's bias correction was wrong. A list params was silently not updated.
+    opt, fresh = get_optimizer(name), get_optimizer(name)
+    if error is None:
+        opt.step(params, grad)
+        return
+    with pytest.raises(error, match=match):
+        opt.step(params, grad)
+    assert opt.t_ == 0 and not opt.state_
+    p, q = np.zeros(3), np.zeros(3)
+    opt.step(p, np.ones(3))
+    fresh.step(q, np.ones(3))
+    assert_array_equal(p, q)
+
+
+def test_read_only_params_are_refused_before_the_step():
+    opt = Adam()
+    params = np.zeros(3)
+    params.flags.writeable = False
+    with pytest.raises(ValueError, match="params is read-only"):
+        opt.step(params, np.ones(3))
+    assert opt.t_ == 0 and not opt.state_
+
+
+def test_array_like_grad_is_accepted():
+    p = np.zeros(2)
+    SGD(learning_rate=0.5).step(p, [1.0, 2])
+    assert_array_equal(p, [-0.5, -1.0])
+
+
+@pytest.mark.parametrize(
+    "grad_fn, n_steps, error, match",
+    [
+        (lambda x: 2 * x, -1, ValueError, "n_steps must be >= 0"),  # was an IndexError
+        (lambda x: 2 * x, 2.5, TypeError, "n_steps must be an int"),  # was int(2.5) steps
+        (lambda x: 2 * x, True, TypeError, "n_steps must be an int"),
+        ("not callable", 2, TypeError, "grad_fn must be callable"),
+        (lambda x: None, 2, ValueError, "grad_fn returned an array of shape"),  # was nan
+    ],
+)
+def test_minimize_refuses_bad_arguments(grad_fn, n_steps, error, match):
+    with pytest.raises(error, match=match):
+        SGD().minimize(grad_fn, [1.0], n_steps)
+
+
+def test_minimize_zero_steps_is_the_start():
+    assert_array_equal(SGD().minimize(lambda x: 2 * x, [1.0, 2.0], np.int64(0)), [[1.0, 2.0]])

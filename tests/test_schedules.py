@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from sk_deepnet.schedules import SCHEDULES, LRSchedule
@@ -54,3 +55,37 @@ def test_unknown_name_would_keep_the_initial_rate():
     schedule = LRSchedule("constant", 0.2)
     schedule.name = "unlisted"
     assert schedule.rate_for(10, 10_000) == 0.2
+
+
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [
+        (dict(name="cosin"), "name"),  # a typo silently gave a constant rate
+        (dict(initial_rate=-1.0), "initial_rate"),
+        (dict(initial_rate="0.1"), "initial_rate"),  # rates were the string itself
+        (dict(initial_rate=float("nan")), "initial_rate"),
+        (dict(name="cosine", max_iter=0), "max_iter"),  # ZeroDivisionError at epoch 0
+        (dict(name="step", step_size=0), "step_size"),  # ZeroDivisionError at epoch 0
+        (dict(name="step", step_size=2.5), "step_size"),
+        (dict(name="step", step_size=True), "step_size"),
+        (dict(name="invscaling", power_t=-0.5), "power_t"),
+        (dict(name="step", gamma=0.0), "gamma"),
+    ],
+)
+def test_invalid_arguments_are_refused_at_construction(kwargs, argument):
+    kwargs = {"name": "constant", "initial_rate": 0.1, **kwargs}
+    with pytest.raises(ValueError, match=f"The '{argument}' parameter of LRSchedule"):
+        LRSchedule(**kwargs)
+
+
+def test_non_numeric_rate_is_also_a_type_error():
+    with pytest.raises(TypeError, match="initial_rate"):
+        LRSchedule("constant", "0.1")
+
+
+def test_boundary_values_are_accepted():
+    # A 0 rate (an optimizer's learning_rate may be 0) and numpy scalars.
+    assert LRSchedule("constant", 0.0).rate_for(3, 30) == 0.0
+    schedule = LRSchedule("step", np.float32(1.0), max_iter=np.int64(1), step_size=np.int64(1),
+                          gamma=1.0, power_t=0.0)
+    assert schedule.rate_for(2, 0) == 1.0
