@@ -274,15 +274,23 @@ def test_partial_fit_of_a_multilabel_matrix_with_classes_keeps_sigmoid_outputs()
 def test_partial_fit_refuses_classes_that_are_not_1d(small_classification, classes, got):
     # scikit-learn's MLP flattens [[0, 1, 2]] and fails on [[0], [1], [2]]
     # with "unhashable type: 'list'".
-    X, y = small_classification
+    _refused_on_first_and_later_calls(
+        small_classification, classes, f"classes must be a non-empty 1-D.*got a {got}"
+    )
+
+
+def _refused_on_first_and_later_calls(data, classes, message):
+    """partial_fit refuses ``classes`` with ``message``, on a first call (no
+    model is made) and on a later one (the model is unchanged)."""
+    X, y = data
     clf = DeepMLPClassifier(depth=1, width=8, random_state=0)
-    with pytest.raises(ValueError, match=f"classes must be a non-empty 1-D.*got a {got}"):
+    with pytest.raises(ValueError, match=message):
         clf.partial_fit(X, y, classes=classes)
     assert not hasattr(clf, "classes_")
     clf.partial_fit(X, y, classes=[0, 1, 2])
     params = clf._network.params.copy()
-    with pytest.raises(ValueError, match="classes must be a non-empty 1-D"):
-        clf.partial_fit(X, y, classes=classes)  # on a later call too
+    with pytest.raises(ValueError, match=message):
+        clf.partial_fit(X, y, classes=classes)
     assert clf.n_iter_ == 1 and np.array_equal(params, clf._network.params)
 
 
@@ -291,14 +299,9 @@ def test_partial_fit_refuses_classes_that_are_not_1d(small_classification, class
 )
 def test_partial_fit_names_classes_when_they_hold_nan(small_classification, classes):
     # A float NaN was reported as "Input y contains NaN." (y had none).
-    X, y = small_classification
-    clf = DeepMLPClassifier(depth=1, width=8, random_state=0)
-    with pytest.raises(ValueError, match=r"^Input classes contains NaN or None\.$"):
-        clf.partial_fit(X, y, classes=classes)
-    assert not hasattr(clf, "classes_")
-    clf.partial_fit(X, y, classes=[0, 1, 2])
-    with pytest.raises(ValueError, match=r"^Input classes contains NaN or None\.$"):
-        clf.partial_fit(X, y, classes=classes)  # on a later call too
+    _refused_on_first_and_later_calls(
+        small_classification, classes, r"^Input classes contains NaN or None\.$"
+    )
 
 
 @pytest.mark.parametrize("method", ["partial_fit", "warm_start"])
