@@ -62,7 +62,8 @@ def initial_state_remedies(estimator):
     return _initial_state_remedies(_getter(estimator))
 
 
-def initial_loss_ratio(estimator, network, initial_loss, Y, sample_weight, unscaled):
+def initial_loss_ratio(estimator, network, initial_loss, Y, sample_weight, unscaled,
+                       rows=None):
     """The evidence on the initial model: its first loss over an output of zeros'.
 
     Parameters
@@ -78,6 +79,8 @@ def initial_loss_ratio(estimator, network, initial_loss, Y, sample_weight, unsca
         The training targets and weights, as the loss takes them.
     unscaled : bool
         Whether X or y is far from standardized (``scaling_remedies``).
+    rows : ndarray of int, default=None
+        The training samples (see :func:`loss_ratio`).
 
     Returns
     -------
@@ -89,7 +92,7 @@ def initial_loss_ratio(estimator, network, initial_loss, Y, sample_weight, unsca
     """
     if unscaled or getattr(estimator, "pretrain_curves_", None) is not None:
         return None
-    return loss_ratio(network, initial_loss, Y, sample_weight)
+    return loss_ratio(network, initial_loss, Y, sample_weight, rows)
 
 
 def blames_initial_model(ratio):
@@ -142,7 +145,9 @@ def worse_than_zeros_remedies(estimator, ratio):
     return divergence_remedies(estimator, ratio)
 
 
-def worse_than_zeros_hint(estimator, network, data, final_loss, initial_loss, remedies_for):
+def worse_than_zeros_hint(
+    estimator, network, data, final_loss, initial_loss, remedies_for, rows=None
+):
     """A warning's sentences for a fit that ended far worse than an output of zeros, or "".
 
     Adam at ``learning_rate=30`` blows a regressor up to 1e22 times the loss
@@ -167,6 +172,8 @@ def worse_than_zeros_hint(estimator, network, data, final_loss, initial_loss, re
     remedies_for : callable
         ``remedies_for(ratio)``: what to suggest, most promising first,
         given the evidence on the initial model.
+    rows : ndarray of int, default=None
+        The training samples (see :func:`loss_ratio`).
 
     Returns
     -------
@@ -176,11 +183,13 @@ def worse_than_zeros_hint(estimator, network, data, final_loss, initial_loss, re
         a space, to follow the warning's own sentences.
     """
     X, Y, sample_weight = data
-    final = loss_ratio(network, final_loss, Y, sample_weight)
+    final = loss_ratio(network, final_loss, Y, sample_weight, rows)
     if not blames_initial_model(final):  # the common case: no scale to estimate
         return ""
     unscaled = bool(scaling_remedies(estimator, X, Y))
-    ratio = initial_loss_ratio(estimator, network, initial_loss, Y, sample_weight, unscaled)
+    ratio = initial_loss_ratio(
+        estimator, network, initial_loss, Y, sample_weight, unscaled, rows
+    )
     remedies = remedies_for(ratio)
     if not remedies:
         return ""
@@ -197,7 +206,7 @@ def worse_than_zeros_hint(estimator, network, data, final_loss, initial_loss, re
     return f" The training loss {what}. Try {or_list(remedies)}."
 
 
-def constant_output_hint(estimator, network, Y, sample_weight, final_loss, out_of_iterations):
+def constant_output_hint(estimator, network, targets, final_loss, out_of_iterations):
     """A warning's sentences for a fit no better than a constant output, or "".
 
     Adam at ``learning_rate=1.0`` kills the relu units of a digits network
@@ -213,8 +222,9 @@ def constant_output_hint(estimator, network, Y, sample_weight, final_loss, out_o
         The fitted estimator (its ``gradient_monitor_``, if it has one).
     network : Network
         Its network (its loss function and output width).
-    Y, sample_weight : ndarray
-        The training targets (as the loss takes them) and weights.
+    targets : tuple
+        ``(Y, sample_weight, rows)``: the targets (as the loss takes them),
+        the weights and the training samples (see :func:`loss_ratio`).
     final_loss : float or None
         The data loss of the fitted model (see :func:`initial_loss_ratio`).
     out_of_iterations : bool
@@ -227,13 +237,43 @@ def constant_output_hint(estimator, network, Y, sample_weight, final_loss, out_o
     hint : str
         Set when ``final_loss`` is not :data:`CONSTANT_LOSS_MARGIN` below
         :func:`~sk_deepnet._losses.constant_output_loss`; it starts with a
-        space, to follow the warning's own sentences.
+        space, to follow the warning's own sentences. Never with dropout:
+        the training loss, taken with units dropped, is then not the
+        model's (``dropout=0.8``: 0.538 against the model's 0.485).
     """
-    best = constant_output_loss(network._loss, Y, sample_weight, network.layer_sizes[-1])
-    # A constant target (one class, one value of y) leaves nothing to learn.
-    if final_loss is None or not best or not final_loss >= (1 - CONSTANT_LOSS_MARGIN) * best:
+    if final_loss is None or getattr(estimator, "dropout", 0) > 0:
+        return ""
+    Y, sample_weight, rows = targets
+    best = constant_output_loss(network._loss, Y, sample_weight, network.layer_sizes[-1], rows)
+    if _constant_target(network, targets, best):  # nothing to learn beyond it
+        return ""
+    if final_loss < (1 - CONSTANT_LOSS_MARGIN) * best:
         return ""
     what = "the class frequencies" if is_classifier(estimator) else "the mean of y"
+    if final_loss >= (1 + CONSTANT_LOSS_MARGIN) * best:
+        how, verdict = "above", "does worse than that constant; it has learned nothing"
+    else:
+        how, verdict = f"within {CONSTANT_LOSS_MARGIN:.0%} of", "has learned next to nothing"
+    return (
+        f" The training loss ({final_loss:.4g}) is {how} that of the best constant "
+        f"prediction, {what} ({best:.4g}): the model {verdict} from X. "
+        f"{_why_nothing_learned(estimator, out_of_iterations)}"
+    )
+
+
+def _constant_target(network, targets, best):
+    """Whether the targets are constant (one class, one value of y), up to
+    rounding: the constant's loss is 0, or 1e-9 of an output of zeros'
+    (y = 1000.1 leaves 1e-26 of its mean square)."""
+    if not best:
+        return True
+    Y, sample_weight, rows = targets
+    zeros = zero_output_loss(network._loss, Y, sample_weight, network.layer_sizes[-1], rows)
+    return not zeros or best <= 1e-9 * zeros
+
+
+def _why_nothing_learned(estimator, out_of_iterations):
+    """Where to look when a model learned nothing: the gradient monitor."""
     flow = "dead units, vanishing or exploding gradients"
     if getattr(estimator, "gradient_monitor_", None) is not None:
         shows = "its gradient_monitor_.report() shows how the gradients flowed"
@@ -246,18 +286,10 @@ def constant_output_hint(estimator, network, Y, sample_weight, final_loss, out_o
     alpha = float(getattr(estimator, "alpha", 0.0))
     if alpha >= STRONG_ALPHA:
         why += f" With alpha={alpha:g}, the L2 penalty may also hold the weights near zero."
-    if final_loss >= best:
-        how, verdict = "above", "does worse than that constant: it has learned nothing"
-    else:
-        how, verdict = (f"not even {CONSTANT_LOSS_MARGIN:.0%} below",
-                        "has learned next to nothing")
-    return (
-        f" The training loss ({final_loss:.4g}) is {how} that of the best constant "
-        f"prediction, {what} ({best:.4g}): the model {verdict} from X. {why}"
-    )
+    return why
 
 
-def loss_ratio(network, loss, Y, sample_weight):
+def loss_ratio(network, loss, Y, sample_weight, rows=None):
     """A data loss over the loss of an output of zeros; None when either is undefined.
 
     Parameters
@@ -267,7 +299,10 @@ def loss_ratio(network, loss, Y, sample_weight):
     loss : float or None
         A data loss (without the L2 penalty) of the network on ``Y``.
     Y, sample_weight : ndarray
-        The training targets and weights, as the loss takes them.
+        The targets and weights, as the loss takes them.
+    rows : ndarray of int, default=None
+        The training samples (all if None: early stopping holds the others
+        out), over which ``loss`` was taken.
 
     Returns
     -------
@@ -275,7 +310,9 @@ def loss_ratio(network, loss, Y, sample_weight):
     """
     if loss is None or not math.isfinite(loss):
         return None
-    reference = zero_output_loss(network._loss, Y, sample_weight, network.layer_sizes[-1])
+    reference = zero_output_loss(
+        network._loss, Y, sample_weight, network.layer_sizes[-1], rows
+    )
     if not reference or not math.isfinite(reference):
         return None
     return loss / reference

@@ -513,18 +513,23 @@ def run_lbfgs(estimator, network, optimizer, X, Y, y, sample_weight, given):
 
 
 def _not_converged(estimator, optimizer, run):
-    """The ConvergenceWarning of an L-BFGS fit, with what to scale; None if it converged."""
+    """The ConvergenceWarning of an L-BFGS fit, or None.
+
+    A fit that did not converge gets one, with what to scale; one that
+    converged only if its model learned next to nothing from X (``alpha=100``
+    on friedman1 converged at the mean of y, R^2 = 0.000, without a word).
+    """
     message = convergence_message(optimizer, estimator.n_iter_)
-    if message is None:
-        return None
-    return (
-        message
-        + scaling_hint(estimator, run.X, run.Y)
-        + (_worse_than_zeros_hint(estimator, run) or advice.constant_output_hint(
-            estimator, run.network, run.Y, run.sample_weight, run.accepted_data_loss,
-            out_of_iterations=optimizer.status_ == _STOPPED_BY_LIMIT,
-        ))
+    worse = "" if message is None else _worse_than_zeros_hint(estimator, run)
+    nothing = "" if worse else advice.constant_output_hint(
+        estimator, run.network, (run.Y, run.sample_weight, None), run.accepted_data_loss,
+        out_of_iterations=optimizer.status_ == _STOPPED_BY_LIMIT,
     )
+    if message is None:  # a divergence has warned already
+        converged = nothing and not run.diverged and estimator.n_iter_ > 0
+        return f"lbfgs converged after {estimator.n_iter_} iteration(s).{nothing}" if (
+            converged) else None
+    return message + scaling_hint(estimator, run.X, run.Y) + (worse or nothing)
 
 
 def _worse_than_zeros_hint(estimator, run):

@@ -29,7 +29,7 @@ def _scale_delta(delta, sample_weight, weight_sum):
 _ROW_BLOCK = 4096
 
 
-def zero_output_loss(loss, Y, sample_weight, n_outputs):
+def zero_output_loss(loss, Y, sample_weight, n_outputs, rows=None):
     """The loss of an output of zeros (all logits 0) on every sample, in closed form.
 
     What a well-scaled initialization starts near: ``log(n_classes)`` for
@@ -37,11 +37,12 @@ def zero_output_loss(loss, Y, sample_weight, n_outputs):
     1/2, half the weighted mean squared norm of ``y`` for a prediction of 0,
     and the half Poisson deviance of a rate of 1. ``loss`` is one of
     :data:`LOSSES`' classes, ``Y`` and ``sample_weight`` the training targets
-    and weights as it takes them. No logits are made: the squared error and
-    the deviance read ``Y`` a block of rows at a time. None when the samples
-    weigh nothing.
+    and weights as it takes them, ``rows`` the indices of the samples to
+    average over (all if None: early stopping holds the others out). No
+    logits are made: the squared error and the deviance read ``Y`` a block
+    of rows at a time. None when the samples weigh nothing.
     """
-    weight_sum = len(Y) if sample_weight is None else float(np.sum(sample_weight))
+    weight_sum = _weight_sum(len(Y), sample_weight, rows)
     if weight_sum <= 0:
         return None
     if loss is SoftmaxCrossEntropy:
@@ -52,10 +53,10 @@ def zero_output_loss(loss, Y, sample_weight, n_outputs):
         per_row = lambda y: 0.5 * np.einsum("ij,ij->i", y, y)  # noqa: E731
     else:  # the Poisson deviance at a rate of exp(0) = 1
         per_row = lambda y: (xlogy(y, y) - y + 1.0).sum(axis=1)  # noqa: E731
-    return float(_weighted_row_sum(per_row, Y, sample_weight)) / weight_sum
+    return float(_weighted_row_sum(per_row, Y, sample_weight, rows)) / weight_sum
 
 
-def constant_output_loss(loss, Y, sample_weight, n_outputs):
+def constant_output_loss(loss, Y, sample_weight, n_outputs, rows=None):
     """The least loss of an output that is the same for every sample, in closed form.
 
     What a model that learned nothing from ``X`` reaches at best: the
@@ -67,13 +68,13 @@ def constant_output_loss(loss, Y, sample_weight, n_outputs):
     :func:`zero_output_loss`'s; ``Y`` is read a block of rows at a time.
     None when the samples weigh nothing.
     """
-    weight_sum = len(Y) if sample_weight is None else float(np.sum(sample_weight))
+    weight_sum = _weight_sum(len(Y), sample_weight, rows)
     if weight_sum <= 0:
         return None
     if loss is SoftmaxCrossEntropy and np.ndim(Y) == 1:  # class codes
-        frequencies = _class_weights(Y, sample_weight, n_outputs) / weight_sum
+        frequencies = _class_weights(Y, sample_weight, n_outputs, rows) / weight_sum
         return float(-xlogy(frequencies, frequencies).sum())
-    means = _weighted_row_sum(lambda y: y, Y, sample_weight) / weight_sum
+    means = _weighted_row_sum(lambda y: y, Y, sample_weight, rows) / weight_sum
     if loss is SoftmaxCrossEntropy:  # a one-hot matrix
         return float(-xlogy(means, means).sum())
     if loss is LogisticCrossEntropy:
@@ -84,33 +85,51 @@ def constant_output_loss(loss, Y, sample_weight, n_outputs):
         per_row = lambda y: (  # noqa: E731
             xlogy(y, y) - xlogy(y, means) - y + means
         ).sum(axis=1)
-    return float(_weighted_row_sum(per_row, Y, sample_weight)) / weight_sum
+    return float(_weighted_row_sum(per_row, Y, sample_weight, rows)) / weight_sum
 
 
-def _class_weights(codes, sample_weight, n_classes):
+def _blocks(values, rows, n_samples):
+    """``values`` (its ``rows``, if given; None for no values) of a set of
+    ``n_samples`` samples, :data:`_ROW_BLOCK` rows at a time."""
+    n_rows = n_samples if rows is None else len(rows)
+    for start in range(0, n_rows, _ROW_BLOCK):
+        part = slice(start, start + _ROW_BLOCK)
+        if values is None:
+            yield None
+        else:
+            yield values[part] if rows is None else values[rows[part]]
+
+
+def _weight_sum(n_samples, sample_weight, rows):
+    """The summed weight of the ``rows`` (all if None), in float64."""
+    if sample_weight is None:
+        return n_samples if rows is None else len(rows)
+    blocks = _blocks(sample_weight, rows, n_samples)
+    return sum(float(np.sum(w, dtype=np.float64)) for w in blocks)
+
+
+def _class_weights(codes, sample_weight, n_classes, rows):
     """The summed weight of each class, :data:`_ROW_BLOCK` codes at a time
     (``bincount`` copies its input to intp: 8 bytes per sample at once)."""
     total = np.zeros(n_classes)
-    for start in range(0, len(codes), _ROW_BLOCK):
-        weights = None if sample_weight is None else sample_weight[start : start + _ROW_BLOCK]
-        total += np.bincount(codes[start : start + _ROW_BLOCK], weights, n_classes)
+    blocks = zip(_blocks(codes, rows, len(codes)), _blocks(sample_weight, rows, len(codes)))
+    for block, w in blocks:
+        total += np.bincount(block, w, n_classes)
     return total
 
 
-def _weighted_row_sum(per_row, Y, sample_weight):
-    """``sum_i w_i per_row(Y)_i`` in float64, :data:`_ROW_BLOCK` rows at a time.
+def _weighted_row_sum(per_row, Y, sample_weight, rows=None):
+    """``sum_i w_i per_row(Y)_i`` over the ``rows`` (all if None) in float64,
+    :data:`_ROW_BLOCK` rows at a time.
 
     ``per_row`` maps a block of rows to a value per row, or to a vector per
     row (then the sum is a vector).
     """
     total = 0.0
-    for start in range(0, len(Y), _ROW_BLOCK):
-        rows = np.asarray(Y[start : start + _ROW_BLOCK], dtype=np.float64).reshape(
-            -1, _n_columns(Y)
-        )
-        values = per_row(rows)
-        weights = None if sample_weight is None else sample_weight[start : start + _ROW_BLOCK]
-        total = total + (values.sum(axis=0) if weights is None else weights @ values)
+    for block, w in zip(_blocks(Y, rows, len(Y)), _blocks(sample_weight, rows, len(Y))):
+        block = np.asarray(block, dtype=np.float64).reshape(-1, _n_columns(Y))
+        values = per_row(block)
+        total = total + (values.sum(axis=0) if w is None else w @ values)
     return total
 
 

@@ -586,8 +586,14 @@ class Trainer:
         batches = self.batches
         return initial_loss_ratio(
             self.estimator, self.network, self.initial_loss, batches.Y,
-            batches.sample_weight, unscaled,
+            batches.sample_weight, unscaled, self.training_rows(),
         )
+
+    def training_rows(self):
+        """The samples trained on, if early stopping (or batch normalization's
+        zero weights) left some out; else None: all of them."""
+        rows = self.batches.train_idx
+        return None if len(rows) == len(self.batches.Y) else rows
 
     def end_message(self):
         """The ConvergenceWarning of a fit that ran all ``max_iter`` epochs or
@@ -595,7 +601,7 @@ class Trainer:
         output of zeros, or no better than a constant), or None."""
         estimator, batches = self.estimator, self.batches
         hint = self.worse_than_zeros_hint() or constant_output_hint(
-            estimator, self.network, batches.Y, batches.sample_weight,
+            estimator, self.network, (batches.Y, batches.sample_weight, self.training_rows()),
             self.final_data_loss(), out_of_iterations=estimator.n_iter_ >= estimator.max_iter,
         )
         if estimator.n_iter_ < estimator.max_iter and not hint:
@@ -617,7 +623,7 @@ class Trainer:
         return worse_than_zeros_hint(
             estimator, self.network, (batches.X, batches.Y, batches.sample_weight),
             self.final_data_loss(), self.initial_loss,
-            lambda ratio: worse_than_zeros_remedies(estimator, ratio),
+            lambda ratio: worse_than_zeros_remedies(estimator, ratio), self.training_rows(),
         )
 
     def final_data_loss(self):
@@ -641,11 +647,11 @@ class Trainer:
             restored_epochs = self.set_final_model()
         except KeyboardInterrupt:
             restored_epochs = self.set_final_model()
-            if reason != "interrupted":  # else the interrupt already warned
+            # An interrupt during training has warned already; an error is raised.
+            if reason not in ("interrupted", "error"):
                 warn_user(
                     "KeyboardInterrupt while the final model was set; it was set "
-                    f"again: the trained model ({estimator.n_iter_} epochs) is kept "
-                    "and usable.",
+                    "again, and is kept and usable.",
                     FitInterruptedWarning,
                 )
         end_callbacks(

@@ -153,7 +153,7 @@ def test_a_regressor_is_compared_with_the_mean_of_y():
     (message,) = _warnings_of(reg, X, y)
     assert reg.score(X, y) < 0
     assert "is above that of the best constant prediction, the mean of y (0.494)" in message
-    assert "the model does worse than that constant: it has learned nothing from X" in message
+    assert "the model does worse than that constant; it has learned nothing from X" in message
     (message,) = _warnings_of(reg.set_params(learning_rate=0.01, max_iter=30), X, y)
     assert NOTHING_LEARNED not in message
 
@@ -177,3 +177,58 @@ def test_a_constant_target_leaves_nothing_to_learn(Estimator):
         warnings.simplefilter("error", ConvergenceWarning)
         Estimator(max_iter=200, random_state=0).fit(X, np.ones(20))
 
+
+
+def test_early_stopping_compares_the_training_rows():
+    # The constant's loss over every row, validation rows included, is not
+    # the training loss's measure: a heavy-tailed y put it at 3.47 where the
+    # training rows' is 1.48, and a model of R^2 = -0.0004 went unflagged.
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(300, 5)), rng.standard_t(2, 300)
+    rows = np.sort(rng.choice(300, 270, replace=False))
+    w = rng.random(300)
+    for weights in (None, w):
+        subset = None if weights is None else weights[rows]
+        assert constant_output_loss(LOSSES["squared_error"], y, weights, 1, rows) == (
+            pytest.approx(constant_output_loss(LOSSES["squared_error"], y[rows], subset, 1)))
+    reg = DeepMLPRegressor(early_stopping=True, alpha=100, random_state=11)
+    (message,) = _warnings_of(reg, X, y)
+    assert abs(reg.score(X, y)) < 0.001
+    assert "within 1% of that of the best constant prediction, the mean of y (1.477)" in message
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("value", [1 / 3, 1000.1])
+def test_a_target_constant_up_to_rounding_leaves_nothing_to_learn(dtype, value):
+    # The constant's loss is then 1e-33 to 1e-11, not 0 (float32 weights
+    # summed in float32 left a class frequency of 1 - 6e-8).
+    rng = np.random.default_rng(0)
+    X, w = rng.normal(size=(50, 2)), rng.random(50).astype(np.float32)
+    for weights in (None, w):
+        for estimator, y in ((DeepMLPRegressor, np.full(50, value)),
+                             (DeepMLPClassifier, np.full(50, 7))):
+            model = estimator(dtype=dtype, max_iter=20, random_state=0)
+            with warnings.catch_warnings(record=True) as record:
+                warnings.simplefilter("always")
+                model.fit(X, y, sample_weight=weights)
+            assert not any(NOTHING_LEARNED in str(w.message) for w in record)
+
+
+def test_lbfgs_that_converges_at_a_constant_says_so():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5))
+    y = X[:, 0] + 0.1 * rng.normal(size=300)
+    reg = DeepMLPRegressor(optimizer="lbfgs", alpha=1000.0, random_state=0)
+    (message,) = _warnings_of(reg, X, y)
+    assert abs(reg.score(X, y)) < 0.01
+    assert message.startswith(f"lbfgs converged after {reg.n_iter_} iteration(s). The training")
+    assert message.endswith("With alpha=1000, the L2 penalty may also hold the weights near zero.")
+    assert not _warnings_of(reg.set_params(alpha=1e-4), X, y)  # it learns: no warning
+
+
+def test_a_loss_taken_with_dropout_is_not_judged(digits):
+    # Units dropped during training raise its loss above the model's.
+    X, _, y, _ = digits
+    clf = DeepMLPClassifier(learning_rate=1.0, dropout=0.2, max_iter=5, random_state=1)
+    (message,) = _warnings_of(clf, X, y)
+    assert NOTHING_LEARNED not in message

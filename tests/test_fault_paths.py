@@ -416,15 +416,15 @@ def _same_weights(a, b):
     return all(np.array_equal(u, v) for u, v in zip(a, b))
 
 
-def _failing_save(exc, fails, caller):
-    """A Snapshot.save that raises ``exc`` on the ``fails``-th call from ``caller``
-    (a Trainer method), after copying half of the parameters."""
+def _failing_save(exc, fails, *callers):
+    """A Snapshot.save that raises ``exc`` on the ``fails``-th call from one of
+    ``callers`` (Trainer methods), after copying half of the parameters."""
     from sk_deepnet import _training
 
     real_save, calls = _training.Snapshot.save, [0]
 
     def save(snapshot, network):
-        if sys._getframe(1).f_code.co_name == caller:
+        if sys._getframe(1).f_code.co_name in callers:
             calls[0] += 1
             if calls[0] == fails:
                 half = len(network.params) // 2
@@ -494,7 +494,7 @@ def test_a_fault_while_a_new_best_epoch_is_saved_keeps_a_model_the_scores_descri
     estimator = DeepMLPClassifier(**params, verbose=fault == "print")
     if fault == "save":  # the first epoch is the first best: its save is call 1
         monkeypatch.setattr(_training.Snapshot, "save", _failing_save(
-            KeyboardInterrupt, 2, "save_best"))
+            KeyboardInterrupt, 2, "save_best", "end_epoch"))  # before: end_epoch's
     else:
         calls = []
 
@@ -543,7 +543,7 @@ def test_a_ctrl_c_while_the_final_model_is_set_sets_it_again(monkeypatch, warm):
     real_restore, calls = _training.Snapshot.restore, []
 
     def restore(snapshot, network, *args, **kwargs):
-        if sys._getframe(1).f_code.co_name == "set_final_model" and not calls:
+        if sys._getframe(1).f_code.co_name in ("set_final_model", "finish") and not calls:
             calls.append(1)
             network.params[: len(network.params) // 2] = snapshot.params[: len(network.params) // 2]
             raise KeyboardInterrupt
