@@ -356,6 +356,13 @@ class Trainer:
         self.best = None  # the best validation epoch's state, with early stopping
         self.best_epochs = None  # the epochs (over the whole fit) that state had trained
         self.unsaved_best = None  # the best epochs while the network holds that state
+        if validation is not None and estimator.best_validation_score_ > -np.inf:
+            # A warm start from the best model of an early-stopped fit (its end
+            # restored it): kept unless an epoch beats its score, as
+            # scikit-learn keeps its best coefficients. Else a call that made
+            # the model worse (accuracy 0.55, from 1.0) kept its last epoch
+            # while best_validation_score_ still said 1.0.
+            self.best, self.best_epochs = Snapshot(network), len(estimator.loss_curve_)
         self.marks = None  # the bookkeeping at the start of an incomplete epoch
         self.record = BatchRecord(network)  # what the hooks may read of a batch
         # The data loss (without the L2 penalty) of a fresh model's first

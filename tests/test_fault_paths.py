@@ -558,3 +558,21 @@ def test_a_ctrl_c_while_the_final_model_is_set_sets_it_again(monkeypatch, warm):
     assert _same_weights(estimator.coefs_, reference.coefs_)
     assert estimator.n_iter_ == reference.n_iter_
     assert_array_equal(estimator.predict(X_es), reference.predict(X_es))
+
+
+def test_a_warm_start_that_never_beats_the_best_score_keeps_the_best_model():
+    # Early stopping's best_validation_score_ carries over a warm start; a
+    # call whose epochs all scored below it kept its last epoch (accuracy
+    # 0.55 where the score said 1.0). scikit-learn restores its best
+    # coefficients of the earlier call.
+    rng = np.random.default_rng(0)
+    X_es = rng.normal(size=(400, 3))
+    y_es = (X_es[:, 0] + 0.5 * X_es[:, 1] > 0).astype(int)
+    clf = DeepMLPClassifier(depth=2, width=8, batch_size=32, random_state=0,
+                            early_stopping=True, n_iter_no_change=50, tol=0,
+                            learning_rate=0.05, max_iter=8).fit(X_es, y_es)
+    best, start = clf.best_validation_score_, [c.copy() for c in clf.coefs_]
+    clf.set_params(warm_start=True, learning_rate=3.0, max_iter=3).fit(X_es, y_es)
+    assert max(clf.validation_scores_[-3:]) < best == clf.best_validation_score_
+    assert _same_weights(clf.coefs_, start)
+    assert clf.score(X_es, y_es) > 0.95
