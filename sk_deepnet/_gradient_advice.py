@@ -241,7 +241,7 @@ def constant_output_hint(estimator, network, targets, final_loss, out_of_iterati
         the training loss, taken with units dropped, is then not the
         model's (``dropout=0.8``: 0.538 against the model's 0.485).
     """
-    if final_loss is None or getattr(estimator, "dropout", 0) > 0:
+    if final_loss is None or not math.isfinite(final_loss) or getattr(estimator, "dropout", 0) > 0:
         return ""
     Y, sample_weight, rows = targets
     best = constant_output_loss(network._loss, Y, sample_weight, network.layer_sizes[-1], rows)

@@ -516,8 +516,9 @@ def _not_converged(estimator, optimizer, run):
     """The ConvergenceWarning of an L-BFGS fit, or None.
 
     A fit that did not converge gets one, with what to scale; one that
-    converged only if its model learned next to nothing from X (``alpha=100``
-    on friedman1 converged at the mean of y, R^2 = 0.000, without a word).
+    converged only if its model learned next to nothing from X (``alpha=1000``
+    converged at the mean of y, R^2 = 0.00, without a word:
+    ``tests/test_constant_output.py``).
     """
     message = convergence_message(optimizer, estimator.n_iter_)
     worse = "" if message is None else _worse_than_zeros_hint(estimator, run)
