@@ -403,7 +403,24 @@ class Trainer:
         except BaseException as exc:  # e.g. a callback's: end as an interrupted fit
             self.undo_incomplete_epoch()
             reason, error = "error", exc
-        self.finish(reason, error)
+        # The model first: an error of a callback's on_fit_end (e.g. a
+        # GradientHealthWarning turned into an error) comes after the training.
+        # Setting it makes a few copies; a Ctrl-C among them (it escaped, and
+        # a fresh fit of 8 epochs ended unfitted) is answered by setting it
+        # again, once: the copies repeat exactly. Here, not in finish(): a
+        # Ctrl-C as finish() is called would escape before it.
+        try:
+            restored_epochs = self.set_final_model()
+        except KeyboardInterrupt:
+            restored_epochs = self.set_final_model()
+            # An interrupt during training has warned already; an error is raised.
+            if reason not in ("interrupted", "error"):
+                warn_user(
+                    "KeyboardInterrupt while the final model was set; it was set "
+                    "again, and is kept and usable.",
+                    FitInterruptedWarning,
+                )
+        self.finish(reason, error, restored_epochs)
         return reason
 
     def epoch(self):
@@ -642,25 +659,11 @@ class Trainer:
         return losses[-1 - back] if back < len(losses) else None
 
     # ------------------------------------------------------------- the end
-    def finish(self, reason, error):
-        """Set the final model, end the callbacks, then raise what stopped the fit."""
+    def finish(self, reason, error, restored_epochs):
+        """Once the final model is set (``restored_epochs``: see
+        :meth:`set_final_model`), end the callbacks, warn, then raise what
+        stopped the fit."""
         estimator = self.estimator
-        # The model first: an error of a callback's on_fit_end (e.g. a
-        # GradientHealthWarning turned into an error) comes after the training.
-        # Setting it makes a few copies; a Ctrl-C among them (it escaped, and
-        # a fresh fit of 8 epochs ended unfitted) is answered by setting it
-        # again, once: the copies repeat exactly.
-        try:
-            restored_epochs = self.set_final_model()
-        except KeyboardInterrupt:
-            restored_epochs = self.set_final_model()
-            # An interrupt during training has warned already; an error is raised.
-            if reason not in ("interrupted", "error"):
-                warn_user(
-                    "KeyboardInterrupt while the final model was set; it was set "
-                    "again, and is kept and usable.",
-                    FitInterruptedWarning,
-                )
         end_callbacks(
             self.dispatcher, estimator, self.network,
             end_ours=not self.incremental,
