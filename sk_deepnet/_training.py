@@ -790,26 +790,38 @@ def warn_trained(estimator, make_message, category, unit):
         raise
 
 
-def kept_model(estimator, unit):
-    """The sentence saying which model an interrupted or diverged call keeps.
+#: Which model an interrupted ("kept") or diverged ("restored") call ends
+#: with: after a complete ``unit`` of this call; with none, the model a warm
+#: start or partial_fit started from; with none of a fresh fit, the untrained
+#: initialization (random, or pretrained, weights).
+_MODEL_SENTENCES = {
+    "kept": (
+        "The model of the last complete {unit} ({done}) is kept and usable.",
+        "No {unit} of this call completed: the model it started from ({before} "
+        "{unit}s trained before) is kept, unchanged.",
+        "No {unit} completed: the model is the untrained initialization (n_iter_=0), "
+        "not a trained model.",
+    ),
+    "restored": (
+        "The weights of the last finite {unit} were restored ({unit} {done}).",
+        "The weights this call started from were restored: no {unit} of it completed "
+        "({before} {unit}s trained before).",
+        "The initial weights were restored: no {unit} completed, the model is the "
+        "untrained initialization (n_iter_=0), not a trained model.",
+    ),
+}
 
-    ``unit`` is "epoch" (or "iteration" for L-BFGS). With no complete
-    ``unit`` in this call the model is no trained model of this call: the
-    untrained initialization of a fresh fit (random, or pretrained, weights),
-    or the model a continued fit started from.
+
+def kept_model(estimator, unit, how="kept"):
+    """The sentence saying which model an interrupted (``how="kept"``) or
+    diverged (``"restored"``) call ends with.
+
+    ``unit`` is "epoch" (or "iteration" for L-BFGS); see
+    :data:`_MODEL_SENTENCES`.
     """
-    done = estimator.n_iter_
-    if done > 0:
-        return f"The model of the last complete {unit} ({done}) is kept and usable."
-    if estimator.loss_curve_:  # a warm start or partial_fit: the model it continued
-        return (
-            f"No {unit} of this call completed: the model it started from "
-            f"({len(estimator.loss_curve_)} {unit}s trained before) is kept, unchanged."
-        )
-    return (
-        f"No {unit} completed: the model is the untrained initialization "
-        "(n_iter_=0), not a trained model."
-    )
+    done, before = estimator.n_iter_, len(estimator.loss_curve_)
+    case = 0 if done > 0 else 1 if before else 2
+    return _MODEL_SENTENCES[how][case].format(unit=unit, done=done, before=before)
 
 
 def interrupted_message(estimator, unit):
@@ -822,20 +834,7 @@ def interrupted_message(estimator, unit):
 
 def restored_model(estimator, unit):
     """The DivergenceWarning sentence on the state a diverged ``unit`` went back to."""
-    if estimator.n_iter_ > 0:
-        return (
-            f"The weights of the last finite {unit} were restored "
-            f"({unit} {estimator.n_iter_})."
-        )
-    if estimator.loss_curve_:  # a warm start or partial_fit
-        return (
-            f"The weights this call started from were restored: no {unit} of it "
-            f"completed ({len(estimator.loss_curve_)} {unit}s trained before)."
-        )
-    return (
-        f"The initial weights were restored: no {unit} completed, the model is the "
-        "untrained initialization (n_iter_=0), not a trained model."
-    )
+    return kept_model(estimator, unit, how="restored")
 
 
 def call_every(callbacks, hook, estimator, *args, **extras):
