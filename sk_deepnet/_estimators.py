@@ -1453,7 +1453,7 @@ def _check_no_missing_targets(y):
         if labels.ndim == 0:  # y=None or a scalar: validation names it
             return
         # Only an object array can hold None or pd.NA (strings become "<U").
-        missing = labels.dtype == object and any(map(_is_missing, labels.ravel()))
+        missing = _holds_missing_objects(labels)
     if missing:
         raise ValueError("Input y contains NaN or missing values (None, pd.NA).")
 
@@ -1513,6 +1513,11 @@ def _has_missing_labels(labels):
     """Whether an array of labels holds NaN, None or pd.NA."""
     if labels.dtype.kind in "fc":
         return bool(np.isnan(labels).any())
+    return _holds_missing_objects(labels)
+
+
+def _holds_missing_objects(labels):
+    """Whether an object array of labels holds None, NaN or pd.NA."""
     return labels.dtype == object and any(map(_is_missing, labels.ravel()))
 
 
