@@ -521,16 +521,26 @@ def _not_converged(estimator, optimizer, run):
     ``tests/test_constant_output.py``).
     """
     message = convergence_message(optimizer, estimator.n_iter_)
-    worse = "" if message is None else _worse_than_zeros_hint(estimator, run)
-    nothing = "" if worse else advice.constant_output_hint(
+    if message is None:
+        if run.diverged or estimator.n_iter_ == 0:  # a divergence has warned already
+            return None
+        nothing = _constant_output_hint(estimator, optimizer, run)
+        return f"lbfgs converged after {estimator.n_iter_} iteration(s).{nothing}" if (
+            nothing) else None
+    return (
+        message
+        + scaling_hint(estimator, run.X, run.Y)
+        + (_worse_than_zeros_hint(estimator, run)
+           or _constant_output_hint(estimator, optimizer, run))
+    )
+
+
+def _constant_output_hint(estimator, optimizer, run):
+    """A model no better than a constant: stopped by max_iter, it may only need more."""
+    return advice.constant_output_hint(
         estimator, run.network, (run.Y, run.sample_weight, None), run.accepted_data_loss,
         out_of_iterations=optimizer.status_ == _STOPPED_BY_LIMIT,
     )
-    if message is None:  # a divergence has warned already
-        converged = nothing and not run.diverged and estimator.n_iter_ > 0
-        return f"lbfgs converged after {estimator.n_iter_} iteration(s).{nothing}" if (
-            converged) else None
-    return message + scaling_hint(estimator, run.X, run.Y) + (worse or nothing)
 
 
 def _worse_than_zeros_hint(estimator, run):
