@@ -860,6 +860,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
         fitted = hasattr(self, "_network")
         first_call = not fitted or (not incremental and not self.warm_start)
+        previous = {}
         try:
             if incremental and fitted:
                 # scikit-learn's _fit_context validates a fitted estimator's
@@ -875,6 +876,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
             self._check_callbacks()
             if not self._end_replaced_callbacks(first_call):
                 return self  # interrupted while ending them: this call trained nothing
+            previous = self._fitted_state()  # what a failed fresh fit restores
             given = (X, y)  # for scikit-learn's callbacks, which score the model
             X, y = self._validate_input(X, y, reset=first_call)
             Y = self._training_targets(y, first_call, classes, incremental)
@@ -893,17 +895,22 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
                     network, optimizer, X, Y, y, sample_weight, first_call, incremental, given
                 )
         except BaseException:
-            self._after_failed_fit(first_call)
+            self._after_failed_fit(first_call, previous)
             raise
         finally:  # copies of _end_replaced_callbacks the call did not start (an error)
             self.__dict__.pop("_callback_copies", None)
         return self
 
-    def _after_failed_fit(self, first_call):
-        """A failed fresh fit leaves an unfitted estimator, never a mix of the new
-        targets or features with the old network, nor a network that cannot
-        predict; unless the training loop kept the trained model of this fit
-        (an error while the callbacks ended it: _training.end_callbacks)."""
+    def _after_failed_fit(self, first_call, previous):
+        """A failed fresh fit leaves the estimator as it was before the call.
+
+        ``previous`` is its fitted state then (empty if it was unfitted): never a
+        mix of the new targets or features with the old network, nor a network
+        that cannot predict, nor a trained model lost to bad input (as
+        scikit-learn's MLP keeps its ``coefs_`` when ``fit`` refuses X). The
+        exception: the training loop kept the trained model of this fit (an
+        error while the callbacks ended it: _training.end_callbacks).
+        """
         trained = self.__dict__.pop("_keep_model_on_error", False)
         if first_call and not trained:
             # A first partial_fit started its callbacks, which no later call
@@ -914,6 +921,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
             except BaseException:  # noqa: S110
                 pass
             self._discard_fitted_state()
+            vars(self).update(previous)
 
     def _fit_stochastic(
         self, network, optimizer, X, Y, y, sample_weight, first_call, incremental, given
@@ -1020,18 +1028,29 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         # pretrain_fit sets attributes but leaves the estimator unable to predict.
         return hasattr(self, "_network")
 
+    def _is_fitted_state(self, name):
+        """Whether attribute ``name`` is set by a fit (the constructor's are not)."""
+        return name.endswith("_") and not name.startswith("__") or name in (
+            "_network", "_label_binarizer", "_fitted_architecture", "_rng",
+            "_schedule", "_callbacks_source", "_callbacks_started",
+        )
+
+    def _fitted_state(self):
+        """The attributes a fit sets, by name (the objects, not copies).
+
+        A fresh fit builds new objects rather than changing these, so they
+        are still the previous model when the fit fails.
+        """
+        return {name: value for name, value in vars(self).items() if self._is_fitted_state(name)}
+
     def _discard_fitted_state(self):
         """Forget everything a fit sets (the constructor parameters stay).
 
         What ``pretrain_fit`` set stays, as it was before the fit: its weights
         (``_pretrained_stack``) and their ``pretrain_curves_``.
         """
-        for name in list(vars(self)):
-            if name.endswith("_") and not name.startswith("__") or name in (
-                "_network", "_label_binarizer", "_fitted_architecture", "_rng",
-                "_schedule", "_callbacks_source", "_callbacks_started",
-            ):
-                delattr(self, name)
+        for name in list(self._fitted_state()):
+            delattr(self, name)
         stack = getattr(self, "_pretrained_stack", None)
         if stack is not None:
             self.pretrain_curves_ = [list(curve) for curve in stack.curves]

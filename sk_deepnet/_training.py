@@ -385,10 +385,10 @@ class Trainer:
         ------
         Exception
             What a hook raised, once the model of the last complete epoch is set
-            (a fresh fit that a hook's error stops during training is then left
-            unfitted by the estimator; an error of ``on_fit_end``, after the
-            training, keeps the trained model fitted); ValueError if the loss
-            overflows before any step.
+            (a fresh fit that a hook's error stops during training is then set
+            back by the estimator to what it was before the call; an error of
+            ``on_fit_end``, after the training, keeps the trained model
+            fitted); ValueError if the loss overflows before any step.
         """
         reason = error = None
         try:
@@ -745,8 +745,8 @@ def end_callbacks(
     training: it warns and the trained model is kept, as for an interrupt in
     an epoch. Another error propagates; after a training that ended
     (``trained``), a finite model of at least one complete epoch is kept,
-    fitted and usable (the estimator otherwise discards the state of a fresh
-    fit that raises). ``restored_epochs`` and ``diverged``: see
+    fitted and usable (the estimator otherwise sets a fresh fit that raises
+    back to what it was before the call). ``restored_epochs`` and ``diverged``: see
     ``CallbackDispatcher.fit_end``.
     """
     try:
@@ -870,7 +870,7 @@ NOT_FINITE_MESSAGE = (
     "training, and no finite state of this fit can be restored: they were made "
     "non-finite outside the training steps (by a callback, or by code that wrote "
     "to coefs_, intercepts_ or the network). A fresh fit leaves the estimator "
-    "unfitted; find what writes the NaN or inf values and fit again."
+    "as it was before the fit; find what writes the NaN or inf values and fit again."
 )
 
 

@@ -25,6 +25,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import estimator_html_repr
 
+import sk_deepnet._estimators
 from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor, DivergenceWarning
 from sk_deepnet.callbacks import Callback, GradientMonitor
 from sk_deepnet.optimizers import OPTIMIZERS
@@ -999,16 +1000,74 @@ def test_convergence_warning_when_max_iter_reached(small_classification):
 
 
 # ------------------------------------------------- state after errors / refits
-def test_failed_refit_leaves_an_unfitted_estimator(small_classification):
+class _RaiseOnSecondEpoch(Callback):
+    def on_epoch_end(self, estimator, epoch, loss, **kwargs):
+        if epoch == 1:
+            raise RuntimeError("callback failed")
+
+
+def _fail_pretraining(initialize):
+    def initialize_or_fail(estimator, *args, **kwargs):
+        if estimator.pretrain == "rbm":
+            raise MemoryError("while pretraining")
+        return initialize(estimator, *args, **kwargs)
+    return initialize_or_fail
+
+
+def _refit_failures(X, y):
+    """(name, parameters to set, fit arguments) of fresh fits that raise."""
+    return [
+        ("zero weights", {}, (X, y + 1, np.zeros(len(X)))),  # after the new classes_
+        ("NaN in X", {}, (np.full_like(X, np.nan), y, None)),
+        ("y too short", {}, (X, y[:10], None)),
+        ("negative weights", {}, (X, y, -np.ones(len(X)))),
+        ("callback error", {"callbacks": [_RaiseOnSecondEpoch()]}, (X[:, :3], y + 1, None)),
+        ("lbfgs callback error", {"optimizer": "lbfgs", "callbacks": [_RaiseOnSecondEpoch()]},
+         (X, y, None)),
+        ("pretraining error", {"pretrain": "rbm"}, (X, y, None)),
+    ]
+
+
+@pytest.mark.parametrize("case", range(7))
+@pytest.mark.parametrize("Estimator", [DeepMLPClassifier, DeepMLPRegressor])
+def test_failed_refit_keeps_the_previous_model(
+    Estimator, case, small_classification, monkeypatch
+):
+    # A fresh fit that raises leaves the estimator as it was, as scikit-learn's
+    # MLP keeps its coefs_ when fit refuses X: the trained model used to be
+    # discarded, leaving an unfitted estimator.
+    X, y = small_classification
+    y = (y > 0).astype(int)
+    est = Estimator(depth=1, width=8, max_iter=3, random_state=0,
+                    callbacks=[GradientMonitor()]).fit(X, y)
+    before = dict(vars(est))
+    prediction = est.predict(X)
+    name, params, (X_new, y_new, weights) = _refit_failures(X, y)[case]
+    est.set_params(**params)
+    monkeypatch.setattr(  # the new network is made, then its pretraining fails
+        "sk_deepnet._estimators.initialize_by_pretraining",
+        _fail_pretraining(sk_deepnet._estimators.initialize_by_pretraining),
+    )
+    with pytest.raises((ValueError, RuntimeError, MemoryError)), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X_new, y_new, sample_weight=weights)
+    est.set_params(**{key: before[key] for key in params})
+    assert vars(est).keys() == before.keys(), name
+    for key, value in before.items():
+        assert vars(est)[key] is value, (name, key)
+    np.testing.assert_array_equal(est.predict(X), prediction)
+
+
+def test_failed_first_fit_leaves_an_unfitted_estimator(small_classification):
     from sklearn.exceptions import NotFittedError
 
     X, y = small_classification
     clf = DeepMLPClassifier(depth=1, width=8, max_iter=5, random_state=0)
-    clf.fit(X, (y > 0).astype(int))
     with pytest.raises(ValueError):
         clf.fit(X, y, sample_weight=np.zeros(len(X)))
+    assert not [name for name in vars(clf) if name.endswith("_")]
     with pytest.raises(NotFittedError):
-        clf.predict(X)  # not the old binary network under the new classes_
+        clf.predict(X)
 
 
 def test_early_stopping_restores_best_batch_norm_statistics(small_classification):
