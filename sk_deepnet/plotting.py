@@ -7,6 +7,8 @@ new) matplotlib Axes and stores the artists as ``ax_``, ``figure_`` and
 (``pip install sk-deepnet[plot]``), imported only when a plot is drawn.
 """
 
+import numbers
+
 import numpy as np
 
 from ._curvature_monitor import _find_curvature_monitor
@@ -180,11 +182,12 @@ class GradientFlowDisplay:
         """
         plt = _require_matplotlib("GradientFlowDisplay")
         values, names, iterations = self._checked_records(kind, max_profiles)
+        # Every argument is checked before a figure is made: an error leaves none open.
+        colormap = plt.get_cmap(cmap)
         if ax is None:
             # constrained layout keeps the rotated layer names and the legend
             # beside the axes inside the figure.
             _, ax = plt.subplots(layout="constrained")
-        colormap = plt.get_cmap(cmap)
         if kind == "profile":
             self.lines_ = _draw_profiles(ax, values, names, iterations, max_profiles, colormap)
         else:
@@ -235,20 +238,18 @@ class GradientFlowDisplay:
         """The values to draw, their layers' names and the iterations, after checking the arguments."""
         if kind not in _KINDS:
             raise ValueError(f"kind must be one of {list(_KINDS)}; got {kind!r}.")
-        norms = np.asarray(self.grad_norms, dtype=float)
-        iterations = np.asarray(self.record_iterations)
-        if norms.ndim != 2 or len(iterations) != len(norms):
-            raise ValueError(
-                "grad_norms must have shape (n_records, n_layers) and "
-                "record_iterations one entry per record; got shapes "
-                f"{norms.shape} and {iterations.shape}."
-            )
-        if not (isinstance(max_profiles, (int, np.integer)) and max_profiles >= 1):
+        norms, iterations = _checked_norms(self.grad_norms, self.record_iterations)
+        if not (
+            isinstance(max_profiles, (int, np.integer))
+            and not isinstance(max_profiles, bool)
+            and max_profiles >= 1
+        ):
             raise ValueError(f"max_profiles must be a positive int; got {max_profiles!r}.")
         names = [f"hidden {i + 1}" for i in range(norms.shape[1] - 1)] + ["output"]
         if kind in _UNIT_KINDS:
             # The hidden layers only: the output layer has no such units.
             fractions = self._unit_fractions(kind, norms.shape)
+            _check_threshold(self.dead_threshold)
             return fractions[:, :-1], names[:-1], iterations
         # log scale: non-finite and zero norms are not drawn
         shown = np.where(np.isfinite(norms) & (norms > 0), norms, np.nan)
@@ -353,6 +354,51 @@ class GradientFlowDisplay:
         )
 
 
+def _checked_norms(grad_norms, record_iterations):
+    """``grad_norms`` and ``record_iterations`` as arrays, or a ValueError naming them.
+
+    Parameters
+    ----------
+    grad_norms : array-like of shape (n_records, n_layers)
+        Gradient norm of each weight layer (at least one) at each record.
+    record_iterations : array-like of shape (n_records,)
+        Mini-batch counter of each record.
+
+    Returns
+    -------
+    norms : ndarray of shape (n_records, n_layers)
+        ``grad_norms`` as floats.
+    iterations : ndarray of shape (n_records,)
+        ``record_iterations``.
+    """
+    norms = np.asarray(grad_norms, dtype=float)
+    iterations = np.asarray(record_iterations)
+    if norms.ndim != 2 or norms.shape[1] < 1 or iterations.shape != norms.shape[:1]:
+        raise ValueError(
+            "grad_norms must have shape (n_records, n_layers), with at least one "
+            "layer, and record_iterations shape (n_records,), one entry per record; "
+            f"got shapes {norms.shape} and {iterations.shape}."
+        )
+    return norms, iterations
+
+
+def _check_threshold(dead_threshold):
+    """Raise a TypeError unless ``dead_threshold`` is None or a real number.
+
+    Parameters
+    ----------
+    dead_threshold : object
+        The display's ``dead_threshold``.
+    """
+    if dead_threshold is not None and (
+        isinstance(dead_threshold, (bool, np.bool_))
+        or not isinstance(dead_threshold, numbers.Real)
+    ):
+        raise TypeError(
+            f"dead_threshold must be a real number or None; got {dead_threshold!r}."
+        )
+
+
 def _draw_histories(ax, values, names, iterations, colormap):
     """One line per layer (a column of ``values``) against the mini-batch counter; the lines."""
     lines = []
@@ -442,15 +488,7 @@ class CurvatureDisplay:
             This object, with ``ax_``, ``figure_`` and ``lines_`` set.
         """
         plt = _require_matplotlib("CurvatureDisplay")
-        epochs = np.asarray(self.epochs)
-        series = [np.asarray(v, dtype=float) for v in
-                  (self.hessian_max, self.hessian_min, self.grad_norm)]
-        if any(v.shape != epochs.shape for v in series) or epochs.ndim != 1 or not epochs.size:
-            raise ValueError(
-                "epochs, hessian_max, hessian_min and grad_norm must be 1-D arrays "
-                "of the same length, one entry per record (at least one record); "
-                f"got shapes {[epochs.shape] + [v.shape for v in series]}."
-            )
+        epochs, series, phase = self._checked_records()
         if ax is None:
             _, ax = plt.subplots(layout="constrained")
         # In epoch order: with early stopping the last record is of the restored
@@ -465,8 +503,8 @@ class CurvatureDisplay:
             ax.plot(epochs[order], values[order], marker=".", label=label, **style)[0]
             for values, (label, style) in zip(series, styles)
         ]
-        if self.phase is not None:
-            self.lines_ += _mark_phases(ax, epochs, series[1], np.asarray(self.phase))
+        if phase is not None:
+            self.lines_ += _mark_phases(ax, epochs, series[1], phase)
         _symlog_axis(ax, np.concatenate(series))
         ax.set_xlabel("epoch")
         ax.set_ylabel("Hessian eigenvalue / gradient norm")
@@ -478,6 +516,25 @@ class CurvatureDisplay:
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
+
+    def _checked_records(self):
+        """``(epochs, [hessian_max, hessian_min, grad_norm], phase)`` as arrays, once checked."""
+        epochs = np.asarray(self.epochs)
+        series = [np.asarray(v, dtype=float) for v in
+                  (self.hessian_max, self.hessian_min, self.grad_norm)]
+        if any(v.shape != epochs.shape for v in series) or epochs.ndim != 1 or not epochs.size:
+            raise ValueError(
+                "epochs, hessian_max, hessian_min and grad_norm must be 1-D arrays "
+                "of the same length, one entry per record (at least one record); "
+                f"got shapes {[epochs.shape] + [v.shape for v in series]}."
+            )
+        phase = None if self.phase is None else np.asarray(self.phase)
+        if phase is not None and phase.shape != epochs.shape:
+            raise ValueError(
+                "phase must be None or a 1-D array of one phase per record, of "
+                f"the shape of epochs {epochs.shape}; got shape {phase.shape}."
+            )
+        return epochs, series, phase
 
     @classmethod
     def from_monitor(cls, monitor, *, ax=None):

@@ -121,3 +121,16 @@ def test_tick_labels_and_legend_do_not_overlap(smallest):
     for i, box in enumerate(boxes):
         for other in boxes[i + 1:]:
             assert not box.overlaps(other), texts
+
+
+@pytest.mark.parametrize(
+    "phase", [["saddle", "descent"], [["saddle"] * 3], "saddle"],
+    ids=["short", "2-D", "a string"],
+)
+def test_a_phase_of_another_shape_is_a_clear_error_and_leaves_no_figure(phase):
+    # IndexError (or "too many values to unpack") inside the marking, once a
+    # figure was made.
+    display = CurvatureDisplay([0, 1, 2], [1, 1, 1], [-1, -1, -1], [1, 1, 1], phase=phase)
+    with pytest.raises(ValueError, match="phase must be None or a 1-D array"):
+        display.plot()
+    assert plt.get_fignums() == []

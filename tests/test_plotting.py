@@ -209,3 +209,30 @@ def test_clear_import_error_without_matplotlib(fitted, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r"requires matplotlib; pip install sk-deepnet\[plot\]"):
         GradientFlowDisplay.from_estimator(fitted)
+
+
+@pytest.mark.parametrize(
+    "norms, iterations",
+    [
+        (np.empty((3, 0)), np.arange(3)),  # IndexError inside the drawing
+        (np.ones((3, 2)), np.ones((3, 2))),  # "too many values to unpack"
+        (np.ones((3, 2)), None),  # "len() of unsized object"
+    ],
+)
+def test_bad_records_are_a_clear_error_and_leave_no_figure(norms, iterations):
+    with pytest.raises(ValueError, match="grad_norms must have shape .* record_iterations"):
+        GradientFlowDisplay(norms, iterations).plot()
+    assert plt.get_fignums() == []
+
+
+def test_bad_plot_arguments_leave_no_figure():
+    display = GradientFlowDisplay(
+        np.ones((3, 2)), np.arange(3), dead_units=np.full((3, 2), 0.2), dead_threshold="x"
+    )
+    with pytest.raises(TypeError, match="dead_threshold must be a real number"):
+        display.plot(kind="dead_units")
+    with pytest.raises(ValueError, match="nope"):
+        display.plot(cmap="nope")
+    with pytest.raises(ValueError, match="max_profiles"):
+        display.plot(kind="profile", max_profiles=True)
+    assert plt.get_fignums() == []
