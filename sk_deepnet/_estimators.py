@@ -402,6 +402,34 @@ _ATTRIBUTES_DOC = """
 """
 
 
+def _nested_optimizer_hint(name, value, own_parameter, sub_key):
+    """What to do instead of ``optimizer__<sub_key>`` with an optimizer given by name.
+
+    Parameters
+    ----------
+    name : str
+        The parameter of the nested key.
+    value : object
+        Its value.
+    own_parameter : bool
+        Whether ``sub_key`` is also a parameter of the estimator.
+    sub_key : str
+        The nested parameter.
+
+    Returns
+    -------
+    hint : str
+        A sentence starting with a space, or "" for other parameters.
+    """
+    if name != "optimizer" or value not in OPTIMIZERS:
+        return ""
+    instead = f", or set {sub_key}= itself." if own_parameter else "."
+    return (
+        f" Pass an instance such as optimizer={OPTIMIZERS[value].__name__}(), whose "
+        f"settings are the nested optimizer__* parameters{instead}"
+    )
+
+
 class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstimator):
     """Shared hyperparameters, validation and training loop of the deep MLPs."""
 
@@ -488,6 +516,14 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         -------
         self : estimator instance
             Estimator instance.
+
+        Raises
+        ------
+        ValueError
+            If a name is not a parameter, a nested ``<name>__<key>`` names a
+            parameter that holds no object with ``set_params`` (as
+            ``optimizer__learning_rate`` with ``optimizer="adam"``), or the
+            nested object refuses its value. Nothing has changed then.
         """
         check_sklearn_keywords(type(self).__name__, params, "set_params")
         if params and is_fitting(self):
@@ -502,7 +538,39 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
                 "to change the learning rate during training, or return True from "
                 "on_epoch_end to stop."
             )
-        return super().set_params(**params)
+        self._check_nested_targets(params)
+        before = self.get_params(deep=False)
+        try:
+            return super().set_params(**params)
+        except BaseException:
+            # scikit-learn sets the plain parameters before the nested ones: a
+            # nested value refused (Adam's learning_rate=-1) left them changed.
+            for name, value in before.items():
+                setattr(self, name, value)
+            raise
+
+    def _check_nested_targets(self, params):
+        """Refuse ``<name>__<key>`` where parameter ``name`` holds no settable object.
+
+        scikit-learn calls ``getattr(self, name).set_params``, an
+        AttributeError (``'str' object has no attribute 'set_params'``) for
+        ``optimizer__learning_rate`` with the default ``optimizer="adam"``.
+
+        Parameters
+        ----------
+        params : dict
+            The arguments of :meth:`set_params`.
+        """
+        names = self._get_param_names()
+        for key in params:
+            name, nested, sub_key = key.partition("__")
+            value = getattr(self, name, None)
+            if nested and name in names and not hasattr(value, "set_params"):
+                raise ValueError(
+                    f"Invalid parameter {key!r} for {type(self).__name__}: {name}="
+                    f"{value!r} is not an object with parameters of its own."
+                    + _nested_optimizer_hint(name, value, sub_key in names, sub_key)
+                )
 
     def _validate_params(self):
         check_sklearn_values(self)  # messages that name our parameters first

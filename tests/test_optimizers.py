@@ -580,3 +580,19 @@ def test_minimize_refuses_bad_arguments(grad_fn, n_steps, error, match):
 
 def test_minimize_zero_steps_is_the_start():
     assert_array_equal(SGD().minimize(lambda x: 2 * x, [1.0, 2.0], np.int64(0)), [[1.0, 2.0]])
+
+
+def test_nested_set_params_of_an_optimizer_given_by_name_is_a_clear_error():
+    # 'str' object has no attribute 'set_params', with depth already changed.
+    clf = DeepMLPClassifier(depth=2)
+    with pytest.raises(ValueError, match=r"optimizer='adam' is not an object.*optimizer=Adam\(\)"):
+        clf.set_params(depth=5, optimizer__learning_rate=0.1)
+    assert clf.depth == 2
+
+
+def test_estimator_set_params_changes_nothing_when_the_optimizer_refuses():
+    given = Adam(learning_rate=0.01)
+    clf = DeepMLPClassifier(depth=2, optimizer=given)
+    with pytest.raises(ValueError, match="learning_rate must be a real number"):
+        clf.set_params(depth=5, optimizer__learning_rate=-1)
+    assert clf.depth == 2 and clf.optimizer is given and given.learning_rate == 0.01
