@@ -345,18 +345,20 @@ class Optimizer:
         Raises
         ------
         TypeError
-            If ``grad_fn`` is not callable or ``n_steps`` is not an int.
+            If ``grad_fn`` is not callable, ``n_steps`` is not an int, or
+            ``x0`` or a gradient is complex (as :meth:`step` refuses a
+            complex gradient).
         ValueError
             If ``n_steps`` is negative, or ``grad_fn`` returns an array of
             another shape than ``x``.
         """
         _check_minimize_arguments(grad_fn, n_steps)
+        x = _real_float64(x0, "x0")
         self.reset()
-        x = np.array(x0, dtype=np.float64, copy=True)
         traj = np.empty((n_steps + 1, x.size), dtype=np.float64)
         traj[0] = x.ravel()
         for k in range(1, n_steps + 1):
-            grad = np.asarray(grad_fn(x), dtype=np.float64)
+            grad = _real_float64(grad_fn(x), f"grad_fn's value at step {k}")
             if grad.shape != x.shape:
                 raise ValueError(
                     f"grad_fn returned an array of shape {grad.shape} at step {k} "
@@ -391,6 +393,32 @@ def _check_step_arguments(params, grad):
             "they must match."
         )
     return grad
+
+
+def _real_float64(value, what):
+    """A float64 copy of ``value``; a TypeError naming ``what`` if it is complex.
+
+    NumPy would keep the real part with a mere ComplexWarning, or fail with
+    "float() argument must be a string or a real number".
+
+    Parameters
+    ----------
+    value : array-like
+        The values.
+    what : str
+        How an error names them.
+
+    Returns
+    -------
+    array : ndarray of float64
+        A copy of ``value``.
+    """
+    array = np.asarray(value)
+    if array.dtype.kind == "c" or (
+        array.dtype.kind == "O" and any(isinstance(v, complex) for v in array.flat)
+    ):
+        raise TypeError(f"{what} must hold real numbers; got complex values.")
+    return np.array(array, dtype=np.float64, copy=True)
 
 
 def _describe(value):

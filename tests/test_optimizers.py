@@ -578,6 +578,16 @@ def test_minimize_refuses_bad_arguments(grad_fn, n_steps, error, match):
         SGD().minimize(grad_fn, [1.0], n_steps)
 
 
+def test_minimize_refuses_complex_values():
+    # A complex gradient lost its imaginary part with a mere ComplexWarning
+    # (step refuses it), a complex x0 failed inside numpy ("float() argument").
+    opt = SGD()
+    with pytest.raises(TypeError, match="grad_fn's value at step 1 must hold real numbers"):
+        opt.minimize(lambda x: x * (1 + 1j), [1.0, 2.0], 2)
+    with pytest.raises(TypeError, match="x0 must hold real numbers"):
+        opt.minimize(lambda x: x, [1j], 2)
+
+
 def test_minimize_zero_steps_is_the_start():
     assert_array_equal(SGD().minimize(lambda x: 2 * x, [1.0, 2.0], np.int64(0)), [[1.0, 2.0]])
 
