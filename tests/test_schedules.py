@@ -89,3 +89,21 @@ def test_boundary_values_are_accepted():
     schedule = LRSchedule("step", np.float32(1.0), max_iter=np.int64(1), step_size=np.int64(1),
                           gamma=1.0, power_t=0.0)
     assert schedule.rate_for(2, 0) == 1.0
+
+
+@pytest.mark.parametrize(
+    "name, call, error",
+    [
+        ("invscaling", lambda s: s.at_step(-5), ValueError),  # a complex rate
+        ("step", lambda s: s.at_epoch(-1), ValueError),  # 10 times the initial rate
+        ("cosine", lambda s: s.at_epoch(-5), ValueError),  # the rate of epoch 5
+        ("step", lambda s: s.at_epoch(3.5), TypeError),
+        ("cosine", lambda s: s.rate_for("a", 0), TypeError),  # failed inside min()
+        ("invscaling", lambda s: s.rate_for(0, True), TypeError),
+    ],
+)
+def test_counts_must_be_non_negative_ints(name, call, error):
+    schedule = LRSchedule(name, 0.1, max_iter=10, step_size=2)
+    with pytest.raises(error, match=r"(epoch|samples_seen) must be"):
+        call(schedule)
+    assert schedule.rate == 0.1
