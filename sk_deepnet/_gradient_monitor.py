@@ -1060,6 +1060,38 @@ class GradientMonitor(ProbeCallback):
             return []
         return list(getattr(self, "_scaling_remedies", []))
 
+    def set_params(self, **params):
+        """Set the parameters; a fitted monitor diagnoses its records again with them.
+
+        The diagnosis (``diagnosis_``, ``vanishing_layers_``...) is computed
+        from the records and the thresholds, on demand: after a change of a
+        threshold it follows the new one, as :meth:`report` does. A fitted
+        monitor validates the values at once, as ``fit`` does (an unfitted one
+        in ``fit``, as scikit-learn's estimators); on an error nothing changes.
+
+        Parameters
+        ----------
+        **params : dict
+            Monitor parameters.
+
+        Returns
+        -------
+        self : GradientMonitor
+            The monitor.
+        """
+        before = self.get_params(deep=False)
+        super().set_params(**params)
+        if "grad_norms_" not in self.__dict__:
+            return self
+        try:
+            self._validate_params()
+        except BaseException:
+            super().set_params(**before)
+            raise
+        for name in DIAGNOSIS_ATTRIBUTES:  # __getattr__ diagnoses again, on demand
+            self.__dict__.pop(name, None)
+        return self
+
     def report(self, file=None):
         """A per-layer table of the summary window's statistics and the diagnosis.
 

@@ -72,6 +72,25 @@ def test_deep_sigmoid_net_vanishes(digits):
     assert_allclose(monitor.vanishing_ratio_, np.median(window[:, 0] / window[:, -1]))
 
 
+def test_set_params_on_a_fitted_monitor_diagnoses_again(digits):
+    # The report's rules and '*' marks followed the new threshold, its flags
+    # and diagnosis_ the old one: "relative < 1e-09" beside VANISHING layers.
+    X, _, y, _ = digits
+    clf, _ = _fit(X, y, depth=10, activation="sigmoid", init="glorot_uniform")
+    monitor = clf.gradient_monitor_
+    assert monitor.diagnosis_ == "vanishing"
+    monitor.set_params(vanishing_threshold=1e-12)
+    assert monitor.diagnosis_ == "healthy" and not monitor.vanishing_layers_.any()
+    report = monitor.report()
+    assert "relative < 1e-12" in report and "VANISHING\n" not in report
+    assert "diagnosis: healthy" in report
+    with pytest.raises(ValueError, match="vanishing_threshold"):
+        monitor.set_params(warn=False, vanishing_threshold=5)
+    assert monitor.warn and monitor.vanishing_threshold == 1e-12
+    assert monitor.diagnosis_ == "healthy"
+    assert GradientMonitor().set_params(vanishing_threshold=5).vanishing_threshold == 5
+
+
 def test_health_warnings_as_errors_keep_the_trained_model(digits):
     # sk_deepnet.exceptions recommends simplefilter("error", GradientHealthWarning):
     # the warning, raised in on_fit_end, comes after the training, which is kept.
