@@ -133,7 +133,10 @@ class CurvatureMonitor(ProbeCallback):
         ``2 / hessian_max_`` is unstable along the top direction.
 
     top_eigenvalues_ : ndarray of shape (n_records, n_eigenvalues)
-        The largest eigenvalue estimates, descending.
+        The largest eigenvalue estimates, descending. Lanczos gives at most
+        ``n_iter`` of them (and at most one per parameter): columns beyond
+        that are NaN, as is the whole row of a record whose weights or
+        gradient are not finite.
 
     grad_norm_ : ndarray of shape (n_records,)
         Norm of the loss gradient on the probe batch.

@@ -450,3 +450,20 @@ def test_a_monitor_pickled_before_converged_tol_loads_with_its_phases_recomputed
     assert old.get_params() == clf.curvature_monitor_.get_params()
     assert_array_equal(old.phase_, clf.curvature_monitor_.phase_)
     assert "minimum" in old.phase_ and "saddle" not in old.phase_
+
+
+def test_top_eigenvalues_beyond_the_lanczos_steps_are_nan():
+    # Lanczos gives n_iter Ritz values: the columns asked for beyond them are
+    # NaN, as the attribute's documentation says.
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 4)), rng.integers(0, 3, 60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = DeepMLPClassifier(
+            depth=1, width=4, max_iter=2, random_state=0,
+            callbacks=[CurvatureMonitor(n_eigenvalues=8, n_iter=5, random_state=0)],
+        ).fit(X, y)
+    top = clf.callbacks_[0].top_eigenvalues_
+    assert top.shape == (len(clf.callbacks_[0].hessian_max_), 8)
+    assert np.isfinite(top[:, :5]).all() and np.isnan(top[:, 5:]).all()
+    assert_array_equal(top[:, 0], clf.callbacks_[0].hessian_max_)
