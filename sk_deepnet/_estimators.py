@@ -225,7 +225,12 @@ default="constant"
 
     tol : float, default=1e-4
         Improvement of the loss (or validation score with ``early_stopping``)
-        below which an epoch counts as no improvement.
+        below which an epoch counts as no improvement. For the squared error,
+        once the training loss is 1 % below that of the best constant
+        prediction, the bound is ``tol`` times the variance of the training
+        targets (sample-weighted, summed over outputs) when that is above 1:
+        scikit-learn's rule on the standardized target, whatever the unit of
+        ``y``.
 
     n_iter_no_change : int or np.inf, default=10
         Epochs without improvement before stopping (or, with
