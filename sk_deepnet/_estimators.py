@@ -61,7 +61,7 @@ from .exceptions import DivergenceWarning, FitInterruptedWarning  # noqa: F401 (
 from .exceptions import PretrainingWarning
 from .optimizers import LBFGS, OPTIMIZERS, Optimizer, get_optimizer
 from ._lbfgs import run_lbfgs
-from ._sklearn_spellings import check_sklearn_keywords, check_sklearn_values
+from ._sklearn_spellings import check_sklearn_keywords, check_sklearn_values, warn_sgd_momentum
 from .pretraining import (
     _PretrainedStack,
     initialize_by_pretraining,
@@ -169,7 +169,9 @@ _PARAMETERS_DOC = """
 
     momentum : float or "auto", default="auto"
         Momentum of ``"momentum"`` and ``"nesterov"`` (``"auto"``: 0.9);
-        ignored by the others.
+        ignored by the others. ``optimizer="sgd"`` with a momentum above 0
+        warns that it is ignored (scikit-learn's ``solver="sgd"`` with
+        momentum is ``"nesterov"`` or ``"momentum"`` here).
 
     beta_1, beta_2 : float or "auto", default="auto"
         Moment decay rates of the Adam family (``"auto"``: 0.9 and 0.999);
@@ -580,6 +582,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
     def _validate_params(self):
         check_sklearn_values(self)  # messages that name our parameters first
         super()._validate_params()
+        warn_sgd_momentum(self)
 
     def __init__(
         self,

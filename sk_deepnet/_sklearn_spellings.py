@@ -14,6 +14,7 @@ from numbers import Integral
 import numpy as np
 
 from ._sklearn_compat import InvalidParameterError
+from ._warnings import warn_user
 
 GUIDE = (
     "See 'Coming from MLPClassifier' in the user guide "
@@ -100,3 +101,24 @@ def check_sklearn_values(estimator):
             "learning_rate is the initial step size (scikit-learn's "
             f"learning_rate_init, a float or 'auto'). {GUIDE}"
         )
+
+
+def warn_sgd_momentum(estimator):
+    """Warn that ``optimizer="sgd"`` ignores a momentum set above 0.
+
+    scikit-learn's ``solver="sgd"`` uses ``momentum`` (0.9 by default), so
+    ``optimizer="sgd", momentum=0.9`` is the rename a user tries; here plain
+    SGD takes no momentum, and would train without it, silently.
+    """
+    momentum = estimator.momentum
+    if not (isinstance(estimator.optimizer, str) and estimator.optimizer == "sgd"):
+        return
+    if isinstance(momentum, str) or momentum == 0:
+        return
+    warn_user(
+        f"optimizer='sgd' is plain gradient descent: momentum={momentum!r} is "
+        "ignored. scikit-learn's solver='sgd' with momentum is "
+        "optimizer='nesterov' here (its default nesterovs_momentum=True), or "
+        f"optimizer='momentum' (nesterovs_momentum=False). {GUIDE}",
+        UserWarning,
+    )

@@ -2,6 +2,7 @@
 
 import inspect
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -82,3 +83,27 @@ def test_the_keyword_check_keeps_the_estimator_api(Estimator):
     X, y = np.random.default_rng(0).normal(size=(30, 2)), np.arange(30) % 2
     grid = GridSearchCV(Estimator(max_iter=3), {"depth": [0, 1]}, cv=2).fit(X, y)
     assert grid.best_params_["depth"] in (0, 1)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_sgd_with_momentum_warns_that_it_is_ignored(Estimator, method):
+    # scikit-learn's solver="sgd" uses momentum; optimizer="sgd" here is plain SGD
+    X, y = np.random.default_rng(0).normal(size=(20, 2)), np.arange(20) % 2
+    kwargs = {"classes": [0, 1]} if method == "partial_fit" and Estimator is DeepMLPClassifier else {}
+    est = Estimator(depth=1, width=3, optimizer="sgd", momentum=0.9, max_iter=2)
+    with pytest.warns(UserWarning, match=r"optimizer='sgd' is plain gradient descent: "
+                      r"momentum=0.9 is ignored.*optimizer='nesterov'.*coming_from_mlp") as record:
+        getattr(est, method)(X, y, **kwargs)
+    assert record[0].filename == __file__  # points at the user's call
+
+
+@pytest.mark.parametrize(
+    "params", [dict(optimizer="sgd"), dict(optimizer="sgd", momentum=0),
+               dict(optimizer="nesterov", momentum=0.9), dict(optimizer="adam")],
+)
+def test_no_momentum_warning_when_momentum_is_used_or_unset(params):
+    X, y = np.random.default_rng(0).normal(size=(20, 2)), np.arange(20) % 2
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*momentum.*ignored")
+        DeepMLPClassifier(depth=1, width=3, max_iter=2, **params).fit(X, y)
