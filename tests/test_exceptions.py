@@ -97,3 +97,18 @@ def test_warnings_under_scikit_learns_functions_point_at_the_users_call():
     assert [w.category for w in caught] == [ConvergenceWarning] * 2
     for warning in caught:
         assert warning.filename == __file__, warning
+
+
+@pytest.mark.parametrize("module, silenced", [("sklearn", False), ("sk_deepnet", False), (None, True)])
+def test_warning_filters_by_module_follow_the_users_line(module, silenced):
+    # documented in doc/user_guide/coming_from_mlp.rst, 'Other differences':
+    # scikit-learn's gallery filter (module="sklearn") does not silence ours
+    X, y = np.random.default_rng(0).normal(size=(20, 2)), np.arange(20) % 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        module_kwarg = {} if module is None else {"module": module}
+        warnings.filterwarnings("ignore", category=ConvergenceWarning, **module_kwarg)
+        DeepMLPClassifier(depth=1, width=3, max_iter=1).fit(X, y)
+    left = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert (not left) == silenced
+    assert all(w.filename == __file__ for w in left)
