@@ -25,10 +25,16 @@ GUIDE = (
 SCHEDULE_NAMES = ("constant", "invscaling", "adaptive")
 
 
+def _positive_int(size):
+    return isinstance(size, Integral) and not isinstance(size, bool) and size > 0
+
+
 def _hidden_layer_sizes(value):
     sizes = [value] if isinstance(value, Integral) else list(np.ravel(value))
     if not sizes:
         return "depth=0 (a linear model)"
+    if not all(map(_positive_int, sizes)):
+        raise ValueError("not a size of positive ints: no translation")
     sizes = [int(s) for s in sizes]
     if len(set(sizes)) == 1:
         return f"depth={len(sizes)}, width={sizes[0]}"
@@ -36,6 +42,8 @@ def _hidden_layer_sizes(value):
 
 
 def _solver(value):
+    if value not in SKLEARN_SOLVERS:
+        raise ValueError("not one of scikit-learn's solvers: no translation")
     if value == "sgd":
         return (
             "optimizer='nesterov' (scikit-learn's sgd with its default "
@@ -52,6 +60,22 @@ def _nesterovs_momentum(value):
     name = "nesterov" if value else "momentum"
     return f"optimizer={name!r} (the momentum variant is chosen by the optimizer's name)"
 
+
+#: The values of scikit-learn's ``solver``.
+SKLEARN_SOLVERS = ("lbfgs", "sgd", "adam")
+
+#: scikit-learn keyword -> what replaces it, for a value that has no translation.
+REPLACEMENTS = {
+    "hidden_layer_sizes": (
+        "depth (the number of hidden layers) and width (their sizes, positive "
+        "ints, or one int for all)"
+    ),
+    "solver": (
+        "optimizer (scikit-learn's solvers 'lbfgs', 'sgd' and 'adam' are "
+        "optimizer='lbfgs', 'nesterov' and 'adam'; the parameter's "
+        "documentation lists the others)"
+    ),
+}
 
 #: scikit-learn keyword -> the translation of its value into our parameters.
 TRANSLATIONS = {
@@ -79,7 +103,7 @@ def check_sklearn_keywords(estimator_name, params, method):
             try:
                 suggestion = translate(params[name])
             except (TypeError, ValueError):  # a value we cannot translate
-                suggestion = f"the parameter that replaces {name}"
+                suggestion = REPLACEMENTS.get(name, f"the parameter that replaces {name}")
             raise TypeError(
                 f"{estimator_name}.{method}() got scikit-learn's MLP keyword "
                 f"{name}={params[name]!r}, which sk_deepnet spells differently: "

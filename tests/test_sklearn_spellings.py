@@ -107,3 +107,22 @@ def test_no_momentum_warning_when_momentum_is_used_or_unset(params):
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*momentum.*ignored")
         DeepMLPClassifier(depth=1, width=3, max_iter=2, **params).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "keyword, value, replacement",
+    [("solver", "l-bfgs", "use optimizer (scikit-learn's solvers 'lbfgs', 'sgd' and 'adam'"),
+     ("solver", "newton", "use optimizer (scikit-learn's solvers"),
+     ("hidden_layer_sizes", (50.5,), "use depth (the number of hidden layers) and width"),
+     ("hidden_layer_sizes", (10, 0), "use depth (the number of hidden layers) and width"),
+     ("hidden_layer_sizes", (64, -1), "use depth (the number of hidden layers) and width")],
+)
+def test_sklearn_keywords_with_untranslatable_values_name_the_parameter_only(
+        keyword, value, replacement):
+    # a value scikit-learn refuses has no translation: no optimizer='l-bfgs' or width=[10, 0]
+    with pytest.raises(TypeError) as excinfo:
+        DeepMLPClassifier(**{keyword: value})
+    message = str(excinfo.value)
+    assert replacement in message
+    assert "optimizer='l-bfgs'" not in message and "optimizer='newton'" not in message
+    assert "width=" not in message and "coming_from_mlp" in message
