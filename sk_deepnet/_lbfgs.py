@@ -330,8 +330,8 @@ def check_lbfgs_options(estimator):
         warn_user(
             f"optimizer='lbfgs' trains on every sample at each iteration and "
             f"holds none out: {' and '.join(ignored)} "
-            f"{'is' if len(ignored) == 1 else 'are'} ignored, as in "
-            "scikit-learn's MLP.",
+            f"{'is' if len(ignored) == 1 else 'are'} ignored (scikit-learn's MLP "
+            "ignores them too, without a warning).",
             UserWarning,
         )
 
