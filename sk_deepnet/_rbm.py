@@ -1055,6 +1055,8 @@ class BernoulliRBM(_BaseRBM):
       float64 fit. scikit-learn's fitted parameters take the precision of the
       X it was fitted on, and its results that of the wider of the two: a
       float32 X gives float64 results after a float64 fit.
+    * ``gibbs`` returns the sampled visible units as 0.0/1.0 floats (in X's
+      precision); scikit-learn's returns a boolean array.
     * ``partial_fit(X)`` trains one epoch of mini-batches of ``batch_size``
       over X; scikit-learn's takes one step on all of X.
     * A ``partial_fit`` after ``set_params`` changed ``n_components``,

@@ -829,3 +829,12 @@ def test_sklearns_rbm_returns_the_wider_precision():
     sk32 = SklearnRBM(n_components=3, n_iter=1, random_state=0).fit(X.astype(np.float32))
     assert sk32.components_.dtype == np.float32
     assert sk32.transform(X.astype(np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bernoulli_gibbs_returns_zero_one_floats_in_the_precision_of_X(dtype):
+    # The Notes' difference from scikit-learn, whose gibbs returns booleans.
+    X = (np.random.default_rng(0).random((20, 5)) > 0.5).astype(dtype)
+    v = BernoulliRBM(n_components=3, n_iter=1, random_state=0).fit(X).gibbs(X)
+    assert v.dtype == dtype
+    assert set(np.unique(v)) <= {0.0, 1.0}
