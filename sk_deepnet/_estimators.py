@@ -571,7 +571,9 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         names = self._get_param_names()
         for key in params:
             name, nested, sub_key = key.partition("__")
-            value = getattr(self, name, None)
+            # The value this call sets, if any: scikit-learn sets the plain
+            # parameters first (a grid over optimizer instances and their settings).
+            value = params.get(name, getattr(self, name, None))
             if nested and name in names and not hasattr(value, "set_params"):
                 raise ValueError(
                     f"Invalid parameter {key!r} for {type(self).__name__}: {name}="
@@ -936,7 +938,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
         fitted = hasattr(self, "_network")
         first_call = not fitted or (not incremental and not self.warm_start)
-        previous = {}
+        previous = self._fitted_state()  # taken again once replaced callbacks ended
         try:
             if incremental and fitted:
                 # scikit-learn's _fit_context validates a fitted estimator's
@@ -992,10 +994,11 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
             # A first partial_fit started its callbacks, which no later call
             # will end once the state is gone: end them now. The fit's own
             # error is the one raised; theirs would hide it.
-            try:
-                self._end_running_callbacks()
-            except BaseException:  # noqa: S110
-                pass
+            if getattr(self, "callbacks_", None) is not previous.get("callbacks_"):
+                try:  # only the callbacks this call started: the previous ones run on
+                    self._end_running_callbacks()
+                except BaseException:  # noqa: S110
+                    pass
             self._discard_fitted_state()
             vars(self).update(previous)
 
@@ -1108,7 +1111,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         """Whether attribute ``name`` is set by a fit (the constructor's are not)."""
         return name.endswith("_") and not name.startswith("__") or name in (
             "_network", "_label_binarizer", "_fitted_architecture", "_rng",
-            "_schedule", "_callbacks_source", "_callbacks_started",
+            "_schedule", "_callbacks_source", "_callbacks_started", "_no_improvement_count",
         )
 
     def _fitted_state(self):

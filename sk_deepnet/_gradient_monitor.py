@@ -1080,10 +1080,10 @@ class GradientMonitor(ProbeCallback):
             The monitor.
         """
         before = self.get_params(deep=False)
-        super().set_params(**params)
-        if "grad_norms_" not in self.__dict__:
-            return self
         try:
+            super().set_params(**params)
+            if "grad_norms_" not in self.__dict__:
+                return self
             self._validate_params()
         except BaseException:
             super().set_params(**before)

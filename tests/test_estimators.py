@@ -28,7 +28,7 @@ from sklearn.utils import estimator_html_repr
 import sk_deepnet._estimators
 from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor, DivergenceWarning
 from sk_deepnet.callbacks import Callback, GradientMonitor
-from sk_deepnet.optimizers import OPTIMIZERS
+from sk_deepnet.optimizers import OPTIMIZERS, SGD, Adam
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -1254,3 +1254,48 @@ def test_early_stopping_splits_a_small_multiclass_set_unstratified_with_a_warnin
     # Binary targets are still refused, as scikit-learn's MLP refuses them.
     with pytest.raises(ValueError, match="cannot hold out validation_fraction"):
         DeepMLPClassifier(early_stopping=True).fit([[1, 2], [2, 3], [3, 4], [4, 5]], [0, 0, 0, 1])
+
+
+def test_refit_refused_by_its_callbacks_keeps_the_previous_model(small_classification):
+    # The callbacks are checked before anything else: the snapshot of the
+    # previous model was taken after them, and such a refit left it unfitted.
+    X, y = small_classification
+    clf = DeepMLPClassifier(depth=1, width=8, max_iter=3, random_state=0).fit(X, y)
+    prediction = clf.predict(X)
+    clf.set_params(callbacks=[object()])
+    with pytest.raises(TypeError):
+        clf.fit(X, y)
+    np.testing.assert_array_equal(clf.predict(X), prediction)
+
+
+def test_failed_refit_restores_the_plateau_count(small_classification):
+    # A warm start after a failed refit continues the previous model's count
+    # of epochs without improvement, not the failed fit's.
+    X, y = small_classification
+    reg = DeepMLPRegressor(depth=1, width=8, max_iter=6, tol=1e6, n_iter_no_change=50,
+                           random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reg.fit(X, y)
+        count = reg._no_improvement_count
+        assert count > 1
+        reg.set_params(callbacks=[_RaiseOnSecondEpoch()])
+        with pytest.raises(RuntimeError):
+            reg.fit(X, y)
+    assert reg._no_improvement_count == count
+
+
+def test_set_params_sets_an_optimizer_and_its_settings_in_one_call(small_classification):
+    # The nested key applies to the optimizer the same call sets, as
+    # scikit-learn's set_params does (a grid over instances and settings).
+    clf = DeepMLPClassifier().set_params(optimizer=Adam(), optimizer__learning_rate=0.01)
+    assert clf.optimizer.learning_rate == 0.01
+    X, y = small_classification
+    grid = GridSearchCV(
+        DeepMLPClassifier(depth=1, width=4, max_iter=2, random_state=0),
+        {"optimizer": [SGD(), Adam()], "optimizer__learning_rate": [0.01]}, cv=2,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        grid.fit(X, y)
+    assert grid.best_params_["optimizer__learning_rate"] == 0.01

@@ -730,3 +730,12 @@ def test_grid_search_tabulates_accuracy_and_vanishing_ratio(digits, n_jobs):
     # Deeper sigmoid nets: the first layer gets relatively smaller gradients.
     assert ratios[depths == 8].max() < ratios[depths == 1].min()
     assert "mean_test_accuracy" in results
+
+
+def test_set_params_with_an_unknown_key_changes_nothing():
+    # scikit-learn's set_params sets the keys in turn: the valid one before
+    # the unknown one stayed set.
+    monitor = GradientMonitor(vanishing_threshold=0.01)
+    with pytest.raises(ValueError, match="not_a_parameter"):
+        monitor.set_params(vanishing_threshold=1.0, not_a_parameter=1)
+    assert monitor.vanishing_threshold == 0.01
