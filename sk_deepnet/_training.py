@@ -374,6 +374,7 @@ class Trainer:
         self.initial_loss = None
         self.data_losses = []
         self.loss_tol = loss_tolerance(estimator, network, batches, self.training_rows())
+        self.last_tol = estimator.tol  # the tolerance of the last plateau test
 
     # -------------------------------------------------------------- the loop
     def run(self):
@@ -521,7 +522,7 @@ class Trainer:
         if estimator.verbose:
             print(f"Iteration {estimator.n_iter_}, loss = {loss:.8f}")
         if self.validation is None:
-            track_loss(estimator, self.loss_tol)
+            self.last_tol = track_loss(estimator, self.loss_tol)
             best = None
         else:  # this epoch, if its model is the best so far
             best = len(estimator.loss_curve_) if track_validation(
@@ -554,9 +555,8 @@ class Trainer:
         if estimator._no_improvement_count > estimator.n_iter_no_change:
             if estimator.early_stopping or self.schedule.on_plateau():
                 if estimator.verbose:
-                    tol = estimator.tol
-                    if self.validation is None:  # the tolerance of the last test
-                        tol = tol_in_force(estimator, self.loss_tol)
+                    # The tolerance of the last test (of the training loss's).
+                    tol = estimator.tol if self.validation is not None else self.last_tol
                     print(
                         f"Training stopped: no improvement of more than "
                         f"tol={tol:g} for {estimator.n_iter_no_change} epochs."
@@ -955,12 +955,15 @@ def tol_in_force(estimator, tolerance):
 
 def track_loss(estimator, tolerance):
     """The training-loss plateau rule: count the epochs without an
-    improvement of more than the tolerance (see :func:`loss_tolerance`)."""
-    if estimator.loss_ > estimator.best_loss_ - tol_in_force(estimator, tolerance):
+    improvement of more than the tolerance (see :func:`loss_tolerance`);
+    return the tolerance the test used (before it updates ``best_loss_``)."""
+    tol = tol_in_force(estimator, tolerance)
+    if estimator.loss_ > estimator.best_loss_ - tol:
         estimator._no_improvement_count += 1
     else:
         estimator._no_improvement_count = 0
     estimator.best_loss_ = min(estimator.best_loss_, estimator.loss_)
+    return tol
 
 
 def track_validation(estimator, X, y, sample_weight, val_idx):

@@ -105,3 +105,16 @@ def test_a_slow_start_on_a_large_target_is_no_plateau():
         model = DeepMLPRegressor(depth=2, width=32, random_state=0, max_iter=60)
         model.fit(X, 1000.0 * y)
     assert model.n_iter_ == 60
+
+
+def test_track_loss_returns_the_tolerance_its_test_used():
+    # The verbose stop message prints it: computed after best_loss_ fell
+    # below the bound, it printed tol * variance for a test made with tol.
+    from types import SimpleNamespace
+
+    from sk_deepnet._training import track_loss
+
+    estimator = SimpleNamespace(tol=1e-4, loss_=0.98989, best_loss_=0.99, _no_improvement_count=0)
+    used = track_loss(estimator, (0.5, 0.9899))  # 0.5 once best_loss_ < 0.9899
+    assert used == 1e-4 and estimator.best_loss_ < 0.9899
+    assert track_loss(estimator, (0.5, 0.9899)) == 0.5
