@@ -584,7 +584,6 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
     def _validate_params(self):
         check_sklearn_values(self)  # messages that name our parameters first
         super()._validate_params()
-        warn_sgd_momentum(self)
 
     def __init__(
         self,
@@ -1276,6 +1275,9 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
             and _settings_but_rate(previous) == _settings_but_rate(optimizer)
         ):
             return previous
+        # Once per new optimizer: not at every partial_fit call, nor in
+        # pretrain_fit, which trains none.
+        warn_sgd_momentum(self)
         return optimizer
 
     def _schedule_for(self, first_call):
