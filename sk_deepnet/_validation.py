@@ -1,11 +1,37 @@
-"""Range checks of the data a model trains on, shared by the estimators and the RBMs.
+"""Range checks of the data a model trains on, shared by the estimators and the RBMs,
+and of the counts the optimizers and schedules take.
 
 Values that do not fit the training dtype would turn into ``inf`` or ``0`` in
 the first mini-batch, and training would then fail far from the cause; these
 checks name the input and the fix instead.
 """
 
+from numbers import Integral
+
 import numpy as np
+
+
+def check_count(value, name):
+    """Raise unless ``value`` is a non-negative int (a bool is not): a count.
+
+    Parameters
+    ----------
+    value : object
+        The count (of steps, epochs or samples).
+    name : str
+        Its argument's name, for the error.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not an int.
+    ValueError
+        If it is negative.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an int; got {value!r}.")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0; got {value}.")
 
 
 def check_representable(values, dtype, name):

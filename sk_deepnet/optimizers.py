@@ -36,9 +36,10 @@ array([-0.1,  0.1,  0. ])
 
 import inspect
 import math
-import numbers
 
 import numpy as np
+
+from ._validation import check_count
 
 __all__ = [
     "LBFGS",
@@ -431,10 +432,7 @@ def _check_minimize_arguments(grad_fn, n_steps):
     """Raise a TypeError or ValueError naming the bad argument of ``minimize``."""
     if not callable(grad_fn):
         raise TypeError(f"grad_fn must be callable; got {type(grad_fn).__name__}.")
-    if isinstance(n_steps, (bool, np.bool_)) or not isinstance(n_steps, numbers.Integral):
-        raise TypeError(f"n_steps must be an int; got {n_steps!r}.")
-    if n_steps < 0:
-        raise ValueError(f"n_steps must be >= 0; got {n_steps}.")
+    check_count(n_steps, "n_steps")
 
 
 def _in_range(value, low, high, low_in, high_in):

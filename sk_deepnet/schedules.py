@@ -20,6 +20,7 @@ from ._sklearn_compat import (
     StrOptions,
     validate_parameter_constraints,
 )
+from ._validation import check_count
 
 __all__ = ["LRSchedule", "SCHEDULES"]
 
@@ -104,7 +105,7 @@ class LRSchedule:
         TypeError, ValueError
             If ``epoch`` is not an int (a bool neither), or is negative.
         """
-        _check_count(epoch, "epoch")
+        check_count(epoch, "epoch")
         rule = _EPOCH_RULES.get(self.name)
         if rule is not None:
             self.rate = rule(self, epoch)
@@ -131,7 +132,7 @@ class LRSchedule:
         TypeError, ValueError
             If ``samples_seen`` is not an int (a bool neither), or is negative.
         """
-        _check_count(samples_seen, "samples_seen")
+        check_count(samples_seen, "samples_seen")
         rule = _STEP_RULES.get(self.name)
         if rule is not None:
             self.rate = rule(self, samples_seen)
@@ -207,25 +208,6 @@ def _validate(settings):
                 f"The {name!r} parameter of LRSchedule must not be a bool: True "
                 f"and False would silently mean 1 and 0. Got {value!r} instead."
             )
-
-
-def _check_count(value, name):
-    """Raise unless ``value`` is a non-negative int: a count of epochs or samples.
-
-    A negative count made a rate above the initial one (``"step"``), one of
-    the epochs after it (``"cosine"``) or a complex number (``"invscaling"``).
-
-    Parameters
-    ----------
-    value : object
-        The count.
-    name : str
-        Its argument's name, for the error.
-    """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be an int; got {value!r}.")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0; got {value}.")
 
 
 def _cosine(schedule, epoch):
