@@ -373,7 +373,11 @@ class Trainer:
         # weights; and of each epoch of this call.
         self.initial_loss = None
         self.data_losses = []
-        self.loss_tol = loss_tolerance(estimator, network, batches, self.training_rows())
+        # The training loss's plateau rule only (with early stopping, the
+        # validation score's takes tol as it is): one pass over the targets.
+        self.loss_tol = None if validation is not None else loss_tolerance(
+            estimator, network, batches, self.training_rows()
+        )
         self.last_tol = estimator.tol  # the tolerance of the last plateau test
 
     # -------------------------------------------------------------- the loop
