@@ -3,6 +3,7 @@
 import copy
 import functools
 import inspect
+import os
 
 from sklearn.base import BaseEstimator
 
@@ -33,6 +34,27 @@ def atomic_hook(method):
             raise
 
     return hook
+
+
+def write_report(text, file):
+    """Write a monitor's ``report()`` text to ``file``: a file-like object, a path or None.
+
+    A path (``str`` or ``os.PathLike``) is written (replaced) in UTF-8, as
+    ``open(file, "w")`` would; anything else that has no ``write`` method is
+    refused before anything is written, naming what it got.
+    """
+    if file is None:
+        return
+    if isinstance(file, (str, os.PathLike)):
+        with open(file, "w", encoding="utf-8") as stream:
+            print(text, file=stream)
+    elif callable(getattr(file, "write", None)):
+        print(text, file=file)
+    else:
+        raise TypeError(
+            "report(file=...) takes a file-like object with a write method (for "
+            f"instance sys.stdout), a path, or None; got {type(file).__name__}."
+        )
 
 
 #: The hooks of :class:`Callback`, in the order a fit calls them.

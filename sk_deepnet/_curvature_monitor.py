@@ -15,7 +15,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._callback_base import ProbeCallback, atomic_hook
+from ._callback_base import ProbeCallback, atomic_hook, write_report
 from ._curvature import LossHessian, dense_float64, lanczos
 from ._losses import zero_output_loss
 from ._monitor_lookup import MonitorScorer, find_fitted_monitor
@@ -439,13 +439,22 @@ class CurvatureMonitor(ProbeCallback):
 
         Parameters
         ----------
-        file : file-like object or None, default=None
-            If given (for instance ``sys.stdout``), the report is also written to it.
+        file : file-like object, str, path-like or None, default=None
+            If given, the report is also written to it: to a file-like object
+            (for instance ``sys.stdout``), or to the file at a path, which is
+            created or replaced (UTF-8).
 
         Returns
         -------
         report : str
             One row per record, then a summary line.
+
+        Raises
+        ------
+        ValueError
+            If the monitor has no records (it was not fitted).
+        TypeError
+            If ``file`` is neither None, a path nor an object with a ``write`` method.
         """
         if not hasattr(self, "epochs_"):
             raise ValueError(
@@ -480,8 +489,7 @@ class CurvatureMonitor(ProbeCallback):
                 "degenerate saddle, not evidence of a minimum"
             )
         text = "\n".join(lines)
-        if file is not None:
-            print(text, file=file)
+        write_report(text, file)
         return text
 
     # ---------------------------------------------------------------- pickling

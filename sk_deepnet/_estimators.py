@@ -76,6 +76,13 @@ _DTYPES = {"float32": np.float32, "float64": np.float64}
 #: dicts, so that the types a skops user must trust are public ones only.
 _PLAIN_STATE = {"_network": Network, "_pretrained_stack": _PretrainedStack}
 
+#: What one fit call keeps on the estimator while it runs (see ``_fit``): a
+#: copy pickled by a callback during the fit leaves it out.
+_CALL_STATE = (
+    "_callback_copies", "_keep_model_on_error", "_replaced_model_n_iter",
+    "_put_back_replaced_model",
+)
+
 _PARAMETERS_DOC = """
     depth : int, default=3
         Number of hidden layers. ``depth=0`` is a linear model (logistic or
@@ -954,6 +961,8 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
             if not self._end_replaced_callbacks(first_call):
                 return self  # interrupted while ending them: this call trained nothing
             previous = self._fitted_state()  # what a failed fresh fit restores
+            if first_call and "_network" in previous:  # see _training.warn_interrupted
+                self._replaced_model_n_iter = previous["n_iter_"]
             given = (X, y)  # for scikit-learn's callbacks, which score the model
             X, y = self._validate_input(X, y, reset=first_call)
             Y = self._training_targets(y, first_call, classes, incremental)
@@ -976,6 +985,10 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
             raise
         finally:  # copies of _end_replaced_callbacks the call did not start (an error)
             self.__dict__.pop("_callback_copies", None)
+            self.__dict__.pop("_replaced_model_n_iter", None)
+            put_back = self.__dict__.pop("_put_back_replaced_model", False)
+        if put_back:  # interrupted before its first epoch ended: no model to replace it
+            self._put_back(previous)
         return self
 
     def _after_failed_fit(self, first_call, previous):
@@ -998,8 +1011,12 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
                     self._end_running_callbacks()
                 except BaseException:  # noqa: S110
                     pass
-            self._discard_fitted_state()
-            vars(self).update(previous)
+            self._put_back(previous)
+
+    def _put_back(self, previous):
+        """Replace the fitted state by ``previous`` (a :meth:`_fitted_state`)."""
+        self._discard_fitted_state()
+        vars(self).update(previous)
 
     def _fit_stochastic(
         self, network, optimizer, X, Y, y, sample_weight, first_call, incremental, given
@@ -1426,6 +1443,8 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         # A copy: on Python >= 3.11 the inherited __getstate__ returns the live
         # __dict__ itself, which the version stamp must not change.
         state = dict(super().__getstate__())
+        for key in _CALL_STATE:  # pickled by a callback during a fit
+            state.pop(key, None)
         for key in _PLAIN_STATE:  # plain arrays and values: no private type to trust
             if key in state:
                 state[key] = state[key].__getstate__()

@@ -31,7 +31,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ._activations import BOUNDS, canonical_activation
 from ._batch_record import BatchRecord
-from ._callback_base import ProbeCallback, atomic_hook
+from ._callback_base import ProbeCallback, atomic_hook, write_report
 from ._gradient_advice import DEAD_FAMILY, remedies_not_in_use
 from ._jacobian_spectra import jacobian_statistics
 from ._monitor_lookup import MonitorScorer, find_fitted_monitor
@@ -1101,8 +1101,10 @@ class GradientMonitor(ProbeCallback):
 
         Parameters
         ----------
-        file : file-like object or None, default=None
-            If given (for instance ``sys.stdout``), the report is also written to it.
+        file : file-like object, str, path-like or None, default=None
+            If given, the report is also written to it: to a file-like object
+            (for instance ``sys.stdout``), or to the file at a path, which is
+            created or replaced (UTF-8).
 
         Returns
         -------
@@ -1115,6 +1117,13 @@ class GradientMonitor(ProbeCallback):
             largest gradient norm over the first record's largest (over all
             the records); the fractions of saturated (``sat.``) and ``dead``
             units; and the layer's flag. Then the rules and the diagnosis.
+
+        Raises
+        ------
+        ValueError
+            If the monitor has no records (it was not fitted).
+        TypeError
+            If ``file`` is neither None, a path nor an object with a ``write`` method.
         """
         if not hasattr(self, "diagnosis_"):
             raise ValueError(
@@ -1163,8 +1172,7 @@ class GradientMonitor(ProbeCallback):
             lines.append(f"{name:<10}{cells}{flags[i]}".rstrip())
         lines.extend(self._report_footer(rules))
         text = "\n".join(lines)
-        if file is not None:
-            print(text, file=file)
+        write_report(text, file)
         return text
 
     def _report_footer(self, rules):

@@ -50,16 +50,16 @@ from ._training import (
     CallbackDispatcher,
     end_callbacks,
     finite_outputs,
-    interrupted_message,
     overflow_at_init_message,
     progress_marks,
     restored_model,
     rollback_progress,
+    warn_interrupted,
     warn_trained,
 )
 from ._scale import scaling_hint, scaling_remedies
 from ._warnings import or_list, warn_user
-from .exceptions import DivergenceWarning, FitInterruptedWarning
+from .exceptions import DivergenceWarning
 from .optimizers import LBFGS  # noqa: F401 (models pickled before 0.2.0 name it here)
 
 #: SciPy's L-BFGS-B status codes, by the reason they stand for.
@@ -430,7 +430,7 @@ def _minimize(run, estimator, network, batches):
     except KeyboardInterrupt:
         run.restore()
         run.settings.message_ = "stopped: interrupted by KeyboardInterrupt"
-        warn_user(interrupted_message(estimator, "iteration"), FitInterruptedWarning)
+        warn_interrupted(estimator, "iteration")
     except _NonFiniteIterate:
         run.restore()
         run.settings.status_ = None  # SciPy's run did not end: no status of its own

@@ -231,7 +231,8 @@ class _BaseRBM(
         leaves the RBM as it was before the call (fitted or not). A
         KeyboardInterrupt during the training epochs keeps the model of the
         last complete epoch (its ``n_iter_``), with a FitInterruptedWarning, as
-        the estimators' ``fit`` does.
+        the estimators' ``fit`` does; with none complete, a fitted RBM keeps
+        its previous model (an unfitted one its untrained initialization).
 
         Parameters
         ----------
@@ -260,12 +261,17 @@ class _BaseRBM(
             The fitted RBM.
         """
         previous = self._saved_state()
+        fitted_before = hasattr(self, "components_")
         try:
             X, sample_weight = self._training_data(X, sample_weight, reset=True)
-            self._fit_with_rng(X, make_generator(self.random_state), sample_weight)
+            interrupted = self._fit_with_rng(
+                X, make_generator(self.random_state), sample_weight, fitted_before=fitted_before
+            )
         except BaseException:
             self._restore_state(previous)
             raise
+        if interrupted and fitted_before and self.n_iter_ == 0:
+            self._restore_state(previous)  # no epoch trained: the fit did not happen
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -492,44 +498,57 @@ class _BaseRBM(
         "_weight_inc", "_hidden_inc", "_visible_inc", "h_samples_",
     )
 
-    def _fit_with_rng(self, X, rng, sample_weight=None, *, keep_interrupted=True):
+    def _fit_with_rng(
+        self, X, rng, sample_weight=None, *, keep_interrupted=True, fitted_before=False
+    ):
         """Initialize from X and train ``n_iter`` epochs with the Generator ``rng``.
 
         Used by ``fit`` and by the layer-wise pretraining of the estimators
         (which passes the estimator's own generator). The fitted attributes
         are bound at once, after the initialization has succeeded.
         ``keep_interrupted``: a KeyboardInterrupt during an epoch keeps the
-        last complete one (with a warning); else it propagates, once the
-        interrupted epoch is undone (the pretraining then stops).
+        last complete one (with a warning; ``fitted_before``: see
+        :meth:`_run_interruptible_epochs`); else it propagates, once the
+        interrupted epoch is undone (the pretraining then stops). Returns
+        whether a KeyboardInterrupt stopped the training.
         """
         self._bind(self._initial_state(X, rng, sample_weight), _rng=rng)
         if keep_interrupted:
-            self._run_interruptible_epochs(X, self.n_iter, sample_weight)
-        else:
-            self._run_epochs(X, self.n_iter, sample_weight)
-        return self
+            return self._run_interruptible_epochs(X, self.n_iter, sample_weight, fitted_before)
+        self._run_epochs(X, self.n_iter, sample_weight)
+        return False
 
     def _run_epochs(self, X, n_epochs, sample_weight):
         for _ in range(n_epochs):
             if not self._run_epoch(X, sample_weight):
                 break  # diverged: the last finite epoch was restored
 
-    def _run_interruptible_epochs(self, X, n_epochs, sample_weight):
-        """Epochs that a KeyboardInterrupt stops at the last complete one, as the MLPs'."""
+    def _run_interruptible_epochs(self, X, n_epochs, sample_weight, fitted_before=False):
+        """Epochs that a KeyboardInterrupt stops at the last complete one, as the MLPs'.
+
+        Returns whether one did. With none complete, a ``fit`` of an RBM
+        ``fitted_before`` puts that model back (the warning says so), else the
+        untrained initialization is kept.
+        """
         try:
             self._run_epochs(X, n_epochs, sample_weight)
         except KeyboardInterrupt:
-            kept = (
-                f"the model of the last complete epoch ({self.n_iter_}) is kept and usable."
-                if self.n_iter_ else
-                "no epoch completed: the model is the untrained initialization "
-                "(n_iter_=0), not a trained model."
-            )
+            if self.n_iter_:
+                kept = f"the model of the last complete epoch ({self.n_iter_}) is kept and usable."
+            elif fitted_before:
+                kept = "no epoch completed: the model fitted before this call is kept, unchanged."
+            else:
+                kept = (
+                    "no epoch completed: the model is the untrained initialization "
+                    "(n_iter_=0), not a trained model."
+                )
             warn_user(
                 f"{type(self).__name__} training interrupted by KeyboardInterrupt "
                 f"during epoch {self.n_iter_ + 1}; {kept}",
                 FitInterruptedWarning,
             )
+            return True
+        return False
 
     def _bind(self, state, **more):
         # One dict update: an interrupt never finds half of the attributes set.

@@ -407,7 +407,7 @@ class Trainer:
                     break
         except KeyboardInterrupt:
             if self.undo_incomplete_epoch():  # else finish() raises: nothing finite
-                warn_user(interrupted_message(self.estimator, "epoch"), FitInterruptedWarning)
+                warn_interrupted(self.estimator, "epoch")
             reason = "interrupted"
         except BaseException as exc:  # e.g. a callback's: end as an interrupted fit
             self.undo_incomplete_epoch()
@@ -812,6 +812,8 @@ _MODEL_SENTENCES = {
         "{unit}s trained before) is kept, unchanged.",
         "No {unit} completed: the model is the untrained initialization (n_iter_=0), "
         "not a trained model.",
+        "No {unit} completed: the model fitted before this call is kept, unchanged, "
+        "with its fitted attributes (n_iter_={previous}).",
     ),
     "restored": (
         "The weights of the last finite {unit} were restored ({unit} {done}).",
@@ -831,15 +833,29 @@ def kept_model(estimator, unit, how="kept"):
     :data:`_MODEL_SENTENCES`.
     """
     done, before = estimator.n_iter_, len(estimator.loss_curve_)
-    case = 0 if done > 0 else 1 if before else 2
-    return _MODEL_SENTENCES[how][case].format(unit=unit, done=done, before=before)
+    previous = getattr(estimator, "_replaced_model_n_iter", None)
+    case = 0 if done > 0 else 1 if before else 3 if how == "kept" and previous is not None else 2
+    return _MODEL_SENTENCES[how][case].format(
+        unit=unit, done=done, before=before, previous=previous
+    )
 
 
-def interrupted_message(estimator, unit):
-    """The FitInterruptedWarning text of a KeyboardInterrupt in a ``unit``."""
-    return (
+def warn_interrupted(estimator, unit):
+    """Warn of a KeyboardInterrupt in a training ``unit`` (FitInterruptedWarning).
+
+    A fresh fit of a fitted estimator that completed no ``unit`` is then a fit
+    that did not happen: the estimator puts its previous model back once the
+    fit has ended (``BaseDeepMLP._fit``), rather than losing a trained model
+    to an untrained initialization. The interrupt of an unfitted estimator's
+    first epoch keeps that initialization, as scikit-learn's MLP keeps its
+    weights.
+    """
+    if estimator.n_iter_ == 0 and getattr(estimator, "_replaced_model_n_iter", None) is not None:
+        estimator._put_back_replaced_model = True
+    warn_user(
         f"Training interrupted by KeyboardInterrupt during {unit} "
-        f"{estimator.n_iter_ + 1}. {kept_model(estimator, unit)}"
+        f"{estimator.n_iter_ + 1}. {kept_model(estimator, unit)}",
+        FitInterruptedWarning,
     )
 
 

@@ -7,6 +7,7 @@
 * The FitInterruptedWarning says which model is kept when no epoch completed.
 """
 
+import pickle
 import sys
 import warnings
 
@@ -281,6 +282,65 @@ def test_an_interrupt_in_the_first_epoch_of_a_warm_start_says_the_model_is_uncha
     assert "(2 epochs trained before) is kept, unchanged" in message
     assert "last complete epoch" not in message
     assert_array_equal(_params(clf), before)
+
+
+@pytest.mark.parametrize("optimizer, unit", [("adam", "epoch"), ("lbfgs", "iteration")])
+def test_an_interrupt_before_a_refit_trained_anything_keeps_the_previous_model(optimizer, unit):
+    # A fresh fit of a fitted estimator, interrupted in its first epoch, kept
+    # the new untrained initialization: a Ctrl-C lost the trained model.
+    # Nothing of the new fit is trained, so the fit did not happen.
+    monitor = GradientMonitor()
+    clf = DeepMLPClassifier(**SMALL, max_iter=3, optimizer=optimizer, callbacks=[monitor])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GradientHealthWarning)
+        clf.fit(X, Y)
+    before = dict(vars(clf))
+    params, proba = _params(clf), clf.predict_proba(X)
+    clf.set_params(callbacks=[InterruptFirstBatch()], width=6)  # another network
+    with pytest.warns(FitInterruptedWarning) as record:
+        clf.fit(X, Y)
+    message = str(record[0].message)
+    assert f"No {unit} completed: the model fitted before this call is kept" in message
+    assert f"(n_iter_={before['n_iter_']})" in message
+    assert "untrained initialization" not in message
+    assert_array_equal(_params(clf), params)
+    assert_array_equal(clf.predict_proba(X), proba)
+    assert clf.gradient_monitor_ is before["gradient_monitor_"]
+    fitted = {name: value for name, value in vars(clf).items() if clf._is_fitted_state(name)}
+    assert fitted == {name: value for name, value in before.items() if name in fitted}
+    assert set(fitted) == {name for name in before if clf._is_fitted_state(name)}
+    assert not {"_replaced_model_n_iter", "_put_back_replaced_model"} & set(vars(clf))
+    clf.set_params(callbacks=None).fit(X, Y)  # and it trains again
+    assert clf.coefs_[0].shape == (3, 6)
+
+
+class Checkpoint(Callback):
+    """Pickles the estimator at each epoch's end, as a checkpointing callback does."""
+
+    def on_epoch_end(self, estimator, epoch, loss, **kwargs):
+        self.saved_ = pickle.dumps(estimator)
+
+
+def test_a_checkpoint_pickled_during_a_refit_holds_no_state_of_the_call():
+    clf = DeepMLPClassifier(**SMALL, max_iter=2).fit(X, Y)
+    clf.set_params(callbacks=[Checkpoint()])
+    clf.fit(X, Y)
+    loaded = pickle.loads(clf.callbacks_[0].saved_)
+    assert "_replaced_model_n_iter" not in vars(loaded)  # it would hold the old model's count
+    assert_array_equal(loaded.predict(X), clf.predict(X))
+
+
+def test_an_interrupt_after_a_refit_trained_an_epoch_keeps_the_new_model():
+    class InterruptSecondEpoch(Callback):
+        def on_epoch_begin(self, estimator, epoch, **kwargs):
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    clf = DeepMLPClassifier(**SMALL, max_iter=3).fit(X, Y)
+    clf.set_params(callbacks=[InterruptSecondEpoch()], width=6)
+    with pytest.warns(FitInterruptedWarning, match=r"last complete epoch \(1\) is kept"):
+        clf.fit(X, Y)
+    assert clf.n_iter_ == 1 and clf.coefs_[0].shape == (3, 6)
 
 
 def test_an_interrupt_in_the_first_lbfgs_iteration_says_the_model_is_untrained():

@@ -11,13 +11,14 @@ import copy
 import io
 import pickle
 import warnings
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
-from sklearn.datasets import make_regression
+from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -33,6 +34,7 @@ from sk_deepnet import optimizers as sk_optimizers
 from sk_deepnet._network import Network
 from sk_deepnet.callbacks import (
     Callback,
+    CurvatureMonitor,
     GradientHealthWarning,
     GradientMonitor,
     make_gradient_health_scorer,
@@ -680,6 +682,26 @@ def test_report_is_a_per_layer_table(digits):
     assert "diagnosis: vanishing" in lines[-1]
     with pytest.raises(ValueError, match="no records"):
         GradientMonitor().report()
+
+@pytest.mark.parametrize("attribute", ["gradient_monitor_", "curvature_monitor_"])
+def test_report_writes_to_a_stream_or_a_path_and_refuses_the_rest(attribute, tmp_path):
+    X, y = make_classification(n_samples=60, n_features=5, random_state=0)
+    clf = DeepMLPClassifier(
+        depth=2, width=8, max_iter=2, random_state=0,
+        callbacks=[GradientMonitor(warn=False), CurvatureMonitor(random_state=0)],
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        monitor = getattr(clf.fit(X, y), attribute)
+    text = monitor.report()
+    stream = io.StringIO()
+    assert monitor.report(file=stream) == text and stream.getvalue() == text + "\n"
+    for path in (str(tmp_path / "report.txt"), tmp_path / "report2.txt"):
+        monitor.report(file=path)  # was: AttributeError 'str' object has no 'write'
+        assert Path(path).read_text(encoding="utf-8") == text + "\n"
+    for bad in (3, ["a"], b"report.txt"):
+        with pytest.raises(TypeError, match=r"report\(file=\.\.\.\) takes a file-like"):
+            monitor.report(file=bad)
 
 
 # ------------------------------------------------------------------- scorer
