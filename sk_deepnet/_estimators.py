@@ -946,18 +946,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         first_call = not fitted or (not incremental and not self.warm_start)
         previous = self._fitted_state()  # taken again once replaced callbacks ended
         try:
-            if incremental and fitted:
-                # scikit-learn's _fit_context validates a fitted estimator's
-                # parameters in fit only, not in partial_fit: set_params(alpha=-1)
-                # between calls went on, batch_size=0 crashed inside range().
-                self._validate_params()
-            if incremental and self.early_stopping:  # as scikit-learn's MLP
-                raise ValueError(
-                    "partial_fit does not support early_stopping=True: it trains on "
-                    "the samples it is given, without holding any out. Set "
-                    "early_stopping=False to continue with partial_fit."
-                )
-            self._check_callbacks()
+            self._check_call(incremental, fitted)
             if not self._end_replaced_callbacks(first_call):
                 return self  # interrupted while ending them: this call trained nothing
             previous = self._fitted_state()  # what a failed fresh fit restores
@@ -990,6 +979,21 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         if put_back:  # interrupted before its first epoch ended: no model to replace it
             self._put_back(previous)
         return self
+
+    def _check_call(self, incremental, fitted):
+        """Refuse a call that its parameters or callbacks cannot run, before it changes anything."""
+        if incremental and fitted:
+            # scikit-learn's _fit_context validates a fitted estimator's
+            # parameters in fit only, not in partial_fit: set_params(alpha=-1)
+            # between calls went on, batch_size=0 crashed inside range().
+            self._validate_params()
+        if incremental and self.early_stopping:  # as scikit-learn's MLP
+            raise ValueError(
+                "partial_fit does not support early_stopping=True: it trains on "
+                "the samples it is given, without holding any out. Set "
+                "early_stopping=False to continue with partial_fit."
+            )
+        self._check_callbacks()
 
     def _after_failed_fit(self, first_call, previous):
         """A failed fresh fit leaves the estimator as it was before the call.
