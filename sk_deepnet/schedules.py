@@ -157,6 +157,12 @@ class LRSchedule:
         -------
         rate : float
             The learning rate of that epoch.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``epoch`` or ``samples_seen`` is not an int (a bool neither), or
+            is negative.
         """
         self.at_epoch(epoch)
         return self.at_step(samples_seen)
