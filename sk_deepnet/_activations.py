@@ -190,7 +190,9 @@ def canonical_activation(name):
 
 # Second derivatives f''(z), given z and a = f(z), for exact Hessian-vector
 # products (the R-operator of sk_deepnet._curvature). Piecewise-linear
-# activations have f'' = 0 almost everywhere, as autograd takes it.
+# activations have f'' = 0 almost everywhere, as autograd takes it. elu and
+# selu's f'' jumps at z = 0: we take the left-hand value there, PyTorch's
+# autograd the right-hand 0 (tests/test_torch_reference.py).
 def _dd_zero(z, a):
     return np.zeros_like(a)
 

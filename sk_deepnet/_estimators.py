@@ -121,7 +121,10 @@ _PARAMETERS_DOC = """
         Normalize each hidden layer's pre-activations: batch normalization
         (running statistics are used at prediction time, so predictions do not
         depend on how samples are batched) or layer normalization. Their scales
-        and shifts are trained like the weights.
+        and shifts are trained like the weights. Both use ``eps=1e-5``, and
+        the running statistics ``momentum=0.1``, as PyTorch; the running
+        variance averages the biased batch variance that training normalizes
+        with, where PyTorch's ``BatchNorm1d`` averages the unbiased one.
 
     dropout : float in [0, 1), default=0.0
         Inverted-dropout rate of the hidden activations, during training only.
@@ -209,7 +212,11 @@ _PARAMETERS_DOC = """
 
     alpha : float, default=0.0001
         L2 penalty on the weight matrices, ``alpha / (2 * sum(w)) * ||W||^2`` per
-        batch as in scikit-learn's MLP.
+        batch as in scikit-learn's MLP (the residual projections included; no
+        bias or normalization parameter). It is part of the loss, so
+        ``clip_grad_norm`` clips its gradient, unlike ``weight_decay``, which
+        the optimizer applies to every parameter after clipping (PyTorch's
+        ``weight_decay``).
 
     lr_schedule : {"constant", "invscaling", "adaptive", "cosine", "step"}, \
 default="constant"
