@@ -1651,6 +1651,19 @@ def _holds_missing_objects(labels):
     return labels.dtype == object and any(map(_is_missing, labels.ravel()))
 
 
+def _check_dense_targets(y):
+    """Refuse a sparse regression target by name.
+
+    ``validate_data`` lets a sparse y through (``multi_output=True``), and
+    ``np.asarray`` made it a 0-d object array that failed far from the cause.
+    """
+    if sp.issparse(y):
+        raise TypeError(
+            f"DeepMLPRegressor needs a dense y; got a sparse {y.format} matrix of "
+            f"shape {y.shape}. Convert it with y.toarray()."
+        )
+
+
 def _check_poisson_targets(Y, incremental):
     """Refuse targets the Poisson deviance is not defined for, or cannot fit.
 
@@ -2073,6 +2086,7 @@ class DeepMLPRegressor(RegressorMixin, BaseDeepMLP):
         return self.loss
 
     def _encode_targets(self, y, first_call, classes=None, incremental=False):
+        _check_dense_targets(y)
         y = np.asarray(y)
         if y.dtype.kind in "mM":  # validate_data's y_numeric passes dates through
             raise ValueError(
