@@ -27,6 +27,9 @@ one class cannot hold: it converts with ``"zipmap": False`` only. A regressor's 
 
 The graph computes in the precision of its input, as ``predict`` does:
 float32 for a float32 input, float64 for a float64, integer or boolean one.
+A ZipMap holds float32 probabilities only: an integer or boolean input's are
+cast to float32 before it, and a float64 input converts with
+``"zipmap": False`` or ``"columns"`` only (the conversion says so otherwise).
 onnxruntime has no float64 ``Erf`` kernel, so a float64 GELU network evaluates
 its ``Erf`` in float32 (its probabilities agree with ``predict_proba`` within
 1e-6, those of the other activations within 1e-12).
@@ -169,8 +172,40 @@ def _classifier_shapes(operator):
     n_columns = 2 if y_type == "binary" else len(classes)
     if n_columns != len(classes):
         _check_no_zipmap(operator.scope_inst, clf)
-    dtype = _compute_dtype(operator.inputs[0].type)
+    dtype = _probability_dtype(operator.scope_inst, clf, operator.inputs[0].type)
     operator.outputs[1].type = _tensor_type(dtype)([n, n_columns])
+
+
+def _zipmap_option(scope, clf):
+    """The classifier's ``zipmap`` option: False, True or ``"columns"``."""
+    return scope.get_options(clf, dict(zipmap=True))["zipmap"]
+
+
+def _probability_dtype(scope, clf, input_type):
+    """The dtype of the probabilities: the graph's, except where a ZipMap takes them.
+
+    skl2onnx declares the ZipMap's values in the type it guesses from the
+    input: float32 for an integer or boolean input, whose graph computes in
+    float64, so the probabilities are cast to float32 there. For a float64
+    input it declares float64 maps, which ONNX's ZipMap cannot make (it takes
+    float32 only): such a graph would not load, so it is refused by name.
+    """
+    dtype = _compute_dtype(input_type)
+    zipmap = _zipmap_option(scope, clf)
+    if zipmap is False or dtype == np.float32:
+        return dtype
+    if not isinstance(input_type, DoubleTensorType):  # integers, booleans
+        return np.dtype(np.float32)
+    if zipmap != "columns":
+        raise ValueError(
+            f"{type(clf).__name__} cannot put its probabilities in a ZipMap for a "
+            "float64 input: ONNX's ZipMap holds float32 values only, and skl2onnx "
+            "declares float64 ones, so onnxruntime would refuse to load the graph. "
+            "Convert it with options={id(clf): {'zipmap': False}} (the "
+            "probabilities as a float64 array) or {'zipmap': 'columns'}, or with "
+            "a float32 input (X[:1].astype(np.float32))."
+        )
+    return dtype
 
 
 def _check_no_zipmap(scope, clf):
@@ -179,7 +214,7 @@ def _check_no_zipmap(scope, clf):
     ``predict_proba`` has two columns, as in scikit-learn's MLP, but a ZipMap
     has one key per class, and onnxruntime refuses more columns than keys.
     """
-    if scope.get_options(clf, dict(zipmap=True))["zipmap"] is not False:
+    if _zipmap_option(scope, clf) is not False:
         raise ValueError(
             f"{type(clf).__name__} was fitted on a single class "
             f"(classes_={clf.classes_.tolist()}) and its predict_proba has two "
@@ -389,18 +424,12 @@ def _convert_regressor(scope, operator, container):
 def _convert_classifier(scope, operator, container):
     clf = operator.raw_operator
     g, logits = _network_logits(scope, operator, container)
-    label_out, proba_out = operator.outputs[0].full_name, operator.outputs[1].full_name
+    label_out = operator.outputs[0].full_name
     y_type = clf._label_binarizer.y_type_
+    _add_probabilities(g, logits, y_type, operator.outputs[1])
     if y_type == "multiclass":
-        container.add_node("Softmax", [logits], [proba_out], axis=1)
         index = g.node("ArgMax", logits, axis=1, keepdims=0)
     else:  # binary and multilabel: sigmoid outputs, thresholded at logit 0
-        positive = g.node("Sigmoid", logits)
-        if y_type == "binary":
-            negative = g.node("Sub", g.scalar(1.0), positive)
-            container.add_node("Concat", [negative, positive], [proba_out], axis=1)
-        else:
-            container.add_node("Identity", [positive], [proba_out])
         index = g.cast(g.node("Greater", logits, g.scalar(0.0)), np.int64)
     if y_type == "multilabel-indicator":
         container.add_node("Identity", [index], [label_out])
@@ -414,3 +443,21 @@ def _convert_classifier(scope, operator, container):
         index = g.node("Mul", index, g.const(0, np.int64))
     classes = g.const(classes, dtype=classes.dtype, name="classes")
     container.add_node("Gather", [classes, index], [label_out], axis=0)
+
+
+def _add_probabilities(g, logits, y_type, output):
+    """Write ``predict_proba`` to ``output``, cast to its declared dtype.
+
+    The declared dtype is float32 where a ZipMap takes the probabilities of a
+    graph computing in float64 (see ``_probability_dtype``).
+    """
+    if y_type == "multiclass":
+        proba = g.node("Softmax", logits, axis=1)
+    else:  # binary and multilabel: sigmoid outputs
+        proba = g.node("Sigmoid", logits)
+        if y_type == "binary":
+            proba = g.node("Concat", g.node("Sub", g.scalar(1.0), proba), proba, axis=1)
+    dtype = np.float64 if isinstance(output.type, DoubleTensorType) else np.float32
+    if dtype != g.dtype:
+        proba = g.cast(proba, dtype)
+    g.container.add_node("Identity", [proba], [output.full_name])

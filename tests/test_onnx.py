@@ -334,3 +334,36 @@ def test_api_reference_lists_the_module():
     assert len(text) == 2, "doc/api.rst has no sk_deepnet.onnx section"
     for name in sk_deepnet.onnx.__all__:
         assert f"\n   {name}\n" in text[1], f"doc/api.rst does not list {name}"
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.bool_])
+@pytest.mark.parametrize("zipmap", [True, "columns"])
+def test_zipmap_of_an_integer_or_boolean_input(dtype, zipmap):
+    # The graph computes in float64, but skl2onnx's ZipMap takes float32
+    # probabilities for these inputs: the graph did not load in onnxruntime.
+    X, _, rng = _data()
+    X = (X > 0).astype(dtype) if dtype is np.bool_ else np.round(X).astype(dtype)
+    y = np.array(["a", "b", "c"])[rng.integers(0, 3, len(X))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = _make(DeepMLPClassifier).fit(X, y)
+    labels, *probabilities = _run(to_onnx(clf, X[:1], options={"zipmap": zipmap}), X)
+    np.testing.assert_array_equal(labels, clf.predict(X))
+    if zipmap is True:
+        probabilities = [[row[label] for label in clf.classes_] for row in probabilities[0]]
+    else:
+        assert probabilities[0].dtype == np.float32
+        probabilities = np.column_stack(probabilities)
+    np.testing.assert_allclose(probabilities, clf.predict_proba(X), rtol=0, atol=1e-6)
+
+
+def test_zipmap_of_a_float64_input_is_refused_with_the_ways_out():
+    # ONNX's ZipMap takes float32 only, and skl2onnx declares float64 maps for
+    # a float64 input: the graph converted, then onnxruntime refused to load it.
+    X, _, rng = _data()
+    pipe = _fit(_make(DeepMLPClassifier), X, rng.integers(0, 3, len(X)))
+    with pytest.raises(ValueError, match=r"ZipMap.*float64.*'zipmap': False.*float32"):
+        to_onnx(pipe, X[:1])
+    for options in [{"zipmap": False}, {"zipmap": "columns"}]:
+        outputs = _run(to_onnx(pipe, X[:1], options={id(pipe[-1]): options}), X)
+        np.testing.assert_array_equal(outputs[0], pipe.predict(X))
