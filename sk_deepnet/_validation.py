@@ -35,7 +35,13 @@ def check_count(value, name):
 
 
 def check_representable(values, dtype, name):
-    """Raise if float ``values`` exceed the range of ``dtype`` (they would become inf).
+    """Raise if float ``values`` do not fit the range of ``dtype``.
+
+    Values beyond its largest number would become inf; data whose every
+    nonzero value is below its smallest normal number would become 0 or
+    subnormals of few significant bits (``1e-300`` is 0 in float32), and the
+    model would train on zeros. Only wider values are checked: those of the
+    training dtype fit it.
 
     Parameters
     ----------
@@ -47,14 +53,26 @@ def check_representable(values, dtype, name):
         How the message calls the values (``"X"``, ``"y"``).
     """
     values = np.asarray(values)
-    limit = np.finfo(dtype).max
-    if values.size and values.dtype.kind == "f" and np.finfo(values.dtype).max > limit:
-        if values.max() > limit or values.min() < -limit:
-            raise ValueError(
-                f"{name} has values beyond the {np.dtype(dtype).name} range "
-                f"(|{name}| > {limit:.3g}), which would become infinite in training. "
-                f"Scale {name} (e.g. with StandardScaler) or use dtype='float64'."
-            )
+    if not (values.size and values.dtype.kind == "f"):
+        return
+    info = np.finfo(dtype)
+    if np.finfo(values.dtype).max <= info.max:
+        return
+    largest = max(float(values.max()), -float(values.min()))
+    if largest > info.max:
+        raise ValueError(
+            f"{name} has values beyond the {info.dtype.name} range "
+            f"(|{name}| > {info.max:.3g}), which would become infinite in training. "
+            f"Scale {name} (e.g. with StandardScaler) or use dtype='float64'."
+        )
+    if 0 < largest < info.tiny:
+        raise ValueError(
+            f"{name} underflows the training dtype {info.dtype.name}: its largest "
+            f"absolute value, {largest:.3g}, is below the smallest normal "
+            f"{info.dtype.name} number ({info.tiny:.3g}), so every value would be 0 "
+            f"or lose its precision in training. Rescale {name} (e.g. divide it by "
+            "its largest absolute value, as MaxAbsScaler does) or use dtype='float64'."
+        )
 
 
 def sample_weight_in_dtype(sample_weight, dtype):

@@ -7,6 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from sk_deepnet import DeepMLPRegressor
+from sk_deepnet.pretraining import BernoulliRBM
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(30, 3))
@@ -21,3 +22,32 @@ def test_regressor_refuses_a_sparse_y_by_name(method, n_outputs):
     y = sp.csr_matrix(np.tile(Y[:, None], (1, n_outputs)))
     with pytest.raises(TypeError, match=r"dense y.*sparse.*toarray\(\)"):
         getattr(DeepMLPRegressor(**SMALL), method)(X, y)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_x_that_underflows_the_training_dtype_is_named(sparse):
+    # In float32 every value of X * 1e-300 is 0: the fit trained on zeros and
+    # predicted a constant, without a word.
+    tiny = X * 1e-300
+    largest = f"{np.abs(tiny).max():.3g}"
+    with pytest.raises(ValueError, match=f"X underflows .*float32.*{largest}.*MaxAbsScaler"):
+        DeepMLPRegressor(**SMALL).fit(sp.csr_matrix(tiny) if sparse else tiny, Y)
+    with pytest.raises(ValueError, match="X underflows"):
+        BernoulliRBM(n_components=2, n_iter=1).fit(tiny)
+    DeepMLPRegressor(**SMALL, dtype="float64").fit(tiny, Y)  # representable there
+
+
+def test_y_that_underflows_the_training_dtype_is_named():
+    with pytest.raises(ValueError, match=r"y underflows .*float32"):
+        DeepMLPRegressor(**SMALL).fit(X, Y * 1e-300)
+    with pytest.raises(ValueError, match="y underflows"):
+        DeepMLPRegressor(**SMALL).partial_fit(X, Y).partial_fit(X, Y * 1e-300)
+
+
+def test_zeros_and_a_few_tiny_values_are_not_refused():
+    # Only data whose every nonzero value underflows is refused: zeros are
+    # exact, and a few subnormals among normal values change little.
+    DeepMLPRegressor(**SMALL).fit(np.zeros_like(X), Y)
+    X_some = X.copy()
+    X_some[0, 0] = 1e-300
+    DeepMLPRegressor(**SMALL).fit(X_some, Y)
