@@ -59,11 +59,29 @@ __all__ = [
 ]
 
 
-class Optimizer:
+class _EmptyState:
+    """Gives an optimizer its empty state before any ``__init__`` runs.
+
+    So a subclass whose ``__init__`` only stores its hyperparameters
+    (scikit-learn's rule), without calling ``Optimizer.__init__``, steps too.
+    Unpickling and copies also come here, then restore the saved state over
+    this one. A base class of its own, so that ``inspect.signature`` of
+    ``Optimizer`` stays its ``__init__``'s.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        optimizer = super().__new__(cls)
+        optimizer.t_ = 0
+        optimizer.state_ = {}
+        return optimizer
+
+
+class Optimizer(_EmptyState):
     """Base class of the in-place optimizers.
 
     Subclasses store their hyperparameters (keyword arguments of
-    ``__init__``) as attributes of the same name, declare the state buffers
+    ``__init__``) as attributes of the same name (calling this class's
+    ``__init__`` is optional: the state exists before it), declare the state buffers
     they need in ``_buffers`` and implement ``_update(params, grad, work)``,
     which updates ``params`` in place.  ``work`` is None unless the class sets
     ``_needs_work``; it is then a scratch array of the parameters' shape, which
@@ -90,6 +108,9 @@ class Optimizer:
         allocated on the first step that needs each array, with the
         parameters' shape and dtype.
     """
+
+    #: The coupled L2 penalty of a subclass whose ``__init__`` takes none.
+    weight_decay = 0.0
 
     #: names of the state arrays allocated on the first step
     _buffers = ()

@@ -606,3 +606,31 @@ def test_estimator_set_params_changes_nothing_when_the_optimizer_refuses():
     with pytest.raises(ValueError, match="learning_rate must be a real number"):
         clf.set_params(depth=5, optimizer__learning_rate=-1)
     assert clf.depth == 2 and clf.optimizer is given and given.learning_rate == 0.01
+
+
+class HalvingSGD(Optimizer):
+    """A subclass whose ``__init__`` only stores its hyperparameters, as the
+    class documentation and scikit-learn's rules describe, without calling
+    ``Optimizer.__init__``."""
+
+    def __init__(self, learning_rate=0.1):
+        self.learning_rate = learning_rate
+
+    def _update(self, params, grad, work):
+        params -= 0.5 * self.learning_rate * grad
+
+
+def test_a_subclass_that_does_not_call_the_base_init_steps_and_trains():
+    # It failed with "'HalvingSGD' object has no attribute 'state_'", raised
+    # again while the failed epoch was undone.
+    opt = HalvingSGD()
+    assert opt.t_ == 0 and opt.state_ == {}
+    np.testing.assert_allclose(opt.step(np.ones(2), np.ones(2)), [0.95, 0.95])
+    assert opt.t_ == 1
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg = DeepMLPRegressor(depth=1, width=4, max_iter=2, optimizer=opt, random_state=0)
+        assert reg.fit(X, X[:, 0]).n_iter_ == 2
+    assert reg.optimizer_.t_ == 2
+    assert pickle.loads(pickle.dumps(reg.optimizer_)).t_ == 2
