@@ -36,6 +36,7 @@ array([-0.1,  0.1,  0. ])
 
 import inspect
 import math
+from numbers import Real
 
 import numpy as np
 
@@ -368,8 +369,9 @@ class Optimizer(_EmptyState):
         ------
         TypeError
             If ``grad_fn`` is not callable, ``n_steps`` is not an int, or
-            ``x0`` or a gradient is complex (as :meth:`step` refuses a
-            complex gradient).
+            ``x0`` or a gradient is not an array of real numbers: complex (as
+            :meth:`step` refuses a complex gradient), None, strings, or a
+            ragged sequence such as a ``(loss, gradient)`` pair.
         ValueError
             If ``n_steps`` is negative, or ``grad_fn`` returns an array of
             another shape than ``x``.
@@ -418,10 +420,12 @@ def _check_step_arguments(params, grad):
 
 
 def _real_float64(value, what):
-    """A float64 copy of ``value``; a TypeError naming ``what`` if it is complex.
+    """A float64 copy of ``value``; a TypeError naming ``what`` if it is not real numbers.
 
-    NumPy would keep the real part with a mere ComplexWarning, or fail with
-    "float() argument must be a string or a real number".
+    NumPy would keep the real part of complex values with a mere
+    ComplexWarning, turn None into NaN, and fail on strings and ragged
+    sequences (a ``(loss, gradient)`` pair) with errors that do not say which
+    argument is wrong.
 
     Parameters
     ----------
@@ -435,12 +439,30 @@ def _real_float64(value, what):
     array : ndarray of float64
         A copy of ``value``.
     """
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except ValueError as exc:  # a ragged sequence
+        raise TypeError(_not_real_message(value, what)) from exc
     if array.dtype.kind == "c" or (
         array.dtype.kind == "O" and any(isinstance(v, complex) for v in array.flat)
     ):
         raise TypeError(f"{what} must hold real numbers; got complex values.")
+    if not _holds_real_numbers(array):
+        raise TypeError(_not_real_message(value, what))
     return np.array(array, dtype=np.float64, copy=True)
+
+
+def _holds_real_numbers(array):
+    """Whether ``array`` holds booleans, integers or floats (an object array's too)."""
+    if array.dtype.kind in "biuf":
+        return True
+    return array.dtype.kind == "O" and all(
+        isinstance(v, (Real, np.bool_)) for v in array.flat
+    )
+
+
+def _not_real_message(value, what):
+    return f"{what} must be an array of real numbers; got {_describe(value)}."
 
 
 def _describe(value):

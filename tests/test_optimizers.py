@@ -570,7 +570,7 @@ def test_array_like_grad_is_accepted():
         (lambda x: 2 * x, 2.5, TypeError, "n_steps must be an int"),  # was int(2.5) steps
         (lambda x: 2 * x, True, TypeError, "n_steps must be an int"),
         ("not callable", 2, TypeError, "grad_fn must be callable"),
-        (lambda x: None, 2, ValueError, "grad_fn returned an array of shape"),  # was nan
+        (lambda x: None, 2, TypeError, "must be an array of real numbers; got NoneType"),
     ],
 )
 def test_minimize_refuses_bad_arguments(grad_fn, n_steps, error, match):
@@ -634,3 +634,28 @@ def test_a_subclass_that_does_not_call_the_base_init_steps_and_trains():
         assert reg.fit(X, X[:, 0]).n_iter_ == 2
     assert reg.optimizer_.t_ == 2
     assert pickle.loads(pickle.dumps(reg.optimizer_)).t_ == 2
+
+
+@pytest.mark.parametrize("x0, got", [
+    (None, "NoneType"), ("abc", "str"), ({"a": 1}, "dict"), ([[1.0], [1.0, 2.0]], "list"),
+    ([1.0, None], "list"),
+])
+def test_minimize_refuses_an_x0_that_is_not_numbers_by_name(x0, got):
+    # None gave a trajectory of NaN; the others failed inside numpy.
+    with pytest.raises(TypeError, match=f"x0 must be an array of real numbers; got {got}"):
+        SGD(0.1).minimize(lambda x: 2 * x, x0, 2)
+
+
+@pytest.mark.parametrize("value, got", [
+    (None, "NoneType"), ((1.0, np.ones(3)), "tuple"), ("g", "str"),
+])
+def test_minimize_refuses_a_gradient_that_is_not_numbers_by_name(value, got):
+    # A (loss, gradient) pair failed inside numpy ("inhomogeneous shape"); None
+    # was called "an array of shape ()".
+    with pytest.raises(TypeError, match=f"grad_fn's value at step 1 must be .*; got {got}"):
+        SGD(0.1).minimize(lambda x: value, np.ones(3), 2)
+
+
+def test_minimize_still_takes_lists_booleans_and_object_arrays_of_numbers():
+    for x0 in ([1, 2], np.array([True, False]), np.array([1, 2.5], dtype=object)):
+        assert SGD(0.1).minimize(lambda x: list(2 * x), x0, 1).shape == (2, 2)
