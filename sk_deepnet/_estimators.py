@@ -56,7 +56,7 @@ from ._sklearn_compat import (
 from ._threadpool import blas_policy, fit_flops, predict_flops, pretrain_flops
 from ._validation import check_representable, sample_weight_in_dtype
 from ._training import CallbackDispatcher, Trainer, call_every
-from ._warnings import describe_changes, warn_user
+from ._warnings import describe_changes, float64_remedy, or_list, warn_user
 from .exceptions import DivergenceWarning, FitInterruptedWarning  # noqa: F401 (re-exported)
 from .exceptions import PretrainingWarning
 from .optimizers import LBFGS, OPTIMIZERS, Optimizer, get_optimizer
@@ -800,7 +800,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
                 f"epsilon={epsilon!r} of {type(optimizer).__name__} is below the smallest "
                 f"normal {dtype.name} number ({np.finfo(dtype).tiny:.3g}): it rounds to 0 "
                 f"or to a subnormal in training, and cannot keep the denominator away from "
-                "0. Use a larger epsilon, or dtype='float64'."
+                f"0. Use {or_list(['a larger epsilon', *float64_remedy(dtype)])}."
             )
 
     def _make_rng(self):

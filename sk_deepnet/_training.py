@@ -42,7 +42,7 @@ from ._gradient_advice import (
 )
 from ._losses import SquaredError, constant_output_loss
 from ._scale import scaling_hint, scaling_remedies
-from ._warnings import or_list, warn_user
+from ._warnings import float64_remedy, or_list, warn_user
 from .exceptions import DivergenceWarning, FitInterruptedWarning
 from .pretraining import pretrained_overflow_message
 
@@ -720,7 +720,7 @@ class Trainer:
                 "Batch normalization's running statistics overflowed "
                 f"{self.network.dtype.name} in epoch {estimator.n_iter_ + 1} (the "
                 "squares of the pre-activations exceed its range): the scale of X is "
-                "too large. Scale X (e.g. with StandardScaler) or use dtype='float64'. "
+                f"too large. {_scale_x_remedies(self.network.dtype)}. "
                 f"The model of the last complete epoch ({estimator.n_iter_}) is kept."
             )
         if reason == "overflow_at_init":
@@ -1002,6 +1002,12 @@ def track_validation(estimator, X, y, sample_weight, val_idx):
     return False
 
 
+def _scale_x_remedies(dtype):
+    """"Scale X ..., or use dtype='float64'" where that is wider than ``dtype``."""
+    use = [f"use {remedy}" for remedy in float64_remedy(dtype)]
+    return or_list(["Scale X (e.g. with StandardScaler)", *use])
+
+
 def overflow_at_init_message(estimator, dtype, batches):
     """What can make the loss overflow before any step, and what to do."""
     pretrained = pretrained_overflow_message(estimator, dtype)
@@ -1018,8 +1024,7 @@ def overflow_at_init_message(estimator, dtype, batches):
     if weighted:
         causes.append("the size of sample_weight")
         remedies.append("rescaling sample_weight (e.g. dividing it by its mean)")
-    remedies += init_remedies(estimator)
-    remedies.append("dtype='float64'")
+    remedies += init_remedies(estimator) + float64_remedy(dtype)
     return (
         f"The loss is not finite before any training step: {or_list(causes)} "
         f"make it overflow {dtype.name}. Try "

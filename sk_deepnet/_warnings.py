@@ -59,6 +59,15 @@ def or_list(items):
     return " or ".join([", ".join(items[:-1]), items[-1]]) if len(items) > 1 else "".join(items)
 
 
+def float64_remedy(dtype):
+    """``["dtype='float64'"]`` where training runs in a narrower ``dtype``, else [].
+
+    A remedy for values beyond the range of the training precision; a fit
+    already in float64 has no wider one to move to.
+    """
+    return [] if dtype == "float64" else ["dtype='float64'"]
+
+
 def describe_changes(changes):
     """``(changed, back)``: a refused parameter change, worded for a message.
 

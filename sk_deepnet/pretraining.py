@@ -91,7 +91,7 @@ from ._initializers import RELU_FAMILY
 from ._layers import BatchNorm
 from ._persistence import publish
 from ._rbm import BernoulliRBM, GaussianBernoulliRBM, column_stats, positive_rows
-from ._warnings import warn_user
+from ._warnings import float64_remedy, or_list, warn_user
 from .exceptions import FitInterruptedWarning, PretrainingWarning
 
 __all__ = ["BernoulliRBM", "GaussianBernoulliRBM", "PretrainingWarning"]
@@ -500,12 +500,16 @@ def pretrained_overflow_message(estimator, dtype):
         f" The RBM of hidden layer(s) {', '.join(stopped)} diverged (see the "
         "DivergenceWarning)." if stopped else ""
     )
+    remedies = [
+        f"lowering pretrain_learning_rate (now {estimator.pretrain_learning_rate!r}) "
+        "or pretrain_epochs",
+        "scaling X (e.g. with StandardScaler)",
+        *float64_remedy(np.dtype(dtype)),
+    ]
     return (
         "The loss is not finite before any training step: the weights from the RBM "
         "pretraining (pretrain='rbm' or pretrain_fit) make it overflow "
-        f"{np.dtype(dtype).name}.{diverged} Lower pretrain_learning_rate (now "
-        f"{estimator.pretrain_learning_rate!r}) or pretrain_epochs, scale X (e.g. "
-        "with StandardScaler), or use dtype='float64'."
+        f"{np.dtype(dtype).name}.{diverged} Try {or_list(remedies)}."
     )
 
 

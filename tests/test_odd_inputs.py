@@ -2,6 +2,8 @@
 sk_deepnet's own bookkeeping, or trained silently on something else than
 what was given; each now works or gets an error that names the problem."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -51,3 +53,34 @@ def test_zeros_and_a_few_tiny_values_are_not_refused():
     X_some = X.copy()
     X_some[0, 0] = 1e-300
     DeepMLPRegressor(**SMALL).fit(X_some, Y)
+
+
+FLOAT64_FAILURES = {
+    # case: (estimator parameters, X) making a float64 fit fail
+    "loss_overflows_at_init": (dict(), X * 1e300),
+    "running_statistics_overflow": (dict(normalization="batch"), X * 1e160),
+    "epsilon_below_float64": (dict(epsilon=1e-320), X),
+    "pretrained_weights_overflow": (
+        dict(pretrain="rbm", pretrain_epochs=2, pretrain_learning_rate=1e5), X * 1e100
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FLOAT64_FAILURES))
+def test_errors_of_a_float64_fit_do_not_suggest_float64(case):
+    # Each suggested "dtype='float64'" to a fit that already had it.
+    params, X_case = FLOAT64_FAILURES[case]
+    reg = DeepMLPRegressor(**{**SMALL, "depth": 2}, dtype="float64", **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the divergence of the RBM
+        with pytest.raises(ValueError) as raised:
+            reg.fit(X_case, Y)
+    assert "float64" in str(raised.value)  # the precision that overflowed
+    assert "dtype='float64'" not in str(raised.value)
+
+
+@pytest.mark.parametrize("params, scale", [(dict(), 1e30), (dict(normalization="batch"), 1e20)])
+def test_errors_of_a_float32_fit_still_suggest_float64(params, scale):
+    reg = DeepMLPRegressor(**{**SMALL, "depth": 2}, **params)
+    with pytest.raises(ValueError, match="overflow.*float32.*dtype='float64'"):
+        reg.fit(X * scale, Y)
