@@ -1094,7 +1094,10 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
             The estimator, with ``pretrain_curves_`` set.
         """
         feature_names = _get_feature_names(X)  # a later fit checks its X has them
-        X = check_array(X, accept_sparse=["csr", "csc"], dtype=self._input_dtypes())
+        X = check_array(
+            X, accept_sparse=["csr", "csc"], dtype=self._input_dtypes(), estimator=self,
+            input_name="X",
+        )
         X = self._training_X(X)
         return pretrain_fit(
             self, X, self._check_sample_weight(sample_weight, X, None, False), feature_names

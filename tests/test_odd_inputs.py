@@ -84,3 +84,13 @@ def test_errors_of_a_float32_fit_still_suggest_float64(params, scale):
     reg = DeepMLPRegressor(**{**SMALL, "depth": 2}, **params)
     with pytest.raises(ValueError, match="overflow.*float32.*dtype='float64'"):
         reg.fit(X * scale, Y)
+
+
+def test_pretrain_fit_names_x_and_the_estimator_in_its_input_errors():
+    # It said "Input contains NaN." where fit says "Input X contains NaN.".
+    X_nan = X.copy()
+    X_nan[0, 0] = np.nan
+    with pytest.raises(ValueError, match="(?s)Input X contains NaN.*DeepMLPRegressor"):
+        DeepMLPRegressor(**SMALL).pretrain_fit(X_nan)
+    with pytest.raises(ValueError, match="DeepMLPRegressor"):
+        DeepMLPRegressor(**SMALL).pretrain_fit(X[:0])
