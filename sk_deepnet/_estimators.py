@@ -924,6 +924,21 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
                 "normalizes each sample alone."
             )
 
+    def _check_full_batch(self, n_samples):
+        """Refuse batch normalization of a single sample in an L-BFGS fit.
+
+        L-BFGS trains on all of X as one batch: the variance of one sample is
+        0, and the running statistics then blow predictions up (the
+        stochastic optimizers refuse such batches in ``_check_split``).
+        """
+        if self.normalization == "batch" and n_samples < 2:
+            raise ValueError(
+                "normalization='batch' needs batches of at least 2 samples (the "
+                "variance of one sample is 0), and optimizer='lbfgs' trains on all "
+                f"of X as one batch: X has {n_samples} sample. Use more samples, or "
+                "normalization='layer', which normalizes each sample alone."
+            )
+
     def _batch_norm_rows(self, sample_weight, train_idx):
         """The training rows that batch normalization's mini-batches hold.
 
@@ -968,6 +983,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
             network = self._network_for(first_call, X, architecture, sample_weight, incremental)
             optimizer = self._optimizer_for(first_call)
             if self.optimizer == "lbfgs":
+                self._check_full_batch(X.shape[0])
                 if not first_call:
                     self._continue_fit(incremental)
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):

@@ -94,3 +94,21 @@ def test_pretrain_fit_names_x_and_the_estimator_in_its_input_errors():
         DeepMLPRegressor(**SMALL).pretrain_fit(X_nan)
     with pytest.raises(ValueError, match="DeepMLPRegressor"):
         DeepMLPRegressor(**SMALL).pretrain_fit(X[:0])
+
+
+@pytest.mark.parametrize("warm_start", [False, True])
+def test_lbfgs_refuses_batch_normalization_of_a_single_sample(warm_start):
+    # The stochastic optimizers refuse it; L-BFGS trained with a variance of 0
+    # and predicted -27820 for the next rows of X (targets of about 1).
+    reg = DeepMLPRegressor(
+        **SMALL, optimizer="lbfgs", normalization="batch", warm_start=warm_start
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a few iterations only
+        reg.fit(X, Y)
+    before = reg.predict(X)
+    with pytest.raises(ValueError, match=r"normalization='batch'.*lbfgs.*1 sample"):
+        reg.fit(X[:1], Y[:1])
+    np.testing.assert_array_equal(reg.predict(X), before)  # the previous model
+    with pytest.raises(ValueError, match="normalization='batch'"):
+        DeepMLPRegressor(**SMALL, optimizer="lbfgs", normalization="batch").fit(X[:1], Y[:1])
