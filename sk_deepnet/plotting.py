@@ -183,7 +183,7 @@ class GradientFlowDisplay:
         plt = _require_matplotlib("GradientFlowDisplay")
         values, names, iterations = self._checked_records(kind, max_profiles)
         # Every argument is checked before a figure is made: an error leaves none open.
-        colormap = plt.get_cmap(cmap)
+        colormap = _colormap(plt, cmap)
         if ax is None:
             # constrained layout keeps the rotated layer names and the legend
             # beside the axes inside the figure.
@@ -264,7 +264,7 @@ class GradientFlowDisplay:
                 f"kind={kind!r} draws {argument}, which this display was not given: "
                 f"build it with from_estimator or from_monitor, or pass {argument}=."
             )
-        fractions = np.asarray(fractions, dtype=float)
+        fractions = _float_array(fractions, argument)
         if fractions.shape != shape:
             raise ValueError(
                 f"{argument} must have the shape of grad_norms {shape}; got {fractions.shape}."
@@ -371,7 +371,7 @@ def _checked_norms(grad_norms, record_iterations):
     iterations : ndarray of shape (n_records,)
         ``record_iterations``.
     """
-    norms = np.asarray(grad_norms, dtype=float)
+    norms = _float_array(grad_norms, "grad_norms")
     iterations = np.asarray(record_iterations)
     if norms.ndim != 2 or norms.shape[1] < 1 or iterations.shape != norms.shape[:1]:
         raise ValueError(
@@ -380,6 +380,32 @@ def _checked_norms(grad_norms, record_iterations):
             f"got shapes {norms.shape} and {iterations.shape}."
         )
     return norms, iterations
+
+
+def _float_array(values, name):
+    """``values`` as a float array; a ValueError naming ``name`` if they are not numbers.
+
+    NumPy's own error ("could not convert string to float: 'a'") does not say
+    which argument held them.
+    """
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must hold numbers; {exc}.") from exc
+
+
+def _colormap(plt, cmap):
+    """The colormap ``cmap`` names; a ValueError naming ``cmap`` if there is none.
+
+    matplotlib's own error calls the argument "name".
+    """
+    try:
+        return plt.get_cmap(cmap)
+    except ValueError as exc:
+        raise ValueError(
+            f"cmap={cmap!r} is not a matplotlib colormap: pass a colormap name such "
+            "as 'viridis' (see matplotlib.colormaps) or a Colormap."
+        ) from exc
 
 
 def _check_threshold(dead_threshold):
@@ -520,8 +546,10 @@ class CurvatureDisplay:
     def _checked_records(self):
         """``(epochs, [hessian_max, hessian_min, grad_norm], phase)`` as arrays, once checked."""
         epochs = np.asarray(self.epochs)
-        series = [np.asarray(v, dtype=float) for v in
-                  (self.hessian_max, self.hessian_min, self.grad_norm)]
+        series = [
+            _float_array(getattr(self, name), name)
+            for name in ("hessian_max", "hessian_min", "grad_norm")
+        ]
         if any(v.shape != epochs.shape for v in series) or epochs.ndim != 1 or not epochs.size:
             raise ValueError(
                 "epochs, hessian_max, hessian_min and grad_norm must be 1-D arrays "

@@ -13,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sk_deepnet import DeepMLPClassifier
 from sk_deepnet.callbacks import GradientMonitor
-from sk_deepnet.plotting import GradientFlowDisplay
+from sk_deepnet.plotting import CurvatureDisplay, GradientFlowDisplay
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -236,3 +236,24 @@ def test_bad_plot_arguments_leave_no_figure():
     with pytest.raises(ValueError, match="max_profiles"):
         display.plot(kind="profile", max_profiles=True)
     assert plt.get_fignums() == []
+
+
+@pytest.mark.parametrize("build", [
+    lambda: GradientFlowDisplay([["a", "b"]] * 3, [0, 1, 2]).plot(),
+    lambda: GradientFlowDisplay(
+        np.ones((3, 2)), [0, 1, 2], dead_units=[["x", 0.1]] * 3
+    ).plot(kind="dead_units"),
+    lambda: CurvatureDisplay([1, 2], ["x", 1.0], [0.5, 0.1], [1.0, 2.0]).plot(),
+])
+def test_displays_name_the_argument_that_is_not_numbers(build):
+    # They failed inside numpy: "could not convert string to float: 'a'".
+    with pytest.raises(ValueError, match=r"(grad_norms|dead_units|hessian_max) must hold numbers"):
+        build()
+
+
+@pytest.mark.parametrize("cmap", ["no_such_map", 5])
+def test_gradient_flow_display_names_a_bad_cmap(cmap):
+    # matplotlib's error called it "name": "'no_such_map' is not a valid value for name".
+    display = GradientFlowDisplay(np.ones((3, 2)), [0, 1, 2])
+    with pytest.raises(ValueError, match="cmap="):
+        display.plot(cmap=cmap)
