@@ -249,13 +249,17 @@ class Optimizer:
         return True
 
     def _check_state(self, params):
-        ref = next((v for v in self.state_.values() if isinstance(v, np.ndarray)), None)
-        if ref is not None and (ref.shape != params.shape or ref.dtype != params.dtype):
-            raise ValueError(
-                f"{type(self).__name__} holds state for parameters of shape "
-                f"{ref.shape} and dtype {ref.dtype}, got shape {params.shape} "
-                f"and dtype {params.dtype}; call reset() first."
-            )
+        # The first array of the state tells (a loop, not next() over a
+        # generator: this runs at every step).
+        for ref in self.state_.values():
+            if isinstance(ref, np.ndarray):
+                if ref.shape != params.shape or ref.dtype != params.dtype:
+                    raise ValueError(
+                        f"{type(self).__name__} holds state for parameters of shape "
+                        f"{ref.shape} and dtype {ref.dtype}, got shape {params.shape} "
+                        f"and dtype {params.dtype}; call reset() first."
+                    )
+                return
 
     # -- stepping ------------------------------------------------------------
     def step(self, params, grad, overwrite_grad=False):
