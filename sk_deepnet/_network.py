@@ -788,21 +788,21 @@ def _free_spare(spares, busy, size, dtype):
 
 
 def _all_finite(values):
-    """Whether every value of a flat float array is finite, with no temporary array.
+    """Whether every value of a float array is finite, with no temporary array.
 
     ``np.isfinite(values).all()`` makes a boolean array as long as ``values``:
     for the parameter vector, checked twice at every epoch end, a quarter of
-    a model on top of the fit's peak memory. The squared norm is one pass
-    (the minimum and maximum, two, took 3 times as long on the 21403
-    parameters of the default network): a NaN or an infinite value makes it
-    NaN or infinite, so a finite one proves every value finite. It also
-    overflows for finite values beyond about 1e19 (in float32); then the
-    minimum and maximum decide, which propagate NaN and are infinite exactly
-    when an infinite value is present.
+    a model on top of the fit's peak memory. The minimum and maximum reduce in
+    place, propagate NaN and are infinite exactly when an infinite value is
+    present. (The ufuncs' reduce, without the Python wrappers of
+    ``ndarray.min`` and ``.max``. A squared norm, one pass, overflows for
+    finite values beyond 1e19 in float32, and NumPy warns of it outside a
+    fit's ``errstate``.)
     """
-    if values.size == 0 or math.isfinite(np.dot(values, values)):
-        return True
-    return math.isfinite(values.min()) and math.isfinite(values.max())
+    return values.size == 0 or (
+        math.isfinite(np.minimum.reduce(values, axis=None))
+        and math.isfinite(np.maximum.reduce(values, axis=None))
+    )
 
 
 def _first_rows(buffers, n):
