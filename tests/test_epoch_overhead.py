@@ -7,7 +7,8 @@ fixed cost of every epoch and fit is a large share of the time, so:
   buffers between epochs, and still catches outputs that overflow;
 * the finiteness of the parameters takes no temporary array, and no
   Python wrapper of ``ndarray.min`` and ``.max``;
-* the estimators read the names of their ``__init__`` parameters once.
+* the estimators and optimizers read the names of their ``__init__``
+  parameters once.
 """
 
 import inspect
@@ -19,6 +20,7 @@ from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor
 from sk_deepnet._network import Network, _all_finite
 from sk_deepnet._training import FiniteOutputs
 from sk_deepnet._validation import check_count
+from sk_deepnet.optimizers import Adam
 
 
 def _network(layer_sizes, dtype=np.float32, **options):
@@ -126,3 +128,18 @@ def test_a_missing_attribute_still_says_it_is_missing():
     # A descriptor's reason is still given (scikit-learn's available_if).
     with pytest.raises(AttributeError, match="partial_fit"):
         DeepMLPClassifier(optimizer="lbfgs").partial_fit  # noqa: B018
+
+
+def test_optimizer_parameter_names_are_kept_per_init(monkeypatch):
+    class Slow(Adam):
+        def __init__(self, learning_rate=0.001, slowness=2.0):
+            super().__init__(learning_rate=learning_rate)
+            self.slowness = slowness
+
+    assert Slow._get_param_names() == ["learning_rate", "slowness"]
+    assert "slowness" not in Adam._get_param_names()
+    monkeypatch.setattr(
+        inspect, "signature", lambda *a, **k: pytest.fail("signature read again")
+    )
+    assert Slow(slowness=3.0).get_params() == {"learning_rate": 0.001, "slowness": 3.0}
+    assert Adam(beta_1=0.8).get_params()["beta_1"] == 0.8
