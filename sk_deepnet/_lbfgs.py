@@ -48,8 +48,8 @@ from . import _gradient_advice as advice
 from ._training import (
     NOT_FINITE_MESSAGE,
     CallbackDispatcher,
+    FiniteOutputs,
     end_callbacks,
-    finite_outputs,
     overflow_at_init_message,
     progress_marks,
     restored_model,
@@ -102,6 +102,7 @@ class LBFGSRun:
     def __init__(self, network, batch, alpha, settings, hooks):
         self.target = network  # the estimator's network, in its own dtype
         self.network = float64_twin(network)  # what the loss is computed with
+        self.target_outputs = FiniteOutputs(network)  # its guard, checked at every iteration
         self.X, self.Y, self.sample_weight = batch
         self.weight_sum = (
             self.X.shape[0] if self.sample_weight is None else float(self.sample_weight.sum())
@@ -208,7 +209,7 @@ class LBFGSRun:
         """Whether the estimator's network (float32) is finite and predicts finite outputs."""
         target = self.target
         rows = self.X[:32].astype(target.dtype)
-        return target.has_finite_state() and finite_outputs(target, rows)
+        return target.has_finite_state() and self.target_outputs(rows)
 
     def run(self):
         """Minimize; return SciPy's result (``nit`` capped at ``max_iter``)."""

@@ -652,7 +652,7 @@ class Network:
         The divergence guard and every restore of a snapshot check this.
         """
         return _all_finite(self.params) and all(
-            np.isfinite(stat).all() for stat in self.running_means + self.running_vars
+            _all_finite(stat) for stat in self.running_means + self.running_vars
         )
 
     # ------------------------------------------- Jacobian-vector products
@@ -791,11 +791,18 @@ def _all_finite(values):
     """Whether every value of a float array is finite, with no temporary array.
 
     ``np.isfinite(values).all()`` makes a boolean array as long as ``values``:
-    for the parameter vector, checked at every epoch end, a quarter of a model
-    on top of the fit's peak memory. The minimum and maximum reduce in place,
-    propagate NaN and are infinite exactly when an infinite value is present.
+    for the parameter vector, checked twice at every epoch end, a quarter of
+    a model on top of the fit's peak memory. The minimum and maximum reduce in
+    place, propagate NaN and are infinite exactly when an infinite value is
+    present. (The ufuncs' reduce, without the Python wrappers of
+    ``ndarray.min`` and ``.max``. A squared norm, one pass, overflows for
+    finite values beyond 1e19 in float32, and NumPy warns of it outside a
+    fit's ``errstate``.)
     """
-    return values.size == 0 or (math.isfinite(values.min()) and math.isfinite(values.max()))
+    return values.size == 0 or (
+        math.isfinite(np.minimum.reduce(values, axis=None))
+        and math.isfinite(np.maximum.reduce(values, axis=None))
+    )
 
 
 def _first_rows(buffers, n):

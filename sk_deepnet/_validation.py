@@ -28,6 +28,8 @@ def check_count(value, name):
     ValueError
         If it is negative.
     """
+    if type(value) is int and value >= 0:
+        return  # the common case, without the costlier Integral check (every epoch)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
         raise TypeError(f"{name} must be an int; got {value!r}.")
     if value < 0:
