@@ -53,6 +53,7 @@ from ._sklearn_compat import (
     _fit_context,
     _get_feature_names,
 )
+from ._signatures import init_parameter_names
 from ._threadpool import blas_policy, fit_flops, predict_flops, pretrain_flops
 from ._validation import check_representable, sample_weight_in_dtype
 from ._training import CallbackDispatcher, Trainer, call_every
@@ -75,8 +76,6 @@ _DTYPES = {"float32": np.float32, "float64": np.float64}
 #: Private fitted objects that an estimator pickles as their plain state
 #: dicts, so that the types a skops user must trust are public ones only.
 _PLAIN_STATE = {"_network": Network, "_pretrained_stack": _PretrainedStack}
-#: __init__ -> the names of its parameters (see BaseDeepMLP._get_param_names).
-_PARAM_NAMES = {}
 
 #: What one fit call keeps on the estimator while it runs (see ``_fit``): a
 #: copy pickled by a callback during the fit leaves it out.
@@ -603,13 +602,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
 
     @classmethod
     def _get_param_names(cls):
-        # scikit-learn reads them from the signature of __init__ at every
-        # get_params (twice per fit, 0.1 ms each for our 40 parameters): kept
-        # per __init__, whose signature does not change.
-        names = _PARAM_NAMES.get(cls.__init__)
-        if names is None:
-            names = _PARAM_NAMES[cls.__init__] = tuple(super()._get_param_names())
-        return list(names)
+        return init_parameter_names(cls, super()._get_param_names)  # read once
 
     def __init__(
         self,

@@ -40,6 +40,7 @@ from numbers import Real
 
 import numpy as np
 
+from ._signatures import init_parameter_names
 from ._validation import check_count
 
 __all__ = [
@@ -58,10 +59,6 @@ __all__ = [
     "OPTIMIZERS",
     "get_optimizer",
 ]
-
-#: __init__ -> the names of its parameters (see Optimizer._get_param_names).
-_PARAM_NAMES = {}
-
 
 class _EmptyState:
     """Gives an optimizer its empty state before any ``__init__`` runs.
@@ -160,15 +157,7 @@ class Optimizer(_EmptyState):
     # -- sklearn-like parameter handling -----------------------------------
     @classmethod
     def _get_param_names(cls):
-        # Kept per __init__: a fit makes and validates optimizers a few times,
-        # and reading the signature took 45 us each time.
-        names = _PARAM_NAMES.get(cls.__init__)
-        if names is None:
-            sig = inspect.signature(cls.__init__)
-            names = _PARAM_NAMES[cls.__init__] = tuple(
-                p.name for p in sig.parameters.values() if p.name != "self"
-            )
-        return list(names)
+        return init_parameter_names(cls, cls._get_defaults)  # the keys, read once
 
     @classmethod
     def _get_defaults(cls):
