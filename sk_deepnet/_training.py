@@ -41,6 +41,7 @@ from ._gradient_advice import (
     worse_than_zeros_remedies,
 )
 from ._losses import SquaredError, constant_output_loss
+from ._network import flush_subnormals
 from ._scale import scaling_hint, scaling_remedies
 from ._warnings import or_list, warn_user
 from .exceptions import DivergenceWarning, FitInterruptedWarning
@@ -444,8 +445,23 @@ class Trainer:
             if self.undo_incomplete_epoch(diverged=True) and reason == "diverged":
                 self.warn_divergence(epoch)
             return reason
+        self.flush_subnormals()
         self.end_epoch(loss, loss - penalty)
         return self.stop_rule(epoch)
+
+    def flush_subnormals(self):
+        """Zero the subnormal parameters and optimizer moments of a complete
+        epoch (see :func:`~sk_deepnet._network.flush_subnormals` for why).
+
+        Once an epoch, not after every step: a value that turns subnormal
+        slows at most the rest of its epoch, and a pass over the parameters
+        and each moment costs little next to an epoch's matrix products.
+        """
+        flush_subnormals(self.network.params)
+        state = self.optimizer.state_
+        for name in self.optimizer._buffers:  # the moments, not the scratch
+            if state.get(name) is not None:
+                flush_subnormals(state[name])
 
     def run_batches(self):
         """Train on every batch; return the mean loss, its mean L2 penalty, the last
