@@ -41,6 +41,7 @@ from ._gradient_advice import (
     worse_than_zeros_remedies,
 )
 from ._losses import SquaredError, constant_output_loss
+from ._network import flush_subnormals
 from ._scale import scaling_hint, scaling_remedies
 from ._warnings import float64_remedy, or_list, warn_user
 from .exceptions import DivergenceWarning, FitInterruptedWarning
@@ -159,6 +160,10 @@ class FiniteOutputs:
 
 #: The smallest positive float: the weight of an epoch whose batches all weigh nothing.
 _TINY = np.finfo(float).tiny
+
+#: Subnormal weights and moments are zeroed at the first epoch end after
+#: each multiple of this many optimizer steps (``Trainer.flush_subnormals``).
+FLUSH_EVERY_STEPS = 32
 
 #: The stop reasons of a fit whose loss, weights or batch-norm statistics
 #: became non-finite (the callbacks' ``on_fit_end`` gets ``diverged=True``).
@@ -467,6 +472,7 @@ class Trainer:
         """One pass over the training batches; return a stop reason or None."""
         estimator = self.estimator
         epoch = len(estimator.loss_curve_)
+        steps_before = self.optimizer.t_
         self.begin_epoch(epoch)
         loss, penalty, last_X, reason = self.run_batches()
         if reason is None and not self.finite_state(last_X):
@@ -475,8 +481,31 @@ class Trainer:
             if self.undo_incomplete_epoch(diverged=True) and reason == "diverged":
                 self.warn_divergence(epoch)
             return reason
+        self.flush_subnormals(steps_before)
         self.end_epoch(loss, loss - penalty)
         return self.stop_rule(epoch)
+
+    def flush_subnormals(self, steps_before):
+        """Zero the subnormal parameters and optimizer moments at the end of
+        an epoch that took the optimizer's step count past a multiple of
+        :data:`FLUSH_EVERY_STEPS` (see :func:`~sk_deepnet._network.flush_subnormals`
+        for why); ``steps_before`` is the count at the epoch's start.
+
+        A pass over the parameters and each moment costs about one Adam step:
+        at every epoch end, it made a default iris fit (one mini-batch an
+        epoch) 5 to 9% slower. Every 32 steps it costs about 1/32 of the
+        optimizer's time, and a value that turns subnormal slows at most 32
+        steps (or the rest of its epoch) before it is zeroed. The step count
+        goes on over ``partial_fit`` calls, so their series flushes too.
+        """
+        steps = self.optimizer.t_
+        if steps // FLUSH_EVERY_STEPS == steps_before // FLUSH_EVERY_STEPS:
+            return
+        flush_subnormals(self.network.params)
+        state = self.optimizer.state_
+        for name in self.optimizer._buffers:  # the moments, not the scratch
+            if state.get(name) is not None:
+                flush_subnormals(state[name])
 
     def run_batches(self):
         """Train on every batch; return the mean loss, its mean L2 penalty, the last
