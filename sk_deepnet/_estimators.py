@@ -929,19 +929,26 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
                 "normalizes each sample alone."
             )
 
-    def _check_full_batch(self, n_samples):
+    def _check_full_batch(self, n_samples, sample_weight):
         """Refuse batch normalization of a single sample in an L-BFGS fit.
 
-        L-BFGS trains on all of X as one batch: the variance of one sample is
-        0, and the running statistics then blow predictions up (the
-        stochastic optimizers refuse such batches in ``_check_split``).
+        L-BFGS trains on all of X as one batch: the variance of one sample (or
+        of the only sample with a positive weight) is 0, and the running
+        statistics then blow predictions up (the stochastic optimizers refuse
+        such batches in ``_check_split`` and ``_batch_norm_rows``).
         """
-        if self.normalization == "batch" and n_samples < 2:
+        if self.normalization != "batch":
+            return
+        weighted = sample_weight is not None
+        n = int(np.count_nonzero(sample_weight > 0)) if weighted else n_samples
+        if n < 2:
+            which = " with a positive sample_weight" if weighted else ""
             raise ValueError(
                 "normalization='batch' needs batches of at least 2 samples (the "
                 "variance of one sample is 0), and optimizer='lbfgs' trains on all "
-                f"of X as one batch: X has {n_samples} sample. Use more samples, or "
-                "normalization='layer', which normalizes each sample alone."
+                f"of X as one batch: X has {n} sample{'' if n == 1 else 's'}{which}. "
+                f"{'Give more samples a positive weight' if weighted else 'Use more samples'}"
+                ", or normalization='layer', which normalizes each sample alone."
             )
 
     def _batch_norm_rows(self, sample_weight, train_idx):
@@ -988,7 +995,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
             network = self._network_for(first_call, X, architecture, sample_weight, incremental)
             optimizer = self._optimizer_for(first_call)
             if self.optimizer == "lbfgs":
-                self._check_full_batch(X.shape[0])
+                self._check_full_batch(X.shape[0], sample_weight)
                 if not first_call:
                     self._continue_fit(incremental)
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):

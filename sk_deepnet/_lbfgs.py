@@ -58,7 +58,7 @@ from ._training import (
     warn_trained,
 )
 from ._scale import scaling_hint, scaling_remedies
-from ._warnings import or_list, warn_user
+from ._warnings import float64_remedy, or_list, warn_user
 from .exceptions import DivergenceWarning
 from .optimizers import LBFGS  # noqa: F401 (models pickled before 0.2.0 name it here)
 
@@ -451,8 +451,7 @@ def warn_divergence(estimator, network, run):
     initial = advice.initial_state_remedies(estimator)
     if advice.blames_initial_model(ratio):  # as the stochastic optimizers' warning
         remedies += initial
-    if network.dtype != np.float64:
-        remedies.append("dtype='float64'")
+    remedies += float64_remedy(network.dtype)
     if ratio is None:  # no evidence on the initial weights
         remedies += advice.init_remedies(estimator)
     suggestion = f" Try {or_list(remedies)}." if remedies else ""

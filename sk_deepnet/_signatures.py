@@ -6,8 +6,11 @@ its 40 parameters) and for each optimizer it makes and validates (45 us each).
 A signature does not change, so both keep the names here, by ``__init__``.
 """
 
-#: __init__ -> the names of its parameters.
-_PARAM_NAMES = {}
+import weakref
+
+#: __init__ -> the names of its parameters. Weak keys: a class made at run
+#: time is not kept alive by its names (its __init__'s __class__ cell holds it).
+_PARAM_NAMES = weakref.WeakKeyDictionary()
 
 
 def init_parameter_names(cls, read):
@@ -26,7 +29,11 @@ def init_parameter_names(cls, read):
     names : list of str
         A new list at each call (callers may change it).
     """
-    names = _PARAM_NAMES.get(cls.__init__)
+    init = cls.__init__
+    try:
+        names = _PARAM_NAMES.get(init)
+    except TypeError:  # not weakly referable (object.__init__'s slot wrapper)
+        return list(read())
     if names is None:
-        names = _PARAM_NAMES[cls.__init__] = tuple(read())
+        names = _PARAM_NAMES[init] = tuple(read())
     return list(names)

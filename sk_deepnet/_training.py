@@ -827,14 +827,25 @@ def end_callbacks(
         )
     except KeyboardInterrupt:
         warn_user(
-            "KeyboardInterrupt while the callbacks ended the fit; the trained "
-            f"model ({estimator.n_iter_} {unit}) is kept and usable.",
+            f"KeyboardInterrupt while the callbacks ended the fit{_ended_model(estimator, unit)}",
             FitInterruptedWarning,
         )
     except BaseException:
         if trained and estimator.n_iter_ > 0 and network.has_finite_state():
             estimator._keep_model_on_error = True
         raise
+
+
+def _ended_model(estimator, unit):
+    """The end of :func:`end_callbacks`'s interrupt warning: the model kept.
+
+    With no ``unit`` (plural) of the call complete, that is not a trained
+    model of the call: :func:`kept_model` says which (the previous model a
+    refit puts back, a warm start's, or the untrained initialization).
+    """
+    if estimator.n_iter_:
+        return f"; the trained model ({estimator.n_iter_} {unit}) is kept and usable."
+    return f". {kept_model(estimator, unit.removesuffix('s'))}"
 
 
 def warn_trained(estimator, make_message, category, unit):
@@ -864,7 +875,8 @@ def warn_trained(estimator, make_message, category, unit):
 #: Which model an interrupted ("kept") or diverged ("restored") call ends
 #: with: after a complete ``unit`` of this call; with none, the model a warm
 #: start or partial_fit started from; with none of a fresh fit, the untrained
-#: initialization (random, or pretrained, weights).
+#: initialization (random, or pretrained, weights), or, interrupted, the model
+#: fitted before it (put back: see warn_interrupted).
 _MODEL_SENTENCES = {
     "kept": (
         "The model of the last complete {unit} ({done}) is kept and usable.",
@@ -894,7 +906,8 @@ def kept_model(estimator, unit, how="kept"):
     """
     done, before = estimator.n_iter_, len(estimator.loss_curve_)
     previous = getattr(estimator, "_replaced_model_n_iter", None)
-    case = 0 if done > 0 else 1 if before else 3 if how == "kept" and previous is not None else 2
+    put_back = how == "kept" and getattr(estimator, "_put_back_replaced_model", False)
+    case = 0 if done > 0 else 1 if before else 3 if put_back else 2
     return _MODEL_SENTENCES[how][case].format(
         unit=unit, done=done, before=before, previous=previous
     )

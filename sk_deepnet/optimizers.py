@@ -36,7 +36,7 @@ array([-0.1,  0.1,  0. ])
 
 import inspect
 import math
-from numbers import Real
+from numbers import Number
 
 import numpy as np
 
@@ -456,11 +456,15 @@ def _real_float64(value, what):
 
 
 def _holds_real_numbers(array):
-    """Whether ``array`` holds booleans, integers or floats (an object array's too)."""
+    """Whether ``array`` holds booleans, integers or floats (an object array's too).
+
+    An object array may hold any number (``Fraction``, ``Decimal``, which is
+    no ``numbers.Real``): complex ones were refused before.
+    """
     if array.dtype.kind in "biuf":
         return True
     return array.dtype.kind == "O" and all(
-        isinstance(v, (Real, np.bool_)) for v in array.flat
+        isinstance(v, (Number, np.bool_)) for v in array.flat
     )
 
 

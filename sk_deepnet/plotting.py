@@ -386,12 +386,16 @@ def _float_array(values, name):
     """``values`` as a float array; a ValueError naming ``name`` if they are not numbers.
 
     NumPy's own error ("could not convert string to float: 'a'") does not say
-    which argument held them.
+    which argument held them; nor, for rows of different lengths, what is wrong
+    ("setting an array element with a sequence").
     """
     try:
         return np.asarray(values, dtype=float)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must hold numbers; {exc}.") from exc
+        reason = str(exc).rstrip(".")  # numpy's own may end with one
+        raise ValueError(
+            f"{name} must hold numbers, in rows of equal length; {reason}."
+        ) from exc
 
 
 def _colormap(plt, cmap):

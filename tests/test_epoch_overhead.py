@@ -11,13 +11,16 @@ fixed cost of every epoch and fit is a large share of the time, so:
   parameters once.
 """
 
+import gc
 import inspect
+import weakref
 
 import numpy as np
 import pytest
 
 from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor
 from sk_deepnet._network import Network, _all_finite
+from sk_deepnet._signatures import init_parameter_names
 from sk_deepnet._training import FiniteOutputs
 from sk_deepnet._validation import check_count
 from sk_deepnet.optimizers import Adam
@@ -143,3 +146,23 @@ def test_optimizer_parameter_names_are_kept_per_init(monkeypatch):
     )
     assert Slow(slowness=3.0).get_params() == {"learning_rate": 0.001, "slowness": 3.0}
     assert Adam(beta_1=0.8).get_params()["beta_1"] == 0.8
+
+
+def test_kept_parameter_names_do_not_keep_a_class_alive():
+    # A class made at run time (in a test, a factory) was kept for good by
+    # the names kept for its __init__, whose __class__ cell holds the class.
+    def made_and_asked(base):
+        class Made(base):
+            def __init__(self, learning_rate=0.01, extra=0):
+                super().__init__(learning_rate=learning_rate)
+                self.extra = extra
+
+        assert Made._get_param_names()[-1] in ("extra", "learning_rate")
+        return weakref.ref(Made)
+
+    for base in (DeepMLPClassifier, Adam):
+        ref = made_and_asked(base)
+        gc.collect()
+        assert ref() is None, base.__name__
+    # object.__init__ cannot be weakly referred to: read, not kept.
+    assert init_parameter_names(type("Plain", (), {}), lambda: ["a"]) == ["a"]

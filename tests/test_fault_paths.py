@@ -343,6 +343,40 @@ def test_an_interrupt_after_a_refit_trained_an_epoch_keeps_the_new_model():
     assert clf.n_iter_ == 1 and clf.coefs_[0].shape == (3, 6)
 
 
+class InterruptFirstBatchAndFitEnd(InterruptFirstBatch):
+    def on_fit_end(self, estimator, **kwargs):
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("optimizer, unit", [("adam", "epoch"), ("lbfgs", "iteration")])
+@pytest.mark.parametrize("fitted, warm_start, kept", [
+    (True, False, "the model fitted before this call is kept"),
+    (True, True, "the model it started from (3 {unit}s trained before) is kept"),
+    (False, False, "the model is the untrained initialization"),
+])
+def test_an_interrupt_while_callbacks_end_a_call_that_trained_nothing_names_the_model_kept(
+    optimizer, unit, fitted, warm_start, kept
+):
+    # It said "the trained model (0 epochs) is kept and usable", where a refit
+    # puts the previous model back and an unfitted estimator keeps its
+    # untrained initialization.
+    clf = DeepMLPClassifier(**SMALL, max_iter=3, optimizer=optimizer, warm_start=warm_start)
+    if fitted:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clf.fit(X, Y)
+        params = _params(clf)
+    clf.set_params(callbacks=[InterruptFirstBatchAndFitEnd()])
+    with pytest.warns(FitInterruptedWarning) as record:
+        clf.fit(X, Y)
+    message = str(record[-1].message)
+    assert message.startswith("KeyboardInterrupt while the callbacks ended the fit")
+    assert kept.format(unit=unit) in message
+    assert "trained model (0" not in message
+    if fitted:
+        assert_array_equal(_params(clf), params)
+
+
 def test_an_interrupt_in_the_first_lbfgs_iteration_says_the_model_is_untrained():
     clf = DeepMLPClassifier(**SMALL, optimizer="lbfgs", callbacks=[InterruptFirstBatch()])
     with pytest.warns(FitInterruptedWarning) as record:

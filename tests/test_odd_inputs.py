@@ -112,3 +112,18 @@ def test_lbfgs_refuses_batch_normalization_of_a_single_sample(warm_start):
     np.testing.assert_array_equal(reg.predict(X), before)  # the previous model
     with pytest.raises(ValueError, match="normalization='batch'"):
         DeepMLPRegressor(**SMALL, optimizer="lbfgs", normalization="batch").fit(X[:1], Y[:1])
+
+
+def test_lbfgs_refuses_batch_normalization_of_a_single_positive_weight():
+    # Its error came from the mini-batch check and told to use a larger
+    # batch_size or shuffle=True, which L-BFGS (one batch of all of X) ignores.
+    reg = DeepMLPRegressor(**SMALL, optimizer="lbfgs", normalization="batch")
+    weights = np.zeros(len(X))
+    weights[3] = 2.0
+    with pytest.raises(ValueError, match=r"lbfgs.*1 sample with a positive sample_weight") as info:
+        reg.fit(X, Y, sample_weight=weights)
+    assert "batch_size" not in str(info.value) and "shuffle" not in str(info.value)
+    weights[5] = 1.0  # two are enough, as for the stochastic optimizers
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reg.fit(X, Y, sample_weight=weights)

@@ -9,6 +9,8 @@ import json
 import os
 import pickle
 import warnings
+from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -659,3 +661,11 @@ def test_minimize_refuses_a_gradient_that_is_not_numbers_by_name(value, got):
 def test_minimize_still_takes_lists_booleans_and_object_arrays_of_numbers():
     for x0 in ([1, 2], np.array([True, False]), np.array([1, 2.5], dtype=object)):
         assert SGD(0.1).minimize(lambda x: list(2 * x), x0, 1).shape == (2, 2)
+
+
+def test_minimize_takes_numbers_of_the_standard_library():
+    # Decimal (a number, not a numbers.Real) was refused as "not an array of
+    # real numbers", where numpy converts it as it did before.
+    expected = SGD(0.1).minimize(lambda x: 2 * x, [1.0, 0.5], 2)
+    for x0 in ([Decimal(1), Decimal("0.5")], [Fraction(1), Fraction(1, 2)]):
+        assert_array_equal(SGD(0.1).minimize(lambda x: 2 * x, x0, 2), expected)

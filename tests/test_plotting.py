@@ -251,6 +251,13 @@ def test_displays_name_the_argument_that_is_not_numbers(build):
         build()
 
 
+def test_displays_name_ragged_records_in_one_sentence():
+    # numpy's message ends with a period: it read "... inhomogeneous part.."
+    with pytest.raises(ValueError, match="grad_norms must hold numbers, in rows of equal") as info:
+        GradientFlowDisplay([[1.0, 2.0], [1.0]], [0, 1]).plot()
+    assert not str(info.value).endswith("..")
+
+
 @pytest.mark.parametrize("cmap", ["no_such_map", 5])
 def test_gradient_flow_display_names_a_bad_cmap(cmap):
     # matplotlib's error called it "name": "'no_such_map' is not a valid value for name".
