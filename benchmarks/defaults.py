@@ -20,10 +20,13 @@ the per-seed ratios give its range. BLAS runs ``--threads`` threads (1 by
 default: the same for both, and stable on a shared machine).
 
 Run ``python benchmarks/defaults.py`` (``--quick`` for a fast smoke run on
-small subsets with few epochs, whose numbers mean nothing).
+small subsets with few epochs, whose numbers mean nothing; ``--only`` for
+some data sets; ``--ours depth=1`` to measure another setting of ours
+against scikit-learn's defaults).
 """
 
 import argparse
+import ast
 import platform
 import time
 import warnings
@@ -63,6 +66,10 @@ def _regression(seed):
     return datasets.make_regression(1000, 20, n_informative=10, noise=10.0, random_state=seed)
 
 
+def _multilabel(seed):
+    return datasets.make_multilabel_classification(1000, random_state=seed)
+
+
 def _loader(load):
     return lambda seed: load(return_X_y=True)
 
@@ -79,14 +86,17 @@ DATA_SETS = {
     "friedman1": ("regression", _friedman1),
     "friedman3": ("regression", _friedman3),
     "make_regression": ("regression", _regression),
+    # Scored by subset accuracy (every label right), as both classifiers' score.
+    "make_multilabel": ("multilabel", _multilabel),
 }
 
 
-def _models(task, same_architecture, quick):
-    """(ours, scikit-learn's) unfitted pipelines for ``task``."""
-    ours = DeepMLPClassifier() if task == "classification" else DeepMLPRegressor()
-    theirs_cls = MLPClassifier if task == "classification" else MLPRegressor
-    theirs = theirs_cls()
+def _models(task, same_architecture, quick, our_params=None):
+    """(ours, scikit-learn's) unfitted pipelines for ``task``; ``our_params``
+    override our defaults (``--ours``)."""
+    regression = task == "regression"
+    ours = (DeepMLPRegressor if regression else DeepMLPClassifier)(**(our_params or {}))
+    theirs = (MLPRegressor if regression else MLPClassifier)()
     if same_architecture:
         theirs.set_params(hidden_layer_sizes=(ours.width,) * ours.depth)
     if quick:
@@ -104,7 +114,7 @@ def _fit_score(model, seed, split):
     return pipe.score(X_test, y_test), time.perf_counter() - start
 
 
-def run_set(name, same_architecture, seeds, repeats, quick):
+def run_set(name, same_architecture, seeds, repeats, quick, our_params=None):
     """Per-seed scores and best times of both libraries on one data set."""
     task, make = DATA_SETS[name]
     rows = []
@@ -116,7 +126,7 @@ def run_set(name, same_architecture, seeds, repeats, quick):
             X, y, test_size=0.25, random_state=seed,
             stratify=y if task == "classification" else None,
         )
-        ours, theirs = _models(task, same_architecture, quick)
+        ours, theirs = _models(task, same_architecture, quick, our_params)
         our_time = their_time = np.inf
         for _ in range(repeats):  # alternate, so that a load change hits both alike
             our_score, elapsed = _fit_score(ours, seed, split)
@@ -127,7 +137,7 @@ def run_set(name, same_architecture, seeds, repeats, quick):
     return len(X), np.array(rows)
 
 
-def print_table(title, same_architecture, names, seeds, repeats, quick):
+def print_table(title, same_architecture, names, seeds, repeats, quick, our_params=None):
     print(f"\n{title}")
     print(
         f"{'data set':<20} {'n':>5}  {'sklearn':>8} {'ours':>8} {'diff':>7}  "
@@ -135,7 +145,7 @@ def print_table(title, same_architecture, names, seeds, repeats, quick):
     )
     n_pass = 0
     for name in names:
-        n, rows = run_set(name, same_architecture, seeds, repeats, quick)
+        n, rows = run_set(name, same_architecture, seeds, repeats, quick, our_params)
         ours, theirs = rows[:, 0].mean(), rows[:, 1].mean()
         our_time, their_time = rows[:, 2].min(), rows[:, 3].min()
         ratio = our_time / their_time
@@ -158,6 +168,20 @@ def print_table(title, same_architecture, names, seeds, repeats, quick):
     print(f"{n_pass}/{len(names)} sets meet the target ({target})")
 
 
+def _parse_overrides(items, parser):
+    """``["depth=1", "dropout=0.2"]`` -> ``{"depth": 1, "dropout": 0.2}``."""
+    params = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--ours takes PARAM=VALUE; got {item!r}")
+        try:
+            params[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[name] = value  # a bare string: --ours activation=tanh
+    return params
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
@@ -174,7 +198,13 @@ def main(argv=None):
                         help="run only these data sets")
     parser.add_argument("--table", choices=["defaults", "architecture", "both"],
                         default="both")
+    parser.add_argument(
+        "--ours", nargs="*", default=[], metavar="PARAM=VALUE",
+        help="override our defaults, e.g. --ours depth=1 dropout=0.2 (values "
+        "are Python literals): what a change of default would do",
+    )
     args = parser.parse_args(argv)
+    our_params = _parse_overrides(args.ours, parser)
     seeds = range(1 if args.quick else args.seeds)
     names = args.only or list(DATA_SETS)
     warnings.simplefilter("ignore", ConvergenceWarning)
@@ -183,19 +213,20 @@ def main(argv=None):
         f"python {platform.python_version()}, {len(seeds)} seed(s), "
         f"best of {args.repeats} fit(s), {args.threads} BLAS thread(s)"
     )
+    print("our parameters:", our_params or "the defaults")
     print("BLAS:", ", ".join(sorted({i["internal_api"] for i in threadpool_info()})))
     with threadpool_limits(args.threads):
         if args.table in ("defaults", "both"):
             print_table(
                 "Default vs default: DeepMLP*() against MLP*(), StandardScaler pipelines",
-                False, names, seeds, args.repeats, args.quick,
+                False, names, seeds, args.repeats, args.quick, our_params,
             )
         if args.table in ("architecture", "both"):
             ours = DeepMLPClassifier()
             print_table(
                 f"Same architecture: DeepMLP*() against "
                 f"MLP*(hidden_layer_sizes=({ours.width},) * {ours.depth})",
-                True, names, seeds, args.repeats, args.quick,
+                True, names, seeds, args.repeats, args.quick, our_params,
             )
 
 

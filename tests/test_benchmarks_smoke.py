@@ -35,13 +35,13 @@ ROWS = [
 ]
 
 
-def _run_quick(script):
-    """The standard output of ``script --quick``, which must succeed."""
+def _run_quick(script, *args):
+    """The standard output of ``script --quick *args``, which must succeed."""
     # --quick takes a few seconds; the timeout only guards against a hang on a
     # heavily loaded machine.
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     result = subprocess.run(
-        [sys.executable, str(script), "--quick"],
+        [sys.executable, str(script), "--quick", *args],
         capture_output=True, text=True, timeout=300, env=env,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -129,11 +129,20 @@ def test_quick_defaults_prints_both_tables():
     sections = out.split("Same architecture:")
     assert len(sections) == 2 and "Default vs default:" in sections[0]
     names = ["digits", "breast_cancer", "wine", "iris", "make_classification", "make_moons",
-             "diabetes", "friedman1", "friedman3", "make_regression"]
+             "diabetes", "friedman1", "friedman3", "make_regression", "make_multilabel"]
     for section in sections:
         lines = section.splitlines()
         for name in names:
             row = [line for line in lines if line.startswith(name + " ")]
             assert len(row) == 1, (name, out)
             assert row[0].split()[-1] in {"PASS", "MISS"}
-        assert re.search(r"^\d+/10 sets meet the target", section, re.M), out
+        assert re.search(r"^\d+/11 sets meet the target", section, re.M), out
+
+
+def test_quick_defaults_measures_other_settings_of_ours():
+    out = _run_quick(
+        SCRIPT.with_name("defaults.py"), "--table", "defaults", "--only", "iris",
+        "make_multilabel", "--ours", "depth=1", "activation=tanh",
+    )
+    assert "our parameters: {'depth': 1, 'activation': 'tanh'}" in out
+    assert re.search(r"^\d/2 sets meet the target", out, re.M), out
