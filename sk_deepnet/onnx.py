@@ -151,8 +151,9 @@ def _check_input(operator):
     accepted = (FloatTensorType, DoubleTensorType, Int64TensorType, BooleanTensorType)
     if not isinstance(input_type, accepted):
         raise TypeError(
-            f"{type(operator.raw_operator).__name__} converts a tensor of floats, "
-            f"ints or booleans to ONNX; got an input of type {input_type}."
+            f"{type(operator.raw_operator).__name__} converts a tensor of float32, "
+            f"float64, int64 or booleans to ONNX; got an input of type {input_type}. "
+            "Cast X to one of them (e.g. X.astype(np.float32))."
         )
 
 

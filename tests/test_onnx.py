@@ -242,6 +242,17 @@ def test_integer_input_computes_in_float64_as_predict(cls):
         )
 
 
+def test_an_unsupported_input_type_is_named_with_the_types_that_convert():
+    X, _, _ = _data()
+    est = DeepMLPRegressor(depth=1, width=4, max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, X[:, 0])
+    # "floats, ints or booleans" read as if int32 converted too.
+    with pytest.raises(TypeError, match=r"float32, float64, int64 or booleans.*Int32Tensor"):
+        to_onnx(est, X[:1].astype(np.int32))
+
+
 def test_zipmap_output():
     X, X_eval, rng = _data()
     y = np.array(["no", "yes"])[rng.integers(0, 2, len(X))]
