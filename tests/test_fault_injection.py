@@ -17,17 +17,26 @@ Faults are injected at the first call from every distinct call site
 (``_injection_points``), MemoryError and KeyboardInterrupt taking turns;
 ``SK_DEEPNET_FAULT_SWEEP=full`` injects both at every call.
 ``test_sweep_covers_every_call`` prints the counts.
+
+A Ctrl-C lands between any two lines, not only at a call: ``LineInterrupt``
+raises KeyboardInterrupt at the start of the k-th line that the package runs
+(``sys.settrace``), at the first run of every distinct line of the reentrancy
+guard, and of every ``LINE_STRIDE``-th distinct line of the whole package
+(every one with ``SK_DEEPNET_FAULT_SWEEP=full``: about 4,000 cases, a minute).
 """
 
 import os
 import pickle
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import sk_deepnet
 from sk_deepnet import DeepMLPClassifier
+from sk_deepnet import _reentrancy
 from sk_deepnet.callbacks import GradientMonitor
 
 ALLOCATORS = ("empty", "zeros", "ones", "full", "concatenate", "empty_like", "zeros_like",
@@ -38,7 +47,7 @@ EXCEPTIONS = (MemoryError, KeyboardInterrupt)
 #: SK_DEEPNET_FAULT_SWEEP=full: both exceptions at every call, not only at the
 #: first call of each site (about 2,700 cases; minutes instead of seconds).
 FULL = os.environ.get("SK_DEEPNET_FAULT_SWEEP") == "full"
-SCENARIOS = ["fresh", "fresh_batchnorm", "partial_fit", "partial_fit_batchnorm",
+SCENARIOS = ["fresh", "fresh_batchnorm", "refit", "partial_fit", "partial_fit_batchnorm",
              "warm_start", "switched_callbacks", "lbfgs", "lbfgs_batchnorm",
              "lbfgs_warm_start"]
 
@@ -99,6 +108,9 @@ def _setup(scenario, monitor):
     if scenario.startswith("fresh") or scenario in ("lbfgs", "lbfgs_batchnorm"):
         return est, lambda: est.fit(X, Y)
     est.fit(X, Y)
+    if scenario == "refit":  # a new fit of a fitted estimator
+        est.set_params(random_state=1)
+        return est, lambda: est.fit(X, Y)
     if scenario.endswith("warm_start"):
         est.set_params(warm_start=True)
         return est, lambda: est.fit(X, Y)
@@ -202,3 +214,87 @@ def test_sweep_covers_every_call():
                   f"injection points={len(points)}")
     print(f"total: {total_calls} calls from {total_points} call sites")
     assert total_points > 200
+
+
+PACKAGE = str(Path(sk_deepnet.__file__).parent)
+#: Every LINE_STRIDE-th distinct line of the package takes an interrupt.
+LINE_STRIDE = 1 if FULL else 23
+
+
+class LineInterrupt:
+    """Within ``with``: KeyboardInterrupt at the start of the ``k``-th line run
+    in the files under ``prefix`` (k=0: none; ``lines`` lists them all)."""
+
+    def __init__(self, k, prefix=PACKAGE):
+        self.k, self.prefix, self.count, self.lines = k, prefix, 0, []
+
+    def _local(self, frame, event, arg):
+        if event == "line":
+            self.count += 1
+            self.lines.append((frame.f_code.co_filename, frame.f_lineno))
+            if self.count == self.k:
+                sys.settrace(None)
+                raise KeyboardInterrupt
+        return self._local
+
+    def _global(self, frame, event, arg):
+        return self._local if frame.f_code.co_filename.startswith(self.prefix) else None
+
+    def __enter__(self):
+        sys.settrace(self._global)
+        return self
+
+    def __exit__(self, *exc_info):
+        sys.settrace(None)
+
+
+def _first_runs(call, prefix):
+    """The index of the first run of each distinct line under ``prefix``."""
+    with LineInterrupt(0, prefix) as tracer:
+        call()
+    first = {}
+    for k, line in enumerate(tracer.lines, start=1):
+        first.setdefault(line, k)
+    return sorted(first.values())
+
+
+def _interrupt_at(k, scenario, prefix):
+    """Run the scenario's call with an interrupt at line ``k``; the estimator
+    and its predictions before the call (None if it was not fitted)."""
+    est, call = _setup(scenario, monitor=scenario != "partial_fit")
+    before = est.predict_proba(X) if hasattr(est, "_network") else None
+    try:
+        with LineInterrupt(k, prefix):
+            call()
+    except KeyboardInterrupt:
+        pass
+    return est, before
+
+
+def _check_interrupted(est, before):
+    """A fitted estimator stays fitted; a refit keeps the previous model or
+    has trained the new one (a new untrained network would be silently wrong)."""
+    if before is not None:
+        proba = est.predict_proba(X)
+        assert est.n_iter_ > 0 or np.array_equal(proba, before)
+    _check_usable(est)
+
+
+@pytest.mark.parametrize(
+    "prefix, scenario",
+    [(_reentrancy.__file__, "fresh"), (PACKAGE, "fresh"), (PACKAGE, "refit"),
+     (PACKAGE, "partial_fit")],
+    ids=["guard", "package-fresh", "package-refit", "package-partial_fit"],
+)
+def test_an_interrupt_at_any_line_leaves_a_usable_estimator(prefix, scenario):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        points = _first_runs(_setup(scenario, monitor=scenario != "partial_fit")[1], prefix)
+        stride = 1 if prefix != PACKAGE else LINE_STRIDE
+        assert len(points) > (4 if prefix != PACKAGE else 300)
+        for k in points[::stride]:
+            _check_interrupted(*_interrupt_at(k, scenario, prefix))
+            est, _ = _setup(scenario, monitor=False)
+            # An interrupted call leaves no guard behind, even for a new
+            # object that Python gives the same id.
+            est.fit(X, Y)
