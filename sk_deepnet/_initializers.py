@@ -118,8 +118,9 @@ def auto_plan(init, activation, depth):
     through any depth, which only a deep network needs; in a shallow one it
     starts from a function several times larger whose first layer moves
     (relative to its size) several times slower under Adam's scale-free steps,
-    and it overfits (make_friedman1, 3 relu layers of 100: test R^2 0.943 with
-    He, 0.976 with Glorot weights and biases, train R^2 0.997 with He).
+    and it overfits (make_friedman1, 3 relu layers of 100: test R^2 0.938 with
+    He, 0.975 with Glorot weights and biases, train R^2 0.995 with He; the
+    test scores are printed by benchmarks/defaults.py, see the remedies guide).
     Glorot halves the variance at each square relu layer; stopping after
     ``GLOROT_RELU_LAYERS`` bounds that loss to ``2 ** -4`` (a factor 4 in
     standard deviation) at any depth, so deep relu networks keep their
