@@ -8,13 +8,16 @@ makes the text wrong fails here. (The quotes of example output are checked by
 
 import re
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from numpy.testing import assert_array_equal
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_info
 
 from sk_deepnet import DeepMLPClassifier
 from sk_deepnet.callbacks import CurvatureMonitor
@@ -125,3 +128,34 @@ def test_a_converged_digits_network_keeps_negative_curvature():
     assert m.grad_norm_[-1] <= m.gradient_tol * m.grad_norm_.max()
     assert m.negative_curvature_[-1] > m.negative_tol
     assert m.phase_[-1] == "minimum"
+
+
+# ---------------------------------------------------------------- scaling.rst
+def _blas_threads():
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_fits_of_distinct_estimators_in_threads_match_serial_fits():
+    # "sk_deepnet's predict is thread-safe, fit of distinct estimator objects
+    # too" (predict: tests/test_failure_modes.py). The BLAS limit the thread
+    # policy sets belongs to the process: the overlapping fits must leave it
+    # as it was.
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:600] / 16, y[:600]
+
+    def fit(seed):
+        # (warnings.catch_warnings is not thread-safe: the mark filters them.)
+        clf = DeepMLPClassifier(depth=2, width=16, max_iter=3, learning_rate=0.01,
+                                random_state=seed)
+        return clf.fit(X, y).coefs_
+
+    seeds = range(6)
+    serial = [fit(seed) for seed in seeds]
+    before = _blas_threads()
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        threaded = list(pool.map(fit, seeds))
+    assert _blas_threads() == before
+    for expected, got in zip(serial, threaded):
+        for a, b in zip(expected, got):
+            assert_array_equal(a, b)
