@@ -13,6 +13,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 from sklearn.datasets import load_digits
@@ -99,7 +100,10 @@ def test_the_ported_partial_fit_threshold_lies_within_the_seed_spread():
             "ours": _partial_fit_regression_scores(PortedMLPRegressor),
         }
     for name, spread in [("sklearn", theirs), ("ours", ours)]:
-        assert [round(min(measured[name]), 3), round(max(measured[name]), 3)] == spread, name
+        # Within rounding and a little more: another CPU's BLAS kernels round
+        # the float32 trajectories differently.
+        bounds = [min(measured[name]), max(measured[name])]
+        np.testing.assert_allclose(bounds, spread, atol=0.002, err_msg=name)
         assert min(measured[name]) < 0.65 < max(measured[name])
 
 
@@ -123,8 +127,10 @@ def test_a_converged_digits_network_keeps_negative_curvature():
         clf.fit(StandardScaler().fit_transform(X), y)
     m = clf.curvature_monitor_
     assert m.epochs_[-1] == int(epoch)
-    assert f"{100 * m.probe_loss_[-1] / m.probe_loss_[0]:.1f}" == loss_percent
-    assert f"{100 * m.negative_curvature_[-1]:.1f}" == curvature_percent
+    # The quoted one-decimal percentages, within rounding and a little more
+    # (another CPU's BLAS kernels round the float32 fit differently).
+    assert abs(100 * m.probe_loss_[-1] / m.probe_loss_[0] - float(loss_percent)) <= 0.1
+    assert abs(100 * m.negative_curvature_[-1] - float(curvature_percent)) <= 0.1
     # The second-order test alone: a small gradient and clearly negative
     # curvature; converged_tol makes it a minimum.
     assert m.grad_norm_[-1] <= m.gradient_tol * m.grad_norm_.max()
