@@ -300,6 +300,10 @@ class Optimizer(_EmptyState):
             model-sized scratch vector.  The estimators pass True when no
             callback is attached.  With coupled ``weight_decay`` the step
             works on its own decayed copy and ``grad`` is never modified.
+            A ``grad`` that may share memory with ``params`` (such as
+            ``step(x, x)`` for the gradient ``x`` of ``||x||^2 / 2``) is
+            copied first: the update writes ``params`` before it has read
+            all of ``grad``.
 
         Returns
         -------
@@ -317,6 +321,10 @@ class Optimizer(_EmptyState):
             then: neither ``t_`` nor the state nor ``params``.
         """
         grad = _check_step_arguments(params, grad)
+        if np.may_share_memory(grad, params):  # bounds only: O(1)
+            # The update writes params before it has read all of grad (AdamW's
+            # decay, a work array that is grad): step on a copy, ours to overwrite.
+            grad, overwrite_grad = grad.copy(), True
         if not self.state_:
             self._init_state(params)
         else:

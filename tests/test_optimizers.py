@@ -170,6 +170,27 @@ def test_overwrite_grad_gives_the_same_trajectory(name, weight_decay):
         assert "scratch" not in overwritten.state_
 
 
+@pytest.mark.parametrize("weight_decay", [0.0, 0.05])
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_grad_sharing_params_memory_is_read_before_params_change(name, weight_decay):
+    # x is the gradient of ||x||^2 / 2: step(x, x) passes params as grad. With
+    # overwrite_grad the work array was params itself (SGD stepped to 0), and
+    # AdamW decayed params before reading them as the gradient.
+    for overwrite_grad in (False, True):
+        kept, aliased = (get_optimizer(name, weight_decay=weight_decay) for _ in range(2))
+        p_kept = np.linspace(1.0, 2.0, 6)
+        p_aliased = p_kept.copy()
+        for _ in range(3):
+            kept.step(p_kept, p_kept.copy())
+            aliased.step(p_aliased, p_aliased, overwrite_grad=overwrite_grad)
+            assert_array_equal(p_aliased, p_kept)
+        p_view = np.linspace(1.0, 2.0, 6)  # overlapping, not the same array
+        get_optimizer(name).step(p_view, p_view[::-1], overwrite_grad=overwrite_grad)
+        expected = np.linspace(1.0, 2.0, 6)
+        get_optimizer(name).step(expected, expected[::-1].copy())
+        assert_array_equal(p_view, expected)
+
+
 def test_optimizers_that_use_the_gradient_as_work_array():
     # The others read the gradient again after writing their work array.
     aliasing = {name for name, cls in OPTIMIZERS.items() if cls._work_may_be_grad}
