@@ -4,15 +4,33 @@ They mirror :func:`sklearn.set_config` and :func:`sklearn.config_context`. The
 one setting, ``blas_threads``, governs how many threads the BLAS library may use
 while sk_deepnet trains and predicts (see :mod:`sk_deepnet._threadpool`). The
 BLAS thread count is a property of the whole process, so this setting is too:
-it is not thread-local, unlike scikit-learn's settings.
+it is not thread-local, unlike scikit-learn's settings. Blocks of
+``config_context`` in several threads may end in any order: once all have
+ended, the settings are those they found.
 """
 
+import threading
 from contextlib import contextmanager
 from numbers import Integral
 
 _config = {"blas_threads": "auto"}
 
 _UNCHANGED = object()  # set_config's default: None is a meaningful value here
+
+#: The config_context blocks in force, oldest first (several threads may
+#: have one each), and the lock that orders their entries and exits.
+_contexts = []
+_contexts_lock = threading.Lock()
+
+
+class _Context:
+    """A config_context block in force: what it found on entry, what it set."""
+
+    __slots__ = ("found", "settings")
+
+    def __init__(self, found, settings):
+        self.found = found
+        self.settings = settings
 
 
 def _check_blas_threads(value):
@@ -84,6 +102,11 @@ def set_config(blas_threads=_UNCHANGED):
 def config_context(*, blas_threads=_UNCHANGED):
     """Set sk_deepnet's settings within a ``with`` block, then restore them.
 
+    The settings are the whole process's (see :func:`set_config`): a block
+    in one thread sets them for every thread while it lasts. Blocks in
+    several threads may end in any order; once all have ended, the settings
+    are those they found.
+
     Parameters
     ----------
     blas_threads : 'auto', None or int, default=unchanged
@@ -107,10 +130,37 @@ def config_context(*, blas_threads=_UNCHANGED):
     >>> sk_deepnet.get_config()["blas_threads"]
     'auto'
     """
-    old = get_config()
-    set_config(blas_threads=blas_threads)
+    settings = {}
+    if blas_threads is not _UNCHANGED:
+        settings["blas_threads"] = _check_blas_threads(blas_threads)
+    with _contexts_lock:
+        context = _Context(get_config(), settings)
+        _contexts.append(context)
+        _config.update(settings)
     try:
         yield
     finally:
+        with _contexts_lock:
+            _leave(context)
+
+
+def _leave(context):
+    """Undo a config_context block's settings, in whatever order blocks end.
+
+    The innermost block restores what it found (a ``set_config`` inside it
+    ends with it, as in scikit-learn). Threads make blocks overlap without
+    nesting: a block that ends while one entered after it is still in force
+    hands what it found to the later blocks, which would otherwise restore
+    its values when they end, for good.
+    """
+    index = next(i for i, entered in enumerate(_contexts) if entered is context)
+    del _contexts[index]
+    if index == len(_contexts):
         _config.clear()
-        _config.update(old)
+        _config.update(context.found)
+        return
+    undone = {name: context.found[name] for name in context.settings}
+    for later in _contexts[index:]:
+        later.found.update(undone)
+        undone = {name: v for name, v in undone.items() if name not in later.settings}
+    _config.update(undone)  # the settings no later block overrides

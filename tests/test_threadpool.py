@@ -6,6 +6,8 @@ starts, and reads the limit in force from inside the call with threadpoolctl.
 No test times anything.
 """
 
+import threading
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -223,6 +225,45 @@ def test_set_config_persists_and_rejects_bad_values():
     with pytest.raises(RuntimeError):
         with config_context(blas_threads=None):
             raise RuntimeError
+    assert sk_deepnet.get_config() == {"blas_threads": "auto"}
+
+
+@pytest.mark.parametrize("second", [2, None, "unchanged"])
+def test_config_contexts_of_two_threads_ending_out_of_order(second):
+    # Thread A enters a block, thread B enters one, A's ends, then B's. B's
+    # block restored what it found, A's setting: blas_threads stayed 1 for
+    # good. Entering and exiting by hand does what the two threads do.
+    settings = {} if second == "unchanged" else {"blas_threads": second}
+    first, later = config_context(blas_threads=1), config_context(**settings)
+    first.__enter__()
+    later.__enter__()
+    first.__exit__(None, None, None)
+    # B's block is still in force: its setting, or the one A found if it set none.
+    between = "auto" if second == "unchanged" else second
+    assert sk_deepnet.get_config() == {"blas_threads": between}
+    later.__exit__(None, None, None)
+    assert sk_deepnet.get_config() == {"blas_threads": "auto"}
+
+
+def test_config_contexts_in_threads_leave_the_setting_as_found():
+    entered, done = threading.Event(), threading.Event()
+
+    def first():
+        with config_context(blas_threads=1):
+            entered.set()
+            done.wait(5)
+
+    def second():
+        entered.wait(5)
+        with config_context(blas_threads=2):
+            done.set()
+            threads[0].join(5)  # the first block ends inside this one
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
     assert sk_deepnet.get_config() == {"blas_threads": "auto"}
 
 
