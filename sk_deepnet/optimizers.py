@@ -316,11 +316,14 @@ class Optimizer(_EmptyState):
             If ``params`` is not a floating-point ndarray, or ``grad`` is not
             numeric.
         ValueError
-            If ``params`` is read-only, ``grad`` has another shape, or the
-            optimizer holds state for other parameters.  Nothing has changed
-            then: neither ``t_`` nor the state nor ``params``.
+            If ``params`` is read-only, ``grad`` has another shape, the
+            optimizer holds state for other parameters, or ``learning_rate``
+            was set (after the constructor checked it) to anything but a real
+            number in [0, inf).  Nothing has changed then: neither ``t_`` nor
+            the state nor ``params``.
         """
         grad = _check_step_arguments(params, grad)
+        self._check_learning_rate()
         if np.may_share_memory(grad, params):  # bounds only: O(1)
             # The update writes params before it has read all of grad (AdamW's
             # decay, a work array that is grad): step on a copy, ours to overwrite.
@@ -350,6 +353,18 @@ class Optimizer(_EmptyState):
                 work = self._state_array("scratch", params)
         self._update(params, grad, work)
         return params
+
+    def _check_learning_rate(self):
+        # Read at every step, and set since the constructor checked it (by a
+        # schedule, or a callback's on_epoch_begin): 'x' or None failed inside
+        # NumPy, NaN passed for a divergence, a negative rate climbed the loss.
+        rate = self.learning_rate
+        if not _in_range(rate, *Optimizer._RANGES["learning_rate"]):
+            raise ValueError(
+                f"{type(self).__name__}: learning_rate must be a real number in "
+                f"[0, inf) at every step; got {rate!r}, set after the optimizer "
+                "was made (by a schedule or a callback?)."
+            )
 
     def _update(self, params, grad, work):  # pragma: no cover - abstract
         """Apply the update rule; ``work`` is None or a scratch array (maybe ``grad``)."""

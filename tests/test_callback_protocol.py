@@ -305,6 +305,30 @@ def test_on_epoch_begin_sees_the_epochs_learning_rate_and_may_change_it():
     assert spy.used == pytest.approx([1e-3, 0.05, 0.025])  # the warm-up, then the schedule
 
 
+class SetsRate(Callback):
+    def __init__(self, rate=0.1):
+        self.rate = rate
+
+    def on_epoch_begin(self, estimator, epoch, **kwargs):
+        estimator.optimizer_.learning_rate = self.rate
+
+
+@pytest.mark.parametrize("rate", [-0.1, np.nan, "0.1", None])
+def test_a_learning_rate_set_out_of_range_by_a_hook_gets_a_clear_error(rate):
+    # "0.1" and None failed inside NumPy ("can't multiply sequence by
+    # non-int"), NaN read as a divergence, -0.1 silently climbed the loss.
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    reg = DeepMLPRegressor(depth=1, width=4, max_iter=1, batch_size=20, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = reg.fit(X, X.sum(axis=1)).predict(X)
+    reg.set_params(warm_start=True, max_iter=2, callbacks=[SetsRate(rate)])
+    with pytest.raises(ValueError, match=r"learning_rate must be a real number in \[0, inf\) "
+                                         r"at every step; got .*by a schedule or a callback"):
+        reg.fit(X, X.sum(axis=1))
+    assert_array_equal(reg.predict(X), reference)  # the model before the call
+
+
 class VotesWith(Callback):
     def __init__(self, vote=None):
         self.vote = vote

@@ -191,6 +191,24 @@ def test_grad_sharing_params_memory_is_read_before_params_change(name, weight_de
         assert_array_equal(p_view, expected)
 
 
+@pytest.mark.parametrize("rate", [-1.0, np.nan, np.inf, "0.1", None, np.array(0.1)])
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_a_learning_rate_set_out_of_range_after_construction_is_refused(name, rate):
+    # A schedule or a callback sets it between steps; the constructor's check
+    # had passed. Nothing changes when step refuses it.
+    opt = get_optimizer(name)
+    params = np.ones(3)
+    opt.step(params, np.ones(3))
+    before, state = params.copy(), {k: np.copy(v) for k, v in opt.state_.items()}
+    opt.learning_rate = rate
+    with pytest.raises(ValueError, match=f"{type(opt).__name__}: learning_rate must be a real"):
+        opt.step(params, np.ones(3))
+    assert_array_equal(params, before)
+    assert opt.t_ == 1 and all(np.array_equal(opt.state_[k], v) for k, v in state.items())
+    opt.learning_rate = np.float32(0.5)  # a NumPy scalar is a real number
+    opt.step(params, np.ones(3))
+
+
 def test_optimizers_that_use_the_gradient_as_work_array():
     # The others read the gradient again after writing their work array.
     aliasing = {name for name, cls in OPTIMIZERS.items() if cls._work_may_be_grad}
