@@ -737,12 +737,25 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         return [int(w) for w in widths]
 
     def _check_callbacks(self):
+        exposed = {}  # estimator_attribute -> the callback it names
         for callback in self.callbacks or []:
             if not isinstance(callback, Callback):
                 raise TypeError(
                     "callbacks must be a list of sk_deepnet.callbacks.Callback "
                     f"instances; got {type(callback).__name__}."
                 )
+            name = callback.estimator_attribute
+            if name and name in exposed:
+                # The attribute would name the last one only, and the scorers
+                # and displays read it: which one they saw was silent.
+                raise ValueError(
+                    f"callbacks holds {exposed[name]!r} and {callback!r}, both "
+                    f"exposed as the fitted attribute {name}, which can name only "
+                    "one (the scorers and displays read it). Pass one; to run "
+                    "another, subclass it with another estimator_attribute (or "
+                    "None) and read it from callbacks_."
+                )
+            exposed[name] = callback
 
     def _architecture(self, n_features, n_outputs):
         """The arguments that define the network (and must match for warm starts)."""

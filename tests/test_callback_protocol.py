@@ -305,6 +305,28 @@ def test_on_epoch_begin_sees_the_epochs_learning_rate_and_may_change_it():
     assert spy.used == pytest.approx([1e-3, 0.05, 0.025])  # the warm-up, then the schedule
 
 
+def test_two_callbacks_exposed_as_the_same_attribute_are_refused():
+    # gradient_monitor_ named the last one only; the scorers read it.
+    spectra = GradientMonitor(jacobian_spectra=True)
+    clf = DeepMLPClassifier(depth=1, width=4, max_iter=2, callbacks=[GradientMonitor(), spectra])
+    with pytest.raises(ValueError, match=r"GradientMonitor\(\) and GradientMonitor\(jacobian_spe"
+                                         r"ctra=True\), both exposed as the fitted attribute "
+                                         "gradient_monitor_"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "n_iter_")
+    with pytest.raises(ValueError, match="gradient_monitor_"):  # the same one twice too
+        clf.set_params(callbacks=[spectra, spectra]).partial_fit(X, y, classes=np.unique(y))
+
+    class Unexposed(GradientMonitor):
+        estimator_attribute = None
+
+    clf.set_params(callbacks=[GradientMonitor(), Unexposed(), Unexposed()])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)
+    assert clf.gradient_monitor_ is clf.callbacks_[0]
+
+
 class SetsRate(Callback):
     def __init__(self, rate=0.1):
         self.rate = rate
