@@ -452,6 +452,31 @@ def _nested_optimizer_hint(name, value, own_parameter, sub_key):
     )
 
 
+def _not_a_callback_message(value):
+    """Why ``value`` is no callback; a Callback class gets its instance named.
+
+    Parameters
+    ----------
+    value : object
+        An item of ``callbacks`` that is no Callback instance.
+
+    Returns
+    -------
+    message : str
+        The TypeError's message.
+    """
+    if isinstance(value, type) and issubclass(value, Callback):
+        return (
+            "callbacks must be a list of sk_deepnet.callbacks.Callback instances; "
+            f"got the class {value.__name__} itself: pass an instance, "
+            f"{value.__name__}()."
+        )
+    return (
+        "callbacks must be a list of sk_deepnet.callbacks.Callback instances; "
+        f"got {type(value).__name__}."
+    )
+
+
 class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstimator):
     """Shared hyperparameters, validation and training loop of the deep MLPs."""
 
@@ -740,10 +765,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         exposed = {}  # estimator_attribute -> the callback it names
         for callback in self.callbacks or []:
             if not isinstance(callback, Callback):
-                raise TypeError(
-                    "callbacks must be a list of sk_deepnet.callbacks.Callback "
-                    f"instances; got {type(callback).__name__}."
-                )
+                raise TypeError(_not_a_callback_message(callback))
             name = callback.estimator_attribute
             if name and name in exposed:
                 # The attribute would name the last one only, and the scorers

@@ -305,6 +305,16 @@ def test_on_epoch_begin_sees_the_epochs_learning_rate_and_may_change_it():
     assert spy.used == pytest.approx([1e-3, 0.05, 0.025])  # the warm-up, then the schedule
 
 
+def test_a_callback_class_instead_of_an_instance_is_named():
+    # The message said "got type.".
+    clf = DeepMLPClassifier(depth=1, width=4, max_iter=2, callbacks=[GradientMonitor])
+    with pytest.raises(TypeError, match=r"got the class GradientMonitor itself: pass an "
+                                        r"instance, GradientMonitor\(\)\."):
+        clf.fit(X, y)
+    with pytest.raises(TypeError, match="Callback instances; got str."):
+        clf.set_params(callbacks=["GradientMonitor"]).fit(X, y)
+
+
 def test_two_callbacks_exposed_as_the_same_attribute_are_refused():
     # gradient_monitor_ named the last one only; the scorers read it.
     spectra = GradientMonitor(jacobian_spectra=True)
