@@ -366,9 +366,15 @@ class Optimizer(_EmptyState):
                 "was made (by a schedule or a callback?)."
             )
 
-    def _update(self, params, grad, work):  # pragma: no cover - abstract
+    def _update(self, params, grad, work):
         """Apply the update rule; ``work`` is None or a scratch array (maybe ``grad``)."""
-        raise NotImplementedError
+        # Reached by Optimizer() itself (passed as an estimator's optimizer) or
+        # a subclass that names its rule otherwise: the bare error said nothing.
+        raise NotImplementedError(
+            f"{type(self).__name__} has no update rule: Optimizer is a base class. "
+            "Subclass it and implement _update(params, grad, work), or use one of "
+            f"{', '.join(cls.__name__ for cls in OPTIMIZERS.values())}."
+        )
 
     def minimize(self, grad_fn, x0, n_steps):
         """Run ``n_steps`` steps from ``x0`` on a function given by its gradient.

@@ -209,6 +209,25 @@ def test_a_learning_rate_set_out_of_range_after_construction_is_refused(name, ra
     opt.step(params, np.ones(3))
 
 
+def test_an_optimizer_without_an_update_rule_says_so():
+    # Optimizer() passed as an estimator's optimizer raised a bare
+    # NotImplementedError at the first batch.
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    clf = DeepMLPClassifier(depth=1, width=3, max_iter=1, optimizer=Optimizer())
+    with pytest.raises(NotImplementedError, match=r"Optimizer has no update rule: Optimizer is "
+                                                  r"a base class\. Subclass it and implement "
+                                                  r"_update\(params, grad, work\), or use one "
+                                                  r"of SGD, .*Adam"):
+        clf.fit(X, X[:, 0] > 0)
+
+    class Misnamed(Optimizer):
+        def update(self, params, grad, work):
+            params -= grad
+
+    with pytest.raises(NotImplementedError, match="Misnamed has no update rule"):
+        Misnamed().step(np.ones(2), np.ones(2))
+
+
 def test_optimizers_that_use_the_gradient_as_work_array():
     # The others read the gradient again after writing their work array.
     aliasing = {name for name, cls in OPTIMIZERS.items() if cls._work_may_be_grad}
