@@ -99,7 +99,12 @@ class HelpMixin(DocLinkMixin):
             raise AttributeError(f"{cls!r} object has no attribute {name!r}", name=name, obj=self)
         given = self.__dict__.get("callbacks") or []
         if any(type(c).__name__ == callback for c in given):
-            advice = f"it is not fitted yet: fit it, then read {name}."
+            # Fitted before set_params(callbacks=...): "not fitted yet" was untrue.
+            state = (
+                f"it was fitted before callbacks held a {callback}"
+                if "n_iter_" in self.__dict__ else "it is not fitted yet"
+            )
+            advice = f"{state}: fit it, then read {name}."
         else:
             advice = (
                 f"it was not given a {callback}. Add one and fit again: "

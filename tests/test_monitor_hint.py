@@ -29,3 +29,8 @@ def test_missing_monitor_attribute_says_how_to_add_it(estimator_class, attribute
         getattr(unfitted, attribute)
     with pytest.raises(AttributeError, match="object has no attribute 'other_'"):
         fitted.other_
+    # The monitor added to a fitted estimator: it said "not fitted yet".
+    fitted.set_params(callbacks=[callback()])
+    with pytest.raises(AttributeError, match=f"has no {attribute}: it was fitted before "
+                                             f"callbacks held a {name}: fit it, then read "):
+        getattr(fitted, attribute)
