@@ -287,7 +287,9 @@ class _BaseRBM(
         which the fitted RBM cannot follow: ``fit`` trains a new one. An error
         leaves the RBM as it was before the call; a KeyboardInterrupt during
         the epoch keeps the model of before the epoch, with a
-        FitInterruptedWarning.
+        FitInterruptedWarning. An RBM loaded read-only
+        (``joblib.load(..., mmap_mode="r")``) trains on copies of its arrays
+        in memory.
 
         Parameters
         ----------
@@ -310,6 +312,7 @@ class _BaseRBM(
                 # As the MLPs' (scikit-learn's _fit_context validates in fit only).
                 self._validate_params()
                 self._check_unchanged()
+                self._copy_read_only_arrays()
             X, sample_weight = self._training_data(X, sample_weight, reset=first)
             if first:
                 rng = make_generator(self.random_state)
@@ -319,6 +322,19 @@ class _BaseRBM(
             self._restore_state(previous)
             raise
         return self
+
+    def _copy_read_only_arrays(self):
+        """Train on in-memory copies of fitted arrays loaded read-only.
+
+        ``joblib.load(..., mmap_mode="r")`` maps them read-only: the first
+        in-place update failed with "assignment destination is read-only", as
+        the MLPs' did before they trained on a copy. The file stays as it is.
+        """
+        read_only = [
+            name for name in self._TRAINED if not getattr(self, name).flags.writeable
+        ]
+        if read_only:
+            self._bind({name: getattr(self, name).copy() for name in read_only})
 
     def _check_unchanged(self):
         """Refuse a continued ``partial_fit`` whose parameters no longer describe the RBM.

@@ -127,6 +127,26 @@ def test_a_model_loaded_read_only_keeps_training_on_a_copy(tmp_path):
     assert_array_equal(joblib.load(path).predict_proba(X), proba)  # the file is intact
 
 
+@pytest.mark.parametrize("rbm_class", ["BernoulliRBM", "GaussianBernoulliRBM"])
+def test_an_rbm_loaded_read_only_keeps_training_on_a_copy(rbm_class, tmp_path):
+    # partial_fit failed inside NumPy ("output array is read-only", then
+    # "assignment destination is read-only" from undoing the epoch).
+    import sk_deepnet.pretraining as pretraining
+
+    data = (np.abs(X) > 0.5).astype(float)
+    rbm = getattr(pretraining, rbm_class)(n_components=3, n_iter=2, random_state=0).fit(data)
+    path = tmp_path / "rbm.joblib"
+    joblib.dump(rbm, path)  # uncompressed: its arrays can be memory-mapped
+    loaded = joblib.load(path, mmap_mode="r")
+    assert not loaded.components_.flags.writeable
+    in_memory = joblib.load(path)
+    loaded.partial_fit(data)
+    in_memory.partial_fit(data)
+    assert loaded.n_iter_ == 3
+    assert_array_equal(loaded.components_, in_memory.components_)
+    assert_array_equal(joblib.load(path).components_, rbm.components_)  # the file is intact
+
+
 def test_pickle_of_another_version_warns(fitted, monkeypatch):
     monkeypatch.setattr(sk_deepnet._version, "__version__", "0.0.9")
     data = pickle.dumps(fitted)
