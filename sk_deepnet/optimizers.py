@@ -359,6 +359,8 @@ class Optimizer(_EmptyState):
         # schedule, or a callback's on_epoch_begin): 'x' or None failed inside
         # NumPy, NaN passed for a divergence, a negative rate climbed the loss.
         rate = self.learning_rate
+        if type(rate) is float and 0.0 <= rate < math.inf:  # the usual case, at every step
+            return
         if not _in_range(rate, *Optimizer._RANGES["learning_rate"]):
             raise ValueError(
                 f"{type(self).__name__}: learning_rate must be a real number in "
