@@ -77,6 +77,16 @@ class _EmptyState:
         return optimizer
 
 
+def _returned_update_message(optimizer, returned):
+    """Why a subclass's ``_update`` that returned a new value trains nothing."""
+    return (
+        f"{type(optimizer).__name__}._update returned a {type(returned).__name__} "
+        "instead of updating params in place: the returned value is discarded, so "
+        "the parameters would never change. Write the step into params (e.g. "
+        "params -= self.learning_rate * grad) and return None."
+    )
+
+
 class Optimizer(_EmptyState):
     """Base class of the in-place optimizers.
 
@@ -314,7 +324,9 @@ class Optimizer(_EmptyState):
         ------
         TypeError
             If ``params`` is not a floating-point ndarray, or ``grad`` is not
-            numeric.
+            numeric; or if a subclass's ``_update`` returns a value (a new
+            array, say) other than None or ``params`` instead of updating
+            ``params`` in place.
         ValueError
             If ``params`` is read-only, ``grad`` has another shape, the
             optimizer holds state for other parameters, or ``learning_rate``
@@ -351,7 +363,10 @@ class Optimizer(_EmptyState):
                 work = grad
             else:
                 work = self._state_array("scratch", params)
-        self._update(params, grad, work)
+        returned = self._update(params, grad, work)
+        if returned is not None and returned is not params:
+            self.t_ -= 1
+            raise TypeError(_returned_update_message(self, returned))
         return params
 
     def _check_learning_rate(self):

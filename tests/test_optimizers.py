@@ -228,6 +228,32 @@ def test_an_optimizer_without_an_update_rule_says_so():
         Misnamed().step(np.ones(2), np.ones(2))
 
 
+def test_an_update_rule_that_returns_a_new_array_is_refused():
+    # A subclass whose _update returned the stepped parameters instead of
+    # writing them trained nothing, silently: the estimator's weights never
+    # moved and its fit "converged".
+    class Returning(Optimizer):
+        def _update(self, params, grad, work):
+            return params - self.learning_rate * grad
+
+    class InPlace(Optimizer):  # returning params itself is fine
+        def _update(self, params, grad, work):
+            params -= self.learning_rate * grad
+            return params
+
+    opt, x = Returning(), np.ones(2)
+    with pytest.raises(TypeError, match=r"Returning\._update returned a ndarray instead of "
+                                        r"updating params in place"):
+        opt.step(x, np.ones(2))
+    assert opt.t_ == 0
+    assert_array_equal(x, np.ones(2))
+    assert_allclose(InPlace(learning_rate=0.5).step(np.ones(2), np.ones(2)), [0.5, 0.5])
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    clf = DeepMLPClassifier(depth=1, width=3, max_iter=1, optimizer=Returning())
+    with pytest.raises(TypeError, match="returned a ndarray"):
+        clf.fit(X, X[:, 0] > 0)
+
+
 def test_optimizers_that_use_the_gradient_as_work_array():
     # The others read the gradient again after writing their work array.
     aliasing = {name for name, cls in OPTIMIZERS.items() if cls._work_may_be_grad}
