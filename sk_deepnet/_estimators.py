@@ -10,6 +10,7 @@ vectorized update of that vector per mini-batch).
 import copy
 import functools
 import inspect
+import reprlib
 from numbers import Integral, Real
 
 import numpy as np
@@ -42,6 +43,7 @@ from ._help import HelpMixin
 from ._initializers import INITIALIZERS, auto_plan
 from ._network import Network
 from ._persistence import add_new_parameters, check_version, stamp_version
+from ._memory import LAYER_OVERHEAD_BYTES, check_fits_in_memory
 from ._reentrancy import is_fitting, not_reentrant
 from ._sklearn_compat import (
     CallbackSupportMixin,
@@ -748,7 +750,16 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
     # ---------------------------------------------------------------- checking
     def _hidden_sizes(self):
         if isinstance(self.width, Integral):
-            return [int(self.width)] * self.depth
+            width = int(self.width)
+            # Before the list: depth=10**9 made one of 8 GB, then the layers.
+            self._check_hidden_layers_fit((self.depth - 1) * width * width + self.depth * width)
+            return [width] * self.depth
+        sizes = self._width_sequence()
+        self._check_hidden_layers_fit(sum(a * b for a, b in zip(sizes, sizes[1:])) + sum(sizes))
+        return sizes
+
+    def _width_sequence(self):
+        """The widths given as a sequence, checked against ``depth``."""
         widths = np.asarray(self.width)
         if widths.size == 0 and widths.ndim == 1 and self.depth == 0:
             return []
@@ -760,6 +771,22 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         if not np.issubdtype(widths.dtype, np.integer) or np.any(widths < 1):
             raise ValueError(f"width must contain positive ints; got {self.width!r}.")
         return [int(w) for w in widths]
+
+    def _check_hidden_layers_fit(self, n_hidden_params):
+        """Refuse hidden layers whose parameters and gradients alone exceed the memory.
+
+        A lower bound (the layers next to the input and the output, the
+        optimizer's state and the activations come on top): a network that
+        would fit is never refused. See :mod:`sk_deepnet._memory`.
+        """
+        itemsize = np.dtype(_DTYPES[self.dtype]).itemsize
+        check_fits_in_memory(
+            2 * itemsize * n_hidden_params + LAYER_OVERHEAD_BYTES * self.depth,
+            f"{type(self).__name__} with depth={self.depth} and width={reprlib.repr(self.width)} "
+            f"has {n_hidden_params:.3g} parameters in its hidden layers alone: with "
+            "their gradients, training needs",
+            "Reduce depth or width.",
+        )
 
     def _check_callbacks(self):
         exposed = {}  # estimator_attribute -> the callback it names

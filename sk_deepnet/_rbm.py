@@ -37,6 +37,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._help import DocLinkMixin
+from ._memory import check_fits_in_memory
 from ._persistence import add_new_parameters, check_version, stamp_version
 from ._sklearn_compat import (
     Interval,
@@ -587,6 +588,24 @@ class _BaseRBM(
         if rng_state is not None:
             self._rng.bit_generator.state = rng_state
 
+    def _check_fits_in_memory(self, n_features, itemsize):
+        """Refuse, before drawing, weights and chains larger than the machine's memory.
+
+        The weights, their increments and the persistent chains (``batch_size``
+        rows, as scikit-learn's): NumPy named a shape, not the parameter, or
+        failed with "Maximum allowed dimension exceeded". Inside an MLP's
+        pretraining the message names the MLP's parameters.
+        """
+        role = getattr(self, "_role", None)
+        check_fits_in_memory(
+            itemsize * self.n_components * (2 * n_features + self.batch_size),
+            f"{type(self).__name__}{f' of {role}' if role else ''} with n_components="
+            f"{self.n_components} and batch_size={self.batch_size} on {n_features} "
+            "features needs, for its weights, their increments and its Gibbs chains,",
+            "Reduce width or pretrain_batch_size." if role
+            else "Reduce n_components or batch_size.",
+        )
+
     def _initial_state(self, X, rng, sample_weight=None):
         """The fitted attributes at the start of training, computed but not set.
 
@@ -596,6 +615,7 @@ class _BaseRBM(
         """
         dtype = _DTYPES[self.dtype]
         h = self.n_components
+        self._check_fits_in_memory(X.shape[1], np.dtype(dtype).itemsize)
         with np.errstate(over="ignore", invalid="ignore"):  # checked just below
             lo, hi, mean, var = column_stats(X, sample_weight)
         if not (np.isfinite(mean).all() and np.isfinite(var).all()):

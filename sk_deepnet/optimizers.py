@@ -352,22 +352,24 @@ class Optimizer(_EmptyState):
             np.multiply(params, self.weight_decay, out=decayed)
             decayed += grad
             grad = decayed
-        work = None
-        if self._needs_work:
-            if (
-                overwrite_grad
-                and self._work_may_be_grad
-                and grad.dtype == params.dtype
-                and grad.shape == params.shape
-            ):
-                work = grad
-            else:
-                work = self._state_array("scratch", params)
-        returned = self._update(params, grad, work)
+        returned = self._update(params, grad, self._work_array(params, grad, overwrite_grad))
         if returned is not None and returned is not params:
             self.t_ -= 1
             raise TypeError(_returned_update_message(self, returned))
         return params
+
+    def _work_array(self, params, grad, overwrite_grad):
+        """The scratch array of ``_update``: None, ``grad`` itself, or a kept buffer."""
+        if not self._needs_work:
+            return None
+        if (
+            overwrite_grad
+            and self._work_may_be_grad
+            and grad.dtype == params.dtype
+            and grad.shape == params.shape
+        ):
+            return grad
+        return self._state_array("scratch", params)
 
     def _check_learning_rate(self):
         # Read at every step, and set since the constructor checked it (by a

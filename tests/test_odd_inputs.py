@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sk_deepnet import DeepMLPRegressor
+from sk_deepnet import DeepMLPRegressor, _memory
 from sk_deepnet.pretraining import BernoulliRBM
 
 RNG = np.random.default_rng(0)
@@ -127,3 +127,68 @@ def test_lbfgs_refuses_batch_normalization_of_a_single_positive_weight():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         reg.fit(X, Y, sample_weight=weights)
+
+
+# ------------------------------------------------ models too large for memory
+@pytest.mark.parametrize(
+    "params, named",
+    [(dict(depth=10**9), r"depth=1000000000 and width=4 has 2e\+10 parameters"),
+     (dict(width=10**12), r"depth=1 and width=1000000000000 has 1e\+12 parameters"),
+     (dict(depth=2, width=[10**7, 10**7]), r"width=\[10000000, 10000000\] has 1e\+14")],
+    ids=["depth", "width", "widths"],
+)
+def test_a_network_larger_than_the_memory_is_refused_by_name(params, named):
+    # depth=10**9 grew a list of 10**9 widths, then the layers one by one,
+    # until the operating system killed the process; width=10**12 failed
+    # inside NumPy with "array is too big"; the widths with "Unable to
+    # allocate 745 TiB for an array with shape (100000010000015,)".
+    model = DeepMLPRegressor(**SMALL).fit(X, Y)
+    before = model.predict(X)
+    with pytest.raises(MemoryError, match=named + r".*more than the .* of memory this "
+                                                  r"machine has\. Reduce depth or width\."):
+        model.set_params(**params).fit(X, Y)
+    np.testing.assert_array_equal(model.predict(X), before)  # the fitted model stays
+
+
+def test_the_memory_check_counts_the_parameters_and_their_gradients(monkeypatch):
+    # 3 hidden layers of 1000: 2 * 1000**2 + 3 * 1000 parameters, and as many
+    # gradients, of 4 bytes (float32) or 8 (float64), plus 1 KiB a layer.
+    needed = 2 * 4 * (2 * 1000**2 + 3 * 1000) + 3 * 1024
+    monkeypatch.setattr(_memory, "physical_memory", lambda: needed)
+    DeepMLPRegressor(depth=3, width=1000, max_iter=1).fit(X[:4], Y[:4])  # just fits
+    monkeypatch.setattr(_memory, "physical_memory", lambda: needed - 1)
+    with pytest.raises(MemoryError, match="at least 15.3 MiB, more than the 15.3 MiB"):
+        DeepMLPRegressor(depth=3, width=1000, max_iter=1).fit(X[:4], Y[:4])
+    with pytest.raises(MemoryError, match="at least 30.6 MiB"):  # twice the bytes
+        DeepMLPRegressor(depth=3, width=1000, dtype="float64").fit(X[:4], Y[:4])
+    monkeypatch.setattr(_memory, "physical_memory", lambda: None)  # unknown: no check
+    DeepMLPRegressor(depth=3, width=1000, max_iter=1).fit(X[:4], Y[:4])
+
+
+def test_an_rbm_larger_than_the_memory_is_refused_by_name():
+    # NumPy refused with "Unable to allocate 393 TiB for an array with shape
+    # (1000000000000, 3)", or "Maximum allowed dimension exceeded".
+    binary = (X > 0).astype(float)
+    with pytest.raises(MemoryError, match=r"BernoulliRBM with n_components=1000000000000 "
+                                          r"and batch_size=100 on 3 features.*Reduce "
+                                          r"n_components or batch_size\."):
+        BernoulliRBM(n_components=10**12).fit(binary)
+    with pytest.raises(MemoryError, match="batch_size=10000000000000000000"):
+        BernoulliRBM(batch_size=10**19).partial_fit(binary)
+    with pytest.raises(MemoryError, match=r"BernoulliRBM of hidden layer 1 \(RBM pretraining\) "
+                                          r"with n_components=4 and batch_size=10000000000000000000"
+                                          r".*Reduce width or pretrain_batch_size\."):
+        DeepMLPRegressor(**SMALL, pretrain="rbm", pretrain_batch_size=10**19).fit(X, Y)
+
+
+def test_physical_memory_is_read_where_the_system_tells_it(monkeypatch):
+    assert _memory.physical_memory() is None or _memory.physical_memory() > 2**20
+
+    def no_sysconf(name):
+        raise ValueError(name)
+
+    monkeypatch.setattr(_memory.os, "sysconf", no_sysconf)
+    assert _memory.physical_memory() is None
+    assert _memory.format_bytes(1000) == "1000 B"
+    assert _memory.format_bytes(1536) == "1.5 KiB"
+    assert _memory.format_bytes(2**60 * 3000) == "3.07e+06 PiB"
