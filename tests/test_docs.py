@@ -100,6 +100,18 @@ def test_linked_examples_exist():
             )
 
 
+def test_math_text_has_no_escaped_underscores():
+    # MathJax typesets \text{...} as plain text: \text{init\_scale} showed
+    # its backslash ("init\_scale") where LaTeX would print init_scale.
+    sources = [p for p in DOC.rglob("*.rst") if not {"_build", "auto_examples", "generated"}
+               & set(p.parts)]
+    sources += list((ROOT / "sk_deepnet").glob("*.py")) + list((ROOT / "examples").glob("*.py"))
+    pattern = re.compile(r"\\text\{[^}]*\\_")
+    for path in sources:
+        found = pattern.findall(_read(path))
+        assert not found, f"{path.relative_to(ROOT)}: {found} (write \\text{{init_scale}})"
+
+
 def test_mlp_mapping_names_real_parameters():
     from sk_deepnet import DeepMLPClassifier
 
