@@ -87,6 +87,16 @@ def _returned_update_message(optimizer, returned):
     )
 
 
+def _is_new_array(returned, params):
+    """Whether ``_update`` returned an array apart from ``params``: its step, discarded.
+
+    Only such an array is refused. ``params`` itself, a view of it
+    (``params.reshape(-1)``) or another value (``self``) may come with an
+    update made in place, which trains as it did before the check.
+    """
+    return isinstance(returned, np.ndarray) and not np.may_share_memory(returned, params)
+
+
 class Optimizer(_EmptyState):
     """Base class of the in-place optimizers.
 
@@ -324,8 +334,8 @@ class Optimizer(_EmptyState):
         ------
         TypeError
             If ``params`` is not a floating-point ndarray, or ``grad`` is not
-            numeric; or if a subclass's ``_update`` returns a value (a new
-            array, say) other than None or ``params`` instead of updating
+            numeric; or if a subclass's ``_update`` returns a new array
+            (one that shares no memory with ``params``) instead of updating
             ``params`` in place.
         ValueError
             If ``params`` is read-only, ``grad`` has another shape, the
@@ -353,7 +363,7 @@ class Optimizer(_EmptyState):
             decayed += grad
             grad = decayed
         returned = self._update(params, grad, self._work_array(params, grad, overwrite_grad))
-        if returned is not None and returned is not params:
+        if returned is not None and _is_new_array(returned, params):
             self.t_ -= 1
             raise TypeError(_returned_update_message(self, returned))
         return params

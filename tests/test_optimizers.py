@@ -254,6 +254,29 @@ def test_an_update_rule_that_returns_a_new_array_is_refused():
         clf.fit(X, X[:, 0] > 0)
 
 
+class ReturnsAView(Optimizer):
+    def _update(self, params, grad, work):
+        flat = params.reshape(-1)
+        flat -= self.learning_rate * grad.reshape(-1)
+        return flat
+
+
+class ReturnsItself(Optimizer):
+    def _update(self, params, grad, work):
+        params -= self.learning_rate * grad
+        return self
+
+
+@pytest.mark.parametrize("cls", [ReturnsAView, ReturnsItself])
+def test_an_update_in_place_that_returns_something_else_still_steps(cls):
+    # An update made in place, then a view of params or self returned: it
+    # trained before the returned-value check, which refused it as "returned
+    # a ndarray instead of updating params in place".
+    params = np.ones((2, 2))
+    assert cls(learning_rate=0.5).step(params, np.ones((2, 2))) is params
+    assert_array_equal(params, np.full((2, 2), 0.5))
+
+
 def test_optimizers_that_use_the_gradient_as_work_array():
     # The others read the gradient again after writing their work array.
     aliasing = {name for name, cls in OPTIMIZERS.items() if cls._work_may_be_grad}
