@@ -385,7 +385,7 @@ class Optimizer(_EmptyState):
         # Read at every step, and set since the constructor checked it (by a
         # schedule, or a callback's on_epoch_begin): 'x' or None failed inside
         # NumPy, NaN passed for a divergence, a negative rate climbed the loss.
-        rate = self.learning_rate
+        rate = getattr(self, "learning_rate", 0.0)  # a subclass may step by another name
         if type(rate) is float and 0.0 <= rate < math.inf:  # the usual case, at every step
             return
         if not _in_range(rate, *Optimizer._RANGES["learning_rate"]):

@@ -209,6 +209,24 @@ def test_a_learning_rate_set_out_of_range_after_construction_is_refused(name, ra
     opt.step(params, np.ones(3))
 
 
+class SignDescent(Optimizer):
+    """A subclass whose step size has another name than learning_rate."""
+
+    def __init__(self, step_size=0.25, weight_decay=0.0):
+        self.step_size = step_size
+        self.weight_decay = weight_decay
+
+    def _update(self, params, grad, work):
+        params -= self.step_size * np.sign(grad)
+
+
+def test_a_subclass_without_a_learning_rate_steps():
+    # Optimizer.__init__ is optional and the step size may have another name:
+    # step's learning-rate check raised AttributeError ('SignDescent' object
+    # has no attribute 'learning_rate') where it stepped before.
+    assert_array_equal(SignDescent().step(np.ones(2), np.array([1.0, -1.0])), [0.75, 1.25])
+
+
 def test_an_optimizer_without_an_update_rule_says_so():
     # Optimizer() passed as an estimator's optimizer raised a bare
     # NotImplementedError at the first batch.
