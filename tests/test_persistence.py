@@ -17,6 +17,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 
 import sk_deepnet
+import sk_deepnet.pretraining as pretraining
 from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor, InconsistentVersionWarning
 from sk_deepnet._persistence import VERSION_KEY
 
@@ -131,8 +132,6 @@ def test_a_model_loaded_read_only_keeps_training_on_a_copy(tmp_path):
 def test_an_rbm_loaded_read_only_keeps_training_on_a_copy(rbm_class, tmp_path):
     # partial_fit failed inside NumPy ("output array is read-only", then
     # "assignment destination is read-only" from undoing the epoch).
-    import sk_deepnet.pretraining as pretraining
-
     data = (np.abs(X) > 0.5).astype(float)
     rbm = getattr(pretraining, rbm_class)(n_components=3, n_iter=2, random_state=0).fit(data)
     path = tmp_path / "rbm.joblib"
