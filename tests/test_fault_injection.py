@@ -227,13 +227,14 @@ class LineInterrupt:
 
     def __init__(self, k, prefix=PACKAGE):
         self.k, self.prefix, self.count, self.lines = k, prefix, 0, []
+        self.previous = None  # the tracer in force before (coverage's, a debugger's)
 
     def _local(self, frame, event, arg):
         if event == "line":
             self.count += 1
             self.lines.append((frame.f_code.co_filename, frame.f_lineno))
             if self.count == self.k:
-                sys.settrace(None)
+                sys.settrace(self.previous)
                 raise KeyboardInterrupt
         return self._local
 
@@ -241,11 +242,13 @@ class LineInterrupt:
         return self._local if frame.f_code.co_filename.startswith(self.prefix) else None
 
     def __enter__(self):
+        self.previous = sys.gettrace()
         sys.settrace(self._global)
         return self
 
     def __exit__(self, *exc_info):
-        sys.settrace(None)
+        # Not None: that would end a coverage run's tracing for the session.
+        sys.settrace(self.previous)
 
 
 def _first_runs(call, prefix):
@@ -301,6 +304,25 @@ def _check_interrupted(scenario, est, before):
             proba, _stopped_call(scenario, est.n_iter_), rtol=1e-5, atol=1e-6
         )
     _check_usable(est)
+
+
+def test_the_line_interrupt_restores_the_tracer_in_force():
+    # It set None on exit, which ended coverage's tracing for the session.
+    def tracer(frame, event, arg):
+        return None
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        with pytest.raises(KeyboardInterrupt), LineInterrupt(1):
+            _setup("fresh", monitor=False)[1]()
+        after_interrupt = sys.gettrace()
+        with LineInterrupt(0):
+            pass
+        after_exit = sys.gettrace()
+    finally:
+        sys.settrace(previous)
+    assert after_interrupt is tracer and after_exit is tracer
 
 
 @pytest.mark.parametrize(
