@@ -473,6 +473,12 @@ def _not_a_callback_message(value):
             f"got the class {value.__name__} itself: pass an instance, "
             f"{value.__name__}()."
         )
+    if isinstance(value, type):  # "got type." named nothing
+        return (
+            "callbacks must be a list of sk_deepnet.callbacks.Callback instances; "
+            f"got the class {value.__name__}, which is no Callback: subclass "
+            "sk_deepnet.callbacks.Callback and pass an instance."
+        )
     return (
         "callbacks must be a list of sk_deepnet.callbacks.Callback instances; "
         f"got {type(value).__name__}."

@@ -391,8 +391,9 @@ class Optimizer(_EmptyState):
         if not _in_range(rate, *Optimizer._RANGES["learning_rate"]):
             raise ValueError(
                 f"{type(self).__name__}: learning_rate must be a real number in "
-                f"[0, inf) at every step; got {rate!r}, set after the optimizer "
-                "was made (by a schedule or a callback?)."
+                f"[0, inf) when the optimizer steps; got {rate!r} (a value set after "
+                "the constructor, by a schedule or a callback, or one that a "
+                "subclass's __init__ did not check)."
             )
 
     def _update(self, params, grad, work):

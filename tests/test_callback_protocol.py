@@ -313,6 +313,9 @@ def test_a_callback_class_instead_of_an_instance_is_named():
         clf.fit(X, y)
     with pytest.raises(TypeError, match="Callback instances; got str."):
         clf.set_params(callbacks=["GradientMonitor"]).fit(X, y)
+    with pytest.raises(TypeError, match=r"got the class dict, which is no Callback: "
+                                        r"subclass sk_deepnet\.callbacks\.Callback"):
+        clf.set_params(callbacks=[dict]).fit(X, y)
 
 
 def test_two_callbacks_exposed_as_the_same_attribute_are_refused():
@@ -356,7 +359,7 @@ def test_a_learning_rate_set_out_of_range_by_a_hook_gets_a_clear_error(rate):
         reference = reg.fit(X, X.sum(axis=1)).predict(X)
     reg.set_params(warm_start=True, max_iter=2, callbacks=[SetsRate(rate)])
     with pytest.raises(ValueError, match=r"learning_rate must be a real number in \[0, inf\) "
-                                         r"at every step; got .*by a schedule or a callback"):
+                                         r"when the optimizer steps; got .*by a schedule or a callback"):
         reg.fit(X, X.sum(axis=1))
     assert_array_equal(reg.predict(X), reference)  # the model before the call
 
