@@ -1,4 +1,4 @@
-"""Refuse, before allocating anything, a model that cannot fit in the machine's memory.
+"""Refuse, before allocating anything, a model that cannot fit in the memory the process may use.
 
 Without this, a parameter set too large for the machine failed in one of
 three ways, none naming the parameter: NumPy refused one huge array ("Unable
@@ -7,10 +7,18 @@ to allocate 7.28 TiB for an array with shape (2000008000001,)"), or raised
 space, or, for ``depth=10**9``, the list of layer widths and then the layers
 themselves were allocated one by one until the operating system killed the
 process. The checks here take a lower bound of what the model needs, so that
-they never refuse a model that would fit.
+they never refuse a model that would fit, against the least of the machine's
+memory, the container's limit (a cgroup's, which in a container is usually far
+below the machine's) and ``ulimit -v``.
 """
 
 import os
+from pathlib import Path
+
+try:  # Unix only: the address-space limit of ``ulimit -v``
+    import resource
+except ImportError:  # pragma: no cover - Windows
+    resource = None
 
 #: Bytes a hidden layer costs beyond its arrays' data (array headers, views,
 #: list entries): about 1.7 KiB measured on a network of width 1; a lower bound.
@@ -32,6 +40,64 @@ def physical_memory():
     return pages * page_size if pages > 0 and page_size > 0 else None
 
 
+#: The memory limit of the process's control group: cgroup v2, then v1 (a
+#: container's limit, usually far below the machine's memory).
+CGROUP_LIMIT_FILES = (
+    "/sys/fs/cgroup/memory.max",
+    "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+)
+
+
+def cgroup_memory_limit():
+    """The memory limit of the process's container (control group), or None.
+
+    Returns
+    -------
+    n_bytes : int or None
+        The first limit found in :data:`CGROUP_LIMIT_FILES`; None without one
+        ("max" in cgroup v2, no such file outside Linux).
+    """
+    for path in CGROUP_LIMIT_FILES:
+        try:
+            text = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            return int(text)
+    return None
+
+
+def address_space_limit():
+    """The soft address-space limit of the process (``ulimit -v``), or None.
+
+    Returns
+    -------
+    n_bytes : int or None
+    """
+    if resource is None:
+        return None
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    return None if soft == resource.RLIM_INFINITY or soft < 0 else soft
+
+
+def memory_limit():
+    """The least of the memory limits that apply to the process, and what sets it.
+
+    Returns
+    -------
+    limit : tuple of (int, str) or None
+        The bytes and the phrase that names their source (the machine's
+        memory, the container's limit, ``ulimit -v``); None if none can be read.
+    """
+    limits = [
+        (physical_memory(), "of memory this machine has"),
+        (cgroup_memory_limit(), "that this process's container (cgroup) allows"),
+        (address_space_limit(), "of address space that ulimit -v allows"),
+    ]
+    known = [(n_bytes, source) for n_bytes, source in limits if n_bytes]
+    return min(known, default=None)
+
+
 def format_bytes(n_bytes):
     """``n_bytes`` in the largest binary unit that keeps it at least 1 (e.g. '7.3 TiB').
 
@@ -51,7 +117,10 @@ def format_bytes(n_bytes):
 
 
 def check_fits_in_memory(n_bytes, what, remedy):
-    """Raise MemoryError if ``n_bytes`` exceeds the machine's physical memory.
+    """Raise MemoryError if ``n_bytes`` exceeds the memory the process may use.
+
+    That is the least of the machine's physical memory, the container's
+    limit and ``ulimit -v`` (:func:`memory_limit`).
 
     Parameters
     ----------
@@ -67,11 +136,11 @@ def check_fits_in_memory(n_bytes, what, remedy):
     Raises
     ------
     MemoryError
-        Naming the model, the bytes it needs at least and the machine's memory.
+        Naming the model, the bytes it needs at least and the limit.
     """
-    total = physical_memory()
-    if total is not None and n_bytes > total:
+    limit = memory_limit()
+    if limit is not None and n_bytes > limit[0]:
         raise MemoryError(
             f"{what} at least {format_bytes(n_bytes)}, more than the "
-            f"{format_bytes(total)} of memory this machine has. {remedy}"
+            f"{format_bytes(limit[0])} {limit[1]}. {remedy}"
         )

@@ -144,13 +144,17 @@ def test_a_network_larger_than_the_memory_is_refused_by_name(params, named):
     # allocate 745 TiB for an array with shape (100000010000015,)".
     model = DeepMLPRegressor(**SMALL).fit(X, Y)
     before = model.predict(X)
-    with pytest.raises(MemoryError, match=named + r".*more than the .* of memory this "
-                                                  r"machine has\. Reduce depth or width\."):
+    with pytest.raises(MemoryError, match=named + r".*more than the .* (of memory this "
+                                                  r"machine has|that this process's container "
+                                                  r"\(cgroup\) allows|of address space that "
+                                                  r"ulimit -v allows)\. Reduce depth or width\."):
         model.set_params(**params).fit(X, Y)
     np.testing.assert_array_equal(model.predict(X), before)  # the fitted model stays
 
 
 def test_the_memory_check_counts_the_parameters_and_their_gradients(monkeypatch):
+    monkeypatch.setattr(_memory, "cgroup_memory_limit", lambda: None)
+    monkeypatch.setattr(_memory, "address_space_limit", lambda: None)
     # 3 hidden layers of 1000: 2 * 1000**2 + 3 * 1000 parameters, and as many
     # gradients, of 4 bytes (float32) or 8 (float64), plus 1 KiB a layer.
     needed = 2 * 4 * (2 * 1000**2 + 3 * 1000) + 3 * 1024
@@ -181,6 +185,29 @@ def test_an_rbm_larger_than_the_memory_is_refused_by_name():
         DeepMLPRegressor(**SMALL, pretrain="rbm", pretrain_batch_size=10**19).fit(X, Y)
 
 
+def test_the_least_memory_limit_applies(monkeypatch, tmp_path):
+    # A container's limit is usually far below the machine's memory.
+    v2, v1 = tmp_path / "memory.max", tmp_path / "memory.limit_in_bytes"
+    monkeypatch.setattr(_memory, "CGROUP_LIMIT_FILES", (str(v2), str(v1)))
+    monkeypatch.setattr(_memory, "physical_memory", lambda: 2**35)
+    monkeypatch.setattr(_memory, "address_space_limit", lambda: None)
+    assert _memory.memory_limit() == (2**35, "of memory this machine has")
+    v2.write_text("max\n")  # cgroup v2 without a limit
+    v1.write_text(f"{2**30}\n")
+    assert _memory.memory_limit() == (2**30, "that this process's container (cgroup) allows")
+    with pytest.raises(MemoryError, match=r"more than the 1 GiB that this process's container "
+                                          r"\(cgroup\) allows\. Reduce depth or width\."):
+        DeepMLPRegressor(depth=2, width=20000).fit(X, Y)
+    monkeypatch.setattr(_memory, "address_space_limit", lambda: 2**29)
+    assert _memory.memory_limit() == (2**29, "of address space that ulimit -v allows")
+    monkeypatch.setattr(_memory, "physical_memory", lambda: None)
+    monkeypatch.setattr(_memory, "address_space_limit", lambda: None)
+    v1.write_text("9223372036854771712\n")  # cgroup v1 without a limit: a huge number
+    assert _memory.memory_limit()[0] == 9223372036854771712
+    v1.unlink()
+    assert _memory.memory_limit() is None  # nothing to read: no check
+
+
 def test_physical_memory_is_read_where_the_system_tells_it(monkeypatch):
     assert _memory.physical_memory() is None or _memory.physical_memory() > 2**20
 
@@ -189,6 +216,12 @@ def test_physical_memory_is_read_where_the_system_tells_it(monkeypatch):
 
     monkeypatch.setattr(_memory.os, "sysconf", no_sysconf)
     assert _memory.physical_memory() is None
+    if _memory.resource is not None:  # ulimit -v, soft limit
+        limits = {"soft": 2**30}
+        monkeypatch.setattr(_memory.resource, "getrlimit", lambda which: (limits["soft"], -1))
+        assert _memory.address_space_limit() == 2**30
+        limits["soft"] = _memory.resource.RLIM_INFINITY
+        assert _memory.address_space_limit() is None
     assert _memory.format_bytes(1000) == "1000 B"
     assert _memory.format_bytes(1536) == "1.5 KiB"
     assert _memory.format_bytes(2**60 * 3000) == "3.07e+06 PiB"
