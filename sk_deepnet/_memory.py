@@ -20,6 +20,10 @@ try:  # Unix only: the address-space limit of ``ulimit -v``
 except ImportError:  # pragma: no cover - Windows
     resource = None
 
+#: Below this many bytes the limits are not read (24 us a check, twice a fit):
+#: no process that runs NumPy, SciPy and scikit-learn has less memory.
+ALWAYS_FITS_BYTES = 2**26
+
 #: Bytes a hidden layer costs beyond its arrays' data (array headers, views,
 #: list entries): about 1.7 KiB measured on a network of width 1; a lower bound.
 LAYER_OVERHEAD_BYTES = 1024
@@ -138,6 +142,8 @@ def check_fits_in_memory(n_bytes, what, remedy):
     MemoryError
         Naming the model, the bytes it needs at least and the limit.
     """
+    if n_bytes < ALWAYS_FITS_BYTES:
+        return
     limit = memory_limit()
     if limit is not None and n_bytes > limit[0]:
         raise MemoryError(

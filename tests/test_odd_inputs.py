@@ -153,6 +153,7 @@ def test_a_network_larger_than_the_memory_is_refused_by_name(params, named):
 
 
 def test_the_memory_check_counts_the_parameters_and_their_gradients(monkeypatch):
+    monkeypatch.setattr(_memory, "ALWAYS_FITS_BYTES", 0)  # the check reads no limit below it
     monkeypatch.setattr(_memory, "cgroup_memory_limit", lambda: None)
     monkeypatch.setattr(_memory, "address_space_limit", lambda: None)
     # 3 hidden layers of 1000: 2 * 1000**2 + 3 * 1000 parameters, and as many
@@ -186,6 +187,7 @@ def test_an_rbm_larger_than_the_memory_is_refused_by_name():
 
 
 def test_the_least_memory_limit_applies(monkeypatch, tmp_path):
+    monkeypatch.setattr(_memory, "ALWAYS_FITS_BYTES", 0)
     # A container's limit is usually far below the machine's memory.
     v2, v1 = tmp_path / "memory.max", tmp_path / "memory.limit_in_bytes"
     monkeypatch.setattr(_memory, "CGROUP_LIMIT_FILES", (str(v2), str(v1)))
