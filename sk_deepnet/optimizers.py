@@ -77,6 +77,10 @@ class _EmptyState:
         return optimizer
 
 
+#: The learning rate's valid range: [0, inf).
+_RATE_RANGE = (0.0, math.inf, True, False)
+
+
 def _returned_update_message(optimizer, returned):
     """Why a subclass's ``_update`` that returned a new value trains nothing."""
     return (
@@ -143,7 +147,7 @@ class Optimizer(_EmptyState):
 
     #: The valid range of each hyperparameter: (low, high, low included, high included).
     _RANGES = {
-        "learning_rate": (0.0, math.inf, True, False),
+        "learning_rate": _RATE_RANGE,
         "weight_decay": (0.0, math.inf, True, False),
         "momentum": (0.0, 1.0, True, False),
         "beta_1": (0.0, 1.0, True, False),
@@ -165,14 +169,17 @@ class Optimizer(_EmptyState):
             if name not in self._RANGES:  # a subclass's own: its constructor checks it
                 continue
             value = getattr(self, name)
-            low, high, low_in, high_in = self._RANGES[name]
             if not _in_range(value, *self._RANGES[name]):
-                interval = f"{'[' if low_in else '('}{low:g}, {high:g}{']' if high_in else ')'}"
                 raise ValueError(
                     f"{type(self).__name__}: {name} must be a real number in "
-                    f"{interval}; got {value!r}."
+                    f"{self._interval(name)}; got {value!r}."
                 )
         return self
+
+    def _interval(self, name):
+        """The valid range of hyperparameter ``name``, written as an interval."""
+        low, high, low_in, high_in = self._RANGES[name]
+        return f"{'[' if low_in else '('}{low:g}, {high:g}{']' if high_in else ')'}"
 
     # -- sklearn-like parameter handling -----------------------------------
     @classmethod
@@ -386,14 +393,15 @@ class Optimizer(_EmptyState):
         # schedule, or a callback's on_epoch_begin): 'x' or None failed inside
         # NumPy, NaN passed for a divergence, a negative rate climbed the loss.
         rate = getattr(self, "learning_rate", 0.0)  # a subclass may step by another name
-        if type(rate) is float and 0.0 <= rate < math.inf:  # the usual case, at every step
-            return
-        if not _in_range(rate, *Optimizer._RANGES["learning_rate"]):
+        allowed = self._RANGES["learning_rate"]  # a subclass may narrow it
+        if type(rate) is float and allowed is _RATE_RANGE and 0.0 <= rate < math.inf:
+            return  # the usual case, at every step
+        if not _in_range(rate, *allowed):
             raise ValueError(
                 f"{type(self).__name__}: learning_rate must be a real number in "
-                f"[0, inf) when the optimizer steps; got {rate!r} (a value set after "
-                "the constructor, by a schedule or a callback, or one that a "
-                "subclass's __init__ did not check)."
+                f"{self._interval('learning_rate')} when the optimizer steps; got "
+                f"{rate!r} (a value set after the constructor, by a schedule or a "
+                "callback, or one that a subclass's __init__ did not check)."
             )
 
     def _update(self, params, grad, work):

@@ -246,6 +246,20 @@ def test_an_optimizer_without_an_update_rule_says_so():
         Misnamed().step(np.ones(2), np.ones(2))
 
 
+def test_the_every_step_rate_check_uses_a_subclass_range():
+    # It used the base class's [0, inf) whatever the subclass allowed.
+    class AtMostOne(SGD):
+        _RANGES = {**SGD._RANGES, "learning_rate": (0.0, 1.0, False, True)}
+
+    opt = AtMostOne(learning_rate=0.5)
+    opt.step(np.ones(2), np.ones(2))
+    opt.learning_rate = 2.0
+    with pytest.raises(ValueError, match=r"AtMostOne: learning_rate must be a real number in "
+                                         r"\(0, 1\] when the optimizer steps; got 2\.0"):
+        opt.step(np.ones(2), np.ones(2))
+    assert opt.t_ == 1
+
+
 def test_an_update_rule_that_returns_a_new_array_is_refused():
     # A subclass whose _update returned the stepped parameters instead of
     # writing them trained nothing, silently: the estimator's weights never
