@@ -8,7 +8,7 @@ space, or, for ``depth=10**9``, the list of layer widths and then the layers
 themselves were allocated one by one until the operating system killed the
 process. The checks here take a lower bound of what the model needs, so that
 they never refuse a model that would fit, against the least of the machine's
-memory, the container's limit (a cgroup's, which in a container is usually far
+memory and swap, the container's limit (a cgroup's, which in a container is usually far
 below the machine's) and ``ulimit -v``.
 """
 
@@ -29,19 +29,45 @@ ALWAYS_FITS_BYTES = 2**26
 LAYER_OVERHEAD_BYTES = 1024
 
 
+#: Where Linux tells the swap space (a model that spills into it still
+#: trains, slowly: it must not be refused).
+MEMINFO = "/proc/meminfo"
+
+
 def physical_memory():
-    """The machine's physical memory in bytes, or None where it cannot be read.
+    """The machine's physical memory and swap in bytes, or None where unknown.
 
     Returns
     -------
     n_bytes : int or None
-        ``SC_PHYS_PAGES * SC_PAGE_SIZE`` (Linux, macOS); None elsewhere (Windows).
+        ``SC_PHYS_PAGES * SC_PAGE_SIZE`` (Linux, macOS), plus the swap space
+        of ``/proc/meminfo`` (Linux); None elsewhere (Windows).
     """
     try:
         pages, page_size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, ValueError, OSError):
         return None
-    return pages * page_size if pages > 0 and page_size > 0 else None
+    if pages <= 0 or page_size <= 0:
+        return None
+    return pages * page_size + swap_space()
+
+
+def swap_space():
+    """The swap space in bytes (``SwapTotal`` of ``/proc/meminfo``); 0 if unknown.
+
+    Returns
+    -------
+    n_bytes : int
+    """
+    try:
+        lines = Path(MEMINFO).read_text().splitlines()
+    except OSError:
+        return 0
+    for line in lines:
+        name, _, value = line.partition(":")
+        if name == "SwapTotal" and value.split()[0].isdigit():
+            return int(value.split()[0]) * 1024  # in kB
+    return 0
 
 
 #: The memory limit of the process's control group: cgroup v2, then v1 (a
@@ -94,7 +120,7 @@ def memory_limit():
         memory, the container's limit, ``ulimit -v``); None if none can be read.
     """
     limits = [
-        (physical_memory(), "of memory this machine has"),
+        (physical_memory(), "of memory and swap this machine has"),
         (cgroup_memory_limit(), "that this process's container (cgroup) allows"),
         (address_space_limit(), "of address space that ulimit -v allows"),
     ]

@@ -144,8 +144,8 @@ def test_a_network_larger_than_the_memory_is_refused_by_name(params, named):
     # allocate 745 TiB for an array with shape (100000010000015,)".
     model = DeepMLPRegressor(**SMALL).fit(X, Y)
     before = model.predict(X)
-    with pytest.raises(MemoryError, match=named + r".*more than the .* (of memory this "
-                                                  r"machine has|that this process's container "
+    with pytest.raises(MemoryError, match=named + r".*more than the .* (of memory and swap "
+                                                  r"this machine has|that this process's container "
                                                   r"\(cgroup\) allows|of address space that "
                                                   r"ulimit -v allows)\. Reduce depth or width\."):
         model.set_params(**params).fit(X, Y)
@@ -193,7 +193,7 @@ def test_the_least_memory_limit_applies(monkeypatch, tmp_path):
     monkeypatch.setattr(_memory, "CGROUP_LIMIT_FILES", (str(v2), str(v1)))
     monkeypatch.setattr(_memory, "physical_memory", lambda: 2**35)
     monkeypatch.setattr(_memory, "address_space_limit", lambda: None)
-    assert _memory.memory_limit() == (2**35, "of memory this machine has")
+    assert _memory.memory_limit() == (2**35, "of memory and swap this machine has")
     v2.write_text("max\n")  # cgroup v2 without a limit
     v1.write_text(f"{2**30}\n")
     assert _memory.memory_limit() == (2**30, "that this process's container (cgroup) allows")
@@ -210,12 +210,21 @@ def test_the_least_memory_limit_applies(monkeypatch, tmp_path):
     assert _memory.memory_limit() is None  # nothing to read: no check
 
 
-def test_physical_memory_is_read_where_the_system_tells_it(monkeypatch):
+def test_physical_memory_is_read_where_the_system_tells_it(monkeypatch, tmp_path):
     assert _memory.physical_memory() is None or _memory.physical_memory() > 2**20
 
     def no_sysconf(name):
         raise ValueError(name)
 
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       24683664 kB\nSwapTotal:       2097152 kB\n")
+    monkeypatch.setattr(_memory, "MEMINFO", str(meminfo))
+    assert _memory.swap_space() == 2 * 2**30  # a model that spills into swap still trains
+    pages = {"SC_PHYS_PAGES": 4, "SC_PAGE_SIZE": 4096}
+    monkeypatch.setattr(_memory.os, "sysconf", pages.__getitem__)
+    assert _memory.physical_memory() == 4 * 4096 + 2 * 2**30
+    meminfo.unlink()
+    assert _memory.swap_space() == 0
     monkeypatch.setattr(_memory.os, "sysconf", no_sysconf)
     assert _memory.physical_memory() is None
     if _memory.resource is not None:  # ulimit -v, soft limit
