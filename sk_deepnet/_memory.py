@@ -8,8 +8,8 @@ space, or, for ``depth=10**9``, the list of layer widths and then the layers
 themselves were allocated one by one until the operating system killed the
 process. The checks here take a lower bound of what the model needs, so that
 they never refuse a model that would fit, against the least of the machine's
-memory and swap, the container's limit (a cgroup's, which in a container is usually far
-below the machine's) and ``ulimit -v``.
+memory and swap, the container's limit (a cgroup's, which in a container is
+usually far below the machine's) and ``ulimit -v``.
 """
 
 import os
