@@ -28,6 +28,7 @@ whole process: two threads of one process that fit at the same time share it.
 import functools
 import inspect
 import math
+import sys
 import threading
 from contextlib import contextmanager
 
@@ -51,7 +52,8 @@ MIN_THREADED_FLOPS = 64e6
 #: The rows a prediction runs through the network at once (``predict_logits``).
 _PREDICT_CHUNK = 1024
 
-_state = threading.local()  # .active: inside a policy scope of this thread
+#: .scope: this thread's outermost call under the policy (a _Scope), or None.
+_state = threading.local()
 _controllers = {}
 
 
@@ -96,7 +98,7 @@ def threads_for(flops):
 
 
 @contextmanager
-def blas_limit(limit):
+def blas_limit(limit, saved=None):
     """Hold BLAS to at most ``limit`` threads in the block (never raising it).
 
     Parameters
@@ -104,12 +106,17 @@ def blas_limit(limit):
     limit : int or None
         None leaves the threads as they are. A limit at or above the one in
         force changes nothing.
+    saved : list, optional
+        Where each library's thread count is recorded before it is lowered,
+        and from which it is restored: a caller that keeps the list can
+        restore what a Ctrl-C inside the restoring left lowered.
 
     Yields
     ------
     n_threads : int or None
         The threads BLAS runs in the block (None without a BLAS library).
     """
+    saved = [] if saved is None else saved
     libraries = _controller().lib_controllers
     counts = [lib.num_threads for lib in libraries]
     current = max(counts, default=None)
@@ -120,12 +127,19 @@ def blas_limit(limit):
     try:
         for lib, count in zip(libraries, counts):
             if count > limit:
+                saved.append((lib, count))  # first: an interrupt must leave it restorable
                 lib.set_num_threads(limit)
         yield limit
     finally:
-        for lib, count in zip(libraries, counts):
-            if count > limit:
-                lib.set_num_threads(count)
+        _restore_threads(saved)
+
+
+def _restore_threads(saved):
+    """Give back the thread counts in ``saved``, emptying it as each is restored."""
+    while saved:
+        lib, count = saved[-1]
+        lib.set_num_threads(count)
+        saved.pop()
 
 
 def _shape(X):
@@ -315,6 +329,39 @@ def pretrain_flops(estimator, X):
     return 10.0 * batch * _largest_layer(sizes)
 
 
+def _in_policy_scope():
+    """Whether an outer call of this thread runs under the policy already.
+
+    The scope holds the frame of that call, checked to be on the stack: a
+    Ctrl-C between setting a flag and its ``try`` (or in the ``finally`` that
+    clears it) left a flag set for good, and every later fit of the thread
+    ran without the policy (found by the line-level interrupt sweep of
+    ``tests/test_fault_injection.py``). A stale scope is cleared, and the
+    thread counts it had lowered and not given back are restored.
+    """
+    scope = getattr(_state, "scope", None)
+    if scope is None:
+        return False
+    frame = sys._getframe(2)  # the caller of the wrapper that asks
+    while frame is not None:
+        if frame is scope.frame:
+            return True
+        frame = frame.f_back
+    _restore_threads(scope.saved)  # left lowered by an interrupted call
+    _state.scope = None
+    return False
+
+
+class _Scope:
+    """A thread's outermost call under the policy: its frame, and the BLAS
+    thread counts to give back (recorded before each is lowered)."""
+
+    __slots__ = ("frame", "saved")
+
+    def __init__(self, frame):
+        self.frame, self.saved = frame, []
+
+
 def blas_policy(flops_of):
     """Decorate a method ``(self, X, ...)``: run it under the policy's BLAS limit.
 
@@ -335,16 +382,19 @@ def blas_policy(flops_of):
 
         @functools.wraps(method)
         def wrapper(self, *args, **kwargs):
-            if getattr(_state, "active", False):  # an outer call decided
+            if _in_policy_scope():  # an outer call decided
                 return method(self, *args, **kwargs)
             X = args[0] if args else kwargs.get(name)
             limit = threads_for(flops_of(self, X))
-            _state.active = True
+            scope = _state.scope = _Scope(sys._getframe())
             try:
-                with blas_limit(limit):
+                with blas_limit(limit, scope.saved):
                     return method(self, *args, **kwargs)
             finally:
-                _state.active = False
+                # What blas_limit could not give back (a Ctrl-C in its finally);
+                # one here leaves the scope stale, for the next call to restore.
+                _restore_threads(scope.saved)
+                _state.scope = None
 
         return wrapper
 

@@ -7,6 +7,7 @@ No test times anything.
 """
 
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -18,6 +19,9 @@ from sk_deepnet import DeepMLPClassifier, DeepMLPRegressor, config_context
 from sk_deepnet import _threadpool
 from sk_deepnet.callbacks import Callback
 from sk_deepnet.pretraining import BernoulliRBM
+
+# The line-level interrupt of the fault sweep (tests/ is on the path).
+from test_fault_injection import LineInterrupt
 
 
 def blas_threads():
@@ -384,3 +388,28 @@ def test_the_policy_keeps_keyword_calls_working():
     assert rbm.gibbs(v=X).shape == X.shape
     assert rbm.transform(X=X).shape == (X.shape[0], 4)
     assert rbm.score_samples(X=X).shape == (X.shape[0],)
+
+
+def test_an_interrupt_at_any_line_of_the_policy_leaves_it_working(two_threads):
+    # A Ctrl-C between the policy setting its "inside a fit" flag and its
+    # try (or in the finally that clears it) left the flag set: every later
+    # fit of the thread ran without the policy, on the library's threads. A
+    # Ctrl-C inside the restoring left BLAS on one thread for good.
+    X, y = small_data()
+    est = DeepMLPClassifier(depth=2, width=16, batch_size=32, max_iter=2, random_state=0)
+    prefix = _threadpool.__file__
+    with LineInterrupt(0, prefix) as tracer, pytest.warns(Warning):
+        est.fit(X, y)
+    first = {}
+    for k, line in enumerate(tracer.lines, start=1):
+        first.setdefault(line, k)
+    assert len(first) > 20
+    for k in sorted(first.values()):
+        try:
+            with LineInterrupt(k, prefix), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                est.fit(X, y)
+        except KeyboardInterrupt:
+            pass
+        assert threads_in_fit(est, X, y) == 1, k  # the policy decides again
+        assert blas_threads() == 2, k  # and gives the threads back
