@@ -136,7 +136,7 @@ class Network:
         shapes += [("b", (s[1],)) for s in self._weight_shapes]
         shapes += self._norm_shapes()
         self._shapes = shapes
-        self.n_params = sum(int(np.prod(s)) for _, s in shapes)
+        self.n_params = sum(math.prod(s) for _, s in shapes)
 
     def _norm_shapes(self):
         """The normalization scales and shifts of the layout (none without)."""
@@ -151,7 +151,7 @@ class Network:
         views = {"W": [], "P": [], "b": [], "gamma": [], "beta": []}
         offset = 0
         for name, shape in self._shapes:
-            size = int(np.prod(shape))
+            size = math.prod(shape)
             # An inference-only copy has no gradient vector: its views are None.
             view = flat[offset : offset + size].reshape(shape) if flat.size else None
             views[name].append(view)
