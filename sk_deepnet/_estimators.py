@@ -41,9 +41,9 @@ from ._callback_base import Callback
 from ._fitted_arrays import NetworkArrays
 from ._help import HelpMixin
 from ._initializers import INITIALIZERS, auto_plan
+from ._memory import LAYER_OVERHEAD_BYTES, check_fits_in_memory
 from ._network import Network
 from ._persistence import add_new_parameters, check_version, stamp_version
-from ._memory import LAYER_OVERHEAD_BYTES, check_fits_in_memory
 from ._reentrancy import is_fitting, not_reentrant
 from ._sklearn_compat import (
     CallbackSupportMixin,

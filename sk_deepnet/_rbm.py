@@ -589,7 +589,7 @@ class _BaseRBM(
             self._rng.bit_generator.state = rng_state
 
     def _check_fits_in_memory(self, n_features, itemsize):
-        """Refuse, before drawing, weights and chains larger than the machine's memory.
+        """Refuse, before drawing, weights and chains larger than the memory the process may use.
 
         The weights, their increments and the persistent chains (``batch_size``
         rows, as scikit-learn's): NumPy named a shape, not the parameter, or

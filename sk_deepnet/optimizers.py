@@ -347,9 +347,9 @@ class Optimizer(_EmptyState):
         ValueError
             If ``params`` is read-only, ``grad`` has another shape, the
             optimizer holds state for other parameters, or ``learning_rate``
-            was set (after the constructor checked it) to anything but a real
-            number in [0, inf).  Nothing has changed then: neither ``t_`` nor
-            the state nor ``params``.
+            is no real number in its range (``[0, inf)`` unless a subclass
+            narrows it), set so after the constructor checked it.  Nothing has
+            changed then: neither ``t_`` nor the state nor ``params``.
         """
         grad = _check_step_arguments(params, grad)
         self._check_learning_rate()
