@@ -394,6 +394,9 @@ def blas_policy(flops_of):
                 # What blas_limit could not give back (a Ctrl-C in its finally);
                 # one here leaves the scope stale, for the next call to restore.
                 _restore_threads(scope.saved)
+                # The frame holds the scope in its locals: the cycle kept X and
+                # the estimator alive until the garbage collector ran.
+                scope.frame = None
                 _state.scope = None
 
         return wrapper

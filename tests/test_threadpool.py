@@ -6,8 +6,10 @@ starts, and reads the limit in force from inside the call with threadpoolctl.
 No test times anything.
 """
 
+import gc
 import threading
 import warnings
+import weakref
 
 import numpy as np
 import pytest
@@ -413,3 +415,21 @@ def test_an_interrupt_at_any_line_of_the_policy_leaves_it_working(two_threads):
             pass
         assert threads_in_fit(est, X, y) == 1, k  # the policy decides again
         assert blas_threads() == 2, k  # and gives the threads back
+
+
+def test_the_policy_keeps_no_reference_to_the_call(monkeypatch):
+    # Its scope held the call's frame and the frame the scope: the cycle kept
+    # X and the estimator alive after the call, until the garbage collector ran.
+    X, y = small_data()
+    est = DeepMLPClassifier(depth=2, width=16, max_iter=2, random_state=0)
+    with pytest.warns(Warning):
+        est.fit(X, y)
+    X_ref, est_ref = weakref.ref(X), weakref.ref(est)
+    gc.disable()
+    try:
+        est.predict(X)
+        del X, y, est
+        assert X_ref() is None
+        assert est_ref() is None
+    finally:
+        gc.enable()
