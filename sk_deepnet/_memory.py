@@ -9,7 +9,7 @@ themselves were allocated one by one until the operating system killed the
 process. The checks here take a lower bound of what the model needs, so that
 they never refuse a model that would fit, against the least of the machine's
 memory and swap, the container's limit (a cgroup's, which in a container is
-usually far below the machine's) and ``ulimit -v``.
+usually far below the machine's) plus that swap, and ``ulimit -v``.
 """
 
 import os
@@ -117,11 +117,16 @@ def memory_limit():
     -------
     limit : tuple of (int, str) or None
         The bytes and the phrase that names their source (the machine's
-        memory, the container's limit, ``ulimit -v``); None if none can be read.
+        memory and swap, the container's limit and the machine's swap,
+        ``ulimit -v``); None if none can be read.
     """
+    container = cgroup_memory_limit()
     limits = [
         (physical_memory(), "of memory and swap this machine has"),
-        (cgroup_memory_limit(), "that this process's container (cgroup) allows"),
+        # Its processes may swap beyond it (Docker's --memory=1g allows as much
+        # swap again): the machine's swap on top is an upper bound.
+        (container and container + swap_space(),
+         "that this process's container (cgroup) allows, swap included"),
         (address_space_limit(), "of address space that ulimit -v allows"),
     ]
     known = [(n_bytes, source) for n_bytes, source in limits if n_bytes]
@@ -149,8 +154,8 @@ def format_bytes(n_bytes):
 def check_fits_in_memory(n_bytes, what, remedy):
     """Raise MemoryError if ``n_bytes`` exceeds the memory the process may use.
 
-    That is the least of the machine's physical memory, the container's
-    limit and ``ulimit -v`` (:func:`memory_limit`).
+    That is the least of the machine's physical memory and swap, the
+    container's limit plus that swap, and ``ulimit -v`` (:func:`memory_limit`).
 
     Parameters
     ----------

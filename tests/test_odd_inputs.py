@@ -146,7 +146,8 @@ def test_a_network_larger_than_the_memory_is_refused_by_name(params, named):
     before = model.predict(X)
     with pytest.raises(MemoryError, match=named + r".*more than the .* (of memory and swap "
                                                   r"this machine has|that this process's container "
-                                                  r"\(cgroup\) allows|of address space that "
+                                                  r"\(cgroup\) allows, swap included|of address "
+                                                  r"space that "
                                                   r"ulimit -v allows)\. Reduce depth or width\."):
         model.set_params(**params).fit(X, Y)
     np.testing.assert_array_equal(model.predict(X), before)  # the fitted model stays
@@ -191,14 +192,18 @@ def test_the_least_memory_limit_applies(monkeypatch, tmp_path):
     # A container's limit is usually far below the machine's memory.
     v2, v1 = tmp_path / "memory.max", tmp_path / "memory.limit_in_bytes"
     monkeypatch.setattr(_memory, "CGROUP_LIMIT_FILES", (str(v2), str(v1)))
+    monkeypatch.setattr(_memory, "MEMINFO", str(tmp_path / "no-meminfo"))  # no swap
     monkeypatch.setattr(_memory, "physical_memory", lambda: 2**35)
     monkeypatch.setattr(_memory, "address_space_limit", lambda: None)
     assert _memory.memory_limit() == (2**35, "of memory and swap this machine has")
     v2.write_text("max\n")  # cgroup v2 without a limit
     v1.write_text(f"{2**30}\n")
-    assert _memory.memory_limit() == (2**30, "that this process's container (cgroup) allows")
+    assert _memory.memory_limit() == (
+        2**30, "that this process's container (cgroup) allows, swap included"
+    )
     with pytest.raises(MemoryError, match=r"more than the 1 GiB that this process's container "
-                                          r"\(cgroup\) allows\. Reduce depth or width\."):
+                                          r"\(cgroup\) allows, swap included\. Reduce depth "
+                                          r"or width\."):
         DeepMLPRegressor(depth=2, width=20000).fit(X, Y)
     monkeypatch.setattr(_memory, "address_space_limit", lambda: 2**29)
     assert _memory.memory_limit() == (2**29, "of address space that ulimit -v allows")
@@ -208,6 +213,28 @@ def test_the_least_memory_limit_applies(monkeypatch, tmp_path):
     assert _memory.memory_limit()[0] == 9223372036854771712
     v1.unlink()
     assert _memory.memory_limit() is None  # nothing to read: no check
+
+
+def test_a_containers_limit_counts_the_swap(monkeypatch, tmp_path):
+    # A container may swap beyond its memory limit (Docker's --memory=1g lets
+    # it swap as much again): a model that spills into swap still trains, and
+    # one of 1.5 GiB was refused against the 1 GiB limit alone.
+    monkeypatch.setattr(_memory, "ALWAYS_FITS_BYTES", 0)
+    limit, meminfo = tmp_path / "memory.max", tmp_path / "meminfo"
+    limit.write_text(f"{2**30}\n")
+    meminfo.write_text(f"MemTotal: {2**25} kB\nSwapTotal: {2**20} kB\n")  # 32 GiB, 1 GiB
+    monkeypatch.setattr(_memory, "CGROUP_LIMIT_FILES", (str(limit),))
+    monkeypatch.setattr(_memory, "MEMINFO", str(meminfo))
+    monkeypatch.setattr(_memory, "address_space_limit", lambda: None)
+    source = "that this process's container (cgroup) allows, swap included"
+    assert _memory.memory_limit() == (2**31, source)
+    _memory.check_fits_in_memory(3 * 2**29, "The model needs", "Reduce it.")
+    with pytest.raises(MemoryError, match=r"The model needs at least 2\.5 GiB, more than the "
+                                          r"2 GiB that this process's container \(cgroup\) "
+                                          r"allows, swap included\. Reduce it\."):
+        _memory.check_fits_in_memory(5 * 2**29, "The model needs", "Reduce it.")
+    meminfo.write_text(f"MemTotal: {2**25} kB\nSwapTotal: 0 kB\n")  # no swap: the limit
+    assert _memory.memory_limit() == (2**30, source)
 
 
 def test_physical_memory_is_read_where_the_system_tells_it(monkeypatch, tmp_path):
