@@ -755,11 +755,12 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
 
     # ---------------------------------------------------------------- checking
     def _hidden_sizes(self):
+        depth = int(self.depth)  # a NumPy integer overflowed the count below
         if isinstance(self.width, Integral):
             width = int(self.width)
             # Before the list: depth=10**9 made one of 8 GB, then the layers.
-            self._check_hidden_layers_fit((self.depth - 1) * width * width + self.depth * width)
-            return [width] * self.depth
+            self._check_hidden_layers_fit((depth - 1) * width * width + depth * width)
+            return [width] * depth
         sizes = self._width_sequence()
         self._check_hidden_layers_fit(sum(a * b for a, b in zip(sizes, sizes[1:])) + sum(sizes))
         return sizes
@@ -787,7 +788,7 @@ class BaseDeepMLP(StrictIntegerMixin, HelpMixin, CallbackSupportMixin, BaseEstim
         """
         itemsize = np.dtype(_DTYPES[self.dtype]).itemsize
         check_fits_in_memory(
-            2 * itemsize * n_hidden_params + LAYER_OVERHEAD_BYTES * self.depth,
+            2 * itemsize * n_hidden_params + LAYER_OVERHEAD_BYTES * int(self.depth),
             f"{type(self).__name__} with depth={self.depth} and width={reprlib.repr(self.width)} "
             f"has {n_hidden_params:.3g} parameters in its hidden layers alone: with "
             "their gradients, training needs",

@@ -597,8 +597,10 @@ class _BaseRBM(
         pretraining the message names the MLP's parameters.
         """
         role = getattr(self, "_role", None)
+        # Python ints: NumPy integers overflowed (a wrong figure, or none refused).
+        n_bytes = itemsize * int(self.n_components) * (2 * n_features + int(self.batch_size))
         check_fits_in_memory(
-            itemsize * self.n_components * (2 * n_features + self.batch_size),
+            n_bytes,
             f"{type(self).__name__}{f' of {role}' if role else ''} with n_components="
             f"{self.n_components} and batch_size={self.batch_size} on {n_features} "
             "features needs, for its weights, their increments and its Gibbs chains,",

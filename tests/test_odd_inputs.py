@@ -130,12 +130,24 @@ def test_lbfgs_refuses_batch_normalization_of_a_single_positive_weight():
 
 
 # ------------------------------------------------ models too large for memory
+#: The end of the message of a refused model: the limit, and what to reduce.
+REFUSED = (
+    r".*more than the .* (of memory and swap this machine has|that this process's "
+    r"container \(cgroup\) allows, swap included|of address space that ulimit -v "
+    r"allows)\. Reduce depth or width\."
+)
+
+
 @pytest.mark.parametrize(
     "params, named",
     [(dict(depth=10**9), r"depth=1000000000 and width=4 has 2e\+10 parameters"),
      (dict(width=10**12), r"depth=1 and width=1000000000000 has 1e\+12 parameters"),
-     (dict(depth=2, width=[10**7, 10**7]), r"width=\[10000000, 10000000\] has 1e\+14")],
-    ids=["depth", "width", "widths"],
+     (dict(depth=2, width=[10**7, 10**7]), r"width=\[10000000, 10000000\] has 1e\+14"),
+     # A NumPy integer depth overflowed the count: "-8.45e+18 parameters", or
+     # (int32) a count small enough to pass, and NumPy's "Unable to allocate".
+     (dict(depth=np.int64(10**9), width=10**5), r"depth=1000000000 and width=100000 has 1e\+19"),
+     (dict(depth=np.int32(3), width=10**7), r"depth=3 and width=10000000 has 2e\+14")],
+    ids=["depth", "width", "widths", "numpy-int64-depth", "numpy-int32-depth"],
 )
 def test_a_network_larger_than_the_memory_is_refused_by_name(params, named):
     # depth=10**9 grew a list of 10**9 widths, then the layers one by one,
@@ -144,11 +156,8 @@ def test_a_network_larger_than_the_memory_is_refused_by_name(params, named):
     # allocate 745 TiB for an array with shape (100000010000015,)".
     model = DeepMLPRegressor(**SMALL).fit(X, Y)
     before = model.predict(X)
-    with pytest.raises(MemoryError, match=named + r".*more than the .* (of memory and swap "
-                                                  r"this machine has|that this process's container "
-                                                  r"\(cgroup\) allows, swap included|of address "
-                                                  r"space that "
-                                                  r"ulimit -v allows)\. Reduce depth or width\."):
+    with warnings.catch_warnings(), pytest.raises(MemoryError, match=named + REFUSED):
+        warnings.simplefilter("error", RuntimeWarning)  # an overflow of the count
         model.set_params(**params).fit(X, Y)
     np.testing.assert_array_equal(model.predict(X), before)  # the fitted model stays
 
@@ -181,6 +190,12 @@ def test_an_rbm_larger_than_the_memory_is_refused_by_name():
         BernoulliRBM(n_components=10**12).fit(binary)
     with pytest.raises(MemoryError, match="batch_size=10000000000000000000"):
         BernoulliRBM(batch_size=10**19).partial_fit(binary)
+    # NumPy integers overflowed the bytes (a RuntimeWarning and a wrong figure).
+    with warnings.catch_warnings(), pytest.raises(MemoryError, match=r"n_components=1000000000 and "
+                                                                     r"batch_size=10000000000 .*"
+                                                                     r"at least 3\.55e\+04 PiB"):
+        warnings.simplefilter("error", RuntimeWarning)
+        BernoulliRBM(n_components=np.int64(10**9), batch_size=np.int64(10**10)).fit(binary)
     with pytest.raises(MemoryError, match=r"BernoulliRBM of hidden layer 1 \(RBM pretraining\) "
                                           r"with n_components=4 and batch_size=10000000000000000000"
                                           r".*Reduce width or pretrain_batch_size\."):
