@@ -81,6 +81,11 @@ class _EmptyState:
 _RATE_RANGE = (0.0, math.inf, True, False)
 
 
+def _interval_text(low, high, low_in, high_in):
+    """A range of :attr:`Optimizer._RANGES` written as an interval, e.g. '[0, inf)'."""
+    return f"{'[' if low_in else '('}{low:g}, {high:g}{']' if high_in else ')'}"
+
+
 def _returned_update_message(optimizer, returned):
     """Why a subclass's ``_update`` that returned a new value trains nothing."""
     return (
@@ -178,8 +183,7 @@ class Optimizer(_EmptyState):
 
     def _interval(self, name):
         """The valid range of hyperparameter ``name``, written as an interval."""
-        low, high, low_in, high_in = self._RANGES[name]
-        return f"{'[' if low_in else '('}{low:g}, {high:g}{']' if high_in else ')'}"
+        return _interval_text(*self._RANGES[name])
 
     # -- sklearn-like parameter handling -----------------------------------
     @classmethod
@@ -393,13 +397,14 @@ class Optimizer(_EmptyState):
         # schedule, or a callback's on_epoch_begin): 'x' or None failed inside
         # NumPy, NaN passed for a divergence, a negative rate climbed the loss.
         rate = getattr(self, "learning_rate", 0.0)  # a subclass may step by another name
-        allowed = self._RANGES["learning_rate"]  # a subclass may narrow it
+        # A subclass may narrow the range, or keep its own _RANGES without it.
+        allowed = self._RANGES.get("learning_rate", _RATE_RANGE)
         if type(rate) is float and allowed is _RATE_RANGE and 0.0 <= rate < math.inf:
             return  # the usual case, at every step
         if not _in_range(rate, *allowed):
             raise ValueError(
                 f"{type(self).__name__}: learning_rate must be a real number in "
-                f"{self._interval('learning_rate')} when the optimizer steps; got "
+                f"{_interval_text(*allowed)} when the optimizer steps; got "
                 f"{rate!r} (a value set after the constructor, by a schedule or a "
                 "callback, or one that a subclass's __init__ did not check)."
             )

@@ -227,6 +227,20 @@ def test_a_subclass_without_a_learning_rate_steps():
     assert_array_equal(SignDescent().step(np.ones(2), np.array([1.0, -1.0])), [0.75, 1.25])
 
 
+def test_a_subclass_whose_ranges_name_no_learning_rate_steps():
+    # A subclass's own _RANGES need not name learning_rate: the step's check
+    # looked the range up there and raised KeyError: 'learning_rate'.
+    class BoundedSignDescent(SignDescent):
+        _RANGES = {"step_size": (0.0, 1.0, False, True)}
+
+    opt = BoundedSignDescent()
+    assert_array_equal(opt.step(np.ones(2), np.array([1.0, -1.0])), [0.75, 1.25])
+    opt.learning_rate = -1.0  # set anyway: the base class's range applies
+    with pytest.raises(ValueError, match=r"BoundedSignDescent: learning_rate must be a real "
+                                         r"number in \[0, inf\) when the optimizer steps"):
+        opt.step(np.ones(2), np.ones(2))
+
+
 def test_an_optimizer_without_an_update_rule_says_so():
     # Optimizer() passed as an estimator's optimizer raised a bare
     # NotImplementedError at the first batch.
