@@ -60,13 +60,14 @@ def swap_space():
     n_bytes : int
     """
     try:
-        lines = Path(MEMINFO).read_text().splitlines()
+        lines = Path(MEMINFO).read_text(errors="replace").splitlines()
     except OSError:
         return 0
     for line in lines:
         name, _, value = line.partition(":")
-        if name == "SwapTotal" and value.split()[0].isdigit():
-            return int(value.split()[0]) * 1024  # in kB
+        fields = value.split()
+        if name == "SwapTotal" and fields and fields[0].isdigit():
+            return int(fields[0]) * 1024  # in kB
     return 0
 
 
@@ -89,7 +90,7 @@ def cgroup_memory_limit():
     """
     for path in CGROUP_LIMIT_FILES:
         try:
-            text = Path(path).read_text().strip()
+            text = Path(path).read_text(errors="replace").strip()
         except OSError:
             continue
         if text.isdigit():

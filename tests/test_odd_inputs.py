@@ -140,7 +140,7 @@ REFUSED = (
 
 @pytest.mark.parametrize(
     "params, named",
-    [(dict(depth=10**9), r"depth=1000000000 and width=4 has 2e\+10 parameters"),
+    [(dict(depth=10**9, width=1000), r"depth=1000000000 and width=1000 has 1e\+15 parameters"),
      (dict(width=10**12), r"depth=1 and width=1000000000000 has 1e\+12 parameters"),
      (dict(depth=2, width=[10**7, 10**7]), r"width=\[10000000, 10000000\] has 1e\+14"),
      # A NumPy integer depth overflowed the count: "-8.45e+18 parameters", or
@@ -265,6 +265,8 @@ def test_physical_memory_is_read_where_the_system_tells_it(monkeypatch, tmp_path
     pages = {"SC_PHYS_PAGES": 4, "SC_PAGE_SIZE": 4096}
     monkeypatch.setattr(_memory.os, "sysconf", pages.__getitem__)
     assert _memory.physical_memory() == 4 * 4096 + 2 * 2**30
+    meminfo.write_bytes(b"MemTotal: \xff\xfe kB\nSwapTotal:\n")  # malformed: no swap, no error
+    assert _memory.swap_space() == 0
     meminfo.unlink()
     assert _memory.swap_space() == 0
     monkeypatch.setattr(_memory.os, "sysconf", no_sysconf)
