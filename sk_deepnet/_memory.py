@@ -8,8 +8,9 @@ space, or, for ``depth=10**9``, the list of layer widths and then the layers
 themselves were allocated one by one until the operating system killed the
 process. The checks here take a lower bound of what the model needs, so that
 they never refuse a model that would fit, against the least of the machine's
-memory and swap, the container's limit (a cgroup's, which in a container is
-usually far below the machine's) plus that swap, and ``ulimit -v``.
+memory and swap, the limits of the process's cgroup and of those above it (a
+container's or a batch job's, usually far below the machine's) plus that swap,
+and ``ulimit -v``.
 """
 
 import os
@@ -71,31 +72,70 @@ def swap_space():
     return 0
 
 
-#: The memory limit of the process's control group: cgroup v2, then v1 (a
-#: container's limit, usually far below the machine's memory).
+#: The memory limit files at the roots of the cgroup hierarchies: v2, then v1
+#: (in a container, the container's own limit).
 CGROUP_LIMIT_FILES = (
     "/sys/fs/cgroup/memory.max",
     "/sys/fs/cgroup/memory/memory.limit_in_bytes",
 )
 
+#: Where Linux tells the process's own cgroups (``hierarchy:controllers:path``).
+PROC_CGROUP = "/proc/self/cgroup"
+
+#: The mount points of the cgroup hierarchies: v2 (unified), v1 (memory).
+CGROUP_V2_ROOT, CGROUP_V1_ROOT = "/sys/fs/cgroup", "/sys/fs/cgroup/memory"
+
+
+def cgroup_limit_files():
+    """The memory limit files of the process's cgroup and of each cgroup above it.
+
+    A batch system (Slurm) or systemd limits a cgroup below the root, and a
+    limit applies to every cgroup under it: the files of the process's own
+    cgroup and its ancestors (from ``/proc/self/cgroup``), then
+    :data:`CGROUP_LIMIT_FILES`.
+
+    Returns
+    -------
+    paths : list of str
+    """
+    try:
+        lines = Path(PROC_CGROUP).read_text(errors="replace").splitlines()
+    except OSError:
+        lines = []
+    paths = []
+    for line in lines:
+        _, controllers, path = (line.split(":", 2) + ["", ""])[:3]
+        if controllers == "":  # cgroup v2, the unified hierarchy
+            root, name = CGROUP_V2_ROOT, "memory.max"
+        elif "memory" in controllers.split(","):
+            root, name = CGROUP_V1_ROOT, "memory.limit_in_bytes"
+        else:
+            continue
+        parts = [part for part in path.split("/") if part]
+        paths += [
+            "/".join([root, *parts[:depth], name]) for depth in range(len(parts), 0, -1)
+        ]
+    return paths + list(CGROUP_LIMIT_FILES)
+
 
 def cgroup_memory_limit():
-    """The memory limit of the process's container (control group), or None.
+    """The memory limit of the process's cgroup (a container's, a batch job's), or None.
 
     Returns
     -------
     n_bytes : int or None
-        The first limit found in :data:`CGROUP_LIMIT_FILES`; None without one
+        The least limit in :func:`cgroup_limit_files`; None without one
         ("max" in cgroup v2, no such file outside Linux).
     """
-    for path in CGROUP_LIMIT_FILES:
+    limits = []
+    for path in cgroup_limit_files():
         try:
             text = Path(path).read_text(errors="replace").strip()
         except OSError:
             continue
         if text.isdigit():
-            return int(text)
-    return None
+            limits.append(int(text))
+    return min(limits, default=None)
 
 
 def address_space_limit():

@@ -207,6 +207,7 @@ def test_the_least_memory_limit_applies(monkeypatch, tmp_path):
     # A container's limit is usually far below the machine's memory.
     v2, v1 = tmp_path / "memory.max", tmp_path / "memory.limit_in_bytes"
     monkeypatch.setattr(_memory, "CGROUP_LIMIT_FILES", (str(v2), str(v1)))
+    monkeypatch.setattr(_memory, "PROC_CGROUP", str(tmp_path / "no-cgroup"))  # roots only
     monkeypatch.setattr(_memory, "MEMINFO", str(tmp_path / "no-meminfo"))  # no swap
     monkeypatch.setattr(_memory, "physical_memory", lambda: 2**35)
     monkeypatch.setattr(_memory, "address_space_limit", lambda: None)
@@ -239,6 +240,7 @@ def test_a_containers_limit_counts_the_swap(monkeypatch, tmp_path):
     limit.write_text(f"{2**30}\n")
     meminfo.write_text(f"MemTotal: {2**25} kB\nSwapTotal: {2**20} kB\n")  # 32 GiB, 1 GiB
     monkeypatch.setattr(_memory, "CGROUP_LIMIT_FILES", (str(limit),))
+    monkeypatch.setattr(_memory, "PROC_CGROUP", str(tmp_path / "no-cgroup"))  # roots only
     monkeypatch.setattr(_memory, "MEMINFO", str(meminfo))
     monkeypatch.setattr(_memory, "address_space_limit", lambda: None)
     source = "that this process's container (cgroup) allows, swap included"
@@ -250,6 +252,33 @@ def test_a_containers_limit_counts_the_swap(monkeypatch, tmp_path):
         _memory.check_fits_in_memory(5 * 2**29, "The model needs", "Reduce it.")
     meminfo.write_text(f"MemTotal: {2**25} kB\nSwapTotal: 0 kB\n")  # no swap: the limit
     assert _memory.memory_limit() == (2**30, source)
+
+
+def test_the_limit_of_the_process_own_cgroup_and_its_parents_applies(monkeypatch, tmp_path):
+    # A batch job (Slurm) or a systemd unit is limited below the root of the
+    # hierarchy, often at a parent of the process's cgroup: only the roots'
+    # files were read, where there is no limit.
+    v2, v1 = tmp_path / "unified", tmp_path / "memory"
+    proc = tmp_path / "cgroup"
+    proc.write_text("4:memory:/slurm/job_7/step_0\n3:cpu:/slurm/job_7\n0::/user.slice/app\n")
+    monkeypatch.setattr(_memory, "PROC_CGROUP", str(proc))
+    monkeypatch.setattr(_memory, "CGROUP_V2_ROOT", str(v2))
+    monkeypatch.setattr(_memory, "CGROUP_V1_ROOT", str(v1))
+    monkeypatch.setattr(_memory, "CGROUP_LIMIT_FILES", ())
+    assert _memory.cgroup_limit_files() == [
+        f"{v1}/slurm/job_7/step_0/memory.limit_in_bytes",
+        f"{v1}/slurm/job_7/memory.limit_in_bytes",
+        f"{v1}/slurm/memory.limit_in_bytes",
+        f"{v2}/user.slice/app/memory.max",
+        f"{v2}/user.slice/memory.max",
+    ]
+    assert _memory.cgroup_memory_limit() is None  # no file: no limit
+    (v1 / "slurm" / "job_7" / "step_0").mkdir(parents=True)
+    (v1 / "slurm" / "job_7" / "step_0" / "memory.limit_in_bytes").write_text("9223372036854771712\n")
+    (v1 / "slurm" / "job_7" / "memory.limit_in_bytes").write_text(f"{2**32}\n")  # the job's
+    (v2 / "user.slice").mkdir(parents=True)
+    (v2 / "user.slice" / "memory.max").write_text("max\n")
+    assert _memory.cgroup_memory_limit() == 2**32  # the least of them
 
 
 def test_physical_memory_is_read_where_the_system_tells_it(monkeypatch, tmp_path):
