@@ -204,8 +204,8 @@ def check_fits_in_memory(n_bytes, what, remedy):
         A lower bound of the bytes the model needs.
     what : str
         The start of the message: the model and its size, e.g.
-        "DeepMLPClassifier(depth=10, width=10**6) has 9.0e+12 parameters:
-        training needs".
+        "DeepMLPClassifier with depth=3 and width=1000000 has 2e+12 parameters
+        in its hidden layers alone: with their gradients, training needs".
     remedy : str
         The parameters to reduce.
 
